@@ -1,0 +1,44 @@
+// swift-tools-version: 6.0
+// orchestrator: a declarative manifest compiler and runner for AI-agent workflows.
+// Layers (a lower layer never imports a higher one):
+//   Diagnostics -> YAML -> Expr -> Manifest -> Compiler -> (Store -> Runner) -> CLI -> orchestrator
+import PackageDescription
+
+let package = Package(
+    name: "orchestrator",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "orchestrator", targets: ["orchestrator"]),
+        .library(name: "OrchestratorKit", targets: ["CLI"]),
+    ],
+    targets: [
+        // An order-keeping JSON value, writer and parser (no Foundation JSON: key order matters).
+        .target(name: "JSON"),
+        // Shared by every layer: source positions, the one Diagnostic type, its renderers.
+        .target(name: "Diagnostics", dependencies: ["JSON"]),
+        // UTF-8 bytes -> documents of nodes with source ranges (hand-written YAML subset).
+        .target(name: "YAML", dependencies: ["Diagnostics", "JSON"]),
+        // The guard expression language (a CEL subset): parser, checker, evaluator, partial evaluator.
+        .target(name: "Expr", dependencies: ["Diagnostics", "JSON"]),
+        // Typed resources decoded from YAML nodes, with positioned diagnostics.
+        .target(name: "Manifest", dependencies: ["Diagnostics", "YAML", "Expr"]),
+        // References -> step graph, planner, lint rules.
+        .target(name: "Compiler", dependencies: ["Diagnostics", "YAML", "Expr", "Manifest"]),
+        // Commands and output formats; the executable is a thin shell around it.
+        .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler"]),
+        .executableTarget(name: "orchestrator", dependencies: ["CLI"]),
+        // Release-build benchmarks: `swift run -c release orchestrator-bench --help`.
+        .executableTarget(
+            name: "orchestrator-bench",
+            dependencies: ["Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "CLI"],
+            path: "Sources/Benchmarks"),
+
+        .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "JSON"]),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML", "Diagnostics", "JSON"]),
+        .testTarget(name: "ExprTests", dependencies: ["Expr", "Diagnostics", "JSON"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "YAML", "Diagnostics"]),
+        .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Manifest", "YAML", "Expr", "Diagnostics"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

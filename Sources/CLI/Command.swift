@@ -1,0 +1,58 @@
+import Diagnostics
+
+/// One subcommand of `orchestrator`.
+public protocol Command: Sendable {
+    /// The word on the command line (`validate`, `plan`, ...).
+    static var name: String { get }
+    /// One line for `orchestrator --help`.
+    static var summary: String { get }
+    /// The usage line(s) and a paragraph of explanation for `orchestrator NAME --help`.
+    static var usage: String { get }
+    static var options: [OptionSpec] { get }
+    static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus
+}
+
+extension Command {
+    /// The full `--help` text: usage, then every option.
+    public static var helpText: String {
+        var out = usage + "\n"
+        let all = options + [OptionSpec(["-h", "--help"], help: "show this help")]
+        out += "\nOptions:\n"
+        let labels = all.map { option in
+            option.names.joined(separator: ", ") + (option.takesValue ? " \(option.valueName)" : "")
+        }
+        let width = min(32, (labels.map(\.count).max() ?? 0) + 2)
+        for (label, option) in zip(labels, all) {
+            let padding = label.count < width ? String(repeating: " ", count: width - label.count) : "  "
+            out += "  " + label + padding + option.help + "\n"
+        }
+        return out
+    }
+}
+
+/// Options shared by the commands that report findings.
+public enum DiagnosticOptions {
+    public static let format = OptionSpec(["--format"], value: "text|json|sarif|github", help: "how findings are written (default text)")
+    public static let color = OptionSpec(["--color"], value: "auto|always|never", help: "colour text output (default auto: when stderr is a terminal)")
+
+    public enum ColorChoice: String, CaseIterable { case auto, always, never }
+
+    /// Writes findings in the chosen format: text to stderr (colour when it is a terminal),
+    /// the machine formats to stdout.
+    public static func emit(
+        _ diagnostics: [Diagnostic], sources: [SourceFile], files: Int, arguments: ParsedArguments,
+        context: CommandContext, rules: [RuleDescription] = []
+    ) throws(UsageError) {
+        let format = try arguments.choice(format.key, default: DiagnosticFormat.text)
+        let colorChoice = try arguments.choice(color.key, default: ColorChoice.auto)
+        let useColor: Bool
+        switch colorChoice {
+        case .always: useColor = true
+        case .never: useColor = false
+        case .auto: useColor = context.stderr.isTerminal && context.environment["NO_COLOR"] == nil
+        }
+        let renderer = DiagnosticRenderer(sources: sources, color: useColor, toolVersion: Orchestrator.version, rules: rules)
+        let output = renderer.render(diagnostics, format: format, files: files)
+        if format == .text { context.stderr.write(output) } else { context.stdout.write(output) }
+    }
+}

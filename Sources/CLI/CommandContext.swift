@@ -1,0 +1,129 @@
+import Diagnostics
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Exit codes of spec/cli.md.
+public enum ExitStatus: Int32, Sendable {
+    /// Success, nothing found.
+    case success = 0
+    /// Findings: an invalid manifest, a lint error, a failed task, drift found by `diff`.
+    case findings = 1
+    /// Bad usage: a bad flag, a missing file.
+    case usage = 2
+    /// An internal error.
+    case internalError = 3
+}
+
+/// Where a command writes. Real runs write to the process's streams; tests capture them.
+public final class OutputStream: @unchecked Sendable {
+    private let lock = Mutex()
+    private var buffer: [UInt8] = []
+    private let fileDescriptor: Int32?
+    public let isTerminal: Bool
+
+    /// A stream that writes straight to a file descriptor (1 or 2).
+    public init(fileDescriptor: Int32) {
+        self.fileDescriptor = fileDescriptor
+        self.isTerminal = isatty(fileDescriptor) == 1
+    }
+
+    /// A stream that keeps what is written (for tests).
+    public init() {
+        self.fileDescriptor = nil
+        self.isTerminal = false
+    }
+
+    public func write(_ text: String) {
+        write(Array(text.utf8))
+    }
+
+    public func write(_ bytes: [UInt8]) {
+        lock.locked {
+            if let fd = fileDescriptor {
+                var offset = 0
+                while offset < bytes.count {
+                    let written = bytes[offset...].withUnsafeBytes { raw in
+                        #if canImport(Glibc)
+                        Glibc.write(fd, raw.baseAddress, raw.count)
+                        #else
+                        Darwin.write(fd, raw.baseAddress, raw.count)
+                        #endif
+                    }
+                    if written < 0 {
+                        if errno == EINTR { continue }
+                        return
+                    }
+                    offset += written
+                }
+            } else {
+                buffer.append(contentsOf: bytes)
+            }
+        }
+    }
+
+    /// What was written, for captured streams.
+    public var text: String { lock.locked { String(decoding: buffer, as: UTF8.self) } }
+}
+
+/// A minimal mutual-exclusion lock over pthread (no Foundation needed).
+final class Mutex: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+    func locked<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return try body()
+    }
+}
+
+/// Everything a command may touch of its surroundings, so tests can run commands in-process.
+public struct CommandContext: Sendable {
+    public var stdout: OutputStream
+    public var stderr: OutputStream
+    /// Reads all of standard input (called at most once, for `-`).
+    public var readStandardInput: @Sendable () -> [UInt8]
+    public var environment: [String: String]
+    public var currentDirectory: String
+
+    public init(
+        stdout: OutputStream, stderr: OutputStream, readStandardInput: @escaping @Sendable () -> [UInt8],
+        environment: [String: String], currentDirectory: String
+    ) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.readStandardInput = readStandardInput
+        self.environment = environment
+        self.currentDirectory = currentDirectory
+    }
+
+    /// The context of the running process.
+    public static func process() -> CommandContext {
+        var environment: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let eq = text.firstIndex(of: "=") {
+                environment[String(text[..<eq])] = String(text[text.index(after: eq)...])
+            }
+            pointer += 1
+        }
+        var cwd = [CChar](repeating: 0, count: 4096)
+        let directory = getcwd(&cwd, cwd.count).map { _ in String(decoding: cwd.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) } ?? "."
+        return CommandContext(
+            stdout: OutputStream(fileDescriptor: 1), stderr: OutputStream(fileDescriptor: 2),
+            readStandardInput: { FileSystem.readAll(fileDescriptor: 0) },
+            environment: environment, currentDirectory: directory)
+    }
+
+    /// A context whose output is captured (for tests); `stdin` is what standard input holds.
+    public static func captured(stdin: [UInt8] = [], environment: [String: String] = [:], currentDirectory: String = ".") -> CommandContext {
+        CommandContext(
+            stdout: OutputStream(), stderr: OutputStream(), readStandardInput: { stdin },
+            environment: environment, currentDirectory: currentDirectory)
+    }
+}

@@ -1,0 +1,81 @@
+import Diagnostics
+
+/// The `orchestrator` command line: finds the subcommand, parses its options, runs it.
+public enum Orchestrator {
+    public static let version = "0.1.0"
+
+    /// Every subcommand, in the order `--help` lists them.
+    public static let commands: [any Command.Type] = [
+        ParseCommand.self,
+    ]
+
+    /// Runs one command line (without the program name) and returns the exit status.
+    public static func main(_ arguments: [String], context: CommandContext) -> ExitStatus {
+        guard let first = arguments.first else {
+            context.stderr.write(overview)
+            return .usage
+        }
+        if first == "-h" || first == "--help" || first == "help" {
+            if arguments.count > 1, let command = commands.first(where: { $0.name == arguments[1] }) {
+                context.stdout.write(command.helpText)
+            } else {
+                context.stdout.write(overview)
+            }
+            return .success
+        }
+        if first == "--version" || first == "version" {
+            context.stdout.write("orchestrator \(version)\n")
+            return .success
+        }
+        guard let command = commands.first(where: { $0.name == first }) else {
+            let suggestion = Suggestions.closest(to: first, in: commands.map { $0.name })
+            reportUsage(
+                UsageError(
+                    "unknown command `\(first)`",
+                    help: suggestion.map { "did you mean `\($0)`? See `orchestrator --help`." } ?? "see `orchestrator --help` for the commands"),
+                context: context)
+            return .usage
+        }
+        let rest = Array(arguments.dropFirst())
+        if rest.contains("-h") || rest.contains("--help") {
+            context.stdout.write(command.helpText)
+            return .success
+        }
+        do {
+            let parsed = try ParsedArguments(rest, options: command.options, command: command.name)
+            return command.run(parsed, context: context)
+        } catch {
+            reportUsage(error, context: context)
+            return .usage
+        }
+    }
+
+    /// Prints a usage error the way every command does.
+    public static func reportUsage(_ error: UsageError, context: CommandContext) {
+        var text = "orchestrator: error: \(error.message)\n"
+        if let help = error.help { text += "  = help: \(help)\n" }
+        context.stderr.write(text)
+    }
+
+    public static var overview: String {
+        var out = """
+            orchestrator \(version): compile, check, plan and run AI-agent workflow manifests.
+
+            Usage: orchestrator COMMAND [OPTIONS]
+
+            Commands:
+
+            """
+        let width = (commands.map { $0.name.count }.max() ?? 0) + 2
+        for command in commands {
+            out += "  " + command.name + String(repeating: " ", count: width - command.name.count) + command.summary + "\n"
+        }
+        out += """
+
+            Run `orchestrator COMMAND --help` for a command's options.
+            Exit codes: 0 success, 1 findings (invalid manifest, lint error, failed task, drift), 2 usage error, 3 internal error.
+
+            """
+        return out
+    }
+}

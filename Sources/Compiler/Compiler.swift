@@ -1,0 +1,1 @@
+// The Compiler layer; see docs/architecture.md.

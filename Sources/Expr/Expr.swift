@@ -1,0 +1,1 @@
+// The guard expression language; see grammar/expr.md.

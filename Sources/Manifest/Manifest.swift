@@ -1,0 +1,1 @@
+// The Manifest layer; see docs/architecture.md.
