@@ -1,1 +1,0 @@
-// The Manifest layer; see docs/architecture.md.

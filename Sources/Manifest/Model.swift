@@ -1,0 +1,458 @@
+import Diagnostics
+import YAML
+
+// The typed resources of spec/manifests.md. The decoder (ManifestDecoder) fills these from YAML
+// nodes; the compiler reads them. Every value a later check may point at keeps its source range
+// (`Located`), so a diagnostic can name the exact key or value.
+
+/// A value with the source range it was written at.
+public struct Located<Value: Sendable>: Sendable {
+    public var value: Value
+    public var range: SourceRange
+
+    public init(_ value: Value, range: SourceRange) {
+        self.value = value
+        self.range = range
+    }
+}
+
+extension Located: Equatable where Value: Equatable {}
+extension Located: Hashable where Value: Hashable {}
+
+/// An expression as written in a YAML scalar: its text and where it stands, so the compiler can
+/// map an offset inside the expression back to the file (YAMLParser.sourceLocation(ofContentOffset:in:source:)).
+public struct ExpressionSource: Sendable, Hashable {
+    public var text: String
+    /// The scalar node holding the expression (its range and style).
+    public var node: Node
+
+    public init(text: String, node: Node) {
+        self.text = text
+        self.node = node
+    }
+
+    public var range: SourceRange { node.range }
+}
+
+public enum ResourceKind: String, Sendable, Hashable, CaseIterable {
+    case project = "Project"
+    case workspace = "Workspace"
+    case agent = "Agent"
+    case stepTemplate = "StepTemplate"
+    case executionProfile = "ExecutionProfile"
+    case envStore = "EnvStore"
+    case secretStore = "SecretStore"
+    case workflow = "Workflow"
+
+    /// Kinds the replaced system had that this tool recognises but does not implement
+    /// (a warning `unsupported-kind`, the document is skipped).
+    public static let unsupportedKinds: [String] = [
+        "Trigger", "RuntimePolicy", "CustomResourceDefinition", "WorkflowStore", "StoreBackendProvider",
+    ]
+}
+
+public struct Metadata: Sendable {
+    public var name: Located<String>
+    /// nil when the document names no project (the command line's `--project`, else `default`).
+    public var project: Located<String>?
+    public var labels: [(key: String, value: String)]
+    public var annotations: [(key: String, value: String)]
+    public var description: String?
+
+    public init(
+        name: Located<String>, project: Located<String>? = nil, labels: [(key: String, value: String)] = [],
+        annotations: [(key: String, value: String)] = [], description: String? = nil
+    ) {
+        self.name = name
+        self.project = project
+        self.labels = labels
+        self.annotations = annotations
+        self.description = description
+    }
+}
+
+/// One decoded document.
+public struct Resource: Sendable {
+    public var kind: ResourceKind
+    public var apiVersion: String
+    public var metadata: Metadata
+    public var spec: ResourceSpec
+    /// The file it came from (as the user named it).
+    public var file: String
+    /// The whole document's root mapping, kept for storage, diff and export.
+    public var node: Node
+    /// The range of the `kind` value (where kind-level findings point).
+    public var kindRange: SourceRange
+
+    public init(
+        kind: ResourceKind, apiVersion: String, metadata: Metadata, spec: ResourceSpec, file: String, node: Node,
+        kindRange: SourceRange
+    ) {
+        self.kind = kind
+        self.apiVersion = apiVersion
+        self.metadata = metadata
+        self.spec = spec
+        self.file = file
+        self.node = node
+        self.kindRange = kindRange
+    }
+
+    public var name: String { metadata.name.value }
+}
+
+public enum ResourceSpec: Sendable {
+    case project(ProjectSpec)
+    case workspace(WorkspaceSpec)
+    case agent(AgentSpec)
+    case stepTemplate(StepTemplateSpec)
+    case executionProfile(ExecutionProfileSpec)
+    case envStore(StoreSpec)
+    case secretStore(StoreSpec)
+    case workflow(WorkflowSpec)
+}
+
+// MARK: - Project, Workspace, StepTemplate
+
+public struct ProjectSpec: Sendable {
+    public var description: String?
+    public init(description: String? = nil) { self.description = description }
+}
+
+public struct WorkspaceSpec: Sendable {
+    /// As written; relative paths resolve against the manifest file's directory at apply time.
+    public var rootPath: Located<String>
+    public var qaTargets: [Located<String>] = []
+    public var ticketDir: Located<String>?
+    public var selfReferential: Located<Bool>?
+    public var artifactsDir: Located<String>?
+    /// Shell commands run by the `self_test` builtin (our extension).
+    public var selfTest: [Located<String>]?
+    /// A smoke-check script run once before a task's first cycle (our extension).
+    public var initScript: Located<String>?
+
+    public init(rootPath: Located<String>) { self.rootPath = rootPath }
+
+    public var ticketDirectory: String { ticketDir?.value ?? "tickets" }
+    public var artifactsDirectory: String { artifactsDir?.value ?? ".orchestrator/artifacts" }
+    public var isSelfReferential: Bool { selfReferential?.value ?? false }
+}
+
+public struct StepTemplateSpec: Sendable {
+    public var prompt: Located<String>
+    public var description: String?
+
+    public init(prompt: Located<String>, description: String? = nil) {
+        self.prompt = prompt
+        self.description = description
+    }
+}
+
+// MARK: - Agent
+
+public enum PromptDelivery: String, Sendable, Hashable, CaseIterable {
+    case arg, stdin, file, env
+}
+
+/// One entry of an agent's `env`.
+public enum EnvEntry: Sendable {
+    /// `{name, value}`
+    case literal(name: Located<String>, value: Located<String>)
+    /// `{fromRef: STORE}`: every key of an EnvStore or SecretStore.
+    case fromRef(store: Located<String>)
+    /// `{name, refValue: {name: STORE, key: KEY}}`
+    case refValue(name: Located<String>, store: Located<String>, key: Located<String>)
+}
+
+public struct CommandRule: Sendable {
+    public var when: ExpressionSource
+    public var command: Located<String>
+
+    public init(when: ExpressionSource, command: Located<String>) {
+        self.when = when
+        self.command = command
+    }
+}
+
+public struct AgentSpec: Sendable {
+    public var command: Located<String>
+    public var capabilities: [Located<String>] = []
+    public var enabled: Located<Bool>?
+    public var env: [Located<EnvEntry>] = []
+    public var promptDelivery: Located<PromptDelivery>?
+    public var commandRules: [CommandRule] = []
+    /// `metadata.cost` inside the spec (selection among capable agents: lowest cost, then name).
+    public var cost: Located<Int>?
+    public var agentDescription: String?
+    /// Accepted and stored, not interpreted.
+    public var selection: Node?
+    public var healthPolicy: Node?
+
+    public init(command: Located<String>) { self.command = command }
+
+    public var isEnabled: Bool { enabled?.value ?? true }
+    public var delivery: PromptDelivery { promptDelivery?.value ?? .arg }
+}
+
+// MARK: - ExecutionProfile
+
+public enum ProfileMode: String, Sendable, Hashable, CaseIterable { case host, sandbox }
+public enum FilesystemMode: String, Sendable, Hashable, CaseIterable {
+    case inherit, workspace_readonly, workspace_rw_scoped
+}
+public enum NetworkMode: String, Sendable, Hashable, CaseIterable { case inherit, deny, allowlist }
+
+public struct ExecutionProfileSpec: Sendable {
+    public var mode: Located<ProfileMode>?
+    public var fsMode: Located<FilesystemMode>?
+    public var writablePaths: [Located<String>] = []
+    public var readablePaths: [Located<String>] = []
+    public var networkMode: Located<NetworkMode>?
+    public var networkAllowlist: [Located<String>] = []
+    public var maxMemoryMB: Located<Int>?
+    public var maxCPUSeconds: Located<Int>?
+    public var maxProcesses: Located<Int>?
+    public var maxOpenFiles: Located<Int>?
+
+    public init() {}
+}
+
+// MARK: - EnvStore / SecretStore
+
+/// A store value: a literal, or `{fromEnv: NAME}` taken from the environment at run time.
+public enum StoreValue: Sendable, Hashable {
+    case literal(String)
+    case fromEnv(String)
+}
+
+public struct StoreEntry: Sendable {
+    public var key: Located<String>
+    public var value: Located<StoreValue>
+
+    public init(key: Located<String>, value: Located<StoreValue>) {
+        self.key = key
+        self.value = value
+    }
+}
+
+public struct StoreSpec: Sendable {
+    public var data: [StoreEntry] = []
+    public init(data: [StoreEntry] = []) { self.data = data }
+}
+
+// MARK: - Workflow
+
+public enum LoopMode: String, Sendable, Hashable, CaseIterable { case once, fixed, infinite }
+
+public struct ConvergenceRule: Sendable {
+    public var when: ExpressionSource
+    public var reason: String?
+
+    public init(when: ExpressionSource, reason: String? = nil) {
+        self.when = when
+        self.reason = reason
+    }
+}
+
+public struct LoopSpec: Sendable {
+    /// nil when `loop` is absent or has no `mode` (= once).
+    public var mode: Located<LoopMode>?
+    public var maxCycles: Located<Int>?
+    public var enabled: Located<Bool>?
+    public var stopWhenNoUnresolved: Located<Bool>?
+    public var convergence: [ConvergenceRule] = []
+    /// The `loop` key's range when written.
+    public var range: SourceRange?
+
+    public init() {}
+
+    public var loopMode: LoopMode { mode?.value ?? .once }
+    public var isEnabled: Bool { enabled?.value ?? true }
+    public var stopsWhenNothingUnresolved: Bool { stopWhenNoUnresolved?.value ?? true }
+}
+
+public enum CheckpointStrategy: String, Sendable, Hashable, CaseIterable { case none, git_tag, git_stash }
+public enum DriftPolicy: String, Sendable, Hashable, CaseIterable { case pin, adopt, fail }
+
+public struct SafetySpec: Sendable {
+    public var maxConsecutiveFailures: Located<Int>?
+    public var autoRollback: Located<Bool>?
+    public var checkpointStrategy: Located<CheckpointStrategy>?
+    public var stepTimeoutSecs: Located<Int>?
+    public var binarySnapshot: Located<Bool>?
+    public var maxItemStepFailures: Located<Int>?
+    public var minCycleIntervalSecs: Located<Int>?
+    public var onDrift: Located<DriftPolicy>?
+    /// Accepted and stored.
+    public var invariants: Node?
+    /// The `safety` key's range when written.
+    public var range: SourceRange?
+
+    public init() {}
+
+    public var consecutiveFailureLimit: Int { maxConsecutiveFailures?.value ?? 3 }
+    public var rollsBack: Bool { autoRollback?.value ?? false }
+    public var checkpoint: CheckpointStrategy { checkpointStrategy?.value ?? .none }
+    public var drift: DriftPolicy { onDrift?.value ?? .pin }
+    public var itemStepFailureLimit: Int { maxItemStepFailures?.value ?? 3 }
+}
+
+public struct FinalizeRule: Sendable {
+    public var id: Located<String>?
+    public var when: ExpressionSource
+    public var status: Located<String>
+    public var reason: String?
+
+    public init(id: Located<String>?, when: ExpressionSource, status: Located<String>, reason: String? = nil) {
+        self.id = id
+        self.when = when
+        self.status = status
+        self.reason = reason
+    }
+}
+
+public enum StepScope: String, Sendable, Hashable, CaseIterable { case task, item }
+
+public enum Builtin: String, Sendable, Hashable, CaseIterable {
+    case init_once, loop_guard, self_test, self_restart, ticket_scan, item_select
+}
+
+public enum FailureAction: String, Sendable, Hashable, CaseIterable { case `continue`, set_status, early_return }
+public enum SuccessAction: String, Sendable, Hashable, CaseIterable { case `continue`, set_status }
+
+public struct OnFailure: Sendable {
+    public var action: Located<FailureAction>
+    public var status: Located<String>?
+    public init(action: Located<FailureAction>, status: Located<String>? = nil) {
+        self.action = action
+        self.status = status
+    }
+}
+
+public struct OnSuccess: Sendable {
+    public var action: Located<SuccessAction>
+    public var status: Located<String>?
+    public init(action: Located<SuccessAction>, status: Located<String>? = nil) {
+        self.action = action
+        self.status = status
+    }
+}
+
+public enum CaptureSource: String, Sendable, Hashable, CaseIterable {
+    case stdout, stderr, exit_code, failed_flag, success_flag
+}
+
+public struct Capture: Sendable {
+    public var variable: Located<String>
+    public var source: Located<CaptureSource>
+    public var jsonPath: Located<String>?
+
+    public init(variable: Located<String>, source: Located<CaptureSource>, jsonPath: Located<String>? = nil) {
+        self.variable = variable
+        self.source = source
+        self.jsonPath = jsonPath
+    }
+}
+
+public enum PostActionType: String, Sendable, Hashable, CaseIterable {
+    case generate_items, create_ticket, scan_tickets, spawn_task, spawn_tasks, store_put
+}
+
+public struct GenerateItems: Sendable {
+    public var fromVar: Located<String>
+    public var jsonPath: Located<String>?
+    public var itemID: Located<String>?
+    public var label: Located<String>?
+    public var vars: [(key: String, value: Located<String>)] = []
+    public var replace: Bool = false
+
+    public init(fromVar: Located<String>) { self.fromVar = fromVar }
+}
+
+public struct PostAction: Sendable {
+    public var type: Located<PostActionType>
+    /// Set for `generate_items` (the one post-action this tool executes).
+    public var generateItems: GenerateItems?
+    /// The whole entry, kept for the kinds that are accepted and stored only.
+    public var node: Node
+
+    public init(type: Located<PostActionType>, generateItems: GenerateItems? = nil, node: Node) {
+        self.type = type
+        self.generateItems = generateItems
+        self.node = node
+    }
+}
+
+public struct Behavior: Sendable {
+    public var onFailure: OnFailure?
+    public var onSuccess: OnSuccess?
+    public var captures: [Capture] = []
+    public var postActions: [PostAction] = []
+    public var collectArtifacts: Located<Bool>?
+
+    public init() {}
+}
+
+public enum CostPreference: String, Sendable, Hashable, CaseIterable { case performance, quality, balance }
+
+public struct Prehook: Sendable {
+    public var engine: Located<String>?
+    public var when: ExpressionSource
+    public var reason: String?
+
+    public init(engine: Located<String>? = nil, when: ExpressionSource, reason: String? = nil) {
+        self.engine = engine
+        self.when = when
+        self.reason = reason
+    }
+}
+
+public struct StepSpec: Sendable {
+    public var id: Located<String>
+    public var type: Located<String>?
+    public var builtin: Located<Builtin>?
+    public var requiredCapability: Located<String>?
+    public var template: Located<String>?
+    public var command: Located<String>?
+    public var chainSteps: [StepSpec]?
+    public var scope: Located<StepScope>?
+    public var enabled: Located<Bool>?
+    public var repeatable: Located<Bool>?
+    public var isGuard: Located<Bool>?
+    public var tty: Located<Bool>?
+    public var executionProfile: Located<String>?
+    public var maxParallel: Located<Int>?
+    public var staggerDelayMs: Located<Int>?
+    public var timeoutSecs: Located<Int>?
+    public var stallTimeoutSecs: Located<Int>?
+    public var prehook: Prehook?
+    public var behavior = Behavior()
+    public var costPreference: Located<CostPreference>?
+    /// Accepted and stored: `store_inputs`, `store_outputs`, `step_vars`, `item_select_config`.
+    public var storedOnly: [(key: String, value: Node)] = []
+    /// The step's mapping (where step-level findings point: its `id` value is usually better).
+    public var range: SourceRange
+
+    public init(id: Located<String>, range: SourceRange) {
+        self.id = id
+        self.range = range
+    }
+
+    public var isEnabled: Bool { enabled?.value ?? true }
+    public var isRepeatable: Bool { repeatable?.value ?? true }
+    /// `type`, else the id.
+    public var stepType: String { type?.value ?? id.value }
+}
+
+public struct WorkflowSpec: Sendable {
+    public var steps: [StepSpec] = []
+    public var loop = LoopSpec()
+    public var maxParallel: Located<Int>?
+    public var staggerDelayMs: Located<Int>?
+    public var safety = SafetySpec()
+    /// nil = the built-in default rules.
+    public var finalizeRules: [FinalizeRule]?
+    /// Accepted, stored, warned as not executed: `item_isolation`, `adaptive`, `dynamic_steps`.
+    public var storedOnly: [(key: String, value: Node)] = []
+
+    public init() {}
+}
