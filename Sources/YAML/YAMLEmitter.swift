@@ -198,3 +198,34 @@ public enum YAMLEmitter {
         return out + "\""
     }
 }
+
+extension Node {
+    /// A node built from a JSON value (for resources read back from the store). It has no
+    /// source: every range is the empty range at 1:1.
+    public init(json: JSONValue) {
+        let nowhere = SourceRange(at: .start)
+        switch json {
+        case .null:
+            self.init(.scalar(Scalar(text: "", style: .plain, value: .null)), range: nowhere)
+        case .bool(let b):
+            self.init(.scalar(Scalar(text: b ? "true" : "false", style: .plain, value: .bool(b))), range: nowhere)
+        case .int(let i):
+            self.init(.scalar(Scalar(text: String(i), style: .plain, value: .int(i))), range: nowhere)
+        case .double(let d):
+            self.init(.scalar(Scalar(text: "\(d)", style: .plain, value: .float(d))), range: nowhere)
+        case .string(let s):
+            self.init(.scalar(Scalar(text: s, style: .doubleQuoted, value: .string(s))), range: nowhere)
+        case .array(let items):
+            self.init(.sequence(items.map { Node(json: $0) }), range: nowhere)
+        case .object(let pairs):
+            self.init(
+                .mapping(pairs.map { pair in
+                    MappingEntry(
+                        key: Node(.scalar(Scalar(text: pair.key, style: .plain, value: .string(pair.key))), range: nowhere),
+                        value: Node(json: pair.value))
+                }), range: nowhere)
+        }
+    }
+}
+
+import Diagnostics
