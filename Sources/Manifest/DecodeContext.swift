@@ -66,7 +66,8 @@ final class DecodeContext {
             ? "`\(key)` has no value in \(fields.level.place)"
             : "missing required field `\(key)` in \(fields.level.place)"
         let range = fields.entry(key)?.key.range ?? fields.anchor
-        error(.missingField, message, at: range, help: "add `\(key): \(what ?? "...")`")
+        let help = present ? "write a value after `\(key):`" : "add `\(key): \(what ?? "...")`"
+        error(.missingField, message, at: range, help: help)
     }
 
     // MARK: Mappings

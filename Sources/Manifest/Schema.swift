@@ -69,6 +69,7 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
             return [
                 "max_consecutive_failures", "auto_rollback", "checkpoint_strategy", "step_timeout_secs",
                 "binary_snapshot", "max_item_step_failures", "min_cycle_interval_secs", "on_drift", "invariants",
+                "max_spawn_depth", "max_spawned_tasks",
             ]
         case .finalize: return ["rules"]
         case .finalizeRule: return ["id", "engine", "when", "status", "reason"]
