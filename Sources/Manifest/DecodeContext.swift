@@ -193,13 +193,18 @@ final class DecodeContext {
     }
 
     /// `engine: cel`, the one expression engine.
-    func checkEngine(_ fields: Fields) {
-        guard let engine = string(fields, "engine") else { return }
+    @discardableResult
+    func checkEngine(_ fields: Fields) -> Located<String>? {
+        guard let engine = string(fields, "engine") else { return nil }
         if engine.value != "cel" {
+            var help = "write `engine: cel` (or leave it out: `cel` is the only engine)"
+            if engine.value.lowercased() == "cel" { help = "did you mean `cel`? " + help }
             error(
                 .invalidValue, "`\(engine.value)` is not a valid value for `engine`; expected `cel`", at: engine.range,
-                help: "write `engine: cel` (or leave it out: `cel` is the only engine)")
+                help: help)
+            return nil
         }
+        return engine
     }
 
     /// An expression held in a string scalar.

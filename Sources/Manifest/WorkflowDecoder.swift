@@ -144,8 +144,7 @@ extension ManifestDecoder {
 
         var prehook: Prehook?
         if let hook = context.nested(fields, "prehook", .prehook) {
-            context.checkEngine(hook)
-            let engine = context.string(hook, "engine")
+            let engine = context.checkEngine(hook)
             let when = context.expression(hook, "when", required: true)
             let reason = context.string(hook, "reason")
             if let when { prehook = Prehook(engine: engine, when: when, reason: reason?.value) }
