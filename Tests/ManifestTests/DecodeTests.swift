@@ -284,7 +284,7 @@ import YAML
         } else { Issue.record("profile") }
 
         if case .stepTemplate(let template) = loaded.resources[3].spec {
-            #expect(template.prompt.value == "Review {goal}.\n")
+            #expect(template.prompt.value == "Review {goal}.")  // clip chomping, no final line break
             #expect(template.description == "QA")
         } else { Issue.record("template") }
     }
@@ -327,7 +327,7 @@ import YAML
             """)
         let rules = loaded.diagnostics.map(\.rule)
         #expect(rules == ["type-mismatch", "invalid-value", "unknown-key", "api-version", "invalid-name", "missing-field"])
-        #expect(loaded.diagnostics.map { $0.range?.start.line ?? 0 } == [7, 9, 10, 16, 18, 19])
+        #expect(loaded.diagnostics.map { $0.range?.start.line ?? 0 } == [7, 9, 10, 17, 19, 20])
         #expect(loaded.resources.map(\.name) == ["good"])
     }
 

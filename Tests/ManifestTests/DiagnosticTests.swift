@@ -57,7 +57,7 @@ import YAML
 
     @Test func promptOnAnAgentBelongsInAStepTemplate() {
         let loaded = load(Sample.agent + "\n  prompt: do the thing\n")
-        let finding = expectOne(loaded, "unknown-key", line: 7, column: 3)
+        let finding = expectOne(loaded, "unknown-key", line: 8, column: 3)
         #expect(finding?.help?.contains("StepTemplate") == true)
     }
 
@@ -134,14 +134,14 @@ import YAML
 
     @Test func quotedBooleanIsAString() {
         let loaded = load(Sample.agent + "\n  enabled: \"false\"\n")
-        let finding = expectOne(loaded, "type-mismatch", line: 7, column: 12)
+        let finding = expectOne(loaded, "type-mismatch", line: 8, column: 12)
         #expect(finding?.message == "expected a boolean (true or false) for `enabled`, found a string")
         #expect(finding?.help == "remove the quotes: a quoted value is always a string")
     }
 
     @Test func listEntryOfTheWrongType() {
         let loaded = load(Sample.agent + "\n  env:\n    - FOO=bar\n")
-        let finding = expectOne(loaded, "type-mismatch", line: 8, column: 7)
+        let finding = expectOne(loaded, "type-mismatch", line: 9, column: 7)
         #expect(finding?.message.hasPrefix("expected a mapping") == true)
     }
 
