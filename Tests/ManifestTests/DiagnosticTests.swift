@@ -181,6 +181,7 @@ import YAML
             """)
         let finding = expectOne(loaded, "invalid-value", line: 9, column: 30)
         #expect(finding?.help?.contains("`stdout`, `stderr`, `exit_code`, `failed_flag`, `success_flag`") == true)
+        #expect(finding?.help?.hasPrefix("did you mean `stdout`?") == true)
     }
 
     @Test func negativeIntegerAndEmptySteps() {
@@ -269,6 +270,8 @@ import YAML
         let loaded = load(Sample.workspace.replacingOccurrences(of: "kind: Workspace", with: "kind: Workspce"))
         let finding = expectOne(loaded, "unknown-kind", line: 2, column: 7)
         #expect(finding?.help == "did you mean `Workspace`?")
+        let lower = load(Sample.workspace.replacingOccurrences(of: "kind: Workspace", with: "kind: workspace"))
+        #expect(findings(lower, "unknown-kind").first?.help == "did you mean `Workspace`?")
     }
 
     @Test func unsupportedKindIsAWarningAndSkipped() {
