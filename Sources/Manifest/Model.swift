@@ -83,6 +83,8 @@ public struct Resource: Sendable {
     public var node: Node
     /// The range of the `kind` value (where kind-level findings point).
     public var kindRange: SourceRange
+    /// The command line's `--project` the document was decoded with (see `resolvedProject`).
+    public var projectOverride: String? = nil
 
     public init(
         kind: ResourceKind, apiVersion: String, metadata: Metadata, spec: ResourceSpec, file: String, node: Node,
@@ -284,6 +286,9 @@ public struct SafetySpec: Sendable {
     public var onDrift: Located<DriftPolicy>?
     /// Accepted and stored.
     public var invariants: Node?
+    /// Accepted, stored, warned as not executed: `max_spawn_depth`, `max_spawned_tasks` (they bound
+    /// the `spawn_task`/`spawn_tasks` post-actions, which are not executed either).
+    public var storedOnly: [(key: String, value: Node)] = []
     /// The `safety` key's range when written.
     public var range: SourceRange?
 
