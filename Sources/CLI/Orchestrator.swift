@@ -7,6 +7,7 @@ public enum Orchestrator {
     /// Every subcommand, in the order `--help` lists them.
     public static let commands: [any Command.Type] = [
         ParseCommand.self,
+        ExprCommand.self,
     ]
 
     /// Runs one command line (without the program name) and returns the exit status.
