@@ -83,6 +83,8 @@ public struct Resource: Sendable {
     public var node: Node
     /// The range of the `kind` value (where kind-level findings point).
     public var kindRange: SourceRange
+    /// The command line's `--project` the document was decoded with (see `resolvedProject`).
+    public var projectOverride: String? = nil
 
     public init(
         kind: ResourceKind, apiVersion: String, metadata: Metadata, spec: ResourceSpec, file: String, node: Node,

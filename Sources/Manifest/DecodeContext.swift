@@ -1,0 +1,278 @@
+import Diagnostics
+import YAML
+
+/// A mapping being decoded at one schema level: its entries, and where a missing key is reported.
+struct Fields {
+    let node: Node
+    let entries: [MappingEntry]
+    let level: SchemaLevel
+    /// Where a missing required key is reported: the parent's key, or the mapping's first key.
+    let anchor: SourceRange
+    /// Keys an unknown key of this mapping was taken for (their absence is not reported again).
+    var suggested: Set<String> = []
+
+    func entry(_ key: String) -> MappingEntry? {
+        entries.first { $0.key.scalar?.text == key }
+    }
+
+    /// The value of `key`, nil when absent or written empty (`key:` or `key: ~`).
+    func value(_ key: String) -> (key: Node, value: Node)? {
+        guard let entry = entry(key), !entry.value.isNull else { return nil }
+        return (entry.key, entry.value)
+    }
+
+    func has(_ key: String) -> Bool { value(key) != nil }
+}
+
+/// Collects the diagnostics of one file and offers typed readers that report, at the exact key
+/// or value, everything that does not fit.
+final class DecodeContext {
+    let file: String
+    /// The kind of the document being decoded (for hints); nil when unknown.
+    var kind: ResourceKind?
+    private(set) var diagnostics: [Diagnostic] = []
+    private(set) var errorCount = 0
+
+    init(file: String) { self.file = file }
+
+    // MARK: Reporting
+
+    func error(_ rule: ManifestRule, _ message: String, at range: SourceRange, help: String?) {
+        errorCount += 1
+        diagnostics.append(.error(rule.id, message, file: file, range: range, help: help))
+    }
+
+    func warning(_ rule: ManifestRule, _ message: String, at range: SourceRange, help: String?) {
+        diagnostics.append(.warning(rule.id, message, file: file, range: range, help: help))
+    }
+
+    func typeMismatch(_ expected: String, found node: Node, key: String?) {
+        let what = key.map { " for `\($0)`" } ?? ""
+        var help = "write \(expected) here"
+        if case .scalar(let scalar) = node.content, scalar.style != .plain, expected.contains("boolean") || expected.contains("integer") {
+            help = "remove the quotes: a quoted value is always a string"
+        } else if node.isNull {
+            help = "give it a value, or remove the key"
+        }
+        error(.typeMismatch, "expected \(expected)\(what), found \(node.kindDescription)", at: node.range, help: help)
+    }
+
+    /// Reports `key` missing from `fields` (unless an unknown key there was taken for it).
+    func missing(_ key: String, in fields: Fields, what: String? = nil) {
+        guard !fields.suggested.contains(key) else { return }
+        let present = fields.entry(key) != nil
+        let message =
+            present
+            ? "`\(key)` has no value in \(fields.level.place)"
+            : "missing required field `\(key)` in \(fields.level.place)"
+        let range = fields.entry(key)?.key.range ?? fields.anchor
+        error(.missingField, message, at: range, help: "add `\(key): \(what ?? "...")`")
+    }
+
+    // MARK: Mappings
+
+    /// The mapping `node` at `level`, reporting its unknown keys (unless `checkKeys` is false).
+    func fields(_ node: Node, _ level: SchemaLevel, anchor: SourceRange? = nil, key: String? = nil, checkKeys: Bool = true)
+        -> Fields?
+    {
+        guard case .mapping(let entries) = node.content else {
+            typeMismatch("a mapping (\(level.place))", found: node, key: key)
+            return nil
+        }
+        let start = anchor ?? entries.first?.key.range ?? node.range
+        var fields = Fields(node: node, entries: entries, level: level, anchor: start)
+        guard checkKeys else { return fields }
+        let known = Set(level.keys)
+        for entry in entries {
+            let name = entry.key.scalar?.text ?? ""
+            guard !known.contains(name) else { continue }
+            let advice = level.advice(forUnknownKey: name, kind: kind)
+            if let target = advice.sameLevelTarget { fields.suggested.insert(target) }
+            error(.unknownKey, "unknown key `\(name)` in \(level.place)", at: entry.key.range, help: advice.help)
+        }
+        return fields
+    }
+
+    /// The nested mapping under `key`, nil when absent, empty or of the wrong type (reported).
+    func nested(_ fields: Fields, _ key: String, _ level: SchemaLevel, required: Bool = false) -> Fields? {
+        guard let (keyNode, value) = fields.value(key) else {
+            if required { missing(key, in: fields) }
+            return nil
+        }
+        return self.fields(value, level, anchor: keyNode.range, key: key)
+    }
+
+    // MARK: Scalars
+
+    /// The text of any non-null scalar (numbers and booleans keep their written text, as the
+    /// replaced system's loader does for string fields).
+    func scalarString(_ node: Node, key: String?, expected: String = "a string") -> Located<String>? {
+        guard case .scalar(let scalar) = node.content, scalar.value != .null else {
+            typeMismatch(expected, found: node, key: key)
+            return nil
+        }
+        return Located(scalar.text, range: node.range)
+    }
+
+    func string(_ fields: Fields, _ key: String, required: Bool = false) -> Located<String>? {
+        guard let (_, value) = fields.value(key) else {
+            if required { missing(key, in: fields) }
+            return nil
+        }
+        return scalarString(value, key: key)
+    }
+
+    /// A string that must not be empty (names, ids, commands, expressions).
+    func nonEmptyString(_ fields: Fields, _ key: String, required: Bool = false) -> Located<String>? {
+        guard let located = string(fields, key, required: required) else { return nil }
+        if located.value.allSatisfy(\.isWhitespace) {
+            error(
+                .invalidValue, "`\(key)` is empty in \(fields.level.place)", at: located.range,
+                help: "write a value, or remove the key")
+            return nil
+        }
+        return located
+    }
+
+    func bool(_ fields: Fields, _ key: String) -> Located<Bool>? {
+        guard let (_, value) = fields.value(key) else { return nil }
+        guard case .scalar(let scalar) = value.content, case .bool(let flag) = scalar.value else {
+            typeMismatch("a boolean (true or false)", found: value, key: key)
+            return nil
+        }
+        return Located(flag, range: value.range)
+    }
+
+    /// An integer of at least `minimum`.
+    func int(_ fields: Fields, _ key: String, minimum: Int = 0, required: Bool = false) -> Located<Int>? {
+        guard let (_, value) = fields.value(key) else {
+            if required { missing(key, in: fields) }
+            return nil
+        }
+        guard case .scalar(let scalar) = value.content, case .int(let wide) = scalar.value,
+            let number = Int(exactly: wide)
+        else {
+            typeMismatch("an integer", found: value, key: key)
+            return nil
+        }
+        guard number >= minimum else {
+            let bound = minimum == 0 ? "zero or more" : "at least \(minimum)"
+            error(
+                .invalidValue, "`\(key)` must be \(bound), found \(number)", at: value.range,
+                help: "write an integer that is \(bound)")
+            return nil
+        }
+        return Located(number, range: value.range)
+    }
+
+    /// One of an enum's raw values; anything else is `invalid-value` listing the allowed set.
+    func enumValue<E: RawRepresentable & CaseIterable & Sendable>(
+        _ fields: Fields, _ key: String, _ type: E.Type, required: Bool = false
+    ) -> Located<E>? where E.RawValue == String {
+        guard let (_, value) = fields.value(key) else {
+            if required { missing(key, in: fields) }
+            return nil
+        }
+        return enumValue(value, key: key, type)
+    }
+
+    func enumValue<E: RawRepresentable & CaseIterable & Sendable>(_ node: Node, key: String, _ type: E.Type)
+        -> Located<E>? where E.RawValue == String
+    {
+        let allowed = E.allCases.map(\.rawValue)
+        let list = allowed.map { "`\($0)`" }.joined(separator: ", ")
+        guard let text = scalarString(node, key: key, expected: "one of \(list)") else { return nil }
+        if let parsed = E(rawValue: text.value) { return Located(parsed, range: node.range) }
+        var help = "use one of: \(list)"
+        if let close = Suggestions.closest(to: text.value, in: allowed) { help = "did you mean `\(close)`? " + help }
+        error(
+            .invalidValue, "`\(text.value)` is not a valid value for `\(key)`; expected one of \(list)",
+            at: node.range, help: help)
+        return nil
+    }
+
+    /// `engine: cel`, the one expression engine.
+    func checkEngine(_ fields: Fields) {
+        guard let engine = string(fields, "engine") else { return }
+        if engine.value != "cel" {
+            error(
+                .invalidValue, "`\(engine.value)` is not a valid value for `engine`; expected `cel`", at: engine.range,
+                help: "write `engine: cel` (or leave it out: `cel` is the only engine)")
+        }
+    }
+
+    /// An expression held in a string scalar.
+    func expression(_ fields: Fields, _ key: String, required: Bool = false) -> ExpressionSource? {
+        guard let (_, value) = fields.value(key) else {
+            if required { missing(key, in: fields, what: "EXPRESSION") }
+            return nil
+        }
+        guard let text = scalarString(value, key: key, expected: "an expression (a string)") else { return nil }
+        if text.value.allSatisfy(\.isWhitespace) {
+            error(.invalidValue, "the expression `\(key)` is empty", at: value.range, help: "write a condition, e.g. `cycle > 1`")
+            return nil
+        }
+        return ExpressionSource(text: text.value, node: value)
+    }
+
+    // MARK: Lists
+
+    /// The entries of the list under `key`; nil when absent or of the wrong type (reported).
+    func list(_ fields: Fields, _ key: String, of what: String, required: Bool = false) -> [Node]? {
+        guard let (_, value) = fields.value(key) else {
+            if required { missing(key, in: fields) }
+            return nil
+        }
+        guard case .sequence(let items) = value.content else {
+            typeMismatch("a list of \(what)", found: value, key: key)
+            return nil
+        }
+        return items
+    }
+
+    func stringList(_ fields: Fields, _ key: String, required: Bool = false) -> [Located<String>]? {
+        guard let items = list(fields, key, of: "strings", required: required) else { return nil }
+        var result: [Located<String>] = []
+        for item in items {
+            if let text = scalarString(item, key: nil, expected: "a string in `\(key)`") { result.append(text) }
+        }
+        return result
+    }
+
+    /// A mapping of string keys to string values (labels, annotations, vars).
+    func stringMap(_ node: Node, key: String) -> [(key: String, value: Located<String>)]? {
+        guard case .mapping(let entries) = node.content else {
+            typeMismatch("a mapping of strings to strings", found: node, key: key)
+            return nil
+        }
+        var result: [(key: String, value: Located<String>)] = []
+        for entry in entries {
+            let name = entry.key.scalar?.text ?? ""
+            if let text = scalarString(entry.value, key: "\(key).\(name)") { result.append((name, text)) }
+        }
+        return result
+    }
+
+    /// A value kept as written (accepted and stored): it must be one of the given shapes.
+    func stored(_ fields: Fields, _ key: String, mapping: Bool, list: Bool) -> (key: Node, value: Node)? {
+        guard let (keyNode, value) = fields.value(key) else { return nil }
+        switch value.content {
+        case .mapping where mapping, .sequence where list:
+            return (keyNode, value)
+        default:
+            let expected = mapping && list ? "a mapping or a list" : mapping ? "a mapping" : "a list"
+            typeMismatch(expected, found: value, key: key)
+            return nil
+        }
+    }
+
+    // MARK: Combinations
+
+    /// Reports `second` when it is written together with `first`.
+    func conflict(_ fields: Fields, _ first: String, _ second: String, help: String) {
+        guard fields.has(first), let entry = fields.entry(second), !entry.value.isNull else { return }
+        error(
+            .conflictingFields, "`\(second)` cannot be used together with `\(first)` in \(fields.level.place)",
+            at: entry.key.range, help: help)
+    }
+}

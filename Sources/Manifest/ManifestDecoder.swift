@@ -1,0 +1,347 @@
+import Diagnostics
+import YAML
+
+/// The decoded documents of one file (or several) and everything found wrong in them.
+public struct DecodeResult: Sendable {
+    /// One resource per valid document, in document order.
+    public var resources: [Resource]
+    /// Errors and warnings, in the order found (renderers sort them).
+    public var diagnostics: [Diagnostic]
+
+    public init(resources: [Resource] = [], diagnostics: [Diagnostic] = []) {
+        self.resources = resources
+        self.diagnostics = diagnostics
+    }
+
+    public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+}
+
+/// Decodes YAML documents into the typed resources of spec/manifests.md.
+///
+/// - A document that is empty or only comments is skipped.
+/// - A document of an unsupported kind (`Trigger`, ...) is skipped with a warning `unsupported-kind`.
+/// - A document with an error yields no resource; decoding goes on so that every error of every
+///   document is reported, each at the exact key or value (rules: `ManifestRule`).
+/// - Fields that are accepted but not executed are stored and warned (`not-executed`).
+///
+/// Cross-references (templates, capabilities, profiles, stores) are the compiler's job.
+public enum ManifestDecoder {
+    /// The apiVersion every document must have.
+    public static let apiVersion = "orchestrator.dev/v2"
+
+    /// Decodes the documents of `file`. `projectOverride` is the command line's `--project`:
+    /// a document whose `metadata.project` differs is an error `project-mismatch`.
+    public static func decode(documents: [Document], file: String, projectOverride: String?) -> DecodeResult {
+        let context = DecodeContext(file: file)
+        var resources: [Resource] = []
+        for document in documents {
+            guard let root = document.root, !root.isNull else { continue }
+            let errorsBefore = context.errorCount
+            context.kind = nil
+            let resource = decodeDocument(root, context: context, projectOverride: projectOverride)
+            if let resource, context.errorCount == errorsBefore { resources.append(resource) }
+        }
+        return DecodeResult(resources: resources, diagnostics: context.diagnostics)
+    }
+
+    // MARK: - Envelope
+
+    static func decodeDocument(_ root: Node, context: DecodeContext, projectOverride: String?) -> Resource? {
+        guard case .mapping = root.content else {
+            context.error(
+                .typeMismatch, "a manifest document must be a mapping, found \(root.kindDescription)", at: root.range,
+                help: "start the document with `apiVersion: \(apiVersion)`, `kind`, `metadata` and `spec`")
+            return nil
+        }
+
+        // The kind decides everything else; an unsupported kind skips the document before any check.
+        let kindEntry = root.mapping?.first { $0.key.scalar?.text == "kind" }
+        var kind: ResourceKind?
+        if let kindEntry, !kindEntry.value.isNull {
+            if let text = context.scalarString(kindEntry.value, key: "kind") {
+                if let known = ResourceKind(rawValue: text.value) {
+                    kind = known
+                } else if ResourceKind.unsupportedKinds.contains(text.value) {
+                    context.warning(
+                        .unsupportedKind, "kind `\(text.value)` is not supported by this tool; the document is skipped",
+                        at: text.range,
+                        help: "remove the document, or keep it for the system it was written for; this tool implements \(kindList)")
+                    return nil
+                } else {
+                    let names = ResourceKind.allCases.map(\.rawValue) + ResourceKind.unsupportedKinds
+                    var help = "use one of \(kindList)"
+                    if let close = Suggestions.closest(to: text.value, in: names) {
+                        help = "did you mean `\(close)`?"
+                    } else if text.value.contains(where: \.isUppercase) {
+                        help += " (custom resources defined by a CustomResourceDefinition are not supported)"
+                    }
+                    context.error(.unknownKind, "unknown kind `\(text.value)`", at: text.range, help: help)
+                }
+            }
+        }
+        context.kind = kind
+
+        guard let fields = context.fields(root, .document) else { return nil }
+        if kindEntry == nil || kindEntry?.value.isNull == true { context.missing("kind", in: fields, what: "Workflow") }
+
+        // apiVersion
+        var apiVersionText = apiVersion
+        if let version = context.string(fields, "apiVersion", required: true) {
+            apiVersionText = version.value
+            if version.value != apiVersion {
+                context.error(
+                    .apiVersion, "unsupported apiVersion `\(version.value)`; expected `\(apiVersion)`", at: version.range,
+                    help: "write `apiVersion: \(apiVersion)`")
+            }
+        }
+
+        let metadata = decodeMetadata(fields, context: context, projectOverride: projectOverride)
+
+        var spec: ResourceSpec?
+        if let kind {
+            if let specFields = context.nested(fields, "spec", specLevel(kind), required: true) {
+                spec = decodeSpec(kind, specFields, context: context)
+            }
+        }
+
+        guard let kind, let metadata, let spec, let kindEntry else { return nil }
+        var resource = Resource(
+            kind: kind, apiVersion: apiVersionText, metadata: metadata, spec: spec, file: context.file, node: root,
+            kindRange: kindEntry.value.range)
+        resource.projectOverride = projectOverride
+        return resource
+    }
+
+    static var kindList: String {
+        ResourceKind.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", ")
+    }
+
+    static func specLevel(_ kind: ResourceKind) -> SchemaLevel {
+        switch kind {
+        case .project: return .projectSpec
+        case .workspace: return .workspaceSpec
+        case .agent: return .agentSpec
+        case .stepTemplate: return .stepTemplateSpec
+        case .executionProfile: return .executionProfileSpec
+        case .envStore, .secretStore: return .storeSpec
+        case .workflow: return .workflowSpec
+        }
+    }
+
+    static func decodeSpec(_ kind: ResourceKind, _ fields: Fields, context: DecodeContext) -> ResourceSpec? {
+        switch kind {
+        case .project: return decodeProject(fields, context: context).map(ResourceSpec.project)
+        case .workspace: return decodeWorkspace(fields, context: context).map(ResourceSpec.workspace)
+        case .agent: return decodeAgent(fields, context: context).map(ResourceSpec.agent)
+        case .stepTemplate: return decodeStepTemplate(fields, context: context).map(ResourceSpec.stepTemplate)
+        case .executionProfile: return decodeExecutionProfile(fields, context: context).map(ResourceSpec.executionProfile)
+        case .envStore: return decodeStore(fields, context: context).map(ResourceSpec.envStore)
+        case .secretStore: return decodeStore(fields, context: context).map(ResourceSpec.secretStore)
+        case .workflow: return decodeWorkflow(fields, context: context).map(ResourceSpec.workflow)
+        }
+    }
+
+    // MARK: - Metadata
+
+    /// `[A-Za-z0-9._-]{1,253}`, starting alphanumeric.
+    public static func nameProblem(_ name: String) -> String? {
+        if name.isEmpty { return "is empty" }
+        let scalars = Array(name.unicodeScalars)
+        if scalars.count > 253 { return "is \(scalars.count) characters long (at most 253)" }
+        func isAlphanumeric(_ s: Unicode.Scalar) -> Bool {
+            (s >= "a" && s <= "z") || (s >= "A" && s <= "Z") || (s >= "0" && s <= "9")
+        }
+        if let first = scalars.first, !isAlphanumeric(first) { return "must start with a letter or digit" }
+        if let bad = scalars.first(where: { !isAlphanumeric($0) && $0 != "." && $0 != "_" && $0 != "-" }) {
+            return "contains `\(bad.escaped(asASCII: false))` (allowed: letters, digits, `.`, `_`, `-`)"
+        }
+        return nil
+    }
+
+    static func checkName(_ name: Located<String>, field: String, context: DecodeContext) -> Bool {
+        guard let problem = nameProblem(name.value) else { return true }
+        context.error(
+            .invalidName, "`\(field)` `\(name.value)` \(problem)", at: name.range,
+            help: "use 1-253 characters of letters, digits, `.`, `_` and `-`, starting with a letter or digit")
+        return false
+    }
+
+    static func decodeMetadata(_ document: Fields, context: DecodeContext, projectOverride: String?) -> Metadata? {
+        guard let fields = context.nested(document, "metadata", .metadata, required: true) else { return nil }
+        let name = context.string(fields, "name", required: true)
+        if let name { _ = checkName(name, field: "metadata.name", context: context) }
+
+        let project = context.string(fields, "project")
+        if let project, checkName(project, field: "metadata.project", context: context), let projectOverride,
+            projectOverride != project.value
+        {
+            context.error(
+                .projectMismatch,
+                "`metadata.project` is `\(project.value)` but the command line says `--project \(projectOverride)`",
+                at: project.range,
+                help: "run with `--project \(project.value)`, or remove `metadata.project` so `--project` applies")
+        }
+
+        var labels: [(key: String, value: String)] = []
+        var annotations: [(key: String, value: String)] = []
+        if let (_, node) = fields.value("labels"), let map = context.stringMap(node, key: "labels") {
+            labels = map.map { ($0.key, $0.value.value) }
+        }
+        if let (_, node) = fields.value("annotations"), let map = context.stringMap(node, key: "annotations") {
+            annotations = map.map { ($0.key, $0.value.value) }
+        }
+        let description = context.string(fields, "description")
+        guard let name else { return nil }
+        return Metadata(
+            name: name, project: project, labels: labels, annotations: annotations, description: description?.value)
+    }
+
+    // MARK: - Small kinds
+
+    static func decodeProject(_ fields: Fields, context: DecodeContext) -> ProjectSpec? {
+        ProjectSpec(description: context.string(fields, "description")?.value)
+    }
+
+    static func decodeWorkspace(_ fields: Fields, context: DecodeContext) -> WorkspaceSpec? {
+        let root = context.nonEmptyString(fields, "root_path", required: true)
+        let qaTargets = context.stringList(fields, "qa_targets")
+        let ticketDir = context.string(fields, "ticket_dir")
+        let selfReferential = context.bool(fields, "self_referential")
+        let artifactsDir = context.string(fields, "artifacts_dir")
+        let selfTest = context.stringList(fields, "self_test")
+        let initScript = context.nonEmptyString(fields, "init")
+        guard let root else { return nil }
+        var spec = WorkspaceSpec(rootPath: root)
+        spec.qaTargets = qaTargets ?? []
+        spec.ticketDir = ticketDir
+        spec.selfReferential = selfReferential
+        spec.artifactsDir = artifactsDir
+        spec.selfTest = selfTest
+        spec.initScript = initScript
+        return spec
+    }
+
+    static func decodeStepTemplate(_ fields: Fields, context: DecodeContext) -> StepTemplateSpec? {
+        let prompt = context.nonEmptyString(fields, "prompt", required: true)
+        let description = context.string(fields, "description")
+        guard let prompt else { return nil }
+        return StepTemplateSpec(prompt: prompt, description: description?.value)
+    }
+
+    static func decodeExecutionProfile(_ fields: Fields, context: DecodeContext) -> ExecutionProfileSpec? {
+        var spec = ExecutionProfileSpec()
+        spec.mode = context.enumValue(fields, "mode", ProfileMode.self)
+        spec.fsMode = context.enumValue(fields, "fs_mode", FilesystemMode.self)
+        spec.writablePaths = context.stringList(fields, "writable_paths") ?? []
+        spec.readablePaths = context.stringList(fields, "readable_paths") ?? []
+        spec.networkMode = context.enumValue(fields, "network_mode", NetworkMode.self)
+        spec.networkAllowlist = context.stringList(fields, "network_allowlist") ?? []
+        spec.maxMemoryMB = context.int(fields, "max_memory_mb", minimum: 1)
+        spec.maxCPUSeconds = context.int(fields, "max_cpu_seconds", minimum: 1)
+        spec.maxProcesses = context.int(fields, "max_processes", minimum: 1)
+        spec.maxOpenFiles = context.int(fields, "max_open_files", minimum: 1)
+        return spec
+    }
+
+    static func decodeStore(_ fields: Fields, context: DecodeContext) -> StoreSpec? {
+        guard let (_, data) = fields.value("data") else { return StoreSpec() }
+        guard case .mapping(let entries) = data.content else {
+            context.typeMismatch("a mapping of names to values", found: data, key: "data")
+            return nil
+        }
+        var result: [StoreEntry] = []
+        for entry in entries {
+            let name = entry.key.scalar?.text ?? ""
+            let key = Located(name, range: entry.key.range)
+            switch entry.value.content {
+            case .scalar:
+                if let text = context.scalarString(entry.value, key: "data.\(name)", expected: "a string or `{fromEnv: NAME}`") {
+                    result.append(StoreEntry(key: key, value: Located(.literal(text.value), range: text.range)))
+                }
+            case .mapping:
+                guard let ref = context.fields(entry.value, .storeValue, anchor: entry.key.range, key: "data.\(name)"),
+                    let variable = context.nonEmptyString(ref, "fromEnv", required: true)
+                else { continue }
+                result.append(StoreEntry(key: key, value: Located(.fromEnv(variable.value), range: entry.value.range)))
+            case .sequence:
+                context.typeMismatch("a string or `{fromEnv: NAME}`", found: entry.value, key: "data.\(name)")
+            }
+        }
+        return StoreSpec(data: result)
+    }
+
+    // MARK: - Agent
+
+    static func decodeAgent(_ fields: Fields, context: DecodeContext) -> AgentSpec? {
+        let command = context.nonEmptyString(fields, "command", required: true)
+        let capabilities = context.stringList(fields, "capabilities")
+        let enabled = context.bool(fields, "enabled")
+        let delivery = context.enumValue(fields, "promptDelivery", PromptDelivery.self)
+
+        var env: [Located<EnvEntry>] = []
+        for item in context.list(fields, "env", of: "env entries") ?? [] {
+            if let entry = decodeEnvEntry(item, context: context) { env.append(entry) }
+        }
+
+        var rules: [CommandRule] = []
+        for item in context.list(fields, "command_rules", of: "`{when, command}` entries") ?? [] {
+            guard let rule = context.fields(item, .commandRule) else { continue }
+            let when = context.expression(rule, "when", required: true)
+            let ruleCommand = context.nonEmptyString(rule, "command", required: true)
+            if let when, let ruleCommand { rules.append(CommandRule(when: when, command: ruleCommand)) }
+        }
+
+        var cost: Located<Int>?
+        var agentDescription: String?
+        if let meta = context.nested(fields, "metadata", .agentMetadata) {
+            cost = context.int(meta, "cost")
+            agentDescription = context.string(meta, "description")?.value
+        }
+        let selection = context.stored(fields, "selection", mapping: true, list: false)
+        let health = context.stored(fields, "health_policy", mapping: true, list: false)
+
+        guard let command else { return nil }
+        var spec = AgentSpec(command: command)
+        spec.capabilities = capabilities ?? []
+        spec.enabled = enabled
+        spec.env = env
+        spec.promptDelivery = delivery
+        spec.commandRules = rules
+        spec.cost = cost
+        spec.agentDescription = agentDescription
+        spec.selection = selection?.value
+        spec.healthPolicy = health?.value
+        return spec
+    }
+
+    static func decodeEnvEntry(_ node: Node, context: DecodeContext) -> Located<EnvEntry>? {
+        guard let fields = context.fields(node, .agentEnv) else { return nil }
+        if fields.has("fromRef") {
+            for other in ["name", "value", "refValue"] {
+                context.conflict(fields, "fromRef", other, help: "`{fromRef: STORE}` takes every key of the store; remove `\(other)`")
+            }
+            guard let store = context.nonEmptyString(fields, "fromRef") else { return nil }
+            return Located(.fromRef(store: store), range: node.range)
+        }
+        if fields.has("refValue") {
+            context.conflict(fields, "refValue", "value", help: "an entry is either `{name, value}` or `{name, refValue}`")
+            let name = context.nonEmptyString(fields, "name", required: true)
+            guard let ref = context.nested(fields, "refValue", .agentEnvRef) else { return nil }
+            let store = context.nonEmptyString(ref, "name", required: true)
+            let key = context.nonEmptyString(ref, "key", required: true)
+            guard let name, let store, let key else { return nil }
+            return Located(.refValue(name: name, store: store, key: key), range: node.range)
+        }
+        if !fields.has("value"), fields.has("name") {
+            let name = fields.value("name")?.key.range ?? fields.anchor
+            context.error(
+                .missingField, "env entry has `name` but neither `value` nor `refValue`", at: name,
+                help: "add `value: TEXT`, or `refValue: {name: STORE, key: KEY}`")
+            return nil
+        }
+        let name = context.nonEmptyString(fields, "name", required: true)
+        let value = context.string(fields, "value", required: true)
+        guard let name, let value else { return nil }
+        return Located(.literal(name: name, value: value), range: node.range)
+    }
+}

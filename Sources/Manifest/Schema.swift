@@ -1,0 +1,265 @@
+import Diagnostics
+
+/// The known keys of every mapping level of spec/manifests.md, and where each level sits, so an
+/// unknown key gets a "did you mean" from its own level or a hint at the level where it belongs.
+///
+/// To accept a new field: add its key here and decode it in the matching `decode...` function.
+public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
+    case document
+    case metadata
+    case projectSpec
+    case workspaceSpec
+    case agentSpec
+    case agentMetadata
+    case agentEnv
+    case agentEnvRef
+    case commandRule
+    case stepTemplateSpec
+    case executionProfileSpec
+    case storeSpec
+    case storeValue
+    case workflowSpec
+    case loop
+    case convergence
+    case safety
+    case finalize
+    case finalizeRule
+    case step
+    case prehook
+    case behavior
+    case onFailure
+    case onSuccess
+    case capture
+    case postAction
+    case generateMapping
+
+    /// The keys a mapping at this level may have, in documentation order.
+    public var keys: [String] {
+        switch self {
+        case .document: return ["apiVersion", "kind", "metadata", "spec"]
+        case .metadata: return ["name", "project", "labels", "annotations", "description"]
+        case .projectSpec: return ["description"]
+        case .workspaceSpec:
+            return ["root_path", "qa_targets", "ticket_dir", "self_referential", "artifacts_dir", "self_test", "init"]
+        case .agentSpec:
+            return [
+                "command", "capabilities", "enabled", "env", "promptDelivery", "command_rules", "metadata",
+                "selection", "health_policy",
+            ]
+        case .agentMetadata: return ["cost", "description"]
+        case .agentEnv: return ["name", "value", "fromRef", "refValue"]
+        case .agentEnvRef: return ["name", "key"]
+        case .commandRule: return ["when", "command"]
+        case .stepTemplateSpec: return ["prompt", "description"]
+        case .executionProfileSpec:
+            return [
+                "mode", "fs_mode", "writable_paths", "readable_paths", "network_mode", "network_allowlist",
+                "max_memory_mb", "max_cpu_seconds", "max_processes", "max_open_files",
+            ]
+        case .storeSpec: return ["data"]
+        case .storeValue: return ["fromEnv"]
+        case .workflowSpec:
+            return [
+                "steps", "loop", "max_parallel", "stagger_delay_ms", "safety", "finalize", "item_isolation",
+                "adaptive", "dynamic_steps",
+            ]
+        case .loop: return ["mode", "max_cycles", "enabled", "stop_when_no_unresolved", "convergence_expr"]
+        case .convergence: return ["engine", "when", "reason"]
+        case .safety:
+            return [
+                "max_consecutive_failures", "auto_rollback", "checkpoint_strategy", "step_timeout_secs",
+                "binary_snapshot", "max_item_step_failures", "min_cycle_interval_secs", "on_drift", "invariants",
+            ]
+        case .finalize: return ["rules"]
+        case .finalizeRule: return ["id", "engine", "when", "status", "reason"]
+        case .step:
+            return [
+                "id", "type", "builtin", "required_capability", "template", "command", "chain_steps", "scope",
+                "enabled", "repeatable", "is_guard", "tty", "execution_profile", "max_parallel", "stagger_delay_ms",
+                "timeout_secs", "stall_timeout_secs", "prehook", "behavior", "cost_preference", "store_inputs",
+                "store_outputs", "step_vars", "item_select_config",
+            ]
+        case .prehook: return ["engine", "when", "reason"]
+        case .behavior: return ["on_failure", "on_success", "captures", "post_actions", "collect_artifacts"]
+        case .onFailure, .onSuccess: return ["action", "status"]
+        case .capture: return ["var", "source", "json_path"]
+        case .postAction: return ["type", "from_var", "json_path", "mapping", "replace"]
+        case .generateMapping: return ["item_id", "label", "vars"]
+        }
+    }
+
+    /// The kinds whose documents contain this level; empty for the kind-independent envelope.
+    public var kinds: [ResourceKind] {
+        switch self {
+        case .document, .metadata: return []
+        case .projectSpec: return [.project]
+        case .workspaceSpec: return [.workspace]
+        case .agentSpec, .agentMetadata, .agentEnv, .agentEnvRef, .commandRule: return [.agent]
+        case .stepTemplateSpec: return [.stepTemplate]
+        case .executionProfileSpec: return [.executionProfile]
+        case .storeSpec, .storeValue: return [.envStore, .secretStore]
+        case .workflowSpec, .loop, .convergence, .safety, .finalize, .finalizeRule, .step, .prehook, .behavior,
+            .onFailure, .onSuccess, .capture, .postAction, .generateMapping:
+            return [.workflow]
+        }
+    }
+
+    /// The level's path in its document (`[]` marks a list entry, `*` any key).
+    public var path: String {
+        switch self {
+        case .document: return ""
+        case .metadata: return "metadata"
+        case .projectSpec, .workspaceSpec, .agentSpec, .stepTemplateSpec, .executionProfileSpec, .storeSpec,
+            .workflowSpec:
+            return "spec"
+        case .agentMetadata: return "spec.metadata"
+        case .agentEnv: return "spec.env[]"
+        case .agentEnvRef: return "spec.env[].refValue"
+        case .commandRule: return "spec.command_rules[]"
+        case .storeValue: return "spec.data.*"
+        case .loop: return "spec.loop"
+        case .convergence: return "spec.loop.convergence_expr[]"
+        case .safety: return "spec.safety"
+        case .finalize: return "spec.finalize"
+        case .finalizeRule: return "spec.finalize.rules[]"
+        case .step: return "spec.steps[]"
+        case .prehook: return "spec.steps[].prehook"
+        case .behavior: return "spec.steps[].behavior"
+        case .onFailure: return "spec.steps[].behavior.on_failure"
+        case .onSuccess: return "spec.steps[].behavior.on_success"
+        case .capture: return "spec.steps[].behavior.captures[]"
+        case .postAction: return "spec.steps[].behavior.post_actions[]"
+        case .generateMapping: return "spec.steps[].behavior.post_actions[].mapping"
+        }
+    }
+
+    /// The level in words, as a diagnostic names it ("a step", "a Workflow's `loop`").
+    public var place: String {
+        switch self {
+        case .document: return "a document's top level"
+        case .metadata: return "`metadata`"
+        case .projectSpec: return "a Project's spec"
+        case .workspaceSpec: return "a Workspace's spec"
+        case .agentSpec: return "an Agent's spec"
+        case .agentMetadata: return "an Agent's `spec.metadata`"
+        case .agentEnv: return "an Agent's `env` entry"
+        case .agentEnvRef: return "an env entry's `refValue`"
+        case .commandRule: return "a `command_rules` entry"
+        case .stepTemplateSpec: return "a StepTemplate's spec"
+        case .executionProfileSpec: return "an ExecutionProfile's spec"
+        case .storeSpec: return "an EnvStore's or SecretStore's spec"
+        case .storeValue: return "a store value (`{fromEnv: NAME}`)"
+        case .workflowSpec: return "a Workflow's spec"
+        case .loop: return "a Workflow's `loop`"
+        case .convergence: return "a `loop.convergence_expr` entry"
+        case .safety: return "a Workflow's `safety`"
+        case .finalize: return "a Workflow's `finalize`"
+        case .finalizeRule: return "a `finalize.rules` entry"
+        case .step: return "a step"
+        case .prehook: return "a step's `prehook`"
+        case .behavior: return "a step's `behavior`"
+        case .onFailure: return "`behavior.on_failure`"
+        case .onSuccess: return "`behavior.on_success`"
+        case .capture: return "a `behavior.captures` entry"
+        case .postAction: return "a `generate_items` post-action"
+        case .generateMapping: return "a `generate_items` post-action's `mapping`"
+        }
+    }
+
+    /// Hints for keys that users of the replaced system write by habit, checked before any
+    /// search: (level, key) -> help.
+    static let habitHints: [SchemaLevel: [String: String]] = [
+        .agentSpec: [
+            "prompt":
+                "an Agent has no prompt: write it in a StepTemplate (`spec.prompt`) and name that template in the step's `template`",
+            "template": "templates are chosen by steps: set `template` on the step that uses this agent",
+        ],
+        .prehook: ["expression": "did you mean `when`? (the prehook's expression is written in `when`)"],
+        .convergence: ["expression": "did you mean `when`? (the condition is written in `when`)"],
+        .finalizeRule: ["expression": "did you mean `when`? (the condition is written in `when`)"],
+        .commandRule: ["expression": "did you mean `when`? (the condition is written in `when`)"],
+    ]
+
+    /// Where a key of `habitHints` belongs instead (a missing field it stands for is not reported twice).
+    static let habitTargets: [SchemaLevel: [String: String]] = [
+        .prehook: ["expression": "when"],
+        .convergence: ["expression": "when"],
+        .finalizeRule: ["expression": "when"],
+        .commandRule: ["expression": "when"],
+    ]
+}
+
+/// What to tell the user about an unknown key.
+struct UnknownKeyAdvice {
+    var help: String
+    /// A key of the same level the unknown key probably stands for.
+    var sameLevelTarget: String?
+}
+
+extension SchemaLevel {
+    /// True when `other` is nested inside this level in the same document kind.
+    func contains(_ other: SchemaLevel, kind: ResourceKind?) -> Bool {
+        guard other != self else { return false }
+        if self == .document {
+            if other == .metadata { return true }
+            guard let kind else { return false }
+            return other.kinds.contains(kind)
+        }
+        guard !kinds.isEmpty, kinds == other.kinds else { return false }
+        return other.path.hasPrefix(path + ".")
+    }
+
+    /// `other`'s path relative to this level (`behavior` from a step).
+    func relativePath(to other: SchemaLevel) -> String {
+        var rel = other.path
+        if self != .document, rel.hasPrefix(path + ".") { rel.removeFirst(path.count + 1) }
+        return rel
+    }
+
+    /// The advice for `key`, unknown at this level, in a document of `kind`.
+    func advice(forUnknownKey key: String, kind: ResourceKind?) -> UnknownKeyAdvice {
+        if let hint = SchemaLevel.habitHints[self]?[key] {
+            return UnknownKeyAdvice(help: hint, sameLevelTarget: SchemaLevel.habitTargets[self]?[key])
+        }
+        let descendants = SchemaLevel.allCases.filter { contains($0, kind: kind) }
+            .sorted { $0.path.count < $1.path.count }
+        // 1. The exact key one or more levels down: `on_failure` on a step -> `behavior.on_failure`.
+        for level in descendants where level.keys.contains(key) {
+            return UnknownKeyAdvice(help: "did you mean `\(join(relativePath(to: level), key))`?")
+        }
+        // 2. A typo of a key of this level.
+        if let close = Suggestions.closest(to: key, in: keys) {
+            return UnknownKeyAdvice(help: "did you mean `\(close)`?", sameLevelTarget: close)
+        }
+        // 3. A typo of a key one level down (not inside lists): `capture` -> `behavior.captures`.
+        for level in descendants where !relativePath(to: level).contains("[]") {
+            if let close = Suggestions.closest(to: key, in: level.keys) {
+                return UnknownKeyAdvice(help: "did you mean `\(join(relativePath(to: level), close))`?")
+            }
+        }
+        // 4. The exact key elsewhere in the same kind, or in `metadata` for a spec.
+        var elsewhere = SchemaLevel.allCases.filter { level in
+            level != self && !descendants.contains(level) && level != .document && !level.kinds.isEmpty
+                && !kinds.isEmpty && level.kinds == kinds
+        }
+        if path == "spec" { elsewhere.insert(.metadata, at: 0) }
+        for level in elsewhere where level.keys.contains(key) {
+            if level == .metadata {
+                return UnknownKeyAdvice(help: "`\(key)` belongs in `metadata`: did you mean `metadata.\(key)`?")
+            }
+            return UnknownKeyAdvice(
+                help: "`\(key)` is a field of \(level.place) (`\(level.path).\(key)`), not of \(place): move it there")
+        }
+        // 5. From a spec: the exact key in another kind (`prompt` on an Agent belongs to a StepTemplate).
+        if path == "spec" {
+            for level in SchemaLevel.allCases where !level.kinds.isEmpty && level.kinds != kinds && level.keys.contains(key) {
+                return UnknownKeyAdvice(help: "`\(key)` is a field of \(level.place), not of \(place): remove it")
+            }
+        }
+        return UnknownKeyAdvice(help: "remove it; the keys of \(place) are: \(keys.map { "`\($0)`" }.joined(separator: ", "))")
+    }
+
+    private func join(_ prefix: String, _ key: String) -> String {
+        prefix.isEmpty ? key : prefix + "." + key
+    }
+}

@@ -1,0 +1,246 @@
+import Diagnostics
+import YAML
+
+extension ManifestDecoder {
+    /// Workflow fields that are accepted and stored but not executed (warned).
+    static let workflowStoredOnly: [(key: String, mapping: Bool, list: Bool)] = [
+        ("item_isolation", true, false), ("adaptive", true, false), ("dynamic_steps", true, true),
+    ]
+
+    /// Step fields that are accepted and stored (not warned: they only feed features this tool
+    /// leaves to the agents).
+    static let stepStoredOnly: [(key: String, mapping: Bool, list: Bool)] = [
+        ("store_inputs", false, true), ("store_outputs", false, true), ("step_vars", true, false),
+        ("item_select_config", true, false),
+    ]
+
+    static func decodeWorkflow(_ fields: Fields, context: DecodeContext) -> WorkflowSpec? {
+        var spec = WorkflowSpec()
+        var failed = false
+
+        if let items = context.list(fields, "steps", of: "steps", required: true) {
+            if items.isEmpty, let value = fields.value("steps")?.value {
+                context.error(
+                    .invalidValue, "a workflow needs at least one step", at: value.range,
+                    help: "add a step, e.g. `- id: qa`")
+            }
+            for item in items {
+                if let step = decodeStep(item, context: context) { spec.steps.append(step) } else { failed = true }
+            }
+        }
+
+        if let loop = context.nested(fields, "loop", .loop) {
+            spec.loop.range = fields.value("loop")?.key.range
+            spec.loop.mode = context.enumValue(loop, "mode", LoopMode.self)
+            spec.loop.maxCycles = context.int(loop, "max_cycles")
+            spec.loop.enabled = context.bool(loop, "enabled")
+            spec.loop.stopWhenNoUnresolved = context.bool(loop, "stop_when_no_unresolved")
+            for item in context.list(loop, "convergence_expr", of: "`{engine, when, reason}` entries") ?? [] {
+                guard let rule = context.fields(item, .convergence) else { continue }
+                context.checkEngine(rule)
+                let when = context.expression(rule, "when", required: true)
+                let reason = context.string(rule, "reason")
+                if let when { spec.loop.convergence.append(ConvergenceRule(when: when, reason: reason?.value)) }
+            }
+        }
+
+        spec.maxParallel = context.int(fields, "max_parallel", minimum: 1)
+        spec.staggerDelayMs = context.int(fields, "stagger_delay_ms")
+
+        if let safety = context.nested(fields, "safety", .safety) {
+            spec.safety.range = fields.value("safety")?.key.range
+            spec.safety.maxConsecutiveFailures = context.int(safety, "max_consecutive_failures", minimum: 1)
+            spec.safety.autoRollback = context.bool(safety, "auto_rollback")
+            spec.safety.checkpointStrategy = context.enumValue(safety, "checkpoint_strategy", CheckpointStrategy.self)
+            spec.safety.stepTimeoutSecs = context.int(safety, "step_timeout_secs", minimum: 1)
+            spec.safety.binarySnapshot = context.bool(safety, "binary_snapshot")
+            spec.safety.maxItemStepFailures = context.int(safety, "max_item_step_failures", minimum: 1)
+            spec.safety.minCycleIntervalSecs = context.int(safety, "min_cycle_interval_secs")
+            spec.safety.onDrift = context.enumValue(safety, "on_drift", DriftPolicy.self)
+            if let (key, invariants) = context.stored(safety, "invariants", mapping: false, list: true) {
+                spec.safety.invariants = invariants
+                context.warning(
+                    .notExecuted, "`safety.invariants` are accepted and stored but not checked by this tool",
+                    at: key.range,
+                    help: "check them in a command step or the workspace's `self_test` instead; remove them to silence this warning")
+            }
+        }
+
+        if let finalize = context.nested(fields, "finalize", .finalize) {
+            var rules: [FinalizeRule] = []
+            for item in context.list(finalize, "rules", of: "`{id, when, status}` entries", required: true) ?? [] {
+                guard let rule = context.fields(item, .finalizeRule) else { continue }
+                let id = context.nonEmptyString(rule, "id")
+                context.checkEngine(rule)
+                let when = context.expression(rule, "when", required: true)
+                let status = context.nonEmptyString(rule, "status", required: true)
+                let reason = context.string(rule, "reason")
+                if let when, let status { rules.append(FinalizeRule(id: id, when: when, status: status, reason: reason?.value)) }
+            }
+            spec.finalizeRules = rules
+        }
+
+        for field in workflowStoredOnly {
+            guard let (key, value) = context.stored(fields, field.key, mapping: field.mapping, list: field.list) else {
+                continue
+            }
+            spec.storedOnly.append((field.key, value))
+            context.warning(
+                .notExecuted, "`\(field.key)` is accepted and stored but not executed by this tool", at: key.range,
+                help: "the workflow runs without it; remove it to silence this warning")
+        }
+
+        return failed ? nil : spec
+    }
+
+    // MARK: - Steps
+
+    static func decodeStep(_ node: Node, context: DecodeContext) -> StepSpec? {
+        guard let fields = context.fields(node, .step) else { return nil }
+        let id = context.nonEmptyString(fields, "id", required: true)
+        let type = context.nonEmptyString(fields, "type")
+        let builtin = context.enumValue(fields, "builtin", Builtin.self)
+        let capability = context.nonEmptyString(fields, "required_capability")
+        context.conflict(
+            fields, "builtin", "required_capability",
+            help: "a builtin step runs no agent: remove `required_capability`, or remove `builtin` to make it an agent step")
+        let template = context.nonEmptyString(fields, "template")
+        let command = context.nonEmptyString(fields, "command")
+
+        var chain: [StepSpec]?
+        var failed = false
+        if let items = context.list(fields, "chain_steps", of: "steps") {
+            if items.isEmpty, let value = fields.value("chain_steps")?.value {
+                context.error(
+                    .invalidValue, "`chain_steps` is empty", at: value.range,
+                    help: "list the steps of the chain, or remove `chain_steps`")
+            }
+            var children: [StepSpec] = []
+            for item in items {
+                if let child = decodeStep(item, context: context) { children.append(child) } else { failed = true }
+            }
+            chain = children
+        }
+
+        let scope = context.enumValue(fields, "scope", StepScope.self)
+        let enabled = context.bool(fields, "enabled")
+        let repeatable = context.bool(fields, "repeatable")
+        let isGuard = context.bool(fields, "is_guard")
+        let tty = context.bool(fields, "tty")
+        let profile = context.nonEmptyString(fields, "execution_profile")
+        let maxParallel = context.int(fields, "max_parallel", minimum: 1)
+        let stagger = context.int(fields, "stagger_delay_ms")
+        let timeout = context.int(fields, "timeout_secs", minimum: 1)
+        let stall = context.int(fields, "stall_timeout_secs", minimum: 1)
+
+        var prehook: Prehook?
+        if let hook = context.nested(fields, "prehook", .prehook) {
+            context.checkEngine(hook)
+            let engine = context.string(hook, "engine")
+            let when = context.expression(hook, "when", required: true)
+            let reason = context.string(hook, "reason")
+            if let when { prehook = Prehook(engine: engine, when: when, reason: reason?.value) }
+        }
+
+        var behavior = Behavior()
+        if let fieldsOfBehavior = context.nested(fields, "behavior", .behavior) {
+            behavior = decodeBehavior(fieldsOfBehavior, context: context)
+        }
+        let cost = context.enumValue(fields, "cost_preference", CostPreference.self)
+
+        var stored: [(key: String, value: Node)] = []
+        for field in stepStoredOnly {
+            if let (_, value) = context.stored(fields, field.key, mapping: field.mapping, list: field.list) {
+                stored.append((field.key, value))
+            }
+        }
+
+        guard let id, !failed else { return nil }
+        var step = StepSpec(id: id, range: node.range)
+        step.type = type
+        step.builtin = builtin
+        step.requiredCapability = capability
+        step.template = template
+        step.command = command
+        step.chainSteps = chain
+        step.scope = scope
+        step.enabled = enabled
+        step.repeatable = repeatable
+        step.isGuard = isGuard
+        step.tty = tty
+        step.executionProfile = profile
+        step.maxParallel = maxParallel
+        step.staggerDelayMs = stagger
+        step.timeoutSecs = timeout
+        step.stallTimeoutSecs = stall
+        step.prehook = prehook
+        step.behavior = behavior
+        step.costPreference = cost
+        step.storedOnly = stored
+        return step
+    }
+
+    static func decodeBehavior(_ fields: Fields, context: DecodeContext) -> Behavior {
+        var behavior = Behavior()
+        if let failure = context.nested(fields, "on_failure", .onFailure) {
+            let action = context.enumValue(failure, "action", FailureAction.self, required: true)
+            let status = context.nonEmptyString(failure, "status")
+            if let action {
+                if action.value == .set_status, status == nil { context.missing("status", in: failure, what: "STATUS") }
+                behavior.onFailure = OnFailure(action: action, status: status)
+            }
+        }
+        if let success = context.nested(fields, "on_success", .onSuccess) {
+            let action = context.enumValue(success, "action", SuccessAction.self, required: true)
+            let status = context.nonEmptyString(success, "status")
+            if let action {
+                if action.value == .set_status, status == nil { context.missing("status", in: success, what: "STATUS") }
+                behavior.onSuccess = OnSuccess(action: action, status: status)
+            }
+        }
+        for item in context.list(fields, "captures", of: "`{var, source, json_path}` entries") ?? [] {
+            guard let capture = context.fields(item, .capture) else { continue }
+            let variable = context.nonEmptyString(capture, "var", required: true)
+            let source = context.enumValue(capture, "source", CaptureSource.self, required: true)
+            let path = context.nonEmptyString(capture, "json_path")
+            if let variable, let source { behavior.captures.append(Capture(variable: variable, source: source, jsonPath: path)) }
+        }
+        for item in context.list(fields, "post_actions", of: "post-actions (`{type: ...}`)") ?? [] {
+            if let action = decodePostAction(item, context: context) { behavior.postActions.append(action) }
+        }
+        behavior.collectArtifacts = context.bool(fields, "collect_artifacts")
+        return behavior
+    }
+
+    static func decodePostAction(_ node: Node, context: DecodeContext) -> PostAction? {
+        // The keys depend on the type: check them only for the executed `generate_items`.
+        guard let loose = context.fields(node, .postAction, checkKeys: false) else { return nil }
+        guard let type = context.enumValue(loose, "type", PostActionType.self, required: true) else { return nil }
+        guard type.value == .generate_items else {
+            context.warning(
+                .notExecuted, "`\(type.value.rawValue)` post-actions are accepted and stored but not executed by this tool",
+                at: type.range, help: "only `generate_items` runs; remove it to silence this warning")
+            return PostAction(type: type, node: node)
+        }
+        guard let fields = context.fields(node, .postAction) else { return nil }
+        let fromVar = context.nonEmptyString(fields, "from_var", required: true)
+        let jsonPath = context.nonEmptyString(fields, "json_path")
+        let replace = context.bool(fields, "replace")
+        var itemID: Located<String>?
+        var label: Located<String>?
+        var vars: [(key: String, value: Located<String>)] = []
+        if let mapping = context.nested(fields, "mapping", .generateMapping) {
+            itemID = context.nonEmptyString(mapping, "item_id")
+            label = context.nonEmptyString(mapping, "label")
+            if let (_, node) = mapping.value("vars"), let map = context.stringMap(node, key: "vars") { vars = map }
+        }
+        guard let fromVar else { return nil }
+        var generate = GenerateItems(fromVar: fromVar)
+        generate.jsonPath = jsonPath
+        generate.itemID = itemID
+        generate.label = label
+        generate.vars = vars
+        generate.replace = replace?.value ?? false
+        return PostAction(type: type, generateItems: generate, node: node)
+    }
+}
