@@ -30,9 +30,6 @@ public struct Compilation: Sendable {
 }
 
 public enum Compiler {
-    /// The project a resource belongs to when its metadata names none.
-    public static let defaultProject = "default"
-
     /// Compiles `resources` (as decoded from the files, in file order). `sources` are the files'
     /// bytes, used to place expression diagnostics inside YAML scalars.
     ///
@@ -57,7 +54,7 @@ public enum Compiler {
 
     /// The project of a resource.
     public static func project(of resource: Resource) -> String {
-        resource.metadata.project?.value ?? defaultProject
+        resource.resolvedProject
     }
 }
 

@@ -6,19 +6,16 @@ public enum CompilerRule: String, Sendable, CaseIterable {
     case capabilityNotServed = "capability-not-served"
     case duplicateStepID = "duplicate-step-id"
     case duplicateResource = "duplicate-resource"
-    case builtinWithCapability = "builtin-with-capability"
     case profileOnNonAgentStep = "profile-on-non-agent-step"
     case profileFilesystemNeedsSandbox = "profile-fs-mode-needs-sandbox"
     case profileEmptyAllowlist = "profile-empty-allowlist"
     case expressionSyntax = "expr-syntax"
     case expressionType = "expr-type"
-    case expressionEngine = "expr-engine"
     case undefinedVariable = "undefined-variable"
     case fixedLoopWithoutMaxCycles = "fixed-loop-without-max-cycles"
     case maxCyclesNotPositive = "max-cycles-not-positive"
     case loopCannotEnd = "loop-cannot-end"
     case selfReferentialUnsafe = "self-referential-unsafe"
-    case notExecuted = "not-executed"
 
     public var summary: String {
         switch self {
@@ -27,26 +24,23 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .capabilityNotServed: return "no enabled agent in the project has the capability an agent step needs"
         case .duplicateStepID: return "two steps of a workflow have the same id"
         case .duplicateResource: return "a file defines the same resource (kind, project, name) twice"
-        case .builtinWithCapability: return "a step sets both `builtin` and `required_capability`"
         case .profileOnNonAgentStep: return "`execution_profile` applies to agent steps only"
         case .profileFilesystemNeedsSandbox: return "an `fs_mode` other than inherit needs `mode: sandbox`"
         case .profileEmptyAllowlist: return "`network_mode: allowlist` needs a non-empty `network_allowlist`"
         case .expressionSyntax: return "an expression does not parse"
         case .expressionType: return "an expression does not type-check (a condition must be a bool)"
-        case .expressionEngine: return "an expression engine other than `cel`"
         case .undefinedVariable: return "an expression reads a variable that is neither built in nor set by an earlier step"
         case .fixedLoopWithoutMaxCycles: return "`loop.mode: fixed` without `max_cycles`"
         case .maxCyclesNotPositive: return "`max_cycles` must be at least 1"
         case .loopCannotEnd: return "an infinite loop with no max_cycles, no guard step and no convergence_expr"
         case .selfReferentialUnsafe:
             return "a workflow for a self-referential workspace needs auto_rollback, a checkpoint strategy and an enabled self_test step"
-        case .notExecuted: return "accepted and stored, but not executed by this tool"
         }
     }
 
     public var defaultSeverity: Severity {
         switch self {
-        case .undefinedVariable, .notExecuted: return .warning
+        case .undefinedVariable: return .warning
         default: return .error
         }
     }

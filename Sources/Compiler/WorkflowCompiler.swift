@@ -141,12 +141,6 @@ extension CompileContext {
             state.seenIDs[id] = step.id.range
         }
         let kind = WorkflowCompiler.kind(of: step)
-        if step.builtin != nil, let capability = step.requiredCapability {
-            report(
-                .builtinWithCapability,
-                "step `\(id)` sets both `builtin` and `required_capability`; the builtin wins and the capability is ignored",
-                file: file, range: capability.range, help: "remove `required_capability` (a builtin runs no agent)")
-        }
         let scope = chainScope ?? WorkflowCompiler.scope(of: step)
         var compiled = CompiledStep(
             id: id, kind: kind, scope: scope, enabled: step.isEnabled, repeatable: step.isRepeatable,
@@ -174,11 +168,6 @@ extension CompileContext {
             compiled.template = bindTemplate(template, state: state)
         }
         if let prehook = step.prehook {
-            if let engine = prehook.engine, engine.value != "cel" {
-                report(
-                    .expressionEngine, "prehook engine `\(engine.value)` is not supported", file: file, range: engine.range,
-                    help: "use `engine: cel` (or leave `engine` out)")
-            }
             let when = checkExpression(
                 prehook.when, file: file, declared: state.declared, what: "prehook of step `\(id)`",
                 undeclaredHelp: "prehooks see the built-in variables (spec/execution.md) and what earlier steps capture")
