@@ -15,6 +15,7 @@ func now() -> Double {
 }
 
 let suites: [(name: String, help: String, run: ([String]) -> Int32)] = [
+    (name: "compiler", help: CompilerBenchmark.help, run: CompilerBenchmark.run),
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())
