@@ -1,1 +1,0 @@
-// The guard expression language; see grammar/expr.md.
