@@ -200,7 +200,8 @@ struct CompileContext {
                 "\(what) reads `\(identifier.name)`, which is neither built in nor set by an earlier step",
                 file: file, range: expressionRange(source, file: file, start: identifier.start, end: identifier.end), help: help)
         }
-        return CompiledExpression(text: source.text, variables: check.variables, file: file, range: source.range)
+        return CompiledExpression(
+            text: source.text, variables: check.variables, file: file, range: source.range, program: check.program)
     }
 
     /// The file range of bytes `start..<end` of the expression's text inside its YAML scalar.

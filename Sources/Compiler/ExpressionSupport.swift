@@ -1,8 +1,9 @@
 import Diagnostics
 import Expr
 
-// The narrow surface the compiler layer needs from the expression language (Sources/Expr).
-// Everything that touches the Expr API goes through here.
+// The compiler layer's use of the expression language (Sources/Expr): check an expression
+// against the declared variables, and evaluate a compiled condition fully (runner) or partially
+// (planner). Everything that touches the Expr API is here.
 
 /// A finding about an expression, positioned by UTF-8 byte offsets inside the expression text.
 struct ExpressionProblem: Sendable {
@@ -14,7 +15,7 @@ struct ExpressionProblem: Sendable {
     var end: Int
 }
 
-/// An identifier the expression reads that is not declared.
+/// An identifier the expression reads that is not declared (its first read).
 struct UndeclaredIdentifier: Sendable {
     var name: String
     var start: Int
@@ -26,82 +27,98 @@ struct ExpressionCheck: Sendable {
     var undeclared: [UndeclaredIdentifier]
     /// Free variables in order of first appearance.
     var variables: [String]
+    /// The compiled program; nil when the text does not parse.
+    var program: Program?
 }
 
-/// How a prehook turned out with what is known.
+/// How a condition turned out.
 public enum PrehookOutcome: Sendable, Hashable {
     /// A definite value.
     case value(Bool)
-    /// Depends on these variables' run-time values.
+    /// Depends on these variables' run-time values (in order of first appearance).
     case unknown([String])
-    /// Evaluation failed (a type error at run time, a missing value).
+    /// Evaluation failed (a type error at run time, a variable with no value, no parse).
     case error(String)
 }
 
-enum ExpressionEngine {
-    /// Parses and type-checks `text` against `declared` variables; the result must be a bool.
-    static func check(_ text: String, declared: [String: VariableType]) -> ExpressionCheck {
-        // Placeholder until the expression language lands: identifiers only.
-        var variables: [String] = []
-        var undeclared: [UndeclaredIdentifier] = []
-        for (name, start, end) in scanIdentifiers(text) where !variables.contains(name) {
-            variables.append(name)
-            if declared[name] == nil { undeclared.append(UndeclaredIdentifier(name: name, start: start, end: end)) }
+extension VariableType {
+    var exprType: ExprType {
+        switch self {
+        case .int: return .int
+        case .bool: return .bool
+        case .string: return .string
+        case .list: return .list(.dyn)
+        case .dyn: return .dyn
         }
-        return ExpressionCheck(problems: [], undeclared: undeclared, variables: variables)
-    }
-
-    /// Evaluates `text` with `known` values; every other variable is unknown.
-    static func partialEvaluate(_ text: String, known: [String: PlanValue]) -> PrehookOutcome {
-        let unknown = check(text, declared: [:]).variables.filter { known[$0] == nil }
-        if text.trimmingSpaces == "true" { return .value(true) }
-        if text.trimmingSpaces == "false" { return .value(false) }
-        if unknown.isEmpty, let only = known.first, text.trimmingSpaces == only.key, case .bool(let b) = only.value {
-            return .value(b)
-        }
-        return .unknown(unknown)
-    }
-
-    private static func scanIdentifiers(_ text: String) -> [(String, Int, Int)] {
-        let bytes = Array(text.utf8)
-        var found: [(String, Int, Int)] = []
-        var index = 0
-        func isStart(_ b: UInt8) -> Bool { (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x5F }
-        func isPart(_ b: UInt8) -> Bool { isStart(b) || (b >= 0x30 && b <= 0x39) }
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == 0x22 || byte == 0x27 {
-                index += 1
-                while index < bytes.count, bytes[index] != byte {
-                    if bytes[index] == 0x5C { index += 1 }
-                    index += 1
-                }
-                index += 1
-            } else if isStart(byte) {
-                let start = index
-                while index < bytes.count, isPart(bytes[index]) { index += 1 }
-                let name = String(decoding: bytes[start..<index], as: UTF8.self)
-                let previous = start > 0 ? bytes[start - 1] : 0
-                var next = index
-                while next < bytes.count, bytes[next] == 0x20 { next += 1 }
-                let isCall = next < bytes.count && bytes[next] == 0x28
-                let keywords: Set<String> = ["true", "false", "null", "in"]
-                if previous != 0x2E, !isCall, !keywords.contains(name) { found.append((name, start, index)) }
-            } else if byte >= 0x30 && byte <= 0x39 {
-                while index < bytes.count, isPart(bytes[index]) || bytes[index] == 0x2E { index += 1 }
-            } else {
-                index += 1
-            }
-        }
-        return found
     }
 }
 
-extension String {
-    var trimmingSpaces: String {
-        var scalars = Substring(self)
-        while let first = scalars.first, first == " " || first == "\n" || first == "\t" { scalars = scalars.dropFirst() }
-        while let last = scalars.last, last == " " || last == "\n" || last == "\t" { scalars = scalars.dropLast() }
-        return String(scalars)
+enum ExpressionEngine {
+    /// Parses and type-checks `text` against `declared`; a condition must be a bool.
+    static func check(_ text: String, declared: [String: VariableType]) -> ExpressionCheck {
+        let expression: Expression
+        switch ExprParser.parseResult(text) {
+        case .failure(let error):
+            return ExpressionCheck(problems: [problem(error.diagnostic)], undeclared: [], variables: [], program: nil)
+        case .success(let parsed):
+            expression = parsed
+        }
+        var declarations: [String: ExprType] = [:]
+        for (name, type) in declared { declarations[name] = type.exprType }
+        let result = ExprChecker.check(expression, declarations: declarations, unknownIdentifiers: .ignore)
+        var problems = result.diagnostics.map(problem)
+        if !result.hasErrors, result.type != .bool, result.type != .dyn {
+            problems.append(
+                ExpressionProblem(
+                    severity: .error, rule: ExprRule.type, message: "a condition must be a bool, this is \(result.type)",
+                    help: "compare it, e.g. `... > 0` or `... == \"value\"`", start: expression.root.range.start.offset,
+                    end: expression.root.range.end.offset))
+        }
+        var undeclared: [UndeclaredIdentifier] = []
+        for reference in result.unknownIdentifiers where !undeclared.contains(where: { $0.name == reference.name }) {
+            undeclared.append(UndeclaredIdentifier(name: reference.name, start: reference.range.start.offset, end: reference.range.end.offset))
+        }
+        var variables: [String] = []
+        for reference in expression.freeVariables where !variables.contains(reference.name) { variables.append(reference.name) }
+        return ExpressionCheck(problems: problems, undeclared: undeclared, variables: variables, program: expression.compile())
+    }
+
+    private static func problem(_ diagnostic: Diagnostic) -> ExpressionProblem {
+        ExpressionProblem(
+            severity: diagnostic.severity, rule: diagnostic.rule, message: diagnostic.message, help: diagnostic.help,
+            start: diagnostic.range?.start.offset ?? 0, end: diagnostic.range?.end.offset ?? 0)
+    }
+}
+
+extension CompiledExpression {
+    /// Evaluates with every variable the caller has in `bindings` (the runner). A variable the
+    /// expression reads that has no binding is an error unless `&&`/`||` make it irrelevant.
+    public func evaluate(_ bindings: [String: Value]) -> PrehookOutcome {
+        guard let program else { return .error("the expression does not parse") }
+        switch program.evaluate(bindings) {
+        case .value(let value): return ExpressionEngine.condition(value)
+        case .error(let message): return .error(message)
+        }
+    }
+
+    /// Evaluates with `known` values; every other variable it reads is unknown (the planner).
+    public func partiallyEvaluate(_ known: [String: Value]) -> PrehookOutcome {
+        guard let program else { return .error("the expression does not parse") }
+        let unknown = Set(variables.filter { known[$0] == nil })
+        switch program.partialEvaluate(known, unknown: unknown) {
+        case .value(let value): return ExpressionEngine.condition(value)
+        case .error(let message): return .error(message)
+        case .unknown(let names):
+            // In the order the expression reads them.
+            let set = Set(names)
+            return .unknown(variables.filter { set.contains($0) } + names.filter { !variables.contains($0) })
+        }
+    }
+}
+
+extension ExpressionEngine {
+    static func condition(_ value: Value) -> PrehookOutcome {
+        if let flag = value.boolValue { return .value(flag) }
+        return .error("the condition is \(value.typeName) \(value), not a bool")
     }
 }

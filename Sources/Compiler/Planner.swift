@@ -1,3 +1,5 @@
+import Expr
+
 // The planner: unrolls a compiled graph per cycle with the shared decision rule (StepDecision).
 
 /// One step's decision in one planned cycle.
@@ -52,7 +54,7 @@ public enum Planner {
                     id: step.id,
                     decision: StepDecision.decide(
                         step, cycle: cycle,
-                        evaluatePrehook: { ExpressionEngine.partialEvaluate($0.when.text, known: known) },
+                        evaluatePrehook: { $0.when.partiallyEvaluate(known) },
                         describeKnown: { describe($0.when, known: known) }))
             }
             planned.append(PlannedCycle(cycle: cycle, facts: facts, steps: steps))
@@ -63,14 +65,14 @@ public enum Planner {
     }
 
     /// The values the planner knows in a cycle: the cycle built-ins.
-    public static func knownValues(_ facts: CycleFacts) -> [String: PlanValue] {
-        var known: [String: PlanValue] = [:]
+    public static func knownValues(_ facts: CycleFacts) -> [String: Value] {
+        var known: [String: Value] = [:]
         for binding in facts.bindings { known[binding.name] = binding.value }
         return known
     }
 
     /// "is_last_cycle is false, cycle is 1": the known values the expression reads.
-    static func describe(_ expression: CompiledExpression, known: [String: PlanValue]) -> String? {
+    static func describe(_ expression: CompiledExpression, known: [String: Value]) -> String? {
         let parts = expression.variables.compactMap { name in known[name].map { "\(name) is \($0)" } }
         return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }

@@ -1,3 +1,4 @@
+import Expr
 import Manifest
 
 // The ONE table of the variables an expression may read (spec/execution.md "Prehook
@@ -109,22 +110,8 @@ public struct CycleFacts: Sendable, Hashable {
     public var isLastCycle: Bool { cycleLimit.map { cycle >= $0 } ?? false }
 
     /// The cycle built-ins and their values.
-    public var bindings: [(name: String, value: PlanValue)] {
-        [("cycle", .int(cycle)), ("max_cycles", .int(maxCycles)), ("is_last_cycle", .bool(isLastCycle))]
+    public var bindings: [(name: String, value: Value)] {
+        [("cycle", .int(Int64(cycle))), ("max_cycles", .int(Int64(maxCycles))), ("is_last_cycle", .bool(isLastCycle))]
     }
 }
 
-/// A value the compiler layer binds without depending on the expression language's value type.
-public enum PlanValue: Sendable, Hashable, CustomStringConvertible {
-    case int(Int)
-    case bool(Bool)
-    case string(String)
-
-    public var description: String {
-        switch self {
-        case .int(let value): return String(value)
-        case .bool(let value): return value ? "true" : "false"
-        case .string(let value): return "\"" + value + "\""
-        }
-    }
-}

@@ -1,4 +1,5 @@
 import Diagnostics
+import Expr
 import Manifest
 
 // The compiled step graph of one workflow: every reference resolved, every default applied.
@@ -80,7 +81,8 @@ public struct ProfileBinding: Sendable, Hashable {
         maxOpenFiles: nil)
 }
 
-/// An expression of the manifest: its text, the variables it reads, and where it was written.
+/// An expression of the manifest: its text, the variables it reads, the compiled program, and
+/// where it was written. Equality and hashing are over the text and position only.
 public struct CompiledExpression: Sendable, Hashable {
     public var text: String
     /// Free variables in order of first appearance.
@@ -88,12 +90,25 @@ public struct CompiledExpression: Sendable, Hashable {
     /// The file and range of the YAML scalar (not part of the content hash).
     public var file: String
     public var range: SourceRange
+    /// nil when the text does not parse (an error was reported).
+    public var program: Program?
 
-    public init(text: String, variables: [String], file: String, range: SourceRange) {
+    public init(text: String, variables: [String], file: String, range: SourceRange, program: Program?) {
         self.text = text
         self.variables = variables
         self.file = file
         self.range = range
+        self.program = program
+    }
+
+    public static func == (lhs: CompiledExpression, rhs: CompiledExpression) -> Bool {
+        lhs.text == rhs.text && lhs.file == rhs.file && lhs.range == rhs.range
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(text)
+        hasher.combine(file)
+        hasher.combine(range)
     }
 }
 

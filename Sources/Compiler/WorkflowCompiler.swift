@@ -240,10 +240,11 @@ extension CompileContext {
         return AgentBinding(
             name: chosen.name, command: agent.command.value,
             commandRules: agent.commandRules.map { rule in
-                CommandRuleBinding(
+                let check = ExpressionEngine.check(rule.when.text, declared: [:])
+                return CommandRuleBinding(
                     when: CompiledExpression(
-                        text: rule.when.text, variables: ExpressionEngine.check(rule.when.text, declared: [:]).variables,
-                        file: chosen.file, range: rule.when.range),
+                        text: rule.when.text, variables: check.variables, file: chosen.file, range: rule.when.range,
+                        program: check.program),
                     command: rule.command.value)
             },
             promptDelivery: agent.delivery, cost: agent.cost?.value, environment: environment,
