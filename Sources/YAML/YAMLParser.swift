@@ -1,8 +1,83 @@
 import Diagnostics
 
-/// Entry point of the YAML layer. (Placeholder until the parser lands; see grammar/yaml-subset.md.)
+/// Bounds that keep hostile input from exhausting the stack or the memory.
+public struct YAMLLimits: Sendable, Hashable {
+    /// The largest input accepted, in bytes.
+    public var maxInputBytes: Int
+    /// The deepest nesting of collections (block or flow) accepted.
+    public var maxDepth: Int
+    /// The most nodes (scalars, keys and collections) one input may hold.
+    public var maxNodes: Int
+
+    public init(maxInputBytes: Int = 64 << 20, maxDepth: Int = 256, maxNodes: Int = 4_000_000) {
+        self.maxInputBytes = maxInputBytes
+        self.maxDepth = maxDepth
+        self.maxNodes = maxNodes
+    }
+
+    /// 64 MiB, 256 levels, 4 million nodes.
+    public static let standard = YAMLLimits()
+}
+
+/// Entry point of the YAML layer: the subset of YAML 1.2 described in grammar/yaml-subset.md.
 public enum YAMLParser {
+    /// Parses a stream of documents from UTF-8 bytes.
     public static func parse(_ bytes: [UInt8]) throws(YAMLError) -> [Document] {
-        throw YAMLError(rule: "yaml-unsupported", message: "the YAML parser is not built yet", range: SourceRange(at: .start))
+        try parse(bytes, limits: .standard)
+    }
+
+    /// Parses a stream of documents from a string.
+    public static func parse(_ text: String) throws(YAMLError) -> [Document] {
+        try parse(Array(text.utf8), limits: .standard)
+    }
+
+    /// Parses a stream of documents from UTF-8 bytes with explicit limits.
+    public static func parse(_ bytes: [UInt8], limits: YAMLLimits) throws(YAMLError) -> [Document] {
+        guard bytes.count <= limits.maxInputBytes else {
+            throw YAMLError.inputTooLarge(bytes.count, limit: limits.maxInputBytes)
+        }
+        return try bytes.withUnsafeBufferPointer { (input: UnsafeBufferPointer<UInt8>) throws(YAMLError) -> [Document] in
+            let isASCII = try EncodingCheck.validate(input)
+            var parser = Parser(input: input, limits: limits, isASCII: isASCII)
+            return try parser.parseStream()
+        }
+    }
+
+    /// Where, in the file, the character at `contentOffset` of a scalar's content comes from.
+    ///
+    /// `contentOffset` counts UTF-8 bytes of `node.scalar.text` (the content after escapes, line
+    /// folding and chomping); `source` is the file `node` was parsed from. Escapes map to their
+    /// backslash, folded line breaks to the line break they replace, and an offset at the end of the
+    /// content to just after the scalar's last character. Re-parses `source` (meant for error
+    /// reporting, not for hot paths); returns the node's start when `node` is not a scalar of
+    /// `source`.
+    public static func sourceLocation(ofContentOffset contentOffset: Int, in node: Node, source: [UInt8]) -> SourceLocation {
+        guard let scalar = node.scalar else { return node.range.start }
+        let target = node.range.start.offset
+        let segments: [ContentSegment]? = source.withUnsafeBufferPointer { input in
+            guard (try? EncodingCheck.validate(input)) != nil else { return nil }
+            var parser = Parser(input: input, limits: .standard, isASCII: false, probeOffset: target)
+            _ = try? parser.parseStream()
+            return parser.probeSegments
+        }
+        guard let segments, let last = segments.last else { return node.range.start }
+        let file = SourceFile(path: "", bytes: source)
+        let total = scalar.text.utf8.count
+        let offset = max(0, min(contentOffset, total))
+        if offset == total {
+            // Just after the last character.
+            if last.verbatim { return file.location(ofOffset: last.sourceOffset + (total - last.contentOffset)) }
+            return node.range.end
+        }
+        // The last run starting at or before `offset` (runs are in content order).
+        var low = 0
+        var high = segments.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if segments[middle].contentOffset <= offset { low = middle } else { high = middle - 1 }
+        }
+        let run = segments[low]
+        if run.verbatim { return file.location(ofOffset: run.sourceOffset + (offset - run.contentOffset)) }
+        return file.location(ofOffset: run.sourceOffset)
     }
 }

@@ -1,0 +1,511 @@
+import Diagnostics
+
+/// Why a plain scalar's line scan stopped.
+enum PlainStop {
+    case keyIndicator
+    case comment
+    case lineEnd
+    case flowIndicator
+}
+
+/// How a block scalar treats its final line break and trailing empty lines.
+enum Chomping {
+    case strip
+    case clip
+    case keep
+}
+
+extension Parser {
+    // MARK: - Plain scalars
+
+    /// A plain scalar in block context starting at `pos`. Continuation lines must be indented more
+    /// than `parentIndent`. When `isKey` the scalar is followed by `: ` and `pos` is at the `:`;
+    /// otherwise the parser is positioned at the next content line.
+    mutating func scanPlainBlock(parentIndent: Int) throws(YAMLError) -> (node: Node, isKey: Bool, multiLine: Bool) {
+        let start = pos
+        let startLocation = here()
+        try countNode(at: start)
+        let probing = start == probeOffset
+        var multiLine = false
+        var lineContentStart = pos
+        while true {
+            var offset = pos
+            var stop = PlainStop.lineEnd
+            scan: while offset < end {
+                switch input[offset] {
+                case Byte.colon:
+                    if Byte.isBlankOrBreakOrEnd(byte(offset + 1)) {
+                        stop = .keyIndicator
+                        break scan
+                    }
+                    offset += 1
+                case Byte.hash:
+                    // The first character of a line's content is never `#` here.
+                    if Byte.isBlank(input[offset - 1]) {
+                        stop = .comment
+                        break scan
+                    }
+                    offset += 1
+                case Byte.lineFeed, Byte.carriageReturn:
+                    break scan
+                default:
+                    offset += 1
+                }
+            }
+            var contentEnd = offset
+            while contentEnd > lineContentStart, Byte.isBlank(input[contentEnd - 1]) { contentEnd -= 1 }
+            pos = offset
+            if multiLine { buffer.append(input, from: lineContentStart, to: contentEnd) }
+            let endLocation = location(contentEnd)
+            if stop == .lineEnd {
+                let skipped = skipToNextContentLine()
+                if !atEnd, !skipped.sawComment, indent > parentIndent, !atDocumentMarker,
+                    !(input[pos] == Byte.colon && Byte.isBlankOrBreakOrEnd(byte(pos + 1)))
+                {
+                    if !multiLine {
+                        multiLine = true
+                        buffer.reset(recording: probing)
+                        buffer.append(input, from: start, to: contentEnd)
+                    }
+                    if skipped.breaks == 1 {
+                        buffer.append(byte: Byte.space, producedAt: contentEnd)
+                    } else {
+                        buffer.append(byte: Byte.lineFeed, count: skipped.breaks - 1, producedAt: contentEnd)
+                    }
+                    lineContentStart = pos
+                    continue
+                }
+            }
+            let scalar: Scalar
+            if multiLine {
+                let text = buffer.makeString()
+                scalar = Scalar(text: text, style: .plain, value: .string(text))
+                if probing { probeSegments = buffer.segments }
+            } else {
+                let text = String(decoding: UnsafeBufferPointer(rebasing: input[start..<contentEnd]), as: UTF8.self)
+                scalar = Scalar(text: text, style: .plain, value: CoreSchema.resolve(input, start, contentEnd, text: text))
+                if probing { probeSegments = [ContentSegment(contentOffset: 0, sourceOffset: start, verbatim: true)] }
+            }
+            let node = Node(.scalar(scalar), range: SourceRange(start: startLocation, end: endLocation))
+            if stop == .comment { skipToNextContentLine() }
+            return (node, stop == .keyIndicator, multiLine)
+        }
+    }
+
+    /// A plain scalar inside a flow collection starting at `pos`; ends just after its last
+    /// character (continuation lines are folded in).
+    mutating func scanPlainFlow(parentIndent: Int) throws(YAMLError) -> Node {
+        let start = pos
+        let startLocation = here()
+        try countNode(at: start)
+        let probing = start == probeOffset
+        var multiLine = false
+        var lineContentStart = pos
+        while true {
+            var offset = pos
+            var stop = PlainStop.lineEnd
+            scan: while offset < end {
+                let current = input[offset]
+                switch current {
+                case Byte.colon:
+                    let next = byte(offset + 1)
+                    if Byte.isBlankOrBreakOrEnd(next) || Byte.isFlowIndicator(next) {
+                        stop = .keyIndicator
+                        break scan
+                    }
+                    offset += 1
+                case Byte.hash:
+                    if Byte.isBlank(input[offset - 1]) {
+                        stop = .comment
+                        break scan
+                    }
+                    offset += 1
+                case Byte.comma, Byte.leftBracket, Byte.rightBracket, Byte.leftBrace, Byte.rightBrace:
+                    stop = .flowIndicator
+                    break scan
+                case Byte.lineFeed, Byte.carriageReturn:
+                    break scan
+                default:
+                    offset += 1
+                }
+            }
+            var contentEnd = offset
+            while contentEnd > lineContentStart, Byte.isBlank(input[contentEnd - 1]) { contentEnd -= 1 }
+            pos = offset
+            if multiLine { buffer.append(input, from: lineContentStart, to: contentEnd) }
+            let endLocation = location(contentEnd)
+            if stop == .lineEnd, offset < end {
+                let saved = (pos, line, lineStart)
+                let skipped = skipToNextContentLine()
+                let next = byte(pos)
+                if !atEnd, !skipped.sawComment, indent > parentIndent, !atDocumentMarker, !Byte.isFlowIndicator(next),
+                    !(next == Byte.colon
+                        && (Byte.isBlankOrBreakOrEnd(byte(pos + 1)) || Byte.isFlowIndicator(byte(pos + 1))))
+                {
+                    if !multiLine {
+                        multiLine = true
+                        buffer.reset(recording: probing)
+                        buffer.append(input, from: start, to: contentEnd)
+                    }
+                    if skipped.breaks == 1 {
+                        buffer.append(byte: Byte.space, producedAt: contentEnd)
+                    } else {
+                        buffer.append(byte: Byte.lineFeed, count: skipped.breaks - 1, producedAt: contentEnd)
+                    }
+                    lineContentStart = pos
+                    continue
+                }
+                (pos, line, lineStart) = saved
+            }
+            let scalar: Scalar
+            if multiLine {
+                let text = buffer.makeString()
+                scalar = Scalar(text: text, style: .plain, value: .string(text))
+                if probing { probeSegments = buffer.segments }
+            } else {
+                let text = String(decoding: UnsafeBufferPointer(rebasing: input[start..<contentEnd]), as: UTF8.self)
+                scalar = Scalar(text: text, style: .plain, value: CoreSchema.resolve(input, start, contentEnd, text: text))
+                if probing { probeSegments = [ContentSegment(contentOffset: 0, sourceOffset: start, verbatim: true)] }
+            }
+            return Node(.scalar(scalar), range: SourceRange(start: startLocation, end: endLocation))
+        }
+    }
+
+    // MARK: - Quoted scalars
+
+    /// A single- or double-quoted scalar at `pos` (the opening quote); ends just after the closing
+    /// quote. Continuation lines must be indented more than `parentIndent`.
+    mutating func parseQuotedScalar(parentIndent: Int) throws(YAMLError) -> Node {
+        let quote = input[pos]
+        let isDouble = quote == Byte.doubleQuote
+        let style: ScalarStyle = isDouble ? .doubleQuoted : .singleQuoted
+        let start = pos
+        let startLocation = here()
+        try countNode(at: start)
+        let probing = start == probeOffset
+        pos += 1
+        // Fast path: no escape and no line break before the closing quote.
+        var offset = pos
+        if isDouble {
+            while offset < end {
+                let current = input[offset]
+                if current == Byte.doubleQuote || current == Byte.backslash || current == Byte.lineFeed
+                    || current == Byte.carriageReturn
+                {
+                    break
+                }
+                offset += 1
+            }
+        } else {
+            while offset < end {
+                let current = input[offset]
+                if current == Byte.singleQuote || current == Byte.lineFeed || current == Byte.carriageReturn { break }
+                offset += 1
+            }
+        }
+        if offset < end, input[offset] == quote, isDouble || byte(offset + 1) != Byte.singleQuote {
+            let text = String(decoding: UnsafeBufferPointer(rebasing: input[pos..<offset]), as: UTF8.self)
+            if probing { probeSegments = [ContentSegment(contentOffset: 0, sourceOffset: pos, verbatim: true)] }
+            pos = offset + 1
+            return Node(.scalar(Scalar(text: text, style: style, value: .string(text))), range: SourceRange(start: startLocation, end: here()))
+        }
+        // General path: escapes, doubled single quotes, folded line breaks.
+        buffer.reset(recording: probing)
+        var segmentStart = pos
+        while true {
+            guard pos < end else { throw YAMLError.unterminatedQuote(isDouble: isDouble, opened: startLocation, at: here()) }
+            let current = input[pos]
+            if current == quote {
+                if !isDouble, byte(pos + 1) == Byte.singleQuote {
+                    buffer.append(input, from: segmentStart, to: pos + 1)
+                    pos += 2
+                    segmentStart = pos
+                    continue
+                }
+                buffer.append(input, from: segmentStart, to: pos)
+                pos += 1
+                break
+            }
+            if current == Byte.backslash, isDouble {
+                buffer.append(input, from: segmentStart, to: pos)
+                try decodeEscape(parentIndent: parentIndent, opened: startLocation)
+                segmentStart = pos
+                continue
+            }
+            if current == Byte.lineFeed || current == Byte.carriageReturn {
+                var contentEnd = pos
+                while contentEnd > segmentStart, Byte.isBlank(input[contentEnd - 1]) { contentEnd -= 1 }
+                buffer.append(input, from: segmentStart, to: contentEnd)
+                let breakOffset = pos
+                let breaks = try foldQuotedLineBreaks(parentIndent: parentIndent, isDouble: isDouble, opened: startLocation)
+                if breaks == 1 {
+                    buffer.append(byte: Byte.space, producedAt: breakOffset)
+                } else {
+                    buffer.append(byte: Byte.lineFeed, count: breaks - 1, producedAt: breakOffset)
+                }
+                segmentStart = pos
+                continue
+            }
+            pos += 1
+        }
+        let text = buffer.makeString()
+        if probing { probeSegments = buffer.segments }
+        return Node(.scalar(Scalar(text: text, style: style, value: .string(text))), range: SourceRange(start: startLocation, end: here()))
+    }
+
+    /// At a line break inside a quoted scalar: consumes it, the empty lines after it and the next
+    /// line's leading white space. Returns the number of line breaks.
+    mutating func foldQuotedLineBreaks(parentIndent: Int, isDouble: Bool, opened: SourceLocation) throws(YAMLError) -> Int {
+        var breaks = 0
+        while true {
+            consumeBreak()
+            breaks += 1
+            var offset = pos
+            while offset < end, input[offset] == Byte.space { offset += 1 }
+            let spaces = offset - pos
+            while offset < end, Byte.isBlank(input[offset]) { offset += 1 }
+            let current = byte(offset)
+            if current == Byte.lineFeed || current == Byte.carriageReturn {
+                pos = offset
+                continue
+            }
+            if offset >= end {
+                pos = offset
+                throw YAMLError.unterminatedQuote(isDouble: isDouble, opened: opened, at: here())
+            }
+            if spaces == 0, isDocumentMarker(at: lineStart) {
+                throw YAMLError.documentMarkerInQuote(isDouble: isDouble, opened: opened, range(lineStart, lineStart + 3))
+            }
+            if spaces <= parentIndent {
+                throw YAMLError.underIndentedContinuation(range(lineStart, offset), minimum: parentIndent + 1, what: "quoted string")
+            }
+            pos = offset
+            return breaks
+        }
+    }
+
+    /// The escape at `pos` (a backslash) in a double-quoted scalar.
+    mutating func decodeEscape(parentIndent: Int, opened: SourceLocation) throws(YAMLError) {
+        let escapeStart = pos
+        let code = byte(pos + 1)
+        pos += 2
+        switch code {
+        case Byte.zero: buffer.append(byte: 0x00, producedAt: escapeStart)
+        case 0x61: buffer.append(byte: 0x07, producedAt: escapeStart)  // a
+        case 0x62: buffer.append(byte: 0x08, producedAt: escapeStart)  // b
+        case 0x74, Byte.tab: buffer.append(byte: 0x09, producedAt: escapeStart)  // t, tab
+        case 0x6E: buffer.append(byte: 0x0A, producedAt: escapeStart)  // n
+        case 0x76: buffer.append(byte: 0x0B, producedAt: escapeStart)  // v
+        case 0x66: buffer.append(byte: 0x0C, producedAt: escapeStart)  // f
+        case 0x72: buffer.append(byte: 0x0D, producedAt: escapeStart)  // r
+        case 0x65: buffer.append(byte: 0x1B, producedAt: escapeStart)  // e
+        case Byte.space, Byte.doubleQuote, Byte.slash, Byte.backslash:
+            buffer.append(byte: code, producedAt: escapeStart)
+        case 0x4E: buffer.append(scalar: "\u{85}", producedAt: escapeStart)  // N
+        case 0x5F: buffer.append(scalar: "\u{A0}", producedAt: escapeStart)  // _
+        case 0x4C: buffer.append(scalar: "\u{2028}", producedAt: escapeStart)  // L
+        case 0x50: buffer.append(scalar: "\u{2029}", producedAt: escapeStart)  // P
+        case 0x78, 0x75, 0x55:  // x u U
+            let digits = code == 0x78 ? 2 : code == 0x75 ? 4 : 8
+            var value = try hexValue(digits: digits, escapeStart: escapeStart)
+            if code == 0x75, value >= 0xD800, value < 0xDC00 {
+                // A UTF-16 surrogate pair written as two \u escapes.
+                guard byte(pos) == Byte.backslash, byte(pos + 1) == 0x75 else {
+                    throw YAMLError.surrogateEscape(range(escapeStart, pos))
+                }
+                pos += 2
+                let low = try hexValue(digits: 4, escapeStart: escapeStart)
+                guard low >= 0xDC00, low < 0xE000 else { throw YAMLError.surrogateEscape(range(escapeStart, pos)) }
+                value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
+            }
+            guard let scalar = Unicode.Scalar(value) else {
+                if value >= 0xD800, value < 0xE000 { throw YAMLError.surrogateEscape(range(escapeStart, pos)) }
+                throw YAMLError.invalidCodePoint(value, range(escapeStart, pos))
+            }
+            buffer.append(scalar: scalar, producedAt: escapeStart)
+        case Byte.lineFeed, Byte.carriageReturn:
+            // An escaped line break: joins the lines without a space.
+            pos = escapeStart + 1
+            let breaks = try foldQuotedLineBreaks(parentIndent: parentIndent, isDouble: true, opened: opened)
+            buffer.append(byte: Byte.lineFeed, count: breaks - 1, producedAt: escapeStart)
+        case Byte.end:
+            pos = escapeStart + 1
+            throw YAMLError.unterminatedQuote(isDouble: true, opened: opened, at: here())
+        default:
+            // Cover the whole escaped character (it may be several bytes).
+            var after = escapeStart + 2
+            while after < end, input[after] & 0xC0 == 0x80 { after += 1 }
+            throw YAMLError.invalidEscape(
+                String(decoding: UnsafeBufferPointer(rebasing: input[(escapeStart + 1)..<after]), as: UTF8.self),
+                range(escapeStart, after))
+        }
+    }
+
+    /// `digits` hex digits at `pos` (after `\x`, `\u` or `\U`).
+    mutating func hexValue(digits: Int, escapeStart: Int) throws(YAMLError) -> UInt32 {
+        var value: UInt32 = 0
+        for _ in 0..<digits {
+            let current = byte(pos)
+            let digit: UInt32
+            switch current {
+            case 0x30...0x39: digit = UInt32(current - 0x30)
+            case 0x41...0x46: digit = UInt32(current - 0x41 + 10)
+            case 0x61...0x66: digit = UInt32(current - 0x61 + 10)
+            default: throw YAMLError.shortHexEscape(digits: digits, range(escapeStart, max(pos, escapeStart + 2)))
+            }
+            value = value << 4 | digit
+            pos += 1
+        }
+        return value
+    }
+
+    // MARK: - Block scalars
+
+    /// A literal (`|`) or folded (`>`) block scalar at `pos` (the indicator). Ends positioned at the
+    /// next content line.
+    mutating func parseBlockScalar(parentIndent: Int) throws(YAMLError) -> Node {
+        let start = pos
+        let startLocation = here()
+        try countNode(at: start)
+        let probing = start == probeOffset
+        let folded = input[pos] == Byte.greaterThan
+        pos += 1
+        var chomping = Chomping.clip
+        var indentationIndicator = 0
+        var sawChomping = false
+        while pos < end {
+            let current = input[pos]
+            if current == Byte.minus || current == Byte.plus, !sawChomping {
+                chomping = current == Byte.minus ? .strip : .keep
+                sawChomping = true
+            } else if current >= Byte.one, current <= Byte.nine, indentationIndicator == 0 {
+                indentationIndicator = Int(current - Byte.zero)
+            } else {
+                break
+            }
+            pos += 1
+        }
+        let headerEnd = here()
+        let beforeBlanks = pos
+        skipBlanks()
+        let current = byte(pos)
+        if current == Byte.hash {
+            if pos == beforeBlanks { throw YAMLError.invalidBlockHeader(range(start, lineEndOffset(start))) }
+            while pos < end, input[pos] != Byte.lineFeed, input[pos] != Byte.carriageReturn { pos += 1 }
+        } else if !Byte.isBreakOrEnd(current) {
+            if pos == beforeBlanks {
+                throw YAMLError.invalidBlockHeader(range(start, lineEndOffset(start)))
+            }
+            throw YAMLError.textAfterBlockHeader(range(pos, lineEndOffset(pos)))
+        }
+        if pos < end { consumeBreak() }
+
+        // The content indentation: explicit, or that of the first non-empty line.
+        let minimumIndent = parentIndent + 1
+        var contentIndent: Int
+        if indentationIndicator > 0 {
+            contentIndent = max(parentIndent, 0) + indentationIndicator
+        } else {
+            var offset = pos
+            var scanLine = line
+            var scanLineStart = pos
+            var widestBlank = 0
+            var widestBlankLine = (line: line, start: pos, spaces: 0)
+            var detected = -1
+            while true {
+                let lineBegin = offset
+                while offset < end, input[offset] == Byte.space { offset += 1 }
+                let spaces = offset - lineBegin
+                let next = byte(offset)
+                if next == Byte.lineFeed || next == Byte.carriageReturn {
+                    if spaces > widestBlank {
+                        widestBlank = spaces
+                        widestBlankLine = (scanLine, scanLineStart, spaces)
+                    }
+                    offset += next == Byte.carriageReturn ? 2 : 1
+                    scanLine += 1
+                    scanLineStart = offset
+                    continue
+                }
+                if offset < end { detected = spaces }
+                if offset >= end, spaces > widestBlank {
+                    widestBlank = spaces
+                    widestBlankLine = (scanLine, scanLineStart, spaces)
+                }
+                break
+            }
+            if detected >= minimumIndent {
+                if widestBlank > detected {
+                    let lineRange = SourceRange(
+                        start: location(widestBlankLine.start, line: widestBlankLine.line, lineStart: widestBlankLine.start),
+                        end: location(
+                            widestBlankLine.start + widestBlankLine.spaces, line: widestBlankLine.line,
+                            lineStart: widestBlankLine.start))
+                    throw YAMLError.overIndentedLeadingBlankLine(lineRange, contentIndent: detected)
+                }
+                contentIndent = detected
+            } else {
+                contentIndent = max(minimumIndent, widestBlank)
+            }
+        }
+
+        buffer.reset(recording: probing)
+        var leadingBreak = false
+        var leadingBreakOffset = 0
+        var trailingBreaks = 0
+        var trailingBreaksOffset = 0
+        var leadingBlank = false
+        var endLocation = headerEnd
+        while pos < end {
+            let lineBegin = pos
+            if contentIndent == 0, isDocumentMarker(at: pos) { break }
+            var offset = pos
+            let limit = pos + contentIndent
+            while offset < limit, offset < end, input[offset] == Byte.space { offset += 1 }
+            let next = byte(offset)
+            if next == Byte.lineFeed || next == Byte.carriageReturn {
+                if trailingBreaks == 0 { trailingBreaksOffset = offset }
+                trailingBreaks += 1
+                pos = offset
+                consumeBreak()
+                continue
+            }
+            if offset >= end {
+                pos = offset
+                break
+            }
+            if offset - lineBegin < contentIndent {
+                pos = lineBegin
+                break
+            }
+            let trailingBlank = Byte.isBlank(next)
+            if folded, leadingBreak, !leadingBlank, !trailingBlank {
+                if trailingBreaks == 0 { buffer.append(byte: Byte.space, producedAt: leadingBreakOffset) }
+            } else if leadingBreak {
+                buffer.append(byte: Byte.lineFeed, producedAt: leadingBreakOffset)
+            }
+            leadingBreak = false
+            buffer.append(byte: Byte.lineFeed, count: trailingBreaks, producedAt: trailingBreaksOffset)
+            trailingBreaks = 0
+            leadingBlank = trailingBlank
+            var lineEnd = offset
+            while lineEnd < end, input[lineEnd] != Byte.lineFeed, input[lineEnd] != Byte.carriageReturn { lineEnd += 1 }
+            buffer.append(input, from: offset, to: lineEnd)
+            pos = lineEnd
+            endLocation = here()
+            if pos >= end { break }
+            leadingBreak = true
+            leadingBreakOffset = pos
+            consumeBreak()
+        }
+        if chomping != .strip, leadingBreak { buffer.append(byte: Byte.lineFeed, producedAt: leadingBreakOffset) }
+        if chomping == .keep { buffer.append(byte: Byte.lineFeed, count: trailingBreaks, producedAt: trailingBreaksOffset) }
+        let text = buffer.makeString()
+        if probing { probeSegments = buffer.segments }
+        let node = Node(
+            .scalar(Scalar(text: text, style: folded ? .folded : .literal, value: .string(text))),
+            range: SourceRange(start: startLocation, end: endLocation))
+        skipToContentFromLineStart()
+        return node
+    }
+}

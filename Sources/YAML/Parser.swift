@@ -1,0 +1,537 @@
+import Diagnostics
+
+/// Where a block node starts, which decides what it may be.
+enum BlockPlacement: Equatable {
+    /// First thing on its line: anything.
+    case ownLine
+    /// After `- ` on the same line: a compact mapping or list is allowed (not after a tab).
+    case afterSequenceDash(tab: Bool)
+    /// After `key: ` on the same line: no block mapping or list.
+    case afterMappingColon
+    /// After `--- ` on the same line: no block mapping or list.
+    case afterDocumentStart
+}
+
+/// The recursive-descent parser over the UTF-8 bytes of one stream.
+///
+/// Block structure follows the indentation: a node's parent indentation `parentIndent` (-1 at the
+/// top) bounds its continuation lines, a block collection's column is that of its first key or `-`.
+/// Every block-level parse function ends positioned at the first non-blank character of the next
+/// line with content (or at the end of the input), with `indent` and `tabInIndent` describing it.
+struct Parser {
+    let input: UnsafeBufferPointer<UInt8>
+    let end: Int
+    let limits: YAMLLimits
+    let isASCII: Bool
+
+    var pos = 0
+    /// The 1-based line of `pos` and the offset of its first byte.
+    var line = 1
+    var lineStart = 0
+    /// Leading spaces of the current line (valid after skipping to a content line).
+    var indent = 0
+    /// Whether a tab followed the leading spaces of the current line.
+    var tabInIndent = false
+
+    var depth = 0
+    var nodeCount = 0
+    var buffer = ContentBuffer()
+
+    /// Column cache for non-ASCII input: the last (lineStart, offset, column) computed.
+    var cachedLineStart = -1
+    var cachedOffset = 0
+    var cachedColumn = 1
+
+    /// The scalar whose content origin is being recorded (`sourceLocation(ofContentOffset:)`), or -1.
+    let probeOffset: Int
+    var probeSegments: [ContentSegment]?
+
+    init(input: UnsafeBufferPointer<UInt8>, limits: YAMLLimits, isASCII: Bool, probeOffset: Int = -1) {
+        self.input = input
+        self.end = input.count
+        self.limits = limits
+        self.isASCII = isASCII
+        self.probeOffset = probeOffset
+    }
+
+    // MARK: - Bytes and positions
+
+    @inline(__always) func byte(_ offset: Int) -> UInt8 { offset < end ? input[offset] : Byte.end }
+
+    @inline(__always) var atEnd: Bool { pos >= end }
+
+    /// The location of `offset` on line `line` starting at `lineStart`.
+    @inline(__always)
+    mutating func location(_ offset: Int, line: Int, lineStart: Int) -> SourceLocation {
+        if isASCII { return SourceLocation(line: line, column: offset - lineStart + 1, offset: offset) }
+        return slowLocation(offset, line: line, lineStart: lineStart)
+    }
+
+    mutating func slowLocation(_ offset: Int, line: Int, lineStart: Int) -> SourceLocation {
+        var from = lineStart
+        var column = 1
+        if cachedLineStart == lineStart, cachedOffset <= offset {
+            from = cachedOffset
+            column = cachedColumn
+        }
+        var index = from
+        while index < offset {
+            if input[index] & 0xC0 != 0x80 { column += 1 }
+            index += 1
+        }
+        cachedLineStart = lineStart
+        cachedOffset = offset
+        cachedColumn = column
+        return SourceLocation(line: line, column: column, offset: offset)
+    }
+
+    /// The location of `offset` on the current line.
+    @inline(__always) mutating func location(_ offset: Int) -> SourceLocation {
+        location(offset, line: line, lineStart: lineStart)
+    }
+
+    /// The location of `pos`.
+    @inline(__always) mutating func here() -> SourceLocation { location(pos, line: line, lineStart: lineStart) }
+
+    /// A range on the current line.
+    mutating func range(_ from: Int, _ to: Int) -> SourceRange {
+        SourceRange(start: location(from), end: location(max(from, min(to, lineEndOffset(from)))))
+    }
+
+    /// The offset of the line break (or the end) of the line holding `offset`.
+    func lineEndOffset(_ offset: Int) -> Int {
+        var index = offset
+        while index < end, input[index] != Byte.lineFeed, input[index] != Byte.carriageReturn { index += 1 }
+        return index
+    }
+
+    /// The range of the word at `offset` (up to a blank, a line break or a flow indicator).
+    mutating func wordRange(at offset: Int) -> SourceRange {
+        var index = offset + 1
+        while index < end, !Byte.isBlankOrBreakOrEnd(input[index]), !Byte.isFlowIndicator(input[index]) { index += 1 }
+        return range(offset, index)
+    }
+
+    /// `---` or `...` followed by a blank, a line break or the end, at `offset` (a line start).
+    @inline(__always) func isDocumentMarker(at offset: Int) -> Bool {
+        let first = byte(offset)
+        guard first == Byte.minus || first == Byte.dot else { return false }
+        return byte(offset + 1) == first && byte(offset + 2) == first && Byte.isBlankOrBreakOrEnd(byte(offset + 3))
+    }
+
+    /// The parser is at a `---` or `...` line.
+    @inline(__always) var atDocumentMarker: Bool { pos == lineStart && isDocumentMarker(at: pos) }
+
+    /// Consumes the line break at `pos` (LF or CR LF).
+    @inline(__always) mutating func consumeBreak() {
+        pos += input[pos] == Byte.carriageReturn ? 2 : 1
+        line += 1
+        lineStart = pos
+    }
+
+    /// Skips spaces and tabs on the current line.
+    @inline(__always) mutating func skipBlanks() {
+        while pos < end, Byte.isBlank(input[pos]) { pos += 1 }
+    }
+
+    // MARK: - Lines
+
+    /// From a comment, a line break or the end of the input: moves to the first non-blank character
+    /// of the next line with content, skipping blank and comment-only lines. Returns the line breaks
+    /// crossed and whether a comment was skipped.
+    @discardableResult
+    mutating func skipToNextContentLine() -> (breaks: Int, sawComment: Bool) {
+        var breaks = 0
+        var sawComment = false
+        while true {
+            if byte(pos) == Byte.hash {
+                sawComment = true
+                while pos < end, input[pos] != Byte.lineFeed, input[pos] != Byte.carriageReturn { pos += 1 }
+            }
+            guard pos < end else {
+                indent = 0
+                tabInIndent = false
+                return (breaks, sawComment)
+            }
+            let current = input[pos]
+            guard current == Byte.lineFeed || current == Byte.carriageReturn else {
+                // Not at a line end: the caller is on content already.
+                return (breaks, sawComment)
+            }
+            consumeBreak()
+            breaks += 1
+            if scanLinePrefix() { return (breaks, sawComment) }
+        }
+    }
+
+    /// At a line start: skips the line's leading spaces and tabs, setting `indent` and
+    /// `tabInIndent`. True when the line has content (not blank, not a comment, not the end).
+    @inline(__always)
+    mutating func scanLinePrefix() -> Bool {
+        var offset = pos
+        while offset < end, input[offset] == Byte.space { offset += 1 }
+        indent = offset - pos
+        var tab = false
+        while offset < end {
+            let current = input[offset]
+            if current == Byte.space {
+                offset += 1
+            } else if current == Byte.tab {
+                tab = true
+                offset += 1
+            } else {
+                break
+            }
+        }
+        pos = offset
+        tabInIndent = tab
+        guard offset < end else { return false }
+        let current = input[offset]
+        return current != Byte.lineFeed && current != Byte.carriageReturn && current != Byte.hash
+    }
+
+    /// At a line start: moves to the next content line (this one if it has content).
+    mutating func skipToContentFromLineStart() {
+        if !scanLinePrefix() { skipToNextContentLine() }
+    }
+
+    /// After a node that ends mid-line: only blanks and a comment may follow on its line. Then moves
+    /// to the next content line.
+    mutating func finishLine(after what: String) throws(YAMLError) {
+        skipBlanks()
+        let current = byte(pos)
+        if current == Byte.hash {
+            if pos > lineStart, !Byte.isBlank(input[pos - 1]) { throw YAMLError.commentWithoutSpace(range(pos, pos + 1)) }
+        } else if !Byte.isBreakOrEnd(current) {
+            throw YAMLError.unexpectedContent(after: what, range(pos, lineEndOffset(pos)))
+        }
+        skipToNextContentLine()
+    }
+
+    // MARK: - Nodes and limits
+
+    @inline(__always)
+    mutating func countNode(at offset: Int) throws(YAMLError) {
+        nodeCount += 1
+        if nodeCount > limits.maxNodes {
+            throw YAMLError.tooManyNodes(limits.maxNodes, at: range(offset, offset + 1))
+        }
+    }
+
+    @inline(__always)
+    mutating func enterCollection(at offset: Int) throws(YAMLError) {
+        depth += 1
+        if depth > limits.maxDepth {
+            throw YAMLError.tooDeep(limits.maxDepth, at: range(offset, offset + 1))
+        }
+    }
+
+    /// An empty (null) plain scalar at `location`.
+    mutating func emptyNode(at location: SourceLocation) throws(YAMLError) -> Node {
+        try countNode(at: location.offset)
+        return Node(.scalar(Scalar(text: "", style: .plain, value: .null)), range: SourceRange(at: location))
+    }
+
+    /// Appends `key: value` to `entries`, refusing a key already present.
+    mutating func appendEntry(
+        _ entries: inout [MappingEntry], key: Node, value: Node, index: inout [String: Int]?
+    ) throws(YAMLError) {
+        let text = key.scalar?.text ?? ""
+        if entries.count < 12 {
+            for entry in entries where entry.key.scalar?.text == text {
+                throw YAMLError.duplicateKey(text, first: entry.key.range.start, range: key.range)
+            }
+        } else {
+            if index == nil {
+                var built: [String: Int] = [:]
+                built.reserveCapacity(entries.count * 2)
+                for (position, entry) in entries.enumerated() { built[entry.key.scalar?.text ?? ""] = position }
+                index = built
+            }
+            if let position = index?[text] {
+                throw YAMLError.duplicateKey(text, first: entries[position].key.range.start, range: key.range)
+            }
+            index?[text] = entries.count
+        }
+        entries.append(MappingEntry(key: key, value: value))
+    }
+
+    // MARK: - Stream and documents
+
+    mutating func parseStream() throws(YAMLError) -> [Document] {
+        // A byte order mark may open the stream.
+        if end >= 3, input[0] == 0xEF, input[1] == 0xBB, input[2] == 0xBF {
+            pos = 3
+            lineStart = 3
+        }
+        var documents: [Document] = []
+        skipToContentFromLineStart()
+        // Directives may only start the stream or follow an explicit `...`.
+        var directivesAllowed = true
+        var documentStarted = false  // the previous document ended at a `---` that opens the next one
+        while !atEnd {
+            let documentStart = here()
+            var sawDirective = false
+            var sawYAMLDirective = false
+            while pos == lineStart, byte(pos) == Byte.percent, !documentStarted {
+                guard directivesAllowed else { throw YAMLError.directiveWithoutDocumentEnd(range(pos, lineEndOffset(pos))) }
+                try parseDirective(sawYAMLDirective: &sawYAMLDirective)
+                sawDirective = true
+                if atEnd { break }
+            }
+            if sawDirective, !(atDocumentMarker && byte(pos) == Byte.minus) {
+                throw YAMLError.directivesWithoutDocument(atEnd ? SourceRange(at: here()) : range(pos, lineEndOffset(pos)))
+            }
+            if atDocumentMarker, byte(pos) == Byte.dot {
+                // `...` with no document before it.
+                pos += 3
+                try finishLine(after: "`...`")
+                directivesAllowed = true
+                documentStarted = false
+                continue
+            }
+            var root: Node?
+            if atDocumentMarker, byte(pos) == Byte.minus {
+                pos += 3
+                skipBlanks()
+                let current = byte(pos)
+                if current == Byte.hash || Byte.isBreakOrEnd(current) {
+                    skipToNextContentLine()
+                    if !atEnd, !atDocumentMarker {
+                        root = try parseBlockNode(parentIndent: -1, placement: .ownLine)
+                    }
+                } else {
+                    root = try parseBlockNode(parentIndent: -1, placement: .afterDocumentStart)
+                }
+            } else {
+                root = try parseBlockNode(parentIndent: -1, placement: .ownLine)
+            }
+            var documentEnd = root?.range.end ?? documentStart
+            if !atEnd, !atDocumentMarker {
+                if tabInIndent, indent == 0 { throw YAMLError.tabIndentation(range(lineStart, pos)) }
+                throw YAMLError.contentAfterDocument(range(pos, lineEndOffset(pos)), rootStart: root?.range.start)
+            }
+            documentStarted = false
+            directivesAllowed = false
+            if atDocumentMarker, byte(pos) == Byte.dot {
+                pos += 3
+                documentEnd = here()
+                try finishLine(after: "`...`")
+                directivesAllowed = true
+            } else if atDocumentMarker {
+                documentStarted = true
+            }
+            documents.append(Document(root: root, range: SourceRange(start: documentStart, end: documentEnd)))
+            if documentStarted {
+                // The `---` that ended this document opens the next one.
+                continue
+            }
+        }
+        return documents
+    }
+
+    /// `%YAML 1.2` (accepted once per document); every other directive is refused.
+    mutating func parseDirective(sawYAMLDirective: inout Bool) throws(YAMLError) {
+        let start = pos
+        pos += 1
+        let nameStart = pos
+        while pos < end, !Byte.isBlankOrBreakOrEnd(input[pos]) { pos += 1 }
+        let name = String(decoding: UnsafeBufferPointer(rebasing: input[nameStart..<pos]), as: UTF8.self)
+        guard name == "YAML" else {
+            throw YAMLError.unsupportedDirective(name, range(start, pos))
+        }
+        skipBlanks()
+        let versionStart = pos
+        while pos < end, !Byte.isBlankOrBreakOrEnd(input[pos]) { pos += 1 }
+        let version = String(decoding: UnsafeBufferPointer(rebasing: input[versionStart..<pos]), as: UTF8.self)
+        guard version == "1.2" else {
+            throw YAMLError.unsupportedYAMLVersion(version, range(start, pos))
+        }
+        if sawYAMLDirective { throw YAMLError.repeatedYAMLDirective(range(start, pos)) }
+        sawYAMLDirective = true
+        try finishLine(after: "the `%YAML 1.2` directive")
+    }
+
+    // MARK: - Block nodes
+
+    /// A node in block context starting at `pos` (its first character).
+    mutating func parseBlockNode(parentIndent: Int, placement: BlockPlacement) throws(YAMLError) -> Node {
+        let start = pos
+        let column = pos - lineStart
+        let first = input[pos]
+        let next = byte(pos + 1)
+        let collectionAllowed: Bool
+        switch placement {
+        case .ownLine: collectionAllowed = true
+        case .afterSequenceDash(let tab): collectionAllowed = !tab
+        case .afterMappingColon, .afterDocumentStart: collectionAllowed = false
+        }
+        switch first {
+        case Byte.minus where Byte.isBlankOrBreakOrEnd(next):
+            guard collectionAllowed else { throw YAMLError.sequenceNotAllowed(placement, range(pos, pos + 1)) }
+            if placement == .ownLine, tabInIndent { throw YAMLError.tabIndentation(range(lineStart, pos)) }
+            return try parseBlockSequence(column: column, atKeyColumn: false)
+        case Byte.question where Byte.isBlankOrBreakOrEnd(next):
+            throw YAMLError.explicitKey(range(pos, pos + 1))
+        case Byte.colon where Byte.isBlankOrBreakOrEnd(next):
+            throw YAMLError.emptyKey(range(pos, pos + 1))
+        case Byte.pipe, Byte.greaterThan:
+            return try parseBlockScalar(parentIndent: parentIndent)
+        case Byte.leftBracket, Byte.leftBrace:
+            let node = try parseFlowCollection(parentIndent: parentIndent)
+            skipBlanks()
+            if byte(pos) == Byte.colon, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) || node.range.end.offset == pos {
+                throw YAMLError.complexKey(node.range)
+            }
+            try finishLine(after: first == Byte.leftBracket ? "a flow list" : "a flow mapping")
+            return node
+        case Byte.doubleQuote, Byte.singleQuote:
+            let startLine = line
+            let node = try parseQuotedScalar(parentIndent: parentIndent)
+            skipBlanks()
+            if byte(pos) == Byte.colon, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) {
+                if line != startLine { throw YAMLError.multiLineKey(node.range) }
+                guard collectionAllowed else { throw YAMLError.mappingNotAllowed(placement, range(pos, pos + 1)) }
+                if placement == .ownLine, tabInIndent { throw YAMLError.tabIndentation(range(lineStart, start)) }
+                return try parseBlockMapping(column: column, firstKey: node)
+            }
+            try finishLine(after: "a quoted string")
+            return node
+        case Byte.ampersand:
+            throw YAMLError.anchor(wordRange(at: pos))
+        case Byte.asterisk:
+            throw YAMLError.alias(wordRange(at: pos))
+        case Byte.exclamation:
+            throw YAMLError.tag(wordRange(at: pos))
+        case Byte.percent:
+            throw YAMLError.directiveInsideDocument(range(pos, lineEndOffset(pos)))
+        case Byte.at, Byte.backtick:
+            throw YAMLError.reservedIndicator(first, range(pos, pos + 1))
+        case Byte.comma, Byte.rightBracket, Byte.rightBrace:
+            throw YAMLError.unexpectedFlowIndicator(first, range(pos, pos + 1))
+        default:
+            let scanned = try scanPlainBlock(parentIndent: parentIndent)
+            guard scanned.isKey else { return scanned.node }
+            if scanned.multiLine { throw YAMLError.multiLineKey(scanned.node.range) }
+            guard collectionAllowed else { throw YAMLError.mappingNotAllowed(placement, range(pos, pos + 1)) }
+            if placement == .ownLine, tabInIndent { throw YAMLError.tabIndentation(range(lineStart, start)) }
+            return try parseBlockMapping(column: column, firstKey: scanned.node)
+        }
+    }
+
+    /// The value after a `-` or `key:` indicator (`pos` just after it), nested under `parentIndent`.
+    mutating func parseIndicatorValue(parentIndent: Int, isMappingValue: Bool) throws(YAMLError) -> Node {
+        let indicatorEnd = here()
+        var sawTab = false
+        while pos < end, Byte.isBlank(input[pos]) {
+            if input[pos] == Byte.tab { sawTab = true }
+            pos += 1
+        }
+        let current = byte(pos)
+        if current == Byte.hash || Byte.isBreakOrEnd(current) {
+            skipToNextContentLine()
+            if atEnd || atDocumentMarker { return try emptyNode(at: indicatorEnd) }
+            if isMappingValue, indent == parentIndent, byte(pos) == Byte.minus, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) {
+                if tabInIndent { throw YAMLError.tabIndentation(range(lineStart, pos)) }
+                return try parseBlockSequence(column: parentIndent, atKeyColumn: true)
+            }
+            if indent > parentIndent {
+                return try parseBlockNode(parentIndent: parentIndent, placement: .ownLine)
+            }
+            return try emptyNode(at: indicatorEnd)
+        }
+        return try parseBlockNode(
+            parentIndent: parentIndent,
+            placement: isMappingValue ? .afterMappingColon : .afterSequenceDash(tab: sawTab))
+    }
+
+    /// A block list whose `-` indicators are at `column`; `pos` is at the first `-`.
+    /// `atKeyColumn`: the list is a mapping value written at its key's column.
+    mutating func parseBlockSequence(column: Int, atKeyColumn: Bool) throws(YAMLError) -> Node {
+        let start = here()
+        try enterCollection(at: pos)
+        defer { depth -= 1 }
+        try countNode(at: pos)
+        var items: [Node] = []
+        while true {
+            pos += 1  // the `-`
+            let item = try parseIndicatorValue(parentIndent: column, isMappingValue: false)
+            items.append(item)
+            if atEnd || atDocumentMarker || indent < column { break }
+            if indent > column {
+                throw YAMLError.overIndented(range(pos, lineEndOffset(pos)), expectedColumn: column + 1, what: "list")
+            }
+            if tabInIndent { throw YAMLError.tabIndentation(range(lineStart, pos)) }
+            if byte(pos) == Byte.minus, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) { continue }
+            if atKeyColumn { break }
+            throw YAMLError.expectedSequenceItem(range(pos, lineEndOffset(pos)))
+        }
+        let last = items.last?.range.end ?? start
+        return Node(.sequence(items), range: SourceRange(start: start, end: last))
+    }
+
+    /// A block mapping whose keys are at `column`; `pos` is at the `:` after `firstKey`.
+    mutating func parseBlockMapping(column: Int, firstKey: Node) throws(YAMLError) -> Node {
+        try enterCollection(at: firstKey.range.start.offset)
+        defer { depth -= 1 }
+        try countNode(at: firstKey.range.start.offset)
+        var entries: [MappingEntry] = []
+        var keyIndex: [String: Int]?
+        var key = firstKey
+        while true {
+            pos += 1  // the `:`
+            let value = try parseIndicatorValue(parentIndent: column, isMappingValue: true)
+            try appendEntry(&entries, key: key, value: value, index: &keyIndex)
+            if atEnd || atDocumentMarker || indent < column { break }
+            if indent > column {
+                throw YAMLError.overIndented(range(pos, lineEndOffset(pos)), expectedColumn: column + 1, what: "mapping")
+            }
+            if tabInIndent { throw YAMLError.tabIndentation(range(lineStart, pos)) }
+            key = try parseBlockKey(column: column)
+        }
+        let last = entries.last?.value.range.end ?? firstKey.range.end
+        return Node(.mapping(entries), range: SourceRange(start: firstKey.range.start, end: last))
+    }
+
+    /// The next key of a block mapping (at `pos`, on its own line); ends at the `:`.
+    mutating func parseBlockKey(column: Int) throws(YAMLError) -> Node {
+        let first = input[pos]
+        let next = byte(pos + 1)
+        switch first {
+        case Byte.minus where Byte.isBlankOrBreakOrEnd(next):
+            throw YAMLError.sequenceItemInMapping(range(pos, pos + 1))
+        case Byte.question where Byte.isBlankOrBreakOrEnd(next):
+            throw YAMLError.explicitKey(range(pos, pos + 1))
+        case Byte.colon where Byte.isBlankOrBreakOrEnd(next):
+            throw YAMLError.emptyKey(range(pos, pos + 1))
+        case Byte.ampersand:
+            throw YAMLError.anchor(wordRange(at: pos))
+        case Byte.asterisk:
+            throw YAMLError.alias(wordRange(at: pos))
+        case Byte.exclamation:
+            throw YAMLError.tag(wordRange(at: pos))
+        case Byte.leftBracket, Byte.leftBrace:
+            let node = try parseFlowCollection(parentIndent: column)
+            skipBlanks()
+            if byte(pos) == Byte.colon { throw YAMLError.complexKey(node.range) }
+            throw YAMLError.expectedKey(node.range)
+        case Byte.doubleQuote, Byte.singleQuote:
+            let startLine = line
+            let node = try parseQuotedScalar(parentIndent: column)
+            skipBlanks()
+            guard byte(pos) == Byte.colon, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) else {
+                throw YAMLError.missingColon(node.range)
+            }
+            if line != startLine { throw YAMLError.multiLineKey(node.range) }
+            return node
+        case Byte.pipe, Byte.greaterThan, Byte.percent, Byte.at, Byte.backtick, Byte.comma, Byte.rightBracket,
+            Byte.rightBrace, Byte.hash:
+            throw YAMLError.expectedKey(range(pos, lineEndOffset(pos)))
+        default:
+            let scanned = try scanPlainBlock(parentIndent: column)
+            guard scanned.isKey else { throw YAMLError.missingColon(scanned.node.range) }
+            if scanned.multiLine { throw YAMLError.multiLineKey(scanned.node.range) }
+            return scanned.node
+        }
+    }
+}
