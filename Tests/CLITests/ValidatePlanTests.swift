@@ -104,7 +104,7 @@ private func findings(_ json: String) -> [Finding] {
         Case(
             rule: "duplicate-resource",
             manifest: basis + "apiVersion: orchestrator.dev/v2\nkind: StepTemplate\nmetadata:\n  name: implement\nspec:\n  prompt: again\n",
-            marker: "implement", after: "prompt: Implement {goal}.\n---\n\napiVersion: orchestrator.dev/v2\nkind: StepTemplate\nmetadata:\n  name: "),
+            marker: "implement", after: "prompt: Implement {goal}."),
         Case(
             rule: "profile-on-non-agent-step",
             manifest: workflow("  steps:\n    - id: build\n      command: make\n      execution_profile: host\n"),

@@ -90,8 +90,7 @@ private let agents = agent("coder", capabilities: ["implement", "review"], cost:
     }
 
     @Test func undefinedVariableOnlyForLaterCaptures() {
-        let found = diagnostics(
-            agents
+        let text = agents
                 + document(
                     "Workflow", "wf",
                     """
@@ -109,10 +108,13 @@ private let agents = agent("coder", capabilities: ["implement", "review"], cost:
                           prehook:
                             when: size(later) > 0 && review_exit_code == 0 && implement_output != ''
 
-                    """))
+                    """)
+        let found = diagnostics(text)
+        let line = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("when: size(later)") }.map { $0 + 1 }
         let undefined = found.filter { $0.rule == "undefined-variable" }
         #expect(undefined.count == 2)
-        #expect(undefined.allSatisfy { $0.severity == .warning && $0.range?.start.line == 10 })
+        #expect(undefined.allSatisfy { $0.severity == .warning && $0.range?.start.line == line })
+        #expect(undefined.first?.range?.start.column == 20)  // `later` inside `        when: size(later)`
         #expect(undefined.map(\.message).contains { $0.contains("`later`") })
         #expect(undefined.map(\.message).contains { $0.contains("`review_exit_code`") })
     }
