@@ -100,8 +100,22 @@ extension Plan {
         var ways: [String] = []
         if workflow.loop.stopWhenNoUnresolved { ways.append("no item is unresolved") }
         for rule in workflow.loop.convergence { ways.append("`\(rule.when.text)` holds") }
-        return ways.isEmpty ? "never stops the loop (stop_when_no_unresolved is false and no convergence_expr)"
+        return ways.isEmpty ? "cannot stop the loop (stop_when_no_unresolved is false and there is no convergence_expr)"
             : "stops the loop when " + ways.joined(separator: " or ")
+    }
+
+    /// What may end the loop before its cycle limit: guards that can stop it, convergence_expr.
+    var stoppers: [String] {
+        var names = workflow.guards.filter { step in
+            step.kind != .builtin(.loop_guard) || workflow.loop.stopWhenNoUnresolved || !workflow.loop.convergence.isEmpty
+        }.map(\.id)
+        if !workflow.loop.convergence.isEmpty { names.append("convergence_expr") }
+        return names
+    }
+
+    /// ` unless loop_guard or convergence_expr stops the loop`, or "" when nothing can.
+    var unlessStopped: String {
+        stoppers.isEmpty ? "" : " unless " + stoppers.joined(separator: " or ") + " stops the loop"
     }
 
     /// `fixed, 2 cycles`, `infinite, no max_cycles: showing 3 cycles`.
@@ -110,10 +124,10 @@ extension Plan {
         var text: String
         switch loop.mode {
         case .once: text = loop.enabled ? "once: 1 cycle" : "once: 1 cycle (loop.enabled is false)"
-        case .fixed: text = "fixed: \(cycleLimit ?? 1) cycles unless a guard stops it"
+        case .fixed: text = "fixed: \(cycleLimit ?? 1) cycles" + unlessStopped
         case .infinite:
-            text = cycleLimit.map { "infinite, at most \($0) cycles (max_cycles)" }
-                ?? "infinite, no max_cycles: runs until a guard or convergence_expr stops it"
+            text = cycleLimit.map { "infinite, at most \($0) cycles (max_cycles)" + unlessStopped }
+                ?? "infinite, no max_cycles: runs until " + stoppers.joined(separator: " or ") + " stops it"
         }
         if truncated {
             text += "; the plan shows the first \(cycles.count) cycle" + (cycles.count == 1 ? "" : "s")
@@ -182,8 +196,7 @@ enum PlanText {
     }
 
     static func continuation(_ plan: Plan, cycle: Int) -> String {
-        let stoppers = plan.workflow.guards.map(\.id) + (plan.workflow.loop.convergence.isEmpty ? [] : ["convergence_expr"])
-        let unless = stoppers.isEmpty ? "" : " unless " + stoppers.joined(separator: " or ") + " stops the loop"
+        let unless = plan.unlessStopped
         if let limit = plan.cycleLimit, cycle >= limit {
             return limit == 1 && plan.workflow.loop.mode == .once ? "the loop ends (once)" : "the loop ends (cycle limit \(limit) reached)"
         }
@@ -204,7 +217,8 @@ enum PlanText {
     }
 
     static func describe(_ step: CompiledStep, indent: String, idWidth: Int) -> String {
-        var parts = [step.kindWords, step.scope.rawValue]
+        // Guards belong to no segment: they run after the cycle's segments.
+        var parts = [step.kindWords] + (step.isGuard ? [] : [step.scope.rawValue])
         if let template = step.template { parts.append("template \(template.name)") }
         if let profile = step.profile, profile.name != "host" || !profile.resolved {
             parts.append("profile \(profile.name)" + (profile.resolved ? "" : " (not in the given files)"))
