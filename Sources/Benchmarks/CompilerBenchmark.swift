@@ -64,7 +64,7 @@ enum CompilerBenchmark {
         report("compile", compileTimes)
         report("  of which: content hash", hashTimes)
         report("plan (\(plan.cycles.count) cycles x \(graph.steps.count) steps)", planTimes)
-        print("  segments: \(graph.segments.count), hash \(hash.prefix(16))...")
+        print("  segments: \(graph.segments.count), canonical form \(CanonicalForm.serialize(graph).count / 1024) KiB, hash \(hash.prefix(16))...")
 
         if let corpus {
             let executable = binary ?? ".build/release/orchestrator"

@@ -20,6 +20,19 @@ public enum CanonicalForm {
         out.string("name", graph.name)
         out.string("project", graph.project)
         out.list("steps", graph.steps) { out, step in out.step(step) }
+        // What the steps refer to, once each, by name.
+        out.list("agents", out.agents.keys.sorted()) { out, name in
+            if let agent = out.agents[name] { out.agent(agent) }
+        }
+        out.list("templates", out.templates.keys.sorted()) { out, name in
+            if let template = out.templates[name] {
+                out.string("name", template.name)
+                out.string("prompt", template.prompt)
+            }
+        }
+        out.list("profiles", out.profiles.keys.sorted()) { out, name in
+            if let profile = out.profiles[name] { out.profile(profile) }
+        }
         out.list("segments", graph.segments) { out, segment in
             out.int("index", segment.index)
             out.string("scope", segment.scope.rawValue)
@@ -67,6 +80,10 @@ public enum CanonicalForm {
 
 struct CanonicalWriter {
     var bytes: [UInt8] = []
+    /// The bindings steps named, written once after the steps.
+    var agents: [String: AgentBinding] = [:]
+    var templates: [String: TemplateBinding] = [:]
+    var profiles: [String: ProfileBinding] = [:]
 
     mutating func name(_ name: String) {
         bytes.append(contentsOf: name.utf8)
@@ -124,61 +141,12 @@ struct CanonicalWriter {
         bool("repeatable", step.repeatable)
         bool("guard", step.isGuard)
         bool("tty", step.tty)
-        if let agent = step.agent {
-            object("agent") { out in
-                out.string("name", agent.name)
-                out.string("command", agent.command)
-                out.list("commandRules", agent.commandRules) { out, rule in
-                    out.string("when", rule.when.text)
-                    out.string("command", rule.command)
-                }
-                out.string("promptDelivery", agent.promptDelivery.rawValue)
-                out.int("cost", agent.cost)
-                out.list("env", agent.environment) { out, entry in
-                    switch entry {
-                    case .literal(let name, let value):
-                        out.string("literal", name)
-                        out.string("value", value)
-                    case .store(let name, let secret):
-                        out.string("store", name)
-                        out.bool("secret", secret)
-                    case .storeKey(let variable, let store, let key, let secret):
-                        out.string("variable", variable)
-                        out.string("store", store)
-                        out.string("key", key)
-                        out.bool("secret", secret)
-                    }
-                }
-            }
-        } else {
-            string("agent", nil)
-        }
-        if let template = step.template {
-            object("template") { out in
-                out.string("name", template.name)
-                out.string("prompt", template.prompt)
-            }
-        } else {
-            string("template", nil)
-        }
-        if let profile = step.profile {
-            object("profile") { out in
-                out.string("name", profile.name)
-                out.bool("resolved", profile.resolved)
-                out.string("mode", profile.mode.rawValue)
-                out.string("fs", profile.filesystem.rawValue)
-                out.list("writable", profile.writablePaths) { out, path in out.string("path", path) }
-                out.list("readable", profile.readablePaths) { out, path in out.string("path", path) }
-                out.string("network", profile.network.rawValue)
-                out.list("allow", profile.networkAllowlist) { out, host in out.string("host", host) }
-                out.int("memoryMB", profile.maxMemoryMB)
-                out.int("cpuSeconds", profile.maxCPUSeconds)
-                out.int("processes", profile.maxProcesses)
-                out.int("openFiles", profile.maxOpenFiles)
-            }
-        } else {
-            string("profile", nil)
-        }
+        string("agent", step.agent?.name)
+        if let agent = step.agent { agents[agent.name] = agent }
+        string("template", step.template?.name)
+        if let template = step.template { templates[template.name] = template }
+        string("profile", step.profile?.name)
+        if let profile = step.profile { profiles[profile.name] = profile }
         int("maxParallel", step.maxParallel)
         int("staggerDelayMs", step.staggerDelayMs)
         int("timeoutSecs", step.timeoutSecs)
@@ -222,5 +190,46 @@ struct CanonicalWriter {
         string("costPreference", step.costPreference?.rawValue)
         list("children", step.children) { out, child in out.step(child) }
         int("segment", step.segment)
+    }
+
+    mutating func agent(_ agent: AgentBinding) {
+        string("name", agent.name)
+        string("command", agent.command)
+        list("commandRules", agent.commandRules) { out, rule in
+            out.string("when", rule.when.text)
+            out.string("command", rule.command)
+        }
+        string("promptDelivery", agent.promptDelivery.rawValue)
+        int("cost", agent.cost)
+        list("env", agent.environment) { out, entry in
+            switch entry {
+            case .literal(let name, let value):
+                out.string("literal", name)
+                out.string("value", value)
+            case .store(let name, let secret):
+                out.string("store", name)
+                out.bool("secret", secret)
+            case .storeKey(let variable, let store, let key, let secret):
+                out.string("variable", variable)
+                out.string("store", store)
+                out.string("key", key)
+                out.bool("secret", secret)
+            }
+        }
+    }
+
+    mutating func profile(_ profile: ProfileBinding) {
+        string("name", profile.name)
+        bool("resolved", profile.resolved)
+        string("mode", profile.mode.rawValue)
+        string("fs", profile.filesystem.rawValue)
+        list("writable", profile.writablePaths) { out, path in out.string("path", path) }
+        list("readable", profile.readablePaths) { out, path in out.string("path", path) }
+        string("network", profile.network.rawValue)
+        list("allow", profile.networkAllowlist) { out, host in out.string("host", host) }
+        int("memoryMB", profile.maxMemoryMB)
+        int("cpuSeconds", profile.maxCPUSeconds)
+        int("processes", profile.maxProcesses)
+        int("openFiles", profile.maxOpenFiles)
     }
 }

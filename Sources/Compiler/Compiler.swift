@@ -97,6 +97,8 @@ struct CompileContext {
     var diagnostics: [Diagnostic] = []
     /// (project, file) -> catalog, built on first use.
     private var catalogs: [String: AgentCatalog] = [:]
+    /// project -> every variable its workflows set, built on first use.
+    var projectDeclarations: [String: Declarations] = [:]
 
     init(resources: [Resource], sources: [SourceFile], store: StoreView) {
         self.resources = resources
@@ -178,7 +180,7 @@ struct CompileContext {
 
     /// Checks an expression and reports its problems inside the YAML scalar.
     mutating func checkExpression(
-        _ source: ExpressionSource, file: String, declared: [String: VariableType], what: String,
+        _ source: ExpressionSource, file: String, declared: Declarations, what: String,
         undeclaredHelp: String
     ) -> CompiledExpression {
         let check = ExpressionEngine.check(source.text, declared: declared)
@@ -190,7 +192,7 @@ struct CompileContext {
         }
         for identifier in check.undeclared {
             let help: String
-            if let close = Suggestions.closest(to: identifier.name, in: declared.keys.sorted()) {
+            if let close = Suggestions.closest(to: identifier.name, in: declared.names) {
                 help = "did you mean `\(close)`? " + undeclaredHelp
             } else {
                 help = undeclaredHelp

@@ -53,9 +53,29 @@ extension VariableType {
     }
 }
 
+/// The variables an expression may read, typed for the checker.
+struct Declarations: Sendable {
+    var types: [String: ExprType] = [:]
+
+    static let builtins: Declarations = {
+        var declared = Declarations()
+        for variable in PrehookVariables.builtins { declared.types[variable.name] = variable.type.exprType }
+        return declared
+    }()
+
+    func contains(_ name: String) -> Bool { types[name] != nil }
+
+    /// Declares `name` unless it is declared already (`overriding`: always).
+    mutating func declare(_ name: String, _ type: VariableType, overriding: Bool = false) {
+        if overriding || types[name] == nil { types[name] = type.exprType }
+    }
+
+    var names: [String] { types.keys.sorted() }
+}
+
 enum ExpressionEngine {
     /// Parses and type-checks `text` against `declared`; a condition must be a bool.
-    static func check(_ text: String, declared: [String: VariableType]) -> ExpressionCheck {
+    static func check(_ text: String, declared: Declarations) -> ExpressionCheck {
         let expression: Expression
         switch ExprParser.parseResult(text) {
         case .failure(let error):
@@ -63,9 +83,7 @@ enum ExpressionEngine {
         case .success(let parsed):
             expression = parsed
         }
-        var declarations: [String: ExprType] = [:]
-        for (name, type) in declared { declarations[name] = type.exprType }
-        let result = ExprChecker.check(expression, declarations: declarations, unknownIdentifiers: .ignore)
+        let result = ExprChecker.check(expression, declarations: declared.types, unknownIdentifiers: .ignore)
         var problems = result.diagnostics.map(problem)
         if !result.hasErrors, result.type != .bool, result.type != .dyn {
             problems.append(

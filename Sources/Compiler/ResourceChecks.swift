@@ -37,6 +37,7 @@ extension CompileContext {
         }
         // command_rules run where the agent serves a step: every built-in and every variable any
         // workflow of the project sets may be bound.
+        guard !agent.commandRules.isEmpty else { return }
         let declared = projectWideDeclarations(project: project)
         for (number, rule) in agent.commandRules.enumerated() {
             _ = checkExpression(
@@ -98,15 +99,18 @@ extension CompileContext {
     }
 
     /// Built-ins plus every variable any workflow of the project sets (captures and per-step
-    /// variables), for expressions that are not tied to one place in a workflow.
-    func projectWideDeclarations(project: String) -> [String: VariableType] {
-        var declared = PrehookVariables.builtinDeclarations
-        for resource in resources where Compiler.project(of: resource) == project {
-            guard case .workflow(let workflow) = resource.spec else { continue }
-            WorkflowCompiler.forEachStep(workflow.steps) { step in
+    /// variables), for expressions that are not tied to one place in a workflow. Built once per
+    /// project.
+    mutating func projectWideDeclarations(project: String) -> Declarations {
+        if let cached = projectDeclarations[project] { return cached }
+        var declared = Declarations.builtins
+        for resource in resources where resource.kind == .workflow && Compiler.project(of: resource) == project {
+            guard case .workflow(let spec) = resource.spec else { continue }
+            WorkflowCompiler.forEachStep(spec.steps) { step in
                 WorkflowCompiler.declareVariables(setBy: step, into: &declared)
             }
         }
+        projectDeclarations[project] = declared
         return declared
     }
 }

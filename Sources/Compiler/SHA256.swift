@@ -20,31 +20,53 @@ public struct SHA256: Sendable {
     public init() {}
 
     public mutating func update(_ bytes: some Sequence<UInt8>) {
-        for byte in bytes {
-            pending.append(byte)
-            totalBytes &+= 1
-            if pending.count == 64 {
-                compress(pending)
-                pending.removeAll(keepingCapacity: true)
-            }
-        }
+        if let handled: Void = bytes.withContiguousStorageIfAvailable({ update(buffer: $0) }) { return handled }
+        update(buffer: Array(bytes))
     }
 
-    public mutating func update(_ text: String) { update(text.utf8) }
+    public mutating func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { update(buffer: $0) }
+    }
+
+    private mutating func update(buffer: [UInt8]) {
+        buffer.withUnsafeBufferPointer { update(buffer: $0) }
+    }
+
+    private mutating func update(buffer input: UnsafeBufferPointer<UInt8>) {
+        totalBytes &+= UInt64(input.count)
+        var index = 0
+        if !pending.isEmpty {
+            let take = min(64 - pending.count, input.count)
+            pending.append(contentsOf: input[0..<take])
+            index = take
+            guard pending.count == 64 else { return }
+            pending.withUnsafeBufferPointer { compress($0, at: 0) }
+            pending.removeAll(keepingCapacity: true)
+        }
+        while input.count - index >= 64 {
+            compress(input, at: index)
+            index += 64
+        }
+        if index < input.count { pending.append(contentsOf: input[index...]) }
+    }
+
+    public mutating func update(_ text: String) { update(Array(text.utf8)) }
 
     /// The 32-byte digest. The hasher is consumed (padding is appended to a copy).
     public func finalize() -> [UInt8] {
         var copy = self
+        var tail = pending
         let bitLength = totalBytes &* 8
-        copy.pending.append(0x80)
-        if copy.pending.count > 56 {
-            while copy.pending.count < 64 { copy.pending.append(0) }
-            copy.compress(copy.pending)
-            copy.pending.removeAll(keepingCapacity: true)
+        tail.append(0x80)
+        while tail.count % 64 != 56 { tail.append(0) }
+        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        tail.withUnsafeBufferPointer { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                copy.compress(buffer, at: offset)
+                offset += 64
+            }
         }
-        while copy.pending.count < 56 { copy.pending.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { copy.pending.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        copy.compress(copy.pending)
         let s = copy.state
         var digest: [UInt8] = []
         digest.reserveCapacity(32)
@@ -77,22 +99,30 @@ public struct SHA256: Sendable {
 
     public static func hex(_ text: String) -> String { hex(text.utf8) }
 
-    private mutating func compress(_ block: [UInt8]) {
-        @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-        var w = [UInt32](repeating: 0, count: 64)
-        for i in 0..<16 {
-            w[i] = UInt32(block[4 * i]) << 24 | UInt32(block[4 * i + 1]) << 16 | UInt32(block[4 * i + 2]) << 8 | UInt32(block[4 * i + 3])
+    /// Compresses the 64-byte block at `offset` of `input`.
+    private mutating func compress(_ input: UnsafeBufferPointer<UInt8>, at offset: Int) {
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            for i in 0..<16 {
+                let base = offset + 4 * i
+                w[i] = UInt32(input[base]) << 24 | UInt32(input[base + 1]) << 16 | UInt32(input[base + 2]) << 8 | UInt32(input[base + 3])
+            }
+            compressSchedule(w)
         }
+    }
+
+    private mutating func compressSchedule(_ w: UnsafeMutableBufferPointer<UInt32>) {
+        @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
         for i in 16..<64 {
             let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
             let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
             w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
         }
         var (a, b, c, d, e, f, g, h) = state
+        let k = SHA256.roundConstants
         for i in 0..<64 {
             let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
             let choice = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ choice &+ SHA256.roundConstants[i] &+ w[i]
+            let t1 = h &+ s1 &+ choice &+ k[i] &+ w[i]
             let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
             let majority = (a & b) ^ (a & c) ^ (b & c)
             let t2 = s0 &+ majority

@@ -40,10 +40,8 @@ public enum WorkflowCompiler {
 
     /// The variables a step sets for the steps after it: `{id}_exit_code`, `{id}_output`,
     /// `{id}_output_path`, its captures, and what its builtin sets.
-    static func declareVariables(setBy step: StepSpec, into declared: inout [String: VariableType]) {
-        for (name, type) in PrehookVariables.stepVariables(stepID: step.id.value) where declared[name] == nil {
-            declared[name] = type
-        }
+    static func declareVariables(setBy step: StepSpec, into declared: inout Declarations) {
+        for (name, type) in PrehookVariables.stepVariables(stepID: step.id.value) { declared.declare(name, type) }
         for capture in step.behavior.captures {
             let type: VariableType
             switch capture.source.value {
@@ -51,10 +49,10 @@ public enum WorkflowCompiler {
             case .failed_flag, .success_flag: type = .bool
             case .stdout, .stderr: type = .dyn
             }
-            declared[capture.variable.value] = type
+            declared.declare(capture.variable.value, type, overriding: true)
         }
         if case .builtin(let builtin) = kind(of: step) {
-            for (name, type) in PrehookVariables.variablesSet(by: builtin) where declared[name] == nil { declared[name] = type }
+            for (name, type) in PrehookVariables.variablesSet(by: builtin) { declared.declare(name, type) }
         }
     }
 
@@ -126,7 +124,7 @@ extension CompileContext {
         var resource: Resource
         var project: String
         /// Variables set so far: built-ins, then what earlier steps set.
-        var declared = PrehookVariables.builtinDeclarations
+        var declared = Declarations.builtins
         var seenIDs: [String: SourceRange] = [:]
     }
 
@@ -174,17 +172,20 @@ extension CompileContext {
             compiled.prehook = PrehookBinding(when: when, reason: prehook.reason)
         }
         // A step's post-actions run after it, so they see its own captures and output too.
-        var afterStep = state.declared
-        WorkflowCompiler.declareVariables(setBy: step, into: &afterStep)
+        var afterStep = Declarations()
+        if !step.behavior.postActions.isEmpty {
+            afterStep = state.declared
+            WorkflowCompiler.declareVariables(setBy: step, into: &afterStep)
+        }
         compiled.postActions = step.behavior.postActions.map { action in
             var generate: GenerateItemsBinding?
             if let items = action.generateItems {
-                if afterStep[items.fromVar.value] == nil {
+                if !afterStep.contains(items.fromVar.value) {
                     report(
                         .undefinedVariable,
                         "generate_items reads `\(items.fromVar.value)`, which neither this step nor an earlier one sets",
                         file: file, range: items.fromVar.range,
-                        help: Suggestions.closest(to: items.fromVar.value, in: afterStep.keys.sorted()).map { "did you mean `\($0)`?" }
+                        help: Suggestions.closest(to: items.fromVar.value, in: afterStep.names).map { "did you mean `\($0)`?" }
                             ?? "capture it with `behavior.captures` (or use `\(PrehookVariables.outputVariable(id))`)")
                 }
                 var vars: [String: String] = [:]
@@ -240,7 +241,7 @@ extension CompileContext {
         return AgentBinding(
             name: chosen.name, command: agent.command.value,
             commandRules: agent.commandRules.map { rule in
-                let check = ExpressionEngine.check(rule.when.text, declared: [:])
+                let check = ExpressionEngine.check(rule.when.text, declared: Declarations())
                 return CommandRuleBinding(
                     when: CompiledExpression(
                         text: rule.when.text, variables: check.variables, file: chosen.file, range: rule.when.range,
@@ -303,7 +304,7 @@ extension CompileContext {
     // MARK: loop
 
     private mutating func compileLoop(
-        _ loop: LoopSpec, steps: [CompiledStep], resource: Resource, declared: [String: VariableType]
+        _ loop: LoopSpec, steps: [CompiledStep], resource: Resource, declared: Declarations
     ) -> LoopPolicy {
         let file = resource.file
         let where_ = loop.mode?.range ?? loop.range ?? resource.metadata.name.range
