@@ -15,6 +15,7 @@ func now() -> Double {
 }
 
 let suites: [(name: String, help: String, run: ([String]) -> Int32)] = [
+    ("yaml", YAMLBenchmark.help, YAMLBenchmark.run),
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())
