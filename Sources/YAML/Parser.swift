@@ -234,24 +234,12 @@ struct Parser {
 
     /// Appends `key: value` to `entries`, refusing a key already present.
     mutating func appendEntry(
-        _ entries: inout [MappingEntry], key: Node, value: Node, index: inout [String: Int]?
+        _ entries: inout [MappingEntry], key: Node, value: Node, keys: inout MappingKeys
     ) throws(YAMLError) {
-        let text = key.scalar?.text ?? ""
-        if entries.count < 12 {
-            for entry in entries where entry.key.scalar?.text == text {
-                throw YAMLError.duplicateKey(text, first: entry.key.range.start, range: key.range)
-            }
-        } else {
-            if index == nil {
-                var built: [String: Int] = [:]
-                built.reserveCapacity(entries.count * 2)
-                for (position, entry) in entries.enumerated() { built[entry.key.scalar?.text ?? ""] = position }
-                index = built
-            }
-            if let position = index?[text] {
-                throw YAMLError.duplicateKey(text, first: entries[position].key.range.start, range: key.range)
-            }
-            index?[text] = entries.count
+        let text: String
+        if case .scalar(let scalar) = key.content { text = scalar.text } else { text = "" }
+        if let first = keys.insert(text, at: entries.count) {
+            throw YAMLError.duplicateKey(text, first: entries[first].key.range.start, range: key.range)
         }
         entries.append(MappingEntry(key: key, value: value))
     }
@@ -476,12 +464,12 @@ struct Parser {
         defer { depth -= 1 }
         try countNode(at: firstKey.range.start.offset)
         var entries: [MappingEntry] = []
-        var keyIndex: [String: Int]?
+        var keys = MappingKeys()
         var key = firstKey
         while true {
             pos += 1  // the `:`
             let value = try parseIndicatorValue(parentIndent: column, isMappingValue: true)
-            try appendEntry(&entries, key: key, value: value, index: &keyIndex)
+            try appendEntry(&entries, key: key, value: value, keys: &keys)
             if atEnd || atDocumentMarker || indent < column { break }
             if indent > column {
                 throw YAMLError.overIndented(range(pos, lineEndOffset(pos)), expectedColumn: column + 1, what: "mapping")
@@ -533,5 +521,31 @@ struct Parser {
             if scanned.multiLine { throw YAMLError.multiLineKey(scanned.node.range) }
             return scanned.node
         }
+    }
+}
+
+/// The keys of one mapping being built, for the duplicate check: a list while the mapping is
+/// small, a dictionary once it grows (so huge mappings stay linear).
+struct MappingKeys {
+    var texts: [String] = []
+    var index: [String: Int]?
+
+    /// Records `text` as the key of entry `position`; returns the position of an earlier equal key.
+    mutating func insert(_ text: String, at position: Int) -> Int? {
+        if index == nil {
+            for (earlier, other) in texts.enumerated() where other == text { return earlier }
+            texts.append(text)
+            if texts.count > 16 {
+                var built: [String: Int] = [:]
+                built.reserveCapacity(64)
+                for (earlier, other) in texts.enumerated() { built[other] = earlier }
+                index = built
+                texts = []
+            }
+            return nil
+        }
+        if let earlier = index?[text] { return earlier }
+        index?[text] = position
+        return nil
     }
 }
