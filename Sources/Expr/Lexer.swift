@@ -25,6 +25,44 @@ enum Token: Equatable, Sendable {
         case .end: return "the end of the expression"
         }
     }
+
+    /// For "unexpected X": without an article.
+    var bare: String {
+        switch self {
+        case .intLiteral(let v): return "number `\(v)`"
+        case .uintLiteral(let v): return "number `\(v)u`"
+        case .doubleLiteral(let v): return "number `\(v)`"
+        case .stringLiteral: return "string"
+        case .bytesLiteral: return "bytes literal"
+        case .end: return "end of the expression"
+        default: return display
+        }
+    }
+}
+
+/// A token's kind without its payload (cheap to copy and compare in the parser).
+enum TokenKind: Sendable, Equatable {
+    case identifier, intLiteral, uintLiteral, doubleLiteral, stringLiteral, bytesLiteral
+    case trueKeyword, falseKeyword, nullKeyword, end
+    case punct(Punct)
+}
+
+extension Token {
+    var kind: TokenKind {
+        switch self {
+        case .identifier: return .identifier
+        case .intLiteral: return .intLiteral
+        case .uintLiteral: return .uintLiteral
+        case .doubleLiteral: return .doubleLiteral
+        case .stringLiteral: return .stringLiteral
+        case .bytesLiteral: return .bytesLiteral
+        case .trueKeyword: return .trueKeyword
+        case .falseKeyword: return .falseKeyword
+        case .nullKeyword: return .nullKeyword
+        case .end: return .end
+        case .punct(let p): return .punct(p)
+        }
+    }
 }
 
 enum Punct: String, Sendable {
@@ -249,7 +287,7 @@ struct Lexer {
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isDouble {
-            if let c = peek(), Lexer.isIdentifierStart(c) || c == UInt8(ascii: ".") { throw malformed() }
+            if let c = peek(), Lexer.isIdentifierStart(c) { throw malformed() }
             guard let value = Double(text) else { throw malformed() }
             return LexedToken(token: .doubleLiteral(value), start: start, end: index)
         }

@@ -346,8 +346,8 @@ enum Operations {
         case .bool: return a
         case .string(let s):
             switch s {
-            case "1", "t", "true", "TRUE", "True": return .bool(true)
-            case "0", "f", "false", "FALSE", "False": return .bool(false)
+            case "1", "t", "T", "true", "TRUE", "True": return .bool(true)
+            case "0", "f", "F", "false", "FALSE", "False": return .bool(false)
             default: throw EvalError("cannot convert \(quoteLiteral(s)) to bool")
             }
         default: throw .noOverload("bool", a)
