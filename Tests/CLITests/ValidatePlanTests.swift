@@ -238,7 +238,9 @@ private func findings(_ json: String) -> [Finding] {
         #expect(driver["name"]?.stringValue == "orchestrator")
         let rules = try #require(driver["rules"]?.arrayValue)
         let ruleIDs = rules.compactMap { $0["id"]?.stringValue }
+        #expect(Set(ruleIDs).count == ruleIDs.count, "rule ids are listed once")
         #expect(ruleIDs.contains("unresolved-reference"))
+        #expect(ruleIDs.contains("expr-syntax"))
         #expect(ruleIDs.contains("loop-cannot-end"))
         for rule in rules { #expect(rule["shortDescription"]?["text"]?.stringValue != nil) }
         let results = try #require(runs[0]["results"]?.arrayValue)
