@@ -236,7 +236,7 @@ struct Parser {
 
     /// Appends `key: value` to `entries`, refusing a key already present.
     mutating func appendEntry(
-        _ entries: inout [MappingEntry], key: Node, value: Node, keys: inout MappingKeys
+        _ entries: inout [MappingEntry], key: consuming Node, value: consuming Node, keys: inout MappingKeys
     ) throws(YAMLError) {
         let text: String
         if case .scalar(let scalar) = key.content { text = scalar.text } else { text = "" }
@@ -552,7 +552,7 @@ struct MappingKeys {
                 built.reserveCapacity(64)
                 for earlier in base..<stack.count { built[stack[earlier]] = earlier - base }
                 index = built
-                stack.removeSubrange(base...)
+                stack.removeLast(stack.count - base)
             }
             return nil
         }
@@ -563,6 +563,6 @@ struct MappingKeys {
 
     /// Pops this mapping's keys off the shared stack.
     func release(_ stack: inout [String]) {
-        if stack.count > base { stack.removeSubrange(base...) }
+        if stack.count > base { stack.removeLast(stack.count - base) }
     }
 }
