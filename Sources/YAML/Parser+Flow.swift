@@ -73,7 +73,8 @@ extension Parser {
             return Node(.sequence(items), range: SourceRange(start: opened, end: here()))
         }
         var entries: [MappingEntry] = []
-        var keys = MappingKeys()
+        var keys = MappingKeys(base: keyStack.count)
+        defer { keys.release(&keyStack) }
         while true {
             try skipFlowSpace(parentIndent: parentIndent, opened: opened, isSequence: false)
             guard pos < end else { throw YAMLError.unterminatedFlow(isSequence: false, opened: opened, at: SourceRange(at: here())) }
