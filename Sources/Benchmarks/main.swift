@@ -15,6 +15,7 @@ func now() -> Double {
 }
 
 let suites: [(name: String, help: String, run: ([String]) -> Int32)] = [
+    ("expr", "guard expressions: parse/check/compile and evaluations per second", ExprBenchmark.run),
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())
