@@ -56,6 +56,8 @@ public struct Program: Sendable {
     let slotNames: [String]
     /// The slots of the free variables.
     let variableSlots: [Int]
+    /// Every slot unbound: copied to start each evaluation.
+    let emptySlots: [Slot]
 
     public init(_ expression: Expression, limits: ExprLimits = .standard) {
         self.expression = expression
@@ -65,6 +67,7 @@ public struct Program: Sendable {
         self.root = root
         slotNames = compiler.slotNames
         variableSlots = compiler.variableSlots
+        emptySlots = Array(repeating: .unbound, count: compiler.slotNames.count)
     }
 
     /// The free variables the program reads, in the order `evaluate(values:)` takes them.
@@ -73,7 +76,7 @@ public struct Program: Sendable {
     /// Evaluates with `bindings`; a variable the expression reads but `bindings` lacks is an
     /// evaluation error (absorbed by `&&`/`||` like any error).
     public func evaluate(_ bindings: [String: Value]) -> EvalResult {
-        var evaluator = Evaluator(names: slotNames, budget: limits.maxIterations)
+        var evaluator = Evaluator(names: slotNames, slots: emptySlots, budget: limits.maxIterations)
         for slot in variableSlots {
             if let value = bindings[slotNames[slot]] { evaluator.slots[slot] = .value(value) }
         }
@@ -83,7 +86,7 @@ public struct Program: Sendable {
     /// Evaluates with the variables' values given in the order of `variables` (nil: unbound).
     /// The fastest form, for callers that evaluate one program many times.
     public func evaluate(values: [Value?]) -> EvalResult {
-        var evaluator = Evaluator(names: slotNames, budget: limits.maxIterations)
+        var evaluator = Evaluator(names: slotNames, slots: emptySlots, budget: limits.maxIterations)
         for (position, slot) in variableSlots.enumerated() where position < values.count {
             if let value = values[position] { evaluator.slots[slot] = .value(value) }
         }
@@ -104,7 +107,7 @@ public struct Program: Sendable {
     /// operand is an error, else unknown when an operand is unknown. A variable neither bound
     /// nor unknown is an error.
     public func partialEvaluate(_ bindings: [String: Value], unknown: Set<String>) -> PartialResult {
-        var evaluator = Evaluator(names: slotNames, budget: limits.maxIterations)
+        var evaluator = Evaluator(names: slotNames, slots: emptySlots, budget: limits.maxIterations)
         for slot in variableSlots {
             let name = slotNames[slot]
             if unknown.contains(name) {
@@ -272,7 +275,7 @@ final class NodeCompiler {
         for operand in operands {
             guard case .constant = operand else { return node }
         }
-        var evaluator = Evaluator(names: [], budget: 0)
+        var evaluator = Evaluator(names: [], slots: [], budget: 0)
         if case .value(let value) = evaluator.eval(node) { return .constant(value) }
         return node
     }
@@ -319,9 +322,9 @@ struct Evaluator {
     var budget: Int
     let maxIterations: Int
 
-    init(names: [String], budget: Int) {
+    init(names: [String], slots: [Slot], budget: Int) {
         self.names = names
-        self.slots = Array(repeating: .unbound, count: names.count)
+        self.slots = slots
         self.budget = budget
         self.maxIterations = budget
     }
