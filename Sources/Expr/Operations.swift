@@ -175,6 +175,13 @@ enum Operations {
     static func isIn(_ element: Value, _ container: Value) throws(EvalError) -> Bool {
         switch container {
         case .list(let items):
+            if case .string(let s) = element {
+                // The common guard `path in list_of_paths`.
+                for item in items {
+                    if case .string(let t) = item, utf8Equal(s, t) { return true }
+                }
+                return false
+            }
             for item in items where element.celEquals(item) { return true }
             return false
         case .map(let map):
