@@ -7,6 +7,8 @@ public enum Orchestrator {
     /// Every subcommand, in the order `--help` lists them.
     public static let commands: [any Command.Type] = [
         ParseCommand.self,
+        ValidateCommand.self,
+        PlanCommand.self,
         ExprCommand.self,
     ]
 
