@@ -7,6 +7,13 @@ public enum Orchestrator {
     /// Every subcommand, in the order `--help` lists them.
     public static let commands: [any Command.Type] = [
         ParseCommand.self,
+        InitCommand.self,
+        ApplyCommand.self,
+        DiffCommand.self,
+        GetCommand.self,
+        DescribeCommand.self,
+        DeleteCommand.self,
+        ExportCommand.self,
     ]
 
     /// Runs one command line (without the program name) and returns the exit status.
