@@ -10,6 +10,13 @@ public enum Orchestrator {
         ValidateCommand.self,
         PlanCommand.self,
         ExprCommand.self,
+        InitCommand.self,
+        ApplyCommand.self,
+        DiffCommand.self,
+        GetCommand.self,
+        DescribeCommand.self,
+        DeleteCommand.self,
+        ExportCommand.self,
     ]
 
     /// Runs one command line (without the program name) and returns the exit status.

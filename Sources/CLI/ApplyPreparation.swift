@@ -1,0 +1,119 @@
+import Compiler
+import Diagnostics
+import JSON
+import Manifest
+import Store
+import YAML
+
+/// What `apply` and `diff` share: read the files, decode and compile them together with what is
+/// already stored in their projects, and compute the records to store.
+struct ApplyPreparation {
+    var sources: [SourceFile]
+    var diagnostics: [Diagnostic]
+    var desired: [DesiredResource]
+    var pruneScope: Set<PruneScope>
+
+    var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+    static let filenameOption = OptionSpec(["-f", "--filename"], value: "FILE|DIR|-", help: "manifest files or directories (repeatable; - reads stdin)")
+    static let projectOption = OptionSpec(["-p", "--project"], value: "P", help: "the project of resources that name none (default `default`)")
+
+    /// Reads `-f` inputs. A usage error when none is given or a file is missing.
+    static func readSources(_ arguments: ParsedArguments, context: CommandContext, command: String) throws(UsageError) -> [SourceFile] {
+        let paths = arguments.all(filenameOption.key)
+        guard !paths.isEmpty else {
+            throw UsageError("`\(command)` needs manifests: -f FILE|DIR|-", help: "e.g. `orchestrator \(command) -f manifests/`")
+        }
+        do {
+            return try FileSystem.readInputs(paths, context: context)
+        } catch {
+            throw UsageError(error.description)
+        }
+    }
+
+    /// Decodes the resources stored in `projects` back into manifest resources (for compiling
+    /// new files against them).
+    static func storedResources(_ store: ResourceStore, projects: Set<String>, excluding: Set<ResourceKey>) throws -> [Resource] {
+        var resources: [Resource] = []
+        for project in projects.sorted() {
+            for stored in try store.resources(project: project) where !excluding.contains(stored.key) {
+                let document = Document(root: Node(json: ManifestRecords.document(stored, maskSecrets: false)), range: SourceRange(at: .start))
+                let decoded = ManifestDecoder.decode(documents: [document], file: "<store>", projectOverride: project)
+                resources += decoded.resources
+            }
+        }
+        return resources
+    }
+
+    static func prepare(
+        sources: [SourceFile], project: String?, prune: Bool, store: ResourceStore, context: CommandContext
+    ) throws -> ApplyPreparation {
+        let loaded = ManifestLoader.load(sources, projectOverride: project)
+        var diagnostics = loaded.diagnostics
+        var desired: [DesiredResource] = []
+        for resource in loaded.resources {
+            let base = directory(of: resource.file, context: context)
+            desired.append(ManifestRecords.desired(resource, project: resource.resolvedProject, baseDirectory: base))
+        }
+        let keys = Set(desired.map(\.key))
+        let projects = Set(desired.map(\.key.project))
+        let stored = try storedResources(store, projects: projects, excluding: keys)
+        let compilation = Compiler.compile(loaded.resources, sources: loaded.sources, store: .read(stored))
+        diagnostics += compilation.diagnostics
+        // A SecretStore value written as `***` (as `export` writes them) keeps the stored value.
+        for index in desired.indices where desired[index].key.kind == ResourceKind.secretStore.rawValue {
+            let previous = try store.resource(desired[index].key)
+            switch keepStoredSecrets(desired[index], stored: previous) {
+            case .success(let updated): desired[index] = updated
+            case .failure(let finding):
+                let file = loaded.resources.first { $0.kind == .secretStore && $0.name == desired[index].key.name }
+                var located = finding
+                located.file = file?.file
+                located.range = file.map { $0.node["spec"]?.range ?? $0.kindRange }
+                diagnostics.append(located)
+            }
+        }
+        var scope = Set<PruneScope>()
+        if prune { for key in keys { scope.insert(PruneScope(project: key.project, kind: key.kind)) } }
+        return ApplyPreparation(sources: loaded.sources, diagnostics: diagnostics, desired: desired, pruneScope: scope)
+    }
+
+    static func keepStoredSecrets(_ desired: DesiredResource, stored: StoredResource?) -> Result<DesiredResource, Diagnostic> {
+        guard case .object(var specPairs) = desired.spec, let dataIndex = specPairs.firstIndex(where: { $0.key == "data" }),
+            case .object(var data) = specPairs[dataIndex].value
+        else { return .success(desired) }
+        var changed = false
+        for index in data.indices where data[index].value == .string(ManifestRecords.mask) {
+            guard let previous = stored?.spec["data"]?[data[index].key] else {
+                return .failure(
+                    .error(
+                        "secret-placeholder",
+                        "SecretStore/\(desired.key.name) key `\(data[index].key)` is `***` but no value is stored for it",
+                        help: "`***` keeps a stored secret (it is what `export` writes); give the real value, or `{fromEnv: NAME}`"))
+            }
+            data[index].value = previous
+            changed = true
+        }
+        guard changed else { return .success(desired) }
+        specPairs[dataIndex].value = .object(data)
+        var updated = desired
+        updated.spec = .object(specPairs)
+        updated.contentHash = ManifestRecords.contentHash(
+            kind: desired.key.kind, apiVersion: desired.apiVersion, metadata: desired.metadata, spec: updated.spec)
+        return .success(updated)
+    }
+
+    /// The absolute directory of a manifest file (the working directory for stdin).
+    static func directory(of file: String, context: CommandContext) -> String {
+        guard file != "<stdin>" else { return context.currentDirectory }
+        let absolute = file.hasPrefix("/") ? file : context.currentDirectory + "/" + file
+        guard let slash = absolute.lastIndex(of: "/") else { return context.currentDirectory }
+        return String(absolute[..<slash])
+    }
+}
+
+/// The line `apply` prints for one resource.
+func applyLine(_ outcome: ApplyOutcome, dryRun: Bool) -> String {
+    let verb = dryRun ? "would be \(outcome.change.rawValue)" : outcome.change.rawValue
+    return "\(outcome.key.kind)/\(outcome.key.name) \(verb) (project: \(outcome.key.project))\n"
+}

@@ -1,0 +1,282 @@
+import Compiler
+import Diagnostics
+import JSON
+import Manifest
+import Store
+import YAML
+
+/// Finds one stored resource by kind and name, in `--project` or, without it, in whichever
+/// project holds it (an error when several do).
+func findResource(_ store: ResourceStore, kind: String, name: String, project: String?) throws -> StoredResource {
+    if let project {
+        guard let found = try store.resource(ResourceKey(kind: kind, project: project, name: name)) else {
+            throw UsageError(
+                "\(kind)/\(name) is not stored in project `\(project)`",
+                help: "list what is stored with `orchestrator get \(kind.lowercased())s --project \(project)`")
+        }
+        return found
+    }
+    let matches = try store.resources(kind: kind).filter { $0.key.name == name }
+    guard let first = matches.first else {
+        throw UsageError("\(kind)/\(name) is not stored", help: "list what is stored with `orchestrator get \(kind.lowercased())s`")
+    }
+    guard matches.count == 1 else {
+        throw UsageError(
+            "\(kind)/\(name) is stored in several projects: \(matches.map(\.key.project).joined(separator: ", "))",
+            help: "choose one with --project")
+    }
+    return first
+}
+
+/// The resources that would lose a reference if `key` were gone: the project is compiled with
+/// and without it, and every resource that gains an error without it references it. One
+/// mechanism (the compiler's reference resolution), so `describe` and `delete` agree with
+/// `apply`.
+func referrers(of key: ResourceKey, in store: ResourceStore) throws -> [ResourceKey] {
+    let all = try ApplyPreparation.storedResources(store, projects: [key.project], excluding: [])
+    let without = all.filter { !($0.kind.rawValue == key.kind && $0.name == key.name) }
+    func others(_ resources: [Resource], than resource: Resource) -> [Resource] {
+        resources.filter { $0.name != resource.name || $0.kind != resource.kind }
+    }
+    func errorCount(_ compilation: Compilation) -> Int {
+        compilation.diagnostics.filter { $0.severity == .error }.count
+    }
+    // Only workflows and agents hold references (to templates, agents by capability, profiles,
+    // env and secret stores).
+    var result: [ResourceKey] = []
+    for resource in without where resource.kind == .workflow || resource.kind == .agent {
+        let with = Compiler.compile([resource], store: .read(others(all, than: resource)))
+        let lacking = Compiler.compile([resource], store: .read(others(without, than: resource)))
+        if errorCount(lacking) > errorCount(with) {
+            result.append(ResourceKey(kind: resource.kind.rawValue, project: key.project, name: resource.name))
+        }
+    }
+    return result.sorted()
+}
+
+/// `orchestrator get KIND [NAME]`
+public enum GetCommand: Command {
+    public static let name = "get"
+    public static let summary = "list stored resources, or show one"
+    public static let usage = """
+        Usage: orchestrator get KIND [NAME] [--project P] [-o table|json|yaml] [-l key=value]...
+
+        KIND: workspace(s)/ws, agent(s), workflow(s)/wf, steptemplate(s)/template(s),
+        executionprofile(s)/profile(s), envstore(s), secretstore(s), project(s); any case.
+        Without --project, every project. -o yaml prints a manifest stream that `apply` accepts;
+        SecretStore values print as `***` in every format.
+        """
+    public static let options: [OptionSpec] = [
+        ApplyPreparation.projectOption,
+        OptionSpec(["-o", "--output"], value: "table|json|yaml", help: "output format (default table)"),
+        OptionSpec(["-l", "--selector"], value: "key=value", help: "only resources with this label (repeatable: all must match)"),
+        DataDirectory.option,
+    ]
+
+    public enum Output: String, CaseIterable { case table, json, yaml }
+
+    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+        runStoreCommand(context) {
+            guard let kindWord = arguments.positionals.first, arguments.positionals.count <= 2 else {
+                throw UsageError("`get` needs a KIND and at most one NAME", help: "e.g. `orchestrator get workflows`")
+            }
+            let kind = try KindName.resolve(kindWord)
+            let output = try arguments.choice("--output", default: Output.table)
+            var selectors: [(String, String)] = []
+            for selector in arguments.all("--selector") {
+                guard let eq = selector.firstIndex(of: "=") else {
+                    throw UsageError("label selector `\(selector)` is not key=value")
+                }
+                selectors.append((String(selector[..<eq]), String(selector[selector.index(after: eq)...])))
+            }
+            let store = try DataDirectory.open(arguments, context: context)
+            let project = arguments.value(ApplyPreparation.projectOption.key)
+            var resources: [StoredResource]
+            if arguments.positionals.count == 2 {
+                resources = [try findResource(store, kind: kind, name: arguments.positionals[1], project: project)]
+            } else {
+                resources = try store.resources(kind: kind, project: project)
+            }
+            resources = resources.filter { resource in
+                selectors.allSatisfy { key, value in resource.metadata["labels"]?[key] == .string(value) }
+            }
+            let single = arguments.positionals.count == 2
+            switch output {
+            case .json:
+                let documents = resources.map { ManifestRecords.document($0) }
+                let value = single ? documents.first ?? .null : .array(documents)
+                context.stdout.write(JSONWriter(pretty: true).string(value) + "\n")
+            case .yaml:
+                context.stdout.write(YAMLEmitter.emitStream(resources.map { ManifestRecords.document($0) }))
+            case .table:
+                if resources.isEmpty {
+                    context.stderr.write("no \(kind) resources\(project.map { " in project \($0)" } ?? "")\n")
+                    return .success
+                }
+                context.stdout.write(table(resources))
+            }
+            return .success
+        }
+    }
+
+    static func table(_ resources: [StoredResource]) -> String {
+        var rows: [[String]] = [["NAME", "PROJECT", "GENERATION", "UPDATED", "DESCRIPTION"]]
+        for resource in resources {
+            let description = resource.metadata["description"]?.stringValue ?? resource.spec["description"]?.stringValue ?? ""
+            rows.append([resource.key.name, resource.key.project, String(resource.generation), resource.updatedAt, description])
+        }
+        return TextTable.render(rows)
+    }
+}
+
+/// Aligned text columns.
+enum TextTable {
+    static func render(_ rows: [[String]]) -> String {
+        guard let columns = rows.map(\.count).max() else { return "" }
+        var widths = [Int](repeating: 0, count: columns)
+        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+        var out = ""
+        for row in rows {
+            var line = ""
+            for (index, cell) in row.enumerated() {
+                line += cell
+                if index < row.count - 1 { line += String(repeating: " ", count: widths[index] - cell.count + 3) }
+            }
+            while line.hasSuffix(" ") { line.removeLast() }
+            out += line + "\n"
+        }
+        return out
+    }
+}
+
+/// `orchestrator describe KIND/NAME`
+public enum DescribeCommand: Command {
+    public static let name = "describe"
+    public static let summary = "show one resource in detail: generation, revisions, what references it"
+    public static let usage = """
+        Usage: orchestrator describe KIND/NAME [--project P]
+               orchestrator describe KIND NAME [--project P]
+
+        Shows the resource (secret values as `***`), its generation and content hash, its last
+        revisions, and the resources that reference it.
+        """
+    public static let options: [OptionSpec] = [ApplyPreparation.projectOption, DataDirectory.option]
+
+    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+        runStoreCommand(context) {
+            let (kind, name) = try KindName.kindAndName(arguments.positionals, command: self.name)
+            let store = try DataDirectory.open(arguments, context: context)
+            let resource = try findResource(store, kind: kind, name: name, project: arguments.value(ApplyPreparation.projectOption.key))
+            var out = ""
+            out += "Name:         \(resource.key.name)\n"
+            out += "Kind:         \(resource.key.kind)\n"
+            out += "Project:      \(resource.key.project)\n"
+            if let description = resource.metadata["description"]?.stringValue { out += "Description:  \(description)\n" }
+            if case .object(let labels) = resource.metadata["labels"] ?? .null, !labels.isEmpty {
+                out += "Labels:       " + labels.map { "\($0.key)=\($0.value.stringValue ?? "")" }.joined(separator: ", ") + "\n"
+            }
+            out += "Generation:   \(resource.generation)\n"
+            out += "Content hash: \(resource.contentHash)\n"
+            out += "Created:      \(resource.createdAt)\n"
+            out += "Updated:      \(resource.updatedAt)\n"
+            out += "Spec:\n"
+            for line in YAMLEmitter.emit(ManifestRecords.masked(kind: kind, spec: resource.spec)).split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
+                out += "  \(line)\n"
+            }
+            out += "Revisions (newest first):\n"
+            for revision in try store.revisions(resource.key, limit: 5) {
+                out += "  generation \(revision.generation)  \(revision.change)  \(revision.recordedAt)\n"
+            }
+            let referencing = try referrers(of: resource.key, in: store)
+            out += "Referenced by:\(referencing.isEmpty ? " nothing" : "")\n"
+            for key in referencing { out += "  \(key.kind)/\(key.name)\n" }
+            context.stdout.write(out)
+            return .success
+        }
+    }
+}
+
+/// `orchestrator delete KIND/NAME --force`
+public enum DeleteCommand: Command {
+    public static let name = "delete"
+    public static let summary = "delete a stored resource, or a whole project"
+    public static let usage = """
+        Usage: orchestrator delete KIND/NAME --force [--dry-run] [--project P]
+               orchestrator delete project/P --force
+
+        Refuses to delete what other stored resources still reference (and lists them).
+        `delete project/P` deletes the project and every resource in it. --force is required;
+        --dry-run says what would be deleted and deletes nothing.
+        """
+    public static let options: [OptionSpec] = [
+        ApplyPreparation.projectOption,
+        OptionSpec(["--force"], help: "really delete"),
+        OptionSpec(["--dry-run"], help: "show what would be deleted; delete nothing"),
+        DataDirectory.option,
+    ]
+
+    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+        runStoreCommand(context) {
+            let (kind, name) = try KindName.kindAndName(arguments.positionals, command: self.name)
+            let dryRun = arguments.flag("--dry-run")
+            guard dryRun || arguments.flag("--force") else {
+                throw UsageError("`delete` needs --force", help: "add --force to delete, or --dry-run to see what would be deleted")
+            }
+            let store = try DataDirectory.open(arguments, context: context)
+            if kind == "Project" {
+                let stored = try store.resources(project: name)
+                guard try store.projects().contains(name) || !stored.isEmpty else {
+                    throw UsageError("project `\(name)` does not exist", help: "list projects with `orchestrator get projects`")
+                }
+                if dryRun {
+                    for resource in stored { context.stdout.write("\(resource.key.kind)/\(resource.key.name) would be deleted (project: \(name))\n") }
+                    context.stdout.write("project/\(name) would be deleted\n")
+                    return .success
+                }
+                for key in try store.deleteProject(name) { context.stdout.write("\(key.kind)/\(key.name) deleted (project: \(name))\n") }
+                context.stdout.write("project/\(name) deleted\n")
+                return .success
+            }
+            let resource = try findResource(store, kind: kind, name: name, project: arguments.value(ApplyPreparation.projectOption.key))
+            let referencing = try referrers(of: resource.key, in: store)
+            if !referencing.isEmpty {
+                context.stderr.write(
+                    "orchestrator: error: \(kind)/\(name) is still referenced by: "
+                        + referencing.map { "\($0.kind)/\($0.name)" }.joined(separator: ", ") + "\n"
+                        + "  = help: change or delete those first, then delete \(kind)/\(name)\n")
+                return .findings
+            }
+            if dryRun {
+                context.stdout.write("\(kind)/\(name) would be deleted (project: \(resource.key.project))\n")
+            } else {
+                try store.delete(resource.key)
+                context.stdout.write("\(kind)/\(name) deleted (project: \(resource.key.project))\n")
+            }
+            return .success
+        }
+    }
+}
+
+/// `orchestrator export`
+public enum ExportCommand: Command {
+    public static let name = "export"
+    public static let summary = "print the stored resources as a manifest stream"
+    public static let usage = """
+        Usage: orchestrator export [--project P]
+
+        Prints every stored resource (of one project, or all) as a YAML manifest stream that
+        `apply` accepts: export, then apply, reports every resource `unchanged`. SecretStore
+        values are written as `***`, which `apply` reads as "keep the stored value".
+        """
+    public static let options: [OptionSpec] = [ApplyPreparation.projectOption, DataDirectory.option]
+
+    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+        runStoreCommand(context) {
+            guard arguments.positionals.isEmpty else { throw UsageError("`export` takes no arguments") }
+            let store = try DataDirectory.open(arguments, context: context)
+            let resources = try store.resources(project: arguments.value(ApplyPreparation.projectOption.key))
+            context.stdout.write(YAMLEmitter.emitStream(resources.map { ManifestRecords.document($0) }))
+            return .success
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Compiler
+import Diagnostics
+import JSON
+import Manifest
+import Store
+import YAML
+
+/// Runs a store command body, mapping failures to exit codes: usage errors 2, store errors 3.
+func runStoreCommand(_ context: CommandContext, _ body: () throws -> ExitStatus) -> ExitStatus {
+    do {
+        return try body()
+    } catch let error as UsageError {
+        Orchestrator.reportUsage(error, context: context)
+        return .usage
+    } catch {
+        context.stderr.write("orchestrator: error: \(error)\n")
+        return .internalError
+    }
+}
+
+/// `orchestrator init`
+public enum InitCommand: Command {
+    public static let name = "init"
+    public static let summary = "create the data directory and the database"
+    public static let usage = """
+        Usage: orchestrator init [--data-dir DIR]
+
+        Creates the data directory (mode 0700) and its database (mode 0600) and runs the schema
+        migrations. Every command that needs the store does this on first use; `init` only makes
+        it explicit. Running it again changes nothing.
+        """
+    public static let options: [OptionSpec] = [DataDirectory.option]
+
+    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+        runStoreCommand(context) {
+            guard arguments.positionals.isEmpty else { throw UsageError("`init` takes no arguments") }
+            let store = try DataDirectory.open(arguments, context: context)
+            context.stdout.write(
+                "data directory \(store.dataDirectory) ready (schema version \(try store.database.schemaVersion()))\n")
+            return .success
+        }
+    }
+}
+
+/// `orchestrator apply -f ...`
+public enum ApplyCommand: Command {
+    public static let name = "apply"
+    public static let summary = "store resources from manifests, all or nothing"
+    public static let usage = """
+        Usage: orchestrator apply -f FILE|DIR|- ... [--project P] [--dry-run] [--prune]
+
+        Parses, decodes and compiles the files together with what is already stored in their
+        projects (so a workflow may use an agent applied earlier), then stores every resource in
+        one transaction, or nothing when anything is wrong. Prints one line per resource:
+        `KIND/NAME created|configured|unchanged (project: P)`. Re-applying the same files changes
+        nothing. --dry-run prints what would happen (`would be ...`) and writes nothing.
+        --prune also deletes stored resources of the kinds in the files, in their projects, that
+        the files no longer contain. A SecretStore value written as `***` keeps the stored value.
+        Exit 0 on success, 1 when the manifests have errors (nothing stored), 2 on bad usage.
+        """
+    public static let options: [OptionSpec] = [
+        ApplyPreparation.filenameOption, ApplyPreparation.projectOption,
+        OptionSpec(["--dry-run"], help: "show what would change; write nothing"),
+        OptionSpec(["--prune"], help: "delete stored resources of these kinds that the files no longer contain"),
+        DiagnosticOptions.format, DiagnosticOptions.color, DataDirectory.option,
+    ]
+
+    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+        runStoreCommand(context) {
+            let sources = try ApplyPreparation.readSources(arguments, context: context, command: name)
+            let dryRun = arguments.flag("--dry-run")
+            let store = try DataDirectory.open(arguments, context: context)
+            let prepared = try ApplyPreparation.prepare(
+                sources: sources, project: arguments.value(ApplyPreparation.projectOption.key),
+                prune: arguments.flag("--prune"), store: store, context: context)
+            if !prepared.diagnostics.isEmpty {
+                try DiagnosticOptions.emit(
+                    prepared.diagnostics, sources: prepared.sources, files: prepared.sources.count,
+                    arguments: arguments, context: context)
+            }
+            if prepared.hasErrors {
+                context.stderr.write("nothing applied: fix the errors above and apply again\n")
+                return .findings
+            }
+            let outcomes =
+                dryRun
+                ? try store.planApply(prepared.desired, pruneScope: prepared.pruneScope)
+                : try store.apply(prepared.desired, pruneScope: prepared.pruneScope)
+            for outcome in outcomes { context.stdout.write(applyLine(outcome, dryRun: dryRun)) }
+            return .success
+        }
+    }
+}
+
+/// `orchestrator diff -f ...`
+public enum DiffCommand: Command {
+    public static let name = "diff"
+    public static let summary = "show what apply would change; exit 1 when anything would"
+    public static let usage = """
+        Usage: orchestrator diff -f FILE|DIR|- ... [--project P] [--prune]
+
+        For each resource, what `apply` would do, with a unified diff of the stored and the new
+        YAML (secret values masked), then `N to create, N to change, N unchanged` (and
+        `N to delete` with --prune). Exit 0 when nothing would change, 1 when something would,
+        2 on bad usage or invalid manifests (nothing to compare), 3 on internal errors. Writes nothing.
+        """
+    public static let options: [OptionSpec] = [
+        ApplyPreparation.filenameOption, ApplyPreparation.projectOption,
+        OptionSpec(["--prune"], help: "also show stored resources that apply --prune would delete"),
+        DiagnosticOptions.format, DiagnosticOptions.color, DataDirectory.option,
+    ]
+
+    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+        runStoreCommand(context) {
+            let sources = try ApplyPreparation.readSources(arguments, context: context, command: name)
+            let store = try DataDirectory.open(arguments, context: context)
+            let prepared = try ApplyPreparation.prepare(
+                sources: sources, project: arguments.value(ApplyPreparation.projectOption.key),
+                prune: arguments.flag("--prune"), store: store, context: context)
+            if !prepared.diagnostics.isEmpty {
+                try DiagnosticOptions.emit(
+                    prepared.diagnostics, sources: prepared.sources, files: prepared.sources.count,
+                    arguments: arguments, context: context)
+            }
+            if prepared.hasErrors { return .usage }
+            let outcomes = try store.planApply(prepared.desired, pruneScope: prepared.pruneScope)
+            let byKey = Dictionary(prepared.desired.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
+            var counts: [ApplyChange: Int] = [:]
+            for outcome in outcomes {
+                counts[outcome.change, default: 0] += 1
+                let label = "\(outcome.key.kind)/\(outcome.key.name) (project: \(outcome.key.project))"
+                let old = try store.resource(outcome.key).map { YAMLEmitter.emit(ManifestRecords.document($0)) } ?? ""
+                let new = byKey[outcome.key].map { YAMLEmitter.emit(ManifestRecords.document($0)) } ?? ""
+                switch outcome.change {
+                case .unchanged:
+                    context.stdout.write("\(label): unchanged\n")
+                    continue
+                case .created: context.stdout.write("\(label): would be created\n")
+                case .configured: context.stdout.write("\(label): would be configured\n")
+                case .deleted: context.stdout.write("\(label): would be deleted\n")
+                }
+                context.stdout.write(
+                    UnifiedDiff.render(
+                        old: old, new: new, oldLabel: outcome.change == .created ? "/dev/null" : "stored/\(outcome.key.kind)/\(outcome.key.name)",
+                        newLabel: outcome.change == .deleted ? "/dev/null" : "files/\(outcome.key.kind)/\(outcome.key.name)"))
+            }
+            var summary = "\(counts[.created] ?? 0) to create, \(counts[.configured] ?? 0) to change, \(counts[.unchanged] ?? 0) unchanged"
+            if arguments.flag("--prune") { summary += ", \(counts[.deleted] ?? 0) to delete" }
+            context.stdout.write(summary + "\n")
+            let changes = (counts[.created] ?? 0) + (counts[.configured] ?? 0) + (counts[.deleted] ?? 0)
+            return changes > 0 ? .findings : .success
+        }
+    }
+}
