@@ -64,8 +64,8 @@ struct ApplyPreparation {
         for index in desired.indices where desired[index].key.kind == ResourceKind.secretStore.rawValue {
             let previous = try store.resource(desired[index].key)
             switch keepStoredSecrets(desired[index], stored: previous) {
-            case .success(let updated): desired[index] = updated
-            case .failure(let finding):
+            case .resolved(let updated): desired[index] = updated
+            case .missing(let finding):
                 let file = loaded.resources.first { $0.kind == .secretStore && $0.name == desired[index].key.name }
                 var located = finding
                 located.file = file?.file
@@ -78,15 +78,20 @@ struct ApplyPreparation {
         return ApplyPreparation(sources: loaded.sources, diagnostics: diagnostics, desired: desired, pruneScope: scope)
     }
 
-    static func keepStoredSecrets(_ desired: DesiredResource, stored: StoredResource?) -> Result<DesiredResource, Diagnostic> {
+    enum SecretResolution {
+        case resolved(DesiredResource)
+        case missing(Diagnostic)
+    }
+
+    static func keepStoredSecrets(_ desired: DesiredResource, stored: StoredResource?) -> SecretResolution {
         guard case .object(var specPairs) = desired.spec, let dataIndex = specPairs.firstIndex(where: { $0.key == "data" }),
             case .object(var data) = specPairs[dataIndex].value
-        else { return .success(desired) }
+        else { return .resolved(desired) }
         var changed = false
         for index in data.indices where data[index].value == .string(ManifestRecords.mask) {
             guard let previous = stored?.spec["data"]?[data[index].key] else {
-                return .failure(
-                    .error(
+                return .missing(
+                    Diagnostic.error(
                         "secret-placeholder",
                         "SecretStore/\(desired.key.name) key `\(data[index].key)` is `***` but no value is stored for it",
                         help: "`***` keeps a stored secret (it is what `export` writes); give the real value, or `{fromEnv: NAME}`"))
@@ -94,13 +99,13 @@ struct ApplyPreparation {
             data[index].value = previous
             changed = true
         }
-        guard changed else { return .success(desired) }
+        guard changed else { return .resolved(desired) }
         specPairs[dataIndex].value = .object(data)
         var updated = desired
         updated.spec = .object(specPairs)
         updated.contentHash = ManifestRecords.contentHash(
             kind: desired.key.kind, apiVersion: desired.apiVersion, metadata: desired.metadata, spec: updated.spec)
-        return .success(updated)
+        return .resolved(updated)
     }
 
     /// The absolute directory of a manifest file (the working directory for stdin).
