@@ -114,6 +114,12 @@ public struct ExecutionPolicy: Sendable, Equatable {
                     setting: "max_cpu_seconds", value: String(cpu), level: .partiallyEnforced,
                     message: "RLIMIT_CPU limits each process of the step separately, not the step's processes together"))
         }
+        if let processes = limits.maxProcesses {
+            notices.append(
+                EnforcementNotice(
+                    setting: "max_processes", value: String(processes), level: .partiallyEnforced,
+                    message: "RLIMIT_NPROC counts every process of the runner's user, not only the step's"))
+        }
         if let memory = limits.maxMemoryMB {
             notices.append(
                 EnforcementNotice(

@@ -180,12 +180,14 @@ public enum ProcessLauncher {
 
 // MARK: - Spawning
 
-/// `/bin/sh -c SCRIPT` that waits for the parent to apply resource limits (it closes fd 3 when
-/// done), then runs the command exactly as `/bin/sh -c COMMAND` would. The command is an
-/// argument, never part of the script text.
-private let gatedScript = #"read -r _gate <&3; exec /bin/sh -c "$1" 3<&-"#
+/// `/bin/sh -c SCRIPT` that waits until the parent has applied the resource limits (it sends
+/// "go" on fd 3; if the parent dies first, the read ends without it and the command never runs),
+/// then runs the command exactly as `/bin/sh -c COMMAND` would. The command is an argument,
+/// never part of the script text.
+private let gatedScript = #"read -r _gate <&3; [ "$_gate" = go ] || exit 125; exec /bin/sh -c "$1" 3<&-"#
 /// Like `gatedScript`, also changing directory first (for C libraries without addchdir).
-private let gatedChdirScript = #"read -r _gate <&3; cd -- "$2" || exit 126; exec /bin/sh -c "$1" 3<&-"#
+private let gatedChdirScript =
+    #"read -r _gate <&3; [ "$_gate" = go ] || exit 125; cd -- "$2" || exit 126; exec /bin/sh -c "$1" 3<&-"#
 private let chdirScript = #"cd -- "$2" || exit 126; exec /bin/sh -c "$1""#
 
 private struct Supervisor {
@@ -217,7 +219,8 @@ private struct Supervisor {
             (fds.stdoutRead, fds.stdoutWrite) = try pipe()
             (fds.stderrRead, fds.stderrWrite) = try pipe()
             let gated = !request.limits.isEmpty
-            if gated { (fds.gateRead, fds.gateWrite) = try pipe() }
+            // A socket rather than a pipe: `send(MSG_NOSIGNAL)` cannot raise SIGPIPE in the runner.
+            if gated { (fds.gateRead, fds.gateWrite) = try socketPair() }
 
             var arguments = ["/bin/sh", "-c"]
             let chdirInChild = calls.addChdir == nil
@@ -249,7 +252,10 @@ private struct Supervisor {
                     fds.closeAll()
                     throw error
                 }
-                closeFD(&fds.gateWrite)  // opens the gate
+                // Opens the gate. If the child is gone (killed from outside) the send fails
+                // harmlessly and supervision reports how it ended.
+                _ = send(fds.gateWrite, "go\n", 3, Int32(MSG_NOSIGNAL))
+                closeFD(&fds.gateWrite)
             }
             var pidfd: Int32 = -1
             if let open = calls.pidfdOpen { pidfd = open(pid, 0) }
@@ -348,6 +354,16 @@ private struct Supervisor {
         }
     }
 
+    private static func socketPair() throws(LaunchError) -> (Int32, Int32) {
+        var ends: [Int32] = [-1, -1]
+        let rc = ends.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            guard let base = buffer.baseAddress else { return -1 }
+            return socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, base)
+        }
+        if rc != 0 { throw .systemCall(name: "socketpair", errno: errno) }
+        return (ends[0], ends[1])
+    }
+
     private static func spawn(
         arguments: [String], environment: [String], fds: OpenFiles, request: ProcessRequest
     ) throws(LaunchError) -> pid_t {
@@ -358,6 +374,17 @@ private struct Supervisor {
         posix_spawn_file_actions_adddup2(&actions, fds.stdoutWrite, 1)
         posix_spawn_file_actions_adddup2(&actions, fds.stderrWrite, 2)
         if fds.gateRead >= 0 { posix_spawn_file_actions_adddup2(&actions, fds.gateRead, 3) }
+        // Nothing else: descriptors the runner inherited without close-on-exec must not reach
+        // the step either.
+        let firstClosed: Int32 = fds.gateRead >= 0 ? 4 : 3
+        if let addCloseFrom = LinuxCalls.shared.addCloseFrom {
+            let rc = addCloseFrom(&actions, firstClosed)
+            if rc != 0 { throw .systemCall(name: "posix_spawn_file_actions_addclosefrom_np", errno: rc) }
+        } else {
+            for fd in openDescriptors() where fd >= firstClosed {
+                posix_spawn_file_actions_addclose(&actions, fd)
+            }
+        }
         if let addChdir = LinuxCalls.shared.addChdir {
             let rc = request.workingDirectory.withCString { addChdir(&actions, $0) }
             if rc != 0 { throw .systemCall(name: "posix_spawn_file_actions_addchdir_np", errno: rc) }
@@ -444,6 +471,8 @@ private struct Supervisor {
     private var leaderStatus: Int32?
     private var leaderExitedAt: ContinuousClock.Instant?
     private var leftovers = false
+    private var groupGone = false
+    private var lastGroupCheck: ContinuousClock.Instant?
     private var stdoutBytes: Int64 = 0
     private var stderrBytes: Int64 = 0
 
@@ -493,6 +522,16 @@ private struct Supervisor {
         }
     }
 
+    /// Whether the group (after the leader has been reaped) still has live members: once gone it
+    /// stays gone; while it lives, /proc is looked at no more than every 20 ms.
+    private mutating func groupHasLiveMembers(_ now: ContinuousClock.Instant) -> Bool {
+        if groupGone { return false }
+        if let last = lastGroupCheck, now < last + .milliseconds(20) { return true }
+        lastGroupCheck = now
+        groupGone = !processGroupHasLiveMembers(pid)
+        return !groupGone
+    }
+
     mutating func supervise() -> ProcessResult {
         let clock = ContinuousClock()
         var stdoutMasking = request.masker.stream()
@@ -520,7 +559,7 @@ private struct Supervisor {
                 killSentAt = now
             }
             if let exitedAt = leaderExitedAt {
-                let groupAlive = processGroupHasLiveMembers(pid)
+                let groupAlive = groupHasLiveMembers(now)
                 let pipesOpen = stdoutRead >= 0 || stderrRead >= 0
                 if !groupAlive && !pipesOpen { break }
                 // A process that left the group may still hold the pipes: read what it wrote

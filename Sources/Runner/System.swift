@@ -216,12 +216,14 @@ struct LinuxCalls: @unchecked Sendable {
     typealias Prlimit = @convention(c) (pid_t, Int32, UnsafePointer<rlimit>?, UnsafeMutablePointer<rlimit>?) -> Int32
     typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
     typealias PidfdOpen = @convention(c) (pid_t, UInt32) -> Int32
+    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
 
     let pipe2: Pipe2?
     let memfdCreate: MemfdCreate?
     let prlimit: Prlimit?
     let addChdir: AddChdir?
     let pidfdOpen: PidfdOpen?
+    let addCloseFrom: AddCloseFrom?
 
     static let shared = LinuxCalls()
 
@@ -236,6 +238,7 @@ struct LinuxCalls: @unchecked Sendable {
         prlimit = symbol("prlimit", as: Prlimit.self)
         addChdir = symbol("posix_spawn_file_actions_addchdir_np", as: AddChdir.self)
         pidfdOpen = symbol("pidfd_open", as: PidfdOpen.self)
+        addCloseFrom = symbol("posix_spawn_file_actions_addclosefrom_np", as: AddCloseFrom.self)
     }
 
     /// A close-on-exec pipe (read end, write end), or errno.
@@ -249,6 +252,21 @@ struct LinuxCalls: @unchecked Sendable {
         if rc != 0 { return .failure(SystemCallFailure(call: "pipe2", code: errno)) }
         return .success((fds[0], fds[1]))
     }
+}
+
+/// The descriptors open in this process (from /proc/self/fd), for C libraries without closefrom.
+func openDescriptors() -> [Int32] {
+    guard let directory = opendir("/proc/self/fd") else { return [] }
+    let own = dirfd(directory)
+    defer { closedir(directory) }
+    var result: [Int32] = []
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        if let fd = Int32(name), fd != own { result.append(fd) }
+    }
+    return result
 }
 
 /// A failed system call and its errno.

@@ -89,7 +89,8 @@ private let hostilePrompt = "Fix \"it\"; rm -rf ~; echo \"\n$(id) `id` it's \\ {
         #expect(policy.limits == ResourceLimits(maxMemoryMB: 256, maxCPUSeconds: 60, maxProcesses: 50, maxOpenFiles: 128))
         #expect(
             policy.notices.map(\.setting) == [
-                "mode", "fs_mode", "writable_paths", "readable_paths", "network_mode", "max_cpu_seconds", "max_memory_mb",
+                "mode", "fs_mode", "writable_paths", "readable_paths", "network_mode", "max_cpu_seconds", "max_processes",
+                "max_memory_mb",
             ])
         #expect(policy.notices.filter { $0.level == .notEnforced }.count == 5)
         #expect(policy.notices[4].message.contains("api.example.com:443"))

@@ -7,6 +7,19 @@ import Testing
 import Glibc
 #endif
 
+/// `ls -l /proc/self/fd` shows only 0, 1, 2 and the directory ls itself reads (nothing the
+/// runner or its parent had open leaked into the child).
+func onlyStandardDescriptors(listing: String) -> Bool {
+    var descriptors: [String: String] = [:]
+    for line in listing.split(separator: "\n") {
+        let parts = line.components(separatedBy: " -> ")
+        guard parts.count == 2, let fd = parts[0].split(separator: " ").last else { continue }
+        descriptors[String(fd)] = parts[1]
+    }
+    let others = descriptors.filter { !["0", "1", "2"].contains($0.key) }
+    return descriptors.keys.contains("1") && others.count == 1 && others.values.allSatisfy { $0.hasPrefix("/proc/") }
+}
+
 @Suite struct ProcessLauncherTests {
     @Test func exitCodesAndSignals() async throws {
         let dir = TemporaryDirectory("exit")
@@ -181,7 +194,7 @@ import Glibc
 
     @Test func resourceLimitsApplyToTheChildOnly() async throws {
         let dir = TemporaryDirectory("limits")
-        var request = dir.request("ulimit -n; ulimit -v; ulimit -t; ulimit -p; echo $0 \"$1\"")
+        var request = dir.request("ulimit -n; ulimit -v; ulimit -t; ulimit -p; echo $0 \"$1\"; ls -l /proc/self/fd >&2")
         request.limits = ResourceLimits(maxMemoryMB: 512, maxCPUSeconds: 30, maxProcesses: 200, maxOpenFiles: 64)
         var mine = rlimit()
         getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &mine)
@@ -191,6 +204,8 @@ import Glibc
         #expect(Array(lines.prefix(4)) == ["64", String(512 * 1024), "30", "200"])
         // The command runs as `/bin/sh -c COMMAND` would: no wrapper arguments visible.
         #expect(lines.count > 4 && lines[4] == "/bin/sh ")
+        // The gate descriptor is closed before the command runs.
+        #expect(onlyStandardDescriptors(listing: contents(result.stderrLogPath)))
         var still = rlimit()
         getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &still)
         #expect(still.rlim_cur == mine.rlim_cur)
@@ -216,7 +231,10 @@ import Glibc
         let started = Date()
         let results = try await withThrowingTaskGroup(of: (Int, ProcessResult).self) { group in
             for index in 0..<8 {
-                let request = dir.request("sleep 0.5; echo item-\(index); exit \(index)", name: "item\(index)")
+                // Each child holds exactly stdin, stdout and stderr: no descriptor of a concurrent
+                // launch leaks into it.
+                let request = dir.request(
+                    "sleep 0.5; echo item-\(index); ls -l /proc/self/fd >&2; exit \(index)", name: "item\(index)")
                 group.addTask { (index, try await ProcessLauncher.run(request)) }
             }
             var all: [(Int, ProcessResult)] = []
@@ -229,6 +247,7 @@ import Glibc
         for (index, result) in results {
             #expect(result.termination == .exited(Int32(index)))
             #expect(contents(result.stdoutLogPath) == "item-\(index)\n")
+            #expect(onlyStandardDescriptors(listing: contents(result.stderrLogPath)))
         }
     }
 
