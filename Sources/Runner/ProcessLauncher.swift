@@ -158,14 +158,17 @@ public enum ProcessLauncher {
     /// Runs the request on a dedicated thread (never blocking Swift's cooperative pool). Cancelling
     /// the calling task terminates the process group as a timeout would (`cancelled` is set).
     public static func run(_ request: ProcessRequest) async throws(LaunchError) -> ProcessResult {
-        let cancellation = request.cancellation ?? ProcessCancellation()
-        var request = request
-        request.cancellation = cancellation
-        let frozen = request
+        // The task's own token, so that cancelling the task does not flip a token the caller shares.
+        let taskCancellation = ProcessCancellation()
         let outcome = await withTaskCancellationHandler {
-            await onDedicatedThread { Result<ProcessResult, LaunchError> { () throws(LaunchError) in try runBlocking(frozen) } }
+            await onDedicatedThread {
+                Result<ProcessResult, LaunchError> { () throws(LaunchError) in
+                    var supervisor = try Supervisor.start(request)
+                    return supervisor.supervise(alsoCancelledBy: taskCancellation)
+                }
+            }
         } onCancel: {
-            cancellation.cancel()
+            taskCancellation.cancel()
         }
         return try outcome.get()
     }
@@ -174,7 +177,7 @@ public enum ProcessLauncher {
     /// its group are gone (or, for processes that left the group, when the output pipes close).
     public static func runBlocking(_ request: ProcessRequest) throws(LaunchError) -> ProcessResult {
         var supervisor = try Supervisor.start(request)
-        return supervisor.supervise()
+        return supervisor.supervise(alsoCancelledBy: nil)
     }
 }
 
@@ -532,7 +535,7 @@ private struct Supervisor {
         return !groupGone
     }
 
-    mutating func supervise() -> ProcessResult {
+    mutating func supervise(alsoCancelledBy taskCancellation: ProcessCancellation?) -> ProcessResult {
         let clock = ContinuousClock()
         var stdoutMasking = request.masker.stream()
         var stderrMasking = request.masker.stream()
@@ -549,7 +552,9 @@ private struct Supervisor {
                     timedOut = true
                     beginTermination(now)
                 }
-                if let cancellation = request.cancellation, cancellation.isCancelled, !timedOut, !cancelled {
+                let cancelRequested =
+                    (request.cancellation?.isCancelled ?? false) || (taskCancellation?.isCancelled ?? false)
+                if cancelRequested, !timedOut, !cancelled {
                     cancelled = true
                     beginTermination(now)
                 }
