@@ -92,6 +92,7 @@ public enum Placeholders {
     ///   undone before and redone after);
     /// - in a here-document body: raw for a quoted delimiter (`<<'EOF'`), else `\`, `$`, `` ` ``
     ///   escaped; a value that would end the here-document early is unsafe;
+    /// - in the word of `${X:-word}` inside double quotes or a here-document, `}` is escaped too;
     /// - in `$((…))` only an integer is placed; anything else is unsafe;
     /// - `${…}` is the shell's, `\{x}` is an escaped brace, and comments are left alone: none of
     ///   them is a placeholder.
@@ -166,6 +167,8 @@ public enum ShellQuoting {
 
 private enum Position {
     case bare, singleQuoted, doubleQuoted, heredoc, quotedHeredoc, arithmetic
+    /// The word of `${X:-word}` inside double quotes or a here-document.
+    case parameterWord
 }
 
 private struct PendingHeredoc {
@@ -264,6 +267,8 @@ private struct CommandRenderer {
             out.append(contentsOf: ShellQuoting.escaping(bytes, Array("\\\"$`".utf8)))
         case .heredoc:
             out.append(contentsOf: ShellQuoting.escaping(bytes, Array("\\$`".utf8)))
+        case .parameterWord:
+            out.append(contentsOf: ShellQuoting.escaping(bytes, Array("\\\"$`}".utf8)))
         case .quotedHeredoc:
             out.append(contentsOf: bytes)
         case .arithmetic:
@@ -280,49 +285,112 @@ private struct CommandRenderer {
     }
 
     /// Outside quotes (the top level, or inside `$(…)` when `inSubstitution`, which returns at
-    /// the unmatched `)` without consuming it).
+    /// the unmatched `)` without consuming it). `case … esac` is followed so that the `)` of a
+    /// pattern does not end a `$(…)`.
     mutating func scanUnquoted(inSubstitution: Bool) {
         var depth = 0
+        var caseDepth = 0
         var wordStart = true
+        var commandPosition = true
         while let byte = peek() {
             let startsWord = wordStart
             wordStart = false
+            if startsWord, let word = reservedWordCandidate() {
+                switch word {
+                case "case" where commandPosition:
+                    caseDepth += 1
+                    commandPosition = false
+                case "esac" where commandPosition && caseDepth > 0:
+                    caseDepth -= 1
+                    commandPosition = false
+                case "in" where caseDepth > 0 && !commandPosition:
+                    commandPosition = true  // patterns (or `esac`) follow
+                case "then", "do", "else", "elif", "if", "while", "until", "!" where commandPosition:
+                    break  // reserved words: a command follows
+                default:
+                    commandPosition = false
+                }
+                copy(word.utf8.count)
+                continue
+            }
             switch byte {
             case backslash:
                 copy(2)
+                commandPosition = false
             case singleQuote:
                 scanSingleQuoted()
+                commandPosition = false
             case doubleQuote:
                 scanDoubleQuoted()
+                commandPosition = false
             case backquote:
                 scanBackquoted(inDoubleQuotes: false)
+                commandPosition = false
             case dollar:
-                scanDollar()
+                scanDollar(quoted: false)
+                commandPosition = false
             case openBrace:
-                if !placeholder(.bare) { copy() }
+                if placeholder(.bare) {
+                    commandPosition = false
+                } else {
+                    // `{ list; }`: a command follows the brace.
+                    copy()
+                    wordStart = true
+                }
             case hash where startsWord:
                 // A comment: nothing in it is substituted (a value could end it with a newline).
                 while let next = peek(), next != newline { copy() }
             case newline:
                 copy()
                 wordStart = true
+                commandPosition = true
                 if !pendingHeredocs.isEmpty { scanHeredocBodies() }
             case openParen:
                 depth += 1
                 copy()
                 wordStart = true
+                commandPosition = true
             case closeParen:
+                if depth == 0 && caseDepth > 0 {
+                    // The end of a case pattern: its commands follow.
+                    copy()
+                    wordStart = true
+                    commandPosition = true
+                    continue
+                }
                 if inSubstitution && depth == 0 { return }
                 depth -= 1
                 copy()
                 wordStart = true
+                commandPosition = true
             case lessThan where peek(1) == lessThan && peek(2) != lessThan:
                 scanHeredocOperator()
+                commandPosition = false
             default:
                 copy()
                 wordStart = wordBreaks.contains(byte)
+                if byte == UInt8(ascii: ";") || byte == UInt8(ascii: "&") || byte == UInt8(ascii: "|") {
+                    commandPosition = true
+                } else if byte != space && byte != tab {
+                    commandPosition = false
+                }
             }
         }
+    }
+
+    /// A word of letters (or `!`) at the current position that ends at a word break: a possible
+    /// reserved word (`case`, `esac`, `in`, `then`, …).
+    private func reservedWordCandidate() -> String? {
+        var end = index
+        while end < source.count {
+            let byte = source[end]
+            let isLetter = (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == UInt8(ascii: "!")
+            guard isLetter else { break }
+            end += 1
+        }
+        guard end > index else { return nil }
+        if end < source.count && !wordBreaks.contains(source[end]) { return nil }
+        return String(decoding: source[index..<end], as: UTF8.self)
     }
 
     private mutating func scanSingleQuoted() {
@@ -353,7 +421,7 @@ private struct CommandRenderer {
             case backquote:
                 scanBackquoted(inDoubleQuotes: true)
             case dollar:
-                scanDollar()
+                scanDollar(quoted: true)
             case openBrace:
                 if !placeholder(.doubleQuoted) { copy() }
             default:
@@ -362,8 +430,9 @@ private struct CommandRenderer {
         }
     }
 
-    /// `$(…)`, `$((…))`, `${…}` (whose brace is never a placeholder), or a plain `$`.
-    private mutating func scanDollar() {
+    /// `$(…)`, `$((…))`, `${…}` (whose brace is never a placeholder), or a plain `$`. `quoted`:
+    /// the `$` stands inside double quotes or an unquoted here-document body.
+    private mutating func scanDollar(quoted: Bool) {
         if peek(1) == openParen && peek(2) == openParen {
             scanArithmetic()
         } else if peek(1) == openParen {
@@ -372,8 +441,36 @@ private struct CommandRenderer {
             if peek() == closeParen { copy() }
         } else if peek(1) == openBrace {
             copy(2)
+            scanParameterExpansion(quoted: quoted)
         } else {
             copy()
+        }
+    }
+
+    /// The rest of `${…}` up to its `}`. Its word (`${X:-word}`) follows the quoting around it:
+    /// unquoted, quotes work as usual; inside double quotes (or a here-document), single quotes
+    /// are ordinary characters and the word is double-quoted text.
+    private mutating func scanParameterExpansion(quoted: Bool) {
+        while let byte = peek() {
+            switch byte {
+            case UInt8(ascii: "}"):
+                copy()
+                return
+            case backslash:
+                copy(2)
+            case singleQuote where !quoted:
+                scanSingleQuoted()
+            case doubleQuote:
+                scanDoubleQuoted()
+            case backquote:
+                scanBackquoted(inDoubleQuotes: quoted)
+            case dollar:
+                scanDollar(quoted: quoted)
+            case openBrace:
+                if !placeholder(quoted ? .parameterWord : .bare) { copy() }
+            default:
+                copy()
+            }
         }
     }
 
@@ -396,7 +493,7 @@ private struct CommandRenderer {
             case singleQuote: scanSingleQuoted()
             case doubleQuote: scanDoubleQuoted()
             case backquote: scanBackquoted(inDoubleQuotes: false)
-            case dollar: scanDollar()
+            case dollar: scanDollar(quoted: false)
             case openBrace: if !placeholder(.arithmetic) { copy() }
             default: copy()
             }
@@ -548,7 +645,7 @@ private struct CommandRenderer {
             switch byte {
             case backslash: copy(2)
             case backquote: scanBackquoted(inDoubleQuotes: false)
-            case dollar: scanDollar()
+            case dollar: scanDollar(quoted: true)
             case openBrace: if !placeholder(.heredoc) { copy() }
             default: copy()
             }

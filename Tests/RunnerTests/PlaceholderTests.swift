@@ -32,6 +32,17 @@ let positions: [(template: String, expected: @Sendable (String) -> String)] = [
     ("cat <<A; cat <<'B'\n{v}\nA\n{v}\nB", { "\($0)\n\($0)\n" }),
     ("cat <<EOF\n$(printf '%s.' \"{v}\")\nEOF", { "\($0).\n" }),
     ("case {v} in *) printf '%s' {v};; esac", { $0 }),
+    ("printf '%s' \"$(case x in x) printf '%s.' {v};; esac)\"", { "\($0)." }),
+    ("printf '%s' \"$(case x in (y) :;; x) echo case esac in;; esac; printf '[%s]' {v})\"", { "case esac in\n[\($0)]" }),
+    ("printf '%s' \"$(echo case) {v}\"", { "case \($0)" }),
+    ("printf '%s' \"$(if true; then case a in a) printf '%s.' \"{v}\";; esac; fi)\"", { "\($0)." }),
+    ("{ printf '%s' {v}; }", { $0 }),
+    ("printf '%s' \"${UNSET:-{v}}\"", { $0 }),
+    ("printf '%s' \"${UNSET:-\"{v}\"}\"", { $0 }),
+    ("printf '%s' \"${UNSET:-'{v}'}\"", { "'\($0)'" }),
+    ("printf '%s' ${UNSET:-'{v}'}", { $0 }),
+    ("printf '%s' \"${UNSET:-x}{v}${UNSET:-y}\"", { "x\($0)y" }),
+    ("cat <<EOF\n${UNSET:-{v}}\nEOF", { "\($0)\n" }),
     ("printf '%s' {v} # a comment {v}", { $0 }),
 ]
 
@@ -39,24 +50,38 @@ let positions: [(template: String, expected: @Sendable (String) -> String)] = [
     @Test func everyValueArrivesExactlyInEveryPosition() throws {
         let dir = TemporaryDirectory("quoting")
         var failures: [String] = []
-        for (p, position) in positions.enumerated() {
-            for (v, value) in hostileValues.enumerated() {
-                let rendered = Placeholders.renderCommand(position.template, values: ["v": value, "other": "SUBSTITUTED"])
-                #expect(rendered.missing.isEmpty)
-                #expect(rendered.unsafe.isEmpty, "\(position.template) with \(value.debugDescription): \(rendered.unsafe)")
-                let request = ProcessRequest(
-                    command: rendered.text, workingDirectory: dir.path, stdoutLogPath: dir.file("p\(p)v\(v).out"),
-                    stderrLogPath: dir.file("p\(p)v\(v).err"), timeout: .seconds(10))
-                let result = try ProcessLauncher.runBlocking(request)
-                let printed = bytes(result.stdoutLogPath)
-                let expected = Array(position.expected(value).utf8)
-                if printed != expected || result.termination != .exited(0) {
+        let separator = "\u{1E}"
+        func run(_ command: String, _ name: String) throws -> (printed: String, result: ProcessResult) {
+            let request = ProcessRequest(
+                command: command, workingDirectory: dir.path, stdoutLogPath: dir.file("\(name).out"),
+                stderrLogPath: dir.file("\(name).err"), timeout: .seconds(20))
+            let result = try ProcessLauncher.runBlocking(request)
+            return (String(decoding: bytes(result.stdoutLogPath), as: UTF8.self), result)
+        }
+        for (v, value) in hostileValues.enumerated() {
+            var rendered: [String] = []
+            for position in positions {
+                let one = Placeholders.renderCommand(position.template, values: ["v": value, "other": "SUBSTITUTED"])
+                #expect(one.missing.isEmpty)
+                #expect(one.unsafe.isEmpty, "\(position.template) with \(value.debugDescription): \(one.unsafe)")
+                rendered.append(one.text)
+            }
+            // All positions for one value in one shell (fast); on a mismatch, each alone (precise).
+            let script = rendered.map { $0 + "\nprintf '\\036'\n" }.joined()
+            let batch = try run(script, "v\(v)")
+            let pieces = batch.printed.components(separatedBy: separator)
+            let expected = positions.map { $0.expected(value) } + [""]
+            if pieces == expected && batch.result.termination == .exited(0) { continue }
+            for (p, position) in positions.enumerated() {
+                let alone = try run(rendered[p], "v\(v)p\(p)")
+                if alone.printed != position.expected(value) || alone.result.termination != .exited(0) {
                     failures.append(
-                        "\(position.template.debugDescription) with \(value.debugDescription): rendered \(rendered.text.debugDescription), "
-                            + "printed \(String(decoding: printed, as: UTF8.self).debugDescription), \(result.termination), "
-                            + "stderr \(contents(result.stderrLogPath).debugDescription)")
+                        "\(position.template.debugDescription) with \(value.debugDescription): rendered \(rendered[p].debugDescription), "
+                            + "printed \(alone.printed.debugDescription), \(alone.result.termination), "
+                            + "stderr \(contents(alone.result.stderrLogPath).debugDescription)")
                 }
             }
+            if failures.isEmpty { failures.append("value \(value.debugDescription): the batch printed \(pieces)") }
         }
         #expect(failures.isEmpty, "\(failures.count) failures:\n\(failures.prefix(20).joined(separator: "\n"))")
         #expect(!FileManager.default.fileExists(atPath: dir.file("PWNED")), "a value ran a command")
