@@ -271,6 +271,18 @@ func onlyStandardDescriptors(listing: String) -> Bool {
         }
     }
 
+    @Test func anOversizedArgumentExplainsTheLimit() async throws {
+        let dir = TemporaryDirectory("e2big")
+        let huge = "printf '%s' '" + String(repeating: "x", count: 200_000) + "'"
+        do {
+            _ = try await ProcessLauncher.run(dir.request(huge))
+            Issue.record("a 200 KB argument was accepted")
+        } catch {
+            #expect(error == .spawnFailed(errno: E2BIG))
+            #expect(error.description.contains("promptDelivery stdin or file"))
+        }
+    }
+
     @Test func aCommandWithANulByteIsRefused() async throws {
         let dir = TemporaryDirectory("nul")
         await #expect(throws: LaunchError.invalidCommand("it contains a NUL byte")) {
