@@ -192,6 +192,9 @@ private let hash = UInt8(ascii: "#")
 private let lessThan = UInt8(ascii: "<")
 private let minus = UInt8(ascii: "-")
 
+/// Reserved words after which a command follows.
+private let commandPrefixWords: Set<String> = ["then", "do", "else", "elif", "if", "while", "until", "!"]
+
 /// Bytes after which a `#` starts a comment, and which end a here-document delimiter word.
 private let wordBreaks: Set<UInt8> = Set(" \t\n;&|()<>".utf8)
 
@@ -305,8 +308,8 @@ private struct CommandRenderer {
                     commandPosition = false
                 case "in" where caseDepth > 0 && !commandPosition:
                     commandPosition = true  // patterns (or `esac`) follow
-                case "then", "do", "else", "elif", "if", "while", "until", "!" where commandPosition:
-                    break  // reserved words: a command follows
+                case let reserved where commandPosition && commandPrefixWords.contains(reserved):
+                    break  // a command follows
                 default:
                     commandPosition = false
                 }
