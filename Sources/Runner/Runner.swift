@@ -1,1 +1,1 @@
-// The Runner layer: executes a pinned step graph; see docs/architecture.md.
+// The Runner layer: executes a pinned step graph; see docs/architecture.md and docs/runner-processes.md.

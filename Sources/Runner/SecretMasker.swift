@@ -1,0 +1,134 @@
+import JSON
+
+/// Replaces every occurrence of a secret value with `***`. Used on everything the runner stores
+/// or prints: log files (while they stream), events, outputs, error messages.
+///
+/// Matching is on UTF-8 bytes, left to right; at each position the longest secret that matches
+/// wins (so a secret that contains a shorter one is masked whole). Empty secrets are ignored.
+public struct SecretMasker: Sendable {
+    public static let mask: [UInt8] = Array("***".utf8)
+
+    /// Secrets, longest first, by first byte (a quick filter for the scan).
+    private let byFirstByte: [UInt8: [[UInt8]]]
+    /// `startsSecret[b]`: some secret starts with byte `b` (checked before the dictionary).
+    private let startsSecret: [Bool]
+    /// The length of the longest secret (0: nothing to mask).
+    public let longestSecretLength: Int
+
+    public init(secrets: some Sequence<String>) {
+        var unique = Set<[UInt8]>()
+        for secret in secrets where !secret.isEmpty { unique.insert(Array(secret.utf8)) }
+        var table: [UInt8: [[UInt8]]] = [:]
+        for secret in unique.sorted(by: { $0.count != $1.count ? $0.count > $1.count : $0.lexicographicallyPrecedes($1) }) {
+            if let first = secret.first { table[first, default: []].append(secret) }
+        }
+        byFirstByte = table
+        var starts = [Bool](repeating: false, count: 256)
+        for byte in table.keys { starts[Int(byte)] = true }
+        startsSecret = starts
+        longestSecretLength = unique.map(\.count).max() ?? 0
+    }
+
+    /// A masker that masks nothing.
+    public static let none = SecretMasker(secrets: [String]())
+
+    public var isEmpty: Bool { longestSecretLength == 0 }
+
+    public func mask(_ text: String) -> String {
+        if isEmpty { return text }
+        return String(decoding: mask(Array(text.utf8)), as: UTF8.self)
+    }
+
+    public func mask(_ bytes: [UInt8]) -> [UInt8] {
+        if isEmpty { return bytes }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = 0
+        _ = scan(bytes, from: &index, upTo: bytes.count, into: &out)
+        return out
+    }
+
+    /// Every string in a JSON value masked (object keys too).
+    public func mask(_ value: JSONValue) -> JSONValue {
+        if isEmpty { return value }
+        switch value {
+        case .string(let s): return .string(mask(s))
+        case .array(let items): return .array(items.map { mask($0) })
+        case .object(let pairs): return .object(pairs.map { (key: mask($0.key), value: mask($0.value)) })
+        default: return value
+        }
+    }
+
+    /// A masking stream for bytes that arrive in chunks (a secret may straddle two chunks).
+    public func stream() -> SecretMaskingStream { SecretMaskingStream(masker: self) }
+
+    /// The secret matching at `position`, longest first.
+    func match(_ bytes: [UInt8], at position: Int) -> Int? {
+        let first = bytes[position]
+        guard startsSecret[Int(first)], let candidates = byFirstByte[first] else { return nil }
+        let remaining = bytes.count - position
+        for secret in candidates where secret.count <= remaining {
+            var equal = true
+            var k = 1
+            while k < secret.count {
+                if bytes[position + k] != secret[k] {
+                    equal = false
+                    break
+                }
+                k += 1
+            }
+            if equal { return secret.count }
+        }
+        return nil
+    }
+
+    /// Masks `bytes[index..<limit]` (positions at or past `limit` are not decided; a match that
+    /// starts before it may end past it). Leaves `index` at the first undecided position.
+    @discardableResult
+    func scan(_ bytes: [UInt8], from index: inout Int, upTo limit: Int, into out: inout [UInt8]) -> Int {
+        var copyStart = index
+        while index < limit {
+            if let length = match(bytes, at: index) {
+                out.append(contentsOf: bytes[copyStart..<index])
+                out.append(contentsOf: SecretMasker.mask)
+                index += length
+                copyStart = index
+            } else {
+                index += 1
+            }
+        }
+        if copyStart < index { out.append(contentsOf: bytes[copyStart..<index]) }
+        return index
+    }
+}
+
+/// Masks a byte stream chunk by chunk with the same result as masking the whole stream at once.
+/// Holds back at most `longestSecretLength - 1` bytes until more input (or `finish()`) decides them.
+public struct SecretMaskingStream: Sendable {
+    public let masker: SecretMasker
+    private var pending: [UInt8] = []
+
+    public init(masker: SecretMasker) { self.masker = masker }
+
+    /// The masked bytes that can be decided now.
+    public mutating func feed(_ chunk: [UInt8]) -> [UInt8] {
+        if masker.isEmpty { return chunk }
+        pending.append(contentsOf: chunk)
+        // A position is decided when every secret fits in what is buffered from it.
+        let decidable = pending.count - (masker.longestSecretLength - 1)
+        guard decidable > 0 else { return [] }
+        var out: [UInt8] = []
+        out.reserveCapacity(decidable)
+        var index = 0
+        masker.scan(pending, from: &index, upTo: decidable, into: &out)
+        pending.removeFirst(min(index, pending.count))
+        return out
+    }
+
+    /// The rest, masked, at the end of the stream.
+    public mutating func finish() -> [UInt8] {
+        let out = masker.mask(pending)
+        pending = []
+        return out
+    }
+}

@@ -1,0 +1,54 @@
+import JSON
+import Runner
+import Testing
+
+@Suite struct SecretMaskerTests {
+    let masker = SecretMasker(secrets: ["sk-12345", "sk-123456789", "", "pass"])
+
+    @Test func masksEveryOccurrenceLongestFirst() {
+        #expect(masker.mask("key sk-123456789 and sk-12345x and passpass") == "key *** and ***x and ******")
+        #expect(masker.mask("nothing here") == "nothing here")
+        #expect(SecretMasker.none.mask("sk-12345") == "sk-12345")
+        #expect(SecretMasker(secrets: ["é✓"]).mask("aé✓b") == "a***b")
+    }
+
+    @Test func masksJSONValues() {
+        let value = JSONValue.object([
+            ("token", .string("pass")), ("list", .array([.string("a sk-12345 b"), .int(3)])), ("pass", .bool(true)),
+        ])
+        #expect(
+            masker.mask(value)
+                == .object([("token", .string("***")), ("list", .array([.string("a *** b"), .int(3)])), ("***", .bool(true))]))
+    }
+
+    @Test func streamingMatchesWholeTextForEverySplit() {
+        let text = Array("xsk-123456789ysk-12345zpassk-1sk-12345".utf8)
+        let expected = masker.mask(text)
+        #expect(String(decoding: expected, as: UTF8.self) == "x***y***z***k-1***")
+        // Every way of cutting the stream in two and three pieces gives the same bytes.
+        for first in 0...text.count {
+            for second in first...text.count {
+                var stream = masker.stream()
+                var out = stream.feed(Array(text[0..<first]))
+                out += stream.feed(Array(text[first..<second]))
+                out += stream.feed(Array(text[second...]))
+                out += stream.finish()
+                #expect(out == expected, "split at \(first), \(second)")
+            }
+        }
+        // One byte at a time.
+        var stream = masker.stream()
+        var out: [UInt8] = []
+        for byte in text { out += stream.feed([byte]) }
+        out += stream.finish()
+        #expect(out == expected)
+    }
+
+    @Test func streamHoldsBackOnlyAPossiblePrefix() {
+        var stream = masker.stream()
+        let out = stream.feed(Array("hello world, no secrets".utf8))
+        // At most longest - 1 bytes stay buffered.
+        #expect(out.count >= "hello world, no secrets".utf8.count - (masker.longestSecretLength - 1))
+        #expect(out + stream.finish() == Array("hello world, no secrets".utf8))
+    }
+}
