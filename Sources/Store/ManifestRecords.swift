@@ -1,3 +1,4 @@
+import Compiler
 import Diagnostics
 import JSON
 import Manifest
@@ -36,7 +37,7 @@ public enum ManifestRecords {
             ("apiVersion", .string(apiVersion)), ("kind", .string(kind)),
             ("metadata", canonicalize(metadata)), ("spec", canonicalize(spec)),
         ])
-        return ContentDigest.sha256Hex(Array(JSONWriter().string(canonical).utf8))
+        return SHA256.hex(JSONWriter().string(canonical))
     }
 
     static func canonicalize(_ value: JSONValue) -> JSONValue {

@@ -22,14 +22,6 @@ private func position(of marker: String, in text: String, after: String? = nil) 
     return (line, column)
 }
 
-/// `../shared` beside the project root, if present.
-private let sharedDirectory: String? = {
-    var components = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-    components.removeLast(3)  // Tests/CLITests/ValidatePlanTests.swift
-    let root = components.joined(separator: "/")
-    let shared = root + "/../shared"
-    return FileSystem.type(of: shared + "/corpus/anchor") == .directory ? shared : nil
-}()
 
 /// An agent serving `implement` and a template, used by the broken workflows below.
 private let basis = """

@@ -76,14 +76,3 @@ func desired(_ name: String, spec: JSONValue, hash: String, kind: String = "Agen
         #expect(try store.database.integrityCheck() == "ok")
     }
 }
-
-@Suite struct ContentDigestTests {
-    @Test func knownVectors() {
-        #expect(ContentDigest.sha256Hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(ContentDigest.sha256Hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(
-            ContentDigest.sha256Hex(Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
-                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        #expect(ContentDigest.sha256Hex([UInt8](repeating: 0x61, count: 1_000)).count == 64)
-    }
-}
