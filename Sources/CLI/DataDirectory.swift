@@ -16,6 +16,14 @@ public enum DataDirectory {
     public static func open(_ arguments: ParsedArguments, context: CommandContext) throws -> ResourceStore {
         try ResourceStore(dataDirectory: path(arguments, context: context))
     }
+
+    /// Opens the store for a command that writes nothing: an existing database, else an empty
+    /// one in memory (so `apply --dry-run` and `diff` never create the data directory).
+    public static func openForReading(_ arguments: ParsedArguments, context: CommandContext) throws -> ResourceStore {
+        let directory = path(arguments, context: context)
+        if ResourceStore.exists(in: directory) { return try ResourceStore(dataDirectory: directory) }
+        return try ResourceStore(inMemoryFor: directory)
+    }
 }
 
 /// Resource kinds as the command line names them: singular, plural or short, any case.

@@ -69,7 +69,7 @@ public enum ApplyCommand: Command {
         runStoreCommand(context) {
             let sources = try ApplyPreparation.readSources(arguments, context: context, command: name)
             let dryRun = arguments.flag("--dry-run")
-            let store = try DataDirectory.open(arguments, context: context)
+            let store = dryRun ? try DataDirectory.openForReading(arguments, context: context) : try DataDirectory.open(arguments, context: context)
             let prepared = try ApplyPreparation.prepare(
                 sources: sources, project: arguments.value(ApplyPreparation.projectOption.key),
                 prune: arguments.flag("--prune"), store: store, context: context)
@@ -113,7 +113,7 @@ public enum DiffCommand: Command {
     public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
             let sources = try ApplyPreparation.readSources(arguments, context: context, command: name)
-            let store = try DataDirectory.open(arguments, context: context)
+            let store = try DataDirectory.openForReading(arguments, context: context)
             let prepared = try ApplyPreparation.prepare(
                 sources: sources, project: arguments.value(ApplyPreparation.projectOption.key),
                 prune: arguments.flag("--prune"), store: store, context: context)
@@ -139,10 +139,11 @@ public enum DiffCommand: Command {
                 case .configured: context.stdout.write("\(label): would be configured\n")
                 case .deleted: context.stdout.write("\(label): would be deleted\n")
                 }
-                context.stdout.write(
-                    UnifiedDiff.render(
+                let rendered = UnifiedDiff.render(
                         old: old, new: new, oldLabel: outcome.change == .created ? "/dev/null" : "stored/\(outcome.key.kind)/\(outcome.key.name)",
-                        newLabel: outcome.change == .deleted ? "/dev/null" : "files/\(outcome.key.kind)/\(outcome.key.name)"))
+                        newLabel: outcome.change == .deleted ? "/dev/null" : "files/\(outcome.key.kind)/\(outcome.key.name)")
+                // Masked secrets look the same on both sides: say that they differ.
+                context.stdout.write(rendered.isEmpty ? "  (only secret values differ; they are not shown)\n" : rendered)
             }
             var summary = "\(counts[.created] ?? 0) to create, \(counts[.configured] ?? 0) to change, \(counts[.unchanged] ?? 0) unchanged"
             if arguments.flag("--prune") { summary += ", \(counts[.deleted] ?? 0) to delete" }

@@ -37,10 +37,11 @@ enum UnifiedDiff {
         while i < a.count || j < b.count {
             if i < a.count, j < b.count, a[i] == b[j] {
                 result.append(.same(a[i])); i += 1; j += 1
-            } else if j < b.count, i == a.count || table[i][j + 1] >= table[i + 1][j] {
-                result.append(.added(b[j])); j += 1
-            } else {
+            } else if i < a.count, j == b.count || table[i + 1][j] >= table[i][j + 1] {
+                // Removals before additions, as `diff -u` writes a changed line.
                 result.append(.removed(a[i])); i += 1
+            } else {
+                result.append(.added(b[j])); j += 1
             }
         }
         result += old[(old.count - suffix)...].map { .same($0) }

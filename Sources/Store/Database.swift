@@ -97,17 +97,22 @@ public final class Database: @unchecked Sendable {
     private var transactionDepth = 0
     public let path: String
 
+    /// The path of a private, empty, in-memory database (nothing touches the disk).
+    public static let inMemory = ":memory:"
+
     /// Opens (creating if needed) the database at `path`. A new file is created readable and
     /// writable by the owner only (0600), and so are its journal files.
     public init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws(StoreError) {
         self.path = path
-        // Create the file ourselves so its mode is 0600 from the first byte; SQLite gives the
-        // -wal and -shm files the same permissions as the database file.
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if fd < 0 {
-            throw StoreError("cannot open the database file \(path): \(String(cString: strerror(errno)))")
+        if path != Database.inMemory {
+            // Create the file ourselves so its mode is 0600 from the first byte; SQLite gives the
+            // -wal and -shm files the same permissions as the database file.
+            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            if fd < 0 {
+                throw StoreError("cannot open the database file \(path): \(String(cString: strerror(errno)))")
+            }
+            close(fd)
         }
-        close(fd)
         var connection: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let result = sqlite3_open_v2(path, &connection, flags, nil)
@@ -119,7 +124,7 @@ public final class Database: @unchecked Sendable {
         handle = connection
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
         sqlite3_extended_result_codes(handle, 1)
-        try execute("PRAGMA journal_mode = WAL")
+        if path != Database.inMemory { try execute("PRAGMA journal_mode = WAL") }
         try execute("PRAGMA foreign_keys = ON")
         try execute("PRAGMA synchronous = NORMAL")
     }

@@ -92,6 +92,19 @@ public final class ResourceStore: @unchecked Sendable {
         try Schema.migrate(database)
     }
 
+    /// An empty store in memory: what commands that must write nothing (`apply --dry-run`,
+    /// `diff`) read when no data directory exists yet.
+    public init(inMemoryFor dataDirectory: String) throws {
+        self.dataDirectory = dataDirectory
+        database = try Database(path: Database.inMemory)
+        try Schema.migrate(database)
+    }
+
+    /// True when `dataDirectory` holds a database.
+    public static func exists(in dataDirectory: String) -> Bool {
+        access(dataDirectory + "/" + databaseFileName, F_OK) == 0
+    }
+
     /// `mkdir -p` with mode 0700 for what it creates.
     public static func createDirectory(_ path: String) throws {
         var current = path.hasPrefix("/") ? "" : "."
