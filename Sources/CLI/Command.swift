@@ -38,10 +38,11 @@ public enum DiagnosticOptions {
     public enum ColorChoice: String, CaseIterable { case auto, always, never }
 
     /// Writes findings in the chosen format: text to stderr (colour when it is a terminal),
-    /// the machine formats to stdout.
+    /// the machine formats to stdout, unless `alwaysToStandardError` (commands whose stdout is
+    /// their result, such as `apply` and `diff`, keep findings on stderr in every format).
     public static func emit(
         _ diagnostics: [Diagnostic], sources: [SourceFile], files: Int, arguments: ParsedArguments,
-        context: CommandContext, rules: [RuleDescription] = []
+        context: CommandContext, rules: [RuleDescription] = [], alwaysToStandardError: Bool = false
     ) throws(UsageError) {
         let format = try arguments.choice(format.key, default: DiagnosticFormat.text)
         let colorChoice = try arguments.choice(color.key, default: ColorChoice.auto)
@@ -53,6 +54,6 @@ public enum DiagnosticOptions {
         }
         let renderer = DiagnosticRenderer(sources: sources, color: useColor, toolVersion: Orchestrator.version, rules: rules)
         let output = renderer.render(diagnostics, format: format, files: files)
-        if format == .text { context.stderr.write(output) } else { context.stdout.write(output) }
+        if format == .text || alwaysToStandardError { context.stderr.write(output) } else { context.stdout.write(output) }
     }
 }

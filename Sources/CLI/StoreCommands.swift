@@ -76,10 +76,12 @@ public enum ApplyCommand: Command {
             if !prepared.diagnostics.isEmpty {
                 try DiagnosticOptions.emit(
                     prepared.diagnostics, sources: prepared.sources, files: prepared.sources.count,
-                    arguments: arguments, context: context)
+                    arguments: arguments, context: context, alwaysToStandardError: true)
             }
             if prepared.hasErrors {
-                context.stderr.write("nothing applied: fix the errors above and apply again\n")
+                if arguments.value(DiagnosticOptions.format.key) ?? "text" == "text" {
+                    context.stderr.write("nothing applied: fix the errors above and apply again\n")
+                }
                 return .findings
             }
             let outcomes =
@@ -120,7 +122,7 @@ public enum DiffCommand: Command {
             if !prepared.diagnostics.isEmpty {
                 try DiagnosticOptions.emit(
                     prepared.diagnostics, sources: prepared.sources, files: prepared.sources.count,
-                    arguments: arguments, context: context)
+                    arguments: arguments, context: context, alwaysToStandardError: true)
             }
             if prepared.hasErrors { return .usage }
             let outcomes = try store.planApply(prepared.desired, pruneScope: prepared.pruneScope)
