@@ -93,7 +93,12 @@ func matches(_ pattern: String, _ text: String) throws -> Bool {
         let deep = String(repeating: "(", count: 64) + "a" + String(repeating: ")", count: 64)
         #expect(try matches(deep, "a"))
         let tooDeep = String(repeating: "(", count: 65) + "a" + String(repeating: ")", count: 65)
-        #expect(throws: RegexError(message: "the pattern nests groups deeper than 64 levels")) { _ = try Regex(tooDeep) }
+        do {
+            _ = try Regex(tooDeep)
+            Issue.record("expected a nesting error")
+        } catch {
+            #expect(error.message == "the pattern nests groups deeper than 64 levels")
+        }
         #expect(throws: RegexError.self) { _ = try Regex(String(repeating: "(", count: 3000)) }
     }
 
