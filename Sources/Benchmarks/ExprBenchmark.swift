@@ -31,20 +31,30 @@ enum ExprBenchmark {
         "active_ticket_count": .int(0),
     ]
 
-    /// Runs `body` repeatedly for about `seconds`; returns operations per second.
-    static func measure(seconds: Double, _ body: () -> Int) -> (perSecond: Double, checksum: Int) {
-        var operations = 0
+    /// Runs `body` in 5 rounds of about `seconds / 5` each; returns the best and the median
+    /// round in operations per second (the best is the least disturbed by other load).
+    static func measure(seconds: Double, _ body: () -> Int) -> (best: Double, median: Double, checksum: Int) {
         var checksum = 0
-        // Warm up.
-        for _ in 0..<1_000 { checksum &+= body() }
-        let start = now()
-        var elapsed = 0.0
-        while elapsed < seconds {
-            for _ in 0..<1_000 { checksum &+= body() }
-            operations += 1_000
-            elapsed = now() - start
+        for _ in 0..<1_000 { checksum &+= body() }  // warm up
+        var rates: [Double] = []
+        for _ in 0..<5 {
+            var operations = 0
+            let start = now()
+            var elapsed = 0.0
+            while elapsed < seconds / 5 {
+                for _ in 0..<500 { checksum &+= body() }
+                operations += 500
+                elapsed = now() - start
+            }
+            rates.append(Double(operations) / elapsed)
         }
-        return (Double(operations) / elapsed, checksum)
+        rates.sort()
+        return (rates[rates.count - 1], rates[rates.count / 2], checksum)
+    }
+
+    static func report(_ label: String, _ result: (best: Double, median: Double, checksum: Int)) {
+        let padded = label + String(repeating: " ", count: max(1, 34 - label.count))
+        print("  \(padded)best \(format(result.best)), median \(format(result.median))")
     }
 
     static func format(_ perSecond: Double) -> String {
@@ -76,14 +86,14 @@ enum ExprBenchmark {
     }
 
     static func run(_ arguments: [String]) -> Int32 {
-        var seconds = 1.0
+        var seconds = 2.0
         var index = 0
         while index < arguments.count {
             if arguments[index] == "--seconds", index + 1 < arguments.count, let value = Double(arguments[index + 1]), value > 0 {
                 seconds = value
                 index += 2
             } else {
-                print("usage: orchestrator-bench expr [--seconds S]   (S per measurement, default 1)")
+                print("usage: orchestrator-bench expr [--seconds S]   (S per measurement, default 2)")
                 return 2
             }
         }
@@ -91,7 +101,9 @@ enum ExprBenchmark {
         print("warning: a debug build; run `swift run -c release orchestrator-bench expr` for real figures")
         #endif
         print("machine: \(machine())")
-        print("time per measurement: \(seconds) s")
+        print("time per measurement: \(seconds) s in 5 rounds")
+        var load = [0.0, 0.0, 0.0]
+        if getloadavg(&load, 3) == 3 { print("load average at start: \(load[0])") }
         for (name, text) in [("typical (qa_testing prehook)", typical), ("short (is_last_cycle)", short), ("macro + matches", macro)] {
             guard let expression = try? ExprParser.parse(text) else {
                 print("\(name): does not parse")
@@ -113,25 +125,25 @@ enum ExprBenchmark {
                 let result = ExprChecker.check(parsed, declarations: declarations)
                 return Program(parsed).variables.count + result.diagnostics.count
             }
-            print("  parse + check + compile:        \(format(compile.perSecond))")
+            report("parse + check + compile:", compile)
             let evaluate = measure(seconds: seconds) {
                 if case .value(.bool(true)) = program.evaluate(bindings) { return 1 }
                 return 0
             }
-            print("  evaluate(bindings):             \(format(evaluate.perSecond))")
+            report("evaluate(bindings):", evaluate)
             let values = program.variables.map { bindings[$0] }
             let slots = measure(seconds: seconds) {
                 if case .value(.bool(true)) = program.evaluate(values: values) { return 1 }
                 return 0
             }
-            print("  evaluate(values:):              \(format(slots.perSecond))")
+            report("evaluate(values:):", slots)
             let unknown: Set<String> = ["qa_file_path", "self_referential_safe", "self_referential_safe_scenarios", "regression_target_ids"]
             let known = bindings.filter { !unknown.contains($0.key) }
             let partial = measure(seconds: seconds) {
                 if case .unknown(let names) = program.partialEvaluate(known, unknown: unknown) { return names.count }
                 return 0
             }
-            print("  partialEvaluate (plan, cycle 2): \(format(partial.perSecond))")
+            report("partialEvaluate (4 unknown):", partial)
             if compile.checksum == 42 && evaluate.checksum == 42 && slots.checksum == 42 && partial.checksum == 42 { print("") }
         }
         return 0

@@ -62,8 +62,8 @@ public enum MacroKind: String, Sendable {
 
 /// A node of the syntax tree with its range in the expression text.
 public struct ExprNode: Sendable {
-    public var kind: Kind
-    public var range: SourceRange
+    public internal(set) var kind: Kind
+    public internal(set) var range: SourceRange
     /// Height of the subtree (a leaf is 1); bounded by `ExprLimits.maxDepth`.
     public internal(set) var height: Int
 
@@ -91,23 +91,23 @@ public struct ExprNode: Sendable {
     }
 
     public struct MapEntry: Sendable {
-        public var key: ExprNode
-        public var value: ExprNode
+        public internal(set) var key: ExprNode
+        public internal(set) var value: ExprNode
     }
 
     public struct Call: Sendable {
-        public var function: String
-        public var target: ExprNode?
-        public var arguments: [ExprNode]
-        public var nameRange: SourceRange
+        public internal(set) var function: String
+        public internal(set) var target: ExprNode?
+        public internal(set) var arguments: [ExprNode]
+        public internal(set) var nameRange: SourceRange
     }
 
     public struct Comprehension: Sendable {
-        public var macro: MacroKind
-        public var range: ExprNode
-        public var variable: String
-        public var variableRange: SourceRange
-        public var body: [ExprNode]
+        public internal(set) var macro: MacroKind
+        public internal(set) var range: ExprNode
+        public internal(set) var variable: String
+        public internal(set) var variableRange: SourceRange
+        public internal(set) var body: [ExprNode]
     }
 
     init(_ kind: Kind, range: SourceRange, height: Int) {

@@ -276,7 +276,8 @@ final class NodeCompiler {
             slotNames.append(c.variable)
             scopes.append((c.variable, slot))
             defer { scopes.removeLast() }
-            let body = compile(c.body[0])
+            guard let first = c.body.first else { return .failure("`\(c.macro.rawValue)` without a body") }
+            let body = compile(first)
             let transform = c.body.count > 1 ? compile(c.body[1]) : nil
             return .comprehension(CompiledComprehension(macro: c.macro, range: range, slot: slot, body: body, transform: transform))
         }

@@ -22,9 +22,9 @@ public struct Regex: Sendable {
         guard scalars.count <= Regex.maxPatternLength else {
             throw RegexError(message: "the pattern is longer than \(Regex.maxPatternLength) characters")
         }
-        var parser = RegexParser(scalars: scalars)
+        let parser = RegexParser(scalars: scalars)
         let tree = try parser.parseAll()
-        var compiler = RegexCompiler(classes: parser.classes)
+        let compiler = RegexCompiler(classes: parser.classes)
         try compiler.emit(tree)
         compiler.append(.match)
         program = compiler.program
@@ -207,12 +207,15 @@ struct RegexFlags {
     var multiLine = false
 }
 
-struct RegexParser {
+final class RegexParser {
     let scalars: [Unicode.Scalar]
     var index = 0
     var classes: [CharClass] = []
     var flags = RegexFlags()
     var depth = 0
+
+    /// Maximum nesting of groups.
+    static let maxNesting = 64
 
     init(scalars: [Unicode.Scalar]) { self.scalars = scalars }
 
@@ -222,7 +225,7 @@ struct RegexParser {
 
     func error(_ message: String) -> RegexError { RegexError(message: message) }
 
-    mutating func parseAll() throws(RegexError) -> RegexNode {
+    func parseAll() throws(RegexError) -> RegexNode {
         let node = try parseAlternation()
         if index < scalars.count {
             // Only an unmatched `)` stops the top level early.
@@ -231,7 +234,7 @@ struct RegexParser {
         return node
     }
 
-    mutating func parseAlternation() throws(RegexError) -> RegexNode {
+    func parseAlternation() throws(RegexError) -> RegexNode {
         var branches = [try parseConcatenation()]
         while peek() == "|" {
             index += 1
@@ -240,7 +243,7 @@ struct RegexParser {
         return branches.count == 1 ? branches[0] : .alternate(branches)
     }
 
-    mutating func parseConcatenation() throws(RegexError) -> RegexNode {
+    func parseConcatenation() throws(RegexError) -> RegexNode {
         var items: [RegexNode] = []
         while let c = peek(), c != "|", c != ")" {
             guard let atom = try parseAtom() else { continue }
@@ -250,7 +253,7 @@ struct RegexParser {
         return items.count == 1 ? items[0] : .concat(items)
     }
 
-    mutating func parseQuantifiers(_ atom: RegexNode) throws(RegexError) -> RegexNode {
+    func parseQuantifiers(_ atom: RegexNode) throws(RegexError) -> RegexNode {
         var node = atom
         var quantified = false
         while let c = peek() {
@@ -306,14 +309,14 @@ struct RegexParser {
     }
 
     /// One atom; nil for a flag group `(?i)` that only changes flags.
-    mutating func parseAtom() throws(RegexError) -> RegexNode? {
+    func parseAtom() throws(RegexError) -> RegexNode? {
         guard let c = peek() else { return .empty }
         switch c {
         case "(":
             index += 1
             depth += 1
             defer { depth -= 1 }
-            if depth > 200 { throw error("the pattern nests too deeply") }
+            if depth > RegexParser.maxNesting { throw error("the pattern nests groups deeper than \(RegexParser.maxNesting) levels") }
             let saved = flags
             if peek() == "?" {
                 index += 1
@@ -390,7 +393,7 @@ struct RegexParser {
         }
     }
 
-    mutating func addClass(_ cls: CharClass) -> Int {
+    func addClass(_ cls: CharClass) -> Int {
         var cls = cls
         cls.foldCase = cls.foldCase || flags.caseInsensitive
         classes.append(cls)
@@ -429,7 +432,7 @@ struct RegexParser {
     ]
 
     /// After `\p` or `\P`: a one-letter name or `{Name}`.
-    mutating func parseCategory(negated: Bool) throws(RegexError) -> (categories: [Unicode.GeneralCategory], negated: Bool) {
+    func parseCategory(negated: Bool) throws(RegexError) -> (categories: [Unicode.GeneralCategory], negated: Bool) {
         var name = ""
         var negate = negated
         if peek() == "{" {
@@ -457,7 +460,7 @@ struct RegexParser {
 
     /// A single-scalar escape (`\n`, `\x41`, `\x{263a}`, `\.`, octal); nil when the escape is
     /// not a single scalar.
-    mutating func parseScalarEscape(_ c: Unicode.Scalar) throws(RegexError) -> Unicode.Scalar? {
+    func parseScalarEscape(_ c: Unicode.Scalar) throws(RegexError) -> Unicode.Scalar? {
         switch c {
         case "a": return "\u{07}"
         case "f": return "\u{0C}"
@@ -509,7 +512,7 @@ struct RegexParser {
         }
     }
 
-    mutating func parseEscape() throws(RegexError) -> RegexNode? {
+    func parseEscape() throws(RegexError) -> RegexNode? {
         guard let c = peek() else { throw error("trailing backslash at the end of the pattern") }
         index += 1
         switch c {
@@ -567,7 +570,7 @@ struct RegexParser {
     ]
 
     /// After `[`: the class up to `]`.
-    mutating func parseClass() throws(RegexError) -> Int {
+    func parseClass() throws(RegexError) -> Int {
         var cls = CharClass()
         if peek() == "^" {
             cls.negated = true
@@ -670,13 +673,13 @@ struct RegexParser {
 
 // MARK: - Compiling
 
-struct RegexCompiler {
+final class RegexCompiler {
     var program: [Instruction] = []
     var classes: [CharClass]
 
     init(classes: [CharClass]) { self.classes = classes }
 
-    mutating func append(_ instruction: Instruction) {
+    func append(_ instruction: Instruction) {
         program.append(instruction)
     }
 
@@ -686,7 +689,7 @@ struct RegexCompiler {
         }
     }
 
-    mutating func emit(_ node: RegexNode) throws(RegexError) {
+    func emit(_ node: RegexNode) throws(RegexError) {
         try checkSize()
         switch node {
         case .empty:

@@ -89,6 +89,19 @@ func matches(_ pattern: String, _ text: String) throws -> Bool {
         }
     }
 
+    @Test func nestingLimit() throws {
+        let deep = String(repeating: "(", count: 64) + "a" + String(repeating: ")", count: 64)
+        #expect(try matches(deep, "a"))
+        let tooDeep = String(repeating: "(", count: 65) + "a" + String(repeating: ")", count: 65)
+        do {
+            _ = try Regex(tooDeep)
+            Issue.record("expected a nesting error")
+        } catch {
+            #expect(error.message == "the pattern nests groups deeper than 64 levels")
+        }
+        #expect(throws: RegexError.self) { _ = try Regex(String(repeating: "(", count: 3000)) }
+    }
+
     @Test func noBacktrackingBlowUp() throws {
         let text = String(repeating: "a", count: 5_000)
         let start = seconds()
