@@ -45,6 +45,25 @@ struct ApplyPreparation {
         return resources
     }
 
+    /// `-f`, `--project` and `--prune` from the command line, prepared against `store`; the
+    /// findings are reported on stderr (in the chosen format) before the command goes on.
+    /// The store is opened only after the inputs are read, so a usage error creates nothing.
+    static func prepareAndReport(
+        _ arguments: ParsedArguments, openStore: () throws -> ResourceStore, context: CommandContext, command: String
+    ) throws -> (prepared: ApplyPreparation, store: ResourceStore) {
+        let sources = try readSources(arguments, context: context, command: command)
+        let store = try openStore()
+        let prepared = try prepare(
+            sources: sources, project: arguments.value(projectOption.key), prune: arguments.flag("--prune"),
+            store: store, context: context)
+        if !prepared.diagnostics.isEmpty {
+            try DiagnosticOptions.emit(
+                prepared.diagnostics, sources: prepared.sources, files: prepared.sources.count,
+                arguments: arguments, context: context, alwaysToStandardError: true)
+        }
+        return (prepared, store)
+    }
+
     static func prepare(
         sources: [SourceFile], project: String?, prune: Bool, store: ResourceStore, context: CommandContext
     ) throws -> ApplyPreparation {

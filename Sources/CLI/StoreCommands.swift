@@ -67,17 +67,14 @@ public enum ApplyCommand: Command {
 
     public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
-            let sources = try ApplyPreparation.readSources(arguments, context: context, command: name)
             let dryRun = arguments.flag("--dry-run")
-            let store = dryRun ? try DataDirectory.openForReading(arguments, context: context) : try DataDirectory.open(arguments, context: context)
-            let prepared = try ApplyPreparation.prepare(
-                sources: sources, project: arguments.value(ApplyPreparation.projectOption.key),
-                prune: arguments.flag("--prune"), store: store, context: context)
-            if !prepared.diagnostics.isEmpty {
-                try DiagnosticOptions.emit(
-                    prepared.diagnostics, sources: prepared.sources, files: prepared.sources.count,
-                    arguments: arguments, context: context, alwaysToStandardError: true)
-            }
+            let (prepared, store) = try ApplyPreparation.prepareAndReport(
+                arguments,
+                openStore: {
+                    dryRun
+                        ? try DataDirectory.openForReading(arguments, context: context)
+                        : try DataDirectory.open(arguments, context: context)
+                }, context: context, command: name)
             if prepared.hasErrors {
                 if arguments.value(DiagnosticOptions.format.key) ?? "text" == "text" {
                     context.stderr.write("nothing applied: fix the errors above and apply again\n")
@@ -114,16 +111,9 @@ public enum DiffCommand: Command {
 
     public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
-            let sources = try ApplyPreparation.readSources(arguments, context: context, command: name)
-            let store = try DataDirectory.openForReading(arguments, context: context)
-            let prepared = try ApplyPreparation.prepare(
-                sources: sources, project: arguments.value(ApplyPreparation.projectOption.key),
-                prune: arguments.flag("--prune"), store: store, context: context)
-            if !prepared.diagnostics.isEmpty {
-                try DiagnosticOptions.emit(
-                    prepared.diagnostics, sources: prepared.sources, files: prepared.sources.count,
-                    arguments: arguments, context: context, alwaysToStandardError: true)
-            }
+            let (prepared, store) = try ApplyPreparation.prepareAndReport(
+                arguments, openStore: { try DataDirectory.openForReading(arguments, context: context) }, context: context,
+                command: name)
             if prepared.hasErrors { return .usage }
             let outcomes = try store.planApply(prepared.desired, pruneScope: prepared.pruneScope)
             let byKey = Dictionary(prepared.desired.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
