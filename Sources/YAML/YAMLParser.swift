@@ -9,13 +9,13 @@ public struct YAMLLimits: Sendable, Hashable {
     /// The most nodes (scalars, keys and collections) one input may hold.
     public var maxNodes: Int
 
-    public init(maxInputBytes: Int = 64 << 20, maxDepth: Int = 256, maxNodes: Int = 4_000_000) {
+    public init(maxInputBytes: Int = 64 << 20, maxDepth: Int = 128, maxNodes: Int = 4_000_000) {
         self.maxInputBytes = maxInputBytes
         self.maxDepth = maxDepth
         self.maxNodes = maxNodes
     }
 
-    /// 64 MiB, 256 levels, 4 million nodes.
+    /// 64 MiB, 128 levels, 4 million nodes.
     public static let standard = YAMLLimits()
 }
 
@@ -39,7 +39,11 @@ public enum YAMLParser {
         return try bytes.withUnsafeBufferPointer { (input: UnsafeBufferPointer<UInt8>) throws(YAMLError) -> [Document] in
             let isASCII = try EncodingCheck.validate(input)
             var parser = Parser(input: input, limits: limits, isASCII: isASCII)
-            return try parser.parseStream()
+            do throws(ParseFailure) {
+                return try parser.parseStream()
+            } catch {
+                throw error.error(in: input)
+            }
         }
     }
 
