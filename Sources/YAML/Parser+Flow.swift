@@ -26,6 +26,10 @@ extension Parser {
                     throw ParseFailure(isSequence ? .unterminatedFlowList : .unterminatedFlowMapping, opened.offset, lineStart + 3)
                 }
                 if spaces <= parentIndent {
+                    let closer = isSequence ? Byte.rightBracket : Byte.rightBrace
+                    if !input[offset..<end].contains(closer) {
+                        throw ParseFailure(isSequence ? .unterminatedFlowList : .unterminatedFlowMapping, opened.offset, end)
+                    }
                     throw ParseFailure(
                         isSequence ? .underIndentedFlowList : .underIndentedFlowMapping, lineStart, offset, parentIndent + 1)
                 }

@@ -283,11 +283,38 @@ extension Parser {
                 throw ParseFailure(isDouble ? .documentMarkerInDoubleQuote : .documentMarkerInSingleQuote, lineStart, lineStart + 3, opened)
             }
             if spaces <= parentIndent {
+                if !hasClosingQuote(from: offset, isDouble: isDouble) {
+                    throw ParseFailure(isDouble ? .unterminatedDoubleQuote : .unterminatedSingleQuote, opened, end)
+                }
                 throw ParseFailure(.underIndentedQuoted, lineStart, offset, parentIndent + 1)
             }
             pos = offset
             return breaks
         }
+    }
+
+    /// Whether a closing quote follows `offset` anywhere in the input (to tell an unterminated
+    /// string from a badly indented one; error path only).
+    func hasClosingQuote(from offset: Int, isDouble: Bool) -> Bool {
+        var index = offset
+        while index < end {
+            let current = input[index]
+            if isDouble {
+                if current == Byte.backslash {
+                    index += 2
+                    continue
+                }
+                if current == Byte.doubleQuote { return true }
+            } else if current == Byte.singleQuote {
+                if index + 1 < end, input[index + 1] == Byte.singleQuote {
+                    index += 2
+                    continue
+                }
+                return true
+            }
+            index += 1
+        }
+        return false
     }
 
     /// The escape at `pos` (a backslash) in a double-quoted scalar.
