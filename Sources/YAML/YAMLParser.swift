@@ -6,16 +6,17 @@ public struct YAMLLimits: Sendable, Hashable {
     public var maxInputBytes: Int
     /// The deepest nesting of collections (block or flow) accepted.
     public var maxDepth: Int
-    /// The most nodes (scalars, keys and collections) one input may hold.
+    /// The most nodes (scalars, keys and collections) one input may hold; a node costs about
+    /// 135 to 180 bytes of memory.
     public var maxNodes: Int
 
-    public init(maxInputBytes: Int = 64 << 20, maxDepth: Int = 128, maxNodes: Int = 4_000_000) {
+    public init(maxInputBytes: Int = 32 << 20, maxDepth: Int = 128, maxNodes: Int = 2_000_000) {
         self.maxInputBytes = maxInputBytes
         self.maxDepth = maxDepth
         self.maxNodes = maxNodes
     }
 
-    /// 64 MiB, 128 levels, 4 million nodes.
+    /// 32 MiB, 128 levels, 2 million nodes (see grammar/yaml-subset.md, "Limits").
     public static let standard = YAMLLimits()
 }
 
