@@ -1,7 +1,7 @@
 import Diagnostics
 import JSON
 import Testing
-@testable import YAML
+import YAML
 
 /// Parses `text` and returns its documents as JSON (a failed parse records an issue).
 func documentsJSON(_ text: String) -> [JSONValue]? {

@@ -219,7 +219,7 @@ import YAML
             print("note: ../shared is absent; mutating the built-in seeds only")
         }
         var random = Random(state: 20_261_121)
-        let total = 6_000
+        let total = 10_000
         var refused = 0
         var defects: [String] = []
         for index in 0..<total {
