@@ -328,6 +328,8 @@ func json(_ text: String) -> JSONValue {
         // `3` at the end, and just after it.
         #expect(at(40) == Diagnostics.SourceLocation(line: 5, column: 15, offset: 83))
         #expect(at(41) == Diagnostics.SourceLocation(line: 5, column: 16, offset: 84))
+        // Several offsets with one re-parse give the same answers.
+        #expect(YAMLParser.sourceLocations(ofContentOffsets: [0, 32, 41], in: guardNode, source: bytes) == [at(0), at(32), at(41)])
         // A literal block scalar maps lines the same way.
         let literal = Array("a: |\n  one\n  two\n".utf8)
         let node = try #require(try YAMLParser.parse(literal).first?.root?["a"])
