@@ -37,10 +37,10 @@ enum EncodingCheck {
                         break
                     case Byte.carriageReturn:
                         if index + 1 >= count || base[index + 1] != Byte.lineFeed {
-                            throw YAMLError.loneCarriageReturn(at: locate(input, offset: index))
+                            throw YAMLError.loneCarriageReturn(at: locate(input, offset: index), end: locate(input, offset: index + 1))
                         }
                     default:
-                        throw YAMLError.controlCharacter(byte, at: locate(input, offset: index))
+                        throw YAMLError.controlCharacter(byte, at: locate(input, offset: index), end: locate(input, offset: index + 1))
                     }
                 }
                 index += 1
@@ -49,7 +49,9 @@ enum EncodingCheck {
             isASCII = false
             let length = sequenceLength(base, count, index)
             if length == 0 {
-                throw YAMLError.invalidUTF8(byte, at: locate(input, offset: index), startsWithUTF16Mark: startsWithUTF16Mark(input))
+                throw YAMLError.invalidUTF8(
+                    byte, at: locate(input, offset: index), end: locate(input, offset: index + 1),
+                    startsWithUTF16Mark: startsWithUTF16Mark(input))
             }
             index += length
         }

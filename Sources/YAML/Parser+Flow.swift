@@ -3,7 +3,7 @@ import Diagnostics
 extension Parser {
     /// Skips white space, comments and line breaks inside a flow collection opened at `opened`.
     /// Lines with content must be indented more than `parentIndent` and must not be document markers.
-    mutating func skipFlowSpace(parentIndent: Int, opened: SourceLocation, isSequence: Bool) throws(YAMLError) {
+    mutating func skipFlowSpace(parentIndent: Int, opened: SourceLocation, isSequence: Bool) throws(ParseFailure) {
         while pos < end {
             let current = input[pos]
             if current == Byte.space || current == Byte.tab {
@@ -23,11 +23,15 @@ extension Parser {
                     continue
                 }
                 if spaces == 0, isDocumentMarker(at: lineStart) {
-                    throw YAMLError.unterminatedFlow(isSequence: isSequence, opened: opened, at: range(lineStart, lineStart + 3))
+                    throw ParseFailure(isSequence ? .unterminatedFlowList : .unterminatedFlowMapping, opened.offset, lineStart + 3)
                 }
                 if spaces <= parentIndent {
-                    throw YAMLError.underIndentedContinuation(
-                        range(lineStart, offset), minimum: parentIndent + 1, what: isSequence ? "flow list" : "flow mapping")
+                    let closer = isSequence ? Byte.rightBracket : Byte.rightBrace
+                    if !input[offset..<end].contains(closer) {
+                        throw ParseFailure(isSequence ? .unterminatedFlowList : .unterminatedFlowMapping, opened.offset, end)
+                    }
+                    throw ParseFailure(
+                        isSequence ? .underIndentedFlowList : .underIndentedFlowMapping, lineStart, offset, parentIndent + 1)
                 }
                 pos = offset
             } else {
@@ -37,7 +41,7 @@ extension Parser {
     }
 
     /// A flow list or mapping at `pos` (`[` or `{`); ends just after the closing bracket.
-    mutating func parseFlowCollection(parentIndent: Int) throws(YAMLError) -> Node {
+    mutating func parseFlowCollection(parentIndent: Int) throws(ParseFailure) -> Node {
         let opened = here()
         try enterCollection(at: pos)
         defer { depth -= 1 }
@@ -48,14 +52,14 @@ extension Parser {
             var items: [Node] = []
             while true {
                 try skipFlowSpace(parentIndent: parentIndent, opened: opened, isSequence: true)
-                guard pos < end else { throw YAMLError.unterminatedFlow(isSequence: true, opened: opened, at: SourceRange(at: here())) }
+                guard pos < end else { throw ParseFailure(.unterminatedFlowList, opened.offset, pos) }
                 if input[pos] == Byte.rightBracket {
                     pos += 1
                     break
                 }
                 items.append(try parseFlowSequenceEntry(parentIndent: parentIndent, opened: opened))
                 try skipFlowSpace(parentIndent: parentIndent, opened: opened, isSequence: true)
-                guard pos < end else { throw YAMLError.unterminatedFlow(isSequence: true, opened: opened, at: SourceRange(at: here())) }
+                guard pos < end else { throw ParseFailure(.unterminatedFlowList, opened.offset, pos) }
                 let current = input[pos]
                 if current == Byte.comma {
                     pos += 1
@@ -66,9 +70,9 @@ extension Parser {
                     break
                 }
                 if current == Byte.colon {
-                    throw YAMLError.flowKeyOnOtherLine(range(pos, pos + 1))
+                    throw ParseFailure(.flowKeyOnOtherLine, pos, pos + 1)
                 }
-                throw YAMLError.expectedFlowSeparator(isSequence: true, opened: opened, range(pos, pos + 1))
+                throw ParseFailure(.expectedFlowListSeparator, pos, pos + 1, opened.offset)
             }
             return Node(.sequence(items), range: SourceRange(start: opened, end: here()))
         }
@@ -77,7 +81,7 @@ extension Parser {
         defer { keys.release(&keyStack) }
         while true {
             try skipFlowSpace(parentIndent: parentIndent, opened: opened, isSequence: false)
-            guard pos < end else { throw YAMLError.unterminatedFlow(isSequence: false, opened: opened, at: SourceRange(at: here())) }
+            guard pos < end else { throw ParseFailure(.unterminatedFlowMapping, opened.offset, pos) }
             if input[pos] == Byte.rightBrace {
                 pos += 1
                 break
@@ -85,7 +89,7 @@ extension Parser {
             let entry = try parseFlowMappingEntry(parentIndent: parentIndent, opened: opened)
             try appendEntry(&entries, key: entry.key, value: entry.value, keys: &keys)
             try skipFlowSpace(parentIndent: parentIndent, opened: opened, isSequence: false)
-            guard pos < end else { throw YAMLError.unterminatedFlow(isSequence: false, opened: opened, at: SourceRange(at: here())) }
+            guard pos < end else { throw ParseFailure(.unterminatedFlowMapping, opened.offset, pos) }
             let current = input[pos]
             if current == Byte.comma {
                 pos += 1
@@ -95,7 +99,7 @@ extension Parser {
                 pos += 1
                 break
             }
-            throw YAMLError.expectedFlowSeparator(isSequence: false, opened: opened, range(pos, pos + 1))
+            throw ParseFailure(.expectedFlowMappingSeparator, pos, pos + 1, opened.offset)
         }
         return Node(.mapping(entries), range: SourceRange(start: opened, end: here()))
     }
@@ -110,14 +114,14 @@ extension Parser {
     }
 
     /// One entry of a flow list: a node, or a single-pair mapping `key: value`.
-    mutating func parseFlowSequenceEntry(parentIndent: Int, opened: SourceLocation) throws(YAMLError) -> Node {
+    mutating func parseFlowSequenceEntry(parentIndent: Int, opened: SourceLocation) throws(ParseFailure) -> Node {
         let keyLine = line
         let node = try parseFlowNode(parentIndent: parentIndent, opened: opened, isSequence: true)
         skipBlanks()
         let isJSONLike = node.scalar.map { $0.style != .plain } ?? true
         guard atFlowValueIndicator(adjacentAllowed: isJSONLike) else { return node }
-        if node.scalar == nil { throw YAMLError.complexKey(node.range) }
-        if line != keyLine || node.range.end.line != node.range.start.line { throw YAMLError.multiLineKey(node.range) }
+        if node.scalar == nil { throw ParseFailure(.complexKey, node.range.start.offset, node.range.end.offset) }
+        if line != keyLine || node.range.end.line != node.range.start.line { throw ParseFailure(.multiLineKey, node.range.start.offset, node.range.end.offset) }
         try enterCollection(at: node.range.start.offset)
         defer { depth -= 1 }
         try countNode(at: node.range.start.offset)
@@ -128,9 +132,9 @@ extension Parser {
     }
 
     /// One entry of a flow mapping: `key: value`, `key:` or `key`.
-    mutating func parseFlowMappingEntry(parentIndent: Int, opened: SourceLocation) throws(YAMLError) -> (key: Node, value: Node) {
+    mutating func parseFlowMappingEntry(parentIndent: Int, opened: SourceLocation) throws(ParseFailure) -> (key: Node, value: Node) {
         let key = try parseFlowNode(parentIndent: parentIndent, opened: opened, isSequence: false)
-        if key.scalar == nil { throw YAMLError.complexKey(key.range) }
+        if key.scalar == nil { throw ParseFailure(.complexKey, key.range.start.offset, key.range.end.offset) }
         try skipFlowSpace(parentIndent: parentIndent, opened: opened, isSequence: false)
         let isJSONLike = key.scalar.map { $0.style != .plain } ?? true
         if atFlowValueIndicator(adjacentAllowed: isJSONLike) {
@@ -143,19 +147,19 @@ extension Parser {
     }
 
     /// The value after a flow `:` (at `colon`); empty when a `,` or the closing bracket follows.
-    mutating func parseFlowValue(parentIndent: Int, opened: SourceLocation, isSequence: Bool, colon: Int) throws(YAMLError) -> Node {
+    mutating func parseFlowValue(parentIndent: Int, opened: SourceLocation, isSequence: Bool, colon: Int) throws(ParseFailure) -> Node {
         let afterColon = here()
         try skipFlowSpace(parentIndent: parentIndent, opened: opened, isSequence: isSequence)
         let current = byte(pos)
         if current == Byte.comma || current == (isSequence ? Byte.rightBracket : Byte.rightBrace) {
             return try emptyNode(at: afterColon)
         }
-        guard pos < end else { throw YAMLError.unterminatedFlow(isSequence: isSequence, opened: opened, at: SourceRange(at: here())) }
+        guard pos < end else { throw ParseFailure(isSequence ? .unterminatedFlowList : .unterminatedFlowMapping, opened.offset, pos) }
         return try parseFlowNode(parentIndent: parentIndent, opened: opened, isSequence: isSequence)
     }
 
     /// A node inside a flow collection at `pos`.
-    mutating func parseFlowNode(parentIndent: Int, opened: SourceLocation, isSequence: Bool) throws(YAMLError) -> Node {
+    mutating func parseFlowNode(parentIndent: Int, opened: SourceLocation, isSequence: Bool) throws(ParseFailure) -> Node {
         let first = input[pos]
         let next = byte(pos + 1)
         switch first {
@@ -164,25 +168,25 @@ extension Parser {
         case Byte.doubleQuote, Byte.singleQuote:
             return try parseQuotedScalar(parentIndent: parentIndent)
         case Byte.ampersand:
-            throw YAMLError.anchor(wordRange(at: pos))
+            throw ParseFailure(.anchor, pos, wordEnd(pos))
         case Byte.asterisk:
-            throw YAMLError.alias(wordRange(at: pos))
+            throw ParseFailure(.alias, pos, wordEnd(pos))
         case Byte.exclamation:
-            throw YAMLError.tag(wordRange(at: pos))
+            throw ParseFailure(.tag, pos, wordEnd(pos))
         case Byte.question where Byte.isBlankOrBreakOrEnd(next) || Byte.isFlowIndicator(next):
-            throw YAMLError.explicitKey(range(pos, pos + 1))
+            throw ParseFailure(.explicitKey, pos, pos + 1)
         case Byte.colon where Byte.isBlankOrBreakOrEnd(next) || Byte.isFlowIndicator(next):
-            throw YAMLError.emptyKey(range(pos, pos + 1))
+            throw ParseFailure(.emptyKey, pos, pos + 1)
         case Byte.minus where Byte.isBlankOrBreakOrEnd(next) || Byte.isFlowIndicator(next):
-            throw YAMLError.blockEntryInFlow(range(pos, pos + 1))
+            throw ParseFailure(.blockEntryInFlow, pos, pos + 1)
         case Byte.pipe, Byte.greaterThan:
-            throw YAMLError.blockScalarInFlow(range(pos, pos + 1))
+            throw ParseFailure(.blockScalarInFlow, pos, pos + 1)
         case Byte.comma:
-            throw YAMLError.emptyFlowEntry(range(pos, pos + 1))
+            throw ParseFailure(.emptyFlowEntry, pos, pos + 1)
         case Byte.rightBracket, Byte.rightBrace:
-            throw YAMLError.mismatchedBracket(first, isSequence: isSequence, opened: opened, range(pos, pos + 1))
+            throw ParseFailure(isSequence ? .mismatchedListBracket : .mismatchedMappingBracket, pos, pos + 1, opened.offset)
         case Byte.hash, Byte.percent, Byte.at, Byte.backtick:
-            throw YAMLError.unexpectedCharacterInFlow(first, range(pos, pos + 1))
+            throw ParseFailure(.unexpectedCharacterInFlow, pos, pos + 1)
         default:
             return try scanPlainFlow(parentIndent: parentIndent)
         }

@@ -21,7 +21,7 @@ extension Parser {
     /// A plain scalar in block context starting at `pos`. Continuation lines must be indented more
     /// than `parentIndent`. When `isKey` the scalar is followed by `: ` and `pos` is at the `:`;
     /// otherwise the parser is positioned at the next content line.
-    mutating func scanPlainBlock(parentIndent: Int) throws(YAMLError) -> (node: Node, isKey: Bool, multiLine: Bool) {
+    mutating func scanPlainBlock(parentIndent: Int) throws(ParseFailure) -> (node: Node, isKey: Bool, multiLine: Bool) {
         let start = pos
         let startLocation = here()
         try countNode(at: start)
@@ -100,7 +100,7 @@ extension Parser {
 
     /// A plain scalar inside a flow collection starting at `pos`; ends just after its last
     /// character (continuation lines are folded in).
-    mutating func scanPlainFlow(parentIndent: Int) throws(YAMLError) -> Node {
+    mutating func scanPlainFlow(parentIndent: Int) throws(ParseFailure) -> Node {
         let start = pos
         let startLocation = here()
         try countNode(at: start)
@@ -181,7 +181,7 @@ extension Parser {
 
     /// A single- or double-quoted scalar at `pos` (the opening quote); ends just after the closing
     /// quote. Continuation lines must be indented more than `parentIndent`.
-    mutating func parseQuotedScalar(parentIndent: Int) throws(YAMLError) -> Node {
+    mutating func parseQuotedScalar(parentIndent: Int) throws(ParseFailure) -> Node {
         let quote = input[pos]
         let isDouble = quote == Byte.doubleQuote
         let style: ScalarStyle = isDouble ? .doubleQuoted : .singleQuoted
@@ -219,7 +219,7 @@ extension Parser {
         buffer.reset(recording: probing)
         var segmentStart = pos
         while true {
-            guard pos < end else { throw YAMLError.unterminatedQuote(isDouble: isDouble, opened: startLocation, at: here()) }
+            guard pos < end else { throw ParseFailure(isDouble ? .unterminatedDoubleQuote : .unterminatedSingleQuote, start, pos) }
             let current = input[pos]
             if current == quote {
                 if !isDouble, byte(pos + 1) == Byte.singleQuote {
@@ -234,7 +234,7 @@ extension Parser {
             }
             if current == Byte.backslash, isDouble {
                 buffer.append(input, from: segmentStart, to: pos)
-                try decodeEscape(parentIndent: parentIndent, opened: startLocation)
+                try decodeEscape(parentIndent: parentIndent, opened: start)
                 segmentStart = pos
                 continue
             }
@@ -243,7 +243,7 @@ extension Parser {
                 while contentEnd > segmentStart, Byte.isBlank(input[contentEnd - 1]) { contentEnd -= 1 }
                 buffer.append(input, from: segmentStart, to: contentEnd)
                 let breakOffset = pos
-                let breaks = try foldQuotedLineBreaks(parentIndent: parentIndent, isDouble: isDouble, opened: startLocation)
+                let breaks = try foldQuotedLineBreaks(parentIndent: parentIndent, isDouble: isDouble, opened: start)
                 if breaks == 1 {
                     buffer.append(byte: Byte.space, producedAt: breakOffset)
                 } else {
@@ -261,7 +261,7 @@ extension Parser {
 
     /// At a line break inside a quoted scalar: consumes it, the empty lines after it and the next
     /// line's leading white space. Returns the number of line breaks.
-    mutating func foldQuotedLineBreaks(parentIndent: Int, isDouble: Bool, opened: SourceLocation) throws(YAMLError) -> Int {
+    mutating func foldQuotedLineBreaks(parentIndent: Int, isDouble: Bool, opened: Int) throws(ParseFailure) -> Int {
         var breaks = 0
         while true {
             consumeBreak()
@@ -277,21 +277,48 @@ extension Parser {
             }
             if offset >= end {
                 pos = offset
-                throw YAMLError.unterminatedQuote(isDouble: isDouble, opened: opened, at: here())
+                throw ParseFailure(isDouble ? .unterminatedDoubleQuote : .unterminatedSingleQuote, opened, pos)
             }
             if spaces == 0, isDocumentMarker(at: lineStart) {
-                throw YAMLError.documentMarkerInQuote(isDouble: isDouble, opened: opened, range(lineStart, lineStart + 3))
+                throw ParseFailure(isDouble ? .documentMarkerInDoubleQuote : .documentMarkerInSingleQuote, lineStart, lineStart + 3, opened)
             }
             if spaces <= parentIndent {
-                throw YAMLError.underIndentedContinuation(range(lineStart, offset), minimum: parentIndent + 1, what: "quoted string")
+                if !hasClosingQuote(from: offset, isDouble: isDouble) {
+                    throw ParseFailure(isDouble ? .unterminatedDoubleQuote : .unterminatedSingleQuote, opened, end)
+                }
+                throw ParseFailure(.underIndentedQuoted, lineStart, offset, parentIndent + 1)
             }
             pos = offset
             return breaks
         }
     }
 
+    /// Whether a closing quote follows `offset` anywhere in the input (to tell an unterminated
+    /// string from a badly indented one; error path only).
+    func hasClosingQuote(from offset: Int, isDouble: Bool) -> Bool {
+        var index = offset
+        while index < end {
+            let current = input[index]
+            if isDouble {
+                if current == Byte.backslash {
+                    index += 2
+                    continue
+                }
+                if current == Byte.doubleQuote { return true }
+            } else if current == Byte.singleQuote {
+                if index + 1 < end, input[index + 1] == Byte.singleQuote {
+                    index += 2
+                    continue
+                }
+                return true
+            }
+            index += 1
+        }
+        return false
+    }
+
     /// The escape at `pos` (a backslash) in a double-quoted scalar.
-    mutating func decodeEscape(parentIndent: Int, opened: SourceLocation) throws(YAMLError) {
+    mutating func decodeEscape(parentIndent: Int, opened: Int) throws(ParseFailure) {
         let escapeStart = pos
         let code = byte(pos + 1)
         pos += 2
@@ -317,16 +344,16 @@ extension Parser {
             if code == 0x75, value >= 0xD800, value < 0xDC00 {
                 // A UTF-16 surrogate pair written as two \u escapes.
                 guard byte(pos) == Byte.backslash, byte(pos + 1) == 0x75 else {
-                    throw YAMLError.surrogateEscape(range(escapeStart, pos))
+                    throw ParseFailure(.surrogateEscape, escapeStart, pos)
                 }
                 pos += 2
                 let low = try hexValue(digits: 4, escapeStart: escapeStart)
-                guard low >= 0xDC00, low < 0xE000 else { throw YAMLError.surrogateEscape(range(escapeStart, pos)) }
+                guard low >= 0xDC00, low < 0xE000 else { throw ParseFailure(.surrogateEscape, escapeStart, pos) }
                 value = 0x10000 + ((value - 0xD800) << 10) + (low - 0xDC00)
             }
             guard let scalar = Unicode.Scalar(value) else {
-                if value >= 0xD800, value < 0xE000 { throw YAMLError.surrogateEscape(range(escapeStart, pos)) }
-                throw YAMLError.invalidCodePoint(value, range(escapeStart, pos))
+                if value >= 0xD800, value < 0xE000 { throw ParseFailure(.surrogateEscape, escapeStart, pos) }
+                throw ParseFailure(.invalidCodePoint, escapeStart, pos, Int(value))
             }
             buffer.append(scalar: scalar, producedAt: escapeStart)
         case Byte.lineFeed, Byte.carriageReturn:
@@ -336,19 +363,17 @@ extension Parser {
             buffer.append(byte: Byte.lineFeed, count: breaks - 1, producedAt: escapeStart)
         case Byte.end:
             pos = escapeStart + 1
-            throw YAMLError.unterminatedQuote(isDouble: true, opened: opened, at: here())
+            throw ParseFailure(.unterminatedDoubleQuote, opened, pos)
         default:
             // Cover the whole escaped character (it may be several bytes).
             var after = escapeStart + 2
             while after < end, input[after] & 0xC0 == 0x80 { after += 1 }
-            throw YAMLError.invalidEscape(
-                String(decoding: UnsafeBufferPointer(rebasing: input[(escapeStart + 1)..<after]), as: UTF8.self),
-                range(escapeStart, after))
+            throw ParseFailure(.invalidEscape, escapeStart, after)
         }
     }
 
     /// `digits` hex digits at `pos` (after `\x`, `\u` or `\U`).
-    mutating func hexValue(digits: Int, escapeStart: Int) throws(YAMLError) -> UInt32 {
+    mutating func hexValue(digits: Int, escapeStart: Int) throws(ParseFailure) -> UInt32 {
         var value: UInt32 = 0
         for _ in 0..<digits {
             let current = byte(pos)
@@ -357,7 +382,7 @@ extension Parser {
             case 0x30...0x39: digit = UInt32(current - 0x30)
             case 0x41...0x46: digit = UInt32(current - 0x41 + 10)
             case 0x61...0x66: digit = UInt32(current - 0x61 + 10)
-            default: throw YAMLError.shortHexEscape(digits: digits, range(escapeStart, max(pos, escapeStart + 2)))
+            default: throw ParseFailure(.shortHexEscape, escapeStart, max(pos, escapeStart + 2), digits)
             }
             value = value << 4 | digit
             pos += 1
@@ -369,7 +394,7 @@ extension Parser {
 
     /// A literal (`|`) or folded (`>`) block scalar at `pos` (the indicator). Ends positioned at the
     /// next content line.
-    mutating func parseBlockScalar(parentIndent: Int) throws(YAMLError) -> Node {
+    mutating func parseBlockScalar(parentIndent: Int) throws(ParseFailure) -> Node {
         let start = pos
         let startLocation = here()
         try countNode(at: start)
@@ -396,13 +421,13 @@ extension Parser {
         skipBlanks()
         let current = byte(pos)
         if current == Byte.hash {
-            if pos == beforeBlanks { throw YAMLError.invalidBlockHeader(range(start, lineEndOffset(start))) }
+            if pos == beforeBlanks { throw ParseFailure(.invalidBlockHeader, start, lineEndOffset(start)) }
             while pos < end, input[pos] != Byte.lineFeed, input[pos] != Byte.carriageReturn { pos += 1 }
         } else if !Byte.isBreakOrEnd(current) {
             if pos == beforeBlanks {
-                throw YAMLError.invalidBlockHeader(range(start, lineEndOffset(start)))
+                throw ParseFailure(.invalidBlockHeader, start, lineEndOffset(start))
             }
-            throw YAMLError.textAfterBlockHeader(range(pos, lineEndOffset(pos)))
+            throw ParseFailure(.textAfterBlockHeader, pos, lineEndOffset(pos))
         }
         if pos < end { consumeBreak() }
 
@@ -442,12 +467,8 @@ extension Parser {
             }
             if detected >= minimumIndent {
                 if widestBlank > detected {
-                    let lineRange = SourceRange(
-                        start: location(widestBlankLine.start, line: widestBlankLine.line, lineStart: widestBlankLine.start),
-                        end: location(
-                            widestBlankLine.start + widestBlankLine.spaces, line: widestBlankLine.line,
-                            lineStart: widestBlankLine.start))
-                    throw YAMLError.overIndentedLeadingBlankLine(lineRange, contentIndent: detected)
+                    throw ParseFailure(
+                        .overIndentedLeadingBlankLine, widestBlankLine.start, widestBlankLine.start + widestBlankLine.spaces, detected)
                 }
                 contentIndent = detected
             } else {
@@ -491,7 +512,7 @@ extension Parser {
                     // the scalar, and not allowed after it either.
                     var rest = offset
                     while rest < end, Byte.isBlank(input[rest]) { rest += 1 }
-                    if Byte.isBreakOrEnd(byte(rest)) { throw YAMLError.tabIndentation(range(lineBegin, rest)) }
+                    if Byte.isBreakOrEnd(byte(rest)) { throw ParseFailure(.tabIndentation, lineBegin, rest) }
                 }
                 pos = lineBegin
                 break

@@ -35,6 +35,7 @@ struct Parser {
 
     var depth = 0
     var nodeCount = 0
+    var hasByteOrderMark = false
     /// The keys of the mappings being built, innermost last (see `MappingKeys`).
     var keyStack: [String] = []
     var buffer = ContentBuffer()
@@ -71,7 +72,9 @@ struct Parser {
 
     mutating func slowLocation(_ offset: Int, line: Int, lineStart: Int) -> SourceLocation {
         var from = lineStart
-        var column = 1
+        // A byte order mark opening the stream is not part of the first line's indentation, but
+        // it is a character of the line: it takes a column.
+        var column = line == 1 && lineStart == 3 && hasByteOrderMark ? 2 : 1
         if cachedLineStart == lineStart, cachedOffset <= offset {
             from = cachedOffset
             column = cachedColumn
@@ -95,23 +98,18 @@ struct Parser {
     /// The location of `pos`.
     @inline(__always) mutating func here() -> SourceLocation { location(pos, line: line, lineStart: lineStart) }
 
-    /// A range on the current line.
-    mutating func range(_ from: Int, _ to: Int) -> SourceRange {
-        SourceRange(start: location(from), end: location(max(from, min(to, lineEndOffset(from)))))
-    }
-
     /// The offset of the line break (or the end) of the line holding `offset`.
-    func lineEndOffset(_ offset: Int) -> Int {
+    @inline(__always) func lineEndOffset(_ offset: Int) -> Int {
         var index = offset
         while index < end, input[index] != Byte.lineFeed, input[index] != Byte.carriageReturn { index += 1 }
         return index
     }
 
-    /// The range of the word at `offset` (up to a blank, a line break or a flow indicator).
-    mutating func wordRange(at offset: Int) -> SourceRange {
+    /// The end of the word at `offset` (up to a blank, a line break or a flow indicator).
+    @inline(__always) func wordEnd(_ offset: Int) -> Int {
         var index = offset + 1
         while index < end, !Byte.isBlankOrBreakOrEnd(input[index]), !Byte.isFlowIndicator(input[index]) { index += 1 }
-        return range(offset, index)
+        return index
     }
 
     /// `---` or `...` followed by a blank, a line break or the end, at `offset` (a line start).
@@ -199,13 +197,13 @@ struct Parser {
 
     /// After a node that ends mid-line: only blanks and a comment may follow on its line. Then moves
     /// to the next content line.
-    mutating func finishLine(after what: String) throws(YAMLError) {
+    mutating func finishLine(after context: ParseFailure.ContentContext) throws(ParseFailure) {
         skipBlanks()
         let current = byte(pos)
         if current == Byte.hash {
-            if pos > lineStart, !Byte.isBlank(input[pos - 1]) { throw YAMLError.commentWithoutSpace(range(pos, pos + 1)) }
+            if pos > lineStart, !Byte.isBlank(input[pos - 1]) { throw ParseFailure(.commentWithoutSpace, pos, pos + 1) }
         } else if !Byte.isBreakOrEnd(current) {
-            throw YAMLError.unexpectedContent(after: what, range(pos, lineEndOffset(pos)))
+            throw ParseFailure(.unexpectedContent, pos, lineEndOffset(pos), context.rawValue)
         }
         skipToNextContentLine()
     }
@@ -213,23 +211,23 @@ struct Parser {
     // MARK: - Nodes and limits
 
     @inline(__always)
-    mutating func countNode(at offset: Int) throws(YAMLError) {
+    mutating func countNode(at offset: Int) throws(ParseFailure) {
         nodeCount += 1
         if nodeCount > limits.maxNodes {
-            throw YAMLError.tooManyNodes(limits.maxNodes, at: range(offset, offset + 1))
+            throw ParseFailure(.tooManyNodes, offset, offset + 1, limits.maxNodes)
         }
     }
 
     @inline(__always)
-    mutating func enterCollection(at offset: Int) throws(YAMLError) {
+    mutating func enterCollection(at offset: Int) throws(ParseFailure) {
         depth += 1
         if depth > limits.maxDepth {
-            throw YAMLError.tooDeep(limits.maxDepth, at: range(offset, offset + 1))
+            throw ParseFailure(.tooDeep, offset, offset + 1, limits.maxDepth)
         }
     }
 
     /// An empty (null) plain scalar at `location`.
-    mutating func emptyNode(at location: SourceLocation) throws(YAMLError) -> Node {
+    mutating func emptyNode(at location: SourceLocation) throws(ParseFailure) -> Node {
         try countNode(at: location.offset)
         return Node(.scalar(Scalar(text: "", style: .plain, value: .null)), range: SourceRange(at: location))
     }
@@ -237,22 +235,23 @@ struct Parser {
     /// Appends `key: value` to `entries`, refusing a key already present.
     mutating func appendEntry(
         _ entries: inout [MappingEntry], key: consuming Node, value: consuming Node, keys: inout MappingKeys
-    ) throws(YAMLError) {
+    ) throws(ParseFailure) {
         let text: String
         if case .scalar(let scalar) = key.content { text = scalar.text } else { text = "" }
         if let first = keys.insert(text, at: entries.count, stack: &keyStack) {
-            throw YAMLError.duplicateKey(text, first: entries[first].key.range.start, range: key.range)
+            throw ParseFailure(.duplicateKey, key.range.start.offset, key.range.end.offset, entries[first].key.range.start.offset)
         }
         entries.append(MappingEntry(key: key, value: value))
     }
 
     // MARK: - Stream and documents
 
-    mutating func parseStream() throws(YAMLError) -> [Document] {
+    mutating func parseStream() throws(ParseFailure) -> [Document] {
         // A byte order mark may open the stream.
         if end >= 3, input[0] == 0xEF, input[1] == 0xBB, input[2] == 0xBF {
             pos = 3
             lineStart = 3
+            hasByteOrderMark = true
         }
         var documents: [Document] = []
         skipToContentFromLineStart()
@@ -264,18 +263,18 @@ struct Parser {
             var sawDirective = false
             var sawYAMLDirective = false
             while pos == lineStart, byte(pos) == Byte.percent, !documentStarted {
-                guard directivesAllowed else { throw YAMLError.directiveWithoutDocumentEnd(range(pos, lineEndOffset(pos))) }
+                guard directivesAllowed else { throw ParseFailure(.directiveWithoutDocumentEnd, pos, lineEndOffset(pos)) }
                 try parseDirective(sawYAMLDirective: &sawYAMLDirective)
                 sawDirective = true
                 if atEnd { break }
             }
             if sawDirective, !(atDocumentMarker && byte(pos) == Byte.minus) {
-                throw YAMLError.directivesWithoutDocument(atEnd ? SourceRange(at: here()) : range(pos, lineEndOffset(pos)))
+                throw ParseFailure(.directivesWithoutDocument, pos, lineEndOffset(pos))
             }
             if atDocumentMarker, byte(pos) == Byte.dot {
                 // `...` with no document before it.
                 pos += 3
-                try finishLine(after: "`...`")
+                try finishLine(after: .documentEnd)
                 directivesAllowed = true
                 documentStarted = false
                 continue
@@ -298,15 +297,15 @@ struct Parser {
             }
             var documentEnd = root?.range.end ?? documentStart
             if !atEnd, !atDocumentMarker {
-                if tabInIndent, indent == 0 { throw YAMLError.tabIndentation(range(lineStart, pos)) }
-                throw YAMLError.contentAfterDocument(range(pos, lineEndOffset(pos)), rootStart: root?.range.start)
+                if tabInIndent, indent == 0 { throw ParseFailure(.tabIndentation, lineStart, pos) }
+                throw ParseFailure(.contentAfterDocument, pos, lineEndOffset(pos), root?.range.start.offset ?? -1)
             }
             documentStarted = false
             directivesAllowed = false
             if atDocumentMarker, byte(pos) == Byte.dot {
                 pos += 3
                 documentEnd = here()
-                try finishLine(after: "`...`")
+                try finishLine(after: .documentEnd)
                 directivesAllowed = true
             } else if atDocumentMarker {
                 documentStarted = true
@@ -321,31 +320,31 @@ struct Parser {
     }
 
     /// `%YAML 1.2` (accepted once per document); every other directive is refused.
-    mutating func parseDirective(sawYAMLDirective: inout Bool) throws(YAMLError) {
+    mutating func parseDirective(sawYAMLDirective: inout Bool) throws(ParseFailure) {
         let start = pos
         pos += 1
         let nameStart = pos
         while pos < end, !Byte.isBlankOrBreakOrEnd(input[pos]) { pos += 1 }
         let name = String(decoding: UnsafeBufferPointer(rebasing: input[nameStart..<pos]), as: UTF8.self)
         guard name == "YAML" else {
-            throw YAMLError.unsupportedDirective(name, range(start, pos))
+            throw ParseFailure(.unsupportedDirective, start, pos)
         }
         skipBlanks()
         let versionStart = pos
         while pos < end, !Byte.isBlankOrBreakOrEnd(input[pos]) { pos += 1 }
         let version = String(decoding: UnsafeBufferPointer(rebasing: input[versionStart..<pos]), as: UTF8.self)
         guard version == "1.2" else {
-            throw YAMLError.unsupportedYAMLVersion(version, range(start, pos))
+            throw ParseFailure(.unsupportedYAMLVersion, start, pos, versionStart)
         }
-        if sawYAMLDirective { throw YAMLError.repeatedYAMLDirective(range(start, pos)) }
+        if sawYAMLDirective { throw ParseFailure(.repeatedYAMLDirective, start, pos) }
         sawYAMLDirective = true
-        try finishLine(after: "the `%YAML 1.2` directive")
+        try finishLine(after: .yamlDirective)
     }
 
     // MARK: - Block nodes
 
     /// A node in block context starting at `pos` (its first character).
-    mutating func parseBlockNode(parentIndent: Int, placement: BlockPlacement) throws(YAMLError) -> Node {
+    mutating func parseBlockNode(parentIndent: Int, placement: BlockPlacement) throws(ParseFailure) -> Node {
         let start = pos
         let column = pos - lineStart
         let first = input[pos]
@@ -358,59 +357,59 @@ struct Parser {
         }
         switch first {
         case Byte.minus where Byte.isBlankOrBreakOrEnd(next):
-            guard collectionAllowed else { throw YAMLError.sequenceNotAllowed(placement, range(pos, pos + 1)) }
-            if placement == .ownLine, tabInIndent { throw YAMLError.tabIndentation(range(lineStart, pos)) }
+            guard collectionAllowed else { throw ParseFailure(.sequenceNotAllowed, pos, pos + 1, ParseFailure.placementCode(placement)) }
+            if placement == .ownLine, tabInIndent { throw ParseFailure(.tabIndentation, lineStart, pos) }
             return try parseBlockSequence(column: column, atKeyColumn: false)
         case Byte.question where Byte.isBlankOrBreakOrEnd(next):
-            throw YAMLError.explicitKey(range(pos, pos + 1))
+            throw ParseFailure(.explicitKey, pos, pos + 1)
         case Byte.colon where Byte.isBlankOrBreakOrEnd(next):
-            throw YAMLError.emptyKey(range(pos, pos + 1))
+            throw ParseFailure(.emptyKey, pos, pos + 1)
         case Byte.pipe, Byte.greaterThan:
             return try parseBlockScalar(parentIndent: parentIndent)
         case Byte.leftBracket, Byte.leftBrace:
             let node = try parseFlowCollection(parentIndent: parentIndent)
             skipBlanks()
             if byte(pos) == Byte.colon, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) || node.range.end.offset == pos {
-                throw YAMLError.complexKey(node.range)
+                throw ParseFailure(.complexKey, node.range.start.offset, node.range.end.offset)
             }
-            try finishLine(after: first == Byte.leftBracket ? "a flow list" : "a flow mapping")
+            try finishLine(after: first == Byte.leftBracket ? .flowList : .flowMapping)
             return node
         case Byte.doubleQuote, Byte.singleQuote:
             let startLine = line
             let node = try parseQuotedScalar(parentIndent: parentIndent)
             skipBlanks()
             if byte(pos) == Byte.colon, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) {
-                if line != startLine { throw YAMLError.multiLineKey(node.range) }
-                guard collectionAllowed else { throw YAMLError.mappingNotAllowed(placement, range(pos, pos + 1)) }
-                if placement == .ownLine, tabInIndent { throw YAMLError.tabIndentation(range(lineStart, start)) }
+                if line != startLine { throw ParseFailure(.multiLineKey, node.range.start.offset, node.range.end.offset) }
+                guard collectionAllowed else { throw ParseFailure(.mappingNotAllowed, pos, pos + 1, ParseFailure.placementCode(placement)) }
+                if placement == .ownLine, tabInIndent { throw ParseFailure(.tabIndentation, lineStart, start) }
                 return try parseBlockMapping(column: column, firstKey: node)
             }
-            try finishLine(after: "a quoted string")
+            try finishLine(after: .quotedString)
             return node
         case Byte.ampersand:
-            throw YAMLError.anchor(wordRange(at: pos))
+            throw ParseFailure(.anchor, pos, wordEnd(pos))
         case Byte.asterisk:
-            throw YAMLError.alias(wordRange(at: pos))
+            throw ParseFailure(.alias, pos, wordEnd(pos))
         case Byte.exclamation:
-            throw YAMLError.tag(wordRange(at: pos))
+            throw ParseFailure(.tag, pos, wordEnd(pos))
         case Byte.percent:
-            throw YAMLError.directiveInsideDocument(range(pos, lineEndOffset(pos)))
+            throw ParseFailure(.directiveInsideDocument, pos, lineEndOffset(pos))
         case Byte.at, Byte.backtick:
-            throw YAMLError.reservedIndicator(first, range(pos, pos + 1))
+            throw ParseFailure(.reservedIndicator, pos, pos + 1)
         case Byte.comma, Byte.rightBracket, Byte.rightBrace:
-            throw YAMLError.unexpectedFlowIndicator(first, range(pos, pos + 1))
+            throw ParseFailure(.unexpectedFlowIndicator, pos, pos + 1)
         default:
             let scanned = try scanPlainBlock(parentIndent: parentIndent)
             guard scanned.isKey else { return scanned.node }
-            if scanned.multiLine { throw YAMLError.multiLineKey(scanned.node.range) }
-            guard collectionAllowed else { throw YAMLError.mappingNotAllowed(placement, range(pos, pos + 1)) }
-            if placement == .ownLine, tabInIndent { throw YAMLError.tabIndentation(range(lineStart, start)) }
+            if scanned.multiLine { throw ParseFailure(.multiLineKey, scanned.node.range.start.offset, scanned.node.range.end.offset) }
+            guard collectionAllowed else { throw ParseFailure(.mappingNotAllowed, pos, pos + 1, ParseFailure.placementCode(placement)) }
+            if placement == .ownLine, tabInIndent { throw ParseFailure(.tabIndentation, lineStart, start) }
             return try parseBlockMapping(column: column, firstKey: scanned.node)
         }
     }
 
     /// The value after a `-` or `key:` indicator (`pos` just after it), nested under `parentIndent`.
-    mutating func parseIndicatorValue(parentIndent: Int, isMappingValue: Bool) throws(YAMLError) -> Node {
+    mutating func parseIndicatorValue(parentIndent: Int, isMappingValue: Bool) throws(ParseFailure) -> Node {
         let indicatorEnd = here()
         var sawTab = false
         while pos < end, Byte.isBlank(input[pos]) {
@@ -422,7 +421,7 @@ struct Parser {
             skipToNextContentLine()
             if atEnd || atDocumentMarker { return try emptyNode(at: indicatorEnd) }
             if isMappingValue, indent == parentIndent, byte(pos) == Byte.minus, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) {
-                if tabInIndent { throw YAMLError.tabIndentation(range(lineStart, pos)) }
+                if tabInIndent { throw ParseFailure(.tabIndentation, lineStart, pos) }
                 return try parseBlockSequence(column: parentIndent, atKeyColumn: true)
             }
             if indent > parentIndent {
@@ -437,7 +436,7 @@ struct Parser {
 
     /// A block list whose `-` indicators are at `column`; `pos` is at the first `-`.
     /// `atKeyColumn`: the list is a mapping value written at its key's column.
-    mutating func parseBlockSequence(column: Int, atKeyColumn: Bool) throws(YAMLError) -> Node {
+    mutating func parseBlockSequence(column: Int, atKeyColumn: Bool) throws(ParseFailure) -> Node {
         let start = here()
         try enterCollection(at: pos)
         defer { depth -= 1 }
@@ -450,19 +449,19 @@ struct Parser {
             items.append(item)
             if atEnd || atDocumentMarker || indent < column { break }
             if indent > column {
-                throw YAMLError.overIndented(range(pos, lineEndOffset(pos)), expectedColumn: column + 1, what: "list")
+                throw ParseFailure(.overIndentedList, pos, lineEndOffset(pos), column + 1)
             }
-            if tabInIndent { throw YAMLError.tabIndentation(range(lineStart, pos)) }
+            if tabInIndent { throw ParseFailure(.tabIndentation, lineStart, pos) }
             if byte(pos) == Byte.minus, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) { continue }
             if atKeyColumn { break }
-            throw YAMLError.expectedSequenceItem(range(pos, lineEndOffset(pos)))
+            throw ParseFailure(.expectedSequenceItem, pos, lineEndOffset(pos))
         }
         let last = items.last?.range.end ?? start
         return Node(.sequence(items), range: SourceRange(start: start, end: last))
     }
 
     /// A block mapping whose keys are at `column`; `pos` is at the `:` after `firstKey`.
-    mutating func parseBlockMapping(column: Int, firstKey: Node) throws(YAMLError) -> Node {
+    mutating func parseBlockMapping(column: Int, firstKey: Node) throws(ParseFailure) -> Node {
         try enterCollection(at: firstKey.range.start.offset)
         defer { depth -= 1 }
         try countNode(at: firstKey.range.start.offset)
@@ -477,9 +476,9 @@ struct Parser {
             try appendEntry(&entries, key: key, value: value, keys: &keys)
             if atEnd || atDocumentMarker || indent < column { break }
             if indent > column {
-                throw YAMLError.overIndented(range(pos, lineEndOffset(pos)), expectedColumn: column + 1, what: "mapping")
+                throw ParseFailure(.overIndentedMapping, pos, lineEndOffset(pos), column + 1)
             }
-            if tabInIndent { throw YAMLError.tabIndentation(range(lineStart, pos)) }
+            if tabInIndent { throw ParseFailure(.tabIndentation, lineStart, pos) }
             key = try parseBlockKey(column: column)
         }
         let last = entries.last?.value.range.end ?? firstKey.range.end
@@ -487,43 +486,43 @@ struct Parser {
     }
 
     /// The next key of a block mapping (at `pos`, on its own line); ends at the `:`.
-    mutating func parseBlockKey(column: Int) throws(YAMLError) -> Node {
+    mutating func parseBlockKey(column: Int) throws(ParseFailure) -> Node {
         let first = input[pos]
         let next = byte(pos + 1)
         switch first {
         case Byte.minus where Byte.isBlankOrBreakOrEnd(next):
-            throw YAMLError.sequenceItemInMapping(range(pos, pos + 1))
+            throw ParseFailure(.sequenceItemInMapping, pos, pos + 1)
         case Byte.question where Byte.isBlankOrBreakOrEnd(next):
-            throw YAMLError.explicitKey(range(pos, pos + 1))
+            throw ParseFailure(.explicitKey, pos, pos + 1)
         case Byte.colon where Byte.isBlankOrBreakOrEnd(next):
-            throw YAMLError.emptyKey(range(pos, pos + 1))
+            throw ParseFailure(.emptyKey, pos, pos + 1)
         case Byte.ampersand:
-            throw YAMLError.anchor(wordRange(at: pos))
+            throw ParseFailure(.anchor, pos, wordEnd(pos))
         case Byte.asterisk:
-            throw YAMLError.alias(wordRange(at: pos))
+            throw ParseFailure(.alias, pos, wordEnd(pos))
         case Byte.exclamation:
-            throw YAMLError.tag(wordRange(at: pos))
+            throw ParseFailure(.tag, pos, wordEnd(pos))
         case Byte.leftBracket, Byte.leftBrace:
             let node = try parseFlowCollection(parentIndent: column)
             skipBlanks()
-            if byte(pos) == Byte.colon { throw YAMLError.complexKey(node.range) }
-            throw YAMLError.expectedKey(node.range)
+            if byte(pos) == Byte.colon { throw ParseFailure(.complexKey, node.range.start.offset, node.range.end.offset) }
+            throw ParseFailure(.expectedKey, node.range.start.offset, node.range.end.offset)
         case Byte.doubleQuote, Byte.singleQuote:
             let startLine = line
             let node = try parseQuotedScalar(parentIndent: column)
             skipBlanks()
             guard byte(pos) == Byte.colon, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) else {
-                throw YAMLError.missingColon(node.range)
+                throw ParseFailure(.missingColon, node.range.start.offset, node.range.end.offset)
             }
-            if line != startLine { throw YAMLError.multiLineKey(node.range) }
+            if line != startLine { throw ParseFailure(.multiLineKey, node.range.start.offset, node.range.end.offset) }
             return node
         case Byte.pipe, Byte.greaterThan, Byte.percent, Byte.at, Byte.backtick, Byte.comma, Byte.rightBracket,
             Byte.rightBrace, Byte.hash:
-            throw YAMLError.expectedKey(range(pos, lineEndOffset(pos)))
+            throw ParseFailure(.expectedKey, pos, lineEndOffset(pos))
         default:
             let scanned = try scanPlainBlock(parentIndent: column)
-            guard scanned.isKey else { throw YAMLError.missingColon(scanned.node.range) }
-            if scanned.multiLine { throw YAMLError.multiLineKey(scanned.node.range) }
+            guard scanned.isKey else { throw ParseFailure(.missingColon, scanned.node.range.start.offset, scanned.node.range.end.offset) }
+            if scanned.multiLine { throw ParseFailure(.multiLineKey, scanned.node.range.start.offset, scanned.node.range.end.offset) }
             return scanned.node
         }
     }

@@ -6,16 +6,17 @@ public struct YAMLLimits: Sendable, Hashable {
     public var maxInputBytes: Int
     /// The deepest nesting of collections (block or flow) accepted.
     public var maxDepth: Int
-    /// The most nodes (scalars, keys and collections) one input may hold.
+    /// The most nodes (scalars, keys and collections) one input may hold; a node costs about
+    /// 135 to 180 bytes of memory.
     public var maxNodes: Int
 
-    public init(maxInputBytes: Int = 64 << 20, maxDepth: Int = 256, maxNodes: Int = 4_000_000) {
+    public init(maxInputBytes: Int = 32 << 20, maxDepth: Int = 128, maxNodes: Int = 2_000_000) {
         self.maxInputBytes = maxInputBytes
         self.maxDepth = maxDepth
         self.maxNodes = maxNodes
     }
 
-    /// 64 MiB, 256 levels, 4 million nodes.
+    /// 32 MiB, 128 levels, 2 million nodes (see grammar/yaml-subset.md, "Limits").
     public static let standard = YAMLLimits()
 }
 
@@ -39,7 +40,11 @@ public enum YAMLParser {
         return try bytes.withUnsafeBufferPointer { (input: UnsafeBufferPointer<UInt8>) throws(YAMLError) -> [Document] in
             let isASCII = try EncodingCheck.validate(input)
             var parser = Parser(input: input, limits: limits, isASCII: isASCII)
-            return try parser.parseStream()
+            do throws(ParseFailure) {
+                return try parser.parseStream()
+            } catch {
+                throw error.error(in: input)
+            }
         }
     }
 
@@ -52,7 +57,13 @@ public enum YAMLParser {
     /// reporting, not for hot paths); returns the node's start when `node` is not a scalar of
     /// `source`.
     public static func sourceLocation(ofContentOffset contentOffset: Int, in node: Node, source: [UInt8]) -> SourceLocation {
-        guard let scalar = node.scalar else { return node.range.start }
+        sourceLocations(ofContentOffsets: [contentOffset], in: node, source: source)[0]
+    }
+
+    /// `sourceLocation(ofContentOffset:in:source:)` for several offsets of one scalar, with one
+    /// re-parse (for example both ends of a range).
+    public static func sourceLocations(ofContentOffsets contentOffsets: [Int], in node: Node, source: [UInt8]) -> [SourceLocation] {
+        guard let scalar = node.scalar else { return contentOffsets.map { _ in node.range.start } }
         let target = node.range.start.offset
         let segments: [ContentSegment]? = source.withUnsafeBufferPointer { input in
             guard (try? EncodingCheck.validate(input)) != nil else { return nil }
@@ -60,24 +71,26 @@ public enum YAMLParser {
             _ = try? parser.parseStream()
             return parser.probeSegments
         }
-        guard let segments, let last = segments.last else { return node.range.start }
+        guard let segments, let last = segments.last else { return contentOffsets.map { _ in node.range.start } }
         let file = SourceFile(path: "", bytes: source)
         let total = scalar.text.utf8.count
-        let offset = max(0, min(contentOffset, total))
-        if offset == total {
-            // Just after the last character.
-            if last.verbatim { return file.location(ofOffset: last.sourceOffset + (total - last.contentOffset)) }
-            return node.range.end
+        return contentOffsets.map { contentOffset in
+            let offset = max(0, min(contentOffset, total))
+            if offset == total {
+                // Just after the last character.
+                if last.verbatim { return file.location(ofOffset: last.sourceOffset + (total - last.contentOffset)) }
+                return node.range.end
+            }
+            // The last run starting at or before `offset` (runs are in content order).
+            var low = 0
+            var high = segments.count - 1
+            while low < high {
+                let middle = (low + high + 1) / 2
+                if segments[middle].contentOffset <= offset { low = middle } else { high = middle - 1 }
+            }
+            let run = segments[low]
+            if run.verbatim { return file.location(ofOffset: run.sourceOffset + (offset - run.contentOffset)) }
+            return file.location(ofOffset: run.sourceOffset)
         }
-        // The last run starting at or before `offset` (runs are in content order).
-        var low = 0
-        var high = segments.count - 1
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if segments[middle].contentOffset <= offset { low = middle } else { high = middle - 1 }
-        }
-        let run = segments[low]
-        if run.verbatim { return file.location(ofOffset: run.sourceOffset + (offset - run.contentOffset)) }
-        return file.location(ofOffset: run.sourceOffset)
     }
 }
