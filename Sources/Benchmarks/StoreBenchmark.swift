@@ -95,7 +95,7 @@ enum StoreBenchmark {
         CompilerBenchmark.report("get 1 of 10,000 resources (-o yaml)", getTimes)
 
         // Baseline: the sqlite3 shell, same rows, one transaction.
-        var sql = "CREATE TABLE r (kind TEXT, project TEXT, name TEXT, spec TEXT, UNIQUE(kind, project, name));\nBEGIN;\n"
+        var sql = "PRAGMA journal_mode = WAL;\nPRAGMA synchronous = NORMAL;\nCREATE TABLE r (kind TEXT, project TEXT, name TEXT, spec TEXT, UNIQUE(kind, project, name));\nBEGIN;\n"
         for index in 0..<1_000 {
             sql += "INSERT INTO r VALUES ('StepTemplate', 'default', 't\(index)', '{\"prompt\":\"Implement the plan at {plan_output_path} for {goal}, part \(index), and report what changed.\"}');\n"
         }

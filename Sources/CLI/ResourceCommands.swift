@@ -16,7 +16,7 @@ func findResource(_ store: ResourceStore, kind: String, name: String, project: S
         }
         return found
     }
-    let matches = try store.resources(kind: kind).filter { $0.key.name == name }
+    let matches = try store.resources(kind: kind, name: name)
     guard let first = matches.first else {
         throw UsageError("\(kind)/\(name) is not stored", help: "list what is stored with `orchestrator get \(kind.lowercased())s`")
     }

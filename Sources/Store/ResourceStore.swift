@@ -153,13 +153,15 @@ public final class ResourceStore: @unchecked Sendable {
         return try rows.first.map(decode)
     }
 
-    /// Resources, optionally of one kind and/or one project, ordered by project, kind, name.
-    public func resources(kind: String? = nil, project: String? = nil) throws -> [StoredResource] {
+    /// Resources, optionally of one kind, one project and/or one name, ordered by project,
+    /// kind, name.
+    public func resources(kind: String? = nil, project: String? = nil, name: String? = nil) throws -> [StoredResource] {
         var sql = "SELECT \(ResourceStore.columns) FROM resources"
         var conditions: [String] = []
         var parameters: [SQLValue] = []
         if let kind { conditions.append("kind = ?"); parameters.append(.text(kind)) }
         if let project { conditions.append("project = ?"); parameters.append(.text(project)) }
+        if let name { conditions.append("name = ?"); parameters.append(.text(name)) }
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
         sql += " ORDER BY project, kind, name"
         return try database.query(sql, parameters).map(decode)

@@ -31,6 +31,7 @@ public enum Schema {
                     UNIQUE (kind, project, name)
                 );
                 CREATE INDEX resources_by_project ON resources(project, kind);
+                CREATE INDEX resources_by_name ON resources(kind, name);
                 CREATE TABLE resource_revisions (
                     id            INTEGER PRIMARY KEY,
                     kind          TEXT NOT NULL,
