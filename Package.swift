@@ -24,8 +24,14 @@ let package = Package(
         .target(name: "Manifest", dependencies: ["Diagnostics", "YAML", "Expr"]),
         // References -> step graph, planner, lint rules.
         .target(name: "Compiler", dependencies: ["Diagnostics", "YAML", "Expr", "Manifest"]),
+        // The system SQLite library (Debian: libsqlite3-dev), the only outside code we use.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The embedded store: resources, revisions, projects (and later tasks and events) in SQLite.
+        .target(name: "Store", dependencies: ["CSQLite", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler"]),
+        // Executes a pinned step graph: processes, items, cycles, events, drift.
+        .target(name: "Runner", dependencies: ["JSON", "Diagnostics", "Expr", "Manifest", "Compiler", "Store"]),
         // Commands and output formats; the executable is a thin shell around it.
-        .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler"]),
+        .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner"]),
         .executableTarget(name: "orchestrator", dependencies: ["CLI"]),
         // Release-build benchmarks: `swift run -c release orchestrator-bench --help`.
         .executableTarget(
@@ -38,6 +44,8 @@ let package = Package(
         .testTarget(name: "ExprTests", dependencies: ["Expr", "Diagnostics", "JSON"]),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "YAML", "Diagnostics"]),
         .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Manifest", "YAML", "Expr", "Diagnostics"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
     ],
     swiftLanguageModes: [.v6]

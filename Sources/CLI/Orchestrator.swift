@@ -9,6 +9,7 @@ public enum Orchestrator {
         ParseCommand.self,
         ValidateCommand.self,
         PlanCommand.self,
+        ExprCommand.self,
     ]
 
     /// Runs one command line (without the program name) and returns the exit status.

@@ -31,14 +31,14 @@ public enum ExprChecker {
     public static func check(
         _ expression: Expression, declarations: [String: ExprType], unknownIdentifiers policy: UnknownIdentifierPolicy = .error
     ) -> CheckResult {
-        var checker = Checker(declarations: declarations, policy: policy)
+        let checker = Checker(declarations: declarations, policy: policy)
         let type = checker.type(of: expression.root)
         let sorted = checker.diagnostics.sorted { ($0.range?.start.offset ?? 0) < ($1.range?.start.offset ?? 0) }
         return CheckResult(type: type, diagnostics: sorted, unknownIdentifiers: checker.unknown)
     }
 }
 
-struct Checker {
+final class Checker {
     let declarations: [String: ExprType]
     let policy: UnknownIdentifierPolicy
     var scopes: [(name: String, type: ExprType)] = []
@@ -50,11 +50,11 @@ struct Checker {
         self.policy = policy
     }
 
-    mutating func report(_ rule: String, _ message: String, _ range: SourceRange, help: String? = nil) {
+    func report(_ rule: String, _ message: String, _ range: SourceRange, help: String? = nil) {
         diagnostics.append(.error(rule, message, range: range, help: help))
     }
 
-    mutating func typeError(_ message: String, _ range: SourceRange, help: String? = nil) -> ExprType {
+    func typeError(_ message: String, _ range: SourceRange, help: String? = nil) -> ExprType {
         report(ExprRule.type, message, range, help: help)
         return .dyn
     }
@@ -66,125 +66,167 @@ struct Checker {
         return SourceRange(start: node.range.start, end: end)
     }
 
-    mutating func type(of node: ExprNode) -> ExprType {
+    /// The type of a node. Each kind has its own function so that the recursion's stack frames
+    /// stay small (expressions nest up to `ExprLimits.maxDepth`).
+    func type(of node: ExprNode) -> ExprType {
+        // Payloads are unpacked in the callee: the dispatcher's frame stays small.
         switch node.kind {
-        case .literal(let value):
-            return ExprType(of: value)
-
-        case .identifier(let name):
-            if let local = scopes.last(where: { $0.name == name }) { return local.type }
-            if let declared = declarations[name] { return declared }
-            unknown.append(VariableReference(name: name, range: node.range))
-            if policy != .ignore {
-                let candidates = declarations.keys.sorted() + scopes.map(\.name)
-                let suggestion = Suggestions.closest(to: name, in: candidates)
-                let diagnostic = Diagnostic(
-                    severity: policy == .error ? .error : .warning, rule: ExprRule.unknownIdentifier,
-                    message: "unknown variable `\(name)`", range: node.range,
-                    help: suggestion.map { "did you mean `\($0)`?" })
-                diagnostics.append(diagnostic)
-            }
-            return .dyn
-
-        case .select(let operand, let field, let fieldRange):
-            let operandType = type(of: operand)
-            switch operandType {
-            case .dyn: return .dyn
-            case .map(let key, let value):
-                if key == .string || key == .dyn { return value }
-                return typeError("`.\(field)` selects a string key, but the map's keys are \(key)", fieldRange,
-                                 help: "index the map instead: `m[key]`")
-            default:
-                return typeError("`.\(field)` selects a field of a map, but the value is of type \(operandType)", fieldRange)
-            }
-
-        case .index(let operand, let index):
-            let operandType = type(of: operand)
-            let indexType = type(of: index)
-            switch operandType {
-            case .dyn: return .dyn
-            case .list(let element):
-                if indexType == .int || indexType == .dyn { return element }
-                return typeError("a list index must be an int, not \(indexType)", index.range)
-            case .map(let key, let value):
-                if ExprType.compatible(key, indexType) { return value }
-                return typeError("the map's keys are \(key), not \(indexType)", index.range)
-            default:
-                return typeError("values of type \(operandType) cannot be indexed; only lists and maps can", operand.range)
-            }
-
-        case .unary(let op, let operand):
-            let operandType = type(of: operand)
-            switch op {
-            case .not:
-                if operandType == .bool || operandType == .dyn { return .bool }
-                return typeError("`!` needs a bool, not \(operandType)", Checker.operatorRange(node))
-            case .negate:
-                if operandType == .int || operandType == .double || operandType == .dyn { return operandType }
-                return typeError("`-` cannot negate a value of type \(operandType)", Checker.operatorRange(node),
-                                 help: operandType == .uint ? "uints have no negative values; convert with int(...) first" : nil)
-            }
-
-        case .binary(let op, let lhs, let rhs, let operatorRange):
-            let l = type(of: lhs)
-            let r = type(of: rhs)
-            return binaryType(op, l, r, operatorRange)
-
-        case .logical(let op, let operands):
-            for operand in operands {
-                let operandType = type(of: operand)
-                if operandType != .bool && operandType != .dyn {
-                    report(ExprRule.type, "`\(op.rawValue)` needs bool operands, not \(operandType)", operand.range,
-                           help: operandType == .int || operandType == .uint ? "compare explicitly, e.g. `x > 0`" : nil)
-                }
-            }
-            return .bool
-
-        case .conditional(let condition, let whenTrue, let whenFalse):
-            let c = type(of: condition)
-            if c != .bool && c != .dyn {
-                report(ExprRule.type, "the condition of `?:` must be a bool, not \(c)", condition.range)
-            }
-            let t = type(of: whenTrue)
-            let f = type(of: whenFalse)
-            if ExprType.compatible(t, f) { return ExprType.join(t, f) }
-            return typeError("the branches of `?:` have different types: \(t) and \(f)", node.range,
-                             help: "wrap one branch in dyn(...) if mixing types is intended")
-
-        case .list(let items):
-            return .list(ExprType.common(items.map { type(of: $0) }))
-
-        case .map(let entries):
-            var keys: [ExprType] = []
-            var values: [ExprType] = []
-            for entry in entries {
-                let keyType = type(of: entry.key)
-                switch keyType {
-                case .int, .uint, .bool, .string, .dyn: break
-                default: report(ExprRule.type, "map keys must be int, uint, bool or string, not \(keyType)", entry.key.range)
-                }
-                keys.append(keyType)
-                values.append(type(of: entry.value))
-            }
-            return .map(ExprType.common(keys), ExprType.common(values))
-
-        case .has(let operand, let field):
-            let operandType = type(of: operand)
-            switch operandType {
-            case .map, .dyn: return .bool
-            default:
-                return typeError("has() tests a key of a map, but the value before `.\(field)` is of type \(operandType)", operand.range)
-            }
-
-        case .call(let call):
-            return callType(call, node)
-
-        case .comprehension(let comprehension):
-            return comprehensionType(comprehension)
+        case .literal(let value): return ExprType(of: value)
+        case .identifier: return identifierType(node)
+        case .select: return selectType(node)
+        case .index: return indexType(node)
+        case .unary: return unaryType(node)
+        case .binary: return binaryType(node)
+        case .logical: return logicalType(node)
+        case .conditional: return conditionalType(node)
+        case .list: return listType(node)
+        case .map: return mapType(node)
+        case .has: return hasType(node)
+        case .call: return callType(node)
+        case .comprehension: return comprehensionType(node)
         }
     }
 
-    mutating func binaryType(_ op: BinaryOperator, _ l: ExprType, _ r: ExprType, _ range: SourceRange) -> ExprType {
+    @inline(never)
+    func identifierType(_ node: ExprNode) -> ExprType {
+        guard case .identifier(let name) = node.kind else { return .dyn }
+        let range = node.range
+        if let local = scopes.last(where: { $0.name == name }) { return local.type }
+        if let declared = declarations[name] { return declared }
+        unknown.append(VariableReference(name: name, range: range))
+        if policy != .ignore {
+            let candidates = declarations.keys.sorted() + scopes.map(\.name)
+            let suggestion = Suggestions.closest(to: name, in: candidates)
+            let diagnostic = Diagnostic(
+                severity: policy == .error ? .error : .warning, rule: ExprRule.unknownIdentifier,
+                message: "unknown variable `\(name)`", range: range,
+                help: suggestion.map { "did you mean `\($0)`?" })
+            diagnostics.append(diagnostic)
+        }
+        return .dyn
+    }
+
+    @inline(never)
+    func selectType(_ node: ExprNode) -> ExprType {
+        guard case .select(let operand, let field, let fieldRange) = node.kind else { return .dyn }
+        let operandType = type(of: operand)
+        switch operandType {
+        case .dyn: return .dyn
+        case .map(let key, let value):
+            if key == .string || key == .dyn { return value }
+            return typeError("`.\(field)` selects a string key, but the map's keys are \(key)", fieldRange,
+                             help: "index the map instead: `m[key]`")
+        default:
+            return typeError("`.\(field)` selects a field of a map, but the value is of type \(operandType)", fieldRange)
+        }
+    }
+
+    @inline(never)
+    func indexType(_ node: ExprNode) -> ExprType {
+        guard case .index(let operand, let index) = node.kind else { return .dyn }
+        let operandType = type(of: operand)
+        let indexType = type(of: index)
+        switch operandType {
+        case .dyn: return .dyn
+        case .list(let element):
+            if indexType == .int || indexType == .dyn { return element }
+            return typeError("a list index must be an int, not \(indexType)", index.range)
+        case .map(let key, let value):
+            if ExprType.compatible(key, indexType) { return value }
+            return typeError("the map's keys are \(key), not \(indexType)", index.range)
+        default:
+            return typeError("values of type \(operandType) cannot be indexed; only lists and maps can", operand.range)
+        }
+    }
+
+    @inline(never)
+    func unaryType(_ node: ExprNode) -> ExprType {
+        guard case .unary(let op, let operand) = node.kind else { return .dyn }
+        let operandType = type(of: operand)
+        switch op {
+        case .not:
+            if operandType == .bool || operandType == .dyn { return .bool }
+            return typeError("`!` needs a bool, not \(operandType)", Checker.operatorRange(node))
+        case .negate:
+            if operandType == .int || operandType == .double || operandType == .dyn { return operandType }
+            return typeError("`-` cannot negate a value of type \(operandType)", Checker.operatorRange(node),
+                             help: operandType == .uint ? "uints have no negative values; convert with int(...) first" : nil)
+        }
+    }
+
+    @inline(never)
+    func binaryType(_ node: ExprNode) -> ExprType {
+        guard case .binary(let op, let lhs, let rhs, let range) = node.kind else { return .dyn }
+        let l = type(of: lhs)
+        let r = type(of: rhs)
+        return binaryResult(op, l, r, range)
+    }
+
+    @inline(never)
+    func logicalType(_ node: ExprNode) -> ExprType {
+        guard case .logical(let op, let operands) = node.kind else { return .dyn }
+        for operand in operands {
+            let operandType = type(of: operand)
+            if operandType != .bool && operandType != .dyn {
+                report(ExprRule.type, "`\(op.rawValue)` needs bool operands, not \(operandType)", operand.range,
+                       help: operandType == .int || operandType == .uint ? "compare explicitly, e.g. `x > 0`" : nil)
+            }
+        }
+        return .bool
+    }
+
+    @inline(never)
+    func conditionalType(_ node: ExprNode) -> ExprType {
+        guard case .conditional(let condition, let whenTrue, let whenFalse) = node.kind else { return .dyn }
+        let range = node.range
+        let c = type(of: condition)
+        if c != .bool && c != .dyn {
+            report(ExprRule.type, "the condition of `?:` must be a bool, not \(c)", condition.range)
+        }
+        let t = type(of: whenTrue)
+        let f = type(of: whenFalse)
+        if ExprType.compatible(t, f) { return ExprType.join(t, f) }
+        return typeError("the branches of `?:` have different types: \(t) and \(f)", range,
+                         help: "wrap one branch in dyn(...) if mixing types is intended")
+    }
+
+    @inline(never)
+    func listType(_ node: ExprNode) -> ExprType {
+        guard case .list(let items) = node.kind else { return .dyn }
+        var types: [ExprType] = []
+        for item in items { types.append(type(of: item)) }
+        return .list(ExprType.common(types))
+    }
+
+    @inline(never)
+    func mapType(_ node: ExprNode) -> ExprType {
+        guard case .map(let entries) = node.kind else { return .dyn }
+        var keys: [ExprType] = []
+        var values: [ExprType] = []
+        for entry in entries {
+            let keyType = type(of: entry.key)
+            switch keyType {
+            case .int, .uint, .bool, .string, .dyn: break
+            default: report(ExprRule.type, "map keys must be int, uint, bool or string, not \(keyType)", entry.key.range)
+            }
+            keys.append(keyType)
+            values.append(type(of: entry.value))
+        }
+        return .map(ExprType.common(keys), ExprType.common(values))
+    }
+
+    @inline(never)
+    func hasType(_ node: ExprNode) -> ExprType {
+        guard case .has(let operand, let field) = node.kind else { return .dyn }
+        let operandType = type(of: operand)
+        switch operandType {
+        case .map, .dyn: return .bool
+        default:
+            return typeError("has() tests a key of a map, but the value before `.\(field)` is of type \(operandType)", operand.range)
+        }
+    }
+
+    func binaryResult(_ op: BinaryOperator, _ l: ExprType, _ r: ExprType, _ range: SourceRange) -> ExprType {
         let symbol = op.rawValue
         func mismatch() -> ExprType {
             var help: String?
@@ -243,11 +285,14 @@ struct Checker {
         }
     }
 
-    mutating func callType(_ call: ExprNode.Call, _ node: ExprNode) -> ExprType {
+    @inline(never)
+    func callType(_ node: ExprNode) -> ExprType {
+        guard case .call(let call) = node.kind else { return .dyn }
         var operands: [ExprNode] = []
         if let target = call.target { operands.append(target) }
         operands += call.arguments
-        let types = operands.map { type(of: $0) }
+        var types: [ExprType] = []
+        for operand in operands { types.append(type(of: operand)) }
         let isMethod = call.target != nil
         guard let builtin = Builtin.resolve(call.function, isMethod: isMethod, argumentCount: operands.count) else {
             if let known = Builtin(rawValue: call.function) {
@@ -303,7 +348,9 @@ struct Checker {
         }
     }
 
-    mutating func comprehensionType(_ c: ExprNode.Comprehension) -> ExprType {
+    @inline(never)
+    func comprehensionType(_ node: ExprNode) -> ExprType {
+        guard case .comprehension(let c) = node.kind else { return .dyn }
         let rangeType = type(of: c.range)
         let variableType: ExprType
         switch rangeType {
@@ -316,7 +363,8 @@ struct Checker {
         }
         scopes.append((c.variable, variableType))
         defer { scopes.removeLast() }
-        let bodyTypes = c.body.map { type(of: $0) }
+        var bodyTypes: [ExprType] = []
+        for body in c.body { bodyTypes.append(type(of: body)) }
         func requireBool(_ position: Int) {
             let t = bodyTypes[position]
             if t != .bool && t != .dyn {

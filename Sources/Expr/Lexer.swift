@@ -27,6 +27,31 @@ enum Token: Equatable, Sendable {
     }
 }
 
+/// A token's kind without its payload (cheap to copy and compare in the parser).
+enum TokenKind: Sendable, Equatable {
+    case identifier, intLiteral, uintLiteral, doubleLiteral, stringLiteral, bytesLiteral
+    case trueKeyword, falseKeyword, nullKeyword, end
+    case punct(Punct)
+}
+
+extension Token {
+    var kind: TokenKind {
+        switch self {
+        case .identifier: return .identifier
+        case .intLiteral: return .intLiteral
+        case .uintLiteral: return .uintLiteral
+        case .doubleLiteral: return .doubleLiteral
+        case .stringLiteral: return .stringLiteral
+        case .bytesLiteral: return .bytesLiteral
+        case .trueKeyword: return .trueKeyword
+        case .falseKeyword: return .falseKeyword
+        case .nullKeyword: return .nullKeyword
+        case .end: return .end
+        case .punct(let p): return .punct(p)
+        }
+    }
+}
+
 enum Punct: String, Sendable {
     case leftParen = "(", rightParen = ")", leftBracket = "[", rightBracket = "]"
     case leftBrace = "{", rightBrace = "}", dot = ".", comma = ",", colon = ":", question = "?"

@@ -46,9 +46,14 @@ public enum ExprParser {
         } catch {
             throw ExprSyntaxError(diagnostic: .error(ExprRule.syntax, error.message, range: lines.range(error.start, error.end), help: error.help))
         }
-        var parser = Parser(tokens: tokens, lines: lines, limits: limits)
-        let root = try parser.parseWhole()
-        return Expression(text: text, root: root)
+        let parser = Parser(tokens: tokens, lines: lines, limits: limits)
+        do {
+            let root = try parser.parseWhole()
+            return Expression(text: text, root: root)
+        } catch {
+            let diagnostic = parser.failure ?? .error(ExprRule.syntax, "invalid expression", range: lines.range(0, bytes.count))
+            throw ExprSyntaxError(diagnostic: diagnostic)
+        }
     }
 
     /// `parse` as a `Result`.
@@ -67,109 +72,189 @@ public enum ExprParser {
     ]
 }
 
-struct Parser {
+/// Thrown inside the parser; the diagnostic is in `Parser.failure`. (A large thrown type
+/// would cost stack space at every call site of the recursive functions.)
+struct ParseStop: Error {}
+
+/// A recursive-descent parser with an operator-precedence loop for the binary operators, so
+/// that one level of nesting (a parenthesis, a bracket, an argument list) costs only a few
+/// small stack frames. Messages are built in separate functions for the same reason.
+final class Parser {
     let tokens: [LexedToken]
+    let kinds: [TokenKind]
     let lines: LineMap
     let limits: ExprLimits
     var position = 0
     var depth = 0
+    var failure: Diagnostic?
 
     init(tokens: [LexedToken], lines: LineMap, limits: ExprLimits) {
         self.tokens = tokens
+        self.kinds = tokens.map { $0.token.kind }
         self.lines = lines
         self.limits = limits
     }
 
-    var current: LexedToken { tokens[min(position, tokens.count - 1)] }
+    var kind: TokenKind { kinds[position] }
 
-    func peekToken(_ ahead: Int) -> Token {
-        tokens[min(position + ahead, tokens.count - 1)].token
-    }
+    func kind(ahead: Int) -> TokenKind { kinds[min(position + ahead, kinds.count - 1)] }
 
-    mutating func advance() -> LexedToken {
-        let token = current
+    func isPunct(_ p: Punct) -> Bool { kinds[position] == .punct(p) }
+
+    /// Moves past the current token (never past the end token) and returns its index.
+    @discardableResult
+    func advance() -> Int {
+        let index = position
         if position < tokens.count - 1 { position += 1 }
-        return token
+        return index
     }
 
-    func isPunct(_ p: Punct) -> Bool { current.token == .punct(p) }
-
-    func error(_ message: String, at token: LexedToken, help: String? = nil) -> ExprSyntaxError {
-        ExprSyntaxError(diagnostic: .error(ExprRule.syntax, message, range: lines.range(token.start, token.end), help: help))
-    }
-
+    func start(_ index: Int) -> Int { tokens[index].start }
+    func end(_ index: Int) -> Int { tokens[index].end }
     func range(_ start: Int, _ end: Int) -> SourceRange { lines.range(start, end) }
 
+    // MARK: errors (kept out of the recursive frames)
+
+    @inline(never)
+    func error(_ message: String, at index: Int, help: String? = nil) -> ParseStop {
+        failure = .error(ExprRule.syntax, message, range: lines.range(tokens[index].start, tokens[index].end), help: help)
+        return ParseStop()
+    }
+
+    @inline(never)
+    func error(_ message: String, range: SourceRange, help: String? = nil) -> ParseStop {
+        failure = .error(ExprRule.syntax, message, range: range, help: help)
+        return ParseStop()
+    }
+
+    /// "expected X to close the ( at column N, found Y" at the current token.
+    @inline(never)
+    func unclosed(_ expected: String, opening open: Int, help: String? = nil) -> ParseStop {
+        let column = lines.location(tokens[open].start).column
+        let opener: String
+        if case .punct(let p) = tokens[open].token { opener = p.rawValue } else { opener = "(" }
+        return error("expected \(expected) to close the `\(opener)` at column \(column), found \(tokens[position].token.display)",
+                     at: position, help: help)
+    }
+
+    /// "expected X, found Y" at the current token.
+    @inline(never)
+    func expected(_ what: String, help: String? = nil) -> ParseStop {
+        error("expected \(what), found \(tokens[position].token.display)", at: position, help: help)
+    }
+
+    @inline(never)
+    func depthError(_ start: Int, _ end: Int) -> ParseStop {
+        failure = .error(
+            ExprRule.limit, "the expression nests deeper than \(limits.maxDepth) levels",
+            range: range(start, end), help: "simplify the expression or split it")
+        return ParseStop()
+    }
+
     /// Builds a node, enforcing the depth limit.
-    func node(_ kind: ExprNode.Kind, _ start: Int, _ end: Int, children: [ExprNode]) throws(ExprSyntaxError) -> ExprNode {
+    func node(_ kind: ExprNode.Kind, _ start: Int, _ end: Int, children: [ExprNode]) throws(ParseStop) -> ExprNode {
         var height = 1
         for child in children where child.height + 1 > height { height = child.height + 1 }
         if height > limits.maxDepth { throw depthError(start, end) }
         return ExprNode(kind, range: range(start, end), height: height)
     }
 
-    func depthError(_ start: Int, _ end: Int) -> ExprSyntaxError {
-        ExprSyntaxError(diagnostic: .error(
-            ExprRule.limit, "the expression nests deeper than \(limits.maxDepth) levels",
-            range: range(start, end), help: "simplify the expression or split it"))
-    }
+    // MARK: grammar
 
-    mutating func parseWhole() throws(ExprSyntaxError) -> ExprNode {
-        if current.token == .end {
-            throw error("empty expression", at: current, help: "write a condition such as `cycle > 1`")
+    func parseWhole() throws(ParseStop) -> ExprNode {
+        if kind == .end {
+            throw error("empty expression", at: position, help: "write a condition such as `cycle > 1`")
         }
         let root = try parseExpression()
-        if current.token != .end {
-            let token = current
-            if token.token == .punct(.rightParen) || token.token == .punct(.rightBracket) || token.token == .punct(.rightBrace) {
-                throw error("unexpected \(token.token.display): nothing to close", at: token, help: "remove it or add the opening bracket")
-            }
-            throw error("unexpected \(token.token.display) after a complete expression", at: token,
-                        help: "join conditions with an operator such as `&&` or `||`")
-        }
+        if kind != .end { throw trailing() }
         return root
     }
 
+    @inline(never)
+    func trailing() -> ParseStop {
+        switch kind {
+        case .punct(.rightParen), .punct(.rightBracket), .punct(.rightBrace):
+            return error("unexpected \(tokens[position].token.display): nothing to close", at: position,
+                         help: "remove it or add the opening bracket")
+        default:
+            return error("unexpected \(tokens[position].token.display) after a complete expression", at: position,
+                         help: "join conditions with an operator such as `&&` or `||`")
+        }
+    }
+
     /// Expr = ConditionalOr ["?" ConditionalOr ":" Expr]
-    mutating func parseExpression() throws(ExprSyntaxError) -> ExprNode {
+    func parseExpression() throws(ParseStop) -> ExprNode {
         depth += 1
         defer { depth -= 1 }
-        if depth > limits.maxDepth { throw depthError(current.start, current.end) }
-        let condition = try parseOr()
+        if depth > limits.maxDepth { throw depthError(start(position), end(position)) }
+        let condition = try parseBinary()
         guard isPunct(.question) else { return condition }
-        _ = advance()
-        let whenTrue = try parseOr()
-        guard isPunct(.colon) else {
-            throw error("expected `:` in the conditional `?:`, found \(current.token.display)", at: current)
-        }
-        _ = advance()
+        advance()
+        let whenTrue = try parseBinary()
+        guard isPunct(.colon) else { throw expected("`:` in the conditional `?:`") }
+        advance()
         let whenFalse = try parseExpression()
         return try node(.conditional(condition, whenTrue, whenFalse), condition.range.start.offset, whenFalse.range.end.offset,
                         children: [condition, whenTrue, whenFalse])
     }
 
-    mutating func parseOr() throws(ExprSyntaxError) -> ExprNode {
-        var operands = [try parseAnd()]
-        while isPunct(.or) {
-            _ = advance()
-            operands.append(try parseAnd())
+    /// Precedence of a binary operator token: || 1, && 2, relations 3, + - 4, * / % 5.
+    static func precedence(_ kind: TokenKind) -> Int {
+        switch kind {
+        case .punct(.or): return 1
+        case .punct(.and): return 2
+        case .punct(.equal), .punct(.notEqual), .punct(.less), .punct(.lessEqual), .punct(.greater), .punct(.greaterEqual), .punct(.inKeyword):
+            return 3
+        case .punct(.plus), .punct(.minus): return 4
+        case .punct(.star), .punct(.slash), .punct(.percent): return 5
+        default: return 0
         }
-        guard operands.count > 1, let first = operands.first, let last = operands.last else { return operands[0] }
-        return try node(.logical(.or, operands), first.range.start.offset, last.range.end.offset, children: operands)
     }
 
-    mutating func parseAnd() throws(ExprSyntaxError) -> ExprNode {
-        var operands = [try parseRelation()]
-        while isPunct(.and) {
-            _ = advance()
-            operands.append(try parseRelation())
+    /// The binary operators, all left-associative, by precedence climbing with explicit
+    /// stacks (no recursion per operator).
+    func parseBinary() throws(ParseStop) -> ExprNode {
+        var operands: [ExprNode] = [try parseUnary()]
+        var operators: [(index: Int, precedence: Int)] = []
+        while true {
+            let precedence = Parser.precedence(kind)
+            if precedence == 0 { break }
+            while let top = operators.last, top.precedence >= precedence {
+                operators.removeLast()
+                try reduce(top.index, &operands)
+            }
+            operators.append((advance(), precedence))
+            operands.append(try parseUnary())
         }
-        guard operands.count > 1, let first = operands.first, let last = operands.last else { return operands[0] }
-        return try node(.logical(.and, operands), first.range.start.offset, last.range.end.offset, children: operands)
+        while let top = operators.popLast() {
+            try reduce(top.index, &operands)
+        }
+        return operands[0]
     }
 
-    static func relation(_ token: Token) -> BinaryOperator? {
-        switch token {
+    /// Combines the last two operands with the operator token at `index`.
+    func reduce(_ index: Int, _ operands: inout [ExprNode]) throws(ParseStop) {
+        guard operands.count >= 2, let rhs = operands.popLast(), let lhs = operands.popLast() else { return }
+        let start = lhs.range.start.offset, end = rhs.range.end.offset
+        let combined: ExprNode
+        switch kinds[index] {
+        case .punct(.and), .punct(.or):
+            let op: LogicalOperator = kinds[index] == .punct(.and) ? .and : .or
+            // Chains are one node: `a && b && c` has three operands.
+            var items: [ExprNode]
+            if case .logical(op, let existing) = lhs.kind { items = existing } else { items = [lhs] }
+            items.append(rhs)
+            combined = try node(.logical(op, items), start, end, children: items)
+        default:
+            let op = Parser.binaryOperator(kinds[index])
+            combined = try node(.binary(op, lhs, rhs, operatorRange: range(tokens[index].start, tokens[index].end)),
+                                start, end, children: [lhs, rhs])
+        }
+        operands.append(combined)
+    }
+
+    static func binaryOperator(_ kind: TokenKind) -> BinaryOperator {
+        switch kind {
         case .punct(.equal): return .equal
         case .punct(.notEqual): return .notEqual
         case .punct(.less): return .less
@@ -177,280 +262,277 @@ struct Parser {
         case .punct(.greater): return .greater
         case .punct(.greaterEqual): return .greaterEqual
         case .punct(.inKeyword): return .isIn
-        default: return nil
+        case .punct(.plus): return .add
+        case .punct(.minus): return .subtract
+        case .punct(.star): return .multiply
+        case .punct(.slash): return .divide
+        default: return .remainder
         }
-    }
-
-    mutating func parseRelation() throws(ExprSyntaxError) -> ExprNode {
-        var lhs = try parseAddition()
-        while let op = Parser.relation(current.token) {
-            let opToken = advance()
-            let rhs = try parseAddition()
-            lhs = try node(.binary(op, lhs, rhs, operatorRange: range(opToken.start, opToken.end)),
-                           lhs.range.start.offset, rhs.range.end.offset, children: [lhs, rhs])
-        }
-        return lhs
-    }
-
-    mutating func parseAddition() throws(ExprSyntaxError) -> ExprNode {
-        var lhs = try parseMultiplication()
-        while isPunct(.plus) || isPunct(.minus) {
-            let opToken = advance()
-            let op: BinaryOperator = opToken.token == .punct(.plus) ? .add : .subtract
-            let rhs = try parseMultiplication()
-            lhs = try node(.binary(op, lhs, rhs, operatorRange: range(opToken.start, opToken.end)),
-                           lhs.range.start.offset, rhs.range.end.offset, children: [lhs, rhs])
-        }
-        return lhs
-    }
-
-    mutating func parseMultiplication() throws(ExprSyntaxError) -> ExprNode {
-        var lhs = try parseUnary()
-        while isPunct(.star) || isPunct(.slash) || isPunct(.percent) {
-            let opToken = advance()
-            let op: BinaryOperator
-            switch opToken.token {
-            case .punct(.star): op = .multiply
-            case .punct(.slash): op = .divide
-            default: op = .remainder
-            }
-            let rhs = try parseUnary()
-            lhs = try node(.binary(op, lhs, rhs, operatorRange: range(opToken.start, opToken.end)),
-                           lhs.range.start.offset, rhs.range.end.offset, children: [lhs, rhs])
-        }
-        return lhs
     }
 
     /// A minus directly before a number literal makes a negative literal, not an operator.
     func minusStartsLiteral() -> Bool {
         guard isPunct(.minus) else { return false }
-        switch peekToken(1) {
-        case .intLiteral, .doubleLiteral: return true
-        default: return false
-        }
+        let next = kind(ahead: 1)
+        return next == .intLiteral || next == .doubleLiteral
     }
 
-    mutating func parseUnary() throws(ExprSyntaxError) -> ExprNode {
-        var operators: [(UnaryOperator, Int)] = []
+    func parseUnary() throws(ParseStop) -> ExprNode {
+        var operators: [Int] = []
         while isPunct(.bang) || (isPunct(.minus) && !minusStartsLiteral()) {
-            let token = advance()
-            operators.append((token.token == .punct(.bang) ? .not : .negate, token.start))
-            if operators.count > limits.maxDepth { throw depthError(token.start, token.end) }
+            operators.append(advance())
+            if operators.count > limits.maxDepth { throw depthError(start(position), end(position)) }
         }
         var operand = try parseMember()
-        for (op, start) in operators.reversed() {
-            operand = try node(.unary(op, operand), start, operand.range.end.offset, children: [operand])
+        while let index = operators.popLast() {
+            let op: UnaryOperator = kinds[index] == .punct(.bang) ? .not : .negate
+            operand = try node(.unary(op, operand), start(index), operand.range.end.offset, children: [operand])
         }
         return operand
     }
 
-    mutating func parseMember() throws(ExprSyntaxError) -> ExprNode {
+    func parseMember() throws(ParseStop) -> ExprNode {
         var operand = try parsePrimary()
         while true {
             if isPunct(.dot) {
-                _ = advance()
-                let nameToken = advance()
-                guard case .identifier(let name) = nameToken.token else {
-                    throw error("expected a field or method name after `.`, found \(nameToken.token.display)", at: nameToken)
-                }
-                if isPunct(.leftParen) {
-                    let open = advance()
-                    let arguments = try parseArguments(open: open)
-                    let end = tokens[position - 1].end
-                    operand = try memberCall(target: operand, name: name, nameToken: nameToken, arguments: arguments, end: end)
-                } else {
-                    operand = try node(.select(operand: operand, field: name, fieldRange: range(nameToken.start, nameToken.end)),
-                                       operand.range.start.offset, nameToken.end, children: [operand])
-                }
+                operand = try parseSelection(operand)
             } else if isPunct(.leftBracket) {
-                let open = advance()
-                let index = try parseExpression()
-                guard isPunct(.rightBracket) else {
-                    throw error("expected `]` to close the `[` at column \(lines.location(open.start).column), found \(current.token.display)", at: current)
-                }
-                let close = advance()
-                operand = try node(.index(operand: operand, index: index), operand.range.start.offset, close.end, children: [operand, index])
-            } else if isPunct(.leftBrace), case .identifier(let name) = operand.kind {
-                throw error("message construction `\(name){...}` is not supported", at: current,
-                            help: "guards work with maps: write a map literal `{key: value}`")
+                operand = try parseIndex(operand)
+            } else if isPunct(.leftBrace), case .identifier = operand.kind {
+                throw messageConstruction(operand)
             } else {
                 return operand
             }
         }
     }
 
-    /// `(` already consumed; parses `[Expr {"," Expr}] ")"`.
-    mutating func parseArguments(open: LexedToken) throws(ExprSyntaxError) -> [ExprNode] {
+    @inline(never)
+    func messageConstruction(_ operand: ExprNode) -> ParseStop {
+        var name = ""
+        if case .identifier(let n) = operand.kind { name = n }
+        return error("message construction `\(name){...}` is not supported", at: position,
+                     help: "guards work with maps: write a map literal `{key: value}`")
+    }
+
+    /// `.name` or `.name(args)` after `operand`.
+    func parseSelection(_ operand: ExprNode) throws(ParseStop) -> ExprNode {
+        advance()
+        guard case .identifier(let name) = tokens[position].token else { throw expected("a field or method name after `.`") }
+        let nameIndex = advance()
+        if isPunct(.leftParen) {
+            let open = advance()
+            let arguments = try parseArguments(open: open)
+            return try memberCall(target: operand, name: name, nameIndex: nameIndex, arguments: arguments)
+        }
+        return try node(.select(operand: operand, field: name, fieldRange: range(start(nameIndex), end(nameIndex))),
+                        operand.range.start.offset, end(nameIndex), children: [operand])
+    }
+
+    /// `[index]` after `operand`.
+    func parseIndex(_ operand: ExprNode) throws(ParseStop) -> ExprNode {
+        let open = advance()
+        let index = try parseExpression()
+        guard isPunct(.rightBracket) else { throw unclosed("`]`", opening: open) }
+        let close = advance()
+        return try node(.index(operand: operand, index: index), operand.range.start.offset, end(close), children: [operand, index])
+    }
+
+    /// After `(`: `[Expr {"," Expr}] ")"`.
+    func parseArguments(open: Int) throws(ParseStop) -> [ExprNode] {
         var arguments: [ExprNode] = []
         if isPunct(.rightParen) {
-            _ = advance()
+            advance()
             return arguments
         }
         while true {
             arguments.append(try parseExpression())
             if isPunct(.comma) {
-                _ = advance()
+                advance()
                 continue
             }
             if isPunct(.rightParen) {
-                _ = advance()
+                advance()
                 return arguments
             }
-            throw error("expected `,` or `)` to close the `(` at column \(lines.location(open.start).column), found \(current.token.display)", at: current)
+            throw unclosed("`,` or `)`", opening: open)
         }
     }
 
-    mutating func memberCall(target: ExprNode, name: String, nameToken: LexedToken, arguments: [ExprNode], end: Int) throws(ExprSyntaxError) -> ExprNode {
-        let start = target.range.start.offset
+    func memberCall(target: ExprNode, name: String, nameIndex: Int, arguments: [ExprNode]) throws(ParseStop) -> ExprNode {
+        let callEnd = end(position - 1)
         if let macro = MacroKind(rawValue: name) {
-            let expected = macro == .map ? "2 or 3" : "2"
-            let countOK = macro == .map ? (arguments.count == 2 || arguments.count == 3) : arguments.count == 2
-            guard countOK else {
-                throw error("`\(name)` takes \(expected) arguments: a variable name and \(macro == .map ? "an expression" : "a predicate"), got \(arguments.count)",
-                            at: nameToken, help: "for example `items.\(name)(x, \(macro == .map ? "x * 2" : "x > 0"))`")
-            }
-            guard case .identifier(let variable) = arguments[0].kind else {
-                throw ExprSyntaxError(diagnostic: .error(
-                    ExprRule.syntax, "the first argument of `\(name)` must be a variable name", range: arguments[0].range,
-                    help: "for example `items.\(name)(x, ...)`"))
-            }
-            let comprehension = ExprNode.Comprehension(
-                macro: macro, range: target, variable: variable, variableRange: arguments[0].range, body: Array(arguments.dropFirst()))
-            return try node(.comprehension(comprehension), start, end, children: [target] + arguments)
+            return try macroCall(macro, target: target, nameIndex: nameIndex, arguments: arguments, end: callEnd)
         }
-        let call = ExprNode.Call(function: name, target: target, arguments: arguments, nameRange: range(nameToken.start, nameToken.end))
-        return try node(.call(call), start, end, children: [target] + arguments)
+        let call = ExprNode.Call(function: name, target: target, arguments: arguments, nameRange: range(start(nameIndex), end(nameIndex)))
+        return try node(.call(call), target.range.start.offset, callEnd, children: [target] + arguments)
     }
 
-    mutating func parsePrimary() throws(ExprSyntaxError) -> ExprNode {
-        let token = current
-        switch token.token {
-        case .intLiteral(let magnitude):
-            _ = advance()
-            guard magnitude <= UInt64(Int64.max) else {
-                throw error("integer literal \(magnitude) is out of range for int", at: token, help: "add the suffix `u` for a uint, or `.0` for a double")
-            }
-            return try node(.literal(.int(Int64(magnitude))), token.start, token.end, children: [])
-        case .uintLiteral(let value):
-            _ = advance()
-            return try node(.literal(.uint(value)), token.start, token.end, children: [])
-        case .doubleLiteral(let value):
-            _ = advance()
-            return try node(.literal(.double(value)), token.start, token.end, children: [])
-        case .stringLiteral(let value):
-            _ = advance()
-            return try node(.literal(.string(value)), token.start, token.end, children: [])
-        case .bytesLiteral(let value):
-            _ = advance()
-            return try node(.literal(.bytes(value)), token.start, token.end, children: [])
-        case .trueKeyword, .falseKeyword, .nullKeyword:
-            _ = advance()
-            let value: Value = token.token == .nullKeyword ? .null : .bool(token.token == .trueKeyword)
-            return try node(.literal(value), token.start, token.end, children: [])
+    func macroCall(_ macro: MacroKind, target: ExprNode, nameIndex: Int, arguments: [ExprNode], end: Int) throws(ParseStop) -> ExprNode {
+        let countOK = macro == .map ? (arguments.count == 2 || arguments.count == 3) : arguments.count == 2
+        guard countOK else { throw macroArity(macro, nameIndex: nameIndex, count: arguments.count) }
+        guard case .identifier(let variable) = arguments[0].kind else {
+            throw macroVariable(macro, arguments[0].range)
+        }
+        let comprehension = ExprNode.Comprehension(
+            macro: macro, range: target, variable: variable, variableRange: arguments[0].range, body: Array(arguments.dropFirst()))
+        return try node(.comprehension(comprehension), target.range.start.offset, end, children: [target] + arguments)
+    }
+
+    @inline(never)
+    func macroArity(_ macro: MacroKind, nameIndex: Int, count: Int) -> ParseStop {
+        let name = macro.rawValue
+        let expected = macro == .map ? "2 or 3" : "2"
+        return error("`\(name)` takes \(expected) arguments: a variable name and \(macro == .map ? "an expression" : "a predicate"), got \(count)",
+                     at: nameIndex, help: "for example `items.\(name)(x, \(macro == .map ? "x * 2" : "x > 0"))`")
+    }
+
+    @inline(never)
+    func macroVariable(_ macro: MacroKind, _ range: SourceRange) -> ParseStop {
+        error("the first argument of `\(macro.rawValue)` must be a variable name", range: range,
+              help: "for example `items.\(macro.rawValue)(x, ...)`")
+    }
+
+    func parsePrimary() throws(ParseStop) -> ExprNode {
+        switch kind {
+        case .intLiteral, .uintLiteral, .doubleLiteral, .stringLiteral, .bytesLiteral, .trueKeyword, .falseKeyword, .nullKeyword:
+            return try parseLiteral()
         case .punct(.minus):
-            // A negative number literal (see minusStartsLiteral).
-            _ = advance()
-            let number = advance()
-            switch number.token {
-            case .intLiteral(let magnitude):
-                guard magnitude <= UInt64(Int64.max) + 1 else {
-                    throw error("integer literal -\(magnitude) is out of range for int", at: number)
-                }
-                let value = magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude)
-                return try node(.literal(.int(value)), token.start, number.end, children: [])
-            case .doubleLiteral(let value):
-                return try node(.literal(.double(-value)), token.start, number.end, children: [])
-            default:
-                throw error("expected a number after `-`", at: number)
-            }
+            return try parseNegativeLiteral()
         case .punct(.dot):
             // A leading dot names a variable in the root scope: `.x` is `x`.
-            _ = advance()
-            let name = advance()
-            guard case .identifier = name.token else {
-                throw error("expected a name after the leading `.`, found \(name.token.display)", at: name)
-            }
-            position -= 1
-            return try identifierOrCall(start: token.start)
+            let dot = advance()
+            guard kind == .identifier else { throw expected("a name after the leading `.`") }
+            return try identifierOrCall(start: start(dot))
         case .identifier:
-            return try identifierOrCall(start: token.start)
+            return try identifierOrCall(start: start(position))
         case .punct(.leftParen):
             let open = advance()
             let inner = try parseExpression()
-            guard isPunct(.rightParen) else {
-                throw error("expected `)` to close the `(` at column \(lines.location(open.start).column), found \(current.token.display)", at: current,
-                            help: "add the missing `)`")
-            }
-            _ = advance()
+            guard isPunct(.rightParen) else { throw unclosed("`)`", opening: open, help: "add the missing `)`") }
+            advance()
             return inner
         case .punct(.leftBracket):
-            let open = advance()
-            var items: [ExprNode] = []
-            while !isPunct(.rightBracket) {
-                items.append(try parseExpression())
-                if isPunct(.comma) {
-                    _ = advance()
-                    continue
-                }
-                guard isPunct(.rightBracket) else {
-                    throw error("expected `,` or `]` to close the `[` at column \(lines.location(open.start).column), found \(current.token.display)", at: current)
-                }
-            }
-            let close = advance()
-            return try node(.list(items), open.start, close.end, children: items)
+            return try parseList()
         case .punct(.leftBrace):
-            let open = advance()
-            var entries: [ExprNode.MapEntry] = []
-            while !isPunct(.rightBrace) {
-                let key = try parseExpression()
-                guard isPunct(.colon) else {
-                    throw error("expected `:` after a map key, found \(current.token.display)", at: current)
-                }
-                _ = advance()
-                let value = try parseExpression()
-                entries.append(ExprNode.MapEntry(key: key, value: value))
-                if isPunct(.comma) {
-                    _ = advance()
-                    continue
-                }
-                guard isPunct(.rightBrace) else {
-                    throw error("expected `,` or `}` to close the `{` at column \(lines.location(open.start).column), found \(current.token.display)", at: current)
-                }
-            }
-            let close = advance()
-            return try node(.map(entries), open.start, close.end, children: entries.flatMap { [$0.key, $0.value] })
-        case .end:
-            throw error("unexpected end of the expression; expected a value", at: token)
+            return try parseMap()
         default:
-            throw error("unexpected \(token.token.display); expected a value", at: token)
+            throw expected("a value")
         }
     }
 
-    mutating func identifierOrCall(start: Int) throws(ExprSyntaxError) -> ExprNode {
-        let nameToken = advance()
-        guard case .identifier(let name) = nameToken.token else {
-            throw error("expected a name", at: nameToken)
+    func parseLiteral() throws(ParseStop) -> ExprNode {
+        let index = advance()
+        let value: Value
+        switch tokens[index].token {
+        case .intLiteral(let magnitude):
+            guard magnitude <= UInt64(Int64.max) else { throw intRange(index, negative: false) }
+            value = .int(Int64(magnitude))
+        case .uintLiteral(let u): value = .uint(u)
+        case .doubleLiteral(let d): value = .double(d)
+        case .stringLiteral(let s): value = .string(s)
+        case .bytesLiteral(let b): value = .bytes(b)
+        case .trueKeyword: value = .bool(true)
+        case .falseKeyword: value = .bool(false)
+        default: value = .null
         }
-        if ExprParser.reserved.contains(name) {
-            throw error("`\(name)` is a reserved word and cannot be used as a name", at: nameToken)
+        return try node(.literal(value), start(index), end(index), children: [])
+    }
+
+    @inline(never)
+    func intRange(_ index: Int, negative: Bool) -> ParseStop {
+        var magnitude: UInt64 = 0
+        if case .intLiteral(let m) = tokens[index].token { magnitude = m }
+        return error("integer literal \(negative ? "-" : "")\(magnitude) is out of range for int", at: index,
+                     help: negative ? nil : "add the suffix `u` for a uint, or `.0` for a double")
+    }
+
+    /// A negative number literal (see minusStartsLiteral).
+    func parseNegativeLiteral() throws(ParseStop) -> ExprNode {
+        let minus = advance()
+        let number = advance()
+        let value: Value
+        switch tokens[number].token {
+        case .intLiteral(let magnitude):
+            guard magnitude <= UInt64(Int64.max) + 1 else { throw intRange(number, negative: true) }
+            value = .int(magnitude == UInt64(Int64.max) + 1 ? Int64.min : -Int64(magnitude))
+        case .doubleLiteral(let d):
+            value = .double(-d)
+        default:
+            throw error("expected a number after `-`", at: number)
         }
+        return try node(.literal(value), start(minus), end(number), children: [])
+    }
+
+    func parseList() throws(ParseStop) -> ExprNode {
+        let open = advance()
+        var items: [ExprNode] = []
+        while !isPunct(.rightBracket) {
+            items.append(try parseExpression())
+            if isPunct(.comma) {
+                advance()
+                continue
+            }
+            guard isPunct(.rightBracket) else { throw unclosed("`,` or `]`", opening: open) }
+        }
+        let close = advance()
+        return try node(.list(items), start(open), end(close), children: items)
+    }
+
+    func parseMap() throws(ParseStop) -> ExprNode {
+        let open = advance()
+        var entries: [ExprNode.MapEntry] = []
+        var children: [ExprNode] = []
+        while !isPunct(.rightBrace) {
+            let key = try parseExpression()
+            guard isPunct(.colon) else { throw expected("`:` after a map key") }
+            advance()
+            let value = try parseExpression()
+            entries.append(ExprNode.MapEntry(key: key, value: value))
+            children.append(key)
+            children.append(value)
+            if isPunct(.comma) {
+                advance()
+                continue
+            }
+            guard isPunct(.rightBrace) else { throw unclosed("`,` or `}`", opening: open) }
+        }
+        let close = advance()
+        return try node(.map(entries), start(open), end(close), children: children)
+    }
+
+    func identifierOrCall(start: Int) throws(ParseStop) -> ExprNode {
+        guard case .identifier(let name) = tokens[position].token else { throw expected("a name") }
+        let nameIndex = advance()
+        if ExprParser.reserved.contains(name) { throw reservedWord(nameIndex) }
         guard isPunct(.leftParen) else {
-            return try node(.identifier(name), start, nameToken.end, children: [])
+            return try node(.identifier(name), start, end(nameIndex), children: [])
         }
         let open = advance()
         let arguments = try parseArguments(open: open)
-        let end = tokens[position - 1].end
+        let callEnd = end(position - 1)
         if name == "has" {
             guard arguments.count == 1, case .select(let operand, let field, _) = arguments[0].kind else {
-                throw error("`has` takes one field selection, like `has(map.key)`", at: nameToken,
+                throw error("`has` takes one field selection, like `has(map.key)`", at: nameIndex,
                             help: "to test a key held in a variable, write `key in map`")
             }
-            return try node(.has(operand: operand, field: field), start, end, children: [operand])
+            return try node(.has(operand: operand, field: field), start, callEnd, children: [operand])
         }
-        if MacroKind(rawValue: name) != nil {
-            throw error("`\(name)` is a method: write `list.\(name)(x, ...)`", at: nameToken)
-        }
-        let call = ExprNode.Call(function: name, target: nil, arguments: arguments, nameRange: range(nameToken.start, nameToken.end))
-        return try node(.call(call), start, end, children: arguments)
+        if MacroKind(rawValue: name) != nil { throw globalMacro(nameIndex) }
+        let call = ExprNode.Call(function: name, target: nil, arguments: arguments, nameRange: range(self.start(nameIndex), end(nameIndex)))
+        return try node(.call(call), start, callEnd, children: arguments)
+    }
+
+    @inline(never)
+    func reservedWord(_ index: Int) -> ParseStop {
+        var name = ""
+        if case .identifier(let n) = tokens[index].token { name = n }
+        return error("`\(name)` is a reserved word and cannot be used as a name", at: index)
+    }
+
+    @inline(never)
+    func globalMacro(_ index: Int) -> ParseStop {
+        var name = ""
+        if case .identifier(let n) = tokens[index].token { name = n }
+        return error("`\(name)` is a method: write `list.\(name)(x, ...)`", at: index)
     }
 }

@@ -60,7 +60,7 @@ public struct Program: Sendable {
     public init(_ expression: Expression, limits: ExprLimits = .standard) {
         self.expression = expression
         self.limits = limits
-        var compiler = NodeCompiler()
+        let compiler = NodeCompiler()
         let root = compiler.compile(expression.root)
         self.root = root
         slotNames = compiler.slotNames
@@ -157,17 +157,26 @@ struct CompiledComprehension: Sendable {
     var transform: Node?
 }
 
-struct NodeCompiler {
+final class NodeCompiler {
     var slotNames: [String] = []
     var variableSlots: [Int] = []
     var variableSlotByName: [String: Int] = [:]
     var scopes: [(name: String, slot: Int)] = []
 
-    mutating func compile(_ node: ExprNode) -> Node {
+    func compile(_ node: ExprNode) -> Node {
         fold(build(node))
     }
 
-    mutating func build(_ node: ExprNode) -> Node {
+    func build(_ node: ExprNode) -> Node {
+        switch node.kind {
+        case .call: return buildCall(node)
+        case .comprehension: return buildComprehension(node)
+        case .map: return buildMap(node)
+        default: return buildSimple(node)
+        }
+    }
+
+    func buildSimple(_ node: ExprNode) -> Node {
         switch node.kind {
         case .literal(let value):
             return .constant(value)
@@ -197,14 +206,24 @@ struct NodeCompiler {
             return .conditional(compile(c), compile(t), compile(f))
         case .list(let items):
             return .list(items.map { compile($0) })
-        case .map(let entries):
-            var nodes: [Node] = []
-            for entry in entries {
-                nodes.append(compile(entry.key))
-                nodes.append(compile(entry.value))
-            }
-            return .map(nodes)
-        case .call(let call):
+        case .map, .call, .comprehension:
+            return build(node)
+        }
+    }
+
+    func buildMap(_ node: ExprNode) -> Node {
+        guard case .map(let entries) = node.kind else { return .failure("internal") }
+        var nodes: [Node] = []
+        for entry in entries {
+            nodes.append(compile(entry.key))
+            nodes.append(compile(entry.value))
+        }
+        return .map(nodes)
+    }
+
+    func buildCall(_ node: ExprNode) -> Node {
+        guard case .call(let call) = node.kind else { return .failure("internal") }
+        do {
             var operands: [Node] = []
             if let target = call.target { operands.append(compile(target)) }
             for argument in call.arguments { operands.append(compile(argument)) }
@@ -223,7 +242,12 @@ struct NodeCompiler {
                 }
             }
             return .call2(builtin, operands[0], operands[1])
-        case .comprehension(let c):
+        }
+    }
+
+    func buildComprehension(_ node: ExprNode) -> Node {
+        guard case .comprehension(let c) = node.kind else { return .failure("internal") }
+        do {
             let range = compile(c.range)
             let slot = slotNames.count
             slotNames.append(c.variable)
@@ -359,121 +383,140 @@ struct Evaluator {
         }
     }
 
+    /// Evaluates a node. Each kind has its own function so that the recursion's stack frames
+    /// stay small in unoptimised builds too.
     mutating func eval(_ node: Node) -> Outcome {
         switch node {
-        case .constant(let value):
-            return .value(value)
+        case .constant(let value): return .value(value)
+        case .slot(let index): return slot(index)
+        case .select(let operand, let field): return select(operand, field)
+        case .has(let operand, let field): return has(operand, field)
+        case .index(let a, let b): return index(a, b)
+        case .not(let operand): return not(operand)
+        case .negate(let operand): return negate(operand)
+        case .binary(let op, let a, let b): return binary(op, a, b)
+        case .and(let operands): return logical(operands, decisive: false, symbol: "&&")
+        case .or(let operands): return logical(operands, decisive: true, symbol: "||")
+        case .conditional(let c, let t, let f): return conditional(c, t, f)
+        case .list(let items): return list(items)
+        case .map(let nodes): return map(nodes)
+        case .call1(let function, let a): return call1(function, a)
+        case .call2(let function, let a, let b): return call2(function, a, b)
+        case .matches(let a, let regex): return matches(a, regex)
+        case .comprehension(let c): return comprehension(c)
+        case .failure(let message): return .error(EvalError(message))
+        }
+    }
 
-        case .slot(let index):
-            switch slots[index] {
-            case .value(let value): return .value(value)
-            case .unknown: return .unknown([names[index]])
-            case .unbound: return .error(EvalError("no value for variable `\(names[index])`"))
-            }
+    func slot(_ index: Int) -> Outcome {
+        switch slots[index] {
+        case .value(let value): return .value(value)
+        case .unknown: return .unknown([names[index]])
+        case .unbound: return .error(EvalError("no value for variable `\(names[index])`"))
+        }
+    }
 
-        case .select(let operand, let field):
-            switch eval(operand) {
-            case .value(let v): return Evaluator.run { () throws(EvalError) in try Operations.select(v, field) }
-            case let other: return other
-            }
+    mutating func select(_ operand: Node, _ field: String) -> Outcome {
+        switch eval(operand) {
+        case .value(let v): return Evaluator.run { () throws(EvalError) in try Operations.select(v, field) }
+        case let other: return other
+        }
+    }
 
-        case .has(let operand, let field):
-            switch eval(operand) {
-            case .value(let v): return Evaluator.run { () throws(EvalError) in try Operations.has(v, field) }
-            case let other: return other
-            }
+    mutating func has(_ operand: Node, _ field: String) -> Outcome {
+        switch eval(operand) {
+        case .value(let v): return Evaluator.run { () throws(EvalError) in try Operations.has(v, field) }
+        case let other: return other
+        }
+    }
 
-        case .index(let a, let b):
-            switch strict2(a, b) {
-            case .values(let x, let y): return Evaluator.run { () throws(EvalError) in try Operations.index(x, y) }
-            case .stop(let outcome): return outcome
-            }
+    mutating func index(_ a: Node, _ b: Node) -> Outcome {
+        switch strict2(a, b) {
+        case .values(let x, let y): return Evaluator.run { () throws(EvalError) in try Operations.index(x, y) }
+        case .stop(let outcome): return outcome
+        }
+    }
 
-        case .not(let operand):
-            switch eval(operand) {
-            case .value(.bool(let b)): return .value(.bool(!b))
-            case .value(let v): return .error(.noOverload("!", v))
-            case let other: return other
-            }
+    mutating func not(_ operand: Node) -> Outcome {
+        switch eval(operand) {
+        case .value(.bool(let b)): return .value(.bool(!b))
+        case .value(let v): return .error(.noOverload("!", v))
+        case let other: return other
+        }
+    }
 
-        case .negate(let operand):
-            switch eval(operand) {
-            case .value(let v): return Evaluator.run { () throws(EvalError) in try Operations.negate(v) }
-            case let other: return other
-            }
+    mutating func negate(_ operand: Node) -> Outcome {
+        switch eval(operand) {
+        case .value(let v): return Evaluator.run { () throws(EvalError) in try Operations.negate(v) }
+        case let other: return other
+        }
+    }
 
-        case .binary(let op, let a, let b):
-            switch strict2(a, b) {
-            case .values(let x, let y): return Evaluator.run { () throws(EvalError) in try Operations.binary(op, x, y) }
-            case .stop(let outcome): return outcome
-            }
+    mutating func binary(_ op: BinaryOperator, _ a: Node, _ b: Node) -> Outcome {
+        switch strict2(a, b) {
+        case .values(let x, let y): return Evaluator.run { () throws(EvalError) in try Operations.binary(op, x, y) }
+        case .stop(let outcome): return outcome
+        }
+    }
 
-        case .and(let operands):
-            return logical(operands, decisive: false, symbol: "&&")
+    mutating func conditional(_ c: Node, _ t: Node, _ f: Node) -> Outcome {
+        switch eval(c) {
+        case .value(.bool(true)): return eval(t)
+        case .value(.bool(false)): return eval(f)
+        case .value(let v): return .error(EvalError("the condition of `?:` must be a bool, not \(v.typeName)"))
+        case .error(let e): return .error(e)
+        case .unknown(var names):
+            // Unknown condition: unknown, naming what either branch depends on too.
+            if case .unknown(let more) = eval(t) { names = mergeNames(names, more) }
+            if case .unknown(let more) = eval(f) { names = mergeNames(names, more) }
+            return .unknown(names)
+        }
+    }
 
-        case .or(let operands):
-            return logical(operands, decisive: true, symbol: "||")
+    mutating func list(_ items: [Node]) -> Outcome {
+        switch strict(items) {
+        case .values(let values): return .value(.list(values))
+        case .stop(let outcome): return outcome
+        }
+    }
 
-        case .conditional(let c, let t, let f):
-            switch eval(c) {
-            case .value(.bool(true)): return eval(t)
-            case .value(.bool(false)): return eval(f)
-            case .value(let v): return .error(EvalError("the condition of `?:` must be a bool, not \(v.typeName)"))
-            case .error(let e): return .error(e)
-            case .unknown(var names):
-                // Unknown condition: unknown, naming what either branch depends on too.
-                if case .unknown(let more) = eval(t) { names = mergeNames(names, more) }
-                if case .unknown(let more) = eval(f) { names = mergeNames(names, more) }
-                return .unknown(names)
-            }
-
-        case .list(let items):
-            switch strict(items) {
-            case .values(let values): return .value(.list(values))
-            case .stop(let outcome): return outcome
-            }
-
-        case .map(let nodes):
-            switch strict(nodes) {
-            case .stop(let outcome): return outcome
-            case .values(let values):
-                var map = ValueMap()
-                var index = 0
-                while index + 1 < values.count {
-                    switch map.insertNew(values[index], values[index + 1]) {
-                    case .inserted: break
-                    case .duplicate: return .error(EvalError("repeated key \(values[index]) in a map literal"))
-                    case .invalidKey: return .error(EvalError("a map key cannot be of type \(values[index].typeName)"))
-                    }
-                    index += 2
+    mutating func map(_ nodes: [Node]) -> Outcome {
+        switch strict(nodes) {
+        case .stop(let outcome): return outcome
+        case .values(let values):
+            var map = ValueMap()
+            var index = 0
+            while index + 1 < values.count {
+                switch map.insertNew(values[index], values[index + 1]) {
+                case .inserted: break
+                case .duplicate: return .error(EvalError("repeated key \(values[index]) in a map literal"))
+                case .invalidKey: return .error(EvalError("a map key cannot be of type \(values[index].typeName)"))
                 }
-                return .value(.map(map))
+                index += 2
             }
+            return .value(.map(map))
+        }
+    }
 
-        case .call1(let function, let a):
-            switch eval(a) {
-            case .value(let v): return Evaluator.run { () throws(EvalError) in try Operations.call1(function, v) }
-            case let other: return other
-            }
+    mutating func call1(_ function: Builtin, _ a: Node) -> Outcome {
+        switch eval(a) {
+        case .value(let v): return Evaluator.run { () throws(EvalError) in try Operations.call1(function, v) }
+        case let other: return other
+        }
+    }
 
-        case .call2(let function, let a, let b):
-            switch strict2(a, b) {
-            case .values(let x, let y): return Evaluator.run { () throws(EvalError) in try Operations.call2(function, x, y) }
-            case .stop(let outcome): return outcome
-            }
+    mutating func call2(_ function: Builtin, _ a: Node, _ b: Node) -> Outcome {
+        switch strict2(a, b) {
+        case .values(let x, let y): return Evaluator.run { () throws(EvalError) in try Operations.call2(function, x, y) }
+        case .stop(let outcome): return outcome
+        }
+    }
 
-        case .matches(let a, let regex):
-            switch eval(a) {
-            case .value(.string(let s)): return .value(.bool(regex.matches(s)))
-            case .value(let v): return .error(.noOverload("matches", v, .string(regex.pattern)))
-            case let other: return other
-            }
-
-        case .comprehension(let c):
-            return comprehension(c)
-
-        case .failure(let message):
-            return .error(EvalError(message))
+    mutating func matches(_ a: Node, _ regex: Regex) -> Outcome {
+        switch eval(a) {
+        case .value(.string(let s)): return .value(.bool(regex.matches(s)))
+        case .value(let v): return .error(.noOverload("matches", v, .string(regex.pattern)))
+        case let other: return other
         }
     }
 

@@ -106,7 +106,8 @@ extension Value {
         }
     }
 
-    /// CEL's ordering for `< <= > >=`: int, uint and double compare with each other exactly;
+    /// CEL's ordering for `< <= > >=`: int and uint compare exactly, with a double after
+    /// converting to double;
     /// strings by code points, bytes by bytes, `false < true`. Nil when the kinds have no order
     /// (an error); `.unordered` when a NaN is involved (every comparison is false).
     func celCompare(_ other: Value) -> Ordering? {
@@ -151,29 +152,17 @@ func compareIntUInt(_ a: Int64, _ b: UInt64) -> Ordering {
     return Ordering(UInt64(a), b)
 }
 
-/// Exact comparison of an int with a double (no rounding of the int to a double).
+/// An int against a double as CEL compares them: the int converted to the nearest double
+/// (so `9223372036854775807 < 9223372036854775808.0` is false, as the conformance suite wants).
 func compareIntDouble(_ a: Int64, _ b: Double) -> Ordering {
     if b.isNaN { return .unordered }
-    if b >= 9223372036854775808.0 { return .less }
-    if b < -9223372036854775808.0 { return .greater }
-    let truncated = b.rounded(.towardZero)
-    let whole = Int64(truncated)
-    if a != whole { return a < whole ? .less : .greater }
-    let fraction = b - truncated
-    if fraction > 0 { return .less }
-    if fraction < 0 { return .greater }
-    return .equal
+    return Ordering(Double(a), b)
 }
 
-/// Exact comparison of a uint with a double.
+/// A uint against a double, the uint converted to the nearest double.
 func compareUIntDouble(_ a: UInt64, _ b: Double) -> Ordering {
     if b.isNaN { return .unordered }
-    if b < 0 { return .greater }
-    if b >= 18446744073709551616.0 { return .less }
-    let truncated = b.rounded(.towardZero)
-    let whole = UInt64(truncated)
-    if a != whole { return a < whole ? .less : .greater }
-    return b > truncated ? .less : .equal
+    return Ordering(Double(a), b)
 }
 
 /// Byte-wise equality of the UTF-8 encodings (code-point equality).

@@ -53,6 +53,8 @@ final class DecodeContext {
             help = "remove the quotes: a quoted value is always a string"
         } else if node.isNull {
             help = "give it a value, or remove the key"
+        } else if case .scalar(let scalar) = node.content, expected.hasPrefix("a list of strings") {
+            help = "write a list, e.g. `[\(scalar.text)]`"
         }
         error(.typeMismatch, "expected \(expected)\(what), found \(node.kindDescription)", at: node.range, help: help)
     }
@@ -66,7 +68,8 @@ final class DecodeContext {
             ? "`\(key)` has no value in \(fields.level.place)"
             : "missing required field `\(key)` in \(fields.level.place)"
         let range = fields.entry(key)?.key.range ?? fields.anchor
-        error(.missingField, message, at: range, help: "add `\(key): \(what ?? "...")`")
+        let help = present ? "write a value after `\(key):`" : "add `\(key): \(what ?? "...")`"
+        error(.missingField, message, at: range, help: help)
     }
 
     // MARK: Mappings
@@ -184,21 +187,37 @@ final class DecodeContext {
         guard let text = scalarString(node, key: key, expected: "one of \(list)") else { return nil }
         if let parsed = E(rawValue: text.value) { return Located(parsed, range: node.range) }
         var help = "use one of: \(list)"
-        if let close = Suggestions.closest(to: text.value, in: allowed) { help = "did you mean `\(close)`? " + help }
+        if let close = Suggestions.closest(to: text.value, in: allowed)
+            ?? DecodeContext.valueAliases[text.value.lowercased()].flatMap({ allowed.contains($0) ? $0 : nil })
+        {
+            help = "did you mean `\(close)`? " + help
+        }
         error(
             .invalidValue, "`\(text.value)` is not a valid value for `\(key)`; expected one of \(list)",
             at: node.range, help: help)
         return nil
     }
 
+    /// Words the replaced system's users write for an enum value, and the value they mean.
+    static let valueAliases: [String: String] = [
+        "output": "stdout", "error": "stderr", "errors": "stderr", "exit": "exit_code", "exitcode": "exit_code",
+        "status": "exit_code", "failed": "failed_flag", "success": "success_flag", "loop": "infinite",
+        "forever": "infinite", "single": "once", "stop": "early_return", "abort": "early_return", "fail": "early_return",
+    ]
+
     /// `engine: cel`, the one expression engine.
-    func checkEngine(_ fields: Fields) {
-        guard let engine = string(fields, "engine") else { return }
+    @discardableResult
+    func checkEngine(_ fields: Fields) -> Located<String>? {
+        guard let engine = string(fields, "engine") else { return nil }
         if engine.value != "cel" {
+            var help = "write `engine: cel` (or leave it out: `cel` is the only engine)"
+            if engine.value.lowercased() == "cel" { help = "did you mean `cel`? " + help }
             error(
                 .invalidValue, "`\(engine.value)` is not a valid value for `engine`; expected `cel`", at: engine.range,
-                help: "write `engine: cel` (or leave it out: `cel` is the only engine)")
+                help: help)
+            return nil
         }
+        return engine
     }
 
     /// An expression held in a string scalar.

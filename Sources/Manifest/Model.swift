@@ -286,6 +286,9 @@ public struct SafetySpec: Sendable {
     public var onDrift: Located<DriftPolicy>?
     /// Accepted and stored.
     public var invariants: Node?
+    /// Accepted, stored, warned as not executed: `max_spawn_depth`, `max_spawned_tasks` (they bound
+    /// the `spawn_task`/`spawn_tasks` post-actions, which are not executed either).
+    public var storedOnly: [(key: String, value: Node)] = []
     /// The `safety` key's range when written.
     public var range: SourceRange?
 

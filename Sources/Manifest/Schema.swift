@@ -69,6 +69,7 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
             return [
                 "max_consecutive_failures", "auto_rollback", "checkpoint_strategy", "step_timeout_secs",
                 "binary_snapshot", "max_item_step_failures", "min_cycle_interval_secs", "on_drift", "invariants",
+                "max_spawn_depth", "max_spawned_tasks",
             ]
         case .finalize: return ["rules"]
         case .finalizeRule: return ["id", "engine", "when", "status", "reason"]
@@ -174,6 +175,15 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
                 "an Agent has no prompt: write it in a StepTemplate (`spec.prompt`) and name that template in the step's `template`",
             "template": "templates are chosen by steps: set `template` on the step that uses this agent",
         ],
+        .step: [
+            "capabilities":
+                "did you mean `required_capability`? (`capabilities` is an Agent's list; a step names the one it needs)",
+            "capability": "did you mean `required_capability`?",
+            "agent": "steps choose their agent by capability: did you mean `required_capability`?",
+            "prompt": "a step's prompt comes from a StepTemplate: write it there and set `template` on the step",
+            "timeout": "did you mean `timeout_secs`?",
+            "name": "a step is named by its `id`: did you mean `id`?",
+        ],
         .prehook: ["expression": "did you mean `when`? (the prehook's expression is written in `when`)"],
         .convergence: ["expression": "did you mean `when`? (the condition is written in `when`)"],
         .finalizeRule: ["expression": "did you mean `when`? (the condition is written in `when`)"],
@@ -182,6 +192,7 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
 
     /// Where a key of `habitHints` belongs instead (a missing field it stands for is not reported twice).
     static let habitTargets: [SchemaLevel: [String: String]] = [
+        .step: ["capability": "required_capability", "capabilities": "required_capability", "timeout": "timeout_secs", "name": "id"],
         .prehook: ["expression": "when"],
         .convergence: ["expression": "when"],
         .finalizeRule: ["expression": "when"],

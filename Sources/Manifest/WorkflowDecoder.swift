@@ -57,6 +57,15 @@ extension ManifestDecoder {
             spec.safety.maxItemStepFailures = context.int(safety, "max_item_step_failures", minimum: 1)
             spec.safety.minCycleIntervalSecs = context.int(safety, "min_cycle_interval_secs")
             spec.safety.onDrift = context.enumValue(safety, "on_drift", DriftPolicy.self)
+            for key in ["max_spawn_depth", "max_spawned_tasks"] {
+                guard let value = context.int(safety, key), let entry = safety.value(key) else { continue }
+                spec.safety.storedOnly.append((key, entry.value))
+                context.warning(
+                    .notExecuted,
+                    "`safety.\(key)` (\(value.value)) is accepted and stored but not executed by this tool",
+                    at: entry.key.range,
+                    help: "it bounds `spawn_task`/`spawn_tasks` post-actions, which this tool does not run; remove it to silence this warning")
+            }
             if let (key, invariants) = context.stored(safety, "invariants", mapping: false, list: true) {
                 spec.safety.invariants = invariants
                 context.warning(
@@ -135,8 +144,7 @@ extension ManifestDecoder {
 
         var prehook: Prehook?
         if let hook = context.nested(fields, "prehook", .prehook) {
-            context.checkEngine(hook)
-            let engine = context.string(hook, "engine")
+            let engine = context.checkEngine(hook)
             let when = context.expression(hook, "when", required: true)
             let reason = context.string(hook, "reason")
             if let when { prehook = Prehook(engine: engine, when: when, reason: reason?.value) }

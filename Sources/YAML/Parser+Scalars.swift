@@ -471,10 +471,22 @@ extension Parser {
                 continue
             }
             if offset >= end {
+                // A last line of spaces without a line break counts as an empty line.
+                if offset > lineBegin {
+                    if trailingBreaks == 0 { trailingBreaksOffset = offset }
+                    trailingBreaks += 1
+                }
                 pos = offset
                 break
             }
             if offset - lineBegin < contentIndent {
+                if next == Byte.tab {
+                    // A blank line with a tab where the indentation should be: not an empty line of
+                    // the scalar, and not allowed after it either.
+                    var rest = offset
+                    while rest < end, Byte.isBlank(input[rest]) { rest += 1 }
+                    if Byte.isBreakOrEnd(byte(rest)) { throw YAMLError.tabIndentation(range(lineBegin, rest)) }
+                }
                 pos = lineBegin
                 break
             }
@@ -493,7 +505,19 @@ extension Parser {
             buffer.append(input, from: offset, to: lineEnd)
             pos = lineEnd
             endLocation = here()
-            if pos >= end { break }
+            if pos >= end {
+                // A last line of white space without a line break ends as if it had one.
+                var whiteSpaceOnly = true
+                for index in offset..<lineEnd where !Byte.isBlank(input[index]) {
+                    whiteSpaceOnly = false
+                    break
+                }
+                if whiteSpaceOnly {
+                    leadingBreak = true
+                    leadingBreakOffset = lineEnd
+                }
+                break
+            }
             leadingBreak = true
             leadingBreakOffset = pos
             consumeBreak()

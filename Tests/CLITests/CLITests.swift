@@ -27,3 +27,17 @@ import Testing
         #expect(context.stdout.text.contains("parse"))
     }
 }
+
+@Suite struct ExecutableTests {
+    @Test func realProcessReportsUsageErrorsWithExitTwo() throws {
+        let result = try runExecutable(["no-such-command"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("unknown command"))
+    }
+
+    @Test func versionPrints() throws {
+        let result = try runExecutable(["--version"])
+        #expect(result.status == 0)
+        #expect(result.stdout.hasPrefix("orchestrator "))
+    }
+}

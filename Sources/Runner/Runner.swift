@@ -1,0 +1,1 @@
+// The Runner layer: executes a pinned step graph; see docs/architecture.md.

@@ -1,0 +1,222 @@
+import CSQLite
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failure of the database: what failed, SQLite's own message, and its result code.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var code: Int32
+
+    public init(_ message: String, code: Int32 = 0) {
+        self.message = message
+        self.code = code
+    }
+
+    public var description: String { message }
+}
+
+/// A value bound to or read from a statement.
+public enum SQLValue: Sendable, Hashable {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+
+    public var text: String? {
+        if case .text(let s) = self { return s }
+        return nil
+    }
+
+    public var integer: Int64? {
+        if case .integer(let i) = self { return i }
+        return nil
+    }
+}
+
+/// SQLite's "copy the bound buffer now" destructor.
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// A prepared statement. Reused through the database's statement cache.
+final class Statement {
+    let handle: OpaquePointer
+
+    init(handle: OpaquePointer) { self.handle = handle }
+    deinit { sqlite3_finalize(handle) }
+
+    func bind(_ values: [SQLValue], database: OpaquePointer) throws(StoreError) {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            let result: Int32
+            switch value {
+            case .null: result = sqlite3_bind_null(handle, index)
+            case .integer(let i): result = sqlite3_bind_int64(handle, index, i)
+            case .real(let d): result = sqlite3_bind_double(handle, index, d)
+            case .text(let s): result = sqlite3_bind_text(handle, index, s, -1, transient)
+            case .blob(let bytes):
+                result = bytes.withUnsafeBytes { raw in
+                    sqlite3_bind_blob(handle, index, raw.baseAddress, Int32(raw.count), transient)
+                }
+            }
+            guard result == SQLITE_OK else {
+                throw StoreError("cannot bind parameter \(index): \(String(cString: sqlite3_errmsg(database)))", code: result)
+            }
+        }
+    }
+
+    func column(_ index: Int32) -> SQLValue {
+        switch sqlite3_column_type(handle, index) {
+        case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, index))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(handle, index))
+        case SQLITE_TEXT:
+            guard let pointer = sqlite3_column_text(handle, index) else { return .text("") }
+            let count = Int(sqlite3_column_bytes(handle, index))
+            return .text(String(decoding: UnsafeBufferPointer(start: pointer, count: count), as: UTF8.self))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(handle, index))
+            guard let pointer = sqlite3_column_blob(handle, index), count > 0 else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: pointer, count: count)))
+        default: return .null
+        }
+    }
+}
+
+/// One connection to a SQLite database file: WAL journal, foreign keys on, a busy timeout,
+/// prepared statements cached by SQL text, every write in a transaction.
+///
+/// A `Database` is used from one thread at a time (the CLI and each runner worker open their own).
+public final class Database: @unchecked Sendable {
+    private let handle: OpaquePointer
+    private var statements: [String: Statement] = [:]
+    private var transactionDepth = 0
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path`. A new file is created readable and
+    /// writable by the owner only (0600), and so are its journal files.
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws(StoreError) {
+        self.path = path
+        // Create the file ourselves so its mode is 0600 from the first byte; SQLite gives the
+        // -wal and -shm files the same permissions as the database file.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            throw StoreError("cannot open the database file \(path): \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        var connection: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let result = sqlite3_open_v2(path, &connection, flags, nil)
+        guard result == SQLITE_OK, let connection else {
+            let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let connection { sqlite3_close_v2(connection) }
+            throw StoreError("cannot open the database \(path): \(message)", code: result)
+        }
+        handle = connection
+        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+        sqlite3_extended_result_codes(handle, 1)
+        try execute("PRAGMA journal_mode = WAL")
+        try execute("PRAGMA foreign_keys = ON")
+        try execute("PRAGMA synchronous = NORMAL")
+    }
+
+    deinit {
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    private var lastError: String { String(cString: sqlite3_errmsg(handle)) }
+
+    /// Runs one or more SQL statements without parameters (schema, pragmas).
+    public func execute(_ sql: String) throws(StoreError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let result = sqlite3_exec(handle, sql, nil, nil, &message)
+        if result != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? lastError
+            sqlite3_free(message)
+            throw StoreError("database error: \(text)", code: result)
+        }
+    }
+
+    private func statement(_ sql: String) throws(StoreError) -> Statement {
+        if let cached = statements[sql] { return cached }
+        var pointer: OpaquePointer?
+        let result = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &pointer, nil)
+        guard result == SQLITE_OK, let pointer else {
+            throw StoreError("database error preparing a statement: \(lastError)", code: result)
+        }
+        let prepared = Statement(handle: pointer)
+        statements[sql] = prepared
+        return prepared
+    }
+
+    /// Runs a statement and returns every row.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) -> [[SQLValue]] {
+        let prepared = try statement(sql)
+        try prepared.bind(parameters, database: handle)
+        defer { sqlite3_reset(prepared.handle) }
+        var rows: [[SQLValue]] = []
+        let columns = sqlite3_column_count(prepared.handle)
+        while true {
+            let result = sqlite3_step(prepared.handle)
+            if result == SQLITE_DONE { break }
+            guard result == SQLITE_ROW else {
+                throw StoreError("database error: \(lastError)", code: result)
+            }
+            var row: [SQLValue] = []
+            row.reserveCapacity(Int(columns))
+            for index in 0..<columns { row.append(prepared.column(index)) }
+            rows.append(row)
+        }
+        return rows
+    }
+
+    /// Runs a statement for its effect.
+    public func run(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) {
+        try query(sql, parameters)
+    }
+
+    /// The rowid of the last insert.
+    public var lastInsertID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Rows changed by the last statement.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Runs `body` in one transaction (`BEGIN IMMEDIATE`, so writers queue on the busy timeout
+    /// instead of failing mid-way): committed when it returns, rolled back when it throws.
+    /// Nested calls join the outer transaction.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        if transactionDepth > 0 {
+            transactionDepth += 1
+            defer { transactionDepth -= 1 }
+            return try body()
+        }
+        try execute("BEGIN IMMEDIATE")
+        transactionDepth = 1
+        do {
+            let value = try body()
+            transactionDepth = 0
+            try execute("COMMIT")
+            return value
+        } catch {
+            transactionDepth = 0
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// `PRAGMA user_version`: the schema version the migrations have reached.
+    public func schemaVersion() throws(StoreError) -> Int {
+        Int(try query("PRAGMA user_version").first?.first?.integer ?? 0)
+    }
+
+    /// `PRAGMA integrity_check` answers `ok` for an intact database.
+    public func integrityCheck() throws(StoreError) -> String {
+        try query("PRAGMA integrity_check").first?.first?.text ?? "no answer"
+    }
+}

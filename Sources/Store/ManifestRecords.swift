@@ -1,0 +1,104 @@
+import Diagnostics
+import JSON
+import Manifest
+import YAML
+
+/// How resources move between manifests and the store: what `apply` stores, what `get`,
+/// `export` and `diff` show.
+public enum ManifestRecords {
+    /// What SecretStore values look like in every output.
+    public static let mask = "***"
+
+    /// The stored form of a decoded resource. `baseDirectory` is the directory of the manifest
+    /// file: a Workspace's relative `root_path` is stored absolute, resolved against it.
+    public static func desired(_ resource: Resource, project: String, baseDirectory: String) -> DesiredResource {
+        var metadata: [(key: String, value: JSONValue)] = []
+        if case .object(let pairs) = resource.node["metadata"]?.json ?? .null {
+            metadata = pairs.filter { $0.key != "name" && $0.key != "project" }
+        }
+        var spec = resource.node["spec"]?.json ?? .object([])
+        if resource.kind == .workspace, case .object(var pairs) = spec,
+            let index = pairs.firstIndex(where: { $0.key == "root_path" }), case .string(let root) = pairs[index].value
+        {
+            pairs[index].value = .string(absolutePath(root, base: baseDirectory))
+            spec = .object(pairs)
+        }
+        let key = ResourceKey(kind: resource.kind.rawValue, project: project, name: resource.name)
+        return DesiredResource(
+            key: key, apiVersion: resource.apiVersion, metadata: .object(metadata), spec: spec,
+            contentHash: contentHash(kind: key.kind, apiVersion: resource.apiVersion, metadata: .object(metadata), spec: spec))
+    }
+
+    /// SHA-256 (hex) of the canonical form: keys sorted, numbers normalised, so formatting,
+    /// comments and key order never count as a change.
+    public static func contentHash(kind: String, apiVersion: String, metadata: JSONValue, spec: JSONValue) -> String {
+        let canonical: JSONValue = .object([
+            ("apiVersion", .string(apiVersion)), ("kind", .string(kind)),
+            ("metadata", canonicalize(metadata)), ("spec", canonicalize(spec)),
+        ])
+        return ContentDigest.sha256Hex(Array(JSONWriter().string(canonical).utf8))
+    }
+
+    static func canonicalize(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let pairs):
+            return .object(pairs.sorted { $0.key < $1.key }.map { ($0.key, canonicalize($0.value)) })
+        case .array(let items):
+            return .array(items.map(canonicalize))
+        default:
+            return value
+        }
+    }
+
+    /// `root` made absolute against `base`, with `.` and `..` segments folded.
+    public static func absolutePath(_ root: String, base: String) -> String {
+        let joined = root.hasPrefix("/") ? root : base + "/" + root
+        var parts: [Substring] = []
+        for part in joined.split(separator: "/") {
+            if part == "." || part.isEmpty { continue }
+            if part == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// A stored resource as a manifest document (`apiVersion`, `kind`, `metadata`, `spec`),
+    /// SecretStore values masked unless `revealSecrets` (never used for output).
+    public static func document(_ stored: StoredResource, maskSecrets: Bool = true) -> JSONValue {
+        var metadata: [(key: String, value: JSONValue)] = [("name", .string(stored.key.name))]
+        if stored.key.kind != "Project" { metadata.append(("project", .string(stored.key.project))) }
+        if case .object(let pairs) = stored.metadata { metadata += pairs }
+        let spec = maskSecrets ? masked(kind: stored.key.kind, spec: stored.spec) : stored.spec
+        return .object([
+            ("apiVersion", .string(stored.apiVersion)), ("kind", .string(stored.key.kind)),
+            ("metadata", .object(metadata)), ("spec", spec),
+        ])
+    }
+
+    /// The same for a resource about to be applied (for `diff`).
+    public static func document(_ desired: DesiredResource) -> JSONValue {
+        document(
+            StoredResource(
+                key: desired.key, apiVersion: desired.apiVersion, metadata: desired.metadata, spec: desired.spec,
+                contentHash: desired.contentHash, generation: 0, createdAt: "", updatedAt: ""))
+    }
+
+    /// A SecretStore spec with every literal value replaced by `***` (`{fromEnv: NAME}` entries
+    /// name a variable, not a secret, and stay).
+    public static func masked(kind: String, spec: JSONValue) -> JSONValue {
+        guard kind == "SecretStore", case .object(var pairs) = spec,
+            let index = pairs.firstIndex(where: { $0.key == "data" }), case .object(let data) = pairs[index].value
+        else { return spec }
+        pairs[index].value = .object(data.map { entry in
+            if case .object = entry.value { return entry }
+            return (entry.key, .string(mask))
+        })
+        return .object(pairs)
+    }
+
+    /// The literal secret values of a SecretStore spec (to scrub from anything printed).
+    public static func secretValues(kind: String, spec: JSONValue) -> [String] {
+        guard kind == "SecretStore", case .object(let data) = spec["data"] ?? .null else { return [] }
+        return data.compactMap { $0.value.stringValue }.filter { !$0.isEmpty && $0 != mask }
+    }
+}

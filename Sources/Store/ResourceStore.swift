@@ -1,0 +1,307 @@
+import JSON
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Identifies a stored resource.
+public struct ResourceKey: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var kind: String
+    public var project: String
+    public var name: String
+
+    public init(kind: String, project: String, name: String) {
+        self.kind = kind
+        self.project = project
+        self.name = name
+    }
+
+    public static func < (a: ResourceKey, b: ResourceKey) -> Bool {
+        (a.project, a.kind, a.name) < (b.project, b.kind, b.name)
+    }
+
+    public var description: String { "\(kind)/\(name)" }
+}
+
+/// A resource as it should be stored: what `apply` computes from the manifests.
+public struct DesiredResource: Sendable {
+    public var key: ResourceKey
+    public var apiVersion: String
+    /// labels, annotations, description (JSON object, key order kept).
+    public var metadata: JSONValue
+    public var spec: JSONValue
+    /// SHA-256 of the canonical form: equal hashes mean "unchanged".
+    public var contentHash: String
+
+    public init(key: ResourceKey, apiVersion: String, metadata: JSONValue, spec: JSONValue, contentHash: String) {
+        self.key = key
+        self.apiVersion = apiVersion
+        self.metadata = metadata
+        self.spec = spec
+        self.contentHash = contentHash
+    }
+}
+
+/// A resource as it is stored.
+public struct StoredResource: Sendable {
+    public var key: ResourceKey
+    public var apiVersion: String
+    public var metadata: JSONValue
+    public var spec: JSONValue
+    public var contentHash: String
+    public var generation: Int
+    public var createdAt: String
+    public var updatedAt: String
+}
+
+/// One entry of a resource's history.
+public struct Revision: Sendable {
+    public var generation: Int
+    public var change: String
+    public var contentHash: String
+    public var recordedAt: String
+    public var spec: JSONValue
+}
+
+public enum ApplyChange: String, Sendable {
+    case created, configured, unchanged, deleted
+}
+
+public struct ApplyOutcome: Sendable {
+    public var key: ResourceKey
+    public var change: ApplyChange
+    /// The generation after the apply (before it, for `unchanged`; the last one for `deleted`).
+    public var generation: Int
+}
+
+/// The embedded store: a data directory holding `orchestrator.db`.
+public final class ResourceStore: @unchecked Sendable {
+    public let database: Database
+    public let dataDirectory: String
+
+    public static let databaseFileName = "orchestrator.db"
+
+    /// Opens the store in `dataDirectory`, creating the directory (mode 0700) and the database
+    /// (mode 0600) on first use, and running pending migrations.
+    public init(dataDirectory: String) throws {
+        self.dataDirectory = dataDirectory
+        try ResourceStore.createDirectory(dataDirectory)
+        database = try Database(path: dataDirectory + "/" + ResourceStore.databaseFileName)
+        try Schema.migrate(database)
+    }
+
+    /// `mkdir -p` with mode 0700 for what it creates.
+    public static func createDirectory(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") where !part.isEmpty {
+            current += "/" + part
+            if mkdir(current, 0o700) != 0, errno != EEXIST {
+                throw StoreError("cannot create the data directory \(current): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// UTC now as ISO 8601 with milliseconds.
+    public static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var seconds = ts.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
+    }
+
+    // MARK: reading
+
+    private static let columns = "kind, project, name, api_version, metadata, spec, content_hash, generation, created_at, updated_at"
+
+    private func decode(_ row: [SQLValue]) throws -> StoredResource {
+        guard row.count == 10, let kind = row[0].text, let project = row[1].text, let name = row[2].text,
+            let apiVersion = row[3].text, let metadata = row[4].text, let spec = row[5].text,
+            let hash = row[6].text, let generation = row[7].integer, let created = row[8].text, let updated = row[9].text
+        else { throw StoreError("a resource row in \(database.path) is malformed") }
+        return StoredResource(
+            key: ResourceKey(kind: kind, project: project, name: name), apiVersion: apiVersion,
+            metadata: try JSONParser.parse(metadata), spec: try JSONParser.parse(spec), contentHash: hash,
+            generation: Int(generation), createdAt: created, updatedAt: updated)
+    }
+
+    public func resource(_ key: ResourceKey) throws -> StoredResource? {
+        let rows = try database.query(
+            "SELECT \(ResourceStore.columns) FROM resources WHERE kind = ? AND project = ? AND name = ?",
+            [.text(key.kind), .text(key.project), .text(key.name)])
+        return try rows.first.map(decode)
+    }
+
+    /// Resources, optionally of one kind and/or one project, ordered by project, kind, name.
+    public func resources(kind: String? = nil, project: String? = nil) throws -> [StoredResource] {
+        var sql = "SELECT \(ResourceStore.columns) FROM resources"
+        var conditions: [String] = []
+        var parameters: [SQLValue] = []
+        if let kind { conditions.append("kind = ?"); parameters.append(.text(kind)) }
+        if let project { conditions.append("project = ?"); parameters.append(.text(project)) }
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += " ORDER BY project, kind, name"
+        return try database.query(sql, parameters).map(decode)
+    }
+
+    public func projects() throws -> [String] {
+        try database.query("SELECT name FROM projects ORDER BY name").compactMap { $0.first?.text }
+    }
+
+    /// The newest `limit` revisions of a resource, newest first.
+    public func revisions(_ key: ResourceKey, limit: Int = 10) throws -> [Revision] {
+        let rows = try database.query(
+            """
+            SELECT generation, change, content_hash, recorded_at, spec FROM resource_revisions
+            WHERE kind = ? AND project = ? AND name = ? ORDER BY id DESC LIMIT ?
+            """, [.text(key.kind), .text(key.project), .text(key.name), .integer(Int64(limit))])
+        return try rows.map { row in
+            guard row.count == 5, let generation = row[0].integer, let change = row[1].text, let hash = row[2].text,
+                let recorded = row[3].text, let spec = row[4].text
+            else { throw StoreError("a revision row in \(database.path) is malformed") }
+            return Revision(
+                generation: Int(generation), change: change, contentHash: hash, recordedAt: recorded,
+                spec: try JSONParser.parse(spec))
+        }
+    }
+
+    // MARK: writing
+
+    /// What `apply` would do, without writing anything.
+    public func planApply(_ desired: [DesiredResource], pruneScope: Set<PruneScope> = []) throws -> [ApplyOutcome] {
+        var outcomes: [ApplyOutcome] = []
+        var wanted = Set<ResourceKey>()
+        for resource in desired {
+            wanted.insert(resource.key)
+            if let stored = try self.resource(resource.key) {
+                if stored.contentHash == resource.contentHash && stored.apiVersion == resource.apiVersion {
+                    outcomes.append(ApplyOutcome(key: resource.key, change: .unchanged, generation: stored.generation))
+                } else {
+                    outcomes.append(ApplyOutcome(key: resource.key, change: .configured, generation: stored.generation + 1))
+                }
+            } else {
+                outcomes.append(ApplyOutcome(key: resource.key, change: .created, generation: 1))
+            }
+        }
+        for scope in pruneScope.sorted(by: { ($0.project, $0.kind) < ($1.project, $1.kind) }) {
+            for stored in try resources(kind: scope.kind, project: scope.project) where !wanted.contains(stored.key) {
+                outcomes.append(ApplyOutcome(key: stored.key, change: .deleted, generation: stored.generation))
+            }
+        }
+        return outcomes
+    }
+
+    /// Stores every desired resource (and prunes) in one transaction: all or nothing.
+    /// Unchanged resources are not touched (their generation stays).
+    @discardableResult
+    public func apply(_ desired: [DesiredResource], pruneScope: Set<PruneScope> = []) throws -> [ApplyOutcome] {
+        try database.transaction {
+            let outcomes = try planApply(desired, pruneScope: pruneScope)
+            let now = ResourceStore.timestamp()
+            let byKey = Dictionary(desired.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
+            let writer = JSONWriter()
+            for outcome in outcomes {
+                switch outcome.change {
+                case .unchanged:
+                    continue
+                case .deleted:
+                    _ = try delete(outcome.key, at: now)
+                case .created, .configured:
+                    guard let resource = byKey[outcome.key] else { continue }
+                    try ensureProject(resource.key.project, at: now)
+                    let metadata = writer.string(resource.metadata)
+                    let spec = writer.string(resource.spec)
+                    if outcome.change == .created {
+                        try database.run(
+                            """
+                            INSERT INTO resources (kind, project, name, api_version, metadata, spec, content_hash,
+                                generation, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                            [.text(resource.key.kind), .text(resource.key.project), .text(resource.key.name),
+                             .text(resource.apiVersion), .text(metadata), .text(spec), .text(resource.contentHash),
+                             .integer(Int64(outcome.generation)), .text(now), .text(now)])
+                    } else {
+                        try database.run(
+                            """
+                            UPDATE resources SET api_version = ?, metadata = ?, spec = ?, content_hash = ?,
+                                generation = ?, updated_at = ? WHERE kind = ? AND project = ? AND name = ?
+                            """,
+                            [.text(resource.apiVersion), .text(metadata), .text(spec), .text(resource.contentHash),
+                             .integer(Int64(outcome.generation)), .text(now), .text(resource.key.kind),
+                             .text(resource.key.project), .text(resource.key.name)])
+                    }
+                    try recordRevision(
+                        resource.key, generation: outcome.generation, change: outcome.change.rawValue,
+                        apiVersion: resource.apiVersion, metadata: metadata, spec: spec, hash: resource.contentHash, at: now)
+                }
+            }
+            return outcomes
+        }
+    }
+
+    /// Deletes one resource (recording a `deleted` revision). Returns false when it did not exist.
+    @discardableResult
+    public func delete(_ key: ResourceKey) throws -> Bool {
+        try database.transaction { try delete(key, at: ResourceStore.timestamp()) }
+    }
+
+    private func delete(_ key: ResourceKey, at now: String) throws -> Bool {
+        guard let stored = try resource(key) else { return false }
+        let writer = JSONWriter()
+        try recordRevision(
+            key, generation: stored.generation, change: "deleted", apiVersion: stored.apiVersion,
+            metadata: writer.string(stored.metadata), spec: writer.string(stored.spec), hash: stored.contentHash, at: now)
+        try database.run(
+            "DELETE FROM resources WHERE kind = ? AND project = ? AND name = ?",
+            [.text(key.kind), .text(key.project), .text(key.name)])
+        return true
+    }
+
+    /// Deletes a project and every resource in it, in one transaction. Returns what was deleted.
+    public func deleteProject(_ name: String) throws -> [ResourceKey] {
+        try database.transaction {
+            let now = ResourceStore.timestamp()
+            let keys = try resources(project: name).map(\.key)
+            for key in keys { _ = try delete(key, at: now) }
+            try database.run("DELETE FROM projects WHERE name = ?", [.text(name)])
+            return keys
+        }
+    }
+
+    private func ensureProject(_ name: String, at now: String) throws {
+        try database.run("INSERT OR IGNORE INTO projects (name, created_at) VALUES (?, ?)", [.text(name), .text(now)])
+    }
+
+    private func recordRevision(
+        _ key: ResourceKey, generation: Int, change: String, apiVersion: String, metadata: String, spec: String,
+        hash: String, at now: String
+    ) throws {
+        try database.run(
+            """
+            INSERT INTO resource_revisions (kind, project, name, generation, change, api_version, metadata, spec,
+                content_hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.text(key.kind), .text(key.project), .text(key.name), .integer(Int64(generation)), .text(change),
+             .text(apiVersion), .text(metadata), .text(spec), .text(hash), .text(now)])
+    }
+}
+
+/// `apply --prune` deletes stored resources of these kinds in these projects that the files
+/// no longer contain.
+public struct PruneScope: Sendable, Hashable {
+    public var project: String
+    public var kind: String
+
+    public init(project: String, kind: String) {
+        self.project = project
+        self.kind = kind
+    }
+}
