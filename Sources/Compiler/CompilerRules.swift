@@ -29,20 +29,16 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .profileEmptyAllowlist: return "`network_mode: allowlist` needs a non-empty `network_allowlist`"
         case .expressionSyntax: return "an expression does not parse"
         case .expressionType: return "an expression does not type-check (a condition must be a bool)"
-        case .undefinedVariable: return "an expression reads a variable that is neither built in nor set by an earlier step"
         case .fixedLoopWithoutMaxCycles: return "`loop.mode: fixed` without `max_cycles`"
         case .maxCyclesNotPositive: return "`max_cycles` must be at least 1"
-        case .loopCannotEnd: return "an infinite loop with no max_cycles, no guard step and no convergence_expr"
-        case .selfReferentialUnsafe:
-            return "a workflow for a self-referential workspace needs auto_rollback, a checkpoint strategy and an enabled self_test step"
+        // Shared with lint: the lint registry holds their metadata (docs/lint.md).
+        case .undefinedVariable, .loopCannotEnd, .selfReferentialUnsafe: return LintRegistry.rule(rawValue)?.summary ?? rawValue
         }
     }
 
     public var defaultSeverity: Severity {
-        switch self {
-        case .undefinedVariable: return .warning
-        default: return .error
-        }
+        // Shared with lint: the lint registry holds their metadata (docs/lint.md).
+        LintRegistry.rule(rawValue)?.defaultSeverity ?? .error
     }
 
     /// Every compiler rule, for SARIF `tool.driver.rules`.

@@ -1,0 +1,201 @@
+import Diagnostics
+import Expr
+import Manifest
+import YAML
+
+// What every lint rule reads: the resources as decoded, the compiled graphs, and the helpers
+// that turn a finding into an exact position (inside a YAML scalar, too).
+
+/// One workflow as written and as compiled. `graph.steps[i]` is `spec.steps[i]`.
+struct LintedWorkflow {
+    var graph: WorkflowGraph
+    var resource: Resource
+    var spec: WorkflowSpec
+
+    var file: String { resource.file }
+    var project: String { graph.project }
+
+    /// Every step (chain children after their chain), compiled and as written, with the top-level
+    /// step it belongs to (its own index for top-level steps).
+    var flatSteps: [FlatStep] {
+        var result: [FlatStep] = []
+        func walk(_ compiled: [CompiledStep], _ written: [StepSpec], top: Int?) {
+            for (index, pair) in zip(compiled, written).enumerated() {
+                let topIndex = top ?? index
+                result.append(FlatStep(compiled: pair.0, spec: pair.1, topIndex: topIndex, isChild: top != nil))
+                walk(pair.0.children, pair.1.chainSteps ?? [], top: topIndex)
+            }
+        }
+        walk(graph.steps, spec.steps, top: nil)
+        return result
+    }
+}
+
+struct FlatStep {
+    var compiled: CompiledStep
+    var spec: StepSpec
+    /// The index of the top-level step (itself, or the chain it belongs to).
+    var topIndex: Int
+    var isChild: Bool
+}
+
+/// One class of cycles the lint rules reason about: a single cycle with its facts known, or a
+/// run of cycles where `cycle` is unknown (a long or uncapped loop).
+struct CycleClass {
+    var first: Int
+    /// nil: every cycle from `first` on (an uncapped loop).
+    var last: Int?
+    /// The values known in every cycle of the class.
+    var known: [String: Value]
+
+    /// A cycle of the class (for the `repeatable` rule: 1 or more than 1).
+    var representative: Int { first }
+
+    /// "cycle 1", "cycles 2-99", "cycles 2 and later".
+    var label: String { CycleClass.label(first, last) }
+
+    static func label(_ first: Int, _ last: Int?) -> String {
+        guard let last else { return "cycles \(first) and later" }
+        return first == last ? "cycle \(first)" : "cycles \(first)-\(last)"
+    }
+}
+
+/// The input of the lint rules. Built once per run; rules only read it (caches aside).
+public final class LintContext {
+    let resources: [Resource]
+    let sources: [String: SourceFile]
+    let compilation: Compilation
+    let workflows: [LintedWorkflow]
+    private let compileContext: CompileContext
+    private var nodeCache: [String: [Int: Node]] = [:]
+
+    public init(resources: [Resource], sources: [SourceFile], compilation: Compilation) {
+        self.resources = resources
+        var byPath: [String: SourceFile] = [:]
+        for source in sources { byPath[source.path] = source }
+        self.sources = byPath
+        self.compilation = compilation
+        self.compileContext = CompileContext(resources: resources, sources: sources, store: .notRead)
+        // `Compiler.compile` makes one graph per Workflow resource, in input order.
+        var workflows: [LintedWorkflow] = []
+        var graphs = compilation.workflows.makeIterator()
+        for resource in resources {
+            guard case .workflow(let spec) = resource.spec else { continue }
+            guard let graph = graphs.next() else { break }
+            if graph.name == resource.name, graph.file == resource.file, graph.steps.count == spec.steps.count {
+                workflows.append(LintedWorkflow(graph: graph, resource: resource, spec: spec))
+            }
+        }
+        self.workflows = workflows
+    }
+
+    // MARK: resources
+
+    /// The resources of `project`.
+    func resources(of kind: ResourceKind, project: String) -> [Resource] {
+        resources.filter { $0.kind == kind && $0.resolvedProject == project }
+    }
+
+    /// The definition a reference from `file` resolves to (own file first, then the last given).
+    func lookup(_ kind: ResourceKind, _ name: String, project: String, from file: String) -> Resource? {
+        compileContext.index(project).lookup(kind, name, from: file)
+    }
+
+    /// The agent resource behind a step's binding.
+    func agentResource(_ binding: AgentBinding, project: String, from file: String) -> Resource? {
+        lookup(.agent, binding.name, project: project, from: file)
+    }
+
+    // MARK: positions
+
+    /// The scalar node of `resource` whose range is `range` (a `Located` value's range).
+    func scalarNode(at range: SourceRange, in resource: Resource) -> Node? {
+        let key = resource.file + "\u{0}" + String(resource.node.range.start.offset)
+        if nodeCache[key] == nil {
+            var table: [Int: Node] = [:]
+            LintContext.collectScalars(resource.node, into: &table)
+            nodeCache[key] = table
+        }
+        guard let node = nodeCache[key]?[range.start.offset], node.range == range else { return nil }
+        return node
+    }
+
+    private static func collectScalars(_ node: Node, into table: inout [Int: Node]) {
+        switch node.content {
+        case .scalar: table[node.range.start.offset] = node
+        case .sequence(let items): for item in items { collectScalars(item, into: &table) }
+        case .mapping(let entries):
+            for entry in entries {
+                collectScalars(entry.key, into: &table)
+                collectScalars(entry.value, into: &table)
+            }
+        }
+    }
+
+    /// The file range of bytes `start..<end` of the content of the scalar written at `range`
+    /// (quoted, escaped, folded and block scalars included). Falls back to the scalar's range.
+    func range(inScalarAt range: SourceRange, of resource: Resource, start: Int, end: Int) -> SourceRange {
+        guard let node = scalarNode(at: range, in: resource), let scalar = node.scalar, let file = sources[resource.file] else {
+            return range
+        }
+        return ScalarPositions.range(of: ExpressionSource(text: scalar.text, node: node), start: start, end: end, in: file)
+    }
+
+    /// The range of the key `key` of the mapping written at `mappingRange` in `resource`, e.g. a
+    /// step's `max_parallel` key. nil when not found.
+    func keyRange(_ key: String, inMappingAt mappingRange: SourceRange, of resource: Resource) -> SourceRange? {
+        func find(_ node: Node) -> Node? {
+            if node.range == mappingRange, node.mapping != nil { return node }
+            guard node.range.start.offset <= mappingRange.start.offset, mappingRange.end.offset <= node.range.end.offset
+            else { return nil }
+            switch node.content {
+            case .scalar: return nil
+            case .sequence(let items):
+                for item in items { if let found = find(item) { return found } }
+            case .mapping(let entries):
+                for entry in entries { if let found = find(entry.value) { return found } }
+            }
+            return nil
+        }
+        guard let mapping = find(resource.node)?.mapping else { return nil }
+        return mapping.first(where: { $0.key.scalar?.text == key })?.key.range
+    }
+
+    // MARK: cycles
+
+    /// The most cycles examined one by one; longer loops are examined as cycle 1, the cycles in
+    /// between (with `cycle` unknown) and the last.
+    static let cyclesExaminedOneByOne = 64
+
+    /// The classes of cycles of a loop, covering every cycle it can run.
+    func cycleClasses(_ loop: LoopPolicy) -> [CycleClass] {
+        func facts(_ cycle: Int, _ limit: Int?) -> [String: Value] { Planner.knownValues(CycleFacts(cycle: cycle, cycleLimit: limit)) }
+        guard let limit = loop.cycleLimit else {
+            return [
+                CycleClass(first: 1, last: 1, known: facts(1, nil)),
+                CycleClass(first: 2, last: nil, known: ["max_cycles": .int(0), "is_last_cycle": .bool(false)]),
+            ]
+        }
+        let cycles = max(1, limit)
+        if cycles <= LintContext.cyclesExaminedOneByOne {
+            return (1...cycles).map { CycleClass(first: $0, last: $0, known: facts($0, cycles)) }
+        }
+        return [
+            CycleClass(first: 1, last: 1, known: facts(1, cycles)),
+            CycleClass(first: 2, last: cycles - 1, known: ["max_cycles": .int(Int64(cycles)), "is_last_cycle": .bool(false)]),
+            CycleClass(first: cycles, last: cycles, known: facts(cycles, cycles)),
+        ]
+    }
+
+    // MARK: variables
+
+    private var variableCache: [Int: WorkflowVariables] = [:]
+
+    /// Who sets and who reads which variable in workflow number `index` of `workflows`.
+    func variables(_ index: Int) -> WorkflowVariables {
+        if let cached = variableCache[index] { return cached }
+        let computed = WorkflowVariables(workflows[index], context: self)
+        variableCache[index] = computed
+        return computed
+    }
+}

@@ -1,0 +1,155 @@
+import Diagnostics
+import Manifest
+import YAML
+
+// Who sets and who reads which variable in one workflow: the analysis behind
+// `undefined-variable` (placeholders), `unknown-placeholder`, `capture-unused` and
+// `ignored-gate-failure`.
+
+/// A `{name}` in a text the runner renders for a step.
+struct PlaceholderUse {
+    var occurrence: PlaceholderOccurrence
+    /// The resource the text is written in (a StepTemplate, an Agent, the Workflow).
+    var owner: Resource
+    /// The range of the scalar holding the text.
+    var scalarRange: SourceRange
+    /// "the prompt of template `plan`", "the command of agent `coder`", "the command of step `build`".
+    var textName: String
+
+    var name: String { occurrence.name }
+}
+
+/// The texts a step renders and the placeholders in them.
+struct StepRendering {
+    var step: FlatStep
+    var uses: [PlaceholderUse]
+}
+
+struct WorkflowVariables {
+    /// Every step, chain children after their chain.
+    var steps: [FlatStep] = []
+    /// Per entry of `steps`: the variables set before it runs in a cycle (built-ins included).
+    var availableBefore: [Set<String>] = []
+    /// Per entry of `steps`: what it renders.
+    var renderings: [StepRendering] = []
+    /// Variable -> ids of the steps that set it (anywhere in the workflow).
+    var setters: [String: [String]] = [:]
+    /// Variables named by `store_inputs[].as_var` (accepted, not executed) -> the step.
+    var storeInputs: [String: String] = [:]
+    /// Every variable something in the workflow reads: expressions, placeholders,
+    /// `generate_items.from_var`, and what the project's agents read.
+    var reads: Set<String> = []
+
+    init(_ workflow: LintedWorkflow, context: LintContext) {
+        var declared = Declarations.builtins
+        // generate_items `mapping.vars`: item variables from the segment after the generating one.
+        var itemVariables: [(variable: String, setter: String, topIndex: Int, segment: Int?)] = []
+
+        func visit(_ compiled: [CompiledStep], _ written: [StepSpec], top: Int?) {
+            for (index, pair) in zip(compiled, written).enumerated() {
+                let (step, spec) = pair
+                let topIndex = top ?? index
+                let flat = FlatStep(compiled: step, spec: spec, topIndex: topIndex, isChild: top != nil)
+                let segment = workflow.graph.steps[topIndex].segment
+                var available = Set(declared.types.keys)
+                for item in itemVariables where topIndex > item.topIndex && (segment == nil || segment != item.segment) {
+                    available.insert(item.variable)
+                }
+                steps.append(flat)
+                availableBefore.append(available)
+                renderings.append(StepRendering(step: flat, uses: WorkflowVariables.uses(of: flat, in: workflow, context: context)))
+                visit(step.children, spec.chainSteps ?? [], top: topIndex)
+                // What the step sets, for the steps after it.
+                var own = Declarations()
+                WorkflowCompiler.declareVariables(setBy: spec, into: &own)
+                for name in own.types.keys { setters[name, default: []].append(step.id) }
+                WorkflowCompiler.declareVariables(setBy: spec, into: &declared)
+                for action in spec.behavior.postActions {
+                    guard let items = action.generateItems else { continue }
+                    reads.insert(items.fromVar.value)
+                    for entry in items.vars {
+                        itemVariables.append((entry.key, step.id, topIndex, workflow.graph.steps[topIndex].segment))
+                        setters[entry.key, default: []].append(step.id)
+                    }
+                }
+                for stored in spec.storedOnly where stored.key == "store_inputs" {
+                    for input in stored.value.sequence ?? [] {
+                        if let name = input["as_var"]?.scalar?.text, !name.isEmpty { storeInputs[name] = step.id }
+                    }
+                }
+            }
+        }
+        visit(workflow.graph.steps, workflow.spec.steps, top: nil)
+
+        for rendering in renderings {
+            for use in rendering.uses { reads.insert(use.name) }
+            if let prehook = rendering.step.compiled.prehook { reads.formUnion(prehook.when.variables) }
+        }
+        for rule in workflow.graph.loop.convergence { reads.formUnion(rule.when.variables) }
+        for rule in workflow.graph.finalizeRules ?? [] { reads.formUnion(rule.when.variables) }
+        reads.formUnion(context.agentReads(project: workflow.project))
+    }
+
+    /// The placeholders of what `step` renders: an agent step its template's prompt and its
+    /// agent's command (and command_rules commands); a command step its command.
+    static func uses(of step: FlatStep, in workflow: LintedWorkflow, context: LintContext) -> [PlaceholderUse] {
+        var uses: [PlaceholderUse] = []
+        switch step.compiled.kind {
+        case .agent:
+            if let template = step.compiled.template,
+                let resource = context.lookup(.stepTemplate, template.name, project: workflow.project, from: workflow.file),
+                case .stepTemplate(let spec) = resource.spec
+            {
+                for occurrence in PlaceholderScanner.prompt(spec.prompt.value) {
+                    uses.append(
+                        PlaceholderUse(
+                            occurrence: occurrence, owner: resource, scalarRange: spec.prompt.range,
+                            textName: "the prompt of template `\(resource.name)`"))
+                }
+            }
+            if let binding = step.compiled.agent,
+                let resource = context.agentResource(binding, project: workflow.project, from: workflow.file),
+                case .agent(let agent) = resource.spec
+            {
+                for command in [agent.command] + agent.commandRules.map(\.command) {
+                    for occurrence in PlaceholderScanner.command(command.value) {
+                        uses.append(
+                            PlaceholderUse(
+                                occurrence: occurrence, owner: resource, scalarRange: command.range,
+                                textName: "the command of agent `\(resource.name)`"))
+                    }
+                }
+            }
+        case .command:
+            if let command = step.spec.command {
+                for occurrence in PlaceholderScanner.command(command.value) {
+                    uses.append(
+                        PlaceholderUse(
+                            occurrence: occurrence, owner: workflow.resource, scalarRange: command.range,
+                            textName: "the command of step `\(step.compiled.id)`"))
+                }
+            }
+        case .builtin, .chain:
+            break
+        }
+        return uses
+    }
+}
+
+extension LintContext {
+    /// What the agents of a project read: their commands' placeholders and their command rules'
+    /// variables (they run wherever the agent serves a step).
+    func agentReads(project: String) -> Set<String> {
+        var reads = Set<String>()
+        for resource in resources(of: .agent, project: project) {
+            guard case .agent(let agent) = resource.spec else { continue }
+            for command in [agent.command] + agent.commandRules.map(\.command) {
+                for occurrence in PlaceholderScanner.command(command.value) { reads.insert(occurrence.name) }
+            }
+            for rule in agent.commandRules {
+                reads.formUnion(ExpressionEngine.check(rule.when.text, declared: Declarations()).variables)
+            }
+        }
+        return reads
+    }
+}
