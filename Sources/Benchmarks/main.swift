@@ -15,7 +15,9 @@ func now() -> Double {
 }
 
 let suites: [(name: String, help: String, run: ([String]) -> Int32)] = [
-    (name: "compiler", help: CompilerBenchmark.help, run: CompilerBenchmark.run),
+    ("yaml", YAMLBenchmark.help, YAMLBenchmark.run),
+    ("compiler", CompilerBenchmark.help, CompilerBenchmark.run),
+    ("expr", "guard expressions: parse/check/compile and evaluations per second", ExprBenchmark.run),
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

@@ -149,7 +149,10 @@ enum PlanText {
         var out = "workflow \(graph.name) (project \(graph.project), \(graph.file))\n"
         out += "  hash   sha256:\(graph.contentHash)\n"
         out += "  loop   \(plan.loopWords)\n"
-        let idWidth = min(28, (graph.steps.map(\.id.count).max() ?? 0) + 2)
+        func width(_ step: CompiledStep, depth: Int) -> Int {
+            step.children.reduce(step.id.count + 2 * depth) { max($0, width($1, depth: depth + 1)) }
+        }
+        let idWidth = min(28, (graph.steps.map { width($0, depth: 0) }.max() ?? 0) + 2)
 
         out += "\nsegments\n"
         for segment in graph.segments {
@@ -171,11 +174,12 @@ enum PlanText {
             let facts = cycle.facts
             let limitText = plan.cycleLimit.map { " of \($0)" } ?? ""
             out += "\ncycle \(cycle.cycle)\(limitText)  (cycle=\(facts.cycle), max_cycles=\(facts.maxCycles), is_last_cycle=\(facts.isLastCycle))\n"
-            let decisions = Dictionary(cycle.steps.map { ($0.id, $0.decision) }, uniquingKeysWith: { first, _ in first })
+            let planned = Dictionary(cycle.steps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            let decisions = planned.mapValues(\.decision)
             for segment in graph.segments {
                 out += "  segment \(segment.index) (\(segment.scope.rawValue))\n"
                 for id in segment.stepIDs {
-                    if let decision = decisions[id] { out += decisionLine(id, decision, idWidth: idWidth) }
+                    if let step = planned[id] { out += decisionLines(step, indent: "    ", idWidth: idWidth) }
                 }
             }
             let guards = graph.guards
@@ -204,8 +208,15 @@ enum PlanText {
         return "cycle \(cycle + 1) follows\(unless)"
     }
 
-    static func decisionLine(_ id: String, _ decision: StepDecision, idWidth: Int, note: String? = nil) -> String {
-        var line = "    " + pad(decision.verdict.rawValue, 12) + pad(id, idWidth)
+    /// A step's decision line, then its children's (a chain), indented.
+    static func decisionLines(_ step: PlannedStep, indent: String, idWidth: Int) -> String {
+        var out = decisionLine(step.id, step.decision, idWidth: idWidth, indent: indent)
+        for child in step.children { out += decisionLines(child, indent: indent + "  ", idWidth: max(0, idWidth - 2)) }
+        return out
+    }
+
+    static func decisionLine(_ id: String, _ decision: StepDecision, idWidth: Int, note: String? = nil, indent: String = "    ") -> String {
+        var line = indent + pad(decision.verdict.rawValue, 12) + pad(id, idWidth)
         switch decision.verdict {
         case .run: line += decision.explanation ?? ""
         case .skip: line += decision.reason ?? ""

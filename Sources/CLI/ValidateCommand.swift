@@ -1,4 +1,5 @@
 import Compiler
+import Expr
 import Diagnostics
 import Manifest
 
@@ -56,7 +57,7 @@ struct ManifestCheck {
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
     /// Every rule validate and plan can report, for SARIF.
-    static var rules: [RuleDescription] { ManifestRule.descriptions + CompilerRule.descriptions }
+    static var rules: [RuleDescription] { ManifestRule.descriptions + ExprRule.all + CompilerRule.descriptions }
 
     static func load(_ arguments: ParsedArguments, context: CommandContext) throws(UsageError) -> ManifestCheck {
         let paths = arguments.all("--filename")

@@ -58,14 +58,24 @@ public enum Compiler {
     }
 }
 
+/// One resource as the index holds it (shared, not copied, by every lookup).
+final class Definition: Sendable {
+    let resource: Resource
+    var name: String { resource.name }
+    var file: String { resource.file }
+    var spec: ResourceSpec { resource.spec }
+
+    init(_ resource: Resource) { self.resource = resource }
+}
+
 /// The resources of one project, indexed for lookups.
 struct ProjectIndex {
     /// kind -> name -> definitions in input order.
-    var given: [ResourceKind: [String: [Resource]]] = [:]
-    var stored: [ResourceKind: [String: Resource]] = [:]
+    var given: [ResourceKind: [String: [Definition]]] = [:]
+    var stored: [ResourceKind: [String: Definition]] = [:]
 
     /// own file > other given files (last wins) > store.
-    func lookup(_ kind: ResourceKind, _ name: String, from file: String) -> Resource? {
+    func lookup(_ kind: ResourceKind, _ name: String, from file: String) -> Definition? {
         if let definitions = given[kind]?[name], let last = definitions.last {
             return definitions.last(where: { $0.file == file }) ?? last
         }
@@ -83,7 +93,7 @@ struct ProjectIndex {
 /// The agents that can serve a capability, as seen from one file.
 struct AgentCatalog {
     /// capability -> enabled agents with it, in selection order (lowest cost, then name).
-    var servers: [String: [Resource]] = [:]
+    var servers: [String: [Definition]] = [:]
     /// capability -> disabled agents with it (for help texts).
     var disabledServers: [String: [String]] = [:]
     var allCapabilities: [String] = []
@@ -105,7 +115,7 @@ struct CompileContext {
         for source in sources { self.sources[source.path] = source }
         for resource in resources {
             projects[Compiler.project(of: resource), default: ProjectIndex()]
-                .given[resource.kind, default: [:]][resource.name, default: []].append(resource)
+                .given[resource.kind, default: [:]][resource.name, default: []].append(Definition(resource))
         }
         switch store {
         case .notRead:
@@ -114,7 +124,7 @@ struct CompileContext {
             storeRead = true
             for resource in stored {
                 projects[Compiler.project(of: resource), default: ProjectIndex()]
-                    .stored[resource.kind, default: [:]][resource.name] = resource
+                    .stored[resource.kind, default: [:]][resource.name] = Definition(resource)
             }
         }
     }
@@ -133,7 +143,7 @@ struct CompileContext {
     mutating func catalog(project: String, file: String) -> AgentCatalog {
         let key = project + "\u{0}" + file
         if let cached = catalogs[key] { return cached }
-        let index = index(project)
+        guard let index = projects[project] else { return AgentCatalog() }
         var catalog = AgentCatalog()
         var capabilities = Set<String>()
         for name in index.names(.agent) {
@@ -214,8 +224,9 @@ struct CompileContext {
 }
 
 extension AgentCatalog {
-    static func cost(_ resource: Resource) -> Int {
-        if case .agent(let agent) = resource.spec { return agent.cost?.value ?? 0 }
+    /// An agent's `metadata.cost`; absent counts as 0.
+    static func cost(_ definition: Definition) -> Int {
+        if case .agent(let agent) = definition.spec { return agent.cost?.value ?? 0 }
         return 0
     }
 }

@@ -1,6 +1,8 @@
 import Diagnostics
 
 /// The rule ids the compiler reports, with what each is about (listed in SARIF output).
+/// Expressions are checked by the expression layer, whose findings keep its rule ids
+/// (`expr-syntax`, `expr-type`, `expr-unknown-function`, ...: `ExprRule.all`).
 public enum CompilerRule: String, Sendable, CaseIterable {
     case unresolvedReference = "unresolved-reference"
     case capabilityNotServed = "capability-not-served"
@@ -9,8 +11,6 @@ public enum CompilerRule: String, Sendable, CaseIterable {
     case profileOnNonAgentStep = "profile-on-non-agent-step"
     case profileFilesystemNeedsSandbox = "profile-fs-mode-needs-sandbox"
     case profileEmptyAllowlist = "profile-empty-allowlist"
-    case expressionSyntax = "expr-syntax"
-    case expressionType = "expr-type"
     case undefinedVariable = "undefined-variable"
     case fixedLoopWithoutMaxCycles = "fixed-loop-without-max-cycles"
     case maxCyclesNotPositive = "max-cycles-not-positive"
@@ -27,8 +27,6 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .profileOnNonAgentStep: return "`execution_profile` applies to agent steps only"
         case .profileFilesystemNeedsSandbox: return "an `fs_mode` other than inherit needs `mode: sandbox`"
         case .profileEmptyAllowlist: return "`network_mode: allowlist` needs a non-empty `network_allowlist`"
-        case .expressionSyntax: return "an expression does not parse"
-        case .expressionType: return "an expression does not type-check (a condition must be a bool)"
         case .fixedLoopWithoutMaxCycles: return "`loop.mode: fixed` without `max_cycles`"
         case .maxCyclesNotPositive: return "`max_cycles` must be at least 1"
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).

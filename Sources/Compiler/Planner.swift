@@ -6,6 +6,8 @@ import Expr
 public struct PlannedStep: Sendable, Hashable {
     public var id: String
     public var decision: StepDecision
+    /// A chain's children, each decided by the same rule (they run only when the chain does).
+    public var children: [PlannedStep] = []
 }
 
 public struct PlannedCycle: Sendable, Hashable {
@@ -49,19 +51,20 @@ public enum Planner {
         for cycle in 1...shown {
             let facts = CycleFacts(cycle: cycle, cycleLimit: limit)
             let known = knownValues(facts)
-            let steps = graph.steps.map { step in
-                PlannedStep(
-                    id: step.id,
-                    decision: StepDecision.decide(
-                        step, cycle: cycle,
-                        evaluatePrehook: { $0.when.partiallyEvaluate(known) },
-                        describeKnown: { describe($0.when, known: known) }))
-            }
-            planned.append(PlannedCycle(cycle: cycle, facts: facts, steps: steps))
+            planned.append(PlannedCycle(cycle: cycle, facts: facts, steps: graph.steps.map { decide($0, cycle: cycle, known: known) }))
         }
         return Plan(
             workflow: graph, cycles: planned, cycleLimit: limit, truncated: truncated,
             knownVariables: CycleFacts(cycle: 1, cycleLimit: limit).bindings.map(\.name))
+    }
+
+    static func decide(_ step: CompiledStep, cycle: Int, known: [String: Value]) -> PlannedStep {
+        PlannedStep(
+            id: step.id,
+            decision: StepDecision.decide(
+                step, cycle: cycle, evaluatePrehook: { $0.when.partiallyEvaluate(known) },
+                describeKnown: { describe($0.when, known: known) }),
+            children: step.children.map { decide($0, cycle: cycle, known: known) })
     }
 
     /// The values the planner knows in a cycle: the cycle built-ins.

@@ -53,7 +53,7 @@ extension CompileContext {
         let envStore = index.lookup(.envStore, store.value, from: agent.file)
         let secretStore = index.lookup(.secretStore, store.value, from: agent.file)
         // A name may be both; the one defined in the agent's own file wins, else the SecretStore.
-        let found: Resource?
+        let found: Definition?
         if let envStore, envStore.file == agent.file { found = envStore } else { found = secretStore ?? envStore }
         guard let found else {
             let (severity, where_) = deploymentReferenceSeverity()
@@ -65,11 +65,11 @@ extension CompileContext {
                 file: agent.file, range: store.range, help: closeness + where_, severity: severity)
             return nil
         }
-        let isSecret = found.kind == .secretStore
+        let isSecret = found.resource.kind == .secretStore
         if let key, case .envStore(let spec) = found.spec, !spec.data.contains(where: { $0.key.value == key.value }) {
-            reportMissingKey(key, store: found, keys: spec.data.map(\.key.value), agent: agent)
+            reportMissingKey(key, store: found.resource, keys: spec.data.map(\.key.value), agent: agent)
         } else if let key, case .secretStore(let spec) = found.spec, !spec.data.contains(where: { $0.key.value == key.value }) {
-            reportMissingKey(key, store: found, keys: spec.data.map(\.key.value), agent: agent)
+            reportMissingKey(key, store: found.resource, keys: spec.data.map(\.key.value), agent: agent)
         }
         return isSecret
     }

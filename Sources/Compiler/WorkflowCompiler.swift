@@ -39,7 +39,8 @@ public enum WorkflowCompiler {
     }
 
     /// The variables a step sets for the steps after it: `{id}_exit_code`, `{id}_output`,
-    /// `{id}_output_path`, its captures, and what its builtin sets.
+    /// `{id}_output_path`, its captures, what its builtin sets, and the item variables its
+    /// `generate_items` post-actions give the items they create (`mapping.vars`).
     static func declareVariables(setBy step: StepSpec, into declared: inout Declarations) {
         for (name, type) in PrehookVariables.stepVariables(stepID: step.id.value) { declared.declare(name, type) }
         for capture in step.behavior.captures {
@@ -53,6 +54,9 @@ public enum WorkflowCompiler {
         }
         if case .builtin(let builtin) = kind(of: step) {
             for (name, type) in PrehookVariables.variablesSet(by: builtin) { declared.declare(name, type) }
+        }
+        for action in step.behavior.postActions {
+            for entry in action.generateItems?.vars ?? [] { declared.declare(entry.key, .dyn) }
         }
     }
 

@@ -168,34 +168,41 @@ public struct ExprLimits: Sendable, Equatable {
     public static let standard = ExprLimits()
 }
 
-/// Maps byte offsets of an expression text to line/column locations.
+/// Maps byte offsets of an expression text to line/column locations (a table per offset:
+/// expressions are short, and the parser asks for two locations per node).
 struct LineMap: Sendable {
-    let bytes: [UInt8]
-    /// Byte offset where each line starts.
-    let lineStarts: [Int]
+    let count: Int
+    private let lines: [Int32]
+    private let columns: [Int32]
 
     init(bytes: [UInt8]) {
-        self.bytes = bytes
-        var starts = [0]
-        for (offset, byte) in bytes.enumerated() where byte == 0x0A { starts.append(offset + 1) }
-        lineStarts = starts
+        count = bytes.count
+        var lines: [Int32] = []
+        var columns: [Int32] = []
+        lines.reserveCapacity(bytes.count + 1)
+        columns.reserveCapacity(bytes.count + 1)
+        var line: Int32 = 1
+        var column: Int32 = 1
+        for byte in bytes {
+            lines.append(line)
+            columns.append(column)
+            if byte == 0x0A {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                // A continuation byte belongs to the scalar before it; only lead bytes count.
+                column += 1
+            }
+        }
+        lines.append(line)
+        columns.append(column)
+        self.lines = lines
+        self.columns = columns
     }
 
     func location(_ offset: Int) -> SourceLocation {
-        let target = max(0, min(offset, bytes.count))
-        // Last line start <= target.
-        var low = 0, high = lineStarts.count - 1
-        while low < high {
-            let mid = (low + high + 1) / 2
-            if lineStarts[mid] <= target { low = mid } else { high = mid - 1 }
-        }
-        var column = 1
-        var index = lineStarts[low]
-        while index < target {
-            if bytes[index] & 0xC0 != 0x80 { column += 1 }
-            index += 1
-        }
-        return SourceLocation(line: low + 1, column: column, offset: target)
+        let target = max(0, min(offset, count))
+        return SourceLocation(line: Int(lines[target]), column: Int(columns[target]), offset: target)
     }
 
     func range(_ start: Int, _ end: Int) -> SourceRange {

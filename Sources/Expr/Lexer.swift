@@ -25,6 +25,19 @@ enum Token: Equatable, Sendable {
         case .end: return "the end of the expression"
         }
     }
+
+    /// For "unexpected X": without an article.
+    var bare: String {
+        switch self {
+        case .intLiteral(let v): return "number `\(v)`"
+        case .uintLiteral(let v): return "number `\(v)u`"
+        case .doubleLiteral(let v): return "number `\(v)`"
+        case .stringLiteral: return "string"
+        case .bytesLiteral: return "bytes literal"
+        case .end: return "end of the expression"
+        default: return display
+        }
+    }
 }
 
 /// A token's kind without its payload (cheap to copy and compare in the parser).
@@ -274,7 +287,7 @@ struct Lexer {
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         if isDouble {
-            if let c = peek(), Lexer.isIdentifierStart(c) || c == UInt8(ascii: ".") { throw malformed() }
+            if let c = peek(), Lexer.isIdentifierStart(c) { throw malformed() }
             guard let value = Double(text) else { throw malformed() }
             return LexedToken(token: .doubleLiteral(value), start: start, end: index)
         }

@@ -175,6 +175,13 @@ enum Operations {
     static func isIn(_ element: Value, _ container: Value) throws(EvalError) -> Bool {
         switch container {
         case .list(let items):
+            if case .string(let s) = element {
+                // The common guard `path in list_of_paths`.
+                for item in items {
+                    if case .string(let t) = item, utf8Equal(s, t) { return true }
+                }
+                return false
+            }
             for item in items where element.celEquals(item) { return true }
             return false
         case .map(let map):
@@ -346,8 +353,8 @@ enum Operations {
         case .bool: return a
         case .string(let s):
             switch s {
-            case "1", "t", "true", "TRUE", "True": return .bool(true)
-            case "0", "f", "false", "FALSE", "False": return .bool(false)
+            case "1", "t", "T", "true", "TRUE", "True": return .bool(true)
+            case "0", "f", "F", "false", "FALSE", "False": return .bool(false)
             default: throw EvalError("cannot convert \(quoteLiteral(s)) to bool")
             }
         default: throw .noOverload("bool", a)

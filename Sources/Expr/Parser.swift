@@ -174,10 +174,10 @@ final class Parser {
     func trailing() -> ParseStop {
         switch kind {
         case .punct(.rightParen), .punct(.rightBracket), .punct(.rightBrace):
-            return error("unexpected \(tokens[position].token.display): nothing to close", at: position,
+            return error("unexpected \(tokens[position].token.bare): nothing to close", at: position,
                          help: "remove it or add the opening bracket")
         default:
-            return error("unexpected \(tokens[position].token.display) after a complete expression", at: position,
+            return error("unexpected \(tokens[position].token.bare) after a complete expression", at: position,
                          help: "join conditions with an operator such as `&&` or `||`")
         }
     }

@@ -56,6 +56,8 @@ public struct Program: Sendable {
     let slotNames: [String]
     /// The slots of the free variables.
     let variableSlots: [Int]
+    /// Every slot unbound: copied to start each evaluation.
+    let emptySlots: [Slot]
 
     public init(_ expression: Expression, limits: ExprLimits = .standard) {
         self.expression = expression
@@ -65,6 +67,7 @@ public struct Program: Sendable {
         self.root = root
         slotNames = compiler.slotNames
         variableSlots = compiler.variableSlots
+        emptySlots = Array(repeating: .unbound, count: compiler.slotNames.count)
     }
 
     /// The free variables the program reads, in the order `evaluate(values:)` takes them.
@@ -73,7 +76,7 @@ public struct Program: Sendable {
     /// Evaluates with `bindings`; a variable the expression reads but `bindings` lacks is an
     /// evaluation error (absorbed by `&&`/`||` like any error).
     public func evaluate(_ bindings: [String: Value]) -> EvalResult {
-        var evaluator = Evaluator(names: slotNames, budget: limits.maxIterations)
+        var evaluator = Evaluator(names: slotNames, slots: emptySlots, budget: limits.maxIterations)
         for slot in variableSlots {
             if let value = bindings[slotNames[slot]] { evaluator.slots[slot] = .value(value) }
         }
@@ -83,7 +86,7 @@ public struct Program: Sendable {
     /// Evaluates with the variables' values given in the order of `variables` (nil: unbound).
     /// The fastest form, for callers that evaluate one program many times.
     public func evaluate(values: [Value?]) -> EvalResult {
-        var evaluator = Evaluator(names: slotNames, budget: limits.maxIterations)
+        var evaluator = Evaluator(names: slotNames, slots: emptySlots, budget: limits.maxIterations)
         for (position, slot) in variableSlots.enumerated() where position < values.count {
             if let value = values[position] { evaluator.slots[slot] = .value(value) }
         }
@@ -104,7 +107,7 @@ public struct Program: Sendable {
     /// operand is an error, else unknown when an operand is unknown. A variable neither bound
     /// nor unknown is an error.
     public func partialEvaluate(_ bindings: [String: Value], unknown: Set<String>) -> PartialResult {
-        var evaluator = Evaluator(names: slotNames, budget: limits.maxIterations)
+        var evaluator = Evaluator(names: slotNames, slots: emptySlots, budget: limits.maxIterations)
         for slot in variableSlots {
             let name = slotNames[slot]
             if unknown.contains(name) {
@@ -167,48 +170,68 @@ final class NodeCompiler {
         fold(build(node))
     }
 
+    /// Each kind is built by its own small function (the recursion's frames stay small).
     func build(_ node: ExprNode) -> Node {
         switch node.kind {
+        case .literal(let value): return .constant(value)
+        case .identifier: return buildIdentifier(node)
+        case .select, .has, .unary: return buildOneOperand(node)
+        case .index, .binary: return buildTwoOperands(node)
+        case .logical, .list: return buildOperandList(node)
+        case .conditional: return buildConditional(node)
         case .call: return buildCall(node)
         case .comprehension: return buildComprehension(node)
         case .map: return buildMap(node)
-        default: return buildSimple(node)
         }
     }
 
-    func buildSimple(_ node: ExprNode) -> Node {
+    func buildIdentifier(_ node: ExprNode) -> Node {
+        guard case .identifier(let name) = node.kind else { return .failure("internal") }
+        if let local = scopes.last(where: { $0.name == name }) { return .slot(local.slot) }
+        if let slot = variableSlotByName[name] { return .slot(slot) }
+        let slot = slotNames.count
+        slotNames.append(name)
+        variableSlots.append(slot)
+        variableSlotByName[name] = slot
+        return .slot(slot)
+    }
+
+    func buildOneOperand(_ node: ExprNode) -> Node {
         switch node.kind {
-        case .literal(let value):
-            return .constant(value)
-        case .identifier(let name):
-            if let local = scopes.last(where: { $0.name == name }) { return .slot(local.slot) }
-            if let slot = variableSlotByName[name] { return .slot(slot) }
-            let slot = slotNames.count
-            slotNames.append(name)
-            variableSlots.append(slot)
-            variableSlotByName[name] = slot
-            return .slot(slot)
-        case .select(let operand, let field, _):
-            return .select(compile(operand), field)
-        case .has(let operand, let field):
-            return .has(compile(operand), field)
-        case .index(let operand, let index):
-            return .index(compile(operand), compile(index))
+        case .select(let operand, let field, _): return .select(compile(operand), field)
+        case .has(let operand, let field): return .has(compile(operand), field)
         case .unary(let op, let operand):
             let inner = compile(operand)
             return op == .not ? .not(inner) : .negate(inner)
-        case .binary(let op, let lhs, let rhs, _):
-            return .binary(op, compile(lhs), compile(rhs))
-        case .logical(let op, let operands):
-            let compiled = operands.map { compile($0) }
-            return op == .and ? .and(compiled) : .or(compiled)
-        case .conditional(let c, let t, let f):
-            return .conditional(compile(c), compile(t), compile(f))
-        case .list(let items):
-            return .list(items.map { compile($0) })
-        case .map, .call, .comprehension:
-            return build(node)
+        default: return .failure("internal")
         }
+    }
+
+    func buildTwoOperands(_ node: ExprNode) -> Node {
+        switch node.kind {
+        case .index(let operand, let index): return .index(compile(operand), compile(index))
+        case .binary(let op, let lhs, let rhs, _): return .binary(op, compile(lhs), compile(rhs))
+        default: return .failure("internal")
+        }
+    }
+
+    func buildOperandList(_ node: ExprNode) -> Node {
+        switch node.kind {
+        case .logical(let op, let operands):
+            var compiled: [Node] = []
+            for operand in operands { compiled.append(compile(operand)) }
+            return op == .and ? .and(compiled) : .or(compiled)
+        case .list(let items):
+            var compiled: [Node] = []
+            for item in items { compiled.append(compile(item)) }
+            return .list(compiled)
+        default: return .failure("internal")
+        }
+    }
+
+    func buildConditional(_ node: ExprNode) -> Node {
+        guard case .conditional(let c, let t, let f) = node.kind else { return .failure("internal") }
+        return .conditional(compile(c), compile(t), compile(f))
     }
 
     func buildMap(_ node: ExprNode) -> Node {
@@ -272,7 +295,7 @@ final class NodeCompiler {
         for operand in operands {
             guard case .constant = operand else { return node }
         }
-        var evaluator = Evaluator(names: [], budget: 0)
+        var evaluator = Evaluator(names: [], slots: [], budget: 0)
         if case .value(let value) = evaluator.eval(node) { return .constant(value) }
         return node
     }
@@ -319,9 +342,9 @@ struct Evaluator {
     var budget: Int
     let maxIterations: Int
 
-    init(names: [String], budget: Int) {
+    init(names: [String], slots: [Slot], budget: Int) {
         self.names = names
-        self.slots = Array(repeating: .unbound, count: names.count)
+        self.slots = slots
         self.budget = budget
         self.maxIterations = budget
     }

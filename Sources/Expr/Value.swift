@@ -202,14 +202,26 @@ func bytesCompare(_ a: [UInt8], _ b: [UInt8]) -> Ordering {
 
 func utf8HasPrefix(_ s: String, _ prefix: String) -> Bool {
     let us = s.utf8, up = prefix.utf8
-    guard up.count <= us.count else { return false }
-    return us.prefix(up.count).elementsEqual(up)
+    let n = up.count
+    guard n <= us.count else { return false }
+    if let result = us.withContiguousStorageIfAvailable({ ps in
+        up.withContiguousStorageIfAvailable { pp in UnsafeBufferPointer(rebasing: ps[0..<n]).elementsEqual(pp) }
+    }), let value = result {
+        return value
+    }
+    return us.prefix(n).elementsEqual(up)
 }
 
 func utf8HasSuffix(_ s: String, _ suffix: String) -> Bool {
     let us = s.utf8, up = suffix.utf8
-    guard up.count <= us.count else { return false }
-    return us.suffix(up.count).elementsEqual(up)
+    let n = up.count, total = us.count
+    guard n <= total else { return false }
+    if let result = us.withContiguousStorageIfAvailable({ ps in
+        up.withContiguousStorageIfAvailable { pp in UnsafeBufferPointer(rebasing: ps[(total - n)..<total]).elementsEqual(pp) }
+    }), let value = result {
+        return value
+    }
+    return us.suffix(n).elementsEqual(up)
 }
 
 func utf8Contains(_ s: String, _ needle: String) -> Bool {

@@ -11,14 +11,22 @@ enum EncodingCheck {
         var isASCII = true
         var index = 0
         while index < count {
-            // Fast path: eight printable ASCII bytes at once (no high bit, none below 0x20).
+            // Fast path: eight ASCII bytes at once, none a control character other than tab and LF.
             if index + 8 <= count {
                 let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
                 let highBits: UInt64 = 0x8080_8080_8080_8080
-                let below0x20 = (word &- 0x2020_2020_2020_2020) & ~word & highBits
-                if word & highBits == 0 && below0x20 == 0 {
-                    index += 8
-                    continue
+                if word & highBits == 0 {
+                    // Exact per-byte masks (no borrows between bytes): high bit set where the byte is zero.
+                    func zeroBytes(_ x: UInt64) -> UInt64 {
+                        ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x | 0x7F7F_7F7F_7F7F_7F7F)
+                    }
+                    let control = zeroBytes(word & 0xE0E0_E0E0_E0E0_E0E0)
+                    let lineFeeds = zeroBytes(word ^ 0x0A0A_0A0A_0A0A_0A0A)
+                    let tabs = zeroBytes(word ^ 0x0909_0909_0909_0909)
+                    if control & ~(lineFeeds | tabs) == 0 {
+                        index += 8
+                        continue
+                    }
                 }
             }
             let byte = base[index]

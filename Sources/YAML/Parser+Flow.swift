@@ -73,7 +73,8 @@ extension Parser {
             return Node(.sequence(items), range: SourceRange(start: opened, end: here()))
         }
         var entries: [MappingEntry] = []
-        var keyIndex: [String: Int]?
+        var keys = MappingKeys(base: keyStack.count)
+        defer { keys.release(&keyStack) }
         while true {
             try skipFlowSpace(parentIndent: parentIndent, opened: opened, isSequence: false)
             guard pos < end else { throw YAMLError.unterminatedFlow(isSequence: false, opened: opened, at: SourceRange(at: here())) }
@@ -82,7 +83,7 @@ extension Parser {
                 break
             }
             let entry = try parseFlowMappingEntry(parentIndent: parentIndent, opened: opened)
-            try appendEntry(&entries, key: entry.key, value: entry.value, index: &keyIndex)
+            try appendEntry(&entries, key: entry.key, value: entry.value, keys: &keys)
             try skipFlowSpace(parentIndent: parentIndent, opened: opened, isSequence: false)
             guard pos < end else { throw YAMLError.unterminatedFlow(isSequence: false, opened: opened, at: SourceRange(at: here())) }
             let current = input[pos]

@@ -32,7 +32,13 @@ extension Parser {
             var offset = pos
             var stop = PlainStop.lineEnd
             scan: while offset < end {
-                switch input[offset] {
+                let current = input[offset]
+                if current > Byte.colon {
+                    // Letters and most punctuation: never special in a block plain scalar.
+                    offset += 1
+                    continue
+                }
+                switch current {
                 case Byte.colon:
                     if Byte.isBlankOrBreakOrEnd(byte(offset + 1)) {
                         stop = .keyIndicator

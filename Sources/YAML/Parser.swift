@@ -35,6 +35,8 @@ struct Parser {
 
     var depth = 0
     var nodeCount = 0
+    /// The keys of the mappings being built, innermost last (see `MappingKeys`).
+    var keyStack: [String] = []
     var buffer = ContentBuffer()
 
     /// Column cache for non-ASCII input: the last (lineStart, offset, column) computed.
@@ -234,24 +236,12 @@ struct Parser {
 
     /// Appends `key: value` to `entries`, refusing a key already present.
     mutating func appendEntry(
-        _ entries: inout [MappingEntry], key: Node, value: Node, index: inout [String: Int]?
+        _ entries: inout [MappingEntry], key: consuming Node, value: consuming Node, keys: inout MappingKeys
     ) throws(YAMLError) {
-        let text = key.scalar?.text ?? ""
-        if entries.count < 12 {
-            for entry in entries where entry.key.scalar?.text == text {
-                throw YAMLError.duplicateKey(text, first: entry.key.range.start, range: key.range)
-            }
-        } else {
-            if index == nil {
-                var built: [String: Int] = [:]
-                built.reserveCapacity(entries.count * 2)
-                for (position, entry) in entries.enumerated() { built[entry.key.scalar?.text ?? ""] = position }
-                index = built
-            }
-            if let position = index?[text] {
-                throw YAMLError.duplicateKey(text, first: entries[position].key.range.start, range: key.range)
-            }
-            index?[text] = entries.count
+        let text: String
+        if case .scalar(let scalar) = key.content { text = scalar.text } else { text = "" }
+        if let first = keys.insert(text, at: entries.count, stack: &keyStack) {
+            throw YAMLError.duplicateKey(text, first: entries[first].key.range.start, range: key.range)
         }
         entries.append(MappingEntry(key: key, value: value))
     }
@@ -453,6 +443,7 @@ struct Parser {
         defer { depth -= 1 }
         try countNode(at: pos)
         var items: [Node] = []
+        items.reserveCapacity(4)
         while true {
             pos += 1  // the `-`
             let item = try parseIndicatorValue(parentIndent: column, isMappingValue: false)
@@ -476,12 +467,14 @@ struct Parser {
         defer { depth -= 1 }
         try countNode(at: firstKey.range.start.offset)
         var entries: [MappingEntry] = []
-        var keyIndex: [String: Int]?
+        entries.reserveCapacity(4)
+        var keys = MappingKeys(base: keyStack.count)
+        defer { keys.release(&keyStack) }
         var key = firstKey
         while true {
             pos += 1  // the `:`
             let value = try parseIndicatorValue(parentIndent: column, isMappingValue: true)
-            try appendEntry(&entries, key: key, value: value, index: &keyIndex)
+            try appendEntry(&entries, key: key, value: value, keys: &keys)
             if atEnd || atDocumentMarker || indent < column { break }
             if indent > column {
                 throw YAMLError.overIndented(range(pos, lineEndOffset(pos)), expectedColumn: column + 1, what: "mapping")
@@ -533,5 +526,43 @@ struct Parser {
             if scanned.multiLine { throw YAMLError.multiLineKey(scanned.node.range) }
             return scanned.node
         }
+    }
+}
+
+/// The keys of one mapping being built, for the duplicate check. While the mapping is small its
+/// keys sit on the parser's shared `keyStack` (from `base` on; nested mappings push above and pop
+/// before the next key arrives); past 16 keys they move to a dictionary so huge mappings stay linear.
+struct MappingKeys {
+    let base: Int
+    var index: [String: Int]?
+
+    init(base: Int) { self.base = base }
+
+    /// Records `text` as the key of entry `position`; returns the position of an earlier equal key.
+    mutating func insert(_ text: String, at position: Int, stack: inout [String]) -> Int? {
+        if index == nil {
+            var earlier = base
+            while earlier < stack.count {
+                if stack[earlier] == text { return earlier - base }
+                earlier += 1
+            }
+            stack.append(text)
+            if stack.count - base > 16 {
+                var built: [String: Int] = [:]
+                built.reserveCapacity(64)
+                for earlier in base..<stack.count { built[stack[earlier]] = earlier - base }
+                index = built
+                stack.removeLast(stack.count - base)
+            }
+            return nil
+        }
+        if let earlier = index?[text] { return earlier }
+        index?[text] = position
+        return nil
+    }
+
+    /// Pops this mapping's keys off the shared stack.
+    func release(_ stack: inout [String]) {
+        if stack.count > base { stack.removeLast(stack.count - base) }
     }
 }

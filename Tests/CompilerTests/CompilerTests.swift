@@ -257,3 +257,115 @@ extension String {
         return self
     }
 }
+
+@Suite struct ExpressionPositionTests {
+    func undefined(_ prehook: String) -> [Diagnostic] {
+        diagnostics(agents + document("Workflow", "wf", "  steps:\n    - id: implement\n      prehook:\n" + prehook))
+            .filter { $0.rule == "undefined-variable" }
+    }
+
+    /// Line and column of `marker` in the file the prehook is compiled in.
+    func position(_ marker: String, _ prehook: String) -> (Int, Int)? {
+        let text = agents + document("Workflow", "wf", "  steps:\n    - id: implement\n      prehook:\n" + prehook)
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let characters = Array(line)
+            let needle = Array(marker)
+            guard characters.count >= needle.count else { continue }
+            for start in 0...(characters.count - needle.count) where Array(characters[start..<start + needle.count]) == needle {
+                return (number + 1, start + 1)
+            }
+        }
+        return nil
+    }
+
+    @Test func insideAFoldedBlockScalar() throws {
+        let prehook = "        when: >-\n          is_last_cycle &&\n          ticket_count > 0\n"
+        let found = try #require(undefined(prehook).first)
+        let expected = try #require(position("ticket_count", prehook))
+        #expect(found.range?.start.line == expected.0)
+        #expect(found.range?.start.column == expected.1)
+        #expect(found.range?.end.column == expected.1 + "ticket_count".count)
+    }
+
+    @Test func insideADoubleQuotedScalarWithEscapes() throws {
+        let prehook = "        when: \"qa_file_path.startsWith(\\\"docs/\\\") && nope\"\n"
+        let found = try #require(undefined(prehook).first)
+        let expected = try #require(position("nope", prehook))
+        #expect(found.range?.start.line == expected.0)
+        #expect(found.range?.start.column == expected.1)
+    }
+
+    @Test func syntaxErrorInsideALiteralBlockScalar() throws {
+        let prehook = "        when: |\n          cycle > 1 &&\n          (is_last_cycle\n"
+        let found = diagnostics(agents + document("Workflow", "wf", "  steps:\n    - id: implement\n      prehook:\n" + prehook))
+            .filter { $0.rule == "expr-syntax" }
+        let finding = try #require(found.first)
+        let expected = try #require(position("(is_last_cycle", prehook))
+        #expect(finding.range?.start.line ?? 0 >= expected.0)
+    }
+}
+
+@Suite struct VariableScopeTests {
+    @Test func generateItemsVarsAreItemVariablesForLaterSteps() {
+        let found = diagnostics(
+            agents
+                + document(
+                    "Workflow", "wf",
+                    """
+                      steps:
+                        - id: implement
+                          behavior:
+                            post_actions:
+                              - type: generate_items
+                                from_var: implement_output
+                                mapping:
+                                  item_id: "$.id"
+                                  vars:
+                                    publishable: "$.publishable"
+                        - id: review
+                          scope: item
+                          prehook:
+                            when: publishable == "true"
+
+                    """))
+        #expect(found.filter { $0.severity != .note }.isEmpty, "\(found)")
+    }
+
+    @Test func generateItemsFromAnUnsetVariable() throws {
+        let found = diagnostics(
+            agents
+                + document(
+                    "Workflow", "wf",
+                    "  steps:\n    - id: implement\n      behavior:\n        post_actions:\n          - type: generate_items\n            from_var: targets\n"))
+        let finding = try #require(found.first { $0.rule == "undefined-variable" })
+        #expect(finding.message.contains("`targets`"))
+    }
+
+    @Test func chainChildrenShareTheChainsScopeAndIDs() throws {
+        let compilation = compile(
+            agents
+                + document(
+                    "Workflow", "wf",
+                    """
+                      steps:
+                        - id: qa
+                          chain_steps:
+                            - id: implement
+                              behavior:
+                                captures:
+                                  - var: result
+                                    source: exit_code
+                            - id: review
+                              scope: task
+                              prehook:
+                                when: result == 0 && implement_exit_code == 0
+                        - id: review
+
+                    """))
+        let graph = try #require(compilation.workflows.first)
+        let chain = try #require(graph.steps.first)
+        #expect(chain.kind == .chain && chain.scope == .item)
+        #expect(chain.children.map(\.scope) == [.item, .item])
+        #expect(compilation.diagnostics.map(\.rule) == ["duplicate-step-id"])
+    }
+}

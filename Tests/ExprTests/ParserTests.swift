@@ -169,3 +169,13 @@ func syntaxError(_ text: String, limits: ExprLimits = .standard) -> Diagnostic? 
         #expect(operands[1].range.start.column == 16)
     }
 }
+
+@Suite struct LexerEdgeTests {
+    @Test func numbersFollowedBySelections() {
+        #expect(value("1.5.size()", [:]) == nil)  // parses; size(double) is a type error
+        #expect(run("dyn(1.5).f", check: false) == .error("cannot select field `f` of a value of type double; only maps have fields"))
+        #expect(syntaxError("1.5.f") == nil)
+        #expect(syntaxError("1e3.f") == nil)
+        #expect(syntaxError("1.5.3")?.message == "unexpected number `0.3` after a complete expression")
+    }
+}
