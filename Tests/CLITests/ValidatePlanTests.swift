@@ -23,7 +23,7 @@ private func position(of marker: String, in text: String, after: String? = nil) 
 }
 
 /// `../shared` beside the project root, if present.
-private let sharedDirectory: String? = {
+private let planSharedDirectory: String? = {
     var components = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
     components.removeLast(3)  // Tests/CLITests/ValidatePlanTests.swift
     let root = components.joined(separator: "/")
@@ -277,7 +277,7 @@ private func findings(_ json: String) -> [Finding] {
     }
 
     @Test func corpusValidatesWithoutCrash() throws {
-        guard let shared = sharedDirectory else {
+        guard let shared = planSharedDirectory else {
             print("skipped: ../shared/corpus/anchor is not present")
             return
         }
@@ -311,7 +311,7 @@ extension String {
 }
 
 @Suite struct PlanCommandTests {
-    static let selfBootstrap = sharedDirectory.map { $0 + "/corpus/anchor/docs/workflow/self-bootstrap.yaml" }
+    static let selfBootstrap = planSharedDirectory.map { $0 + "/corpus/anchor/docs/workflow/self-bootstrap.yaml" }
 
     private func decisions(_ cycle: JSONValue) -> [String: String] {
         var out: [String: String] = [:]

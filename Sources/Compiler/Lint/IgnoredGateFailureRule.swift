@@ -100,13 +100,57 @@ private enum IgnoredGateFailure {
         ["dotnet", "test"], ["bazel", "test"],
     ]
 
+    /// True when one of the simple commands of `command` (split at `;`, `&&`, `||`, `|`, line
+    /// breaks; quoted text is not looked into) starts with a test tool, after any `VAR=value`,
+    /// `env`, `time`, `exec`, `sudo` or `nice`.
     static func runsTests(_ command: String) -> Bool {
-        let words = command.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == ";" || $0 == "&" || $0 == "|" })
-            .map(String.init)
-        for tool in testTools where words.count >= tool.count {
-            for start in 0...(words.count - tool.count) where Array(words[start..<(start + tool.count)]) == tool { return true }
+        let prefixes: Set<String> = ["env", "time", "exec", "sudo", "nice", "command"]
+        for words in simpleCommands(command) {
+            var rest = words[...]
+            while let first = rest.first, prefixes.contains(first) || (first.contains("=") && !first.hasPrefix("=")) {
+                rest = rest.dropFirst()
+            }
+            for tool in testTools where rest.count >= tool.count && Array(rest.prefix(tool.count)) == tool { return true }
         }
         return false
+    }
+
+    /// The words of each simple command; a word with quotes in it keeps its quote characters, so
+    /// quoted text never matches a tool name.
+    static func simpleCommands(_ text: String) -> [[String]] {
+        var commands: [[String]] = []
+        var words: [String] = []
+        var word = ""
+        var quote: Character?
+        func endWord() {
+            if !word.isEmpty { words.append(word) }
+            word = ""
+        }
+        func endCommand() {
+            endWord()
+            if !words.isEmpty { commands.append(words) }
+            words = []
+        }
+        for character in text {
+            if let open = quote {
+                word.append(character)
+                if character == open { quote = nil }
+                continue
+            }
+            switch character {
+            case "'", "\"":
+                quote = character
+                word.append(character)
+            case " ", "\t":
+                endWord()
+            case ";", "&", "|", "(", ")", "\n", "{", "}":
+                endCommand()
+            default:
+                word.append(character)
+            }
+        }
+        endCommand()
+        return commands
     }
 
     static func check(_ context: LintContext) -> [Diagnostic] {

@@ -66,7 +66,8 @@ public final class LintContext {
     let sources: [String: SourceFile]
     let compilation: Compilation
     let workflows: [LintedWorkflow]
-    private let compileContext: CompileContext
+    /// project -> kind -> name -> definitions in input order.
+    private var index: [String: [ResourceKind: [String: [Resource]]]] = [:]
     private var nodeCache: [String: [Int: Node]] = [:]
 
     public init(resources: [Resource], sources: [SourceFile], compilation: Compilation) {
@@ -75,7 +76,9 @@ public final class LintContext {
         for source in sources { byPath[source.path] = source }
         self.sources = byPath
         self.compilation = compilation
-        self.compileContext = CompileContext(resources: resources, sources: sources, store: .notRead)
+        for resource in resources {
+            index[resource.resolvedProject, default: [:]][resource.kind, default: [:]][resource.name, default: []].append(resource)
+        }
         // `Compiler.compile` makes one graph per Workflow resource, in input order.
         var workflows: [LintedWorkflow] = []
         var graphs = compilation.workflows.makeIterator()
@@ -91,14 +94,18 @@ public final class LintContext {
 
     // MARK: resources
 
-    /// The resources of `project`.
+    /// The resources of `project`, in input order.
     func resources(of kind: ResourceKind, project: String) -> [Resource] {
-        resources.filter { $0.kind == kind && $0.resolvedProject == project }
+        (index[project]?[kind]?.values.flatMap { $0 } ?? []).sorted { lhs, rhs in
+            lhs.file != rhs.file ? lhs.file < rhs.file : lhs.metadata.name.range.start < rhs.metadata.name.range.start
+        }
     }
 
-    /// The definition a reference from `file` resolves to (own file first, then the last given).
+    /// The definition a reference from `file` resolves to, as the compiler resolves it: the one in
+    /// the same file, else the last one given.
     func lookup(_ kind: ResourceKind, _ name: String, project: String, from file: String) -> Resource? {
-        compileContext.index(project).lookup(kind, name, from: file)
+        guard let definitions = index[project]?[kind]?[name], let last = definitions.last else { return nil }
+        return definitions.last(where: { $0.file == file }) ?? last
     }
 
     /// The agent resource behind a step's binding.
@@ -159,6 +166,15 @@ public final class LintContext {
         }
         guard let mapping = find(resource.node)?.mapping else { return nil }
         return mapping.first(where: { $0.key.scalar?.text == key })?.key.range
+    }
+
+    /// True when the compiler reported an error inside `range` of `file` (an expression that does
+    /// not parse or type-check: its value says nothing about the workflow).
+    func hasCompileError(in file: String, within range: SourceRange) -> Bool {
+        compilation.diagnostics.contains { diagnostic in
+            guard diagnostic.severity == .error, diagnostic.file == file, let at = diagnostic.range else { return false }
+            return range.start.offset <= at.start.offset && at.start.offset <= range.end.offset
+        }
     }
 
     // MARK: cycles

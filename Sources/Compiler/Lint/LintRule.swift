@@ -75,8 +75,8 @@ public struct LintRule: Sendable {
     }
 
     /// A finding of this rule at its default severity (the linter applies the configuration).
-    func finding(_ message: String, file: String, range: SourceRange?, help: String? = nil) -> Diagnostic {
-        Diagnostic(severity: defaultSeverity, rule: id, message: message, file: file, range: range, help: help)
+    func finding(_ message: String, file: String, range: SourceRange?, help: String? = nil, severity: Severity? = nil) -> Diagnostic {
+        Diagnostic(severity: severity ?? defaultSeverity, rule: id, message: message, file: file, range: range, help: help)
     }
 }
 

@@ -13,7 +13,8 @@ extension LintRule {
             nothing, and a stagger between items that run one at a time does nothing. \
             `repeatable: false` does nothing in a loop of one cycle, `loop.max_cycles` nothing in a \
             loop that runs once, and the workflow's `max_parallel` and `stagger_delay_ms` nothing \
-            when no item segment uses them.
+            when no item segment uses them. The findings are warnings, except `repeatable: false` in a \
+            loop of one cycle: harmless (it may even say what the author meant), so a note.
             """,
         examples: [
             LintExample(
@@ -92,8 +93,8 @@ private enum NoEffect {
         for workflow in context.workflows {
             let graph = workflow.graph
             let file = workflow.file
-            func report(_ message: String, _ range: SourceRange, _ help: String) {
-                findings.append(LintRule.noEffect.finding(message, file: file, range: range, help: help))
+            func report(_ message: String, _ range: SourceRange, _ help: String, severity: Severity? = nil) {
+                findings.append(LintRule.noEffect.finding(message, file: file, range: range, help: help, severity: severity))
             }
             let firstOfSegment = Dictionary(graph.segments.compactMap { segment in segment.stepIDs.first.map { ($0, segment) } }, uniquingKeysWith: { first, _ in first })
 
@@ -147,11 +148,15 @@ private enum NoEffect {
                     return step.staggerDelayMs == nil && segment.maxParallel > 1
                 }
                 if !used {
-                    report(
-                        itemSegments.isEmpty
-                            ? "`stagger_delay_ms` has no effect: workflow `\(graph.name)` has no item-scoped steps"
-                            : "`stagger_delay_ms` has no effect: no item segment runs items in parallel with it",
-                        stagger.range, "remove it, or raise `max_parallel` so items run in parallel")
+                    let why: String
+                    if itemSegments.isEmpty {
+                        why = "workflow `\(graph.name)` has no item-scoped steps"
+                    } else if itemSegments.allSatisfy({ segment in segment.stepIDs.first.flatMap { graph.step($0)?.staggerDelayMs } != nil }) {
+                        why = "the first step of every item segment sets its own"
+                    } else {
+                        why = "the item segments that would use it run one item at a time (`max_parallel` is 1)"
+                    }
+                    report("`stagger_delay_ms` has no effect: \(why)", stagger.range, "remove it, or raise `max_parallel` so items run in parallel")
                 }
             }
 
@@ -167,7 +172,7 @@ private enum NoEffect {
                     guard let repeatable = step.spec.repeatable, !repeatable.value else { continue }
                     report(
                         "`repeatable: false` has no effect on step `\(step.compiled.id)`: the loop runs one cycle",
-                        repeatable.range, "remove it (or make the loop repeat)")
+                        repeatable.range, "remove it (or make the loop repeat)", severity: .note)
                 }
             }
         }

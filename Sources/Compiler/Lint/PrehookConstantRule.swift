@@ -96,7 +96,8 @@ private enum PrehookConstant {
         for workflow in context.workflows {
             let classes = context.cycleClasses(workflow.graph.loop)
             for step in workflow.flatSteps where step.compiled.enabled {
-                guard let prehook = step.compiled.prehook else { continue }
+                guard let prehook = step.compiled.prehook, !context.hasCompileError(in: workflow.file, within: prehook.when.range)
+                else { continue }
                 let analysis = StepCycleAnalysis(step.compiled, classes: classes)
                 guard let value = analysis.constantPrehook else { continue }
                 let known = classes.first.flatMap { Planner.describe(prehook.when, known: $0.known) }

@@ -82,6 +82,7 @@ private enum StepNeverRuns {
             var deadTops = Set<Int>()
             for step in workflow.flatSteps where step.compiled.enabled {
                 if step.isChild, deadTops.contains(step.topIndex) { continue }
+                if let prehook = step.compiled.prehook, context.hasCompileError(in: workflow.file, within: prehook.when.range) { continue }
                 let analysis = StepCycleAnalysis(step.compiled, classes: classes)
                 guard analysis.neverRuns, analysis.constantPrehook != false else { continue }
                 if !step.isChild { deadTops.insert(step.topIndex) }

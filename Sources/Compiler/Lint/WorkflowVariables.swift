@@ -72,9 +72,21 @@ struct WorkflowVariables {
                         setters[entry.key, default: []].append(step.id)
                     }
                 }
-                for stored in spec.storedOnly where stored.key == "store_inputs" {
-                    for input in stored.value.sequence ?? [] {
-                        if let name = input["as_var"]?.scalar?.text, !name.isEmpty { storeInputs[name] = step.id }
+                // Accepted-and-stored fields that name variables: what they set and what they read.
+                for stored in spec.storedOnly {
+                    switch stored.key {
+                    case "store_inputs":
+                        for input in stored.value.sequence ?? [] {
+                            if let name = input["as_var"]?.scalar?.text, !name.isEmpty { storeInputs[name] = step.id }
+                        }
+                    case "store_outputs":
+                        for output in stored.value.sequence ?? [] {
+                            if let name = output["from_var"]?.scalar?.text, !name.isEmpty { reads.insert(name) }
+                        }
+                    case "item_select_config":
+                        if let name = stored.value["metric_var"]?.scalar?.text, !name.isEmpty { reads.insert(name) }
+                    default:
+                        break
                     }
                 }
             }
