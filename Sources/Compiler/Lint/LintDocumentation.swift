@@ -9,8 +9,8 @@ public enum LintDocumentation {
     static func origin(_ rule: LintRule) -> String {
         switch rule.origin {
         case .lint: return "lint"
-        case .compiler: return "compiler (`validate` reports it too)"
-        case .compilerAndLint: return "compiler (expressions, also in `validate`) and lint (placeholders)"
+        case .compiler: return "the compiler (`validate` reports it too)"
+        case .compilerAndLint: return "the compiler for expressions (`validate` too), lint for placeholders"
         }
     }
 

@@ -42,35 +42,24 @@ struct WorkflowVariables {
 
     init(_ workflow: LintedWorkflow, context: LintContext) {
         var declared = Declarations.builtins
-        // generate_items `mapping.vars`: item variables from the segment after the generating one.
-        var itemVariables: [(variable: String, setter: String, topIndex: Int, segment: Int?)] = []
 
         func visit(_ compiled: [CompiledStep], _ written: [StepSpec], top: Int?) {
             for (index, pair) in zip(compiled, written).enumerated() {
                 let (step, spec) = pair
                 let topIndex = top ?? index
                 let flat = FlatStep(compiled: step, spec: spec, topIndex: topIndex, isChild: top != nil)
-                let segment = workflow.graph.steps[topIndex].segment
-                var available = Set(declared.types.keys)
-                for item in itemVariables where topIndex > item.topIndex && (segment == nil || segment != item.segment) {
-                    available.insert(item.variable)
-                }
                 steps.append(flat)
-                availableBefore.append(available)
+                availableBefore.append(Set(declared.types.keys))
                 renderings.append(StepRendering(step: flat, uses: WorkflowVariables.uses(of: flat, in: workflow, context: context)))
                 visit(step.children, spec.chainSteps ?? [], top: topIndex)
-                // What the step sets, for the steps after it.
+                // What the step sets, for the steps after it (as the compiler declares it: outputs,
+                // captures, what a builtin sets, `generate_items` `mapping.vars`).
                 var own = Declarations()
                 WorkflowCompiler.declareVariables(setBy: spec, into: &own)
                 for name in own.types.keys { setters[name, default: []].append(step.id) }
                 WorkflowCompiler.declareVariables(setBy: spec, into: &declared)
                 for action in spec.behavior.postActions {
-                    guard let items = action.generateItems else { continue }
-                    reads.insert(items.fromVar.value)
-                    for entry in items.vars {
-                        itemVariables.append((entry.key, step.id, topIndex, workflow.graph.steps[topIndex].segment))
-                        setters[entry.key, default: []].append(step.id)
-                    }
+                    if let items = action.generateItems { reads.insert(items.fromVar.value) }
                 }
                 // Accepted-and-stored fields that name variables: what they set and what they read.
                 for stored in spec.storedOnly {
