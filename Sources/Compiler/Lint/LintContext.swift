@@ -69,6 +69,8 @@ public final class LintContext {
     /// project -> kind -> name -> definitions in input order.
     private var index: [String: [ResourceKind: [String: [Resource]]]] = [:]
     private var nodeCache: [String: [Int: Node]] = [:]
+    /// scalar -> source offsets of its content bytes (empty: use the YAML layer's mapping).
+    private var offsetCache: [String: [Int]] = [:]
 
     public init(resources: [Resource], sources: [SourceFile], compilation: Compilation) {
         self.resources = resources
@@ -144,6 +146,13 @@ public final class LintContext {
     func range(inScalarAt range: SourceRange, of resource: Resource, start: Int, end: Int) -> SourceRange {
         guard let node = scalarNode(at: range, in: resource), let scalar = node.scalar, let file = sources[resource.file] else {
             return range
+        }
+        let key = resource.file + "\u{0}" + String(range.start.offset)
+        if offsetCache[key] == nil { offsetCache[key] = ScalarOffsets.sourceOffsets(of: node, in: file.bytes) ?? [] }
+        if let offsets = offsetCache[key], start >= 0, end >= start, end < offsets.count {
+            let from = ScalarOffsets.location(ofOffset: offsets[start], from: node.range.start, in: file.bytes)
+            let to = ScalarOffsets.location(ofOffset: offsets[end - 1] + 1, from: from, in: file.bytes)
+            return SourceRange(start: from, end: end > start ? to : from)
         }
         return ScalarPositions.range(of: ExpressionSource(text: scalar.text, node: node), start: start, end: end, in: file)
     }
