@@ -215,6 +215,7 @@ public final class LintContext {
     // MARK: variables
 
     private var variableCache: [Int: WorkflowVariables] = [:]
+    var agentReadCache: [String: Set<String>] = [:]
 
     /// Who sets and who reads which variable in workflow number `index` of `workflows`.
     func variables(_ index: Int) -> WorkflowVariables {

@@ -120,7 +120,7 @@ private enum UndefinedVariable {
             for (index, rendering) in variables.renderings.enumerated() where rendering.step.compiled.enabled {
                 for use in rendering.uses {
                     let name = use.name
-                    guard !PlaceholderScanner.builtinNames.contains(name), !variables.availableBefore[index].contains(name),
+                    guard !PlaceholderScanner.builtinNames.contains(name), !variables.isAvailable(name, before: index),
                         let setters = variables.setters[name]
                     else { continue }
                     let id = rendering.step.compiled.id

@@ -86,6 +86,14 @@ private enum UnknownPlaceholder {
         var found = PlaceholderFindings()
         for (number, _) in context.workflows.enumerated() {
             let variables = context.variables(number)
+            var suggestions: [String: String] = [:]
+            func suggestion(_ name: String) -> String {
+                if let known = suggestions[name] { return known }
+                let candidates = PlaceholderScanner.builtinNames.sorted() + variables.setters.keys.sorted()
+                let text = Suggestions.closest(to: name, in: candidates).map { "did you mean `{\($0)}`? " } ?? ""
+                suggestions[name] = text
+                return text
+            }
             for rendering in variables.renderings where rendering.step.compiled.enabled {
                 for use in rendering.uses
                 where !PlaceholderScanner.builtinNames.contains(use.name) && variables.setters[use.name] == nil {
@@ -95,9 +103,7 @@ private enum UnknownPlaceholder {
                     } else {
                         detail = "no step sets it and it is no built-in placeholder"
                     }
-                    let candidates = PlaceholderScanner.builtinNames.sorted() + variables.setters.keys.sorted()
-                    let close = Suggestions.closest(to: use.name, in: candidates).map { "did you mean `{\($0)}`? " } ?? ""
-                    found.add(use, step: rendering.step.compiled.id, detail: detail, help: close)
+                    found.add(use, step: rendering.step.compiled.id, detail: detail, help: suggestion(use.name))
                 }
             }
         }

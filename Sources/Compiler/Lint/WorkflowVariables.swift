@@ -28,8 +28,9 @@ struct StepRendering {
 struct WorkflowVariables {
     /// Every step, chain children after their chain.
     var steps: [FlatStep] = []
-    /// Per entry of `steps`: the variables set before it runs in a cycle (built-ins included).
-    var availableBefore: [Set<String>] = []
+    /// Variable -> when it is first set: the number of steps (of `steps`) visited before. A step
+    /// sees it when its own index is at least that (see `isAvailable`).
+    private var declaredAt: [String: Int] = [:]
     /// Per entry of `steps`: what it renders.
     var renderings: [StepRendering] = []
     /// Variable -> ids of the steps that set it (anywhere in the workflow).
@@ -41,7 +42,7 @@ struct WorkflowVariables {
     var reads: Set<String> = []
 
     init(_ workflow: LintedWorkflow, context: LintContext) {
-        var declared = Declarations.builtins
+        for name in Declarations.builtins.types.keys { declaredAt[name] = 0 }
 
         func visit(_ compiled: [CompiledStep], _ written: [StepSpec], top: Int?) {
             for (index, pair) in zip(compiled, written).enumerated() {
@@ -49,15 +50,16 @@ struct WorkflowVariables {
                 let topIndex = top ?? index
                 let flat = FlatStep(compiled: step, spec: spec, topIndex: topIndex, isChild: top != nil)
                 steps.append(flat)
-                availableBefore.append(Set(declared.types.keys))
                 renderings.append(StepRendering(step: flat, uses: WorkflowVariables.uses(of: flat, in: workflow, context: context)))
                 visit(step.children, spec.chainSteps ?? [], top: topIndex)
                 // What the step sets, for the steps after it (as the compiler declares it: outputs,
                 // captures, what a builtin sets, `generate_items` `mapping.vars`).
                 var own = Declarations()
                 WorkflowCompiler.declareVariables(setBy: spec, into: &own)
-                for name in own.types.keys { setters[name, default: []].append(step.id) }
-                WorkflowCompiler.declareVariables(setBy: spec, into: &declared)
+                for name in own.types.keys {
+                    setters[name, default: []].append(step.id)
+                    if declaredAt[name] == nil { declaredAt[name] = steps.count }
+                }
                 for action in spec.behavior.postActions {
                     if let items = action.generateItems { reads.insert(items.fromVar.value) }
                 }
@@ -89,6 +91,12 @@ struct WorkflowVariables {
         for rule in workflow.graph.loop.convergence { reads.formUnion(rule.when.variables) }
         for rule in workflow.graph.finalizeRules ?? [] { reads.formUnion(rule.when.variables) }
         reads.formUnion(context.agentReads(project: workflow.project))
+    }
+
+    /// True when `name` is set before entry `index` of `steps` runs in a cycle (built-ins included).
+    func isAvailable(_ name: String, before index: Int) -> Bool {
+        guard let time = declaredAt[name] else { return false }
+        return time <= index
     }
 
     /// The placeholders of what `step` renders: an agent step its template's prompt and its
@@ -141,6 +149,7 @@ extension LintContext {
     /// What the agents of a project read: their commands' placeholders and their command rules'
     /// variables (they run wherever the agent serves a step).
     func agentReads(project: String) -> Set<String> {
+        if let cached = agentReadCache[project] { return cached }
         var reads = Set<String>()
         for resource in resources(of: .agent, project: project) {
             guard case .agent(let agent) = resource.spec else { continue }
@@ -151,6 +160,7 @@ extension LintContext {
                 reads.formUnion(ExpressionEngine.check(rule.when.text, declared: Declarations()).variables)
             }
         }
+        agentReadCache[project] = reads
         return reads
     }
 }
