@@ -7,17 +7,21 @@ import YAML
 // that turn a finding into an exact position (inside a YAML scalar, too).
 
 /// One workflow as written and as compiled. `graph.steps[i]` is `spec.steps[i]`.
-struct LintedWorkflow {
-    var graph: WorkflowGraph
-    var resource: Resource
-    var spec: WorkflowSpec
+final class LintedWorkflow {
+    let graph: WorkflowGraph
+    let resource: ResourceRef
+    let spec: WorkflowSpec
+    /// Every step (chain children after their chain), compiled and as written, with the top-level
+    /// step it belongs to (its own index for top-level steps).
+    let flatSteps: [FlatStep]
 
     var file: String { resource.file }
     var project: String { graph.project }
 
-    /// Every step (chain children after their chain), compiled and as written, with the top-level
-    /// step it belongs to (its own index for top-level steps).
-    var flatSteps: [FlatStep] {
+    init(graph: WorkflowGraph, resource: ResourceRef, spec: WorkflowSpec) {
+        self.graph = graph
+        self.resource = resource
+        self.spec = spec
         var result: [FlatStep] = []
         func walk(_ compiled: [CompiledStep], _ written: [StepSpec], top: Int?) {
             for (index, pair) in zip(compiled, written).enumerated() {
@@ -27,8 +31,21 @@ struct LintedWorkflow {
             }
         }
         walk(graph.steps, spec.steps, top: nil)
-        return result
+        flatSteps = result
     }
+}
+
+struct PlaceholderKey: Hashable {
+    var resource: ObjectIdentifier
+    var offset: Int
+}
+
+/// A resource shared by reference (lint hands resources around a lot; `Resource` is large).
+final class ResourceRef {
+    let resource: Resource
+    var file: String { resource.file }
+    var name: String { resource.name }
+    init(_ resource: Resource) { self.resource = resource }
 }
 
 struct FlatStep {
@@ -67,7 +84,7 @@ public final class LintContext {
     let compilation: Compilation
     let workflows: [LintedWorkflow]
     /// project -> kind -> name -> definitions in input order.
-    private var index: [String: [ResourceKind: [String: [Resource]]]] = [:]
+    private var index: [String: [ResourceKind: [String: [ResourceRef]]]] = [:]
     private var nodeCache: [String: [Int: Node]] = [:]
     /// scalar -> source offsets of its content bytes (empty: use the YAML layer's mapping).
     private var offsetCache: [String: [Int]] = [:]
@@ -78,17 +95,20 @@ public final class LintContext {
         for source in sources { byPath[source.path] = source }
         self.sources = byPath
         self.compilation = compilation
+        var refs: [ResourceRef] = []
         for resource in resources {
-            index[resource.resolvedProject, default: [:]][resource.kind, default: [:]][resource.name, default: []].append(resource)
+            let ref = ResourceRef(resource)
+            refs.append(ref)
+            index[resource.resolvedProject, default: [:]][resource.kind, default: [:]][resource.name, default: []].append(ref)
         }
         // `Compiler.compile` makes one graph per Workflow resource, in input order.
         var workflows: [LintedWorkflow] = []
         var graphs = compilation.workflows.makeIterator()
-        for resource in resources {
-            guard case .workflow(let spec) = resource.spec else { continue }
+        for ref in refs {
+            guard case .workflow(let spec) = ref.resource.spec else { continue }
             guard let graph = graphs.next() else { break }
-            if graph.name == resource.name, graph.file == resource.file, graph.steps.count == spec.steps.count {
-                workflows.append(LintedWorkflow(graph: graph, resource: resource, spec: spec))
+            if graph.name == ref.name, graph.file == ref.file, graph.steps.count == spec.steps.count {
+                workflows.append(LintedWorkflow(graph: graph, resource: ref, spec: spec))
             }
         }
         self.workflows = workflows
@@ -98,20 +118,20 @@ public final class LintContext {
 
     /// The resources of `project`, in input order.
     func resources(of kind: ResourceKind, project: String) -> [Resource] {
-        (index[project]?[kind]?.values.flatMap { $0 } ?? []).sorted { lhs, rhs in
+        (index[project]?[kind]?.values.flatMap { $0 } ?? []).map(\.resource).sorted { lhs, rhs in
             lhs.file != rhs.file ? lhs.file < rhs.file : lhs.metadata.name.range.start < rhs.metadata.name.range.start
         }
     }
 
     /// The definition a reference from `file` resolves to, as the compiler resolves it: the one in
     /// the same file, else the last one given.
-    func lookup(_ kind: ResourceKind, _ name: String, project: String, from file: String) -> Resource? {
+    func lookup(_ kind: ResourceKind, _ name: String, project: String, from file: String) -> ResourceRef? {
         guard let definitions = index[project]?[kind]?[name], let last = definitions.last else { return nil }
         return definitions.last(where: { $0.file == file }) ?? last
     }
 
     /// The agent resource behind a step's binding.
-    func agentResource(_ binding: AgentBinding, project: String, from file: String) -> Resource? {
+    func agentResource(_ binding: AgentBinding, project: String, from file: String) -> ResourceRef? {
         lookup(.agent, binding.name, project: project, from: file)
     }
 
@@ -216,6 +236,18 @@ public final class LintContext {
 
     private var variableCache: [Int: WorkflowVariables] = [:]
     var agentReadCache: [String: Set<String>] = [:]
+    var placeholderCache: [PlaceholderKey: [PlaceholderOccurrence]] = [:]
+    private var cycleAnalysisCache: [Int: [StepCycleAnalysis?]] = [:]
+
+    /// The cycle analysis of each enabled step of workflow number `index` (by `flatSteps` index).
+    func cycleAnalysis(_ index: Int) -> [StepCycleAnalysis?] {
+        if let cached = cycleAnalysisCache[index] { return cached }
+        let workflow = workflows[index]
+        let classes = cycleClasses(workflow.graph.loop)
+        let computed = workflow.flatSteps.map { $0.compiled.enabled ? StepCycleAnalysis($0.compiled, classes: classes) : nil }
+        cycleAnalysisCache[index] = computed
+        return computed
+    }
 
     /// Who sets and who reads which variable in workflow number `index` of `workflows`.
     func variables(_ index: Int) -> WorkflowVariables {

@@ -93,12 +93,13 @@ extension LintRule {
 private enum PrehookConstant {
     static func check(_ context: LintContext) -> [Diagnostic] {
         var findings: [Diagnostic] = []
-        for workflow in context.workflows {
+        for (number, workflow) in context.workflows.enumerated() {
             let classes = context.cycleClasses(workflow.graph.loop)
-            for step in workflow.flatSteps where step.compiled.enabled {
-                guard let prehook = step.compiled.prehook, !context.hasCompileError(in: workflow.file, within: prehook.when.range)
+            let analyses = context.cycleAnalysis(number)
+            for (index, step) in workflow.flatSteps.enumerated() {
+                guard let analysis = analyses[index], let prehook = step.compiled.prehook,
+                    !context.hasCompileError(in: workflow.file, within: prehook.when.range)
                 else { continue }
-                let analysis = StepCycleAnalysis(step.compiled, classes: classes)
                 guard let value = analysis.constantPrehook else { continue }
                 let known = classes.first.flatMap { Planner.describe(prehook.when, known: $0.known) }
                 let why = known.map { " (\($0) in cycle 1)" } ?? ""

@@ -78,13 +78,13 @@ private enum PromptNotDelivered {
     static func check(_ context: LintContext) -> [Diagnostic] {
         // agent resource (file, name offset) -> (resource, steps with templates it serves).
         var order: [String] = []
-        var served: [String: (agent: Resource, steps: [String])] = [:]
+        var served: [String: (agent: ResourceRef, steps: [String])] = [:]
         for workflow in context.workflows {
             for step in workflow.flatSteps where step.compiled.enabled && step.compiled.template != nil {
                 guard let binding = step.compiled.agent, binding.promptDelivery == .arg,
                     let resource = context.agentResource(binding, project: workflow.project, from: workflow.file)
                 else { continue }
-                let key = resource.file + "\u{0}" + String(resource.metadata.name.range.start.offset)
+                let key = resource.file + "\u{0}" + String(resource.resource.metadata.name.range.start.offset)
                 if served[key] == nil {
                     order.append(key)
                     served[key] = (resource, [])
@@ -94,7 +94,8 @@ private enum PromptNotDelivered {
         }
         var findings: [Diagnostic] = []
         for key in order {
-            guard let (resource, steps) = served[key], case .agent(let agent) = resource.spec else { continue }
+            guard let (ref, steps) = served[key], case .agent(let agent) = ref.resource.spec else { continue }
+            let resource = ref.resource
             for command in [agent.command] + agent.commandRules.map(\.command)
             where !PlaceholderScanner.command(command.value).contains(where: { $0.name == "prompt" }) {
                 findings.append(

@@ -77,13 +77,13 @@ extension LintRule {
 private enum StepNeverRuns {
     static func check(_ context: LintContext) -> [Diagnostic] {
         var findings: [Diagnostic] = []
-        for workflow in context.workflows {
-            let classes = context.cycleClasses(workflow.graph.loop)
+        for (number, workflow) in context.workflows.enumerated() {
+            let analyses = context.cycleAnalysis(number)
             var deadTops = Set<Int>()
-            for step in workflow.flatSteps where step.compiled.enabled {
+            for (index, step) in workflow.flatSteps.enumerated() {
+                guard let analysis = analyses[index] else { continue }
                 if step.isChild, deadTops.contains(step.topIndex) { continue }
                 if let prehook = step.compiled.prehook, context.hasCompileError(in: workflow.file, within: prehook.when.range) { continue }
-                let analysis = StepCycleAnalysis(step.compiled, classes: classes)
                 guard analysis.neverRuns, analysis.constantPrehook != false else { continue }
                 if !step.isChild { deadTops.insert(step.topIndex) }
                 var help = "remove the step, or set `enabled: false` if it is meant to be off"

@@ -99,7 +99,7 @@ struct PlaceholderFindings {
             guard let entry = entries[key] else { return nil }
             let (text, help) = message(entry.use, entry.steps, entry.detail, entry.help)
             let range = context.range(
-                inScalarAt: entry.use.scalarRange, of: entry.use.owner, start: entry.use.occurrence.start,
+                inScalarAt: entry.use.scalarRange, of: entry.use.owner.resource, start: entry.use.occurrence.start,
                 end: entry.use.occurrence.end)
             return rule.finding(text, file: entry.use.owner.file, range: range, help: help)
         }
@@ -117,13 +117,13 @@ private enum UndefinedVariable {
         for (number, workflow) in context.workflows.enumerated() {
             let variables = context.variables(number)
             let oneCycle = workflow.graph.loop.cycleLimit == 1
-            for (index, rendering) in variables.renderings.enumerated() where rendering.step.compiled.enabled {
+            for (index, rendering) in variables.renderings.enumerated() where variables.steps[index].compiled.enabled {
                 for use in rendering.uses {
                     let name = use.name
                     guard !PlaceholderScanner.builtinNames.contains(name), !variables.isAvailable(name, before: index),
                         let setters = variables.setters[name]
                     else { continue }
-                    let id = rendering.step.compiled.id
+                    let id = variables.steps[index].compiled.id
                     let by = setters.first == id ? "by step `\(id)` itself, after it renders" : "only by step `\(setters[0])`, which runs after"
                     let later = oneCycle
                         ? "the loop runs one cycle, so it never has a value and stays literal"

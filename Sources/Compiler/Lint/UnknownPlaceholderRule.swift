@@ -94,7 +94,7 @@ private enum UnknownPlaceholder {
                 suggestions[name] = text
                 return text
             }
-            for rendering in variables.renderings where rendering.step.compiled.enabled {
+            for (index, rendering) in variables.renderings.enumerated() where variables.steps[index].compiled.enabled {
                 for use in rendering.uses
                 where !PlaceholderScanner.builtinNames.contains(use.name) && variables.setters[use.name] == nil {
                     let detail: String
@@ -103,7 +103,7 @@ private enum UnknownPlaceholder {
                     } else {
                         detail = "no step sets it and it is no built-in placeholder"
                     }
-                    found.add(use, step: rendering.step.compiled.id, detail: detail, help: suggestion(use.name))
+                    found.add(use, step: variables.steps[index].compiled.id, detail: detail, help: suggestion(use.name))
                 }
             }
         }

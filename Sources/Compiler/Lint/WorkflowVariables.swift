@@ -10,7 +10,7 @@ import YAML
 struct PlaceholderUse {
     var occurrence: PlaceholderOccurrence
     /// The resource the text is written in (a StepTemplate, an Agent, the Workflow).
-    var owner: Resource
+    var owner: ResourceRef
     /// The range of the scalar holding the text.
     var scalarRange: SourceRange
     /// "the prompt of template `plan`", "the command of agent `coder`", "the command of step `build`".
@@ -19,9 +19,8 @@ struct PlaceholderUse {
     var name: String { occurrence.name }
 }
 
-/// The texts a step renders and the placeholders in them.
+/// The placeholders of the texts a step renders.
 struct StepRendering {
-    var step: FlatStep
     var uses: [PlaceholderUse]
 }
 
@@ -31,7 +30,7 @@ struct WorkflowVariables {
     /// Variable -> when it is first set: the number of steps (of `steps`) visited before. A step
     /// sees it when its own index is at least that (see `isAvailable`).
     private var declaredAt: [String: Int] = [:]
-    /// Per entry of `steps`: what it renders.
+    /// Per entry of `steps` (the same index): what it renders.
     var renderings: [StepRendering] = []
     /// Variable -> ids of the steps that set it (anywhere in the workflow).
     var setters: [String: [String]] = [:]
@@ -44,21 +43,21 @@ struct WorkflowVariables {
     init(_ workflow: LintedWorkflow, context: LintContext) {
         for name in Declarations.builtins.types.keys { declaredAt[name] = 0 }
 
-        func visit(_ compiled: [CompiledStep], _ written: [StepSpec], top: Int?) {
-            for (index, pair) in zip(compiled, written).enumerated() {
-                let (step, spec) = pair
-                let topIndex = top ?? index
-                let flat = FlatStep(compiled: step, spec: spec, topIndex: topIndex, isChild: top != nil)
-                steps.append(flat)
-                renderings.append(StepRendering(step: flat, uses: WorkflowVariables.uses(of: flat, in: workflow, context: context)))
-                visit(step.children, spec.chainSteps ?? [], top: topIndex)
+        // `workflow.flatSteps` is in visiting order: a step, then its chain's children.
+        steps = workflow.flatSteps
+        var visited = 0
+        func visit(_ compiled: [CompiledStep], _ written: [StepSpec]) {
+            for (step, spec) in zip(compiled, written) {
+                renderings.append(StepRendering(uses: WorkflowVariables.uses(of: steps[visited], in: workflow, context: context)))
+                visited += 1
+                visit(step.children, spec.chainSteps ?? [])
                 // What the step sets, for the steps after it (as the compiler declares it: outputs,
                 // captures, what a builtin sets, `generate_items` `mapping.vars`).
                 var own = Declarations()
                 WorkflowCompiler.declareVariables(setBy: spec, into: &own)
                 for name in own.types.keys {
                     setters[name, default: []].append(step.id)
-                    if declaredAt[name] == nil { declaredAt[name] = steps.count }
+                    if declaredAt[name] == nil { declaredAt[name] = visited }
                 }
                 for action in spec.behavior.postActions {
                     if let items = action.generateItems { reads.insert(items.fromVar.value) }
@@ -82,11 +81,11 @@ struct WorkflowVariables {
                 }
             }
         }
-        visit(workflow.graph.steps, workflow.spec.steps, top: nil)
+        visit(workflow.graph.steps, workflow.spec.steps)
 
-        for rendering in renderings {
+        for (step, rendering) in zip(steps, renderings) {
             for use in rendering.uses { reads.insert(use.name) }
-            if let prehook = rendering.step.compiled.prehook { reads.formUnion(prehook.when.variables) }
+            if let prehook = step.compiled.prehook { reads.formUnion(prehook.when.variables) }
         }
         for rule in workflow.graph.loop.convergence { reads.formUnion(rule.when.variables) }
         for rule in workflow.graph.finalizeRules ?? [] { reads.formUnion(rule.when.variables) }
@@ -107,9 +106,9 @@ struct WorkflowVariables {
         case .agent:
             if let template = step.compiled.template,
                 let resource = context.lookup(.stepTemplate, template.name, project: workflow.project, from: workflow.file),
-                case .stepTemplate(let spec) = resource.spec
+                case .stepTemplate(let spec) = resource.resource.spec
             {
-                for occurrence in PlaceholderScanner.prompt(spec.prompt.value) {
+                for occurrence in context.placeholders(in: spec.prompt, of: resource, command: false) {
                     uses.append(
                         PlaceholderUse(
                             occurrence: occurrence, owner: resource, scalarRange: spec.prompt.range,
@@ -118,10 +117,10 @@ struct WorkflowVariables {
             }
             if let binding = step.compiled.agent,
                 let resource = context.agentResource(binding, project: workflow.project, from: workflow.file),
-                case .agent(let agent) = resource.spec
+                case .agent(let agent) = resource.resource.spec
             {
                 for command in [agent.command] + agent.commandRules.map(\.command) {
-                    for occurrence in PlaceholderScanner.command(command.value) {
+                    for occurrence in context.placeholders(in: command, of: resource, command: true) {
                         uses.append(
                             PlaceholderUse(
                                 occurrence: occurrence, owner: resource, scalarRange: command.range,
@@ -146,6 +145,15 @@ struct WorkflowVariables {
 }
 
 extension LintContext {
+    /// The placeholders of a text of a resource, scanned once.
+    func placeholders(in text: Located<String>, of resource: ResourceRef, command: Bool) -> [PlaceholderOccurrence] {
+        let key = PlaceholderKey(resource: ObjectIdentifier(resource), offset: text.range.start.offset)
+        if let cached = placeholderCache[key] { return cached }
+        let found = command ? PlaceholderScanner.command(text.value) : PlaceholderScanner.prompt(text.value)
+        placeholderCache[key] = found
+        return found
+    }
+
     /// What the agents of a project read: their commands' placeholders and their command rules'
     /// variables (they run wherever the agent serves a step).
     func agentReads(project: String) -> Set<String> {
