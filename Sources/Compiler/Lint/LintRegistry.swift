@@ -1,4 +1,5 @@
 import Diagnostics
+import Expr
 import Manifest
 
 /// Every lint rule, in the order docs/lint.md lists them. The one place rule metadata lives:
@@ -36,7 +37,7 @@ public enum LintRegistry {
 
     /// Rule ids of the other layers (`validate`): lint does not configure them.
     static var validateRuleIDs: Set<String> {
-        Set(ManifestRule.allCases.map(\.id) + CompilerRule.allCases.map(\.rawValue)).subtracting(byID.keys)
+        Set(ManifestRule.allCases.map(\.id) + CompilerRule.allCases.map(\.rawValue) + ExprRule.all.map(\.id)).subtracting(byID.keys)
     }
 
     /// A rule name in a configuration or a directive that names no lint rule.

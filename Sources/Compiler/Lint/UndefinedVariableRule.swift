@@ -105,6 +105,12 @@ struct PlaceholderFindings {
         }
     }
 
+    /// " (steps `a`, `b`)", or nothing when the text is the one step's own command.
+    static func forSteps(_ steps: [String], of use: PlaceholderUse) -> String {
+        if steps.count == 1, use.textName == "the command of step `\(steps[0])`" { return "" }
+        return " (\(stepList(steps)))"
+    }
+
     static func stepList(_ steps: [String]) -> String {
         let named = steps.map { "`\($0)`" }
         return (named.count == 1 ? "step " : "steps ") + named.joined(separator: ", ")
@@ -124,7 +130,7 @@ private enum UndefinedVariable {
                         let setters = variables.setters[name]
                     else { continue }
                     let id = variables.steps[index].compiled.id
-                    let by = setters.first == id ? "by step `\(id)` itself, after it renders" : "only by step `\(setters[0])`, which runs after"
+                    let by = setters.first == id ? "by step `\(id)` itself, after it renders" : "only by step `\(setters[0])`, which runs after it"
                     let later = oneCycle
                         ? "the loop runs one cycle, so it never has a value and stays literal"
                         : "in cycle 1 it has no value and stays literal; later cycles see the previous cycle's value"
@@ -135,7 +141,7 @@ private enum UndefinedVariable {
         return found.diagnostics(LintRule.undefinedVariable, context: context) { use, steps, detail, _ in
             let stepText = PlaceholderFindings.stepList(steps)
             return (
-                detail.replacingFirst("is set", with: "(\(stepText)) is set"),
+                detail.replacingFirst(" is set", with: PlaceholderFindings.forSteps(steps, of: use) + " is set"),
                 "move the step that sets `\(use.name)` before \(stepText), or read it where it is set"
             )
         }

@@ -98,19 +98,22 @@ private enum UnknownPlaceholder {
                 for use in rendering.uses
                 where !PlaceholderScanner.builtinNames.contains(use.name) && variables.setters[use.name] == nil {
                     let detail: String
+                    let help: String
                     if let step = variables.storeInputs[use.name] {
                         detail = "it would come from `store_inputs` of step `\(step)`, which this tool accepts but does not execute"
+                        help = "capture the value in an earlier step (`behavior.captures`), or remove the placeholder"
                     } else {
                         detail = "no step sets it and it is no built-in placeholder"
+                        help = suggestion(use.name) + "capture it in an earlier step (`behavior.captures`), or remove it"
                     }
-                    found.add(use, step: variables.steps[index].compiled.id, detail: detail, help: suggestion(use.name))
+                    found.add(use, step: variables.steps[index].compiled.id, detail: detail, help: help)
                 }
             }
         }
-        return found.diagnostics(LintRule.unknownPlaceholder, context: context) { use, steps, detail, close in
-            return (
-                "`{\(use.name)}` in \(use.textName) (\(PlaceholderFindings.stepList(steps))) stays literal: \(detail)",
-                (close ?? "") + "capture it in an earlier step (`behavior.captures`), or remove it"
+        return found.diagnostics(LintRule.unknownPlaceholder, context: context) { use, steps, detail, help in
+            (
+                "`{\(use.name)}` in \(use.textName)\(PlaceholderFindings.forSteps(steps, of: use)) stays literal: \(detail)",
+                help ?? ""
             )
         }
     }
