@@ -164,7 +164,7 @@ private let reviewer = """
             """)
         // Cycles 2-999 are examined with `cycle` unknown: `cycle > 1000` is not decided there, so
         // it is not reported (no false positive, at the price of this miss).
-        #expect(found(lint(text), ["step-never-runs", "prehook-constant"]) == ["11:11 step-never-runs", "17:23 prehook-constant"])
+        #expect(found(lint(text), ["step-never-runs", "prehook-constant"]) == ["11:11 step-never-runs", "15:11 step-never-runs"])
     }
 
     @Test func uncappedLoopsAreNotJudgedByTheirFirstCycles() {
@@ -180,7 +180,25 @@ private let reviewer = """
                   prehook: {when: is_last_cycle}
                 - id: loop_guard
             """)
-        #expect(found(lint(text), ["step-never-runs", "prehook-constant"]) == ["13:23 prehook-constant"])
+        #expect(found(lint(text), ["step-never-runs", "prehook-constant"]) == ["11:11 step-never-runs"])
+    }
+
+    /// A surely false prehook is one finding: `step-never-runs`, or `prehook-constant` when the
+    /// former is off.
+    @Test func aSurelyFalsePrehookIsReportedOnce() throws {
+        let text = workflow(
+            """
+              steps:
+                - id: never
+                  command: ./a.sh
+                  prehook: {when: "cycle > 1"}
+            """)
+        let both = lint(text)
+        #expect(found(both, ["step-never-runs", "prehook-constant"]) == ["7:11 step-never-runs"])
+        #expect(both.first { $0.rule == "step-never-runs" }?.message == "step `never` never runs: its prehook is false in every cycle (cycle is 1 in cycle 1)")
+        var configuration = LintConfiguration()
+        try configuration.apply(enable: [], disable: ["step-never-runs"])
+        #expect(found(lint(text, configuration: configuration), ["step-never-runs", "prehook-constant"]) == ["9:23 prehook-constant"])
     }
 
     // MARK: credentials

@@ -89,8 +89,14 @@ public final class LintContext {
     /// scalar -> source offsets of its content bytes (empty: use the YAML layer's mapping).
     private var offsetCache: [String: [Int]] = [:]
 
-    public init(resources: [Resource], sources: [SourceFile], compilation: Compilation) {
+    /// The configuration of the run: which rules are on (one rule may stand in for another).
+    let configuration: LintConfiguration
+
+    public init(
+        resources: [Resource], sources: [SourceFile], compilation: Compilation, configuration: LintConfiguration = LintConfiguration()
+    ) {
         self.resources = resources
+        self.configuration = configuration
         var byPath: [String: SourceFile] = [:]
         for source in sources { byPath[source.path] = source }
         self.sources = byPath

@@ -11,7 +11,7 @@ public enum Linter {
         resources: [Resource], sources: [SourceFile], compilation: Compilation, validateDiagnostics: [Diagnostic],
         configuration: LintConfiguration = LintConfiguration()
     ) -> [Diagnostic] {
-        let context = LintContext(resources: resources, sources: sources, compilation: compilation)
+        let context = LintContext(resources: resources, sources: sources, compilation: compilation, configuration: configuration)
         var findings = validateDiagnostics
         for rule in LintRegistry.rules where rule.origin != .compiler && configuration.isEnabled(rule.id) {
             findings += rule.check(context)

@@ -11,7 +11,8 @@ extension LintRule {
             surely false, the step never runs. The rule evaluates the `when` expression in every cycle \
             of the loop with what the planner knows (`cycle`, `max_cycles`, `is_last_cycle`; every \
             other variable unknown), ignoring `repeatable`, and reports it when every cycle gives the \
-            same definite value.
+            same definite value. A surely false prehook means the step never runs, and is reported \
+            once, as `step-never-runs`; this rule reports it only when `step-never-runs` is disabled.
             """,
         examples: [
             LintExample(
@@ -32,23 +33,23 @@ extension LintRule {
                 #             ^ expect
                 """),
             LintExample(
-                "a cycle the loop never reaches", triggers: true,
+                "a condition every cycle meets", triggers: true,
                 """
                 apiVersion: orchestrator.dev/v2
                 kind: Workflow
                 metadata:
-                  name: short
+                  name: review
                 spec:
                   loop:
                     mode: fixed
-                    max_cycles: 2
+                    max_cycles: 3
                   steps:
                     - id: build
                       command: make
-                    - id: deep_review
+                    - id: review
                       command: ./review.sh
                       prehook:
-                        when: "cycle >= 3"
+                        when: "cycle <= max_cycles"
                 #             ^ expect
                 """),
             LintExample(
@@ -101,6 +102,8 @@ private enum PrehookConstant {
                     !context.hasCompileError(in: workflow.file, within: prehook.when.range)
                 else { continue }
                 guard let value = analysis.constantPrehook else { continue }
+                // A surely false prehook is `step-never-runs`'s finding, unless that rule is off.
+                if !value, context.configuration.isEnabled(LintRule.stepNeverRuns.id) { continue }
                 let known = classes.first.flatMap { Planner.describe(prehook.when, known: $0.known) }
                 let why = known.map { " (\($0) in cycle 1)" } ?? ""
                 let message: String
