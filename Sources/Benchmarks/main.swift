@@ -17,6 +17,7 @@ func now() -> Double {
 let suites: [(name: String, help: String, run: ([String]) -> Int32)] = [
     ("yaml", YAMLBenchmark.help, YAMLBenchmark.run),
     ("compiler", CompilerBenchmark.help, CompilerBenchmark.run),
+    ("lint", LintBenchmark.help, LintBenchmark.run),
     ("expr", "guard expressions: parse/check/compile and evaluations per second", ExprBenchmark.run),
     ("store", StoreBenchmark.help, StoreBenchmark.run),
 ]

@@ -8,6 +8,7 @@ public enum Orchestrator {
     public static let commands: [any Command.Type] = [
         ParseCommand.self,
         ValidateCommand.self,
+        LintCommand.self,
         PlanCommand.self,
         ExprCommand.self,
         InitCommand.self,

@@ -27,20 +27,16 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .profileOnNonAgentStep: return "`execution_profile` applies to agent steps only"
         case .profileFilesystemNeedsSandbox: return "an `fs_mode` other than inherit needs `mode: sandbox`"
         case .profileEmptyAllowlist: return "`network_mode: allowlist` needs a non-empty `network_allowlist`"
-        case .undefinedVariable: return "an expression reads a variable that is neither built in nor set by an earlier step"
         case .fixedLoopWithoutMaxCycles: return "`loop.mode: fixed` without `max_cycles`"
         case .maxCyclesNotPositive: return "`max_cycles` must be at least 1"
-        case .loopCannotEnd: return "an infinite loop with no max_cycles, no guard step and no convergence_expr"
-        case .selfReferentialUnsafe:
-            return "a workflow for a self-referential workspace needs auto_rollback, a checkpoint strategy and an enabled self_test step"
+        // Shared with lint: the lint registry holds their metadata (docs/lint.md).
+        case .undefinedVariable, .loopCannotEnd, .selfReferentialUnsafe: return LintRegistry.rule(rawValue)?.summary ?? rawValue
         }
     }
 
     public var defaultSeverity: Severity {
-        switch self {
-        case .undefinedVariable: return .warning
-        default: return .error
-        }
+        // Shared with lint: the lint registry holds their metadata (docs/lint.md).
+        LintRegistry.rule(rawValue)?.defaultSeverity ?? .error
     }
 
     /// Every compiler rule, for SARIF `tool.driver.rules`.

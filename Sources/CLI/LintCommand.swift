@@ -1,0 +1,107 @@
+import Compiler
+import Diagnostics
+import Manifest
+
+/// `orchestrator lint -f ... [--format F] [--disable RULE]... [--enable RULE]... [--config FILE]`:
+/// everything `validate` reports, plus the workflow lint rules (docs/lint.md).
+public enum LintCommand: Command {
+    public static let name = "lint"
+    public static let summary = "validate, plus workflow rules that catch what is valid but wrong"
+    public static let usage = """
+        Usage: orchestrator lint -f FILE|DIR|- [-f ...] [--project P] [--format text|json|sarif|github]
+                                 [--disable RULE]... [--enable RULE]... [--config FILE]
+               orchestrator lint --list-rules | --rules-markdown
+
+        Reports everything `validate` reports, plus the lint rules: loops that cannot end, steps that
+        never run, placeholders nothing provides, unused resources, credentials in plain text, ...
+        (`--list-rules`; docs/lint.md explains each). Lint the files of a project together: uses in
+        one file count for resources of another.
+
+        Silence a finding with a comment on its line or the line above:
+            # orchestrator-lint: disable=RULE[,RULE]
+        or with a configuration file (`--config FILE`):
+            rules:
+              capture-unused: off      # off | on | error | warning | note
+        `--enable` and `--disable` win over the file. Exit 0 when no error-severity finding remains,
+        1 otherwise, 2 on bad usage.
+        """
+    public static let options: [OptionSpec] = [
+        OptionSpec(["-f", "--filename"], value: "PATH", help: "a manifest file, a directory (every *.yaml/*.yml below) or - (repeatable)"),
+        OptionSpec(["--project"], value: "P", help: "the project of documents that name none (default: default)"),
+        DiagnosticOptions.format,
+        DiagnosticOptions.color,
+        OptionSpec(["--disable"], value: "RULE", help: "do not run this lint rule (repeatable)"),
+        OptionSpec(["--enable"], value: "RULE", help: "run this lint rule even if the configuration turns it off (repeatable)"),
+        OptionSpec(["--config"], value: "FILE", help: "a lint configuration: `rules: {RULE: off|on|error|warning|note}`"),
+        OptionSpec(["--list-rules"], help: "list the lint rules (id, severity, summary) and exit"),
+        OptionSpec(["--rules-markdown"], help: "print the rule reference of docs/lint.md (Markdown) and exit"),
+    ]
+
+    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+        if arguments.flag("--rules-markdown") {
+            context.stdout.write(LintDocumentation.rulesMarkdown())
+            return .success
+        }
+        if arguments.flag("--list-rules") {
+            context.stdout.write(LintDocumentation.ruleList())
+            return .success
+        }
+        do throws(UsageError) {
+            var configuration = LintConfiguration()
+            var configSources: [SourceFile] = []
+            if let path = arguments.value("--config") {
+                let sources: [SourceFile]
+                do {
+                    sources = try FileSystem.readInputs([path], context: context)
+                } catch {
+                    throw UsageError(error.description, help: "`--config` takes a YAML file")
+                }
+                guard sources.count == 1, let source = sources.first else {
+                    throw UsageError("`--config` takes one file, `\(path)` is a directory")
+                }
+                configuration = LintConfiguration.load(source)
+                configSources = [source]
+            }
+            do {
+                try configuration.apply(enable: arguments.all("--enable"), disable: arguments.all("--disable"))
+            } catch {
+                throw UsageError(error.message, help: error.help)
+            }
+            let format = try arguments.choice(DiagnosticOptions.format.key, default: DiagnosticFormat.text)
+            let checked = try ManifestCheck.load(arguments, context: context)
+            let diagnostics = Linter.lint(
+                resources: checked.resources, sources: checked.sources, compilation: checked.compilation,
+                validateDiagnostics: checked.diagnostics, configuration: configuration)
+            let errors = diagnostics.filter { $0.severity == .error }.count
+            let warnings = diagnostics.filter { $0.severity == .warning }.count
+            if !diagnostics.isEmpty || format != .text {
+                try DiagnosticOptions.emit(
+                    diagnostics, sources: checked.sources + configSources, files: checked.sources.count, arguments: arguments,
+                    context: context, rules: rules)
+            }
+            if errors > 0 { return .findings }
+            if format == .text {
+                context.stdout.write(checked.summaryLine(warnings: warnings).replacingFirst("valid:", with: "lint:") + "\n")
+            }
+            return .success
+        } catch {
+            Orchestrator.reportUsage(error, context: context)
+            return .usage
+        }
+    }
+
+    /// Every rule lint can report, for SARIF: validate's, with the lint registry's descriptions
+    /// for the ids they share.
+    static var rules: [RuleDescription] {
+        let lint = LintRegistry.descriptions
+        let lintIDs = Set(lint.map(\.id))
+        return ManifestCheck.rules.filter { !lintIDs.contains($0.id) } + lint
+    }
+}
+
+extension String {
+    fileprivate func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let found = firstRange(of: target) else { return self }
+        return String(self[..<found.lowerBound]) + replacement + String(self[found.upperBound...])
+    }
+}
