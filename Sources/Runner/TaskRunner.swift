@@ -440,6 +440,9 @@ public final class TaskRunner: @unchecked Sendable {
             step, cycle: cycle,
             evaluatePrehook: { prehook in
                 prehook.when.evaluate(self.bindings(prehook.when.variables, item: scopeItem, cycle: cycle, taskScope: item == nil))
+            },
+            describeKnown: { prehook in
+                self.describe(prehook.when, item: scopeItem, cycle: cycle, taskScope: item == nil)
             })
         var prehookEvent: NewEvent?
         if let prehook = step.prehook, step.enabled, decision.skipReason != .not_repeatable {
@@ -556,6 +559,18 @@ public final class TaskRunner: @unchecked Sendable {
             }
         }
         return result
+    }
+
+    /// "qa_failed is true, cycle is 2": the values an expression read (secrets masked).
+    func describe(_ expression: CompiledExpression, item: ItemState?, cycle: Int, taskScope: Bool) -> String? {
+        let values = bindings(expression.variables, item: item, cycle: cycle, taskScope: taskScope)
+        let parts = expression.variables.compactMap { name -> String? in
+            guard let value = values[name] else { return "\(name) is unset" }
+            var text = "\(value)"
+            if text.count > 60 { text = String(text.prefix(57)) + "..." }
+            return "\(name) is \(masker.mask(text))"
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
     }
 
     func builtinValue(_ name: String, item: ItemState?, cycle: Int, taskScope: Bool) -> Value? {

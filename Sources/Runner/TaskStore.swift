@@ -199,6 +199,7 @@ public final class TaskStore: @unchecked Sendable {
     public func logDirectory(_ taskID: String) -> String { dataDirectory + "/logs/" + taskID }
 
     /// Runs `body` in one transaction with exclusive use of the connection.
+    @discardableResult
     public func write<T>(_ body: (TaskWriter) throws -> T) throws -> T {
         try lock.withLock { _ in
             try database.transaction { try body(TaskWriter(database: database)) }
