@@ -117,6 +117,8 @@ public final class TaskRunner: @unchecked Sendable {
     var taskStopped = false
     var initDone = false
     var lastReportedDrift: String?
+    /// (cycle|step|) of generate_items batches already applied (an items_generated event exists).
+    var appliedGenerations = Set<String>()
 
     let pauseFlag = Locked(false)
     let failure = Locked<String?>(nil)
@@ -189,6 +191,9 @@ public final class TaskRunner: @unchecked Sendable {
             itemOrder.append(record.itemID)
             if record.origin == "task" { taskItem = state }
         }
+        for event in try tasks.events(taskID, type: "items_generated") {
+            if let cycle = event.cycle, let step = event.step { appliedGenerations.insert(slotKey(cycle, step, nil)) }
+        }
         for run in try tasks.runs(taskID) where run.status == .finished || run.status == .skipped {
             if run.status == .finished { apply(variables: run.variables, item: run.item) }
             if run.step == "init" || (graph.step(run.step)?.kind == .builtin(.init_once)), run.success == true { initDone = true }
@@ -228,8 +233,7 @@ public final class TaskRunner: @unchecked Sendable {
                 guard let id = entry["id"]?.stringValue else { return nil }
                 return (id, entry["path"]?.stringValue, entry["label"]?.stringValue, entry["vars"] ?? .object([]))
             }
-            let applied = items.values.contains { $0.record.generatedCycle == run.cycle && $0.record.generatedStep == run.step }
-            if !applied {
+            if !appliedGenerations.contains(slotKey(run.cycle, run.step, nil)) {
                 generated.withLock {
                     $0.append(GeneratedBatch(cycle: run.cycle, step: run.step, replace: run.outcome["replace"] == .bool(true), items: list))
                 }
