@@ -20,7 +20,7 @@ extension TaskRunner {
 
     func endCycle(_ cycle: Int) throws -> CycleEnding {
         try finalize(cycle)
-        var unresolved = activeItems().filter { !Items.isResolved($0.record.status) }.count
+        var unresolved = activeItems().filter { Items.isUnresolved($0.record.status) }.count
         if taskFailedThisCycle && taskItem == nil { unresolved += 1 }
 
         // Guards.
@@ -209,7 +209,7 @@ extension TaskRunner {
                 status = override
                 reason = "set_status"
             } else if item.history.isEmpty {
-                status = item.record.status == "running" ? "pending" : item.record.status
+                status = Items.openStatuses.contains(item.record.status) ? "skipped" : item.record.status
                 reason = "no step ran for the item in this cycle"
             } else if let matched = matchingRule(item, cycle: cycle) {
                 status = matched.status

@@ -13,12 +13,20 @@ import Darwin
 
 public enum Items {
     /// Statuses that leave an item out of the next cycle's item segments. Every other status
-    /// (`pending`, `unresolved`, a `set_status` word such as `blocked`) is unresolved.
+    /// (`pending`, `skipped`, `unresolved`, a `set_status` word such as `blocked`) is worked on.
     public static let resolvedStatuses: Set<String> = [
-        "qa_passed", "verified", "resolved", "passed", "fixed", "done", "completed", "skipped",
+        "qa_passed", "verified", "resolved", "passed", "fixed", "done", "completed",
     ]
 
     public static func isResolved(_ status: String) -> Bool { resolvedStatuses.contains(status) }
+
+    /// Statuses of items no step has worked on yet (or whose steps were all skipped): they are
+    /// worked on in the next cycle, but they are not failures (not unresolved).
+    public static let openStatuses: Set<String> = ["pending", "skipped", "running"]
+
+    /// Counts as unresolved for the loop guard, max_consecutive_failures and the task's end:
+    /// neither resolved nor open (`unresolved`, or a set_status word such as `blocked`).
+    public static func isUnresolved(_ status: String) -> Bool { !isResolved(status) && !openStatuses.contains(status) }
 
     /// The id of the task-level item.
     public static let taskItemID = "task"

@@ -263,7 +263,7 @@ public final class TaskRunner: @unchecked Sendable {
         }
         while true {
             if !cycleStarted {
-                let unresolved = activeItems().filter { !Items.isResolved($0.record.status) }.count
+                let open = activeItems().filter { !Items.isResolved($0.record.status) }.count
                 try tasks.write { writer in
                     try writer.updateTask(taskID, [("cycle", .integer(Int64(cycle)))])
                     try writer.append(
@@ -272,7 +272,7 @@ public final class TaskRunner: @unchecked Sendable {
                             payload: .object([
                                 ("cycle", .int(Int64(cycle))),
                                 ("max_cycles", graph.loop.cycleLimit.map { .int(Int64($0)) } ?? .null),
-                                ("unresolved_items", .int(Int64(unresolved))), ("graph_hash", .string(graph.contentHash)),
+                                ("open_items", .int(Int64(open))), ("graph_hash", .string(graph.contentHash)),
                             ])), task: taskID)
                 }
                 task.cycle = cycle
