@@ -18,6 +18,7 @@ let suites: [(name: String, help: String, run: ([String]) -> Int32)] = [
     ("yaml", YAMLBenchmark.help, YAMLBenchmark.run),
     ("compiler", CompilerBenchmark.help, CompilerBenchmark.run),
     ("expr", "guard expressions: parse/check/compile and evaluations per second", ExprBenchmark.run),
+    ("runner", RunnerBenchmark.help, RunnerBenchmark.run),
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

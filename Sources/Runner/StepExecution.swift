@@ -52,7 +52,10 @@ extension TaskRunner {
 
     func logPaths(_ step: CompiledStep, cycle: Int, item: ItemState?) throws -> (stdout: String, stderr: String) {
         let directory = tasks.logDirectory(taskID) + "/cycle-\(cycle)"
-        try makeDirectories(directory)
+        if !createdDirectories.withLock({ $0.contains(directory) }) {
+            try makeDirectories(directory)
+            createdDirectories.withLock { _ = $0.insert(directory) }
+        }
         let base = directory + "/" + fileNameSlug(step.id) + (item.map { "-" + fileNameSlug($0.id) } ?? "")
         return (base + ".stdout", base + ".stderr")
     }

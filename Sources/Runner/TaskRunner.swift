@@ -121,6 +121,7 @@ public final class TaskRunner: @unchecked Sendable {
     var appliedGenerations = Set<String>()
 
     let pauseFlag = Locked(false)
+    let createdDirectories = Locked(Set<String>())
     let failure = Locked<String?>(nil)
     let generated = Locked<[GeneratedBatch]>([])
 
