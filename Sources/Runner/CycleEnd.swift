@@ -160,7 +160,6 @@ extension TaskRunner {
     ) throws {
         let paths = try logPaths(step, cycle: cycle, item: nil)
         writeTextFile(paths.stdout, "continue: \(verdict.continueLoop)\nreason: \(verdict.reason)\nunresolved items: \(unresolved)\n")
-        writeTextFile(paths.stderr, "")
         let begin = monotonicMilliseconds()
         let runID = try tasks.write { writer -> Int64 in
             if let prehookEvent { try writer.append(prehookEvent, task: taskID) }

@@ -341,16 +341,22 @@ extension TaskRunner {
         }
         if let output = prepared.internalOutput {
             writeTextFile(paths.stdout, masker.mask(output.text))
-            writeTextFile(paths.stderr, "")
+            unlink(paths.stderr)
             return StepResult(
                 exitCode: output.exitCode, timedOut: false, durationMS: monotonicMilliseconds() - begin, stdoutPath: paths.stdout,
                 stderrPath: paths.stderr)
         }
         let timeout = step.timeoutSecs ?? graph.safety.stepTimeoutSecs ?? TaskRunner.defaultTimeoutSecs
-        let request = ProcessRequest(
+        // The logs are created on their first byte (many steps write nothing: an empty log
+        // is created only when `{STEP_output_path}` is read); an earlier attempt's (before a
+        // resume) must not remain.
+        unlink(paths.stdout)
+        unlink(paths.stderr)
+        var request = ProcessRequest(
             command: prepared.command ?? "true", workingDirectory: pinned.root, environment: prepared.environment,
             standardInput: prepared.standardInput, stdoutLogPath: paths.stdout, stderrLogPath: paths.stderr,
             timeout: .seconds(timeout), terminationGracePeriod: options.terminationGrace, limits: prepared.limits, masker: masker)
+        request.createsEmptyLogs = false
         do {
             let result = try ProcessLauncher.runBlocking(request)
             return StepResult(

@@ -626,6 +626,12 @@ public final class TaskRunner: @unchecked Sendable {
             default:
                 if let value = scopeItem?.vars[name] ?? taskVars[name] {
                     values[name] = PipelineValue.text(value)
+                    // A step that printed nothing has no log file yet: the path must name a file.
+                    if name.hasSuffix("_path"), case .string(let path) = value, path.hasPrefix(tasks.logDirectory(taskID) + "/"),
+                        !fileExists(path)
+                    {
+                        writeTextFile(path, "")
+                    }
                 } else if let value = builtinValue(name, item: scopeItem, cycle: cycle, taskScope: item == nil) {
                     values[name] = value.placeholderText
                 }
