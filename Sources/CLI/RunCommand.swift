@@ -12,8 +12,9 @@ enum ForegroundRun {
     }
 
     static func formatSeconds(_ milliseconds: Int64) -> String {
-        let tenths = milliseconds / 100
-        return "\(tenths / 10).\(tenths % 10)s"
+        let hundredths = milliseconds / 10
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)s"
     }
 
     static func pad(_ text: String, _ width: Int) -> String {

@@ -183,4 +183,65 @@ struct TaskCommandTests {
             #expect((starts[2] - starts[1]) / 1e6 >= 120)
         }
     }
+    @Test("-t targets, --set variables and --step selection")
+    func targetsVariablesAndSteps() throws {
+        let box = try TaskSandbox("targets")
+        try box.file("qa/a.md", "a\n")
+        try box.file("qa/b.md", "b\n")
+        try box.file("other/c.md", "c\n")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: sel}
+            spec:
+              steps:
+                - {id: prep, command: "echo prep >> ran"}
+                - id: qa
+                  command: "echo {item_id} {flavour} >> ran"
+                  prehook: {engine: cel, when: "level > 2"}
+            """)
+        let run = box.run("sel", ["-t", "ws/other/c.md", "--set", "flavour=mint", "--set", "level=3", "--step", "qa"])
+        #expect(run.result.status == 0, "\(run.result.stdout)\(run.result.stderr)")
+        #expect(box.read("ran") == "other/c.md mint\n")
+        let skipped = ofType(try box.events(run.task), "step_skipped")
+        #expect(skipped.map { $0["step"]?.string } == ["prep"])
+        #expect(skipped.first?["payload"]?["reason"]?.string == "not_selected")
+        #expect(box.cli(["run", "-f", box.root + "/manifest.yaml", "-W", "sel", "--step", "nope"]).status == 2)
+        #expect(box.cli(["run", "-f", box.root + "/manifest.yaml", "-W", "sel", "--set", "novalue"]).status == 2)
+        #expect(box.cli(["run", "-f", box.root + "/manifest.yaml"]).status == 2)
+    }
+
+    @Test("task trace reports a deviation (exit 1): a step that ran where the adopted graph says skip")
+    func traceReportsDeviations() throws {
+        let box = try TaskSandbox("trace")
+        func workflow(_ enabled: Bool) -> String {
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: traced}
+            spec:
+              loop: {mode: fixed, max_cycles: 2}
+              safety: {on_drift: adopt}
+              steps:
+                - {id: gate, command: "touch waiting; while [ ! -f go ]; do sleep 0.02; done"}
+                - {id: extra, command: "echo extra >> ran", enabled: \(enabled)}
+            """
+        }
+        try box.manifest(workflow(true), workspaceSpec: "qa_targets: []")
+        try box.manifest(workflow(false), name: "changed.yaml", workspaceSpec: "qa_targets: []")
+        let background = TaskRecoveryTests.Background(box, ["run", "-f", box.root + "/manifest.yaml", "-W", "traced"])
+        #expect(TaskRecoveryTests.waitFor(20) { FileManager.default.fileExists(atPath: box.workspace + "/waiting") })
+        #expect(box.cli(["apply", "-f", box.root + "/changed.yaml"]).status == 0)
+        try box.file("go", "")
+        let run = background.wait()
+        #expect(run.status == 0, "\(run.stdout)")
+        #expect(box.read("ran") == "extra\n")
+        let task = TaskSandbox.taskID(in: run.stdout)
+        let trace = box.cli(["task", "trace", task])
+        #expect(trace.status == 1, "\(trace.stdout)")
+        #expect(trace.stdout.contains("cycle 1: extra ran, but the plan says skip (disabled)"))
+        let json = try JSONParser.parse(box.cli(["task", "trace", task, "-o", "json"]).stdout)
+        #expect(json["deviations"]?.arrayValue?.count == 1)
+    }
 }
