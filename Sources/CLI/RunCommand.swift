@@ -49,6 +49,13 @@ enum ForegroundRun {
         let runner = try TaskRunner(
             tasks: tasks, resources: store, taskID: taskID,
             options: RunnerOptions(environment: context.environment, progress: quiet ? nil : printer))
+        // Ctrl-C / SIGTERM pause the task (running steps are stopped and run again on resume).
+        let watcher = InterruptWatcher()
+        watcher.start { signal in
+            output.write("\norchestrator: signal \(signal): pausing task \(taskID); `orchestrator task resume \(taskID)` continues it\n")
+            runner.interrupt()
+        }
+        defer { watcher.stop() }
         let final = try runner.run()
         switch final.status {
         case .completed:

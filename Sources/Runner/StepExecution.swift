@@ -43,6 +43,8 @@ struct StepResult {
     var error: String?
     var leftovers: Bool = false
     var notices: [EnforcementNotice] = []
+    /// Terminated by an interruption of the runner: not a result, the step runs again on resume.
+    var interrupted: Bool = false
 
     var success: Bool { exitCode == 0 && !timedOut && error == nil }
 }
@@ -89,6 +91,15 @@ extension TaskRunner {
 
         let result = launch(step, prepared: &prepared, paths: paths)
         prepared.notices += result.notices
+        if result.interrupted {
+            try tasks.write { writer in
+                try writer.database.run(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?",
+                    [.text(ResourceStore.timestamp()), .integer(runID)])
+            }
+            progress(.note("\(step.id)\(item.map { " [\($0.id)]" } ?? ""): interrupted; it runs again on resume"), cycle: cycle)
+            return .pause
+        }
 
         // Variables: output, exit code, captures, builtin variables.
         var variables: [(key: String, value: JSONValue)] = []
@@ -357,11 +368,13 @@ extension TaskRunner {
             standardInput: prepared.standardInput, stdoutLogPath: paths.stdout, stderrLogPath: paths.stderr,
             timeout: .seconds(timeout), terminationGracePeriod: options.terminationGrace, limits: prepared.limits, masker: masker)
         request.createsEmptyLogs = false
+        request.cancellation = interruption
         do {
             let result = try ProcessLauncher.runBlocking(request)
             return StepResult(
                 exitCode: result.exitCode, timedOut: result.timedOut, durationMS: result.durationMS, stdoutPath: paths.stdout,
-                stderrPath: paths.stderr, leftovers: result.terminatedLeftoverProcesses, notices: result.notices)
+                stderrPath: paths.stderr, leftovers: result.terminatedLeftoverProcesses, notices: result.notices,
+                interrupted: result.cancelled)
         } catch {
             let message = masker.mask(error.description)
             writeTextFile(paths.stdout, "")

@@ -121,6 +121,8 @@ public final class TaskRunner: @unchecked Sendable {
     var appliedGenerations = Set<String>()
 
     let pauseFlag = Locked(false)
+    /// Set by `interrupt()`: running steps are terminated (and run again on resume).
+    let interruption = ProcessCancellation()
     let createdDirectories = Locked(Set<String>())
     let failure = Locked<String?>(nil)
     let generated = Locked<[GeneratedBatch]>([])
@@ -139,6 +141,13 @@ public final class TaskRunner: @unchecked Sendable {
     }
 
     // MARK: - Running
+
+    /// Pauses the task as soon as possible (SIGINT/SIGTERM in the foreground): running steps'
+    /// process groups are terminated, their runs left unfinished, so `task resume` runs them again.
+    public func interrupt() {
+        pauseFlag.withLock { $0 = true }
+        interruption.cancel()
+    }
 
     /// Starts (created) or resumes (paused, interrupted) the task and runs it in the calling
     /// thread until it completes, fails or is paused. Returns its final record.

@@ -108,6 +108,47 @@ struct TaskRecoveryTests {
         #expect(counts.count == 1 + 3 * 2 + 2)
     }
 
+    // MARK: Ctrl-C
+
+    @Test("SIGINT to a foreground run pauses the task and stops the running step's process group")
+    func interruptPauses() throws {
+        let box = try TaskSandbox("sigint")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: long}
+            spec:
+              steps:
+                - {id: long, command: "if [ -f second ]; then echo finished >> out; else touch second; sleep 30 & echo $! > sleeper.pid; wait; fi"}
+            """, workspaceSpec: "qa_targets: []")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: orchestratorExecutable)
+        process.arguments = ["run", "-f", box.root + "/manifest.yaml", "-W", "long", "--data-dir", box.data]
+        process.currentDirectoryURL = URL(fileURLWithPath: box.root)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        #expect(Self.waitFor(20) { !box.read("sleeper.pid").isEmpty })
+        let begin = Date()
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        #expect(Date().timeIntervalSince(begin) < 8)
+        #expect(process.terminationStatus == 1)
+        let sleeper = Int32(box.read("sleeper.pid").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(Self.waitFor(3) { !isAliveProcess(sleeper) })
+        let list = try JSONParser.parse(box.cli(["task", "list", "-o", "json"]).stdout).arrayValue ?? []
+        let task = list.first?["id"]?.string ?? ""
+        #expect(list.first?["status"]?.string == "paused")
+        let resume = box.cli(["task", "resume", task])
+        #expect(resume.status == 0, "\(resume.stdout)")
+        #expect(box.read("out") == "finished\n")
+        let events = try box.events(task)
+        #expect(ofType(events, "step_started").count == 2)
+        #expect(ofType(events, "step_finished").count == 1)
+        #expect(ofType(events, "task_paused").count == 1)
+    }
+
     // MARK: pause
 
     @Test("task pause stops before the next step; task resume continues without repeating")
