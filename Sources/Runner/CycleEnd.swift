@@ -110,11 +110,10 @@ extension TaskRunner {
             }
         }
 
+        // Stored with the next cycle_started (or the task's end), so a resume between here and
+        // there counts this cycle once.
         let consecutive = unresolved > 0 ? task.consecutiveFailures + 1 : 0
-        task.consecutiveFailures = consecutive
-        try tasks.write { writer in
-            try writer.updateTask(taskID, [("consecutive_failures", .integer(Int64(consecutive)))])
-        }
+        pendingConsecutiveFailures = consecutive
         if let stop {
             return .end(.completed, reason: "the loop was stopped by \(stop.by): \(stop.reason)", unresolved: unresolved)
         }
@@ -281,7 +280,11 @@ extension TaskRunner {
             problem = "\(error)"
         }
         let appliedHash = current?.graph.contentHash ?? "none"
-        guard appliedHash != graph.contentHash, appliedHash != lastReportedDrift else { return nil }
+        guard appliedHash != graph.contentHash else { return nil }
+        if appliedHash == lastReportedDrift {
+            // Reported already (before a resume): only `fail` still has something to do.
+            return graph.safety.onDrift == .fail ? "configuration drift: the applied workflow changed and safety.on_drift is fail" : nil
+        }
         lastReportedDrift = appliedHash
         let changed = current.map { DriftCheck.changedFields(pinned: graph, applied: $0.graph) } ?? ["workflow (\(problem ?? "not applied"))"]
         let policy = graph.safety.onDrift
@@ -321,12 +324,12 @@ extension TaskRunner {
             try writer.append(
                 NewEvent(type, cycle: task.cycle > 0 ? task.cycle : nil, payload: masker.mask(.object([("reason", .string(reason))] + extra))),
                 task: taskID)
-            try writer.updateTask(
-                taskID,
-                [
-                    ("status", .text(status.rawValue)), ("reason", .text(masker.mask(reason))), ("finished_at", .text(ResourceStore.timestamp())),
-                    ("runner_pid", .null),
-                ])
+            var fields: [(column: String, value: SQLValue)] = [
+                ("status", .text(status.rawValue)), ("reason", .text(masker.mask(reason))), ("finished_at", .text(ResourceStore.timestamp())),
+                ("runner_pid", .null),
+            ]
+            if let pendingConsecutiveFailures { fields.append(("consecutive_failures", .integer(Int64(pendingConsecutiveFailures)))) }
+            try writer.updateTask(taskID, fields)
             try writer.database.run(
                 "UPDATE items SET status = 'pending' WHERE task_id = ? AND status = 'running'", [.text(taskID)])
         }

@@ -117,6 +117,8 @@ public final class TaskRunner: @unchecked Sendable {
     var taskStopped = false
     var initDone = false
     var lastReportedDrift: String?
+    /// The count of consecutive cycles with something unresolved after the cycle that just ended.
+    var pendingConsecutiveFailures: Int?
     /// (cycle|step|) of generate_items batches already applied (an items_generated event exists).
     var appliedGenerations = Set<String>()
 
@@ -201,6 +203,9 @@ public final class TaskRunner: @unchecked Sendable {
             itemOrder.append(record.itemID)
             if record.origin == "task" { taskItem = state }
         }
+        if let drift = try tasks.events(taskID, type: "config_drift_detected").last {
+            lastReportedDrift = drift.payload["applied_hash"]?.stringValue
+        }
         for event in try tasks.events(taskID, type: "items_generated") {
             if let cycle = event.cycle, let step = event.step { appliedGenerations.insert(slotKey(cycle, step, nil)) }
         }
@@ -208,7 +213,6 @@ public final class TaskRunner: @unchecked Sendable {
             if run.status == .finished { apply(variables: run.variables, item: run.item) }
             if run.step == "init" || (graph.step(run.step)?.kind == .builtin(.init_once)), run.success == true { initDone = true }
             if run.cycle == task.cycle { replayIntoCycle(run) }
-            if run.outcome["drift_reported"]?.stringValue != nil { lastReportedDrift = run.outcome["drift_reported"]?.stringValue }
         }
     }
 
@@ -274,8 +278,11 @@ public final class TaskRunner: @unchecked Sendable {
         while true {
             if !cycleStarted {
                 let open = activeItems().filter { !Items.isResolved($0.record.status) }.count
+                if let pending = pendingConsecutiveFailures { task.consecutiveFailures = pending }
+                pendingConsecutiveFailures = nil
                 try tasks.write { writer in
-                    try writer.updateTask(taskID, [("cycle", .integer(Int64(cycle)))])
+                    try writer.updateTask(
+                        taskID, [("cycle", .integer(Int64(cycle))), ("consecutive_failures", .integer(Int64(task.consecutiveFailures)))])
                     try writer.append(
                         NewEvent(
                             "cycle_started", cycle: cycle,
