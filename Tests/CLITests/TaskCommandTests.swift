@@ -65,6 +65,12 @@ struct TaskCommandTests {
         #expect(box.cli(["event", "list", "--task", task]).stdout.contains("task_created"))
         #expect(box.cli(["event", "list", "--task", "nope"]).status == 2)
 
+        // Logs: 0700 directories, 0600 files.
+        let attributes = try FileManager.default.attributesOfItem(atPath: box.data + "/logs/" + task + "/cycle-1")
+        #expect((attributes[.posixPermissions] as? Int) == 0o700)
+        let logAttributes = try FileManager.default.attributesOfItem(atPath: box.data + "/logs/" + task + "/cycle-1/build.stdout")
+        #expect((logAttributes[.posixPermissions] as? Int) == 0o600)
+
         let delete = box.cli(["task", "delete", task])
         #expect(delete.status == 0)
         #expect(box.cli(["task", "info", task]).status == 2)
@@ -243,5 +249,30 @@ struct TaskCommandTests {
         #expect(trace.stdout.contains("cycle 1: extra ran, but the plan says skip (disabled)"))
         let json = try JSONParser.parse(box.cli(["task", "trace", task, "-o", "json"]).stdout)
         #expect(json["deviations"]?.arrayValue?.count == 1)
+    }
+    @Test("ticket_scan counts an item's tickets; ticket_fix runs only where there are some")
+    func ticketScan() throws {
+        let box = try TaskSandbox("tickets")
+        try box.file("qa/01-login.md", "login\n")
+        try box.file("qa/02-logout.md", "logout\n")
+        try box.file("tickets/01-login-scenario-2.md", "failed\n")
+        try box.file("tickets/other.md", "about qa/01-login.md\n")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: tix}
+            spec:
+              steps:
+                - {id: ticket_scan, builtin: ticket_scan}
+                - id: ticket_fix
+                  command: "echo {item_id}: {ticket_paths} >> fixed"
+                  prehook: {engine: cel, when: "active_ticket_count > 0"}
+            """)
+        let run = box.run("tix")
+        #expect(run.result.status == 0, "\(run.result.stdout)")
+        #expect(box.read("fixed") == "qa/01-login.md: tickets/01-login-scenario-2.md tickets/other.md\n")
+        let finished = ofType(try box.events(run.task), "step_finished").filter { $0["step"]?.string == "ticket_scan" }
+        #expect(finished.count == 2)
     }
 }
