@@ -1,4 +1,5 @@
 import Compiler
+import Diagnostics
 import JSON
 import Manifest
 import Runner
@@ -66,6 +67,12 @@ public enum TaskCommand: Command {
                 throw UsageError("`task` needs a subcommand", help: "one of: create, start, list, info, items, logs, watch, trace, pause, resume, delete")
             }
             let rest = Array(arguments.positionals.dropFirst())
+            let known = ["create", "start", "list", "info", "items", "logs", "watch", "trace", "pause", "resume", "delete"]
+            guard known.contains(sub) else {
+                throw UsageError(
+                    "unknown task subcommand `\(sub)`",
+                    help: Suggestions.closest(to: sub, in: known).map { "did you mean `\($0)`?" } ?? "one of: " + known.joined(separator: ", "))
+            }
             let store = try DataDirectory.open(arguments, context: context)
             let tasks = TaskStore(store)
             try tasks.recoverOrphanedTasks()
