@@ -29,14 +29,14 @@ let package = Package(
         // The embedded store: resources, revisions, projects (and later tasks and events) in SQLite.
         .target(name: "Store", dependencies: ["CSQLite", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler"]),
         // Executes a pinned step graph: processes, items, cycles, events, drift.
-        .target(name: "Runner", dependencies: ["JSON", "Diagnostics", "Expr", "Manifest", "Compiler", "Store"]),
+        .target(name: "Runner", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store"]),
         // Commands and output formats; the executable is a thin shell around it.
         .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner"]),
         .executableTarget(name: "orchestrator", dependencies: ["CLI"]),
         // Release-build benchmarks: `swift run -c release orchestrator-bench --help`.
         .executableTarget(
             name: "orchestrator-bench",
-            dependencies: ["Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "CLI"],
+            dependencies: ["Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner", "CLI", "JSON"],
             path: "Sources/Benchmarks"),
 
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "JSON"]),

@@ -20,6 +20,7 @@ let suites: [(name: String, help: String, run: ([String]) -> Int32)] = [
     ("lint", LintBenchmark.help, LintBenchmark.run),
     ("expr", "guard expressions: parse/check/compile and evaluations per second", ExprBenchmark.run),
     ("store", StoreBenchmark.help, StoreBenchmark.run),
+    ("runner", RunnerBenchmark.help, RunnerBenchmark.run),
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

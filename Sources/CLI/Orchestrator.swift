@@ -18,6 +18,9 @@ public enum Orchestrator {
         DescribeCommand.self,
         DeleteCommand.self,
         ExportCommand.self,
+        RunCommand.self,
+        TaskCommand.self,
+        EventCommand.self,
     ]
 
     /// Runs one command line (without the program name) and returns the exit status.

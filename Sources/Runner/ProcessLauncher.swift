@@ -45,6 +45,9 @@ public struct ProcessRequest: Sendable {
     public var masker: SecretMasker
     /// Checked while the process runs: when cancelled, the group is terminated as on a timeout.
     public var cancellation: ProcessCancellation?
+    /// False: each log file is created only when the process writes to that stream (the task
+    /// runner's steps: many write nothing, and every file created costs an inode).
+    public var createsEmptyLogs: Bool = true
 
     public init(
         command: String, workingDirectory: String, environment: [String: String] = [:],
@@ -216,8 +219,10 @@ private struct Supervisor {
         // Everything the parent opens is close-on-exec, so concurrent spawns never inherit it.
         var fds = OpenFiles()
         do throws(LaunchError) {
-            fds.stdoutLog = try openLog(request.stdoutLogPath)
-            fds.stderrLog = try openLog(request.stderrLogPath)
+            if request.createsEmptyLogs {
+                fds.stdoutLog = try openLog(request.stdoutLogPath)
+                fds.stderrLog = try openLog(request.stderrLogPath)
+            }
             fds.stdin = try openInput(request.standardInput)
             (fds.stdoutRead, fds.stdoutWrite) = try pipe()
             (fds.stderrRead, fds.stderrWrite) = try pipe()
@@ -301,6 +306,11 @@ private struct Supervisor {
             result.append("\(name)=\(value)")
         }
         return result
+    }
+
+    /// A log opened on first output (-1 when it cannot be: the output is dropped, as a full disk would).
+    static func openLogLazily(_ path: String) -> Int32 {
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
     }
 
     private static func openLog(_ path: String) throws(LaunchError) -> Int32 {
@@ -605,10 +615,12 @@ private struct Supervisor {
                 let chunk = Array(buffer[0..<count])
                 if isStdout {
                     let masked = stdoutMasking.feed(chunk)
+                    if stdoutLog < 0 && !masked.isEmpty { stdoutLog = Supervisor.openLogLazily(request.stdoutLogPath) }
                     writeAll(stdoutLog, masked)
                     stdoutBytes += Int64(masked.count)
                 } else {
                     let masked = stderrMasking.feed(chunk)
+                    if stderrLog < 0 && !masked.isEmpty { stderrLog = Supervisor.openLogLazily(request.stderrLogPath) }
                     writeAll(stderrLog, masked)
                     stderrBytes += Int64(masked.count)
                 }
@@ -622,9 +634,11 @@ private struct Supervisor {
             leaderStatus = status
         }
         let stdoutRest = stdoutMasking.finish()
+        if stdoutLog < 0 && !stdoutRest.isEmpty { stdoutLog = Supervisor.openLogLazily(request.stdoutLogPath) }
         writeAll(stdoutLog, stdoutRest)
         stdoutBytes += Int64(stdoutRest.count)
         let stderrRest = stderrMasking.finish()
+        if stderrLog < 0 && !stderrRest.isEmpty { stderrLog = Supervisor.openLogLazily(request.stderrLogPath) }
         writeAll(stderrLog, stderrRest)
         stderrBytes += Int64(stderrRest.count)
         closeFD(&stdoutRead)

@@ -51,6 +51,81 @@ public enum Schema {
                 CREATE TRIGGER revisions_are_append_only_delete BEFORE DELETE ON resource_revisions
                 BEGIN SELECT RAISE(ABORT, 'resource_revisions is append-only'); END;
                 """),
+        Migration(
+            version: 2, summary: "tasks, their items, step runs and the event log",
+            sql: """
+                CREATE TABLE tasks (
+                    id                    TEXT PRIMARY KEY,
+                    name                  TEXT NOT NULL,
+                    project               TEXT NOT NULL,
+                    workflow              TEXT NOT NULL,
+                    workspace             TEXT NOT NULL,
+                    goal                  TEXT NOT NULL,
+                    status                TEXT NOT NULL,   -- created, running, paused, interrupted, completed, failed
+                    graph_hash            TEXT NOT NULL,   -- the pinned graph's content hash
+                    snapshot              TEXT NOT NULL,   -- JSON: the pinned resources the graph compiles from
+                    options               TEXT NOT NULL,   -- JSON: targets, --set variables, --step selection
+                    cycle                 INTEGER NOT NULL DEFAULT 0,  -- the cycle running (0: none yet)
+                    finalized_cycle       INTEGER NOT NULL DEFAULT 0,  -- the last cycle whose items were finalized
+                    consecutive_failures  INTEGER NOT NULL DEFAULT 0,
+                    pause_requested       INTEGER NOT NULL DEFAULT 0,
+                    runner_pid            INTEGER,
+                    runner_start          TEXT,            -- the runner's start time (/proc), against pid reuse
+                    reason                TEXT,
+                    created_at            TEXT NOT NULL,
+                    updated_at            TEXT NOT NULL,
+                    started_at            TEXT,
+                    finished_at           TEXT
+                );
+                CREATE INDEX tasks_by_status ON tasks(status);
+                CREATE TABLE items (
+                    task_id          TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+                    ordinal          INTEGER NOT NULL,
+                    item_id          TEXT NOT NULL,
+                    path             TEXT,              -- relative to the workspace root; NULL for the task item
+                    label            TEXT,
+                    vars             TEXT NOT NULL DEFAULT '{}',
+                    origin           TEXT NOT NULL,     -- target, qa_targets, task, generated
+                    generated_cycle  INTEGER,
+                    generated_step   TEXT,
+                    active           INTEGER NOT NULL DEFAULT 1,
+                    status           TEXT NOT NULL DEFAULT 'pending',
+                    updated_at       TEXT NOT NULL,
+                    PRIMARY KEY (task_id, ordinal),
+                    UNIQUE (task_id, item_id)
+                );
+                CREATE TABLE runs (
+                    id           INTEGER PRIMARY KEY,
+                    task_id      TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+                    cycle        INTEGER NOT NULL,
+                    step         TEXT NOT NULL,
+                    item         TEXT,                  -- the item id; NULL for task-scoped steps
+                    status       TEXT NOT NULL,         -- running, finished, skipped, interrupted
+                    exit_code    INTEGER,
+                    success      INTEGER,
+                    timed_out    INTEGER,
+                    duration_ms  INTEGER,
+                    command      TEXT,                  -- as run (secrets masked)
+                    stdout_path  TEXT,
+                    stderr_path  TEXT,
+                    variables    TEXT NOT NULL DEFAULT '{}',  -- JSON: the pipeline variables the run set
+                    outcome      TEXT NOT NULL DEFAULT '{}',  -- JSON: status set, early return, generated items
+                    started_at   TEXT,
+                    finished_at  TEXT
+                );
+                CREATE INDEX runs_by_slot ON runs(task_id, cycle, step, item);
+                CREATE TABLE events (
+                    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+                    task_id    TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+                    type       TEXT NOT NULL,
+                    cycle      INTEGER,
+                    step       TEXT,
+                    item       TEXT,
+                    timestamp  TEXT NOT NULL,
+                    payload    TEXT NOT NULL
+                );
+                CREATE INDEX events_by_task ON events(task_id, id);
+                """),
     ]
 
     /// Brings `database` to the newest schema. A database newer than this build is refused

@@ -1,0 +1,170 @@
+import Compiler
+import JSON
+import Manifest
+import Runner
+import Store
+
+/// What `run`, `task create`, `task start` and `task resume` share: running a task in the
+/// foreground with one progress line per step.
+enum ForegroundRun {
+    static func formatDuration(_ milliseconds: Int64) -> String {
+        milliseconds < 10_000 ? "\(milliseconds)ms" : formatSeconds(milliseconds)
+    }
+
+    static func formatSeconds(_ milliseconds: Int64) -> String {
+        let hundredths = milliseconds / 10
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)s"
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+
+    /// The line printed for one update: `[elapsed] cycle N  STEP [ITEM]  what`.
+    static func line(_ update: ProgressUpdate) -> String? {
+        let elapsed = "[" + formatSeconds(update.elapsedMS).leftPadded(7) + "]"
+        let what = (update.step ?? "") + (update.item.map { " [\($0)]" } ?? "")
+        switch update.kind {
+        case .cycleStarted:
+            return "\(elapsed) cycle \(update.cycle)\n"
+        case .stepStarted:
+            return nil
+        case .stepFinished(let exitCode, let success, let timedOut, let duration):
+            let verdict = success ? "ok" : (timedOut ? "TIMEOUT" : "FAILED")
+            return "\(elapsed) cycle \(update.cycle)  \(pad(what, 34))\(pad(verdict, 8))exit \(exitCode)  \(formatDuration(duration))\n"
+        case .stepSkipped(let reason):
+            return "\(elapsed) cycle \(update.cycle)  \(pad(what, 34))skip    \(reason)\n"
+        case .note(let text):
+            return "\(elapsed) \(text)\n"
+        }
+    }
+
+    /// Runs (starts or resumes) a task; exit 0 iff it completed.
+    static func run(_ taskID: String, store: ResourceStore, tasks: TaskStore, context: CommandContext, quiet: Bool = false) throws -> ExitStatus {
+        let output = context.stdout
+        let printer: @Sendable (ProgressUpdate) -> Void = { update in
+            if let text = line(update) { output.write(text) }
+        }
+        let runner = try TaskRunner(
+            tasks: tasks, resources: store, taskID: taskID,
+            options: RunnerOptions(environment: context.environment, progress: quiet ? nil : printer))
+        // Ctrl-C / SIGTERM pause the task (running steps are stopped and run again on resume).
+        let watcher = InterruptWatcher()
+        watcher.start { signal in
+            output.write("\norchestrator: signal \(signal): pausing task \(taskID); `orchestrator task resume \(taskID)` continues it\n")
+            runner.interrupt()
+        }
+        defer { watcher.stop() }
+        let final = try runner.run()
+        switch final.status {
+        case .completed:
+            output.write("task \(final.id) completed\n")
+            return .success
+        case .paused:
+            output.write("task \(final.id) paused: `orchestrator task resume \(final.id)` continues it\n")
+            return .findings
+        default:
+            output.write("task \(final.id) \(final.status.rawValue): \(final.reason ?? "")\n")
+            return .findings
+        }
+    }
+
+    /// `--set k=v` values.
+    static func variables(_ arguments: ParsedArguments) throws(UsageError) -> [(name: String, value: String)] {
+        var result: [(name: String, value: String)] = []
+        for entry in arguments.all("--set") {
+            guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
+                throw UsageError("`--set \(entry)` is not NAME=VALUE", help: "e.g. --set target=docs/qa/01.md")
+            }
+            result.append((String(entry[..<eq]), String(entry[entry.index(after: eq)...])))
+        }
+        return result
+    }
+
+    /// `-t` files made absolute against the working directory.
+    static func targets(_ arguments: ParsedArguments, context: CommandContext) -> [String] {
+        arguments.all("--target-file").map { $0.hasPrefix("/") ? $0 : ManifestRecords.absolutePath($0, base: context.currentDirectory) }
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+/// `orchestrator run -f ... -W WF [-w WS] [-g GOAL] [-t FILE]... [--set k=v]... [--step S]...`
+public enum RunCommand: Command {
+    public static let name = "run"
+    public static let summary = "apply, create a task and run it in the foreground; exit 0 iff it completed"
+    public static let usage = """
+        Usage: orchestrator run -f FILE|DIR|- ... -W WORKFLOW [-w WORKSPACE] [-g GOAL] [-t FILE]... [--set k=v]... [--step S]...
+
+        Applies the files (as `apply` does; nothing runs when they have errors), creates a task for
+        the workflow in the workspace (-w may be left out when the project has one workspace),
+        and runs it in the foreground: one line per step (cycle, step, item, outcome, elapsed).
+        Items: the -t files, else every *.md under the workspace's qa_targets when a step is
+        item-scoped, else one task-level item. --set NAME=VALUE sets a pipeline variable;
+        --step S runs only the named steps (the others are skipped as not selected).
+        Exit 0 when the task completed, 1 when it failed or was paused (or the files have
+        errors), 2 on bad usage, 3 on internal errors. See docs/runner.md.
+        """
+    public static let options: [OptionSpec] = [
+        ApplyPreparation.filenameOption, ApplyPreparation.projectOption,
+        OptionSpec(["-W", "--workflow"], value: "WF", help: "the workflow to run"),
+        OptionSpec(["-w", "--workspace"], value: "WS", help: "the workspace (default: the project's only one)"),
+        OptionSpec(["-g", "--goal"], value: "GOAL", help: "the goal ({goal} in prompts and commands)"),
+        OptionSpec(["-t", "--target-file"], value: "FILE", help: "an item file (repeatable); replaces the qa_targets scan"),
+        OptionSpec(["--set"], value: "NAME=VALUE", help: "a pipeline variable (repeatable)"),
+        OptionSpec(["--step"], value: "S", help: "run only this step (repeatable)"),
+        OptionSpec(["-n", "--name"], value: "NAME", help: "the task's name (default WORKFLOW-ID)"),
+        OptionSpec(["-q", "--quiet"], help: "no progress lines"),
+        DiagnosticOptions.format, DiagnosticOptions.color, DataDirectory.option,
+    ]
+
+    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+        runStoreCommand(context) {
+            guard let workflow = arguments.value("--workflow") else {
+                throw UsageError("`run` needs the workflow: -W WORKFLOW", help: "e.g. `orchestrator run -f manifests/demo.yaml -W demo`")
+            }
+            let sources = try ApplyPreparation.readSources(arguments, context: context, command: name)
+            let variables = try ForegroundRun.variables(arguments)
+            let store = try DataDirectory.open(arguments, context: context)
+            let tasks = TaskStore(store)
+            try tasks.recoverOrphanedTasks()
+            let prepared = try ApplyPreparation.prepare(
+                sources: sources, project: arguments.value(ApplyPreparation.projectOption.key), prune: false, store: store,
+                context: context)
+            if !prepared.diagnostics.isEmpty {
+                try DiagnosticOptions.emit(
+                    prepared.diagnostics, sources: prepared.sources, files: prepared.sources.count, arguments: arguments,
+                    context: context)
+            }
+            if prepared.hasErrors {
+                context.stderr.write("nothing applied, nothing run: fix the errors above\n")
+                return .findings
+            }
+            let project =
+                arguments.value(ApplyPreparation.projectOption.key)
+                ?? prepared.desired.first(where: { $0.key.kind == ResourceKind.workflow.rawValue && $0.key.name == workflow })?.key.project
+                ?? Resource.defaultProject
+            for outcome in try store.apply(prepared.desired) { context.stdout.write(applyLine(outcome, dryRun: false)) }
+            let task: TaskRecord
+            do {
+                task = try TaskCreation.create(
+                    store: store, tasks: tasks, project: project, workflow: workflow, workspace: arguments.value("--workspace"),
+                    goal: arguments.value("--goal") ?? "", name: arguments.value("--name"),
+                    options: TaskOptions(
+                        targets: ForegroundRun.targets(arguments, context: context), variables: variables, steps: arguments.all("--step")))
+            } catch let error as RunnerError {
+                throw UsageError(error.message)
+            }
+            let itemCount = try tasks.items(task.id).count
+            context.stdout.write(
+                "task \(task.id) created: workflow \(workflow), workspace \(task.workspace), \(itemCount) item\(itemCount == 1 ? "" : "s"), graph \(task.graphHash.prefix(12))\n"
+            )
+            return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: arguments.flag("--quiet"))
+        }
+    }
+}

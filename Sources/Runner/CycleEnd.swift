@@ -1,0 +1,351 @@
+import Compiler
+import Expr
+import JSON
+import Manifest
+import Store
+
+// The end of a cycle: finalize the items, run the guard steps (loop_guard, convergence_expr),
+// count consecutive failing cycles, decide whether another cycle runs, and the drift check at
+// the boundary. Then how a task ends (completed, failed, paused).
+
+enum CycleEnding {
+    case continueLoop
+    case end(TaskStatus, reason: String, unresolved: Int)
+}
+
+extension TaskRunner {
+    /// Step ids (or capabilities) that count as a fix: a failure followed by their success in
+    /// the same cycle makes the item `verified` under the default rules.
+    static let fixSteps: Set<String> = ["fix", "ticket_fix", "retest", "qa_fix"]
+
+    func endCycle(_ cycle: Int) throws -> CycleEnding {
+        try finalize(cycle)
+        var unresolved = activeItems().filter { Items.isUnresolved($0.record.status) }.count
+        if taskFailedThisCycle && taskItem == nil { unresolved += 1 }
+
+        // Guards.
+        var stop: (reason: String, by: String)?
+        var loopGuardRan = false
+        for step in graph.guards {
+            let key = slotKey(cycle, step.id, nil)
+            if let recorded = done[key] {
+                if recorded.outcome["continue"] == .bool(false) {
+                    stop = (recorded.outcome["reason"]?.stringValue ?? "stopped", step.id)
+                }
+                if step.kind == .builtin(.loop_guard) { loopGuardRan = true }
+                continue
+            }
+            let extra: [String: Value] = ["unresolved_items": .int(Int64(unresolved))]
+            let decision = StepDecision.decide(
+                step, cycle: cycle,
+                evaluatePrehook: { prehook in
+                    prehook.when.evaluate(self.bindings(prehook.when.variables, item: self.taskItem, cycle: cycle, taskScope: true, extra: extra))
+                })
+            var prehookEvent: NewEvent?
+            if let prehook = step.prehook, step.enabled, decision.skipReason != .not_repeatable {
+                prehookEvent = NewEvent(
+                    "step_prehook_evaluated", cycle: cycle, step: step.id,
+                    payload: masker.mask(
+                        .object([
+                            ("decision", .string(decision.verdict.rawValue)), ("when", .string(prehook.when.text)),
+                            ("reason", decision.reason.map { .string($0) } ?? .null),
+                        ])))
+            }
+            guard decision.verdict == .run else {
+                try recordSkip(
+                    step, cycle: cycle, item: nil, reason: decision.skipReason?.rawValue ?? "prehook_error",
+                    explanation: decision.explanation, prehookEvent: prehookEvent)
+                continue
+            }
+            if step.kind == .builtin(.loop_guard) {
+                loopGuardRan = true
+                let verdict = loopGuardVerdict(cycle: cycle, unresolved: unresolved)
+                try recordGuard(step, cycle: cycle, verdict: verdict, unresolved: unresolved, prehookEvent: prehookEvent)
+                if !verdict.continueLoop { stop = (verdict.reason, step.id) }
+            } else {
+                // A guard command: it stops the loop when it succeeds and its output's last line
+                // is `stop` (or a JSON object with "stop": true / "should_stop": true).
+                _ = try execute(step, cycle: cycle, item: nil, prehookEvent: prehookEvent)
+                let output = (taskVars[PrehookVariables.outputVariable(step.id)]?.stringValue ?? "")
+                let exit = taskVars[PrehookVariables.exitCodeVariable(step.id)]
+                let lastLine = output.split(separator: "\n").last.map { String($0).trimmingCharacters(in: " \t\r") } ?? ""
+                var stops = false
+                if exit == .int(0) {
+                    if lastLine == "stop" {
+                        stops = true
+                    } else if let json = JSONOutput.extract(from: output), json["stop"] == .bool(true) || json["should_stop"] == .bool(true) {
+                        stops = true
+                    }
+                }
+                let reason = stops ? "guard \(step.id) asked to stop" : "guard \(step.id) did not ask to stop"
+                try tasks.write { writer in
+                    try writer.append(
+                        NewEvent(
+                            "loop_guard_decision", cycle: cycle, step: step.id,
+                            payload: .object([
+                                ("cycle", .int(Int64(cycle))), ("continue", .bool(!stops)), ("reason", .string(reason)),
+                                ("unresolved_items", .int(Int64(unresolved))),
+                            ])), task: taskID)
+                }
+                if stops { stop = (reason, step.id) }
+            }
+        }
+        // convergence_expr without a loop_guard step still ends the loop.
+        if !loopGuardRan, stop == nil, !graph.loop.convergence.isEmpty, done[slotKey(cycle, "convergence_expr", nil)] == nil {
+            if let rule = convergenceHolds(cycle: cycle, unresolved: unresolved) {
+                let reason = "convergence_expr `\(rule.when.text)` holds" + (rule.reason.map { ": \($0)" } ?? "")
+                try tasks.write { writer in
+                    try writer.append(
+                        NewEvent(
+                            "loop_guard_decision", cycle: cycle,
+                            payload: .object([
+                                ("cycle", .int(Int64(cycle))), ("continue", .bool(false)), ("reason", .string(reason)),
+                                ("unresolved_items", .int(Int64(unresolved))),
+                            ])), task: taskID)
+                    try writer.skipRun(
+                        task: taskID, cycle: cycle, step: "convergence_expr", item: nil,
+                        outcome: .object([("continue", .bool(false)), ("reason", .string(reason))]))
+                }
+                stop = (reason, "convergence_expr")
+            }
+        }
+
+        // Stored with the next cycle_started (or the task's end), so a resume between here and
+        // there counts this cycle once.
+        let consecutive = unresolved > 0 ? task.consecutiveFailures + 1 : 0
+        pendingConsecutiveFailures = consecutive
+        if let stop {
+            return .end(.completed, reason: "the loop was stopped by \(stop.by): \(stop.reason)", unresolved: unresolved)
+        }
+        if consecutive >= graph.safety.maxConsecutiveFailures {
+            return .end(
+                .failed,
+                reason: "\(consecutive) consecutive cycle\(consecutive == 1 ? "" : "s") with unresolved items (safety.max_consecutive_failures: \(graph.safety.maxConsecutiveFailures))",
+                unresolved: unresolved)
+        }
+        if let limit = graph.loop.cycleLimit, cycle >= limit {
+            if unresolved == 0 {
+                return .end(.completed, reason: "the loop ended after \(cycle) cycle\(cycle == 1 ? "" : "s") with nothing unresolved", unresolved: 0)
+            }
+            return .end(
+                .failed, reason: "the loop ended after \(cycle) cycle\(cycle == 1 ? "" : "s") with \(unresolved) unresolved item\(unresolved == 1 ? "" : "s")",
+                unresolved: unresolved)
+        }
+        return .continueLoop
+    }
+
+    func convergenceHolds(cycle: Int, unresolved: Int) -> ConvergenceBinding? {
+        for rule in graph.loop.convergence {
+            let values = bindings(
+                rule.when.variables, item: taskItem, cycle: cycle, taskScope: true, extra: ["unresolved_items": .int(Int64(unresolved))])
+            if case .value(true) = rule.when.evaluate(values) { return rule }
+        }
+        return nil
+    }
+
+    func loopGuardVerdict(cycle: Int, unresolved: Int) -> (continueLoop: Bool, reason: String) {
+        if graph.loop.stopWhenNoUnresolved && unresolved == 0 { return (false, "no item is unresolved") }
+        if let rule = convergenceHolds(cycle: cycle, unresolved: unresolved) {
+            return (false, "convergence_expr `\(rule.when.text)` holds" + (rule.reason.map { ": \($0)" } ?? ""))
+        }
+        if !graph.loop.stopWhenNoUnresolved && graph.loop.convergence.isEmpty {
+            return (true, "cannot stop the loop (stop_when_no_unresolved is false and there is no convergence_expr)")
+        }
+        return (true, "\(unresolved) unresolved item\(unresolved == 1 ? "" : "s")")
+    }
+
+    func recordGuard(
+        _ step: CompiledStep, cycle: Int, verdict: (continueLoop: Bool, reason: String), unresolved: Int, prehookEvent: NewEvent?
+    ) throws {
+        let paths = try logPaths(step, cycle: cycle, item: nil)
+        writeTextFile(paths.stdout, "continue: \(verdict.continueLoop)\nreason: \(verdict.reason)\nunresolved items: \(unresolved)\n")
+        let begin = monotonicMilliseconds()
+        let runID = try tasks.write { writer -> Int64 in
+            if let prehookEvent { try writer.append(prehookEvent, task: taskID) }
+            try writer.append(
+                NewEvent("step_started", cycle: cycle, step: step.id, payload: .object([("kind", .string("builtin"))])), task: taskID)
+            return try writer.startRun(task: taskID, cycle: cycle, step: step.id, item: nil, command: nil, stdout: paths.stdout, stderr: paths.stderr)
+        }
+        progress(.stepStarted, cycle: cycle, step: step.id)
+        let duration = monotonicMilliseconds() - begin
+        try tasks.write { writer in
+            try writer.append(
+                NewEvent(
+                    "loop_guard_decision", cycle: cycle, step: step.id,
+                    payload: .object([
+                        ("cycle", .int(Int64(cycle))), ("continue", .bool(verdict.continueLoop)), ("reason", .string(verdict.reason)),
+                        ("unresolved_items", .int(Int64(unresolved))),
+                    ])), task: taskID)
+            try writer.append(
+                NewEvent(
+                    "step_finished", cycle: cycle, step: step.id,
+                    payload: .object([
+                        ("exit_code", .int(0)), ("success", .bool(true)), ("duration_ms", .int(duration)), ("timed_out", .bool(false)),
+                    ])), task: taskID)
+            try writer.finishRun(
+                runID, exitCode: 0, success: true, timedOut: false, durationMS: duration,
+                variables: .object([(PrehookVariables.exitCodeVariable(step.id), .int(0))]),
+                outcome: .object([("continue", .bool(verdict.continueLoop)), ("reason", .string(verdict.reason))]))
+        }
+        progress(.stepFinished(exitCode: 0, success: true, timedOut: false, durationMS: duration), cycle: cycle, step: step.id)
+    }
+
+    // MARK: finalize
+
+    /// Every active unresolved item gets its status: a `set_status` of this cycle, else the first
+    /// `finalize.rules` entry whose `when` holds, else the default rules (a failure not followed
+    /// by a successful fix -> `unresolved`; a fixed failure -> `verified`; no failure ->
+    /// `qa_passed`). An item none of whose steps ran this cycle keeps its status.
+    func finalize(_ cycle: Int) throws {
+        guard task.finalizedCycle < cycle else { return }
+        var changes: [(ItemState, String, String, String?)] = []
+        for item in activeItems() where !Items.isResolved(item.record.status) || item.statusOverride != nil {
+            var status: String
+            var reason: String
+            var rule: String?
+            if let override = item.statusOverride {
+                status = override
+                reason = "set_status"
+            } else if item.history.isEmpty {
+                status = Items.openStatuses.contains(item.record.status) ? "skipped" : item.record.status
+                reason = "no step ran for the item in this cycle"
+            } else if let matched = matchingRule(item, cycle: cycle) {
+                status = matched.status
+                reason = matched.reason ?? "finalize rule"
+                rule = matched.id ?? matched.when.text
+            } else {
+                (status, reason) = defaultStatus(item)
+            }
+            if status == "running" { status = "pending" }
+            changes.append((item, status, reason, rule))
+        }
+        try tasks.write { writer in
+            for (item, status, reason, rule) in changes {
+                try writer.setItemStatus(item.id, status: status, task: taskID)
+                try writer.append(
+                    NewEvent(
+                        "item_finalized", cycle: cycle, item: item.id,
+                        payload: masker.mask(
+                            .object([
+                                ("status", .string(status)), ("previous", .string(item.record.status == "running" ? "pending" : item.record.status)),
+                                ("reason", .string(reason)), ("rule", rule.map { .string($0) } ?? .null),
+                                ("failed_steps", .array(item.history.filter { !$0.success }.map { .string($0.step) })),
+                            ]))), task: taskID)
+            }
+            try writer.updateTask(taskID, [("finalized_cycle", .integer(Int64(cycle)))])
+        }
+        for (item, status, _, _) in changes { item.record.status = status }
+        task.finalizedCycle = cycle
+    }
+
+    func matchingRule(_ item: ItemState, cycle: Int) -> FinalizeRuleBinding? {
+        for rule in graph.finalizeRules ?? [] {
+            let values = bindings(rule.when.variables, item: item, cycle: cycle, taskScope: false, extra: itemFacts(item))
+            if case .value(true) = rule.when.evaluate(values) { return rule }
+        }
+        return nil
+    }
+
+    /// Extra variables finalize rules may read about the item's cycle.
+    func itemFacts(_ item: ItemState) -> [String: Value] {
+        let failed = item.history.filter { !$0.success }.map(\.step)
+        return [
+            "item_failed": .bool(!failed.isEmpty),
+            "failed_steps": .list(failed.map { .string($0) }),
+        ]
+    }
+
+    func defaultStatus(_ item: ItemState) -> (String, String) {
+        guard let lastFailure = item.history.lastIndex(where: { !$0.success }) else {
+            return ("qa_passed", "every step of the item succeeded")
+        }
+        let fixedLater = item.history[(lastFailure + 1)...].contains { entry in
+            entry.success && (TaskRunner.fixSteps.contains(entry.step) || graph.step(entry.step)?.capability.map { TaskRunner.fixSteps.contains($0) } == true)
+        }
+        if fixedLater { return ("verified", "\(item.history[lastFailure].step) failed and a fix step succeeded after it") }
+        return ("unresolved", "\(item.history[lastFailure].step) failed")
+    }
+
+    // MARK: drift
+
+    /// Compares the pinned graph with the workflow applied now. Returns a reason to fail.
+    func checkDrift(_ cycle: Int) throws -> String? {
+        let current: PinnedWorkflow?
+        var problem: String?
+        do {
+            let snapshot = try PinnedWorkflow.snapshot(resources, project: task.project)
+            current = try PinnedWorkflow.compile(snapshot: snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace)
+        } catch {
+            current = nil
+            problem = "\(error)"
+        }
+        let appliedHash = current?.graph.contentHash ?? "none"
+        guard appliedHash != graph.contentHash else { return nil }
+        if appliedHash == lastReportedDrift {
+            // Reported already (before a resume): only `fail` still has something to do.
+            return graph.safety.onDrift == .fail ? "configuration drift: the applied workflow changed and safety.on_drift is fail" : nil
+        }
+        lastReportedDrift = appliedHash
+        let changed = current.map { DriftCheck.changedFields(pinned: graph, applied: $0.graph) } ?? ["workflow (\(problem ?? "not applied"))"]
+        let policy = graph.safety.onDrift
+        var action: String
+        switch policy {
+        case .pin: action = "keeping the pinned graph"
+        case .adopt: action = current == nil ? "nothing to adopt; keeping the pinned graph" : "adopting the applied graph from cycle \(cycle + 1)"
+        case .fail: action = "failing the task"
+        }
+        let payload: JSONValue = masker.mask(
+            .object([
+                ("pinned_hash", .string(graph.contentHash)), ("applied_hash", .string(appliedHash)),
+                ("changed", .array(changed.map { .string($0) })), ("policy", .string(policy.rawValue)), ("action", .string(action)),
+            ]))
+        let adopt = policy == .adopt ? current : nil
+        try tasks.write { writer in
+            try writer.append(NewEvent("config_drift_detected", cycle: cycle, payload: payload), task: taskID)
+            if let adopt {
+                try writer.updateTask(
+                    taskID, [("graph_hash", .text(adopt.graph.contentHash)), ("snapshot", .text(JSONWriter().string(adopt.snapshot)))])
+            }
+        }
+        if let adopt {
+            pinned = adopt
+            task.graphHash = adopt.graph.contentHash
+            masker = SecretMasker(secrets: adopt.secretValues(environment: options.environment))
+        }
+        if policy == .fail { return "configuration drift: the applied workflow changed (\(changed.joined(separator: ", "))) and safety.on_drift is fail" }
+        return nil
+    }
+
+    // MARK: endings
+
+    func finish(_ status: TaskStatus, reason: String, payload extra: [(key: String, value: JSONValue)] = []) throws {
+        let type = status == .completed ? "task_completed" : "task_failed"
+        try tasks.write { writer in
+            try writer.append(
+                NewEvent(type, cycle: task.cycle > 0 ? task.cycle : nil, payload: masker.mask(.object([("reason", .string(reason))] + extra))),
+                task: taskID)
+            var fields: [(column: String, value: SQLValue)] = [
+                ("status", .text(status.rawValue)), ("reason", .text(masker.mask(reason))), ("finished_at", .text(ResourceStore.timestamp())),
+                ("runner_pid", .null),
+            ]
+            if let pendingConsecutiveFailures { fields.append(("consecutive_failures", .integer(Int64(pendingConsecutiveFailures)))) }
+            try writer.updateTask(taskID, fields)
+            try writer.database.run(
+                "UPDATE items SET status = 'pending' WHERE task_id = ? AND status = 'running'", [.text(taskID)])
+        }
+        task.status = status
+        progress(.note("task \(status.rawValue): \(masker.mask(reason))"), cycle: task.cycle)
+    }
+
+    func finishPaused() throws {
+        try tasks.write { writer in
+            try writer.append(NewEvent("task_paused", cycle: task.cycle, payload: .object([("cycle", .int(Int64(task.cycle)))])), task: taskID)
+            try writer.updateTask(
+                taskID, [("status", .text(TaskStatus.paused.rawValue)), ("pause_requested", .integer(0)), ("runner_pid", .null)])
+            try writer.database.run(
+                "UPDATE items SET status = 'pending' WHERE task_id = ? AND status = 'running'", [.text(taskID)])
+        }
+        task.status = .paused
+        progress(.note("task paused in cycle \(task.cycle); `orchestrator task resume \(taskID)` continues it"), cycle: task.cycle)
+    }
+}

@@ -1,0 +1,66 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Ctrl-C (SIGINT) or SIGTERM while a task runs in the foreground: the runner pauses the task
+// (running steps are terminated and run again on resume) instead of dying and leaving its
+// steps' process groups running.
+
+/// Watches for SIGINT and SIGTERM on a thread of its own while a task runs. The signals are
+/// blocked in the calling thread (and so in every thread it starts afterwards: the item workers)
+/// and taken with `sigtimedwait` by the watcher. `stop()` restores the calling thread's mask.
+public final class InterruptWatcher: @unchecked Sendable {
+    private let stopped = Locked(false)
+    private var thread = pthread_t()
+    private var started = false
+    private var previous = sigset_t()
+
+    public init() {}
+
+    /// Blocks the signals and starts watching; `onSignal` runs (on the watcher thread) once per signal.
+    public func start(_ onSignal: @escaping @Sendable (Int32) -> Void) {
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, &previous)
+        let stopped = self.stopped
+        let body = WatcherBody {
+            var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+            var set = signals
+            while !stopped.withLock({ $0 }) {
+                let signal = sigtimedwait(&set, nil, &timeout)
+                if signal > 0 { onSignal(signal) }
+            }
+        }
+        let box = Unmanaged.passRetained(body)
+        let rc = pthread_create(
+            &thread, nil,
+            { raw in
+                guard let raw else { return nil }
+                Unmanaged<WatcherBody>.fromOpaque(raw).takeRetainedValue().run()
+                return nil
+            }, box.toOpaque())
+        if rc == 0 {
+            started = true
+        } else {
+            box.release()
+            pthread_sigmask(SIG_SETMASK, &previous, nil)
+        }
+    }
+
+    public func stop() {
+        guard started else { return }
+        stopped.withLock { $0 = true }
+        pthread_join(thread, nil)
+        started = false
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+    }
+}
+
+private final class WatcherBody {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}

@@ -1,0 +1,433 @@
+import Compiler
+import Expr
+import JSON
+import Manifest
+import Store
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Running one step (execution.md "Running a step"): choose what to run (agent command with its
+// rendered prompt, the step's command, or a builtin), launch it in its own process group with
+// the step's timeout and the profile's limits, then captures, output variables, post-actions,
+// on_failure / on_success. The step_started and step_finished events are committed with the
+// run's row in one transaction each.
+
+/// What a step will run.
+struct PreparedStep {
+    var command: String?
+    var standardInput: StandardInput = .null
+    var environment: [String: String] = [:]
+    var limits: ResourceLimits = .none
+    var notices: [EnforcementNotice] = []
+    var promptFile: String?
+    var missing: [String] = []
+    /// Why the step cannot run (it fails without a process).
+    var refusal: String?
+    /// A builtin that runs without a process: its output and exit code.
+    var internalOutput: (text: String, exitCode: Int32)?
+    var agent: String?
+    var extraStartPayload: [(key: String, value: JSONValue)] = []
+}
+
+/// How a step ended.
+struct StepResult {
+    var exitCode: Int32
+    var timedOut: Bool
+    var durationMS: Int64
+    var stdoutPath: String
+    var stderrPath: String
+    var error: String?
+    var leftovers: Bool = false
+    var notices: [EnforcementNotice] = []
+    /// Terminated by an interruption of the runner: not a result, the step runs again on resume.
+    var interrupted: Bool = false
+
+    var success: Bool { exitCode == 0 && !timedOut && error == nil }
+}
+
+extension TaskRunner {
+    static let defaultTimeoutSecs = 1800
+
+    func logPaths(_ step: CompiledStep, cycle: Int, item: ItemState?) throws -> (stdout: String, stderr: String) {
+        let directory = tasks.logDirectory(taskID) + "/cycle-\(cycle)"
+        if !createdDirectories.withLock({ $0.contains(directory) }) {
+            try makeDirectories(directory)
+            createdDirectories.withLock { _ = $0.insert(directory) }
+        }
+        let base = directory + "/" + fileNameSlug(step.id) + (item.map { "-" + fileNameSlug($0.id) } ?? "")
+        return (base + ".stdout", base + ".stderr")
+    }
+
+    func execute(_ step: CompiledStep, cycle: Int, item: ItemState?, prehookEvent: NewEvent?) throws -> StepFlow {
+        let paths = try logPaths(step, cycle: cycle, item: item)
+        var prepared = prepare(step, cycle: cycle, item: item, paths: paths)
+        let runID = try tasks.write { writer -> Int64 in
+            if let prehookEvent { try writer.append(prehookEvent, task: taskID) }
+            var payload: [(key: String, value: JSONValue)] = [("kind", .string(step.kind.name))]
+            if let agent = prepared.agent { payload.append(("agent", .string(agent))) }
+            if let command = prepared.command { payload.append(("command", .string(masker.mask(command)))) }
+            if !prepared.missing.isEmpty { payload.append(("missing_placeholders", .array(prepared.missing.map { .string($0) }))) }
+            if !prepared.notices.isEmpty {
+                payload.append(("profile_notices", .array(prepared.notices.map { .string($0.description) })))
+            }
+            if let item { payload.append(("item_path", item.record.path.map { .string($0) } ?? .null)) }
+            payload += prepared.extraStartPayload
+            try writer.append(
+                NewEvent("step_started", cycle: cycle, step: step.id, item: item?.id, payload: masker.mask(.object(payload))),
+                task: taskID)
+            if let item, !item.markedRunning {
+                try writer.setItemStatus(item.id, status: "running", task: taskID)
+            }
+            return try writer.startRun(
+                task: taskID, cycle: cycle, step: step.id, item: item?.id, command: prepared.command.map { masker.mask($0) },
+                stdout: paths.stdout, stderr: paths.stderr)
+        }
+        item?.markedRunning = true
+        progress(.stepStarted, cycle: cycle, step: step.id, item: item?.id)
+
+        let result = launch(step, prepared: &prepared, paths: paths)
+        prepared.notices += result.notices
+        if result.interrupted {
+            try tasks.write { writer in
+                try writer.database.run(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?",
+                    [.text(ResourceStore.timestamp()), .integer(runID)])
+            }
+            progress(.note("\(step.id)\(item.map { " [\($0.id)]" } ?? ""): interrupted; it runs again on resume"), cycle: cycle)
+            return .pause
+        }
+
+        // Variables: output, exit code, captures, builtin variables.
+        var variables: [(key: String, value: JSONValue)] = []
+        let output = StepOutput(step: step.id, stdoutLogPath: paths.stdout)
+        variables.append((PrehookVariables.exitCodeVariable(step.id), .int(Int64(result.exitCode))))
+        if let inline = output.inline { variables.append((output.outputVariable, .string(inline))) }
+        variables.append((output.pathVariable, .string(output.path)))
+        var captureProblems: [String] = []
+        var outcome: [(key: String, value: JSONValue)] = []
+        let needsFacts = !step.captures.isEmpty || step.kind == .builtin(.self_test)
+        let facts = needsFacts ? StepFacts(result: factsSource(result)) : nil
+        if let facts {
+            for captured in Captures.evaluate(step.captures.map { CaptureRule(variable: $0.variable, source: $0.source, jsonPath: $0.jsonPath) }, facts: facts) {
+                variables.append((captured.variable, captured.value))
+                if let problem = captured.problem { captureProblems.append("\(captured.variable): \(problem)") }
+            }
+        }
+        if step.kind == .builtin(.self_test) {
+            variables.append(("self_test_passed", .bool(result.success)))
+            variables.append(("self_test_exit_code", .int(Int64(result.exitCode))))
+            variables.append(("self_test_errors", .string(String((facts?.stderr ?? "").prefix(StepOutput.inlineLimit)))))
+            variables.append(("self_test_errors_path", .string(paths.stderr)))
+        }
+        if step.kind == .builtin(.ticket_scan) {
+            let record = item?.record ?? taskLevelRecord
+            let tickets = Items.tickets(for: record, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root)
+            variables.append(("active_ticket_count", .int(Int64(tickets.count))))
+            variables.append(("ticket_paths", .string(tickets.joined(separator: " "))))
+        }
+        // Apply now: later steps of this item (and post-actions) read them.
+        let scopeVars = variables
+        if let item {
+            for (key, value) in scopeVars { item.vars[key] = value }
+        } else {
+            for (key, value) in scopeVars { taskVars[key] = value }
+        }
+
+        // generate_items (buffered; applied when the segment ends).
+        if result.success {
+            for action in step.postActions {
+                guard let binding = action.generateItems else { continue }
+                var source = item?.vars[binding.fromVariable] ?? taskVars[binding.fromVariable]
+                if source == nil, binding.fromVariable.hasSuffix("_output") {
+                    let pathVariable = binding.fromVariable + "_path"
+                    if let path = (item?.vars[pathVariable] ?? taskVars[pathVariable])?.stringValue {
+                        source = .string(String(decoding: readFileBytes(path) ?? [], as: UTF8.self))
+                    }
+                }
+                let made = Items.generate(binding, source: source, root: pinned.root)
+                if let problem = made.problem { captureProblems.append(problem) }
+                generated.withLock {
+                    $0.append(GeneratedBatch(cycle: cycle, step: step.id, replace: binding.replace, items: made.items))
+                }
+                outcome.append(("replace", .bool(binding.replace)))
+                outcome.append((
+                    "generated",
+                    .array(made.items.map { entry in
+                        .object([
+                            ("id", .string(entry.id)), ("path", entry.path.map { .string($0) } ?? .null),
+                            ("label", entry.label.map { .string($0) } ?? .null), ("vars", entry.vars),
+                        ])
+                    })
+                ))
+            }
+        }
+
+        // on_failure / on_success.
+        var flow = StepFlow.next
+        let state = item ?? taskItem
+        state?.history.append((step.id, result.success))
+        if !result.success && item == nil && taskItem == nil { taskFailedThisCycle = true }
+        if result.success {
+            if step.onSuccess.action == .set_status, let status = step.onSuccess.status {
+                state?.statusOverride = status
+                outcome.append(("status_set", .string(status)))
+            }
+        } else {
+            switch step.onFailure.action {
+            case .continue: break
+            case .set_status:
+                if let status = step.onFailure.status {
+                    state?.statusOverride = status
+                    outcome.append(("status_set", .string(status)))
+                }
+            case .early_return:
+                flow = .stop
+                outcome.append(("early_return", .bool(true)))
+            }
+            if step.kind == .builtin(.init_once) {
+                let reason = "init_once failed (exit \(result.exitCode)): the workspace init script must pass"
+                flow = .failTask(reason)
+                outcome.append(("fail_task", .string(reason)))
+            }
+        }
+        if step.kind == .builtin(.init_once) && result.success { initDone = true }
+
+        var finished: [(key: String, value: JSONValue)] = [
+            ("exit_code", .int(Int64(result.exitCode))), ("success", .bool(result.success)),
+            ("duration_ms", .int(result.durationMS)), ("timed_out", .bool(result.timedOut)),
+        ]
+        if let error = result.error { finished.append(("error", .string(error))) }
+        if !captureProblems.isEmpty { finished.append(("capture_problems", .array(captureProblems.map { .string($0) }))) }
+        if result.leftovers { finished.append(("terminated_leftover_processes", .bool(true))) }
+        if !result.notices.isEmpty { finished.append(("profile_notices", .array(result.notices.map { .string($0.description) }))) }
+        if !step.captures.isEmpty {
+            let names = Set(step.captures.map(\.variable))
+            finished.append(("captures", .object(variables.filter { names.contains($0.key) })))
+        }
+        if case .stop = flow { finished.append(("early_return", .bool(true))) }
+        if let status = state?.statusOverride, outcome.contains(where: { $0.key == "status_set" }) {
+            finished.append(("status_set", .string(status)))
+        }
+        let maskedVariables = masker.mask(JSONValue.object(variables))
+        let finishedPayload = masker.mask(JSONValue.object(finished))
+        let outcomeValue = masker.mask(JSONValue.object(outcome))
+        try tasks.write { writer in
+            try writer.append(NewEvent("step_finished", cycle: cycle, step: step.id, item: item?.id, payload: finishedPayload), task: taskID)
+            try writer.finishRun(
+                runID, exitCode: Int(result.exitCode), success: result.success, timedOut: result.timedOut,
+                durationMS: result.durationMS, variables: maskedVariables, outcome: outcomeValue)
+        }
+        progress(
+            .stepFinished(exitCode: Int(result.exitCode), success: result.success, timedOut: result.timedOut, durationMS: result.durationMS),
+            cycle: cycle, step: step.id, item: item?.id)
+        return flow
+    }
+
+    private func factsSource(_ result: StepResult) -> ProcessResult {
+        ProcessResult(
+            pid: 0, termination: .exited(result.exitCode), timedOut: result.timedOut, cancelled: false, durationMS: result.durationMS,
+            stdoutLogPath: result.stdoutPath, stderrLogPath: result.stderrPath, stdoutBytes: 0, stderrBytes: 0,
+            terminatedLeftoverProcesses: false, notices: [])
+    }
+
+    /// What the step runs.
+    func prepare(_ step: CompiledStep, cycle: Int, item: ItemState?, paths: (stdout: String, stderr: String)) -> PreparedStep {
+        var prepared = PreparedStep()
+        switch step.kind {
+        case .agent(let capability):
+            guard let agent = step.agent else {
+                prepared.refusal = "no enabled agent has the capability \(capability)"
+                return prepared
+            }
+            prepared.agent = agent.name
+            var command = agent.command
+            for rule in agent.commandRules {
+                let values = bindings(rule.when.variables, item: item ?? taskItem, cycle: cycle, taskScope: item == nil)
+                if case .value(true) = rule.when.evaluate(values) {
+                    command = rule.command
+                    break
+                }
+            }
+            let prompt = step.template?.prompt ?? ""
+            let values = placeholderValues(for: [prompt, command], step: step, item: item, cycle: cycle)
+            let rendered = Placeholders.renderPrompt(prompt, values: values)
+            do {
+                let directory = tasks.logDirectory(taskID) + "/cycle-\(cycle)"
+                let invocation = try PromptDelivering.prepare(
+                    command: command, prompt: rendered.text, delivery: agent.promptDelivery, values: values, promptDirectory: directory)
+                prepared.command = invocation.command
+                prepared.standardInput = invocation.standardInput
+                prepared.environment = pinned.agentEnvironment(agent, environment: options.environment)
+                for (key, value) in invocation.environment { prepared.environment[key] = value }
+                prepared.promptFile = invocation.promptFilePath
+                prepared.missing = rendered.missing + invocation.missing.filter { !rendered.missing.contains($0) }
+                if !invocation.unsafe.isEmpty {
+                    prepared.refusal = "unsafe placeholders: " + invocation.unsafe.map(\.description).joined(separator: "; ")
+                }
+            } catch {
+                prepared.refusal = error.description
+            }
+            if let profile = step.profile {
+                prepared.limits = ResourceLimits(
+                    maxMemoryMB: profile.maxMemoryMB, maxCPUSeconds: profile.maxCPUSeconds, maxProcesses: profile.maxProcesses,
+                    maxOpenFiles: profile.maxOpenFiles)
+                if let spec = pinned.profiles[profile.name] { prepared.notices = ExecutionPolicy(profile: spec).notices }
+            }
+        case .command(let text):
+            let values = placeholderValues(for: [text], step: step, item: item, cycle: cycle)
+            let rendered = Placeholders.renderCommand(text, values: values)
+            prepared.command = rendered.text
+            prepared.missing = rendered.missing
+            if !rendered.unsafe.isEmpty {
+                prepared.refusal = "unsafe placeholders: " + rendered.unsafe.map(\.description).joined(separator: "; ")
+            }
+        case .builtin(let builtin):
+            switch builtin {
+            case .self_test:
+                let commands = pinned.workspace.selfTest?.map(\.value) ?? []
+                if commands.isEmpty {
+                    prepared.internalOutput = ("no self_test commands are configured for workspace \(pinned.workspaceName)\n", 0)
+                } else {
+                    prepared.command = commands.map { "(\($0))" }.joined(separator: " && ")
+                }
+            case .init_once:
+                if initDone {
+                    prepared.internalOutput = ("the workspace init script already ran for this task\n", 0)
+                } else if let script = pinned.workspace.initScript?.value {
+                    prepared.command = script
+                } else {
+                    prepared.internalOutput = ("workspace \(pinned.workspaceName) has no init script\n", 0)
+                }
+            case .self_restart:
+                let rebuild = options.environment["ORCHESTRATOR_REBUILD_COMMAND"].flatMap { $0.isEmpty ? nil : $0 }
+                prepared.extraStartPayload.append(("restart", .string(rebuild == nil ? "event only" : "rebuild command")))
+                if let rebuild {
+                    prepared.command = rebuild
+                } else {
+                    prepared.internalOutput = (
+                        "self_restart: restart requested; no rebuild command is configured (ORCHESTRATOR_REBUILD_COMMAND) and the runner keeps running\n",
+                        0
+                    )
+                }
+                do {
+                    try tasks.write { writer in
+                        try writer.append(
+                            NewEvent(
+                                "self_restart_requested", cycle: cycle, step: step.id, item: item?.id,
+                                payload: .object([("rebuild_command", rebuild.map { .string(masker.mask($0)) } ?? .null)])),
+                            task: taskID)
+                    }
+                } catch {
+                    prepared.refusal = "cannot record the restart request: \(error)"
+                }
+            case .ticket_scan:
+                let record = item?.record ?? taskLevelRecord
+                let tickets = Items.tickets(for: record, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root)
+                prepared.internalOutput = (tickets.map { $0 + "\n" }.joined(), 0)
+            case .item_select:
+                prepared.internalOutput = ("item_select is accepted but not executed by this tool; every unresolved item runs\n", 0)
+            case .loop_guard:
+                prepared.internalOutput = ("loop_guard runs after the cycle's segments\n", 0)
+            }
+        case .chain:
+            prepared.refusal = "a chain runs its children"
+        }
+        return prepared
+    }
+
+    /// Runs the prepared step and waits for it.
+    func launch(_ step: CompiledStep, prepared: inout PreparedStep, paths: (stdout: String, stderr: String)) -> StepResult {
+        let begin = monotonicMilliseconds()
+        defer { if let file = prepared.promptFile { unlink(file) } }
+        if let refusal = prepared.refusal {
+            writeTextFile(paths.stdout, "")
+            writeTextFile(paths.stderr, masker.mask("orchestrator: step \(step.id) did not run: \(refusal)\n"))
+            return StepResult(
+                exitCode: 126, timedOut: false, durationMS: monotonicMilliseconds() - begin, stdoutPath: paths.stdout,
+                stderrPath: paths.stderr, error: masker.mask(refusal))
+        }
+        if let output = prepared.internalOutput {
+            writeTextFile(paths.stdout, masker.mask(output.text))
+            unlink(paths.stderr)
+            return StepResult(
+                exitCode: output.exitCode, timedOut: false, durationMS: monotonicMilliseconds() - begin, stdoutPath: paths.stdout,
+                stderrPath: paths.stderr)
+        }
+        let timeout = step.timeoutSecs ?? graph.safety.stepTimeoutSecs ?? TaskRunner.defaultTimeoutSecs
+        // The logs are created on their first byte (many steps write nothing: an empty log
+        // is created only when `{STEP_output_path}` is read); an earlier attempt's (before a
+        // resume) must not remain.
+        unlink(paths.stdout)
+        unlink(paths.stderr)
+        var request = ProcessRequest(
+            command: prepared.command ?? "true", workingDirectory: pinned.root, environment: prepared.environment,
+            standardInput: prepared.standardInput, stdoutLogPath: paths.stdout, stderrLogPath: paths.stderr,
+            timeout: .seconds(timeout), terminationGracePeriod: options.terminationGrace, limits: prepared.limits, masker: masker)
+        request.createsEmptyLogs = false
+        request.cancellation = interruption
+        do {
+            let result = try ProcessLauncher.runBlocking(request)
+            return StepResult(
+                exitCode: result.exitCode, timedOut: result.timedOut, durationMS: result.durationMS, stdoutPath: paths.stdout,
+                stderrPath: paths.stderr, leftovers: result.terminatedLeftoverProcesses, notices: result.notices,
+                interrupted: result.cancelled)
+        } catch {
+            let message = masker.mask(error.description)
+            writeTextFile(paths.stdout, "")
+            writeTextFile(paths.stderr, "orchestrator: step \(step.id) could not start: \(message)\n")
+            return StepResult(
+                exitCode: 127, timedOut: false, durationMS: monotonicMilliseconds() - begin, stdoutPath: paths.stdout,
+                stderrPath: paths.stderr, error: message)
+        }
+    }
+
+    /// The workspace `init` script before cycle 1 (when the workflow has no init_once step).
+    func runImplicitInit() throws -> StepFlow {
+        guard let script = pinned.workspace.initScript?.value else { return .next }
+        let directory = tasks.logDirectory(taskID) + "/cycle-0"
+        try makeDirectories(directory)
+        let paths = (stdout: directory + "/init.stdout", stderr: directory + "/init.stderr")
+        let runID = try tasks.write { writer -> Int64 in
+            try writer.append(
+                NewEvent("step_started", cycle: 0, step: "init", payload: .object([("kind", .string("init")), ("command", .string(masker.mask(script)))])),
+                task: taskID)
+            return try writer.startRun(task: taskID, cycle: 0, step: "init", item: nil, command: masker.mask(script), stdout: paths.stdout, stderr: paths.stderr)
+        }
+        progress(.stepStarted, cycle: 0, step: "init")
+        let request = ProcessRequest(
+            command: script, workingDirectory: pinned.root, stdoutLogPath: paths.stdout, stderrLogPath: paths.stderr,
+            timeout: .seconds(graph.safety.stepTimeoutSecs ?? TaskRunner.defaultTimeoutSecs),
+            terminationGracePeriod: options.terminationGrace, masker: masker)
+        var exitCode: Int32 = 127
+        var timedOut = false
+        var duration: Int64 = 0
+        var error: String?
+        do {
+            let result = try ProcessLauncher.runBlocking(request)
+            exitCode = result.exitCode
+            timedOut = result.timedOut
+            duration = result.durationMS
+        } catch let launch {
+            error = masker.mask(launch.description)
+        }
+        let success = exitCode == 0 && !timedOut && error == nil
+        try tasks.write { writer in
+            var payload: [(key: String, value: JSONValue)] = [
+                ("exit_code", .int(Int64(exitCode))), ("success", .bool(success)), ("duration_ms", .int(duration)), ("timed_out", .bool(timedOut)),
+            ]
+            if let error { payload.append(("error", .string(error))) }
+            try writer.append(NewEvent("step_finished", cycle: 0, step: "init", payload: .object(payload)), task: taskID)
+            try writer.finishRun(runID, exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration, variables: .object([]), outcome: .object([]))
+        }
+        progress(.stepFinished(exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration), cycle: 0, step: "init")
+        if success {
+            initDone = true
+            return .next
+        }
+        return .failTask("the workspace init script failed (exit \(exitCode)\(timedOut ? ", timed out" : ""))")
+    }
+}

@@ -1,0 +1,57 @@
+import Compiler
+import JSON
+import Manifest
+import Store
+
+// Creating a task: pin the project's applied resources and the graph's hash, find the static
+// items, record `task_created`. Nothing runs yet.
+
+public enum TaskCreation {
+    /// A new task id: 12 lowercase hex digits.
+    public static func newID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let value = generator.next() & 0xFFFF_FFFF_FFFF
+        let hex = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, 12 - hex.count)) + hex
+    }
+
+    /// Creates a task for `workflow` as applied now in `project`.
+    public static func create(
+        store: ResourceStore, tasks: TaskStore, project: String, workflow: String, workspace: String?, goal: String,
+        name: String?, options: TaskOptions
+    ) throws -> TaskRecord {
+        let snapshot = try PinnedWorkflow.snapshot(store, project: project)
+        let pinned = try PinnedWorkflow.compile(snapshot: snapshot, project: project, workflow: workflow, workspace: workspace)
+        for step in options.steps where pinned.graph.step(step) == nil && !pinned.graph.steps.contains(where: { $0.children.contains { $0.id == step } }) {
+            throw RunnerError("--step \(step): workflow \(workflow) has no step \(step) (steps: \(pinned.graph.steps.map(\.id).joined(separator: ", ")))")
+        }
+        guard isDirectory(pinned.root) else {
+            throw RunnerError("the root of workspace \(pinned.workspaceName) does not exist: \(pinned.root)")
+        }
+        let items = Items.discover(graph: pinned.graph, workspace: pinned.workspace, root: pinned.root, targets: options.targets)
+        let now = ResourceStore.timestamp()
+        let id = newID()
+        let task = TaskRecord(
+            id: id, name: name ?? "\(workflow)-\(id.prefix(6))", project: project, workflow: workflow,
+            workspace: pinned.workspaceName, goal: goal, status: .created, graphHash: pinned.graph.contentHash, snapshot: snapshot,
+            options: options, cycle: 0, finalizedCycle: 0, consecutiveFailures: 0, pauseRequested: false, runnerPID: nil,
+            runnerStart: nil, reason: nil, createdAt: now, updatedAt: now, startedAt: nil, finishedAt: nil)
+        let masker = SecretMasker(secrets: pinned.secretValues(environment: [:]))
+        try tasks.write { writer in
+            try writer.insertTask(task)
+            for item in items { try writer.insertItem(item, task: id) }
+            try writer.append(
+                NewEvent(
+                    "task_created",
+                    payload: masker.mask(
+                        .object([
+                            ("name", .string(task.name)), ("project", .string(project)), ("workflow", .string(workflow)),
+                            ("workspace", .string(pinned.workspaceName)), ("goal", .string(goal)),
+                            ("graph_hash", .string(pinned.graph.contentHash)), ("items", .int(Int64(items.count))),
+                            ("loop", .string(pinned.graph.loop.mode.rawValue)),
+                            ("max_cycles", pinned.graph.loop.cycleLimit.map { .int(Int64($0)) } ?? .null),
+                        ]))), task: id)
+        }
+        return task
+    }
+}

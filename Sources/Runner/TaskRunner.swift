@@ -1,0 +1,689 @@
+import Compiler
+import Expr
+import JSON
+import Manifest
+import Store
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The task runner: executes a task's pinned step graph by spec/execution.md. Cycles run the
+// segments in order (task segments once, item segments per unresolved item with up to
+// `max_parallel` items on their own threads), then finalize the items, run the guards and decide
+// whether to continue. Every step decision is `StepDecision.decide` (the planner's rule) with
+// full bindings. Every event is committed before the runner moves on, and every decision or
+// execution is a row of `runs`, so a resume replays what was done and runs only the rest.
+// See docs/runner.md.
+
+/// What the foreground shows while a task runs.
+public struct ProgressUpdate: Sendable {
+    public enum Kind: Sendable {
+        case cycleStarted
+        case stepStarted
+        case stepFinished(exitCode: Int, success: Bool, timedOut: Bool, durationMS: Int64)
+        case stepSkipped(reason: String)
+        case note(String)
+    }
+
+    public var kind: Kind
+    public var cycle: Int
+    public var step: String?
+    public var item: String?
+    /// Since this runner started the task.
+    public var elapsedMS: Int64
+}
+
+public struct RunnerOptions: Sendable {
+    /// The runner's environment: `fromEnv` store values and `ORCHESTRATOR_REBUILD_COMMAND`.
+    public var environment: [String: String]
+    public var progress: (@Sendable (ProgressUpdate) -> Void)?
+    /// SIGTERM -> SIGKILL delay when a step times out.
+    public var terminationGrace: Duration
+
+    public init(
+        environment: [String: String] = [:], progress: (@Sendable (ProgressUpdate) -> Void)? = nil,
+        terminationGrace: Duration = .seconds(5)
+    ) {
+        self.environment = environment
+        self.progress = progress
+        self.terminationGrace = terminationGrace
+    }
+}
+
+/// One item as the runner holds it. Touched by one worker at a time (its item's).
+final class ItemState: @unchecked Sendable {
+    var record: ItemRecord
+    /// Pipeline variables set by this item's steps (and its generate_items mapping vars).
+    var vars: [String: JSONValue] = [:]
+    // This cycle:
+    var history: [(step: String, success: Bool)] = []
+    var statusOverride: String?
+    var stopped = false
+    var markedRunning = false
+
+    init(_ record: ItemRecord) {
+        self.record = record
+        if case .object(let pairs) = record.vars { for (key, value) in pairs { vars[key] = value } }
+    }
+
+    var id: String { record.itemID }
+
+    func resetCycle() {
+        history = []
+        statusOverride = nil
+        stopped = false
+        markedRunning = false
+    }
+}
+
+/// A step's effect on the flow.
+enum StepFlow {
+    case next
+    /// `early_return`: the item's (or the cycle's) remaining steps do not run.
+    case stop
+    case pause
+    case failTask(String)
+}
+
+struct GeneratedBatch: Sendable {
+    var cycle: Int
+    var step: String
+    var replace: Bool
+    var items: [(id: String, path: String?, label: String?, vars: JSONValue)]
+}
+
+public final class TaskRunner: @unchecked Sendable {
+    let tasks: TaskStore
+    let resources: ResourceStore
+    let taskID: String
+    let options: RunnerOptions
+    var task: TaskRecord
+    var pinned: PinnedWorkflow
+    var graph: WorkflowGraph { pinned.graph }
+    var masker: SecretMasker
+    let started = monotonicMilliseconds()
+
+    /// Task-level pipeline variables (`--set`, task steps' captures and outputs, self_test).
+    var taskVars: [String: JSONValue] = [:]
+    var items: [String: ItemState] = [:]
+    var itemOrder: [String] = []
+    /// (cycle|step|item) -> the recorded decision or execution, for the current cycle.
+    var done: [String: RunRecord] = [:]
+    var taskItem: ItemState?
+    var taskFailedThisCycle = false
+    var taskStopped = false
+    var initDone = false
+    var lastReportedDrift: String?
+    /// The count of consecutive cycles with something unresolved after the cycle that just ended.
+    var pendingConsecutiveFailures: Int?
+    /// (cycle|step|) of generate_items batches already applied (an items_generated event exists).
+    var appliedGenerations = Set<String>()
+
+    let pauseFlag = Locked(false)
+    /// Set by `interrupt()`: running steps are terminated (and run again on resume).
+    let interruption = ProcessCancellation()
+    let createdDirectories = Locked(Set<String>())
+    let failure = Locked<String?>(nil)
+    let generated = Locked<[GeneratedBatch]>([])
+
+    /// Loads the task and compiles its pinned graph.
+    public init(tasks: TaskStore, resources: ResourceStore, taskID: String, options: RunnerOptions = RunnerOptions()) throws {
+        self.tasks = tasks
+        self.resources = resources
+        self.taskID = taskID
+        self.options = options
+        guard let task = try tasks.task(taskID) else { throw RunnerError("no task \(taskID)") }
+        self.task = task
+        pinned = try PinnedWorkflow.compile(
+            snapshot: task.snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace)
+        masker = SecretMasker(secrets: pinned.secretValues(environment: options.environment))
+    }
+
+    // MARK: - Running
+
+    /// Pauses the task as soon as possible (SIGINT/SIGTERM in the foreground): running steps'
+    /// process groups are terminated, their runs left unfinished, so `task resume` runs them again.
+    public func interrupt() {
+        pauseFlag.withLock { $0 = true }
+        interruption.cancel()
+    }
+
+    /// Starts (created) or resumes (paused, interrupted) the task and runs it in the calling
+    /// thread until it completes, fails or is paused. Returns its final record.
+    @discardableResult
+    public func run() throws -> TaskRecord {
+        guard task.status == .created || task.status.isResumable else {
+            throw RunnerError("task \(taskID) is \(task.status.rawValue); only a created, paused or interrupted task can run")
+        }
+        let resuming = task.status != .created
+        let me = RunnerIdentity.current
+        try tasks.write { writer in
+            var fields: [(column: String, value: SQLValue)] = [
+                ("status", .text(TaskStatus.running.rawValue)), ("runner_pid", .integer(Int64(me.pid))),
+                ("runner_start", me.start.map { .text($0) } ?? .null), ("pause_requested", .integer(0)), ("reason", .null),
+            ]
+            if task.startedAt == nil { fields.append(("started_at", .text(ResourceStore.timestamp()))) }
+            try writer.updateTask(taskID, fields)
+            if resuming {
+                try writer.append(
+                    NewEvent(
+                        "task_resumed", cycle: task.cycle > 0 ? task.cycle : nil,
+                        payload: .object([("from", .string(task.status.rawValue)), ("cycle", .int(Int64(task.cycle)))])),
+                    task: taskID)
+            } else {
+                try writer.append(
+                    NewEvent(
+                        "task_started",
+                        payload: .object([
+                            ("graph_hash", .string(task.graphHash)), ("workspace_root", .string(pinned.root)),
+                            ("runner_pid", .int(Int64(me.pid))),
+                        ])), task: taskID)
+            }
+        }
+        do {
+            try loadState()
+            try runLoop()
+        } catch {
+            let message = masker.mask("runner error: \(error)")
+            try? finish(.failed, reason: message, payload: [("error", .string(message))])
+            throw error
+        }
+        return try tasks.task(taskID) ?? task
+    }
+
+    /// Items and variables as the recorded runs left them.
+    func loadState() throws {
+        for (name, value) in task.options.variables { taskVars[name] = PipelineValue.typed(value) }
+        for record in try tasks.items(taskID) {
+            let state = ItemState(record)
+            items[record.itemID] = state
+            itemOrder.append(record.itemID)
+            if record.origin == "task" { taskItem = state }
+        }
+        if let drift = try tasks.events(taskID, type: "config_drift_detected").last {
+            lastReportedDrift = drift.payload["applied_hash"]?.stringValue
+        }
+        for event in try tasks.events(taskID, type: "items_generated") {
+            if let cycle = event.cycle, let step = event.step { appliedGenerations.insert(slotKey(cycle, step, nil)) }
+        }
+        for run in try tasks.runs(taskID) where run.status == .finished || run.status == .skipped {
+            if run.status == .finished { apply(variables: run.variables, item: run.item) }
+            if run.step == "init" || (graph.step(run.step)?.kind == .builtin(.init_once)), run.success == true { initDone = true }
+            if run.cycle == task.cycle { replayIntoCycle(run) }
+        }
+    }
+
+    func apply(variables: JSONValue, item: String?) {
+        guard case .object(let pairs) = variables else { return }
+        if let item, let state = items[item] {
+            for (key, value) in pairs { state.vars[key] = value }
+        } else {
+            for (key, value) in pairs { taskVars[key] = value }
+        }
+    }
+
+    func slotKey(_ cycle: Int, _ step: String, _ item: String?) -> String { "\(cycle)|\(step)|\(item ?? "")" }
+
+    /// A decision or execution of the current cycle, recorded before the runner stopped.
+    func replayIntoCycle(_ run: RunRecord) {
+        done[slotKey(run.cycle, run.step, run.item)] = run
+        guard run.status == .finished, let success = run.success else {
+            if run.outcome["early_return"] == .bool(true) { markStopped(run.item) }
+            return
+        }
+        let state = run.item.flatMap { items[$0] } ?? (isTaskScoped(run.step) ? taskItem : nil)
+        if let state {
+            state.history.append((run.step, success))
+            if let status = run.outcome["status_set"]?.stringValue { state.statusOverride = status }
+        } else if !success && isTaskScoped(run.step) {
+            taskFailedThisCycle = true
+        }
+        if run.outcome["early_return"] == .bool(true) { markStopped(run.item) }
+        if let batch = run.outcome["generated"], case .array(let entries) = batch {
+            let list = entries.compactMap { entry -> (id: String, path: String?, label: String?, vars: JSONValue)? in
+                guard let id = entry["id"]?.stringValue else { return nil }
+                return (id, entry["path"]?.stringValue, entry["label"]?.stringValue, entry["vars"] ?? .object([]))
+            }
+            if !appliedGenerations.contains(slotKey(run.cycle, run.step, nil)) {
+                generated.withLock {
+                    $0.append(GeneratedBatch(cycle: run.cycle, step: run.step, replace: run.outcome["replace"] == .bool(true), items: list))
+                }
+            }
+        }
+    }
+
+    func markStopped(_ item: String?) {
+        if let item, let state = items[item] { state.stopped = true } else { taskStopped = true }
+    }
+
+    func isTaskScoped(_ stepID: String) -> Bool {
+        if let step = graph.step(stepID) { return step.scope == .task }
+        return true
+    }
+
+    func runLoop() throws {
+        var cycle = max(task.cycle, 1)
+        var cycleStarted = task.cycle >= 1
+        if task.cycle == 0, !initDone, pinned.workspace.initScript != nil,
+            !graph.steps.contains(where: { $0.enabled && $0.kind == .builtin(.init_once) })
+        {
+            if case .failTask(let reason) = try runImplicitInit() {
+                try finish(.failed, reason: reason)
+                return
+            }
+        }
+        while true {
+            if !cycleStarted {
+                let open = activeItems().filter { !Items.isResolved($0.record.status) }.count
+                if let pending = pendingConsecutiveFailures { task.consecutiveFailures = pending }
+                pendingConsecutiveFailures = nil
+                try tasks.write { writer in
+                    try writer.updateTask(
+                        taskID, [("cycle", .integer(Int64(cycle))), ("consecutive_failures", .integer(Int64(task.consecutiveFailures)))])
+                    try writer.append(
+                        NewEvent(
+                            "cycle_started", cycle: cycle,
+                            payload: .object([
+                                ("cycle", .int(Int64(cycle))),
+                                ("max_cycles", graph.loop.cycleLimit.map { .int(Int64($0)) } ?? .null),
+                                ("open_items", .int(Int64(open))), ("graph_hash", .string(graph.contentHash)),
+                            ])), task: taskID)
+                }
+                task.cycle = cycle
+                done = [:]
+                for state in items.values { state.resetCycle() }
+                taskFailedThisCycle = false
+                taskStopped = false
+                progress(.cycleStarted, cycle: cycle)
+            }
+            cycleStarted = false
+            switch try runCycle(cycle) {
+            case .pause:
+                try finishPaused()
+                return
+            case .failTask(let reason):
+                try finish(.failed, reason: reason)
+                return
+            case .next, .stop:
+                break
+            }
+            let ending = try endCycle(cycle)
+            switch ending {
+            case .continueLoop:
+                if let minimum = graph.safety.minCycleIntervalSecs, minimum > 0 {
+                    let elapsed = monotonicMilliseconds() - cycleStartedAt
+                    let wait = Int64(minimum) * 1000 - elapsed
+                    if wait > 0 { usleep(UInt32(min(wait, 600_000)) * 1000) }
+                }
+                if let reason = try checkDrift(cycle) {
+                    try finish(.failed, reason: reason)
+                    return
+                }
+                if try pauseRequested() {
+                    try finishPaused()
+                    return
+                }
+                cycle += 1
+                cycleStartedAt = monotonicMilliseconds()
+            case .end(let status, let reason, let unresolved):
+                try finish(status, reason: reason, payload: [("cycles", .int(Int64(cycle))), ("unresolved_items", .int(Int64(unresolved)))])
+                return
+            }
+        }
+    }
+
+    var cycleStartedAt = monotonicMilliseconds()
+
+    // MARK: - A cycle
+
+    func activeItems() -> [ItemState] {
+        itemOrder.compactMap { items[$0] }.filter { $0.record.active }
+    }
+
+    func runCycle(_ cycle: Int) throws -> StepFlow {
+        for segment in graph.segments {
+            let steps = segment.stepIDs.compactMap { graph.step($0) }
+            if segment.scope == .task {
+                for step in steps {
+                    if taskStopped {
+                        try recordSkip(step, cycle: cycle, item: nil, reason: "early_return", explanation: "an earlier step returned early")
+                        continue
+                    }
+                    let flow = try process(step, cycle: cycle, item: nil)
+                    switch flow {
+                    case .next: continue
+                    case .stop: taskStopped = true
+                    case .pause, .failTask: return flow
+                    }
+                }
+            } else {
+                let worklist = activeItems().filter { !Items.isResolved($0.record.status) }
+                if taskStopped {
+                    for step in steps {
+                        try recordSkip(step, cycle: cycle, item: nil, reason: "early_return", explanation: "an earlier step returned early")
+                    }
+                    continue
+                }
+                let errors = Locked<[String]>([])
+                Workers.run(count: worklist.count, limit: segment.maxParallel, staggerMs: segment.staggerDelayMs) { [self] index in
+                    let item = worklist[index]
+                    do {
+                        for step in steps {
+                            if failure.withLock({ $0 }) != nil || pauseFlag.withLock({ $0 }) { return }
+                            if item.stopped {
+                                try recordSkip(
+                                    step, cycle: cycle, item: item, reason: "early_return", explanation: "an earlier step of the item returned early")
+                                continue
+                            }
+                            switch try process(step, cycle: cycle, item: item) {
+                            case .next: continue
+                            case .stop: item.stopped = true
+                            case .pause: pauseFlag.withLock { $0 = true }
+                            case .failTask(let reason): failure.withLock { $0 = $0 ?? reason }
+                            }
+                        }
+                    } catch {
+                        errors.withLock { $0.append("\(error)") }
+                        failure.withLock { $0 = $0 ?? "runner error: \(error)" }
+                    }
+                }
+                if let error = errors.withLock({ $0.first }) { throw RunnerError(error) }
+            }
+            if let reason = failure.withLock({ $0 }) { return .failTask(reason) }
+            if pauseFlag.withLock({ $0 }) { return .pause }
+            try applyGenerated(cycle: cycle, segment: segment)
+        }
+        return .next
+    }
+
+    /// Applies the generate_items batches buffered while the segment ran.
+    func applyGenerated(cycle: Int, segment: Segment) throws {
+        let batches = generated.withLock { all -> [GeneratedBatch] in
+            let mine = all.filter { segment.stepIDs.contains($0.step) || graph.step($0.step) == nil }
+            all.removeAll { batch in mine.contains { $0.step == batch.step && $0.cycle == batch.cycle } }
+            return mine
+        }
+        for batch in batches {
+            var ordinal = (items.values.map(\.record.ordinal).max() ?? -1) + 1
+            var added: [ItemRecord] = []
+            for entry in batch.items where items[entry.id] == nil || batch.replace {
+                if let existing = items[entry.id] {
+                    // Replacing with an item of the same id: it stays, active, as generated.
+                    existing.record.active = true
+                    continue
+                }
+                added.append(
+                    ItemRecord(
+                        ordinal: ordinal, itemID: entry.id, path: entry.path, label: entry.label, vars: entry.vars, origin: "generated",
+                        generatedCycle: batch.cycle, generatedStep: batch.step))
+                ordinal += 1
+            }
+            let keep = Set(batch.items.map(\.id))
+            try tasks.write { writer in
+                for item in added { try writer.insertItem(item, task: taskID) }
+                if batch.replace { try writer.deactivateItems(except: keep, task: taskID) }
+                try writer.append(
+                    NewEvent(
+                        "items_generated", cycle: cycle, step: batch.step,
+                        payload: masker.mask(
+                            .object([
+                                ("count", .int(Int64(batch.items.count))), ("added", .int(Int64(added.count))),
+                                ("replace", .bool(batch.replace)), ("items", .array(batch.items.map { .string($0.id) })),
+                            ]))), task: taskID)
+            }
+            for item in added {
+                let state = ItemState(item)
+                items[item.itemID] = state
+                itemOrder.append(item.itemID)
+            }
+            if batch.replace {
+                for state in items.values { state.record.active = keep.contains(state.id) }
+            }
+        }
+    }
+
+    // MARK: - One step
+
+    /// Decides and (maybe) runs one step for one item (nil: task scope).
+    func process(_ step: CompiledStep, cycle: Int, item: ItemState?) throws -> StepFlow {
+        if try pauseRequested() { return .pause }
+        let key = slotKey(cycle, step.id, item?.id)
+        if let recorded = done[key] {
+            if recorded.outcome["early_return"] == .bool(true) { return .stop }
+            if let reason = recorded.outcome["fail_task"]?.stringValue { return .failTask(reason) }
+            return .next
+        }
+        let scopeItem = item ?? taskItem
+        var decision = StepDecision.decide(
+            step, cycle: cycle,
+            evaluatePrehook: { prehook in
+                prehook.when.evaluate(self.bindings(prehook.when.variables, item: scopeItem, cycle: cycle, taskScope: item == nil))
+            },
+            describeKnown: { prehook in
+                self.describe(prehook.when, item: scopeItem, cycle: cycle, taskScope: item == nil)
+            })
+        var prehookEvent: NewEvent?
+        if let prehook = step.prehook, step.enabled, decision.skipReason != .not_repeatable {
+            prehookEvent = NewEvent(
+                "step_prehook_evaluated", cycle: cycle, step: step.id, item: item?.id,
+                payload: masker.mask(
+                    .object([
+                        ("decision", .string(decision.verdict.rawValue)), ("when", .string(prehook.when.text)),
+                        ("reason", decision.reason.map { .string($0) } ?? .null),
+                    ])))
+        }
+        if decision.verdict == .run, !task.options.steps.isEmpty, !task.options.steps.contains(step.id) {
+            decision = StepDecision(verdict: .skip, explanation: "not selected with --step")
+        }
+        if decision.verdict != .run {
+            let reason = decision.skipReason?.rawValue ?? (decision.verdict == .conditional ? "prehook_error" : "not_selected")
+            try recordSkip(step, cycle: cycle, item: item, reason: reason, explanation: decision.explanation, prehookEvent: prehookEvent)
+            return .next
+        }
+        if case .chain = step.kind {
+            return try runChain(step, cycle: cycle, item: item, prehookEvent: prehookEvent)
+        }
+        return try execute(step, cycle: cycle, item: item, prehookEvent: prehookEvent)
+    }
+
+    func recordSkip(
+        _ step: CompiledStep, cycle: Int, item: ItemState?, reason: String, explanation: String?, prehookEvent: NewEvent? = nil
+    ) throws {
+        let key = slotKey(cycle, step.id, item?.id)
+        if done[key] != nil { return }
+        let earlyReturn = reason == "early_return"
+        try tasks.write { writer in
+            if let prehookEvent { try writer.append(prehookEvent, task: taskID) }
+            try writer.append(
+                NewEvent(
+                    "step_skipped", cycle: cycle, step: step.id, item: item?.id,
+                    payload: masker.mask(.object([("reason", .string(reason)), ("explanation", explanation.map { .string($0) } ?? .null)]))),
+                task: taskID)
+            try writer.skipRun(
+                task: taskID, cycle: cycle, step: step.id, item: item?.id,
+                outcome: .object([("reason", .string(reason))] + (earlyReturn ? [("early_return_skip", .bool(true))] : [])))
+        }
+        progress(.stepSkipped(reason: explanation.map { "\(reason): \($0)" } ?? reason), cycle: cycle, step: step.id, item: item?.id)
+    }
+
+    func runChain(_ step: CompiledStep, cycle: Int, item: ItemState?, prehookEvent: NewEvent?) throws -> StepFlow {
+        let clock = monotonicMilliseconds()
+        let runID = try tasks.write { writer -> Int64 in
+            if let prehookEvent { try writer.append(prehookEvent, task: taskID) }
+            try writer.append(
+                NewEvent(
+                    "step_started", cycle: cycle, step: step.id, item: item?.id,
+                    payload: .object([("kind", .string("chain")), ("children", .array(step.children.map { .string($0.id) }))])),
+                task: taskID)
+            return try writer.startRun(task: taskID, cycle: cycle, step: step.id, item: item?.id, command: nil, stdout: nil, stderr: nil)
+        }
+        progress(.stepStarted, cycle: cycle, step: step.id, item: item?.id)
+        var flow = StepFlow.next
+        var failed = false
+        let state = item ?? taskItem
+        let before = state?.history.count ?? 0
+        for child in step.children {
+            let childFlow = try process(child, cycle: cycle, item: item)
+            if let state, state.history.count > before, state.history[(before)...].contains(where: { !$0.success }) { failed = true }
+            if case .next = childFlow { continue }
+            flow = childFlow
+            break
+        }
+        if state == nil && taskFailedThisCycle { failed = true }
+        let duration = monotonicMilliseconds() - clock
+        try tasks.write { writer in
+            try writer.append(
+                NewEvent(
+                    "step_finished", cycle: cycle, step: step.id, item: item?.id,
+                    payload: .object([
+                        ("exit_code", .int(failed ? 1 : 0)), ("success", .bool(!failed)), ("duration_ms", .int(duration)),
+                        ("timed_out", .bool(false)),
+                    ])), task: taskID)
+            try writer.finishRun(
+                runID, exitCode: failed ? 1 : 0, success: !failed, timedOut: false, durationMS: duration, variables: .object([]),
+                outcome: .object(flow.isStop ? [("early_return", .bool(true))] : []))
+        }
+        progress(.stepFinished(exitCode: failed ? 1 : 0, success: !failed, timedOut: false, durationMS: duration), cycle: cycle, step: step.id, item: item?.id)
+        return flow
+    }
+
+    func pauseRequested() throws -> Bool {
+        if pauseFlag.withLock({ $0 }) { return true }
+        if let control = try tasks.control(taskID), control.pauseRequested {
+            pauseFlag.withLock { $0 = true }
+            return true
+        }
+        return false
+    }
+
+    func progress(_ kind: ProgressUpdate.Kind, cycle: Int, step: String? = nil, item: String? = nil) {
+        options.progress?(ProgressUpdate(kind: kind, cycle: cycle, step: step, item: item, elapsedMS: monotonicMilliseconds() - started))
+    }
+
+    // MARK: - Bindings
+
+    /// The values of `names` for an expression: the cycle facts and built-ins, then the item's
+    /// pipeline variables, then the task's. Names with no value are left out (an expression that
+    /// needs one fails to evaluate: `prehook_error`).
+    func bindings(_ names: [String], item: ItemState?, cycle: Int, taskScope: Bool, extra: [String: Value] = [:]) -> [String: Value] {
+        var result: [String: Value] = [:]
+        for name in names {
+            if let value = extra[name] {
+                result[name] = value
+            } else if let value = builtinValue(name, item: item, cycle: cycle, taskScope: taskScope) {
+                result[name] = value
+            } else if let value = item?.vars[name] ?? taskVars[name] {
+                result[name] = Value(json: value)
+            }
+        }
+        return result
+    }
+
+    /// "qa_failed is true, cycle is 2": the values an expression read (secrets masked).
+    func describe(_ expression: CompiledExpression, item: ItemState?, cycle: Int, taskScope: Bool) -> String? {
+        let values = bindings(expression.variables, item: item, cycle: cycle, taskScope: taskScope)
+        let parts = expression.variables.compactMap { name -> String? in
+            guard let value = values[name] else { return "\(name) is unset" }
+            var text = "\(value)"
+            if text.count > 60 { text = String(text.prefix(57)) + "..." }
+            return "\(name) is \(masker.mask(text))"
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: ", ")
+    }
+
+    func builtinValue(_ name: String, item: ItemState?, cycle: Int, taskScope: Bool) -> Value? {
+        let facts = CycleFacts(cycle: cycle, cycleLimit: graph.loop.cycleLimit)
+        switch name {
+        case "cycle": return .int(Int64(cycle))
+        case "max_cycles": return .int(Int64(facts.maxCycles))
+        case "is_last_cycle": return .bool(facts.isLastCycle)
+        case "task_id": return .string(taskID)
+        case "item_id": return .string(taskScope ? "" : item?.id ?? "")
+        case "qa_file_path": return .string(taskScope ? "" : item?.record.path ?? "")
+        case "item_status": return .string(item.map { $0.statusOverride ?? $0.record.status } ?? "")
+        case "active_ticket_count":
+            guard let item, !taskScope else {
+                return .int(Int64(Items.tickets(for: taskLevelRecord, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root).count))
+            }
+            return .int(Int64(Items.tickets(for: item.record, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root).count))
+        case "self_referential_safe":
+            guard let item, !taskScope else { return .bool(true) }
+            return .bool(Items.selfReferentialSafe(item.record, root: pinned.root))
+        default: return nil
+        }
+    }
+
+    var taskLevelRecord: ItemRecord { ItemRecord(ordinal: 0, itemID: Items.taskItemID, path: nil, label: nil, origin: "task") }
+
+    /// Text values for the placeholders of `texts` (execution.md "Placeholders").
+    func placeholderValues(for texts: [String], step: CompiledStep, item: ItemState?, cycle: Int) -> [String: String] {
+        var names: [String] = []
+        for text in texts { for name in Placeholders.names(in: text) where !names.contains(name) { names.append(name) } }
+        var values: [String: String] = [:]
+        let scopeItem = item
+        for name in names {
+            switch name {
+            case "prompt": continue
+            case "goal": values[name] = task.goal
+            case "task_id": values[name] = taskID
+            case "item_id": values[name] = scopeItem?.id ?? ""
+            case "cycle": values[name] = String(cycle)
+            case "phase": values[name] = step.id
+            case "source_tree", "workspace_root": values[name] = pinned.root
+            case "rel_path", "qa_file_path": values[name] = scopeItem?.record.path ?? ""
+            case "ticket_paths":
+                let record = scopeItem?.record ?? taskLevelRecord
+                values[name] = Items.tickets(for: record, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root)
+                    .joined(separator: " ")
+            case "diff": values[name] = gitDiff()
+            default:
+                if let value = scopeItem?.vars[name] ?? taskVars[name] {
+                    values[name] = PipelineValue.text(value)
+                    // A step that printed nothing has no log file yet: the path must name a file.
+                    if name.hasSuffix("_path"), case .string(let path) = value, path.hasPrefix(tasks.logDirectory(taskID) + "/"),
+                        !fileExists(path)
+                    {
+                        writeTextFile(path, "")
+                    }
+                } else if let value = builtinValue(name, item: scopeItem, cycle: cycle, taskScope: item == nil) {
+                    values[name] = value.placeholderText
+                }
+            }
+        }
+        return values
+    }
+
+    func gitDiff() -> String {
+        guard fileExists(pinned.root + "/.git") else { return "" }
+        let directory = tasks.logDirectory(taskID)
+        try? makeDirectories(directory)
+        let request = ProcessRequest(
+            command: "git diff", workingDirectory: pinned.root, stdoutLogPath: directory + "/.diff.stdout",
+            stderrLogPath: directory + "/.diff.stderr", timeout: .seconds(60), masker: masker)
+        guard let result = try? ProcessLauncher.runBlocking(request), result.succeeded else { return "" }
+        return String(decoding: readFileBytes(result.stdoutLogPath, limit: 1 << 20) ?? [], as: UTF8.self)
+    }
+}
+
+extension StepFlow {
+    var isStop: Bool {
+        if case .stop = self { return true }
+        return false
+    }
+}
+
+extension Value {
+    /// How a built-in value reads in a placeholder.
+    var placeholderText: String {
+        switch self {
+        case .string(let text): return text
+        case .int(let number): return String(number)
+        case .uint(let number): return String(number)
+        case .bool(let flag): return flag ? "true" : "false"
+        default: return "\(self)"
+        }
+    }
+}
