@@ -238,6 +238,8 @@ public enum DeleteCommand: Command {
                 return .success
             }
             let resource = try findResource(store, kind: kind, name: name, project: arguments.value(ApplyPreparation.projectOption.key))
+            let tasks = try store.unfinishedTasks(using: resource.key)
+            if !tasks.isEmpty { throw ResourceInUse(key: resource.key, tasks: tasks) }
             let referencing = try referrers(of: resource.key, in: store)
             if !referencing.isEmpty {
                 context.stderr.write(

@@ -12,6 +12,9 @@ func runStoreCommand(_ context: CommandContext, _ body: () throws -> ExitStatus)
     } catch let error as UsageError {
         Orchestrator.reportUsage(error, context: context)
         return .usage
+    } catch let error as ResourceInUse {
+        context.stderr.write("orchestrator: error: \(error)\n")
+        return .findings
     } catch {
         context.stderr.write("orchestrator: error: \(error)\n")
         return .internalError
@@ -80,6 +83,13 @@ public enum ApplyCommand: Command {
                     context.stderr.write("nothing applied: fix the errors above and apply again\n")
                 }
                 return .findings
+            }
+            if dryRun {
+                // The same refusal as the real apply, without writing.
+                for outcome in try store.planApply(prepared.desired, pruneScope: prepared.pruneScope) where outcome.change == .deleted {
+                    let tasks = try store.unfinishedTasks(using: outcome.key)
+                    if !tasks.isEmpty { throw ResourceInUse(key: outcome.key, tasks: tasks) }
+                }
             }
             let outcomes =
                 dryRun

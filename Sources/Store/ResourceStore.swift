@@ -188,6 +188,22 @@ public final class ResourceStore: @unchecked Sendable {
         }
     }
 
+    /// The unfinished tasks (neither completed nor failed) that run `key`, when it is a Workflow
+    /// or a Workspace: such a resource may be changed (the runner reports the drift) but not
+    /// deleted.
+    public func unfinishedTasks(using key: ResourceKey) throws -> [String] {
+        let column: String
+        switch key.kind {
+        case "Workflow": column = "workflow"
+        case "Workspace": column = "workspace"
+        default: return []
+        }
+        return try database.query(
+            "SELECT id FROM tasks WHERE project = ? AND \(column) = ? AND status NOT IN ('completed', 'failed') ORDER BY id",
+            [.text(key.project), .text(key.name)]
+        ).compactMap { $0.first?.text }
+    }
+
     // MARK: writing
 
     /// What `apply` would do, without writing anything.
@@ -220,6 +236,10 @@ public final class ResourceStore: @unchecked Sendable {
     public func apply(_ desired: [DesiredResource], pruneScope: Set<PruneScope> = []) throws -> [ApplyOutcome] {
         try database.transaction {
             let outcomes = try planApply(desired, pruneScope: pruneScope)
+            for outcome in outcomes where outcome.change == .deleted {
+                let tasks = try unfinishedTasks(using: outcome.key)
+                if !tasks.isEmpty { throw ResourceInUse(key: outcome.key, tasks: tasks) }
+            }
             let now = ResourceStore.timestamp()
             let byKey = Dictionary(desired.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
             let writer = JSONWriter()
@@ -270,6 +290,8 @@ public final class ResourceStore: @unchecked Sendable {
 
     private func delete(_ key: ResourceKey, at now: String) throws -> Bool {
         guard let stored = try resource(key) else { return false }
+        let tasks = try unfinishedTasks(using: key)
+        if !tasks.isEmpty { throw ResourceInUse(key: key, tasks: tasks) }
         let writer = JSONWriter()
         try recordRevision(
             key, generation: stored.generation, change: "deleted", apiVersion: stored.apiVersion,
@@ -318,5 +340,21 @@ public struct PruneScope: Sendable, Hashable {
     public init(project: String, kind: String) {
         self.project = project
         self.kind = kind
+    }
+}
+
+/// A Workflow or Workspace that unfinished tasks run cannot be deleted.
+public struct ResourceInUse: Error, Sendable, CustomStringConvertible {
+    public var key: ResourceKey
+    public var tasks: [String]
+
+    public init(key: ResourceKey, tasks: [String]) {
+        self.key = key
+        self.tasks = tasks
+    }
+
+    public var description: String {
+        "\(key.kind)/\(key.name) (project: \(key.project)) is used by unfinished task(s) \(tasks.joined(separator: ", ")): "
+            + "finish or delete them first (`orchestrator task delete ID`); changing it is allowed and is reported as drift"
     }
 }

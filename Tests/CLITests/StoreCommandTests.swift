@@ -248,3 +248,45 @@ private struct Scratch {
         #expect(info.st_mode & 0o777 == 0o700)
     }
 }
+
+@Suite struct InUseTests {
+    @Test func workflowOfAnUnfinishedTaskCannotBeDeletedButCanChange() throws {
+        let scratch = try Scratch()
+        let workspace = try scratch.file("ws.yaml", """
+            apiVersion: orchestrator.dev/v2
+            kind: Workspace
+            metadata:
+              name: ws
+            spec:
+              root_path: .
+
+            """)
+        let a = try scratch.file("a.yaml", agentAndTemplate)
+        let w = try scratch.file("w.yaml", workflow)
+        #expect(scratch.run(["apply", "-f", workspace, "-f", a, "-f", w]).status == 0)
+        let created = scratch.run(["task", "create", "-n", "t", "-g", "hello", "-W", "hello", "-w", "ws", "--no-start"])
+        #expect(created.status == 0, "\(created.stderr)")
+
+        let delete = scratch.run(["delete", "workflow/hello", "--force"])
+        #expect(delete.status == 1)
+        #expect(delete.stderr.contains("is used by unfinished task"), "\(delete.stderr)")
+        let deleteWorkspace = scratch.run(["delete", "ws/ws", "--force"])
+        #expect(deleteWorkspace.status == 1)
+        // Pruning it away is refused the same way, with --dry-run too, and nothing is written.
+        let other = try scratch.file("other.yaml", workflow.replacingOccurrences(of: "name: hello", with: "name: other"))
+        for extra in [["--dry-run"], []] {
+            let prune = scratch.run(["apply", "--prune", "-f", a, "-f", other] + extra)
+            #expect(prune.status == 1, "\(prune.stdout)")
+            #expect(prune.stderr.contains("Workflow/hello (project: default) is used by unfinished task"), "\(prune.stderr)")
+        }
+        #expect(try scratch.store().resource(ResourceKey(kind: "Workflow", project: "default", name: "other")) == nil)
+        #expect(try scratch.store().resource(ResourceKey(kind: "Workflow", project: "default", name: "hello")) != nil)
+        // Changing it is allowed (the runner reports drift).
+        try scratch.file("w.yaml", workflow.replacingOccurrences(of: "mode: once", with: "mode: fixed\n    max_cycles: 2"))
+        #expect(scratch.run(["apply", "-f", w]).stdout.contains("Workflow/hello configured"))
+        // Once the task is gone, the workflow can be deleted.
+        let taskID = try #require(created.stdout.split(separator: " ").dropFirst().first.map(String.init))
+        #expect(scratch.run(["task", "delete", taskID]).status == 0)
+        #expect(scratch.run(["delete", "workflow/hello", "--force"]).status == 0)
+    }
+}
