@@ -212,7 +212,14 @@ public final class ResourceStore: @unchecked Sendable {
         var wanted = Set<ResourceKey>()
         for resource in desired {
             wanted.insert(resource.key)
-            if let stored = try self.resource(resource.key) {
+            // Only the hash, version and generation are needed to decide: no JSON is read.
+            let rows = try database.query(
+                "SELECT content_hash, api_version, generation FROM resources WHERE kind = ? AND project = ? AND name = ?",
+                [.text(resource.key.kind), .text(resource.key.project), .text(resource.key.name)])
+            if let row = rows.first, row.count == 3, let hash = row[0].text, let apiVersion = row[1].text,
+                let generation = row[2].integer
+            {
+                let stored = (contentHash: hash, apiVersion: apiVersion, generation: Int(generation))
                 if stored.contentHash == resource.contentHash && stored.apiVersion == resource.apiVersion {
                     outcomes.append(ApplyOutcome(key: resource.key, change: .unchanged, generation: stored.generation))
                 } else {
