@@ -36,11 +36,9 @@ struct ApplyPreparation {
     static func storedResources(_ store: ResourceStore, projects: Set<String>, excluding: Set<ResourceKey>) throws -> [Resource] {
         var resources: [Resource] = []
         for project in projects.sorted() {
-            for stored in try store.resources(project: project) where !excluding.contains(stored.key) {
-                let document = Document(root: Node(json: ManifestRecords.document(stored, maskSecrets: false)), range: SourceRange(at: .start))
-                let decoded = ManifestDecoder.decode(documents: [document], file: "<store>", projectOverride: project)
-                resources += decoded.resources
-            }
+            let documents = try store.resources(project: project).filter { !excluding.contains($0.key) }
+                .map { ManifestRecords.document($0, maskSecrets: false) }
+            resources += ManifestRecords.resources(fromDocuments: documents, project: project)
         }
         return resources
     }
@@ -74,6 +72,7 @@ struct ApplyPreparation {
             let base = directory(of: resource.file, context: context)
             desired.append(ManifestRecords.desired(resource, project: resource.resolvedProject, baseDirectory: base))
         }
+        diagnostics += conflictingDefinitions(loaded.resources)
         let keys = Set(desired.map(\.key))
         let projects = Set(desired.map(\.key.project))
         let stored = try storedResources(store, projects: projects, excluding: keys)
@@ -95,6 +94,30 @@ struct ApplyPreparation {
         var scope = Set<PruneScope>()
         if prune { for key in keys { scope.insert(PruneScope(project: key.project, kind: key.kind)) } }
         return ApplyPreparation(sources: loaded.sources, diagnostics: diagnostics, desired: desired, pruneScope: scope)
+    }
+
+    /// One apply stores one resource per kind, project and name: a second definition in another
+    /// file would silently replace the first (a template of one workflow taking another's
+    /// place), so it is an error at the second definition. (Within one file the compiler reports
+    /// it as `duplicate-resource`.)
+    static func conflictingDefinitions(_ resources: [Resource]) -> [Diagnostic] {
+        var first: [ResourceKey: Resource] = [:]
+        var findings: [Diagnostic] = []
+        for resource in resources {
+            let key = ResourceKey(kind: resource.kind.rawValue, project: resource.resolvedProject, name: resource.name)
+            guard let earlier = first[key] else {
+                first[key] = resource
+                continue
+            }
+            guard earlier.file != resource.file else { continue }
+            findings.append(
+                .error(
+                    "duplicate-resource",
+                    "\(key.kind) `\(key.name)` (project `\(key.project)`) is also defined in \(earlier.file):\(earlier.metadata.name.range.start.line); apply stores one resource per kind, project and name",
+                    file: resource.file, range: resource.metadata.name.range,
+                    help: "rename one of them, or give the files different projects (`metadata.project` or --project)"))
+        }
+        return findings
     }
 
     enum SecretResolution {

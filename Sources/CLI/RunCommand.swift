@@ -128,19 +128,11 @@ public enum RunCommand: Command {
             guard let workflow = arguments.value("--workflow") else {
                 throw UsageError("`run` needs the workflow: -W WORKFLOW", help: "e.g. `orchestrator run -f manifests/demo.yaml -W demo`")
             }
-            let sources = try ApplyPreparation.readSources(arguments, context: context, command: name)
             let variables = try ForegroundRun.variables(arguments)
-            let store = try DataDirectory.open(arguments, context: context)
+            let (prepared, store) = try ApplyPreparation.prepareAndReport(
+                arguments, openStore: { try DataDirectory.open(arguments, context: context) }, context: context, command: name)
             let tasks = TaskStore(store)
             try tasks.recoverOrphanedTasks()
-            let prepared = try ApplyPreparation.prepare(
-                sources: sources, project: arguments.value(ApplyPreparation.projectOption.key), prune: false, store: store,
-                context: context)
-            if !prepared.diagnostics.isEmpty {
-                try DiagnosticOptions.emit(
-                    prepared.diagnostics, sources: prepared.sources, files: prepared.sources.count, arguments: arguments,
-                    context: context)
-            }
             if prepared.hasErrors {
                 context.stderr.write("nothing applied, nothing run: fix the errors above\n")
                 return .findings

@@ -37,8 +37,7 @@ public struct PinnedWorkflow: Sendable {
 
     /// Decodes documents back into resources.
     public static func resources(from snapshot: JSONValue, project: String) -> [Resource] {
-        let documents = (snapshot.arrayValue ?? []).map { Document(root: Node(json: $0), range: SourceRange(at: .start)) }
-        return ManifestDecoder.decode(documents: documents, file: "<store>", projectOverride: project).resources
+        ManifestRecords.resources(fromDocuments: snapshot.arrayValue ?? [], project: project)
     }
 
     /// Compiles `workflow` of `project` from a snapshot, with `workspace` (nil: the only one).

@@ -84,6 +84,23 @@ public enum ManifestRecords {
                 contentHash: desired.contentHash, generation: 0, createdAt: "", updatedAt: ""))
     }
 
+    /// Manifest documents read back from the store, decoded into resources of `project` (to
+    /// compile against). Each is decoded as its own "file", `<store:KIND/NAME>`: stored resources
+    /// come from no common file, so no same-file rule (a bundle's own workspace, a reference's
+    /// own-file preference) pairs them.
+    public static func resources(fromDocuments documents: [JSONValue], project: String) -> [Resource] {
+        var resources: [Resource] = []
+        for document in documents {
+            let kind = document["kind"]?.stringValue ?? "?"
+            let name = document["metadata"]?["name"]?.stringValue ?? "?"
+            let decoded = ManifestDecoder.decode(
+                documents: [Document(root: Node(json: document), range: SourceRange(at: .start))],
+                file: "<store:\(kind)/\(name)>", projectOverride: project)
+            resources += decoded.resources
+        }
+        return resources
+    }
+
     /// A SecretStore spec with every literal value replaced by `***` (`{fromEnv: NAME}` entries
     /// name a variable, not a secret, and stay).
     public static func masked(kind: String, spec: JSONValue) -> JSONValue {

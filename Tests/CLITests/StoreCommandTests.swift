@@ -110,6 +110,19 @@ private struct Scratch {
         #expect(rows.first?.first == .integer(0))
     }
 
+    @Test func sameResourceInTwoFilesIsRefused() throws {
+        let scratch = try Scratch()
+        let a = try scratch.file("a.yaml", agentAndTemplate)
+        let b = try scratch.file("b.yaml", agentAndTemplate.replacingOccurrences(of: "Say hello", with: "Greet"))
+        let result = scratch.run(["apply", "-f", a, "-f", b])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("b.yaml:4:9: error: StepTemplate `greet` (project `default`) is also defined in"), "\(result.stderr)")
+        #expect(try scratch.store().resources().isEmpty)
+        // In different projects they are different resources.
+        let c = try scratch.file("c.yaml", agentAndTemplate.replacingOccurrences(of: "metadata:\n", with: "metadata:\n  project: other\n"))
+        #expect(scratch.run(["apply", "-f", a, "-f", c]).status == 0)
+    }
+
     @Test func dryRunWritesNothing() throws {
         let scratch = try Scratch()
         let a = try scratch.file("a.yaml", agentAndTemplate)
