@@ -303,3 +303,33 @@ private struct Scratch {
         #expect(scratch.run(["delete", "workflow/hello", "--force"]).status == 0)
     }
 }
+
+@Suite struct StoredCompilationTests {
+    /// Resources read back from the store come from no common file: a self-referential workspace
+    /// applied from one file does not make every stored workflow of the project "its" workflow.
+    @Test func storedResourcesAreNotPairedAsOneFile() throws {
+        let scratch = try Scratch()
+        let selfWorkspace = try scratch.file("self.yaml", """
+            apiVersion: orchestrator.dev/v2
+            kind: Workspace
+            metadata:
+              name: self
+            spec:
+              root_path: .
+              self_referential: true
+            ---
+            apiVersion: orchestrator.dev/v2
+            kind: Workspace
+            metadata:
+              name: plain
+            spec:
+              root_path: .
+
+            """)
+        let a = try scratch.file("a.yaml", agentAndTemplate)
+        let w = try scratch.file("w.yaml", workflow)
+        #expect(scratch.run(["apply", "-f", selfWorkspace, "-f", a, "-f", w]).status == 0)
+        let created = scratch.run(["task", "create", "-n", "t", "-g", "x", "-W", "hello", "-w", "plain", "--no-start"])
+        #expect(created.status == 0, "\(created.stderr)")
+    }
+}
