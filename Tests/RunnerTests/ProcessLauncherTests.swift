@@ -73,7 +73,7 @@ func onlyStandardDescriptors(listing: String) -> Bool {
         let elapsed = Date().timeIntervalSince(started)
         #expect(result.timedOut)
         #expect(result.termination == .signaled(SIGTERM))
-        #expect(elapsed < 15)
+        #expect(elapsed < 60)  // far below the 100 s sleeps, with room for a loaded machine
         #expect(result.durationMS >= 1000)
         let pids = contents(result.stdoutLogPath).split(separator: "\n").compactMap { pid_t($0) }
         #expect(pids.count == 2)
@@ -97,7 +97,7 @@ func onlyStandardDescriptors(listing: String) -> Bool {
         let dir = TemporaryDirectory("leftover")
         let started = Date()
         let result = try await ProcessLauncher.run(dir.request("sleep 100 & echo $!"))
-        #expect(Date().timeIntervalSince(started) < 15)  // not the 100 s of the sleep
+        #expect(Date().timeIntervalSince(started) < 60)  // not the 100 s of the sleep (room for a loaded machine)
         #expect(result.termination == .exited(0))
         #expect(result.terminatedLeftoverProcesses)
         let pid = pid_t(contents(result.stdoutLogPath).trimmingCharacters(in: .whitespacesAndNewlines))
@@ -130,7 +130,7 @@ func onlyStandardDescriptors(listing: String) -> Bool {
         token.cancel()
         let result = try await running.value
         #expect(result.cancelled && !result.timedOut)
-        #expect(result.durationMS < 15000)
+        #expect(result.durationMS < 60000)
     }
 
     @Test func environmentIsExactlyTheAllowlistPlusExtras() async throws {
