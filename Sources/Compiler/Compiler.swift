@@ -109,6 +109,8 @@ struct CompileContext {
     private var catalogs: [String: AgentCatalog] = [:]
     /// project -> every variable its workflows set, built on first use.
     var projectDeclarations: [String: Declarations] = [:]
+    /// Positions inside scalars (expression diagnostics), one map per file.
+    private var scalarPositions = ScalarPositions()
 
     init(resources: [Resource], sources: [SourceFile], store: StoreView) {
         self.resources = resources
@@ -217,9 +219,9 @@ struct CompileContext {
     }
 
     /// The file range of bytes `start..<end` of the expression's text inside its YAML scalar.
-    func expressionRange(_ source: ExpressionSource, file: String, start: Int, end: Int) -> SourceRange {
+    mutating func expressionRange(_ source: ExpressionSource, file: String, start: Int, end: Int) -> SourceRange {
         guard let sourceFile = sources[file] else { return source.range }
-        return ScalarPositions.range(of: source, start: start, end: end, in: sourceFile)
+        return scalarPositions.range(in: source.node, start: start, end: end, of: sourceFile)
     }
 }
 

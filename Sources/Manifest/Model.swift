@@ -20,7 +20,7 @@ extension Located: Equatable where Value: Equatable {}
 extension Located: Hashable where Value: Hashable {}
 
 /// An expression as written in a YAML scalar: its text and where it stands, so the compiler can
-/// map an offset inside the expression back to the file (YAMLParser.sourceLocation(ofContentOffset:in:source:)).
+/// map an offset inside the expression back to the file (`ScalarSourceMap`).
 public struct ExpressionSource: Sendable, Hashable {
     public var text: String
     /// The scalar node holding the expression (its range and style).

@@ -8,8 +8,8 @@ struct ContentSegment: Sendable, Hashable {
 }
 
 /// The reusable byte buffer scalars that need rewriting (escapes, folding, chomping) are built in.
-/// When `recording` is on it also remembers where every run came from (for
-/// `YAMLParser.sourceLocation(ofContentOffset:in:source:)`; never on while parsing normally).
+/// When `recording` is on it also remembers where every run came from (for `ScalarSourceMap`;
+/// never on while parsing normally).
 struct ContentBuffer {
     var bytes: [UInt8] = []
     var recording = false

@@ -25,7 +25,7 @@ extension Parser {
         let start = pos
         let startLocation = here()
         try countNode(at: start)
-        let probing = start == probeOffset
+        let probing = isProbeTarget(start)
         var multiLine = false
         var lineContentStart = pos
         while true {
@@ -70,7 +70,7 @@ extension Parser {
                 {
                     if !multiLine {
                         multiLine = true
-                        buffer.reset(recording: probing)
+                        buffer.reset(recording: recordsRewritten(probing))
                         buffer.append(input, from: start, to: contentEnd)
                     }
                     if skipped.breaks == 1 {
@@ -86,11 +86,11 @@ extension Parser {
             if multiLine {
                 let text = buffer.makeString()
                 scalar = Scalar(text: text, style: .plain, value: .string(text))
-                if probing { probeSegments = buffer.segments }
+                if buffer.recording { probeResults[start] = buffer.segments }
             } else {
                 let text = String(decoding: UnsafeBufferPointer(rebasing: input[start..<contentEnd]), as: UTF8.self)
                 scalar = Scalar(text: text, style: .plain, value: CoreSchema.resolve(input, start, contentEnd, text: text))
-                if probing { probeSegments = [ContentSegment(contentOffset: 0, sourceOffset: start, verbatim: true)] }
+                if probing { probeResults[start] = [ContentSegment(contentOffset: 0, sourceOffset: start, verbatim: true)] }
             }
             let node = Node(.scalar(scalar), range: SourceRange(start: startLocation, end: endLocation))
             if stop == .comment { skipToNextContentLine() }
@@ -104,7 +104,7 @@ extension Parser {
         let start = pos
         let startLocation = here()
         try countNode(at: start)
-        let probing = start == probeOffset
+        let probing = isProbeTarget(start)
         var multiLine = false
         var lineContentStart = pos
         while true {
@@ -150,7 +150,7 @@ extension Parser {
                 {
                     if !multiLine {
                         multiLine = true
-                        buffer.reset(recording: probing)
+                        buffer.reset(recording: recordsRewritten(probing))
                         buffer.append(input, from: start, to: contentEnd)
                     }
                     if skipped.breaks == 1 {
@@ -167,11 +167,11 @@ extension Parser {
             if multiLine {
                 let text = buffer.makeString()
                 scalar = Scalar(text: text, style: .plain, value: .string(text))
-                if probing { probeSegments = buffer.segments }
+                if buffer.recording { probeResults[start] = buffer.segments }
             } else {
                 let text = String(decoding: UnsafeBufferPointer(rebasing: input[start..<contentEnd]), as: UTF8.self)
                 scalar = Scalar(text: text, style: .plain, value: CoreSchema.resolve(input, start, contentEnd, text: text))
-                if probing { probeSegments = [ContentSegment(contentOffset: 0, sourceOffset: start, verbatim: true)] }
+                if probing { probeResults[start] = [ContentSegment(contentOffset: 0, sourceOffset: start, verbatim: true)] }
             }
             return Node(.scalar(scalar), range: SourceRange(start: startLocation, end: endLocation))
         }
@@ -188,7 +188,7 @@ extension Parser {
         let start = pos
         let startLocation = here()
         try countNode(at: start)
-        let probing = start == probeOffset
+        let probing = isProbeTarget(start)
         pos += 1
         // Fast path: no escape and no line break before the closing quote.
         var offset = pos
@@ -211,12 +211,12 @@ extension Parser {
         }
         if offset < end, input[offset] == quote, isDouble || byte(offset + 1) != Byte.singleQuote {
             let text = String(decoding: UnsafeBufferPointer(rebasing: input[pos..<offset]), as: UTF8.self)
-            if probing { probeSegments = [ContentSegment(contentOffset: 0, sourceOffset: pos, verbatim: true)] }
+            if probing { probeResults[start] = [ContentSegment(contentOffset: 0, sourceOffset: pos, verbatim: true)] }
             pos = offset + 1
             return Node(.scalar(Scalar(text: text, style: style, value: .string(text))), range: SourceRange(start: startLocation, end: here()))
         }
         // General path: escapes, doubled single quotes, folded line breaks.
-        buffer.reset(recording: probing)
+        buffer.reset(recording: recordsRewritten(probing))
         var segmentStart = pos
         while true {
             guard pos < end else { throw ParseFailure(isDouble ? .unterminatedDoubleQuote : .unterminatedSingleQuote, start, pos) }
@@ -255,7 +255,7 @@ extension Parser {
             pos += 1
         }
         let text = buffer.makeString()
-        if probing { probeSegments = buffer.segments }
+        if buffer.recording { probeResults[start] = buffer.segments }
         return Node(.scalar(Scalar(text: text, style: style, value: .string(text))), range: SourceRange(start: startLocation, end: here()))
     }
 
@@ -398,7 +398,7 @@ extension Parser {
         let start = pos
         let startLocation = here()
         try countNode(at: start)
-        let probing = start == probeOffset
+        let probing = isProbeTarget(start)
         let folded = input[pos] == Byte.greaterThan
         pos += 1
         var chomping = Chomping.clip
@@ -476,7 +476,7 @@ extension Parser {
             }
         }
 
-        buffer.reset(recording: probing)
+        buffer.reset(recording: recordsRewritten(probing))
         var leadingBreak = false
         var leadingBreakOffset = 0
         var trailingBreaks = 0
@@ -552,7 +552,7 @@ extension Parser {
         if chomping != .strip, leadingBreak { buffer.append(byte: Byte.lineFeed, producedAt: leadingBreakOffset) }
         if chomping == .keep { buffer.append(byte: Byte.lineFeed, count: trailingBreaks, producedAt: trailingBreaksOffset) }
         let text = buffer.makeString()
-        if probing { probeSegments = buffer.segments }
+        if buffer.recording { probeResults[start] = buffer.segments }
         let node = Node(
             .scalar(Scalar(text: text, style: folded ? .folded : .literal, value: .string(text))),
             range: SourceRange(start: startLocation, end: endLocation))

@@ -45,17 +45,34 @@ struct Parser {
     var cachedOffset = 0
     var cachedColumn = 1
 
-    /// The scalar whose content origin is being recorded (`sourceLocation(ofContentOffset:)`), or -1.
-    let probeOffset: Int
-    var probeSegments: [ContentSegment]?
+    /// Content origins recorded for `ScalarSourceMap` (never while parsing normally): the start
+    /// offsets of the scalars to record, and whether to record every scalar built in the content
+    /// buffer as well (every scalar whose content is not a plain copy of one source run).
+    let probeTargets: Set<Int>
+    let probeEveryRewritten: Bool
+    /// `probeTargets` not empty or `probeEveryRewritten`: one test on the normal path.
+    let isProbing: Bool
+    /// Scalar start offset -> where the runs of its content come from, in content order.
+    var probeResults: [Int: [ContentSegment]] = [:]
 
-    init(input: UnsafeBufferPointer<UInt8>, limits: YAMLLimits, isASCII: Bool, probeOffset: Int = -1) {
+    init(
+        input: UnsafeBufferPointer<UInt8>, limits: YAMLLimits, isASCII: Bool, probeTargets: Set<Int> = [],
+        probeEveryRewritten: Bool = false
+    ) {
         self.input = input
         self.end = input.count
         self.limits = limits
         self.isASCII = isASCII
-        self.probeOffset = probeOffset
+        self.probeTargets = probeTargets
+        self.probeEveryRewritten = probeEveryRewritten
+        self.isProbing = probeEveryRewritten || !probeTargets.isEmpty
     }
+
+    /// Whether the content origin of the scalar starting at `offset` is to be recorded.
+    @inline(__always) func isProbeTarget(_ offset: Int) -> Bool { isProbing && probeTargets.contains(offset) }
+
+    /// Whether a scalar starting in the content buffer records its origin.
+    @inline(__always) func recordsRewritten(_ probing: Bool) -> Bool { probing || probeEveryRewritten }
 
     // MARK: - Bytes and positions
 

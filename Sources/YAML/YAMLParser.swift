@@ -53,44 +53,16 @@ public enum YAMLParser {
     /// `contentOffset` counts UTF-8 bytes of `node.scalar.text` (the content after escapes, line
     /// folding and chomping); `source` is the file `node` was parsed from. Escapes map to their
     /// backslash, folded line breaks to the line break they replace, and an offset at the end of the
-    /// content to just after the scalar's last character. Re-parses `source` (meant for error
-    /// reporting, not for hot paths); returns the node's start when `node` is not a scalar of
-    /// `source`.
+    /// content to just after the scalar's last character. Returns the node's start when `node` is
+    /// not a scalar of `source`. Builds a `ScalarSourceMap` for the one node: for many positions,
+    /// build one map for all their scalars instead.
     public static func sourceLocation(ofContentOffset contentOffset: Int, in node: Node, source: [UInt8]) -> SourceLocation {
-        sourceLocations(ofContentOffsets: [contentOffset], in: node, source: source)[0]
+        ScalarSourceMap.build(for: [node], source: source).location(ofContentOffset: contentOffset, in: node)
     }
 
-    /// `sourceLocation(ofContentOffset:in:source:)` for several offsets of one scalar, with one
-    /// re-parse (for example both ends of a range).
+    /// `sourceLocation(ofContentOffset:in:source:)` for several offsets of one scalar (for example
+    /// both ends of a range).
     public static func sourceLocations(ofContentOffsets contentOffsets: [Int], in node: Node, source: [UInt8]) -> [SourceLocation] {
-        guard let scalar = node.scalar else { return contentOffsets.map { _ in node.range.start } }
-        let target = node.range.start.offset
-        let segments: [ContentSegment]? = source.withUnsafeBufferPointer { input in
-            guard (try? EncodingCheck.validate(input)) != nil else { return nil }
-            var parser = Parser(input: input, limits: .standard, isASCII: false, probeOffset: target)
-            _ = try? parser.parseStream()
-            return parser.probeSegments
-        }
-        guard let segments, let last = segments.last else { return contentOffsets.map { _ in node.range.start } }
-        let file = SourceFile(path: "", bytes: source)
-        let total = scalar.text.utf8.count
-        return contentOffsets.map { contentOffset in
-            let offset = max(0, min(contentOffset, total))
-            if offset == total {
-                // Just after the last character.
-                if last.verbatim { return file.location(ofOffset: last.sourceOffset + (total - last.contentOffset)) }
-                return node.range.end
-            }
-            // The last run starting at or before `offset` (runs are in content order).
-            var low = 0
-            var high = segments.count - 1
-            while low < high {
-                let middle = (low + high + 1) / 2
-                if segments[middle].contentOffset <= offset { low = middle } else { high = middle - 1 }
-            }
-            let run = segments[low]
-            if run.verbatim { return file.location(ofOffset: run.sourceOffset + (offset - run.contentOffset)) }
-            return file.location(ofOffset: run.sourceOffset)
-        }
+        ScalarSourceMap.build(for: [node], source: source).locations(ofContentOffsets: contentOffsets, in: node)
     }
 }

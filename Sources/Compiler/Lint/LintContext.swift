@@ -86,8 +86,8 @@ public final class LintContext {
     /// project -> kind -> name -> definitions in input order.
     private var index: [String: [ResourceKind: [String: [ResourceRef]]]] = [:]
     private var nodeCache: [String: [Int: Node]] = [:]
-    /// scalar -> source offsets of its content bytes (empty: use the YAML layer's mapping).
-    private var offsetCache: [String: [Int]] = [:]
+    /// Positions inside scalars, one map per file (grown as findings are positioned).
+    private var scalarPositions = ScalarPositions()
 
     /// The configuration of the run: which rules are on (one rule may stand in for another).
     let configuration: LintConfiguration
@@ -170,17 +170,8 @@ public final class LintContext {
     /// The file range of bytes `start..<end` of the content of the scalar written at `range`
     /// (quoted, escaped, folded and block scalars included). Falls back to the scalar's range.
     func range(inScalarAt range: SourceRange, of resource: Resource, start: Int, end: Int) -> SourceRange {
-        guard let node = scalarNode(at: range, in: resource), let scalar = node.scalar, let file = sources[resource.file] else {
-            return range
-        }
-        let key = resource.file + "\u{0}" + String(range.start.offset)
-        if offsetCache[key] == nil { offsetCache[key] = ScalarOffsets.sourceOffsets(of: node, in: file.bytes) ?? [] }
-        if let offsets = offsetCache[key], start >= 0, end >= start, end < offsets.count {
-            let from = ScalarOffsets.location(ofOffset: offsets[start], from: node.range.start, in: file.bytes)
-            let to = ScalarOffsets.location(ofOffset: offsets[end - 1] + 1, from: from, in: file.bytes)
-            return SourceRange(start: from, end: end > start ? to : from)
-        }
-        return ScalarPositions.range(of: ExpressionSource(text: scalar.text, node: node), start: start, end: end, in: file)
+        guard let node = scalarNode(at: range, in: resource), let file = sources[resource.file] else { return range }
+        return scalarPositions.range(in: node, start: start, end: end, of: file)
     }
 
     /// The range of the key `key` of the mapping written at `mappingRange` in `resource`, e.g. a
