@@ -171,7 +171,7 @@ struct TaskRunTests {
         let begin = Date()
         let run = box.run("slow")
         #expect(run.result.status == 1)
-        #expect(Date().timeIntervalSince(begin) < 15)
+        #expect(Date().timeIntervalSince(begin) < 60)  // the 100 s sleeps were not awaited (room for a loaded machine)
         let finished = ofType(try box.events(run.task), "step_finished")
         #expect(finished.first?["payload"]?["timed_out"]?.bool == true)
         #expect(finished.first?["payload"]?["success"]?.bool == false)
