@@ -133,7 +133,7 @@ struct TaskRecoveryTests {
         let begin = Date()
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
-        #expect(Date().timeIntervalSince(begin) < 8)
+        #expect(Date().timeIntervalSince(begin) < 20)  // SIGINT pauses promptly, not after the 30 s step
         #expect(process.terminationStatus == 1)
         let sleeper = Int32(box.read("sleeper.pid").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         #expect(Self.waitFor(3) { !isAliveProcess(sleeper) })

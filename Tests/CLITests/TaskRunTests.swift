@@ -231,8 +231,9 @@ struct TaskRunTests {
         let run = box.run("wide")
         #expect(run.result.status == 0, "\(run.result.stdout)")
         let elapsed = Date().timeIntervalSince(begin)
-        // Eight 0.4 s steps, four at once: two waves.
-        #expect(elapsed < 3.0)
+        // Eight 0.4 s steps, four at once: two waves (about 0.8 s); one at a time would take at
+        // least 3.2 s. The events below are the proof; the time only has to beat the serial floor.
+        #expect(elapsed < 3.2)
         var running = 0
         var peak = 0
         for event in try box.events(run.task) {
