@@ -1,3 +1,4 @@
+import Diagnostics
 import Compiler
 import JSON
 import Manifest
@@ -141,6 +142,17 @@ public enum RunCommand: Command {
                 arguments.value(ApplyPreparation.projectOption.key)
                 ?? prepared.desired.first(where: { $0.key.kind == ResourceKind.workflow.rawValue && $0.key.name == workflow })?.key.project
                 ?? Resource.defaultProject
+            // A workflow that is neither in the files nor stored: say so before applying anything.
+            let workflowKind = ResourceKind.workflow.rawValue
+            let inFiles = prepared.desired.contains { $0.key.kind == workflowKind && $0.key.name == workflow && $0.key.project == project }
+            if !inFiles, try store.resource(ResourceKey(kind: workflowKind, project: project, name: workflow)) == nil {
+                let known = prepared.desired.filter { $0.key.kind == workflowKind && $0.key.project == project }.map(\.key.name)
+                    + (try store.resources(kind: workflowKind, project: project).map(\.key.name))
+                throw UsageError(
+                    "no workflow `\(workflow)` in the files or the store (project \(project)); nothing applied",
+                    help: Suggestions.closest(to: workflow, in: known).map { "did you mean `\($0)`?" }
+                        ?? (known.isEmpty ? "the files define no workflow" : "workflows: \(Set(known).sorted().joined(separator: ", "))"))
+            }
             for outcome in try store.apply(prepared.desired) { context.stdout.write(applyLine(outcome, dryRun: false)) }
             let task: TaskRecord
             do {

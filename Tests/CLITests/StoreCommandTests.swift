@@ -333,3 +333,16 @@ private struct Scratch {
         #expect(created.status == 0, "\(created.stderr)")
     }
 }
+
+@Suite struct RunUsageTests {
+    @Test func unknownWorkflowAppliesNothing() throws {
+        let scratch = try Scratch()
+        let a = try scratch.file("a.yaml", agentAndTemplate)
+        let w = try scratch.file("w.yaml", workflow)
+        let result = scratch.run(["run", "-f", a, "-f", w, "-W", "helo"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("no workflow `helo`"))
+        #expect(result.stderr.contains("did you mean `hello`?"))
+        #expect(try scratch.store().resources().isEmpty)
+    }
+}
