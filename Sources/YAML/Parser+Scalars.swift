@@ -68,16 +68,8 @@ extension Parser {
                 if !atEnd, !skipped.sawComment, indent > parentIndent, !atDocumentMarker,
                     !(input[pos] == Byte.colon && Byte.isBlankOrBreakOrEnd(byte(pos + 1)))
                 {
-                    if !multiLine {
-                        multiLine = true
-                        buffer.reset(recording: recordsRewritten(probing))
-                        buffer.append(input, from: start, to: contentEnd)
-                    }
-                    if skipped.breaks == 1 {
-                        buffer.append(byte: Byte.space, producedAt: contentEnd)
-                    } else {
-                        buffer.append(byte: Byte.lineFeed, count: skipped.breaks - 1, producedAt: contentEnd)
-                    }
+                    foldPlainLineBreaks(
+                        skipped.breaks, firstLine: &multiLine, start: start, contentEnd: contentEnd, probing: probing)
                     lineContentStart = pos
                     continue
                 }
@@ -148,16 +140,8 @@ extension Parser {
                     !(next == Byte.colon
                         && (Byte.isBlankOrBreakOrEnd(byte(pos + 1)) || Byte.isFlowIndicator(byte(pos + 1))))
                 {
-                    if !multiLine {
-                        multiLine = true
-                        buffer.reset(recording: recordsRewritten(probing))
-                        buffer.append(input, from: start, to: contentEnd)
-                    }
-                    if skipped.breaks == 1 {
-                        buffer.append(byte: Byte.space, producedAt: contentEnd)
-                    } else {
-                        buffer.append(byte: Byte.lineFeed, count: skipped.breaks - 1, producedAt: contentEnd)
-                    }
+                    foldPlainLineBreaks(
+                        skipped.breaks, firstLine: &multiLine, start: start, contentEnd: contentEnd, probing: probing)
                     lineContentStart = pos
                     continue
                 }
@@ -558,5 +542,23 @@ extension Parser {
             range: SourceRange(start: startLocation, end: endLocation))
         skipToContentFromLineStart()
         return node
+    }
+
+    /// A multi-line plain scalar goes on at the next line: the line break(s) between the lines
+    /// fold as YAML specifies (one break -> a space, n breaks -> n-1 line feeds). The first time,
+    /// the content so far moves into the buffer.
+    @inline(__always) mutating func foldPlainLineBreaks(
+        _ breaks: Int, firstLine multiLine: inout Bool, start: Int, contentEnd: Int, probing: Bool
+    ) {
+        if !multiLine {
+            multiLine = true
+            buffer.reset(recording: recordsRewritten(probing))
+            buffer.append(input, from: start, to: contentEnd)
+        }
+        if breaks == 1 {
+            buffer.append(byte: Byte.space, producedAt: contentEnd)
+        } else {
+            buffer.append(byte: Byte.lineFeed, count: breaks - 1, producedAt: contentEnd)
+        }
     }
 }
