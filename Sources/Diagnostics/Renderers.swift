@@ -5,11 +5,15 @@ public struct RuleDescription: Sendable, Hashable {
     public var id: String
     public var summary: String
     public var defaultSeverity: Severity
+    /// Why the rule exists (a paragraph), for SARIF's `fullDescription`; nil when the summary
+    /// says it all.
+    public var rationale: String?
 
-    public init(id: String, summary: String, defaultSeverity: Severity) {
+    public init(id: String, summary: String, defaultSeverity: Severity, rationale: String? = nil) {
         self.id = id
         self.summary = summary
         self.defaultSeverity = defaultSeverity
+        self.rationale = rationale
     }
 }
 
@@ -157,11 +161,13 @@ public struct DiagnosticRenderer: Sendable {
         var ruleIndex: [String: Int] = [:]
         for (index, rule) in ruleList.enumerated() { ruleIndex[rule.id] = index }
         let rulesJSON: [JSONValue] = ruleList.map { rule in
-            .object([
+            var fields: [(key: String, value: JSONValue)] = [
                 ("id", .string(rule.id)),
                 ("shortDescription", .object([("text", .string(rule.summary))])),
-                ("defaultConfiguration", .object([("level", .string(DiagnosticRenderer.sarifLevel(rule.defaultSeverity)))])),
-            ])
+            ]
+            if let rationale = rule.rationale { fields.append(("fullDescription", .object([("text", .string(rationale))]))) }
+            fields.append(("defaultConfiguration", .object([("level", .string(DiagnosticRenderer.sarifLevel(rule.defaultSeverity)))])))
+            return .object(fields)
         }
         let results: [JSONValue] = diagnostics.map { diagnostic in
             var message = diagnostic.message

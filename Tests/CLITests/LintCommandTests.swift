@@ -84,12 +84,17 @@ private let lintRules: [(id: String, severity: String, summary: String)] = {
         let run = try #require(log["runs"]?.arrayValue?.first)
         let rules = try #require(run["tool"]?["driver"]?["rules"]?.arrayValue)
         var described: [String: String] = [:]
+        var explained: [String: String] = [:]
         for rule in rules {
-            if let id = rule["id"]?.stringValue { described[id] = rule["shortDescription"]?["text"]?.stringValue }
+            if let id = rule["id"]?.stringValue {
+                described[id] = rule["shortDescription"]?["text"]?.stringValue
+                explained[id] = rule["fullDescription"]?["text"]?.stringValue
+            }
         }
         #expect(lintRules.count >= 14)
         for rule in lintRules {
             #expect(described[rule.id] == rule.summary, "\(rule.id) is missing or undescribed in tool.driver.rules")
+            #expect(explained[rule.id] == rule.rationale, "\(rule.id) has no rationale in tool.driver.rules")
         }
         #expect(described["unknown-key"] != nil)
         #expect(rules.count == described.count, "a rule is listed twice")

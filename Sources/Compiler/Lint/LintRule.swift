@@ -71,7 +71,7 @@ public struct LintRule: Sendable {
     }
 
     public var ruleDescription: RuleDescription {
-        RuleDescription(id: id, summary: summary, defaultSeverity: defaultSeverity)
+        RuleDescription(id: id, summary: summary, defaultSeverity: defaultSeverity, rationale: rationale)
     }
 
     /// A finding of this rule at its default severity (the linter applies the configuration).
