@@ -149,6 +149,7 @@ enum PlanText {
         var out = "workflow \(graph.name) (project \(graph.project), \(graph.file))\n"
         out += "  hash   sha256:\(graph.contentHash)\n"
         out += "  loop   \(plan.loopWords)\n"
+        for note in graph.settingsNotExecuted { out += "  note   not executed by this runner: \(note)\n" }
         func width(_ step: CompiledStep, depth: Int) -> Int {
             step.children.reduce(step.id.count + 2 * depth) { max($0, width($1, depth: depth + 1)) }
         }

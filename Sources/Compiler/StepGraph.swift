@@ -272,3 +272,27 @@ public struct WorkflowGraph: Sendable, Hashable {
     /// Enabled guard steps, in order: they run after the cycle's segments.
     public var guards: [CompiledStep] { steps.filter { $0.isGuard && $0.enabled } }
 }
+
+extension WorkflowGraph {
+    /// The settings of this workflow that the runner accepts and stores but does not act on,
+    /// in words (`plan` shows them, a task records them when it starts), so no one mistakes a
+    /// written safety setting for one that is enforced. See docs/runner.md, "Not (yet) executed".
+    public var settingsNotExecuted: [String] {
+        var notes: [String] = []
+        if safety.checkpointStrategy != .none {
+            notes.append("safety.checkpoint_strategy \(safety.checkpointStrategy.rawValue): no checkpoint is taken")
+        }
+        if safety.autoRollback { notes.append("safety.auto_rollback: nothing is rolled back") }
+        if safety.binarySnapshot { notes.append("safety.binary_snapshot: no snapshot is kept") }
+        func visit(_ steps: [CompiledStep]) {
+            for step in steps {
+                if let stall = step.stallTimeoutSecs { notes.append("\(step.id).stall_timeout_secs \(stall): only timeout_secs is enforced") }
+                if step.tty { notes.append("\(step.id).tty: steps run without a terminal") }
+                if step.collectArtifacts { notes.append("\(step.id).behavior.collect_artifacts: nothing is collected") }
+                visit(step.children)
+            }
+        }
+        visit(steps)
+        return notes
+    }
+}

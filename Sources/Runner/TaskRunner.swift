@@ -180,8 +180,12 @@ public final class TaskRunner: @unchecked Sendable {
                         payload: .object([
                             ("graph_hash", .string(task.graphHash)), ("workspace_root", .string(pinned.root)),
                             ("runner_pid", .int(Int64(me.pid))),
+                            ("not_executed", .array(pinned.graph.settingsNotExecuted.map { .string($0) })),
                         ])), task: taskID)
             }
+        }
+        if !resuming {
+            for note in pinned.graph.settingsNotExecuted { progress(.note("not executed by this runner: \(note)"), cycle: 0) }
         }
         do {
             try loadState()
