@@ -48,6 +48,10 @@ public struct ProcessRequest: Sendable {
     /// False: each log file is created only when the process writes to that stream (the task
     /// runner's steps: many write nothing, and every file created costs an inode).
     public var createsEmptyLogs: Bool = true
+    /// Called with the child's pid (the leader of its process group) right after it is spawned,
+    /// before the launcher waits for it: the runner records it, so a runner that dies can have its
+    /// step's process group ended by whoever recovers the task.
+    public var onStart: (@Sendable (Int32) -> Void)?
 
     public init(
         command: String, workingDirectory: String, environment: [String: String] = [:],
@@ -241,6 +245,7 @@ private struct Supervisor {
 
             let pid = try spawn(arguments: arguments, environment: environment, fds: fds, request: request)
             let started = ContinuousClock.now
+            request.onStart?(pid)
             // The parent's copies of the child's ends.
             closeFD(&fds.stdin)
             closeFD(&fds.stdoutWrite)

@@ -89,7 +89,7 @@ extension TaskRunner {
         item?.markedRunning = true
         progress(.stepStarted, cycle: cycle, step: step.id, item: item?.id)
 
-        let result = launch(step, prepared: &prepared, paths: paths)
+        let result = launch(step, prepared: &prepared, paths: paths, runID: runID)
         prepared.notices += result.notices
         if result.interrupted {
             try tasks.write { writer in
@@ -340,7 +340,7 @@ extension TaskRunner {
     }
 
     /// Runs the prepared step and waits for it.
-    func launch(_ step: CompiledStep, prepared: inout PreparedStep, paths: (stdout: String, stderr: String)) -> StepResult {
+    func launch(_ step: CompiledStep, prepared: inout PreparedStep, paths: (stdout: String, stderr: String), runID: Int64) -> StepResult {
         let begin = monotonicMilliseconds()
         defer { if let file = prepared.promptFile { unlink(file) } }
         if let refusal = prepared.refusal {
@@ -369,6 +369,11 @@ extension TaskRunner {
             timeout: .seconds(timeout), terminationGracePeriod: options.terminationGrace, limits: prepared.limits, masker: masker)
         request.createsEmptyLogs = false
         request.cancellation = interruption
+        request.onStart = { [tasks] pid in
+            // Best effort: if this write fails the step still runs; only orphan clean-up after a
+            // crash would miss it.
+            try? tasks.write { try $0.recordProcess(run: runID, pid: pid) }
+        }
         do {
             let result = try ProcessLauncher.runBlocking(request)
             return StepResult(

@@ -365,6 +365,15 @@ public final class TaskStore: @unchecked Sendable {
             guard let id = row[0].text else { continue }
             let pid = row[1].integer.map { Int32(truncatingIfNeeded: $0) }
             if let pid, RunnerIdentity.isAlive(pid: pid, start: row[2].text) { continue }
+            // The dead runner's steps may still be running in their own process groups: end them,
+            // so a resumed task never has two copies of a step at work in one workspace.
+            let leftovers = try read { database in
+                try database.query("SELECT pid, pid_start FROM runs WHERE task_id = ? AND status = 'running' AND pid IS NOT NULL", [.text(id)])
+            }
+            for leftover in leftovers {
+                guard let raw = leftover[0].integer else { continue }
+                RunnerIdentity.endProcessGroup(Int32(truncatingIfNeeded: raw), start: leftover[1].text)
+            }
             try write { writer in
                 let now = ResourceStore.timestamp()
                 try writer.database.run(
@@ -467,6 +476,13 @@ public struct TaskWriter {
         return database.lastInsertID
     }
 
+    /// Records the process a run started (its pid and start time), so recovery can end it.
+    public func recordProcess(run id: Int64, pid: Int32) throws {
+        try database.run(
+            "UPDATE runs SET pid = ?, pid_start = ? WHERE id = ?",
+            [.integer(Int64(pid)), RunnerIdentity.startTime(of: pid).map { .text($0) } ?? .null, .integer(id)])
+    }
+
     public func finishRun(
         _ id: Int64, exitCode: Int, success: Bool, timedOut: Bool, durationMS: Int64, variables: JSONValue, outcome: JSONValue
     ) throws {
@@ -520,5 +536,27 @@ public enum RunnerIdentity {
         guard let actual = startTime(of: pid) else { return false }
         if let start { return actual == start }
         return true
+    }
+
+    /// Ends the process group a step process leads, when that process is still the one recorded
+    /// (same pid and start time; without a recorded start time nothing is killed): SIGTERM to
+    /// the group, then SIGKILL after a grace period of up to 2 s.
+    public static func endProcessGroup(_ pid: Int32, start: String?) {
+        guard pid > 1, start != nil, isAlive(pid: pid, start: start) else { return }
+        kill(-pid, SIGTERM)
+        for _ in 0..<100 {
+            if !isAlive(pid: pid, start: start) || zombie(pid) { break }
+            usleep(20_000)
+        }
+        kill(-pid, SIGKILL)
+    }
+
+    /// True when `pid` has exited but not been reaped (its parent, the dead runner, is gone; init
+    /// reaps it soon).
+    static func zombie(_ pid: Int32) -> Bool {
+        guard let bytes = readFileBytes("/proc/\(pid)/stat", limit: 4096),
+            let close = bytes.lastIndex(of: UInt8(ascii: ")")), close + 2 < bytes.count
+        else { return false }
+        return bytes[close + 2] == UInt8(ascii: "Z")
     }
 }

@@ -111,7 +111,9 @@ public enum Schema {
                     variables    TEXT NOT NULL DEFAULT '{}',  -- JSON: the pipeline variables the run set
                     outcome      TEXT NOT NULL DEFAULT '{}',  -- JSON: status set, early return, generated items
                     started_at   TEXT,
-                    finished_at  TEXT
+                    finished_at  TEXT,
+                    pid          INTEGER,               -- the step's process (its group leader) while it runs
+                    pid_start    TEXT                   -- its start time (/proc), against pid reuse
                 );
                 CREATE INDEX runs_by_slot ON runs(task_id, cycle, step, item);
                 CREATE TABLE events (

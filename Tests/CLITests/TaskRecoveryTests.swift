@@ -37,6 +37,38 @@ struct TaskRecoveryTests {
 
     // MARK: crash
 
+    @Test("the step a killed runner left running is ended when the task is recovered")
+    func orphanedStepIsEndedOnRecovery() throws {
+        let box = try TaskSandbox("orphan")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: orphan}
+            spec:
+              steps:
+                - {id: long, command: "sleep 60 & echo $! > sleeper.pid; wait"}
+            """)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: orchestratorExecutable)
+        process.arguments = ["run", "-f", box.root + "/manifest.yaml", "-W", "orphan", "--data-dir", box.data]
+        process.currentDirectoryURL = URL(fileURLWithPath: box.root)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        #expect(Self.waitFor(20) { !box.read("sleeper.pid").isEmpty })
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let sleeper = Int32(box.read("sleeper.pid").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(sleeper > 0)
+        // The runner is gone; its step lives on in its own process group.
+        #expect(isAliveProcess(sleeper))
+        // The next command recovers the task and ends the step's process group.
+        let list = try JSONParser.parse(box.cli(["task", "list", "-o", "json"]).stdout).arrayValue ?? []
+        #expect(list.first?["status"]?.string == "interrupted")
+        #expect(Self.waitFor(5) { !isAliveProcess(sleeper) }, "the orphaned step (pid \(sleeper)) survived recovery")
+    }
+
     @Test("SIGKILL of the runner mid-task: resume finishes it, no event lost or doubled, no finished step runs twice")
     func crashAndResume() throws {
         let box = try TaskSandbox("crash")
