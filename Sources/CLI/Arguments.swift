@@ -55,7 +55,7 @@ public struct ParsedArguments: Sendable {
         while index < arguments.count {
             let argument = arguments[index]
             index += 1
-            if onlyPositionals || argument == "-" || !argument.hasPrefix("-") {
+            if onlyPositionals || argument == "-" || !argument.hasPrefix("-") || ParsedArguments.looksLikeValue(argument) {
                 positionals.append(argument)
                 continue
             }
@@ -90,6 +90,15 @@ public struct ParsedArguments: Sendable {
                 values[option.key, default: []].append("")
             }
         }
+    }
+
+    /// `-1`, `-2.5`, `-(a + b)`, `- x`: a leading minus followed by what no option starts with
+    /// is a value (a negative number, an expression), not an option.
+    static func looksLikeValue(_ argument: String) -> Bool {
+        let scalars = Array(argument.unicodeScalars)
+        guard scalars.count > 1, scalars[0] == "-" else { return false }
+        let second = scalars[1]
+        return ("0"..."9").contains(second) || second == "." || second == "(" || second == " "
     }
 
     /// The value of `key` checked against a closed set of choices.

@@ -21,7 +21,8 @@ public enum ExprCommand: Command {
           {"unknown": ["NAME", ...]}     the result depends on these --unknown variables
           {"error": "MESSAGE"}           an evaluation error (division by zero, no such key, ...)
         Check diagnostics (syntax, unknown variables or functions, type errors) go to standard
-        error with the column. Write `--` before an EXPR that starts with `-`.
+        error with the column. An EXPR starting with `-` and a digit, `.` or `(` is read as the
+        expression; for any other leading `-`, write `--` before EXPR.
         Exit 0 for a value or unknown, 1 for an evaluation error or a diagnostic, 2 on bad usage.
         """
     public static let options: [OptionSpec] = [

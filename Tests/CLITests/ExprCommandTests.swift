@@ -40,3 +40,12 @@ import Testing
         #expect(result.status == 2)
     }
 }
+
+@Suite struct NegativeValueArgumentTests {
+    @Test func aLeadingMinusNumberIsAnExpressionNotAnOption() throws {
+        let result = runInProcess(["expr", "-1 + 3"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try JSONParser.parse(result.stdout)["value"] == .int(2))
+        #expect(runInProcess(["expr", "-x"]).status == 2)
+    }
+}
