@@ -355,11 +355,16 @@ extension CompileContext {
 
     // MARK: safety
 
-    /// A self-referential workspace defined in the workflow's own file is the one it is meant to
-    /// run in (a bundle); the runner applies the same check to the pair a task actually names.
+    /// The one workspace a workflow's own file defines (in its project) is the one it is meant to
+    /// run in (a bundle). A file with several workspaces (an `export` stream, say) pairs nothing
+    /// here; the runner applies the same check to the pair a task actually names.
     private mutating func checkSelfReferentialWorkspaces(_ graph: WorkflowGraph, spec: WorkflowSpec, resource: Resource) {
-        for workspace in resources
-        where workspace.file == resource.file && Compiler.project(of: workspace) == graph.project {
+        let bundled = resources.filter { candidate in
+            guard case .workspace = candidate.spec else { return false }
+            return candidate.file == resource.file && Compiler.project(of: candidate) == graph.project
+        }
+        guard bundled.count == 1 else { return }
+        for workspace in bundled {
             guard case .workspace(let ws) = workspace.spec, ws.isSelfReferential else { continue }
             for problem in SelfReferentialSafety.problems(graph) {
                 let range: SourceRange

@@ -82,6 +82,16 @@ public struct PinnedWorkflow: Sendable {
             }
             chosen = workspaces[0]
         }
+        // The safety policy for a workflow that edits this tool's own tree (spec/manifests.md):
+        // checked here for the pair the task names, whatever files they came from.
+        if chosen.1.isSelfReferential {
+            let problems = SelfReferentialSafety.problems(graph)
+            if !problems.isEmpty {
+                throw RunnerError(
+                    "workflow \(workflow) may not run in self-referential workspace \(chosen.0): "
+                        + problems.map(\.text).joined(separator: "; ") + " (" + problems.map(\.help).joined(separator: "; ") + ")")
+            }
+        }
         return PinnedWorkflow(
             graph: graph, workspace: chosen.1, workspaceName: chosen.0, root: chosen.1.rootPath.value, stores: stores,
             profiles: profiles, snapshot: snapshot)

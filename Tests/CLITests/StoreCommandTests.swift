@@ -331,6 +331,17 @@ private struct Scratch {
         #expect(scratch.run(["apply", "-f", selfWorkspace, "-f", a, "-f", w]).status == 0)
         let created = scratch.run(["task", "create", "-n", "t", "-g", "x", "-W", "hello", "-w", "plain", "--no-start"])
         #expect(created.status == 0, "\(created.stderr)")
+
+        // The pair a task names is checked: this workflow has no rollback, checkpoint or self test.
+        let refused = scratch.run(["task", "create", "-n", "t", "-g", "x", "-W", "hello", "-w", "self", "--no-start"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("may not run in self-referential workspace self"), "\(refused.stderr)")
+
+        // An export is one stream with both workspaces: nothing pairs them, it re-applies unchanged.
+        let exported = scratch.run(["export"])
+        let again = scratch.run(["apply", "-f", "-"], stdin: exported.stdout)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stdout.split(separator: "\n").allSatisfy { $0.contains(" unchanged (project: ") }, "\(again.stdout)")
     }
 }
 

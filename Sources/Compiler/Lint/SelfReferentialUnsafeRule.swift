@@ -10,8 +10,9 @@ extension LintRule {
             running there edits the program that runs it. A broken edit must be caught and undone, \
             so such a workflow needs `safety.auto_rollback: true`, a `safety.checkpoint_strategy` \
             other than `none` (something to roll back to) and an enabled `self_test` step (what \
-            notices the breakage). The compiler checks each workflow against the self-referential \
-            workspaces of its own file (a bundle); the runner checks the pair a task names.
+            notices the breakage). The compiler checks each workflow against the workspace of its own \
+            file when that is the file's only workspace (a bundle); the runner refuses to create a \
+            task for any other unsafe pair it is asked to run.
             """,
         examples: [
             LintExample(
