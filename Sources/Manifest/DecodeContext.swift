@@ -32,8 +32,18 @@ final class DecodeContext {
     var kind: ResourceKind?
     private(set) var diagnostics: [Diagnostic] = []
     private(set) var errorCount = 0
+    /// The expressions read in the document being decoded (with the key that holds them): when
+    /// the document is rejected, their syntax is still checked here, as the compiler never sees
+    /// them.
+    var expressionsRead: [(key: String, source: ExpressionSource)] = []
 
     init(file: String) { self.file = file }
+
+    /// Adds findings made elsewhere (the syntax of a rejected document's expressions).
+    func append(_ diagnostic: Diagnostic) {
+        if diagnostic.severity == .error { errorCount += 1 }
+        diagnostics.append(diagnostic)
+    }
 
     // MARK: Reporting
 
@@ -231,7 +241,9 @@ final class DecodeContext {
             error(.invalidValue, "the expression `\(key)` is empty", at: value.range, help: "write a condition, e.g. `cycle > 1`")
             return nil
         }
-        return ExpressionSource(text: text.value, node: value)
+        let source = ExpressionSource(text: text.value, node: value)
+        expressionsRead.append((key, source))
+        return source
     }
 
     // MARK: Lists

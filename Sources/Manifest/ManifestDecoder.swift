@@ -1,4 +1,5 @@
 import Diagnostics
+import Expr
 import YAML
 
 /// The decoded documents of one file (or several) and everything found wrong in them.
@@ -31,15 +32,41 @@ public enum ManifestDecoder {
 
     /// Decodes the documents of `file`. `projectOverride` is the command line's `--project`:
     /// a document whose `metadata.project` differs is an error `project-mismatch`.
-    public static func decode(documents: [Document], file: String, projectOverride: String?) -> DecodeResult {
+    /// `source` (the file's bytes) places the syntax errors of a rejected document's expressions
+    /// at their exact position inside the YAML scalar; without it they point at the scalar.
+    public static func decode(documents: [Document], file: String, projectOverride: String?, source: [UInt8]? = nil) -> DecodeResult {
         let context = DecodeContext(file: file)
         var resources: [Resource] = []
+        var positions: ScalarSourceMap?
         for document in documents {
             guard let root = document.root, !root.isNull else { continue }
             let errorsBefore = context.errorCount
             context.kind = nil
+            context.expressionsRead = []
             let resource = decodeDocument(root, context: context, projectOverride: projectOverride)
-            if let resource, context.errorCount == errorsBefore { resources.append(resource) }
+            if let resource, context.errorCount == errorsBefore {
+                resources.append(resource)
+            } else {
+                // A rejected document is not compiled: report its expressions' syntax errors now,
+                // so one run shows every error of the file.
+                for (key, expression) in context.expressionsRead {
+                    guard case .failure(let failure) = ExprParser.parseResult(expression.text) else { continue }
+                    var diagnostic = failure.diagnostic
+                    diagnostic.message = "`\(key)`: " + diagnostic.message
+                    if diagnostic.help == nil { diagnostic.help = "fix the expression (its grammar: grammar/expr.md)" }
+                    diagnostic.file = file
+                    diagnostic.range = expression.range
+                    if let source, let inner = failure.diagnostic.range {
+                        if positions == nil { positions = ScalarSourceMap(source: source) }
+                        positions?.add([expression.node])
+                        if let map = positions {
+                            diagnostic.range = map.range(
+                                ofContentRange: inner.start.offset..<max(inner.start.offset, inner.end.offset), in: expression.node)
+                        }
+                    }
+                    context.append(diagnostic)
+                }
+            }
         }
         return DecodeResult(resources: resources, diagnostics: context.diagnostics)
     }

@@ -34,7 +34,8 @@ public enum ManifestLoader {
                 loaded.diagnostics.append(error.diagnostic(file: source.path))
                 continue
             }
-            let result = ManifestDecoder.decode(documents: documents, file: source.path, projectOverride: projectOverride)
+            let result = ManifestDecoder.decode(
+                documents: documents, file: source.path, projectOverride: projectOverride, source: source.bytes)
             loaded.resources += result.resources
             loaded.diagnostics += result.diagnostics
         }

@@ -344,3 +344,65 @@ import YAML
         #expect(loaded.resources.first?.workspace?.ticketDirectory == "7")
     }
 }
+
+@Suite struct RejectedDocumentExpressionTests {
+    /// A document rejected for another error is not compiled; the syntax of its expressions is
+    /// still checked, so one run reports every error of the file, at the exact column.
+    @Test func syntaxErrorsOfARejectedDocumentAreReported() {
+        let loaded = load(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata:
+              name: wf
+            spec:
+              steps:
+                - id: implement
+                  templat: implement
+                  prehook:
+                    when: "qa_file_path.startsWith(\\"docs\\") && (cycle > "
+            """)
+        #expect(loaded.resources.isEmpty)
+        expectOne(loaded, "unknown-key", line: 8, column: 7)
+        // `when: "qa_file_path.startsWith(\"docs\") && (cycle > "` with the value's text from
+        // column 16: the expression ends where the closing quote stands, column 62 (each escape
+        // is two characters in the file, one in the expression).
+        let syntax = expectOne(loaded, "expr-syntax", line: 10, column: 62)
+        #expect(syntax?.message.hasPrefix("`when`:") == true)
+
+        // An error in the middle, after the escapes: the stray `)` is at content offset 35, and
+        // at column 16 + 35 + 2 (two backslashes) = 53 in the file.
+        let middle = load(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata:
+              name: wf
+            spec:
+              steps:
+                - id: implement
+                  templat: implement
+                  prehook:
+                    when: "qa_file_path.startsWith(\\"docs\\") && ) cycle"
+            """)
+        expectOne(middle, "expr-syntax", line: 10, column: 53)
+    }
+
+    @Test func validDocumentsLeaveExpressionsToTheCompiler() {
+        let loaded = load(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata:
+              name: wf
+            spec:
+              steps:
+                - id: implement
+                  command: make
+                  prehook:
+                    when: "cycle > "
+            """)
+        #expect(loaded.resources.count == 1)
+        #expect(findings(loaded, "expr-syntax").isEmpty)
+    }
+}
