@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // orchestrator: a declarative manifest compiler and runner for AI-agent workflows.
 // Layers (a lower layer never imports a higher one):
-//   Diagnostics -> YAML -> Expr -> Manifest -> Compiler -> (Store -> Runner) -> CLI -> orchestrator
+//   JSON -> Diagnostics -> YAML, Expr -> Manifest -> Compiler -> Store (CSQLite) -> Runner -> CLI -> orchestrator
 import PackageDescription
 
 let package = Package(
