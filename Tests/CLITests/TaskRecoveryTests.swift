@@ -16,6 +16,18 @@ struct TaskRecoveryTests {
         return condition()
     }
 
+    /// Starts the real executable running `workflow` of the sandbox's manifest in the background.
+    static func startRunner(_ box: TaskSandbox, workflow: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: orchestratorExecutable)
+        process.arguments = ["run", "-f", box.root + "/manifest.yaml", "-W", workflow, "--data-dir", box.data]
+        process.currentDirectoryURL = URL(fileURLWithPath: box.root)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs a command line in-process on its own thread; `wait()` returns its result.
     final class Background: @unchecked Sendable {
         private let done = DispatchSemaphore(value: 0)
@@ -49,13 +61,7 @@ struct TaskRecoveryTests {
               steps:
                 - {id: long, command: "sleep 60 & echo $! > sleeper.pid; wait"}
             """)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: orchestratorExecutable)
-        process.arguments = ["run", "-f", box.root + "/manifest.yaml", "-W", "orphan", "--data-dir", box.data]
-        process.currentDirectoryURL = URL(fileURLWithPath: box.root)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Self.startRunner(box, workflow: "orphan")
         #expect(Self.waitFor(20) { !box.read("sleeper.pid").isEmpty })
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
@@ -89,13 +95,7 @@ struct TaskRecoveryTests {
                 - {id: a3, command: "echo a3-{cycle} >> runs.log; sleep 0.15"}
                 - {id: qa, command: "echo qa-{cycle}-{item_id} >> runs.log; sleep 0.15"}
             """)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: orchestratorExecutable)
-        process.arguments = ["run", "-f", box.root + "/manifest.yaml", "-W", "crashy", "--data-dir", box.data]
-        process.currentDirectoryURL = URL(fileURLWithPath: box.root)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Self.startRunner(box, workflow: "crashy")
         // In the middle: cycle 1's a2 has started.
         let reached = Self.waitFor(30) { box.read("runs.log").contains("a2-1") }
         kill(process.processIdentifier, SIGKILL)
@@ -154,13 +154,7 @@ struct TaskRecoveryTests {
               steps:
                 - {id: long, command: "if [ -f second ]; then echo finished >> out; else touch second; sleep 30 & echo $! > sleeper.pid; wait; fi"}
             """, workspaceSpec: "qa_targets: []")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: orchestratorExecutable)
-        process.arguments = ["run", "-f", box.root + "/manifest.yaml", "-W", "long", "--data-dir", box.data]
-        process.currentDirectoryURL = URL(fileURLWithPath: box.root)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Self.startRunner(box, workflow: "long")
         #expect(Self.waitFor(20) { !box.read("sleeper.pid").isEmpty })
         let begin = Date()
         kill(process.processIdentifier, SIGINT)
