@@ -182,7 +182,7 @@ public struct ScalarSourceMap: Sendable {
             for node in nodes where node.scalar != nil {
                 let start = node.range.start.offset
                 if runs[start] != nil { continue }
-                if let alone = Parser.rescanAlone(node, in: input) {
+                if let alone = StreamParser.rescanAlone(node, in: input) {
                     runs[start] = alone
                 } else {
                     remaining.insert(start)
@@ -192,7 +192,7 @@ public struct ScalarSourceMap: Sendable {
         guard !remaining.isEmpty, !reparsedEverything else { return }
         let recorded: [Int: [ContentSegment]]? = source.withUnsafeBufferPointer { input in
             guard let isASCII = try? EncodingCheck.validate(input) else { return nil }
-            var parser = Parser(
+            var parser = StreamParser(
                 input: input, limits: .standard, isASCII: isASCII, probeTargets: remaining,
                 probeEveryRewritten: reparseRecordsEverything)
             // A parse error after a scalar leaves what was recorded before it.
@@ -205,7 +205,7 @@ public struct ScalarSourceMap: Sendable {
     }
 }
 
-extension Parser {
+extension StreamParser {
     /// The content runs of the scalar `node` of `input`, re-scanned alone with the parser's code
     /// started at the scalar; nil unless they are provably what parsing the whole input records.
     ///
@@ -228,10 +228,10 @@ extension Parser {
 
         /// Runs the scanner `scan` on a parser positioned at the scalar; the runs it recorded when
         /// its content and end are the node's.
-        func rescan(_ scan: (inout Parser) throws(ParseFailure) -> Node) -> [ContentSegment]? {
+        func rescan(_ scan: (inout StreamParser) throws(ParseFailure) -> Node) -> [ContentSegment]? {
             // Only offsets are used: the ASCII column arithmetic (wrong columns on non-ASCII lines,
             // right offsets) spares counting characters on every line.
-            var parser = Parser(input: input, limits: .standard, isASCII: true, probeTargets: [start])
+            var parser = StreamParser(input: input, limits: .standard, isASCII: true, probeTargets: [start])
             parser.pos = start
             parser.line = node.range.start.line
             var lineStart = start
@@ -253,15 +253,15 @@ extension Parser {
             return [ContentSegment(contentOffset: 0, sourceOffset: start, verbatim: true)]
         case .plain:
             guard let parentIndent = continuationParentIndent(start: start, end: end, in: input) else { return nil }
-            if let runs = rescan({ (parser: inout Parser) throws(ParseFailure) -> Node in
+            if let runs = rescan({ (parser: inout StreamParser) throws(ParseFailure) -> Node in
                 try parser.scanPlainBlock(parentIndent: parentIndent).node
             }) {
                 return runs
             }
-            return rescan { (parser: inout Parser) throws(ParseFailure) -> Node in try parser.scanPlainFlow(parentIndent: parentIndent) }
+            return rescan { (parser: inout StreamParser) throws(ParseFailure) -> Node in try parser.scanPlainFlow(parentIndent: parentIndent) }
         case .singleQuoted, .doubleQuoted:
             guard first == (scalar.style == .doubleQuoted ? Byte.doubleQuote : Byte.singleQuote) else { return nil }
-            return rescan { (parser: inout Parser) throws(ParseFailure) -> Node in try parser.parseQuotedScalar(parentIndent: -1) }
+            return rescan { (parser: inout StreamParser) throws(ParseFailure) -> Node in try parser.parseQuotedScalar(parentIndent: -1) }
         case .literal, .folded:
             guard first == (scalar.style == .literal ? Byte.pipe : Byte.greaterThan) else { return nil }
             // The header: chomping and indentation indicators (at most one of each).
@@ -273,7 +273,7 @@ extension Parser {
                 index += 1
             }
             guard text.utf8.contains(where: { $0 != Byte.lineFeed }) else { return nil }
-            return rescan { (parser: inout Parser) throws(ParseFailure) -> Node in try parser.parseBlockScalar(parentIndent: -1) }
+            return rescan { (parser: inout StreamParser) throws(ParseFailure) -> Node in try parser.parseBlockScalar(parentIndent: -1) }
         }
     }
 

@@ -153,7 +153,7 @@ import Testing
         var nodes: [Node] = []
         Self.scalars(root, into: &nodes)
         let whole: [Int: [ContentSegment]] = bytes.withUnsafeBufferPointer { input in
-            var parser = Parser(
+            var parser = StreamParser(
                 input: input, limits: .standard, isASCII: false, probeTargets: Set(nodes.map(\.range.start.offset)))
             _ = try? parser.parseStream()
             return parser.probeResults
@@ -164,7 +164,7 @@ import Testing
             for node in nodes {
                 let recorded = whole[node.range.start.offset]
                 #expect(recorded != nil, "\(name): \(node.range)")
-                guard let runs = Parser.rescanAlone(node, in: input) else {
+                guard let runs = StreamParser.rescanAlone(node, in: input) else {
                     notAlone.append(node.scalar?.text ?? "")
                     continue
                 }

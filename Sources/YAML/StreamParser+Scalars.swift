@@ -15,7 +15,7 @@ enum Chomping {
     case keep
 }
 
-extension Parser {
+extension StreamParser {
     // MARK: - Plain scalars
 
     /// A plain scalar in block context starting at `pos`. Continuation lines must be indented more

@@ -1,6 +1,6 @@
 import Diagnostics
 
-extension Parser {
+extension StreamParser {
     /// Skips white space, comments and line breaks inside a flow collection opened at `opened`.
     /// Lines with content must be indented more than `parentIndent` and must not be document markers.
     mutating func skipFlowSpace(parentIndent: Int, opened: SourceLocation, isSequence: Bool) throws(ParseFailure) {

@@ -18,7 +18,7 @@ enum BlockPlacement: Equatable {
 /// top) bounds its continuation lines, a block collection's column is that of its first key or `-`.
 /// Every block-level parse function ends positioned at the first non-blank character of the next
 /// line with content (or at the end of the input), with `indent` and `tabInIndent` describing it.
-struct Parser {
+struct StreamParser {
     let input: UnsafeBufferPointer<UInt8>
     let end: Int
     let limits: YAMLLimits

@@ -46,7 +46,7 @@ public enum ExprParser {
         } catch {
             throw ExprSyntaxError(diagnostic: .error(ExprRule.syntax, error.message, range: lines.range(error.start, error.end), help: error.help))
         }
-        let parser = Parser(tokens: tokens, lines: lines, limits: limits)
+        let parser = TokenParser(tokens: tokens, lines: lines, limits: limits)
         do {
             let root = try parser.parseWhole()
             return Expression(text: text, root: root)
@@ -72,14 +72,14 @@ public enum ExprParser {
     ]
 }
 
-/// Thrown inside the parser; the diagnostic is in `Parser.failure`. (A large thrown type
+/// Thrown inside the parser; the diagnostic is in `TokenParser.failure`. (A large thrown type
 /// would cost stack space at every call site of the recursive functions.)
 struct ParseStop: Error {}
 
 /// A recursive-descent parser with an operator-precedence loop for the binary operators, so
 /// that one level of nesting (a parenthesis, a bracket, an argument list) costs only a few
 /// small stack frames. Messages are built in separate functions for the same reason.
-final class Parser {
+final class TokenParser {
     let tokens: [LexedToken]
     let kinds: [TokenKind]
     let lines: LineMap
@@ -217,7 +217,7 @@ final class Parser {
         var operands: [ExprNode] = [try parseUnary()]
         var operators: [(index: Int, precedence: Int)] = []
         while true {
-            let precedence = Parser.precedence(kind)
+            let precedence = TokenParser.precedence(kind)
             if precedence == 0 { break }
             while let top = operators.last, top.precedence >= precedence {
                 operators.removeLast()
@@ -246,7 +246,7 @@ final class Parser {
             items.append(rhs)
             combined = try node(.logical(op, items), start, end, children: items)
         default:
-            let op = Parser.binaryOperator(kinds[index])
+            let op = TokenParser.binaryOperator(kinds[index])
             combined = try node(.binary(op, lhs, rhs, operatorRange: range(tokens[index].start, tokens[index].end)),
                                 start, end, children: [lhs, rhs])
         }
