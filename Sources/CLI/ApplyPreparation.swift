@@ -68,10 +68,11 @@ struct ApplyPreparation {
         let loaded = ManifestLoader.load(sources, projectOverride: project)
         var diagnostics = loaded.diagnostics
         var desired: [DesiredResource] = []
+        // Relative root paths mean the directory the command runs in (as in the replaced system).
         for resource in loaded.resources {
-            let base = directory(of: resource.file, context: context)
-            desired.append(ManifestRecords.desired(resource, project: resource.resolvedProject, baseDirectory: base))
+            desired.append(ManifestRecords.desired(resource, project: resource.resolvedProject, baseDirectory: context.currentDirectory))
         }
+        diagnostics += WorkspacePaths.check(loaded.resources, currentDirectory: context.currentDirectory)
         diagnostics += conflictingDefinitions(loaded.resources)
         let keys = Set(desired.map(\.key))
         let projects = Set(desired.map(\.key.project))
@@ -150,17 +151,16 @@ struct ApplyPreparation {
         return .resolved(updated)
     }
 
-    /// The absolute directory of a manifest file (the working directory for stdin).
-    static func directory(of file: String, context: CommandContext) -> String {
-        guard file != "<stdin>" else { return context.currentDirectory }
-        let absolute = file.hasPrefix("/") ? file : context.currentDirectory + "/" + file
-        guard let slash = absolute.lastIndex(of: "/") else { return context.currentDirectory }
-        return String(absolute[..<slash])
+    /// The line `apply` prints for one resource; a Workspace's names the root it resolved to.
+    func line(for outcome: ApplyOutcome, dryRun: Bool) -> String {
+        let verb = dryRun ? "would be \(outcome.change.rawValue)" : outcome.change.rawValue
+        var detail = "project: \(outcome.key.project)"
+        if outcome.key.kind == ResourceKind.workspace.rawValue,
+            let resource = desired.first(where: { $0.key == outcome.key }),
+            case .string(let root) = resource.spec["root_path"] ?? .null
+        {
+            detail += ", root: \(root)"
+        }
+        return "\(outcome.key.kind)/\(outcome.key.name) \(verb) (\(detail))\n"
     }
-}
-
-/// The line `apply` prints for one resource.
-func applyLine(_ outcome: ApplyOutcome, dryRun: Bool) -> String {
-    let verb = dryRun ? "would be \(outcome.change.rawValue)" : outcome.change.rawValue
-    return "\(outcome.key.kind)/\(outcome.key.name) \(verb) (project: \(outcome.key.project))\n"
 }

@@ -153,7 +153,7 @@ public enum RunCommand: Command {
                     help: Suggestions.closest(to: workflow, in: known).map { "did you mean `\($0)`?" }
                         ?? (known.isEmpty ? "the files define no workflow" : "workflows: \(Set(known).sorted().joined(separator: ", "))"))
             }
-            for outcome in try store.apply(prepared.desired) { context.stdout.write(applyLine(outcome, dryRun: false)) }
+            for outcome in try store.apply(prepared.desired) { context.stdout.write(prepared.line(for: outcome, dryRun: false)) }
             let task: TaskRecord
             do {
                 task = try TaskCreation.create(

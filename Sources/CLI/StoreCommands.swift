@@ -95,7 +95,7 @@ public enum ApplyCommand: Command {
                 dryRun
                 ? try store.planApply(prepared.desired, pruneScope: prepared.pruneScope)
                 : try store.apply(prepared.desired, pruneScope: prepared.pruneScope)
-            for outcome in outcomes { context.stdout.write(applyLine(outcome, dryRun: dryRun)) }
+            for outcome in outcomes { context.stdout.write(prepared.line(for: outcome, dryRun: dryRun)) }
             return .success
         }
     }

@@ -57,7 +57,7 @@ struct ManifestCheck {
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
     /// Every rule validate and plan can report, for SARIF.
-    static var rules: [RuleDescription] { ManifestRule.descriptions + ExprRule.all + CompilerRule.descriptions }
+    static var rules: [RuleDescription] { ManifestRule.descriptions + ExprRule.all + CompilerRule.descriptions + WorkspacePaths.Rule.descriptions }
 
     static func load(_ arguments: ParsedArguments, context: CommandContext) throws(UsageError) -> ManifestCheck {
         let paths = arguments.all("--filename")
@@ -80,7 +80,8 @@ struct ManifestCheck {
         let compilation = Compiler.compile(loaded.resources, sources: loaded.sources)
         return ManifestCheck(
             sources: loaded.sources, resources: loaded.resources, compilation: compilation,
-            diagnostics: loaded.diagnostics + compilation.diagnostics)
+            diagnostics: loaded.diagnostics + compilation.diagnostics
+                + WorkspacePaths.check(loaded.resources, currentDirectory: context.currentDirectory))
     }
 
     /// `valid: 15 resources (1 workflow) in 1 file, project default; 3 warnings`.
