@@ -69,12 +69,7 @@ private enum BuiltinDoesNothing {
     static func check(_ context: LintContext) -> [Diagnostic] {
         var findings: [Diagnostic] = []
         for workflow in context.workflows {
-            let all = context.resources(of: .workspace, project: workflow.project)
-            let own = all.filter { $0.file == workflow.file }
-            let workspaces: [(name: String, spec: WorkspaceSpec)] = (own.isEmpty ? all : own).compactMap { resource in
-                if case .workspace(let spec) = resource.spec { return (resource.name, spec) }
-                return nil
-            }
+            let workspaces = context.workspaces(for: workflow)
             // Without a workspace in sight the files may be applied next to one: nothing to say.
             guard !workspaces.isEmpty else { continue }
             for step in workflow.flatSteps where step.compiled.enabled {
