@@ -122,6 +122,33 @@ struct CommandOptionTests {
         #expect(overview.contains("task") && overview.contains("event"))
     }
 
+    @Test("every command and subcommand has help, and no spelling is declared twice in one command")
+    func everyCommandsHelp() {
+        func commandWords(_ help: String, after header: String) -> [String] {
+            guard let section = help.components(separatedBy: header + "\n").dropFirst().first else { return [] }
+            return section.split(separator: "\n").prefix { $0.hasPrefix("  ") }.compactMap { $0.split(separator: " ").first.map(String.init) }
+        }
+        let commands = commandWords(runInProcess(["--help"]).stdout, after: "Commands:")
+        #expect(commands.count >= 15, "\(commands)")
+        var paths: [[String]] = []
+        for command in commands {
+            let help = runInProcess([command, "--help"]).stdout
+            let subcommands = commandWords(help, after: "Subcommands:")
+            paths += subcommands.isEmpty ? [[command]] : subcommands.map { [command, $0] }
+        }
+        #expect(paths.contains(["task", "trace"]) && paths.contains(["event", "list"]) && paths.contains(["validate"]))
+        for path in paths {
+            let help = runInProcess(path + ["--help"])
+            #expect(help.status == 0)
+            #expect(help.stdout.hasPrefix("Usage: orchestrator " + path.joined(separator: " ")), "\(path)")
+            let spellings = commandWords(help.stdout, after: "Options:").isEmpty ? [] : help.stdout
+                .components(separatedBy: "Options:\n")[1].split(separator: "\n")
+                .flatMap { line in line.split(separator: " ").prefix { $0.hasPrefix("-") }.map { $0.trimmingCharacters(in: [","]) } }
+            #expect(spellings.contains("--help"), "\(path)")
+            #expect(Set(spellings).count == spellings.count, "\(path): \(spellings)")
+        }
+    }
+
     @Test("a group needs its subcommand first")
     func subcommandFirst() {
         let none = runInProcess(["task"])
@@ -142,9 +169,9 @@ struct CommandOptionTests {
 /// The command lines of the replaced system's guide that need a task or a store.
 @Suite("Guide command lines")
 struct GuideCommandLineTests {
-    /// A sandbox with a completed task of a two-step workflow.
-    func completedTask() throws -> (TaskSandbox, String) {
-        let box = try TaskSandbox("guide")
+    /// A sandbox with one QA document and a two-step workflow `wf` (not applied).
+    func sandbox(_ label: String) throws -> TaskSandbox {
+        let box = try TaskSandbox(label)
         try box.file("qa/one.md", "1\n")
         try box.manifest(
             """
@@ -156,6 +183,12 @@ struct GuideCommandLineTests {
                 - {id: build, command: "echo built"}
                 - {id: qa, command: "echo checking {rel_path}"}
             """)
+        return box
+    }
+
+    /// A sandbox with a completed task of `wf`.
+    func completedTask() throws -> (TaskSandbox, String) {
+        let box = try sandbox("guide")
         let run = box.run("wf")
         #expect(run.result.status == 0, "\(run.result.stdout)\(run.result.stderr)")
         return (box, run.task)
@@ -276,17 +309,7 @@ struct GuideCommandLineTests {
 
     @Test("task create -t FILE with a missing file is exit 2 before anything is created")
     func missingTargetFile() throws {
-        let box = try TaskSandbox("missing-target")
-        try box.file("qa/one.md", "1\n")
-        try box.manifest(
-            """
-            apiVersion: orchestrator.dev/v2
-            kind: Workflow
-            metadata: {name: wf}
-            spec:
-              steps:
-                - {id: qa, command: "echo {rel_path}"}
-            """)
+        let box = try sandbox("missing-target")
         // Before any store exists: nothing is created, not even the data directory.
         let first = box.cli(["task", "create", "-W", "wf", "-t", "ws/qa/missing.md", "--no-start"])
         #expect(first.status == 2)

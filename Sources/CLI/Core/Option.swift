@@ -57,7 +57,9 @@ public struct OptionSpec<Root> {
     let defaultText: (Root) -> String?
 
     /// The long spelling that names the option in messages (`--output`).
-    public var displayName: String { names.last(where: { $0.hasPrefix("--") }) ?? names[names.count - 1] }
+    public var displayName: String { Self.displayName(names) }
+
+    static func displayName(_ names: [String]) -> String { names.last(where: { $0.hasPrefix("--") }) ?? names.last ?? "" }
 
     /// The help line of the option: `-o, --output text|json`.
     var label: String { names.joined(separator: ", ") + (valueName.map { " " + $0 } ?? "") }
@@ -110,7 +112,7 @@ public struct Option<Root> {
 
     static func choice<Choice: OptionChoice>(_ path: WritableKeyPath<Root, Choice>, _ names: [String], help: String) -> Option {
         let aliases = Choice.aliases.keys.sorted().map { "`\($0)` is `\(Choice.aliases[$0]?.rawValue ?? "")`" }
-        let displayName = names.last(where: { $0.hasPrefix("--") }) ?? names[names.count - 1]
+        let displayName = OptionSpec<Root>.displayName(names)
         return one(
             names, value: Choice.choiceList, help: help + (aliases.isEmpty ? "" : "; " + aliases.joined(separator: ", ")),
             defaultText: { $0[keyPath: path].rawValue }
@@ -126,7 +128,7 @@ public struct Option<Root> {
 
     /// A whole number, 0 or more (`--tail N`).
     public static func integer(_ path: WritableKeyPath<Root, Int?>, _ names: String..., value: String, help: String) -> Option {
-        let displayName = names.last(where: { $0.hasPrefix("--") }) ?? names[names.count - 1]
+        let displayName = OptionSpec<Root>.displayName(names)
         return one(names, value: value, help: help) { (root: inout Root, text: String) throws(UsageError) in
             guard let number = Int(text), number >= 0 else {
                 throw UsageError("`\(displayName)` needs a whole number, got `\(text)`")
