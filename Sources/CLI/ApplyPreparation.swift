@@ -15,12 +15,8 @@ struct ApplyPreparation {
 
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
-    static let filenameOption = OptionSpec(["-f", "--filename"], value: "FILE|DIR|-", help: "manifest files or directories (repeatable; - reads stdin)")
-    static let projectOption = OptionSpec(["-p", "--project"], value: "P", help: "the project of resources that name none (default `default`)")
-
     /// Reads `-f` inputs. A usage error when none is given or a file is missing.
-    static func readSources(_ arguments: ParsedArguments, context: CommandContext, command: String) throws(UsageError) -> [SourceFile] {
-        let paths = arguments.all(filenameOption.key)
+    static func readSources(_ paths: [String], context: CommandContext, command: String) throws(UsageError) -> [SourceFile] {
         guard !paths.isEmpty else {
             throw UsageError("`\(command)` needs manifests: -f FILE|DIR|-", help: "e.g. `orchestrator \(command) -f manifests/`")
         }
@@ -43,21 +39,20 @@ struct ApplyPreparation {
         return resources
     }
 
-    /// `-f`, `--project` and `--prune` from the command line, prepared against `store`; the
-    /// findings are reported on stderr (in the chosen format) before the command goes on.
+    /// `-f` files, `--project` and `--prune` from the command line, prepared against `store`;
+    /// the findings are reported on stderr (in the format of `report`) before the command goes on.
     /// The store is opened only after the inputs are read, so a usage error creates nothing.
     static func prepareAndReport(
-        _ arguments: ParsedArguments, openStore: () throws -> ResourceStore, context: CommandContext, command: String
+        files: [String], project: String?, prune: Bool, report: DiagnosticOptions,
+        openStore: () throws -> ResourceStore, context: CommandContext, command: String
     ) throws -> (prepared: ApplyPreparation, store: ResourceStore) {
-        let sources = try readSources(arguments, context: context, command: command)
+        let sources = try readSources(files, context: context, command: command)
         let store = try openStore()
-        let prepared = try prepare(
-            sources: sources, project: arguments.value(projectOption.key), prune: arguments.flag("--prune"),
-            store: store, context: context)
+        let prepared = try prepare(sources: sources, project: project, prune: prune, store: store, context: context)
         if !prepared.diagnostics.isEmpty {
-            try DiagnosticOptions.emit(
+            report.emit(
                 prepared.diagnostics, sources: prepared.sources, files: prepared.sources.count,
-                arguments: arguments, context: context, alwaysToStandardError: true)
+                context: context, alwaysToStandardError: true)
         }
         return (prepared, store)
     }
