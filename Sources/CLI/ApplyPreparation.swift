@@ -65,9 +65,9 @@ struct ApplyPreparation {
         var desired: [DesiredResource] = []
         // Relative root paths mean the directory the command runs in (as in the replaced system).
         for resource in loaded.resources {
-            desired.append(ManifestRecords.desired(resource, project: resource.resolvedProject, baseDirectory: context.currentDirectory))
+            desired.append(ManifestRecords.desired(resource, project: resource.resolvedProject, baseDirectory: context.absoluteDirectory))
         }
-        diagnostics += WorkspacePaths.check(loaded.resources, currentDirectory: context.currentDirectory)
+        diagnostics += WorkspacePaths.check(loaded.resources, currentDirectory: context.absoluteDirectory)
         diagnostics += conflictingDefinitions(loaded.resources)
         let keys = Set(desired.map(\.key))
         let projects = Set(desired.map(\.key.project))

@@ -97,7 +97,7 @@ struct GetCommand: Command {
                 }
                 selectors.append((String(selector[..<eq]), String(selector[selector.index(after: eq)...])))
             }
-            let store = try DataDirectory.open(dataDirectory, context: context)
+            let store = try DataDirectory.openExisting(dataDirectory, context: context)
             var resources: [StoredResource]
             if words.count == 2 {
                 resources = [try findResource(store, kind: kind, name: words[1], project: project)]
@@ -179,7 +179,7 @@ struct DescribeCommand: Command {
     func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
             let (kind, name) = try KindName.kindAndName(words, command: Self.name)
-            let store = try DataDirectory.open(dataDirectory, context: context)
+            let store = try DataDirectory.openExisting(dataDirectory, context: context)
             let resource = try findResource(store, kind: kind, name: name, project: project)
             var out = ""
             out += "Name:         \(resource.key.name)\n"
@@ -246,6 +246,14 @@ struct DeleteCommand: Command {
             guard dryRun || force else {
                 throw UsageError("`delete` needs --force", help: "add --force to delete, or --dry-run to see what would be deleted")
             }
+            let location = DataDirectory.locate(dataDirectory, context: context)
+            guard ResourceStore.exists(in: location.path) else {
+                // Nothing stored anywhere: a project to delete is simply not there (the guide runs
+                // this first, before `init`); anything else names a data directory that is missing.
+                guard kind == "Project" else { throw DataDirectory.missing(location) }
+                context.stdout.write("project/\(name): nothing to delete, the project does not exist (no data directory yet)\n")
+                return .success
+            }
             let store = try DataDirectory.open(dataDirectory, context: context)
             if kind == "Project" {
                 let stored = try store.resources(project: name)
@@ -310,7 +318,7 @@ struct ExportCommand: Command {
 
     func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
-            let store = try DataDirectory.open(dataDirectory, context: context)
+            let store = try DataDirectory.openExisting(dataDirectory, context: context)
             let resources = try store.resources(project: project)
             context.stdout.write(YAMLEmitter.emitStream(resources.map { ManifestRecords.document($0) }))
             return .success

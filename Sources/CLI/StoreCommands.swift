@@ -140,7 +140,7 @@ struct DiffCommand: Command {
         runStoreCommand(context) {
             let (prepared, store) = try ApplyPreparation.prepareAndReport(
                 files: files, project: project, prune: prune, report: report,
-                openStore: { try DataDirectory.openForReading(dataDirectory, context: context) }, context: context,
+                openStore: { try DataDirectory.openExisting(dataDirectory, context: context) }, context: context,
                 command: Self.name)
             if prepared.hasErrors { return .usage }
             let outcomes = try store.planApply(prepared.desired, pruneScope: prepared.pruneScope)

@@ -32,8 +32,12 @@ enum TaskCommand: CommandGroup {
 
     /// What every task subcommand starts with: the store, with the tasks whose runner died
     /// marked `interrupted`.
-    static func open(_ dataDirectory: String?, context: CommandContext) throws -> (store: ResourceStore, tasks: TaskStore) {
-        let store = try DataDirectory.open(dataDirectory, context: context)
+    /// Only `task create` may create the data directory; every other subcommand reads tasks that
+    /// must already be somewhere, so with no data directory it says where it looked.
+    static func open(_ dataDirectory: String?, context: CommandContext, creating: Bool = false) throws -> (store: ResourceStore, tasks: TaskStore) {
+        let store =
+            creating
+            ? try DataDirectory.open(dataDirectory, context: context) : try DataDirectory.openExisting(dataDirectory, context: context)
         let tasks = TaskStore(store)
         try tasks.recoverOrphanedTasks()
         return (store, tasks)
@@ -82,7 +86,7 @@ struct TaskCreateCommand: Command {
             }
             let variables = try ForegroundRun.variables(newTask.variables)
             let targets = try ForegroundRun.targets(newTask.targetFiles, context: context)
-            let (store, tasks) = try TaskCommand.open(dataDirectory, context: context)
+            let (store, tasks) = try TaskCommand.open(dataDirectory, context: context, creating: true)
             let task: TaskRecord
             do {
                 task = try TaskCreation.create(

@@ -82,7 +82,7 @@ struct ManifestCheck {
         return ManifestCheck(
             sources: loaded.sources, resources: loaded.resources, compilation: compilation,
             diagnostics: loaded.diagnostics + compilation.diagnostics
-                + WorkspacePaths.check(loaded.resources, currentDirectory: context.currentDirectory))
+                + WorkspacePaths.check(loaded.resources, currentDirectory: context.absoluteDirectory))
     }
 
     /// `valid: 15 resources (1 workflow) in 1 file, project default; 3 warnings`.
