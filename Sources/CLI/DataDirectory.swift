@@ -14,15 +14,16 @@ public enum DataDirectory {
 
     /// Opens the store, creating the directory and the database on first use.
     public static func open(_ arguments: ParsedArguments, context: CommandContext) throws -> ResourceStore {
-        try ResourceStore(dataDirectory: path(arguments, context: context))
+        try ResourceStore(dataDirectory: path(arguments, context: context), keyFile: SecretKeyFile(environment: context.environment))
     }
 
     /// Opens the store for a command that writes nothing: an existing database, else an empty
     /// one in memory (so `apply --dry-run` and `diff` never create the data directory).
     public static func openForReading(_ arguments: ParsedArguments, context: CommandContext) throws -> ResourceStore {
         let directory = path(arguments, context: context)
-        if ResourceStore.exists(in: directory) { return try ResourceStore(dataDirectory: directory) }
-        return try ResourceStore(inMemoryFor: directory)
+        let keyFile = SecretKeyFile(environment: context.environment)
+        if ResourceStore.exists(in: directory) { return try ResourceStore(dataDirectory: directory, keyFile: keyFile) }
+        return try ResourceStore(inMemoryFor: directory, keyFile: keyFile)
     }
 }
 
