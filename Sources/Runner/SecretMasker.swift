@@ -1,3 +1,4 @@
+import Compiler
 import JSON
 
 /// Replaces every occurrence of a secret value with `***`. Used on everything the runner stores
@@ -12,7 +13,7 @@ import JSON
 public struct SecretMasker: Sendable {
     public static let mask: [UInt8] = Array("***".utf8)
     /// The shortest value that is masked, in characters.
-    public static let minimumLength = 4
+    public static let minimumLength = SecretLength.minimumMasked
 
     /// Secrets, longest first, by first byte (a quick filter for the scan).
     private let byFirstByte: [UInt8: [[UInt8]]]
