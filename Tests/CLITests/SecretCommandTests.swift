@@ -55,7 +55,11 @@ private func stringsScan(_ values: [String], under directory: String) -> [String
 private let token = "tok-Zx81-Qm55-Lp09-secret"
 private let pin = "4821"
 
-private let manifests = """
+/// A workspace, a SecretStore `keys` with `secrets` (YAML lines), an EnvStore, an agent running
+/// `command` with both stores' variables, and a workflow `wf`: the agent's step capturing `capture`
+/// (`VAR JSONPATH`) from its stdout, then a command step `then`.
+private func manifestStream(secrets: String, command: String, capture: (String, String), then: String) -> String {
+    """
     apiVersion: orchestrator.dev/v2
     kind: Workspace
     metadata: {name: ws}
@@ -66,8 +70,7 @@ private let manifests = """
     metadata: {name: keys}
     spec:
       data:
-        API_TOKEN: "\(token)"
-        PIN: "\(pin)"
+    \(secrets)
     ---
     apiVersion: orchestrator.dev/v2
     kind: EnvStore
@@ -87,7 +90,7 @@ private let manifests = """
     spec:
       capabilities: [use]
       env: [{fromRef: keys}, {fromRef: settings}]
-      command: 'echo "token=$API_TOKEN pin=$PIN region=$REGION"; printf "{\\"t\\": \\"%s\\"}\\n" "$API_TOKEN"'
+      command: '\(command)'
     ---
     apiVersion: orchestrator.dev/v2
     kind: Workflow
@@ -98,11 +101,17 @@ private let manifests = """
           required_capability: use
           template: use
           behavior:
-            captures: [{var: t, source: stdout, json_path: "$.t"}]
-        - {id: check, command: 'echo "capture-length=$(printf %s "{t}" | wc -c)"'}
+            captures: [{var: \(capture.0), source: stdout, json_path: "\(capture.1)"}]
+        - {id: then, command: '\(then)'}
       loop: {mode: once}
 
     """
+}
+
+private let manifests = manifestStream(
+    secrets: "    API_TOKEN: \"\(token)\"\n    PIN: \"\(pin)\"",
+    command: #"echo "token=$API_TOKEN pin=$PIN region=$REGION"; printf "{\"t\": \"%s\"}\n" "$API_TOKEN""#,
+    capture: ("t", "$.t"), then: #"echo "capture-length=$(printf %s "{t}" | wc -c)""#)
 
 @Suite(.serialized) struct SecretCommandTests {
     @Test("a run leaves no SecretStore value in any file of the data directory; get, describe, export show none")
@@ -264,46 +273,12 @@ private let manifests = """
     @Test("values under 4 characters: validate and lint warn at them, the runner records them and leaves them unmasked")
     func shortSecrets() throws {
         let box = try SecretSandbox("secret-short")
-        let path = try box.file("short.yaml", """
-            apiVersion: orchestrator.dev/v2
-            kind: Workspace
-            metadata: {name: ws}
-            spec: {root_path: ws, qa_targets: []}
-            ---
-            apiVersion: orchestrator.dev/v2
-            kind: SecretStore
-            metadata: {name: keys}
-            spec:
-              data:
-                ID: id
-                TOKEN: long-enough-secret-value
-            ---
-            apiVersion: orchestrator.dev/v2
-            kind: StepTemplate
-            metadata: {name: use}
-            spec: {prompt: "p"}
-            ---
-            apiVersion: orchestrator.dev/v2
-            kind: Agent
-            metadata: {name: user}
-            spec:
-              capabilities: [use]
-              env: [{fromRef: keys}]
-              command: 'echo "retries=1 id=$ID"; printf "{\\"id\\": 7, \\"t\\": \\"%s\\"}\\n" "$TOKEN"'
-            ---
-            apiVersion: orchestrator.dev/v2
-            kind: Workflow
-            metadata: {name: wf}
-            spec:
-              steps:
-                - id: use
-                  required_capability: use
-                  template: use
-                  behavior:
-                    captures: [{var: n, source: stdout, json_path: "$.id"}]
-                - {id: show, command: 'echo "n={n}"'}
-              loop: {mode: once}
-            """)
+        let path = try box.file(
+            "short.yaml",
+            manifestStream(
+                secrets: "    ID: id\n    TOKEN: long-enough-secret-value",
+                command: #"echo "retries=1 id=$ID"; printf "{\"id\": 7, \"t\": \"%s\"}\n" "$TOKEN""#,
+                capture: ("n", "$.id"), then: #"echo "n={n}""#))
         for command in ["validate", "lint"] {
             let result = runInProcess([command, "-f", path], directory: box.root)
             #expect(result.stderr.contains("short.yaml:11:9: warning:"), "\(command): \(result.stderr)")
