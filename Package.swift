@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // orchestrator: a declarative manifest compiler and runner for AI-agent workflows.
 // Layers (a lower layer never imports a higher one):
-//   JSON -> Diagnostics -> YAML, Expr -> Manifest -> Compiler -> Store (CSQLite) -> Runner -> CLI -> orchestrator
+//   JSON -> Diagnostics -> YAML, Expr -> Manifest -> Compiler -> Store (CSQLite, CCrypto) -> Runner -> CLI -> orchestrator
 import PackageDescription
 
 let package = Package(
@@ -24,10 +24,12 @@ let package = Package(
         .target(name: "Manifest", dependencies: ["Diagnostics", "YAML", "Expr"]),
         // References -> step graph, planner, lint rules.
         .target(name: "Compiler", dependencies: ["Diagnostics", "YAML", "Expr", "Manifest"]),
-        // The system SQLite library (Debian: libsqlite3-dev), the only outside code we use.
+        // The system SQLite library (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The system libcrypto (Debian: libssl-dev): AES-256-GCM and HMAC-SHA256 for secrets at rest.
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", providers: [.apt(["libssl-dev"])]),
         // The embedded store: resources, revisions, projects (and later tasks and events) in SQLite.
-        .target(name: "Store", dependencies: ["CSQLite", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler"]),
+        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler"]),
         // Executes a pinned step graph: processes, items, cycles, events, drift.
         .target(name: "Runner", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store"]),
         // Commands and output formats; the executable is a thin shell around it.

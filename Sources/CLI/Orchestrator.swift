@@ -18,6 +18,7 @@ public enum Orchestrator {
         DescribeCommand.self,
         DeleteCommand.self,
         ExportCommand.self,
+        SecretCommand.self,
         RunCommand.self,
         TaskCommand.self,
         EventCommand.self,
