@@ -124,6 +124,11 @@ public final class ControlClient {
     public func sendLine(_ text: String) throws(ControlClientError) {
         guard fd >= 0 else { throw .connectionLost("the connection to \(socketPath) is closed") }
         if let code = sendAll(fd, Array((text + "\n").utf8), socket: true) {
+            // A daemon that refuses the connection writes why before closing: report that.
+            let saved = timeoutSeconds
+            timeoutSeconds = 1
+            defer { timeoutSeconds = saved }
+            if let (_, reply) = try? readReply(), case .error(let error) = reply { throw .refused(error) }
             throw .connectionLost("cannot write to \(socketPath): \(describeErrno(code))")
         }
     }

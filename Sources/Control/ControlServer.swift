@@ -136,15 +136,16 @@ public final class ControlServer: @unchecked Sendable {
         close(fd)
     }
 
-    /// Ends every open connection (a handler still running sees its stream closed).
+    /// Ends every open connection: reading stops first, so an answer being written still goes
+    /// out; a second later (a stream still running) writing stops too.
     public func closeConnections() {
-        connections.access { open in
-            for fd in open { shutdown(fd, Int32(SHUT_RDWR)) }
-        }
-        var waited = 0
-        while connectionCount > 0 && waited < 2_000 {
-            usleep(5_000)
-            waited += 5
+        for how in [Int32(SHUT_RD), Int32(SHUT_RDWR)] {
+            connections.access { open in
+                for fd in open { shutdown(fd, how) }
+            }
+            let deadline = monotonicMilliseconds() + 1_000
+            while connectionCount > 0 && monotonicMilliseconds() < deadline { usleep(5_000) }
+            if connectionCount == 0 { return }
         }
     }
 
@@ -189,16 +190,16 @@ public final class ControlServer: @unchecked Sendable {
     private func serve(_ fd: Int32) {
         defer { finish(fd) }
         guard let peer = UnixSocket.peer(fd) else {
-            let error = ControlError(.peerRefused, "the daemon cannot read the credentials of this connection")
-            _ = sendAll(fd, ControlReply.error(error).line(id: .null), socket: true)
+            refuse(fd, ControlError(.peerRefused, "the daemon cannot read the credentials of this connection"))
+            lingerUntilClosed(fd)
             return
         }
         guard peer.uid == allowedUID else {
-            let error = ControlError(
+            refuse(fd, ControlError(
                 .peerRefused, "user id \(peer.uid) may not use this daemon (it serves user id \(allowedUID))",
-                help: "run the command as the user that started the daemon")
-            _ = sendAll(fd, ControlReply.error(error).line(id: .null), socket: true)
+                help: "run the command as the user that started the daemon"))
             peerRefusedHandler.access { $0 }(peer)
+            lingerUntilClosed(fd)
             return
         }
         var reader = LineReader(fd: fd, limit: maxRequestBytes)
@@ -214,6 +215,25 @@ public final class ControlServer: @unchecked Sendable {
             case .end, .failed, .timedOut:
                 return
             }
+        }
+    }
+
+    /// Sends a refusal and ends the daemon's side of the connection.
+    private func refuse(_ fd: Int32, _ error: ControlError) {
+        _ = sendAll(fd, ControlReply.error(error).line(id: .null), socket: true)
+        shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// Lets the client read what it was sent: closing a socket with unread input resets the
+    /// connection and the client could lose the error line, so what the client sent is read and
+    /// dropped until it closes (at most a second).
+    private func lingerUntilClosed(_ fd: Int32) {
+        let deadline = monotonicMilliseconds() + 1_000
+        var sink = [UInt8](repeating: 0, count: 4096)
+        while monotonicMilliseconds() < deadline {
+            guard waitReadable(fd, timeoutMilliseconds: 100) else { continue }
+            let count = sink.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count == 0 || (count < 0 && errno != EINTR) { return }
         }
     }
 

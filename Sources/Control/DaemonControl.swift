@@ -141,17 +141,25 @@ public enum DaemonControl {
         return .stillRunning(pid: pid)
     }
 
-    static func isAlive(_ pid: Int32) -> Bool {
-        kill(pid, 0) == 0 || errno == EPERM
+    /// Whether `pid` runs. A zombie counts as ended: a detached daemon's parent is init (or a
+    /// container's reaper), which may take seconds to reap it.
+    public static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        // "pid (comm) S ...": the state follows the last ')'.
+        guard count > 0, let close = buffer[..<count].lastIndex(of: UInt8(ascii: ")")), close + 2 < count else { return true }
+        let state = buffer[close + 2]
+        return state != UInt8(ascii: "Z") && state != UInt8(ascii: "X")
     }
 
     /// Waits until `pid` is gone; true when it is.
     public static func waitForExit(_ pid: Int32, seconds: Double) -> Bool {
         let deadline = monotonicMilliseconds() + Int64(seconds * 1000)
         while isAlive(pid) {
-            // A child of ours (a foreground daemon started by this process) is reaped here.
-            var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid { return true }
             if monotonicMilliseconds() >= deadline { return false }
             usleep(20_000)
         }

@@ -45,7 +45,27 @@ public enum Detach {
             dup2(null, 0)
             if null > 0 { close(null) }
         }
+        closeInheritedDescriptors(keeping: fds[1])
         return .daemon(ReadinessReporter(fd: fds[1]))
+    }
+
+    /// Closes every descriptor above stderr but `kept`. Whatever the launcher's caller left open
+    /// (a database, a pipe or socket by which it watches its child) must not be held for the
+    /// daemon's whole life: a caller that waits for end-of-file on it would wait for ever.
+    static func closeInheritedDescriptors(keeping kept: Int32) {
+        var open: [Int32] = []
+        if let directory = opendir("/proc/self/fd") {
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
+                if let fd = Int32(name) { open.append(fd) }
+            }
+            closedir(directory)
+        } else {
+            open = Array(3..<Int32(min(getdtablesize(), 65536)))
+        }
+        for fd in open where fd > 2 && fd != kept { close(fd) }
     }
 }
 
