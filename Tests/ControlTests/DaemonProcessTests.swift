@@ -56,6 +56,7 @@ struct DaemonProcessTests {
         let data = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: data) }
         let launched = try runToEnd(daemonExecutable, ["--data-dir", data, "--workers", "2"])
+        defer { _ = DaemonControl.stop(dataDirectory: data, timeoutSeconds: 10) }
         #expect(launched.status == 0, "launcher: \(launched.stderr)")
         // No retry: the launcher has returned, so the socket must accept now.
         let status = try #require(DaemonStatus(json: try ControlClient(dataDirectory: data).request("status")))
@@ -87,7 +88,8 @@ struct DaemonProcessTests {
             Issue.record("the daemon did not start")
             return
         }
-        defer { kill(status.pid, SIGKILL) }
+        // Stopped through its socket if a check below fails (never by a PID that may be reused).
+        defer { _ = DaemonControl.stop(dataDirectory: data, timeoutSeconds: 10) }
         #expect(status.workers == 4)
         guard case .failed(let code, let message) = DaemonControl.start(executable: daemonExecutable, dataDirectory: data) else {
             Issue.record("a second start succeeded")
