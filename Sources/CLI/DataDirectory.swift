@@ -3,24 +3,22 @@ import Store
 /// Where the embedded store lives (spec/cli.md, Data directory): `--data-dir DIR`, else
 /// `$ORCHESTRATOR_DATA_DIR`, else `.orchestrator/` in the current directory.
 public enum DataDirectory {
-    public static let option = OptionSpec(
-        ["--data-dir"], value: "DIR", help: "the data directory (default $ORCHESTRATOR_DATA_DIR, else ./.orchestrator)")
-
-    public static func path(_ arguments: ParsedArguments, context: CommandContext) -> String {
-        let chosen = arguments.value(option.key) ?? context.environment["ORCHESTRATOR_DATA_DIR"] ?? ".orchestrator"
+    /// `given` is the `--data-dir` value (Option.dataDirectory).
+    public static func path(_ given: String?, context: CommandContext) -> String {
+        let chosen = given ?? context.environment["ORCHESTRATOR_DATA_DIR"] ?? ".orchestrator"
         if chosen.hasPrefix("/") { return chosen }
         return context.currentDirectory + "/" + chosen
     }
 
     /// Opens the store, creating the directory and the database on first use.
-    public static func open(_ arguments: ParsedArguments, context: CommandContext) throws -> ResourceStore {
-        try ResourceStore(dataDirectory: path(arguments, context: context))
+    public static func open(_ given: String?, context: CommandContext) throws -> ResourceStore {
+        try ResourceStore(dataDirectory: path(given, context: context))
     }
 
     /// Opens the store for a command that writes nothing: an existing database, else an empty
     /// one in memory (so `apply --dry-run` and `diff` never create the data directory).
-    public static func openForReading(_ arguments: ParsedArguments, context: CommandContext) throws -> ResourceStore {
-        let directory = path(arguments, context: context)
+    public static func openForReading(_ given: String?, context: CommandContext) throws -> ResourceStore {
+        let directory = path(given, context: context)
         if ResourceStore.exists(in: directory) { return try ResourceStore(dataDirectory: directory) }
         return try ResourceStore(inMemoryFor: directory)
     }
