@@ -2,6 +2,7 @@
 // orchestrator: a declarative manifest compiler and runner for AI-agent workflows.
 // Layers (a lower layer never imports a higher one):
 //   JSON -> Diagnostics -> YAML, Expr -> Manifest -> Compiler -> Store (CSQLite, CCrypto) -> Runner -> CLI -> orchestrator
+//   JSON, Diagnostics -> Control (transport) -> Daemon (CLI level) -> orchestratord
 import PackageDescription
 
 let package = Package(
@@ -9,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "orchestrator", targets: ["orchestrator"]),
+        .executable(name: "orchestratord", targets: ["orchestratord"]),
         .library(name: "OrchestratorKit", targets: ["CLI"]),
     ],
     targets: [
@@ -35,6 +37,12 @@ let package = Package(
         // Commands and output formats; the executable is a thin shell around it.
         .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner"]),
         .executableTarget(name: "orchestrator", dependencies: ["CLI"]),
+        // The daemon's transport: protocol, Unix-socket server and client, lock, log, detaching.
+        // It knows nothing of tasks: verbs are plugged in by the layer that serves them.
+        .target(name: "Control", dependencies: ["JSON", "Diagnostics"]),
+        // The daemon itself: options, the verbs it serves, signals and drain (CLI level).
+        .target(name: "Daemon", dependencies: ["Control", "JSON", "Diagnostics"]),
+        .executableTarget(name: "orchestratord", dependencies: ["Daemon"]),
         // Release-build benchmarks: `swift run -c release orchestrator-bench --help`.
         .executableTarget(
             name: "orchestrator-bench",
@@ -49,6 +57,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "JSON"]),
     ],
     swiftLanguageModes: [.v6]
 )
