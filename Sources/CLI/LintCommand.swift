@@ -8,14 +8,15 @@ public enum LintCommand: Command {
     public static let name = "lint"
     public static let summary = "validate, plus workflow rules that catch what is valid but wrong"
     public static let usage = """
-        Usage: orchestrator lint -f FILE|DIR|- [-f ...] [--project P] [--format text|json|sarif|github]
+        Usage: orchestrator lint -f FILE|DIR|- [-f ...] [--state FILE]... [--project P] [--format text|json|sarif|github]
                                  [--disable RULE]... [--enable RULE]... [--config FILE]
-               orchestrator lint --list-rules | --rules-markdown
+               orchestrator lint --list-rules | --rules-markdown | --state-rules-markdown
 
         Reports everything `validate` reports, plus the lint rules: loops that cannot end, steps that
         never run, placeholders nothing provides, unused resources, credentials in plain text, ...
         (`--list-rules`; docs/lint.md explains each). Lint the files of a project together: uses in
-        one file count for resources of another.
+        one file count for resources of another. A `-f` input named tasks.json, and every `--state
+        FILE`, is checked with the tasks.json rules instead (docs/state-files.md).
 
         Silence a finding with a comment on its line or the line above:
             # orchestrator-lint: disable=RULE[,RULE]
@@ -35,6 +36,8 @@ public enum LintCommand: Command {
         OptionSpec(["--config"], value: "FILE", help: "a lint configuration: `rules: {RULE: off|on|error|warning|note}`"),
         OptionSpec(["--list-rules"], help: "list the lint rules (id, severity, summary) and exit"),
         OptionSpec(["--rules-markdown"], help: "print the rule reference of docs/lint.md (Markdown) and exit"),
+        StateLintInputs.option,
+        StateLintInputs.markdownOption,
     ]
 
     public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
@@ -42,8 +45,12 @@ public enum LintCommand: Command {
             context.stdout.write(LintDocumentation.rulesMarkdown())
             return .success
         }
+        if arguments.flag(StateLintInputs.markdownOption.key) {
+            context.stdout.write(StateDocumentation.rulesMarkdown())
+            return .success
+        }
         if arguments.flag("--list-rules") {
-            context.stdout.write(LintDocumentation.ruleList())
+            context.stdout.write(LintDocumentation.ruleList() + StateDocumentation.ruleList())
             return .success
         }
         do throws(UsageError) {
@@ -63,25 +70,34 @@ public enum LintCommand: Command {
                 configSources = [source]
             }
             do {
-                try configuration.apply(enable: arguments.all("--enable"), disable: arguments.all("--disable"))
+                try configuration.apply(
+                    enable: StateLintInputs.manifestRules(arguments.all("--enable")),
+                    disable: StateLintInputs.manifestRules(arguments.all("--disable")))
             } catch {
                 throw UsageError(error.message, help: error.help)
             }
             let format = try arguments.choice(DiagnosticOptions.format.key, default: DiagnosticFormat.text)
-            let checked = try ManifestCheck.load(arguments, context: context)
-            let diagnostics = Linter.lint(
-                resources: checked.resources, sources: checked.sources, compilation: checked.compilation,
-                validateDiagnostics: checked.diagnostics, configuration: configuration)
+            let state = try StateLintInputs(arguments, options: options, context: context)
+            let checked = try state.manifestArguments.map { arguments throws(UsageError) in try ManifestCheck.load(arguments, context: context) }
+            let diagnostics =
+                (checked.map {
+                    Linter.lint(
+                        resources: $0.resources, sources: $0.sources, compilation: $0.compilation,
+                        validateDiagnostics: $0.diagnostics, configuration: configuration)
+                } ?? []) + state.diagnostics
+            let sources = (checked?.sources ?? []) + state.sources
             let errors = diagnostics.filter { $0.severity == .error }.count
             let warnings = diagnostics.filter { $0.severity == .warning }.count
             if !diagnostics.isEmpty || format != .text {
                 try DiagnosticOptions.emit(
-                    diagnostics, sources: checked.sources + configSources, files: checked.sources.count, arguments: arguments,
-                    context: context, rules: rules)
+                    diagnostics, sources: sources + configSources, files: sources.count, arguments: arguments,
+                    context: context, rules: rules + StateRegistry.descriptions)
             }
             if errors > 0 { return .findings }
             if format == .text {
-                context.stdout.write(checked.summaryLine(warnings: warnings).replacingFirst("valid:", with: "lint:") + "\n")
+                context.stdout.write(
+                    (checked?.summaryLine(warnings: warnings).replacingFirst("valid:", with: "lint:") ?? state.summaryLine(warnings: warnings))
+                        + (checked != nil && !state.sources.isEmpty ? "; " + state.tasksPhrase : "") + "\n")
             }
             return .success
         } catch {
