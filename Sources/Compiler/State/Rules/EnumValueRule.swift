@@ -21,7 +21,7 @@ extension StateRule {
                     {"id": "API-01", "title": "Fix 500 on unknown todo", "description": "Return 404 for unknown todos.",
                      "status": "in-progress", "priority": "urgent", "verify": "grep -q 404 README.md", "requires_eval": false}
                 //             ^ expect
-                //                                         ^ expect
+                //                                        ^ expect
                   ]
                 }
                 """),

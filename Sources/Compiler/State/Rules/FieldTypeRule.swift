@@ -23,7 +23,7 @@ extension StateRule {
                     {"id": "API-01", "title": 404, "description": "Return 404 for unknown todos.",
                 //                            ^ expect
                      "status": "pending", "priority": "high", "verify": "grep -q 404 README.md", "requires_eval": "false"}
-                //                                                                                                   ^ expect
+                //                                                                                                ^ expect
                   ]
                 }
                 """),

@@ -1,7 +1,7 @@
 extension StateRule {
     static let jsonSyntax = StateRule(
         .jsonSyntax,
-        summary: "tasks.json is not strict JSON, or its top level is not an object",
+        summary: "the file is not strict JSON, or its top level is not an object",
         rationale: """
             Agents, editors, `jq` and this tool all read tasks.json; a file that only some of them accept \
             (a comment, a trailing comma, single quotes) is read differently by each, or not at all. The \
@@ -13,7 +13,7 @@ extension StateRule {
                 "a trailing comma", triggers: true,
                 """
                 {"project": "todo-api", "last_updated": "2026-12-01", "current_focus": "Ship the API.", "tasks": [],}
-                //                                                                                                   ^ expect
+                //                                                                                                  ^ expect
                 """),
             StateExample(
                 "strict JSON", triggers: false,

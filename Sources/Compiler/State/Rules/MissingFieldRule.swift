@@ -22,7 +22,8 @@ extension StateRule {
                   "current_focus": "Ship the API.",
                   "tasks": [
                     {"id": "API-01", "title": " ", "description": "Return 404 for unknown todos.",
-                //                   ^ expect
+                //                            ^ expect
+                //  ^ expect
                      "status": "pending", "priority": "high", "requires_eval": false}
                   ]
                 }
