@@ -205,3 +205,21 @@ let allStateExamples: [StateExampleCase] = StateRegistry.rules.flatMap { rule in
         for id in StateRuleID.allCases { #expect(listed.contains(id.rawValue)) }
     }
 }
+
+@Suite struct TasksSchemaTests {
+    /// docs/tasks.schema.json names the fields and values the model reads.
+    @Test func schemaMatchesTheModel() throws {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: packageRoot + "/docs/tasks.schema.json"))
+        let schema = try JSONParser.parse([UInt8](bytes))
+        func strings(_ value: JSONValue?) -> [String] { value?.arrayValue?.compactMap(\.stringValue) ?? [] }
+        #expect(strings(schema["required"]) == TasksField.topLevel.map(\.rawValue))
+        let task = schema["$defs"]?["task"]
+        #expect(strings(task?["required"]) == TasksField.task.filter(\.isRequired).map(\.rawValue))
+        #expect(Set(task?["properties"].map { value -> [String] in
+            if case .object(let pairs) = value { return pairs.map(\.key) }
+            return []
+        } ?? []) == Set(TasksField.task.map(\.rawValue)))
+        #expect(strings(task?["properties"]?["status"]?["enum"]) == TaskState.allCases.map(\.rawValue))
+        #expect(strings(task?["properties"]?["priority"]?["enum"]) == TaskPriority.allCases.map(\.rawValue))
+    }
+}
