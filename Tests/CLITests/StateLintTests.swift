@@ -1,5 +1,6 @@
 import CLI
 import Compiler
+import Diagnostics
 import Foundation
 import JSON
 import Testing
@@ -163,6 +164,30 @@ let allStateExamples: [StateExampleCase] = StateRegistry.rules.flatMap { rule in
         }
     }
 
+    /// Every prefix of a valid file, and the file with any one byte replaced: read, or one
+    /// positioned `tasks-json-syntax` finding; never a crash.
+    @Test func truncatedAndDamagedFilesNeverCrash() throws {
+        let valid = Array(allStateExamples[2].example.json.utf8)
+        let environment = StateEnvironment(isRunnable: { _ in true }, sprintOutput: nil)
+        var refused = 0
+        for cut in 0..<valid.count {
+            let prefix = SourceFile(path: "tasks.json", bytes: Array(valid[..<cut]))
+            let findings = StateLinter.lint(prefix, environment: environment)
+            if case .failure = TasksFileReader.read(prefix) {
+                refused += 1
+                #expect(findings.count == 1 && findings[0].rule == StateRuleID.jsonSyntax.rawValue && findings[0].range != nil)
+            }
+        }
+        // Only the prefix that lacks just the final newline is complete JSON.
+        #expect(valid.last == 0x0A && refused == valid.count - 1)
+        for (index, replacement) in zip(stride(from: 0, to: valid.count, by: 3), [UInt8]([0x00, 0x22, 0x7B, 0x5D, 0x2C, 0xFF, 0x5C, 0x0A]).cycled()) {
+            var damaged = valid
+            damaged[index] = replacement
+            let findings = StateLinter.lint(SourceFile(path: "tasks.json", bytes: damaged), environment: environment)
+            #expect(findings.allSatisfy { $0.range != nil })
+        }
+    }
+
     @Test func readerGivesTheTypedModel() throws {
         let text = """
             {"project": "p", "last_updated": "2026-01-31", "current_focus": "f",
@@ -221,5 +246,19 @@ let allStateExamples: [StateExampleCase] = StateRegistry.rules.flatMap { rule in
         } ?? []) == Set(TasksField.task.map(\.rawValue)))
         #expect(strings(task?["properties"]?["status"]?["enum"]) == TaskState.allCases.map(\.rawValue))
         #expect(strings(task?["properties"]?["priority"]?["enum"]) == TaskPriority.allCases.map(\.rawValue))
+    }
+}
+
+extension Array {
+    /// The elements repeated without end.
+    func cycled() -> AnySequence<Element> {
+        AnySequence { () -> AnyIterator<Element> in
+            var index = 0
+            return AnyIterator {
+                guard !self.isEmpty else { return nil }
+                defer { index = (index + 1) % self.count }
+                return self[index]
+            }
+        }
     }
 }

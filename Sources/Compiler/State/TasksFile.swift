@@ -111,7 +111,10 @@ public enum TasksFileReader {
         do {
             documents = try YAMLParser.parse(source.bytes)
         } catch {
-            return failure("tasks.json could not be read: \(error.message)", at: error.range, help: error.help ?? strictHelp)
+            // Valid JSON the positioned reader refuses: beyond its limits (nesting, size).
+            return failure(
+                "tasks.json could not be read: \(error.message)", at: error.range,
+                help: "tasks.json is read within the YAML reader's limits (128 levels of nesting, 32 MiB); keep it within them")
         }
         guard let root = documents.first?.root, root.mapping != nil else {
             let range = documents.first?.root?.range
