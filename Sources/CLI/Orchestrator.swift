@@ -22,6 +22,7 @@ public enum Orchestrator {
         RunCommand.self,
         TaskCommand.self,
         EventCommand.self,
+        StateCommand.self,
     ]
 
     /// Runs one command line (without the program name) and returns the exit status.
