@@ -2,6 +2,8 @@
 // orchestrator: a declarative manifest compiler and runner for AI-agent workflows.
 // Layers (a lower layer never imports a higher one):
 //   JSON -> Diagnostics -> YAML, Expr -> Manifest -> Compiler -> Store (CSQLite) -> Runner -> CLI -> orchestrator
+//   Hashing (SHA-256, HMAC) sits below Compiler and Triggers; Triggers (cron, webhooks, file watch) needs only
+//   JSON, Diagnostics and Hashing.
 import PackageDescription
 
 let package = Package(
@@ -22,8 +24,13 @@ let package = Package(
         .target(name: "Expr", dependencies: ["Diagnostics", "JSON"]),
         // Typed resources decoded from YAML nodes, with positioned diagnostics.
         .target(name: "Manifest", dependencies: ["Diagnostics", "YAML", "Expr"]),
+        // SHA-256 and HMAC-SHA256, hex, constant-time comparison (no crypto library).
+        .target(name: "Hashing"),
+        // The trigger engine's blocks: cron schedules in IANA time zones, webhook verification and its
+        // HTTP listener, the inotify file watcher.
+        .target(name: "Triggers", dependencies: ["JSON", "Diagnostics", "Hashing"]),
         // References -> step graph, planner, lint rules.
-        .target(name: "Compiler", dependencies: ["Diagnostics", "YAML", "Expr", "Manifest"]),
+        .target(name: "Compiler", dependencies: ["Diagnostics", "YAML", "Expr", "Manifest", "Hashing"]),
         // The system SQLite library (Debian: libsqlite3-dev), the only outside code we use.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // The embedded store: resources, revisions, projects (and later tasks and events) in SQLite.
@@ -47,6 +54,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
+        .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics"]),
     ],
     swiftLanguageModes: [.v6]
 )
