@@ -82,6 +82,8 @@ func zone(_ name: String) throws -> TimeZoneRules { try TimeZoneRules.load(name)
         #expect(try CronSchedule.parse("@daily").nextFire(after: utc(2026, 1, 1, 0, 0, 1), in: z) == utc(2026, 1, 2))
         // Sunday is 0 and 7.
         #expect(try CronSchedule.parse("0 0 * * 7").nextFire(after: utc(2026, 1, 1), in: z) == utc(2026, 1, 4))
+        #expect(try CronSchedule.parse("0 0 * * FRI-SUN").fires(after: utc(2026, 1, 1), count: 3, in: z)
+            == [utc(2026, 1, 2), utc(2026, 1, 3), utc(2026, 1, 4)])
         #expect(try CronSchedule.parse("0 0 * * 5-7").fires(after: utc(2026, 1, 1), count: 3, in: z)
             == [utc(2026, 1, 2), utc(2026, 1, 3), utc(2026, 1, 4)])
     }
@@ -112,7 +114,7 @@ func zone(_ name: String) throws -> TimeZoneRules { try TimeZoneRules.load(name)
         #expect(s.fires(after: utc(2026, 1, 1), count: 2, in: .utc) == [utc(2028, 2, 29, 12), utc(2032, 2, 29, 12)])
         // 2100 is not a leap year: from 2096 the next is 2104.
         #expect(s.nextFire(after: utc(2096, 3, 1), in: .utc) == utc(2104, 2, 29, 12))
-        // Leap day on a Sunday (2032-02-29 is a Sunday) with both restricted: any Sunday or Feb 29.
+        // Both day fields restricted: any Sunday of February, or February 29.
         let sundayOrLeap = try CronSchedule.parse("0 0 29 2 SUN")
         #expect(sundayOrLeap.fires(after: utc(2028, 2, 26), count: 3, in: .utc) == [utc(2028, 2, 27), utc(2028, 2, 29), utc(2029, 2, 4)])
     }

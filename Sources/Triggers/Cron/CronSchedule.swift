@@ -223,6 +223,8 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
                 if let dash {
                     let highText = Array(rangePart[(dash + 1)...])
                     high = try value(highText, kind: kind, at: at + dash + 1, error: error, help: valueHelp)
+                    // `MON-SUN`: a range of days of the week may end on Sunday written as 0 or SUN.
+                    if kind == .dayOfWeek, high == 0, low > 0 { high = 7 }
                     guard low <= high else {
                         throw error("the range \(low)-\(high) of the \(kind.name) field runs backwards", at, rangePart.count,
                             "write the lower bound first, or split it in two: \(low)-\(bounds.upperBound),\(bounds.lowerBound)-\(high)")

@@ -49,7 +49,7 @@ public enum WebhookRouting: Sendable, Equatable {
         } else {
             return .notFound
         }
-        if method == allowed || (allowed == "GET" && method == "HEAD") { return .route(route) }
+        if method == allowed { return .route(route) }
         return .methodNotAllowed(allow: allowed)
     }
 }
