@@ -65,14 +65,14 @@ func removeTree(_ path: String) {
         defer { removeTree(root) }
         mkdir(root + "/docs", 0o755)
         let log = BatchLog()
-        let watcher = try FileWatcher(root: root, paths: ["docs"], debounceMilliseconds: 400) { log.add($0) }
+        let watcher = try FileWatcher(root: root, paths: ["docs"], debounceMilliseconds: 1000) { log.add($0) }
         try watcher.start()
         defer { watcher.stop() }
         for i in 0..<5 { writeFile(root + "/docs/note\(i).md", "v\(i)") }
         writeFile(root + "/docs/note0.md", "v1")
         let batches = log.wait(for: 1)
         // Nothing else arrives after the window closed.
-        usleep(800_000)
+        usleep(1_500_000)
         #expect(log.all.count == 1)
         let paths = Set(batches.first?.changes.map(\.path) ?? [])
         #expect(paths == Set((0..<5).map { root + "/docs/note\($0).md" }))
@@ -83,7 +83,7 @@ func removeTree(_ path: String) {
         let root = makeTemporaryDirectory()
         defer { removeTree(root) }
         let log = BatchLog()
-        let watcher = try FileWatcher(root: root, paths: ["."], debounceMilliseconds: 200) { log.add($0) }
+        let watcher = try FileWatcher(root: root, paths: ["."], debounceMilliseconds: 600) { log.add($0) }
         try watcher.start()
         defer { watcher.stop() }
         writeFile(root + "/a.txt", "1")
@@ -124,7 +124,8 @@ func removeTree(_ path: String) {
         defer { watcher.stop() }
         mkdir(root + "/new", 0o755)
         mkdir(root + "/.git", 0o755)
-        usleep(200_000)
+        // The watcher adds the new directory when it sees it created.
+        for _ in 0..<500 where !watcher.watchedDirectories.contains(root + "/new") { usleep(10_000) }
         #expect(watcher.watchedDirectories.contains(root + "/new"))
         #expect(!watcher.watchedDirectories.contains(root + "/.git"))
         writeFile(root + "/new/file.txt", "1")   // a create: filtered out
