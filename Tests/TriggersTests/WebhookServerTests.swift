@@ -188,6 +188,24 @@ func post(_ port: UInt16, path: String, body: String, headers: [String] = []) th
         }
     }
 
+    @Test func connectionsOverTheLimitAreAnswered503() throws {
+        try withServer(limits: HTTPLimits(readTimeoutMilliseconds: 3000, maxConnections: 1)) { port, daemon throws in
+            let held = try RawClient(port: port)
+            held.send("GET /health HTTP/1.1\r\n")
+            // The held connection occupies the only slot once the server has accepted it.
+            var status = 0
+            for _ in 0..<200 {
+                status = try request(port, "GET /health HTTP/1.1\r\n\r\n").status
+                if status == 503 { break }
+                usleep(10_000)
+            }
+            #expect(status == 503)
+            #expect(daemon.observed.contains { $0.code == "too_many_connections" })
+            held.send("\r\n")
+            #expect(held.readResponse().status == 200)
+        }
+    }
+
     @Test func aTakenPortIsReportedAndStopEndsTheListener() throws {
         let daemon = RecordingDaemon()
         let first = try HTTPServer(port: 0, handler: daemon.service())
