@@ -3,6 +3,8 @@
 // Layers (a lower layer never imports a higher one):
 //   JSON -> Diagnostics -> YAML, Expr -> Manifest -> Compiler -> Store (CSQLite, CCrypto) -> Runner -> CLI -> orchestrator
 //   JSON, Diagnostics -> Control (transport) -> Daemon (CLI level) -> orchestratord
+//   Hashing (SHA-256, HMAC) sits below Compiler and Triggers; Triggers (cron, webhooks, file watch) needs only
+//   JSON, Diagnostics and Hashing.
 import PackageDescription
 
 let package = Package(
@@ -24,8 +26,13 @@ let package = Package(
         .target(name: "Expr", dependencies: ["Diagnostics", "JSON"]),
         // Typed resources decoded from YAML nodes, with positioned diagnostics.
         .target(name: "Manifest", dependencies: ["Diagnostics", "YAML", "Expr"]),
+        // SHA-256 and HMAC-SHA256, hex, constant-time comparison (no crypto library).
+        .target(name: "Hashing"),
+        // The trigger engine's blocks: cron schedules in IANA time zones, webhook verification and its
+        // HTTP listener, the inotify file watcher.
+        .target(name: "Triggers", dependencies: ["JSON", "Diagnostics", "Hashing"]),
         // References -> step graph, planner, lint rules.
-        .target(name: "Compiler", dependencies: ["Diagnostics", "YAML", "Expr", "Manifest"]),
+        .target(name: "Compiler", dependencies: ["Diagnostics", "YAML", "Expr", "Manifest", "Hashing"]),
         // The system SQLite library (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // The system libcrypto (Debian: libssl-dev): AES-256-GCM and HMAC-SHA256 for secrets at rest.
@@ -58,6 +65,7 @@ let package = Package(
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "JSON"]),
+        .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics"]),
     ],
     swiftLanguageModes: [.v6]
 )
