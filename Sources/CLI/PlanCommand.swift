@@ -24,6 +24,7 @@ public enum PlanCommand: Command {
         OptionSpec(["-f", "--filename"], value: "PATH", help: "a manifest file, a directory (every *.yaml/*.yml below) or - (repeatable)"),
         OptionSpec(["--workflow", "-W"], value: "W", help: "plan only the workflow(s) named W"),
         OptionSpec(["--project"], value: "P", help: "the project of documents that name none (default: default)"),
+        ManifestCheck.strict,
         OptionSpec(["--cycles"], value: "N", help: "cycles to unroll for an infinite loop without max_cycles (default 3); caps the others"),
         OptionSpec(["-o", "--output"], value: "text|json|dot|mermaid", help: "output format (default text)"),
         DiagnosticOptions.color,

@@ -8,19 +8,21 @@ public enum ValidateCommand: Command {
     public static let name = "validate"
     public static let summary = "check manifests: parse, decode and compile every document (no state touched)"
     public static let usage = """
-        Usage: orchestrator validate -f FILE|DIR|- [-f ...] [--project P] [--format text|json|sarif|github]
+        Usage: orchestrator validate -f FILE|DIR|- [-f ...] [--project P] [--strict] [--format text|json|sarif|github]
 
         Parses, decodes and compiles every document of the given files. The files are one set per
         project: a workflow in one file may use an agent or template of another file of the same
         project (a reference resolves to the definition in its own file first, then to the last one
-        given). Execution profiles and env/secret stores the files do not define are warnings
-        here (they may be applied already); templates and capabilities must resolve.
+        given). A template, capability, execution profile, env/secret store or CRD the files do
+        not define is a warning here (it may be applied already); an unknown key the replaced
+        system ignored is a warning too. --strict makes both errors.
         Exit 0 when there is no error (a one-line summary on stdout for text output), 1 with any
         error, 2 on bad usage.
         """
     public static let options: [OptionSpec] = [
         OptionSpec(["-f", "--filename"], value: "PATH", help: "a manifest file, a directory (every *.yaml/*.yml below) or - (repeatable)"),
         OptionSpec(["--project"], value: "P", help: "the project of documents that name none (default: default)"),
+        ManifestCheck.strict,
         DiagnosticOptions.format,
         DiagnosticOptions.color,
     ]
@@ -56,6 +58,10 @@ struct ManifestCheck {
 
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
+    /// `--strict`: the replaced system's ignored keys and references the files do not resolve are errors.
+    static let strict = OptionSpec(
+        ["--strict"], help: "unknown keys the replaced system ignored, and references the given files do not resolve, are errors")
+
     /// Every rule validate and plan can report, for SARIF.
     static var rules: [RuleDescription] { ManifestRule.descriptions + ExprRule.all + CompilerRule.descriptions }
 
@@ -76,8 +82,9 @@ struct ManifestCheck {
         } catch {
             throw UsageError(error.description)
         }
-        let loaded = ManifestLoader.load(sources, projectOverride: arguments.value("--project"))
-        let compilation = Compiler.compile(loaded.resources, sources: loaded.sources)
+        let strict = arguments.flag(ManifestCheck.strict.key)
+        let loaded = ManifestLoader.load(sources, projectOverride: arguments.value("--project"), strict: strict)
+        let compilation = Compiler.compile(loaded.resources, sources: loaded.sources, strict: strict)
         return ManifestCheck(
             sources: loaded.sources, resources: loaded.resources, compilation: compilation,
             diagnostics: loaded.diagnostics + compilation.diagnostics)

@@ -16,11 +16,14 @@ public enum CompilerRule: String, Sendable, CaseIterable {
     case maxCyclesNotPositive = "max-cycles-not-positive"
     case loopCannotEnd = "loop-cannot-end"
     case selfReferentialUnsafe = "self-referential-unsafe"
+    case customResourceVersion = "custom-resource-version"
+    case customResourceSchema = "custom-resource-schema"
+    case customResourceRule = "custom-resource-rule"
 
     public var summary: String {
         switch self {
         case .unresolvedReference:
-            return "a template, execution profile or env store reference names nothing in the project"
+            return "a template, execution profile, env store or CRD reference names nothing in the given files (warning) or the store (error)"
         case .capabilityNotServed: return "no enabled agent in the project has the capability an agent step needs"
         case .duplicateStepID: return "two steps of a workflow have the same id"
         case .duplicateResource: return "a file defines the same resource (kind, project, name) twice"
@@ -29,6 +32,9 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .profileEmptyAllowlist: return "`network_mode: allowlist` needs a non-empty `network_allowlist`"
         case .fixedLoopWithoutMaxCycles: return "`loop.mode: fixed` without `max_cycles`"
         case .maxCyclesNotPositive: return "`max_cycles` must be at least 1"
+        case .customResourceVersion: return "a custom resource's apiVersion is not GROUP/VERSION of a served version of its CRD"
+        case .customResourceSchema: return "a custom resource's spec breaks its CRD's JSON Schema (the keyword is named)"
+        case .customResourceRule: return "a custom resource's spec breaks one of its CRD's CEL rules"
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
         case .undefinedVariable, .loopCannotEnd, .selfReferentialUnsafe: return LintRegistry.rule(rawValue)?.summary ?? rawValue
         }

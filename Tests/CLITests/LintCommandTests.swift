@@ -72,10 +72,10 @@ private let lintRules: [(id: String, severity: String, summary: String)] = {
     }
 
     @Test func validateFindingsAreReportedToo() {
-        let text = clean.replacingOccurrences(of: "command: make", with: "comand: make")
+        let text = clean.replacingOccurrences(of: "command: make", with: "command: [make]")
         let result = runInProcess(["lint", "-f", "-", "--format", "json"], stdin: text)
         #expect(result.status == 1)
-        #expect(findings(result.stdout).contains("unknown-key 8:7"))
+        #expect(findings(result.stdout).contains("type-mismatch 8:16"))
     }
 
     @Test func sarifListsEveryRuleWithItsDescription() throws {

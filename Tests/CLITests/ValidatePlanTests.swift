@@ -77,6 +77,8 @@ private func findings(_ json: String) -> [Finding] {
         var marker: String
         var after: String?
         var exit: CLI.ExitStatus = .findings
+        /// Run with `--strict` (a reference the files do not resolve is otherwise a warning).
+        var strict = false
         var testDescription: String { rule }
     }
 
@@ -84,11 +86,11 @@ private func findings(_ json: String) -> [Finding] {
         Case(
             rule: "unresolved-reference",
             manifest: workflow("  steps:\n    - id: implement\n      template: implemnt\n"),
-            marker: "implemnt"),
+            marker: "implemnt", strict: true),
         Case(
             rule: "capability-not-served",
             manifest: workflow("  steps:\n    - id: deploy\n      required_capability: deploy\n"),
-            marker: "deploy", after: "required_capability: "),
+            marker: "deploy", after: "required_capability: ", strict: true),
         Case(
             rule: "duplicate-step-id",
             manifest: workflow("  steps:\n    - id: implement\n    - id: implement\n"),
@@ -142,7 +144,7 @@ private func findings(_ json: String) -> [Finding] {
 
     @Test(arguments: cases)
     func brokenManifest(_ test: Case) throws {
-        let result = run(["validate", "-f", "-", "--format", "json"], stdin: test.manifest)
+        let result = run(["validate", "-f", "-", "--format", "json"] + (test.strict ? ["--strict"] : []), stdin: test.manifest)
         #expect(result.status == test.exit, "\(result.stdout)\(result.stderr)")
         let found = findings(result.stdout).filter { $0.rule == test.rule }
         let expected = try #require(position(of: test.marker, in: test.manifest, after: test.after))
@@ -165,7 +167,7 @@ private func findings(_ json: String) -> [Finding] {
     }
 
     @Test func errorsExitOne() {
-        let result = run(["validate", "-f", "-"], stdin: workflow("  steps:\n    - id: deploy\n"))
+        let result = run(["validate", "-f", "-", "--strict"], stdin: workflow("  steps:\n    - id: deploy\n"))
         #expect(result.status == .findings)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("[capability-not-served]"))
@@ -433,7 +435,7 @@ extension String {
     }
 
     @Test func planWithErrorsExitsOne() {
-        let result = run(["plan", "-f", "-"], stdin: workflow("  steps:\n    - id: deploy\n"))
+        let result = run(["plan", "-f", "-", "--strict"], stdin: workflow("  steps:\n    - id: deploy\n"))
         #expect(result.status == .findings)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("[capability-not-served]"))
