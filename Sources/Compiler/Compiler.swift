@@ -47,12 +47,18 @@ public enum Compiler {
         context.checkDuplicateResources()
         for resource in resources {
             switch resource.spec {
-            case .agent(let agent): context.checkAgent(agent, of: resource)
-            case .executionProfile(let profile): context.checkProfile(profile, of: resource)
+            case .agent(let agent):
+                context.checkAgent(agent, of: resource)
+                context.checkCommandRulePrompts(agent, of: resource)
+            case .executionProfile(let profile):
+                context.checkProfile(profile, of: resource)
+                context.checkAllowlistEntries(profile, of: resource)
+            case .workspace(let workspace): context.checkWorkspace(workspace, of: resource)
             case .custom(let custom): context.checkCustomResource(custom, of: resource)
             case .customResourceDefinition(let crd): context.checkDefinition(crd, of: resource)
             case .workflow(let workflow):
                 workflows.append(context.compileWorkflow(workflow, of: resource))
+                context.checkWorkflowLoadRules(workflow, of: resource)
             default: break
             }
         }

@@ -19,6 +19,15 @@ public enum CompilerRule: String, Sendable, CaseIterable {
     case customResourceVersion = "custom-resource-version"
     case customResourceSchema = "custom-resource-schema"
     case customResourceRule = "custom-resource-rule"
+    case workspaceWithoutQATargets = "workspace-without-qa-targets"
+    case workspacePathOutsideRoot = "workspace-path-outside-root"
+    case profileAllowlistEntry = "profile-allowlist-entry"
+    case commandRuleWithoutPrompt = "command-rule-without-prompt"
+    case captureJSONPathSource = "capture-json-path-source"
+    case noEnabledSteps = "no-enabled-steps"
+    case loopGuardMissing = "loop-guard-missing"
+    case adaptivePlanner = "adaptive-planner"
+    case selfReferentialProbe = "self-referential-probe"
 
     public var summary: String {
         switch self {
@@ -35,14 +44,24 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .customResourceVersion: return "a custom resource's apiVersion is not GROUP/VERSION of a served version of its CRD"
         case .customResourceSchema: return "a custom resource's spec breaks its CRD's JSON Schema (the keyword is named)"
         case .customResourceRule: return "a custom resource's spec breaks one of its CRD's CEL rules"
+        case .workspaceWithoutQATargets: return "a workspace without qa_targets (the replaced system refused it; a warning here)"
+        case .workspacePathOutsideRoot: return "a qa_targets entry or ticket_dir that is absolute or leaves the workspace root with `..`"
+        case .profileAllowlistEntry: return "a network_allowlist entry that is no host, host:port, IP or [IPv6]:port"
+        case .commandRuleWithoutPrompt: return "a command_rules command without the `{prompt}` placeholder"
+        case .captureJSONPathSource: return "a capture's json_path with a source other than stdout or stderr"
+        case .noEnabledSteps: return "a workflow whose steps are all disabled"
+        case .loopGuardMissing: return "a repeating loop with neither a loop_guard step nor an agent with capability loop_guard"
+        case .adaptivePlanner: return "adaptive planning enabled without a planner_agent that exists and has capability adaptive_plan"
+        case .selfReferentialProbe: return "safety.profile self_referential_probe with a workflow or project that breaks its conditions"
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
         case .undefinedVariable, .loopCannotEnd, .selfReferentialUnsafe: return LintRegistry.rule(rawValue)?.summary ?? rawValue
         }
     }
 
     public var defaultSeverity: Severity {
+        if self == .workspaceWithoutQATargets { return .warning }
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
-        LintRegistry.rule(rawValue)?.defaultSeverity ?? .error
+        return LintRegistry.rule(rawValue)?.defaultSeverity ?? .error
     }
 
     /// Every compiler rule, for SARIF `tool.driver.rules`.

@@ -118,6 +118,7 @@ extension CompileContext {
             finalizeRules: finalizeRules, maxParallel: spec.maxParallel?.value, staggerDelayMs: spec.staggerDelayMs?.value,
             contentHash: "")
         graph.contentHash = CanonicalForm.hash(of: graph)
+        graph.fieldsNotExecuted = resource.notExecutedSettings
         checkSelfReferentialWorkspaces(graph, spec: spec, resource: resource)
         return graph
     }

@@ -49,6 +49,8 @@ final class DecodeContext {
     let strict: Bool
     /// The mappings of the document being decoded (checked against the field tables at its end).
     var mappings: [Fields] = []
+    /// The fields of the current document reported `not-executed` by the tables (path: why).
+    var notExecutedNotes: [String] = []
     /// When set, every `LEVEL.KEY` a typed decoder read (the schema-table test).
     var typedReads: Set<String>?
 

@@ -37,6 +37,7 @@ extension DecodeContext {
         var quietBelow = quiet
         if case .notExecuted(let why) = field.status, !quiet {
             let path = fields.level.path.isEmpty ? field.key : fields.level.path + "." + field.key
+            notExecutedNotes.append("\(path.hasPrefix("spec.") ? String(path.dropFirst(5)) : path): \(why)")
             warning(
                 .notExecuted, "`\(path)` is accepted and stored but not executed by this tool: \(why)", at: entry.key.range,
                 help: "see docs/manifests.md; remove it to silence this warning")

@@ -46,8 +46,10 @@ public enum ManifestDecoder {
             let errorsBefore = context.errorCount
             context.kind = nil
             context.expressionsRead = []
-            let resource = decodeDocument(root, context: context, projectOverride: projectOverride)
+            context.notExecutedNotes = []
+            var resource = decodeDocument(root, context: context, projectOverride: projectOverride)
             context.finishDocument()
+            resource?.notExecutedSettings = context.notExecutedNotes
             if let resource, context.errorCount == errorsBefore {
                 resources.append(resource)
             } else {

@@ -101,6 +101,9 @@ public struct Resource: Sendable {
     public var kindRange: SourceRange
     /// The command line's `--project` the document was decoded with (see `resolvedProject`).
     public var projectOverride: String? = nil
+    /// Fields written in the document that are stored but not executed ("path: why"), for `plan`
+    /// and task start.
+    public var notExecutedSettings: [String] = []
     /// For `.custom`: the kind the document names (defined by a CustomResourceDefinition).
     public var customKind: String? = nil
 

@@ -177,13 +177,13 @@ import Testing
         let path = try scratch.file("wf.yaml", text)
         let validate = scratch.validate(["-f", path])
         #expect(validate.status == 0, "\(validate.stderr)")
-        #expect(validate.stderr.contains("wf.yaml:6:34: warning: template `elsewhere` is not a StepTemplate"), "\(validate.stderr)")
+        #expect(validate.stderr.contains("wf.yaml:6:33: warning: template `elsewhere` is not a StepTemplate"), "\(validate.stderr)")
         #expect(validate.stderr.contains("StepTemplate `elsewhere` must be applied to the project before this runs"))
         #expect(validate.stderr.contains("capability `implement`"))
         #expect(scratch.validate(["-f", path, "--strict"]).status == 1)
         let apply = scratch.run(["apply", "-f", path])
         #expect(apply.status == 1)
-        #expect(apply.stderr.contains("wf.yaml:6:34: error: template `elsewhere`"), "\(apply.stderr)")
+        #expect(apply.stderr.contains("wf.yaml:6:33: error: template `elsewhere`"), "\(apply.stderr)")
     }
 
     static let crd = """
@@ -231,13 +231,13 @@ import Testing
         let result = scratch.validate(["-f", crd, "-f", path])
         #expect(result.status == 1)
         #expect(
-            result.stderr.contains("library.yaml:7:17: error: `$.prompts[0].weight`: 0 is less than 1 (schema keyword `minimum` of CRD `promptlibraries.extensions.orchestrator.dev`) [custom-resource-schema]"),
+            result.stderr.contains("library.yaml:7:15: error: `$.prompts[0].weight`: 0 is less than 1 (schema keyword `minimum` of CRD `promptlibraries.extensions.orchestrator.dev`) [custom-resource-schema]"),
             "\(result.stderr)")
         // Applied on its own, against the stored CRD: refused the same way, nothing stored.
         #expect(scratch.run(["apply", "-f", crd]).status == 0)
         let apply = scratch.run(["apply", "-f", path])
         #expect(apply.status == 1)
-        #expect(apply.stderr.contains("library.yaml:7:17: error:"), "\(apply.stderr)")
+        #expect(apply.stderr.contains("library.yaml:7:15: error:"), "\(apply.stderr)")
         #expect(scratch.run(["get", "PromptLibrary", "library"]).status != 0)
         let fixed = try scratch.file("fixed.yaml", instance.replacingOccurrences(of: "weight: 0", with: "weight: 2"))
         let good = scratch.run(["apply", "-f", fixed])
