@@ -50,7 +50,7 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .commandRuleWithoutPrompt: return "a command_rules command without the `{prompt}` placeholder"
         case .captureJSONPathSource: return "a capture's json_path with a source other than stdout or stderr"
         case .noEnabledSteps: return "a workflow whose steps are all disabled"
-        case .loopGuardMissing: return "a repeating loop with neither a loop_guard step nor an agent with capability loop_guard"
+        case .loopGuardMissing: return "a repeating loop with neither a loop_guard step nor an agent with capability loop_guard (the replaced system refused it; a warning here)"
         case .adaptivePlanner: return "adaptive planning enabled without a planner_agent that exists and has capability adaptive_plan"
         case .selfReferentialProbe: return "safety.profile self_referential_probe with a workflow or project that breaks its conditions"
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
@@ -59,7 +59,7 @@ public enum CompilerRule: String, Sendable, CaseIterable {
     }
 
     public var defaultSeverity: Severity {
-        if self == .workspaceWithoutQATargets { return .warning }
+        if self == .workspaceWithoutQATargets || self == .loopGuardMissing { return .warning }
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
         return LintRegistry.rule(rawValue)?.defaultSeverity ?? .error
     }

@@ -125,12 +125,13 @@ extension CompileContext {
             var hasGuard = false
             visit(spec.steps) { step in if step.builtin?.value == .loop_guard || step.stepType == "loop_guard" { hasGuard = true } }
             if !hasGuard, !agentHas("loop_guard") {
-                let (severity, where_) = referenceSeverity("an Agent with capability `loop_guard`")
+                // A warning even at apply: this runner ends a fixed loop at max_cycles and checks
+                // that an infinite one can end (`loop-cannot-end`); it needs no guard agent.
                 report(
                     .loopGuardMissing,
                     "the `\(spec.loop.loopMode.rawValue)` loop of workflow `\(resource.name)` has neither a `loop_guard` step nor an agent with capability `loop_guard`; the replaced system refused it",
                     file: resource.file, range: spec.loop.mode?.range ?? spec.loop.range ?? resource.metadata.name.range,
-                    help: "add a step `- {id: loop_guard, builtin: loop_guard}`; " + where_, severity: severity)
+                    help: "add a step `- {id: loop_guard, builtin: loop_guard}`, or an agent with capability `loop_guard`, if the file must also load in the replaced system")
             }
         }
 

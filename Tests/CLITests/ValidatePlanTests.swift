@@ -177,10 +177,10 @@ private func findings(_ json: String) -> [Finding] {
     @Test func everyFormatRendersTheSameFindings() throws {
         let manifest = workflow(
             "  steps:\n    - id: implement\n      template: implemnt\n      prehook:\n        when: is_last_cycle && ticket_count > 0\n    - id: deploy\n")
-        let json = run(["validate", "-f", "-", "--format", "json"], stdin: manifest)
-        let text = run(["validate", "-f", "-", "--format", "text"], stdin: manifest)
-        let sarif = run(["validate", "-f", "-", "--format", "sarif"], stdin: manifest)
-        let github = run(["validate", "-f", "-", "--format", "github"], stdin: manifest)
+        let json = run(["validate", "-f", "-", "--format", "json", "--strict"], stdin: manifest)
+        let text = run(["validate", "-f", "-", "--format", "text", "--strict"], stdin: manifest)
+        let sarif = run(["validate", "-f", "-", "--format", "sarif", "--strict"], stdin: manifest)
+        let github = run(["validate", "-f", "-", "--format", "github", "--strict"], stdin: manifest)
         for result in [json, text, sarif, github] { #expect(result.status == .findings) }
         let reference = findings(json.stdout).map { "\($0.rule)@\($0.line):\($0.column)" }
         #expect(reference.count == 3)
@@ -222,7 +222,7 @@ private func findings(_ json: String) -> [Finding] {
 
     @Test func sarifIsSARIF210() throws {
         let manifest = workflow("  steps:\n    - id: implement\n      template: implemnt\n")
-        let result = run(["validate", "-f", "-", "--format", "sarif"], stdin: manifest)
+        let result = run(["validate", "-f", "-", "--format", "sarif", "--strict"], stdin: manifest)
         let log = try JSONParser.parse(result.stdout)
         #expect(log["version"]?.stringValue == "2.1.0")
         #expect(log["$schema"]?.stringValue?.contains("sarif-2.1.0") == true)
