@@ -20,6 +20,11 @@ extension ManifestDecoder {
         }
         let plural = context.nonEmptyString(fields, "plural", required: true)
         let shortNames = context.stringList(fields, "short_names") ?? []
+        for name in (plural.map { [$0] } ?? []) + shortNames where builtinAliases.contains(name.value.lowercased()) {
+            context.error(
+                .invalidValue, "`\(name.value)` is a name of a built-in kind on the command line; a CRD cannot take it",
+                at: name.range, help: "choose another plural or short name")
+        }
         let group = context.nonEmptyString(fields, "group", required: true)
         var versions: [CRDVersion] = []
         let items = context.list(fields, "versions", of: "`{name, schema, served, cel_rules}` entries", required: true)
@@ -58,6 +63,13 @@ extension ManifestDecoder {
         guard let kind, let plural, let group else { return nil }
         return CRDSpec(kind: kind, plural: plural, shortNames: shortNames, group: group, versions: versions, node: fields.node)
     }
+
+    /// Command-line names of the built-in kinds (`get ws`, `get workflows`, ...), which a CRD's
+    /// plural and short names may not take.
+    static let builtinAliases: Set<String> = Set(
+        ResourceKind.builtin.flatMap { [$0.rawValue.lowercased(), $0.rawValue.lowercased() + "s"] }
+            + ["ws", "wf", "tg", "template", "templates", "profile", "profiles", "crd", "crds", "task", "tasks", "event", "events",
+               "runtimepolicies"])
 
     /// The replaced system's load-time rules of a Trigger (parity-analysis.md, rule 18).
     static func decodeTriggerRules(_ fields: Fields, context: DecodeContext) {

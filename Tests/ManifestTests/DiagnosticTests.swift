@@ -437,3 +437,23 @@ import YAML
         #expect(ManifestRule.unknownKey.defaultSeverity == .error)
     }
 }
+
+@Suite struct CustomResourceDefinitionDecodeTests {
+    @Test func definitionChecksArePositioned() {
+        let loaded = load("""
+            apiVersion: orchestrator.dev/v2
+            kind: CustomResourceDefinition
+            metadata: {name: bad.example.dev}
+            spec:
+              kind: Workflow
+              plural: workflows
+              group: example.dev
+              versions:
+                - name: v1
+                  served: false
+                  schema: {type: array}
+            """)
+        #expect(findings(loaded, "invalid-value").map { "\($0.range?.start.line ?? 0):\($0.range?.start.column ?? 0)" } == ["5:9", "6:11", "11:22", "9:5"])
+        #expect(loaded.resources.isEmpty)
+    }
+}
