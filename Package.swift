@@ -25,7 +25,7 @@ let package = Package(
         // The guard expression language (a CEL subset): parser, checker, evaluator, partial evaluator.
         .target(name: "Expr", dependencies: ["Diagnostics", "JSON"]),
         // Typed resources decoded from YAML nodes, with positioned diagnostics.
-        .target(name: "Manifest", dependencies: ["Diagnostics", "YAML", "Expr"]),
+        .target(name: "Manifest", dependencies: ["JSON", "Diagnostics", "YAML", "Expr"]),
         // SHA-256 and HMAC-SHA256, hex, constant-time comparison (no crypto library).
         .target(name: "Hashing"),
         // The trigger engine's blocks: cron schedules in IANA time zones, webhook verification and its
@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "JSON"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "Diagnostics", "JSON"]),
         .testTarget(name: "ExprTests", dependencies: ["Expr", "Diagnostics", "JSON"]),
-        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "YAML", "Diagnostics"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "YAML", "Diagnostics", "JSON"]),
         .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Manifest", "YAML", "Expr", "Diagnostics"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "JSON"]),

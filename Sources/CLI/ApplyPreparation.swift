@@ -100,7 +100,7 @@ struct ApplyPreparation {
         var first: [ResourceKey: Resource] = [:]
         var findings: [Diagnostic] = []
         for resource in resources {
-            let key = ResourceKey(kind: resource.kind.rawValue, project: resource.resolvedProject, name: resource.name)
+            let key = ResourceKey(kind: resource.kindName, project: resource.resolvedProject, name: resource.name)
             guard let earlier = first[key] else {
                 first[key] = resource
                 continue

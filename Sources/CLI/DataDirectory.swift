@@ -120,18 +120,25 @@ public enum KindName {
         ("EnvStore", ["envstore", "envstores"]),
         ("SecretStore", ["secretstore", "secretstores"]),
         ("Project", ["project", "projects"]),
+        ("RuntimePolicy", ["runtimepolicy", "runtimepolicies"]),
+        ("Trigger", ["trigger", "triggers", "tg"]),
+        ("WorkflowStore", ["workflowstore", "workflowstores"]),
+        ("StoreBackendProvider", ["storebackendprovider", "storebackendproviders"]),
+        ("CustomResourceDefinition", ["customresourcedefinition", "customresourcedefinitions", "crd", "crds"]),
     ]
 
     /// The manifest kind for a command-line word, or a usage error with a suggestion.
     public static func resolve(_ word: String) throws(UsageError) -> String {
         let lowered = word.lowercased()
         for entry in table where entry.names.contains(lowered) { return entry.kind }
+        // A custom resource's kind, written as its CRD defines it (`PromptLibrary`).
+        if let first = word.first, first.isUppercase, word.allSatisfy({ $0.isLetter || $0.isNumber }) { return word }
         let all = table.flatMap(\.names)
         let suggestion = Suggestions.closest(to: lowered, in: all)
         throw UsageError(
             "unknown resource kind `\(word)`",
             help: suggestion.map { "did you mean `\($0)`?" }
-                ?? "use one of: workspace (ws), agent, workflow (wf), template, profile, envstore, secretstore, project")
+                ?? "use one of: workspace (ws), agent, workflow (wf), template, profile, envstore, secretstore, project, runtimepolicy, trigger, workflowstore, storebackendprovider, crd, or a custom kind as its CRD spells it")
     }
 
     /// `KIND/NAME` or `KIND NAME` from the positionals.

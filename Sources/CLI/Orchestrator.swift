@@ -11,6 +11,7 @@ public enum Orchestrator {
         LintCommand.self,
         PlanCommand.self,
         ExprCommand.self,
+        SchemaCommand.self,
         InitCommand.self,
         ApplyCommand.self,
         DiffCommand.self,

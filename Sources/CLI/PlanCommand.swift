@@ -8,7 +8,7 @@ struct PlanCommand: Command {
     static let name = "plan"
     static let summary = "show the compiled step graph unrolled per cycle (runs nothing)"
     static let usage = """
-        Usage: orchestrator plan -f FILE|DIR|- [-f ...] [--workflow W] [-p P] [--cycles N] [-o text|json|dot|mermaid]
+        Usage: orchestrator plan -f FILE|DIR|- [-f ...] [--workflow W] [-p P] [--strict] [--cycles N] [-o text|json|dot|mermaid]
 
         Compiles the files (as `validate` does) and unrolls each workflow per cycle: the segments,
         and for every cycle each step's decision: run, skip (why) or conditional (on which
@@ -26,6 +26,7 @@ struct PlanCommand: Command {
     var cycles: Int?
     var output = Output.text
     var color = ColorChoice.auto
+    var strict = false
     var stray: [String] = []
 
     static var options: [Option<Self>] {
@@ -33,6 +34,7 @@ struct PlanCommand: Command {
             .filename(\.files),
             .value(\.workflow, "-W", "--workflow", value: "W", help: "plan only the workflow(s) named W"),
             .project(\.project),
+            .strict(\.strict),
             .integer(\.cycles, "--cycles", value: "N", help: "cycles to unroll for an infinite loop without max_cycles (default 3); caps the others"),
             .output(\.output),
             .color(\.color),
@@ -48,7 +50,7 @@ struct PlanCommand: Command {
     func run(context: CommandContext) -> ExitStatus {
         do throws(UsageError) {
             if cycles == 0 { throw UsageError("`--cycles` must be at least 1") }
-            let checked = try ManifestCheck.load(files, project: project, stray: stray, context: context)
+            let checked = try ManifestCheck.load(files, project: project, stray: stray, strict: strict, context: context)
             if !checked.diagnostics.isEmpty {
                 DiagnosticOptions(color: color).emit(
                     checked.diagnostics, sources: checked.sources, files: checked.sources.count,

@@ -34,7 +34,7 @@ func findResource(_ store: ResourceStore, kind: String, name: String, project: S
 /// `apply`.
 func referrers(of key: ResourceKey, in store: ResourceStore) throws -> [ResourceKey] {
     let all = try ApplyPreparation.storedResources(store, projects: [key.project], excluding: [])
-    let without = all.filter { !($0.kind.rawValue == key.kind && $0.name == key.name) }
+    let without = all.filter { !($0.kindName == key.kind && $0.name == key.name) }
     func others(_ resources: [Resource], than resource: Resource) -> [Resource] {
         resources.filter { $0.name != resource.name || $0.kind != resource.kind }
     }
@@ -48,7 +48,7 @@ func referrers(of key: ResourceKey, in store: ResourceStore) throws -> [Resource
         let with = Compiler.compile([resource], store: .read(others(all, than: resource)))
         let lacking = Compiler.compile([resource], store: .read(others(without, than: resource)))
         if errorCount(lacking) > errorCount(with) {
-            result.append(ResourceKey(kind: resource.kind.rawValue, project: key.project, name: resource.name))
+            result.append(ResourceKey(kind: resource.kindName, project: key.project, name: resource.name))
         }
     }
     return result.sorted()

@@ -8,13 +8,14 @@ struct ValidateCommand: Command {
     static let name = "validate"
     static let summary = "check manifests: parse, decode and compile every document (no state touched)"
     static let usage = """
-        Usage: orchestrator validate -f FILE|DIR|- [-f ...] [-p P] [--format text|json|sarif|github]
+        Usage: orchestrator validate -f FILE|DIR|- [-f ...] [-p P] [--strict] [--format text|json|sarif|github]
 
         Parses, decodes and compiles every document of the given files. The files are one set per
         project: a workflow in one file may use an agent or template of another file of the same
         project (a reference resolves to the definition in its own file first, then to the last one
-        given). Execution profiles and env/secret stores the files do not define are warnings
-        here (they may be applied already); templates and capabilities must resolve.
+        given). A template, capability, execution profile, env/secret store or CRD the files do
+        not define is a warning here (it may be applied already); an unknown key the replaced
+        system ignored is a warning too. --strict makes both errors.
         Exit 0 when there is no error (a one-line summary on stdout for text output), 1 with any
         error, 2 on bad usage.
         """
@@ -22,13 +23,14 @@ struct ValidateCommand: Command {
     var project: String?
     var report = DiagnosticOptions()
     var stray: [String] = []
+    var strict = false
 
-    static var options: [Option<Self>] { [.filename(\.files), .project(\.project), .group(\.report)] }
+    static var options: [Option<Self>] { [.filename(\.files), .project(\.project), .strict(\.strict), .group(\.report)] }
     static var positionals: Positionals<Self>? { Positionals(\.stray) }
 
     func run(context: CommandContext) -> ExitStatus {
         do throws(UsageError) {
-            let checked = try ManifestCheck.load(files, project: project, stray: stray, context: context)
+            let checked = try ManifestCheck.load(files, project: project, stray: stray, strict: strict, context: context)
             let errors = checked.diagnostics.filter { $0.severity == .error }.count
             let warnings = checked.diagnostics.filter { $0.severity == .warning }.count
             if !checked.diagnostics.isEmpty || report.format != .text {
@@ -60,8 +62,11 @@ struct ManifestCheck {
     static var rules: [RuleDescription] { ManifestRule.descriptions + ExprRule.all + CompilerRule.descriptions + WorkspacePaths.Rule.descriptions }
 
     /// `-f` paths, `-p`, and the positional arguments (manifests given without -f are an
-    /// error that says so).
-    static func load(_ paths: [String], project: String?, stray: [String], context: CommandContext) throws(UsageError) -> ManifestCheck {
+    /// error that says so); `strict`: the replaced system's ignored keys and references the
+    /// files do not resolve are errors.
+    static func load(
+        _ paths: [String], project: String?, stray: [String], strict: Bool = false, context: CommandContext
+    ) throws(UsageError) -> ManifestCheck {
         guard !paths.isEmpty else {
             if let first = stray.first {
                 throw UsageError("unexpected argument `\(first)`", help: "pass manifests with -f: `-f \(first)`")
@@ -77,8 +82,8 @@ struct ManifestCheck {
         } catch {
             throw UsageError(error.description)
         }
-        let loaded = ManifestLoader.load(sources, projectOverride: project)
-        let compilation = Compiler.compile(loaded.resources, sources: loaded.sources)
+        let loaded = ManifestLoader.load(sources, projectOverride: project, strict: strict)
+        let compilation = Compiler.compile(loaded.resources, sources: loaded.sources, strict: strict)
         return ManifestCheck(
             sources: loaded.sources, resources: loaded.resources, compilation: compilation,
             diagnostics: loaded.diagnostics + compilation.diagnostics
@@ -93,5 +98,13 @@ struct ManifestCheck {
         let projectText = projects.isEmpty ? "" : (projects.count == 1 ? ", project " : ", projects ") + projects.joined(separator: ", ")
         return "valid: \(plural(resources.count, "resource")) (\(plural(compilation.workflows.count, "workflow"))) in "
             + "\(plural(sources.count, "file"))\(projectText); \(plural(warnings, "warning"))"
+    }
+}
+
+extension Option {
+    /// `--strict` (validate, plan): unknown keys the replaced system ignored, and references the
+    /// given files do not resolve, are errors.
+    static func strict(_ path: WritableKeyPath<Root, Bool>) -> Option {
+        flag(path, "--strict", help: "unknown keys the replaced system ignored, and references the given files do not resolve, are errors")
     }
 }

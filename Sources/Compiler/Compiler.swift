@@ -7,9 +7,9 @@ import YAML
 
 /// What the compiler knows of resources already applied.
 public enum StoreView: Sendable {
-    /// `validate` and `plan`: the store is not read. References to deployment resources
-    /// (execution profiles, env/secret stores) that the given files do not define may be applied
-    /// already, so they are warnings; structural references (templates, capabilities) are errors.
+    /// `validate`, `lint` and `plan`: the store is not read. A reference the given files do not
+    /// resolve (template, capability, execution profile, env/secret store, CRD) may be applied
+    /// already: a warning saying what must be applied first (`--strict`: an error).
     case notRead
     /// `apply` and `run`: these resources are everything already stored in the projects
     /// concerned; every reference must resolve against the files or them.
@@ -36,17 +36,30 @@ public enum Compiler {
     /// Resolution: a reference is looked up first in the referring resource's own file, then
     /// in the other files of the same project (the last definition given wins, as applying the
     /// files in order would leave it), then in the store.
-    public static func compile(_ resources: [Resource], sources: [SourceFile] = [], store: StoreView = .notRead) -> Compilation {
+    /// `strict` (`validate --strict`): the files are the whole project, so an unresolved
+    /// reference is an error even without the store.
+    public static func compile(
+        _ resources: [Resource], sources: [SourceFile] = [], store: StoreView = .notRead, strict: Bool = false
+    ) -> Compilation {
         var context = CompileContext(resources: resources, sources: sources, store: store)
+        context.strict = strict
         var workflows: [WorkflowGraph] = []
         context.checkDuplicateResources()
         for resource in resources {
             switch resource.spec {
-            case .agent(let agent): context.checkAgent(agent, of: resource)
-            case .executionProfile(let profile): context.checkProfile(profile, of: resource)
+            case .agent(let agent):
+                context.checkAgent(agent, of: resource)
+                context.checkCommandRulePrompts(agent, of: resource)
+            case .executionProfile(let profile):
+                context.checkProfile(profile, of: resource)
+                context.checkAllowlistEntries(profile, of: resource)
+            case .workspace(let workspace): context.checkWorkspace(workspace, of: resource)
+            case .custom(let custom): context.checkCustomResource(custom, of: resource)
+            case .customResourceDefinition(let crd): context.checkDefinition(crd, of: resource)
             case .secretStore(let store): context.checkSecretLengths(store, of: resource)
             case .workflow(let workflow):
                 workflows.append(context.compileWorkflow(workflow, of: resource))
+                context.checkWorkflowLoadRules(workflow, of: resource)
             default: break
             }
         }
@@ -104,6 +117,8 @@ struct CompileContext {
     var sources: [String: SourceFile] = [:]
     var projects: [String: ProjectIndex] = [:]
     var storeRead: Bool
+    /// `--strict`: unresolved references are errors without the store too.
+    var strict = false
     var resources: [Resource]
     var diagnostics: [Diagnostic] = []
     /// (project, file) -> catalog, built on first use.
@@ -180,12 +195,16 @@ struct CompileContext {
         return "defined \(kind)s: \(shown)" + (candidates.count > 8 ? ", ..." : "")
     }
 
-    /// Severity and help for a deployment reference (profile, env store) that resolves nowhere.
-    func deploymentReferenceSeverity() -> (Severity, String) {
-        if storeRead { return (.error, "apply it to the project first, or pass the file that defines it") }
+    /// The one open-world rule for a reference that resolves nowhere (template, capability,
+    /// profile, store, CRD): `apply`/`run` read the store, so it is an error there; `validate`,
+    /// `lint` and `plan` do not, so it is a warning naming what must be applied first, unless
+    /// `--strict` says the given files are the whole project.
+    func referenceSeverity(_ what: String) -> (Severity, String) {
+        if storeRead { return (.error, "apply \(what) to the project first, or pass the file that defines it") }
+        if strict { return (.error, "--strict: the given files are the whole project; add \(what) to them") }
         return (
             .warning,
-            "not in the given files; it must be applied to the project before this runs (pass its file with -f to check it here)"
+            "not in the given files: \(what) must be applied to the project before this runs (pass its file with -f to check it here; --strict makes this an error)"
         )
     }
 

@@ -17,11 +17,23 @@ public enum CompilerRule: String, Sendable, CaseIterable {
     case loopCannotEnd = "loop-cannot-end"
     case selfReferentialUnsafe = "self-referential-unsafe"
     case secretTooShort = "secret-too-short"
+    case customResourceVersion = "custom-resource-version"
+    case customResourceSchema = "custom-resource-schema"
+    case customResourceRule = "custom-resource-rule"
+    case workspaceWithoutQATargets = "workspace-without-qa-targets"
+    case workspacePathOutsideRoot = "workspace-path-outside-root"
+    case profileAllowlistEntry = "profile-allowlist-entry"
+    case commandRuleWithoutPrompt = "command-rule-without-prompt"
+    case captureJSONPathSource = "capture-json-path-source"
+    case noEnabledSteps = "no-enabled-steps"
+    case loopGuardMissing = "loop-guard-missing"
+    case adaptivePlanner = "adaptive-planner"
+    case selfReferentialProbe = "self-referential-probe"
 
     public var summary: String {
         switch self {
         case .unresolvedReference:
-            return "a template, execution profile or env store reference names nothing in the project"
+            return "a template, execution profile, env store or CRD reference names nothing in the given files (warning) or the store (error)"
         case .capabilityNotServed: return "no enabled agent in the project has the capability an agent step needs"
         case .duplicateStepID: return "two steps of a workflow have the same id"
         case .duplicateResource: return "a file defines the same resource (kind, project, name) twice"
@@ -30,14 +42,27 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .profileEmptyAllowlist: return "`network_mode: allowlist` needs a non-empty `network_allowlist`"
         case .fixedLoopWithoutMaxCycles: return "`loop.mode: fixed` without `max_cycles`"
         case .maxCyclesNotPositive: return "`max_cycles` must be at least 1"
+        case .customResourceVersion: return "a custom resource's apiVersion is not GROUP/VERSION of a served version of its CRD"
+        case .customResourceSchema: return "a custom resource's spec breaks its CRD's JSON Schema (the keyword is named)"
+        case .customResourceRule: return "a custom resource's spec breaks one of its CRD's CEL rules"
+        case .workspaceWithoutQATargets: return "a workspace without qa_targets (the replaced system refused it; a warning here)"
+        case .workspacePathOutsideRoot: return "a qa_targets entry or ticket_dir that is absolute or leaves the workspace root with `..`"
+        case .profileAllowlistEntry: return "a network_allowlist entry that is no host, host:port, IP or [IPv6]:port"
+        case .commandRuleWithoutPrompt: return "a command_rules command without the `{prompt}` placeholder"
+        case .captureJSONPathSource: return "a capture's json_path with a source other than stdout or stderr"
+        case .noEnabledSteps: return "a workflow whose steps are all disabled"
+        case .loopGuardMissing: return "a repeating loop with neither a loop_guard step nor an agent with capability loop_guard (the replaced system refused it; a warning here)"
+        case .adaptivePlanner: return "adaptive planning enabled without a planner_agent that exists and has capability adaptive_plan"
+        case .selfReferentialProbe: return "safety.profile self_referential_probe with a workflow or project that breaks its conditions"
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
         case .undefinedVariable, .loopCannotEnd, .selfReferentialUnsafe, .secretTooShort: return LintRegistry.rule(rawValue)?.summary ?? rawValue
         }
     }
 
     public var defaultSeverity: Severity {
+        if self == .workspaceWithoutQATargets || self == .loopGuardMissing { return .warning }
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
-        LintRegistry.rule(rawValue)?.defaultSeverity ?? .error
+        return LintRegistry.rule(rawValue)?.defaultSeverity ?? .error
     }
 
     /// Every compiler rule, for SARIF `tool.driver.rules`.

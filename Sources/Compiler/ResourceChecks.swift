@@ -10,11 +10,11 @@ extension CompileContext {
     mutating func checkDuplicateResources() {
         var seen: [String: Resource] = [:]
         for resource in resources {
-            let key = [resource.kind.rawValue, Compiler.project(of: resource), resource.name, resource.file].joined(separator: "\u{0}")
+            let key = [resource.kindName, Compiler.project(of: resource), resource.name, resource.file].joined(separator: "\u{0}")
             if let first = seen[key] {
                 report(
                     .duplicateResource,
-                    "\(resource.kind.rawValue) `\(resource.name)` is defined twice in this file (project `\(Compiler.project(of: resource))`)",
+                    "\(resource.kindName) `\(resource.name)` is defined twice in this file (project `\(Compiler.project(of: resource))`)",
                     file: resource.file, range: resource.metadata.name.range,
                     help: "the first definition is at line \(first.metadata.name.range.start.line); rename or remove one")
             } else {
@@ -56,7 +56,7 @@ extension CompileContext {
         let found: Definition?
         if let envStore, envStore.file == agent.file { found = envStore } else { found = secretStore ?? envStore }
         guard let found else {
-            let (severity, where_) = deploymentReferenceSeverity()
+            let (severity, where_) = referenceSeverity("EnvStore or SecretStore `\(store.value)`")
             let names = index.names(.envStore) + index.names(.secretStore)
             let closeness = Suggestions.closest(to: store.value, in: names).map { "did you mean `\($0)`? " } ?? ""
             report(
@@ -77,7 +77,7 @@ extension CompileContext {
     private mutating func reportMissingKey(_ key: Located<String>, store: Resource, keys: [String], agent: Resource) {
         report(
             .unresolvedReference,
-            "\(store.kind.rawValue) `\(store.name)` has no key `\(key.value)` (agent `\(agent.name)`)",
+            "\(store.kindName) `\(store.name)` has no key `\(key.value)` (agent `\(agent.name)`)",
             file: agent.file, range: key.range, help: CompileContext.suggestion(for: key.value, among: keys.sorted(), kind: "key"))
     }
 

@@ -265,6 +265,9 @@ public struct WorkflowGraph: Sendable, Hashable {
     public var staggerDelayMs: Int?
     /// SHA-256 hex of the canonical serialization (CanonicalForm.swift).
     public var contentHash: String
+    /// Fields of the workflow's document that are stored but not executed (`path: why`, from the
+    /// field tables), shown with `settingsNotExecuted`.
+    public var fieldsNotExecuted: [String] = []
 
     /// The top-level step with this id.
     public func step(_ id: String) -> CompiledStep? { steps.first(where: { $0.id == id }) }
@@ -293,6 +296,6 @@ extension WorkflowGraph {
             }
         }
         visit(steps)
-        return notes
+        return notes + fieldsNotExecuted
     }
 }

@@ -118,6 +118,7 @@ extension CompileContext {
             finalizeRules: finalizeRules, maxParallel: spec.maxParallel?.value, staggerDelayMs: spec.staggerDelayMs?.value,
             contentHash: "")
         graph.contentHash = CanonicalForm.hash(of: graph)
+        graph.fieldsNotExecuted = resource.notExecutedSettings
         checkSelfReferentialWorkspaces(graph, spec: spec, resource: resource)
         return graph
     }
@@ -223,10 +224,15 @@ extension CompileContext {
                 help = "add `\(capability)` to the `capabilities` of an enabled agent of project `\(state.project)`"
             }
             let how = step.requiredCapability != nil ? "needs" : "is an agent step (its type is no builtin) and needs"
+            // Open world: an agent with the capability may be applied already (unless a given
+            // agent has it but is disabled: that is this bundle's own doing).
+            let (severity, where_) = referenceSeverity("an enabled Agent with capability `\(capability)`")
+            let disabledHere = !(catalog.disabledServers[capability] ?? []).isEmpty
             report(
                 .capabilityNotServed,
                 "step `\(step.id.value)` \(how) capability `\(capability)`, which no enabled agent of project `\(state.project)` has",
-                file: file, range: range, help: help)
+                file: file, range: range, help: disabledHere || severity == .error && storeRead ? help : help + "; " + where_,
+                severity: disabledHere ? .error : severity)
             return nil
         }
         let index = index(state.project)
@@ -269,11 +275,13 @@ extension CompileContext {
         guard let resource = index.lookup(.stepTemplate, template.value, from: state.resource.file),
             case .stepTemplate(let spec) = resource.spec
         else {
+            let (severity, where_) = referenceSeverity("StepTemplate `\(template.value)`")
+            let names = index.names(.stepTemplate)
+            let close = Suggestions.closest(to: template.value, in: names).map { "did you mean `\($0)`? " } ?? ""
             report(
                 .unresolvedReference,
                 "template `\(template.value)` is not a StepTemplate of project `\(state.project)`", file: state.resource.file,
-                range: template.range,
-                help: CompileContext.suggestion(for: template.value, among: index.names(.stepTemplate), kind: "template"))
+                range: template.range, help: close + where_, severity: severity)
             return nil
         }
         return TemplateBinding(name: resource.name, prompt: spec.prompt.value)
@@ -286,7 +294,7 @@ extension CompileContext {
             case .executionProfile(let spec) = resource.spec
         else {
             if name.value == ProfileBinding.implicitHost.name { return .implicitHost }
-            let (severity, where_) = deploymentReferenceSeverity()
+            let (severity, where_) = referenceSeverity("ExecutionProfile `\(name.value)`")
             let closeness = Suggestions.closest(to: name.value, in: index.names(.executionProfile)).map { "did you mean `\($0)`? " } ?? ""
             report(
                 .unresolvedReference,

@@ -10,9 +10,12 @@ struct Fields {
     let anchor: SourceRange
     /// Keys an unknown key of this mapping was taken for (their absence is not reported again).
     var suggested: Set<String> = []
+    /// The keys the typed decoder looked at (the rest get the table-driven check).
+    let reads = ReadKeys()
 
     func entry(_ key: String) -> MappingEntry? {
-        entries.first { $0.key.scalar?.text == key }
+        reads.keys.insert(key)
+        return entries.first { $0.key.scalar?.text == key }
     }
 
     /// The value of `key`, nil when absent or written empty (`key:` or `key: ~`).
@@ -22,6 +25,11 @@ struct Fields {
     }
 
     func has(_ key: String) -> Bool { value(key) != nil }
+}
+
+/// The keys of one mapping a decoder has read.
+final class ReadKeys {
+    var keys: Set<String> = []
 }
 
 /// Collects the diagnostics of one file and offers typed readers that report, at the exact key
@@ -37,7 +45,19 @@ final class DecodeContext {
     /// them.
     var expressionsRead: [(key: String, source: ExpressionSource)] = []
 
-    init(file: String) { self.file = file }
+    /// `--strict`: the replaced system's ignored keys (`unknown-key` warnings) are errors.
+    let strict: Bool
+    /// The mappings of the document being decoded (checked against the field tables at its end).
+    var mappings: [Fields] = []
+    /// The fields of the current document reported `not-executed` by the tables (path: why).
+    var notExecutedNotes: [String] = []
+    /// When set, every `LEVEL.KEY` a typed decoder read (the schema-table test).
+    var typedReads: Set<String>?
+
+    init(file: String, strict: Bool = false) {
+        self.file = file
+        self.strict = strict
+    }
 
     /// Adds findings made elsewhere (the syntax of a rejected document's expressions).
     func append(_ diagnostic: Diagnostic) {
@@ -94,16 +114,44 @@ final class DecodeContext {
         }
         let start = anchor ?? entries.first?.key.range ?? node.range
         var fields = Fields(node: node, entries: entries, level: level, anchor: start)
+        mappings.append(fields)
         guard checkKeys else { return fields }
+        reportUnknownKeys(&fields)
+        return fields
+    }
+
+    /// Unknown keys, by the replaced system's contract at this level: an error where it refused
+    /// them; a warning where it ignored them or warned (`--strict`: an error), unless the key
+    /// stands for a required field that is missing (the replaced system refuses that file too).
+    func reportUnknownKeys(_ fields: inout Fields) {
+        let level = fields.level
         let known = Set(level.keys)
-        for entry in entries {
+        for entry in fields.entries {
             let name = entry.key.scalar?.text ?? ""
             guard !known.contains(name) else { continue }
             let advice = level.advice(forUnknownKey: name, kind: kind)
             if let target = advice.sameLevelTarget { fields.suggested.insert(target) }
-            error(.unknownKey, "unknown key `\(name)` in \(level.place)", at: entry.key.range, help: advice.help)
+            let message = "unknown key `\(name)` in \(level.place)"
+            switch level.unknownKeys {
+            case .refused:
+                error(.unknownKey, message + " (the replaced system refused it too)", at: entry.key.range, help: advice.help)
+            case .ignored, .warned:
+                let before = level.unknownKeys == .ignored ? "the replaced system ignored it" : "the replaced system warned about it"
+                if let target = advice.sameLevelTarget, level.field(target)?.required == true,
+                    !fields.entries.contains(where: { $0.key.scalar?.text == target })
+                {
+                    error(
+                        .unknownKey, message + "; \(before), but `\(target)` is required, so it refused this document",
+                        at: entry.key.range, help: advice.help)
+                } else if strict {
+                    error(.unknownKey, message + " (--strict; \(before))", at: entry.key.range, help: advice.help)
+                } else {
+                    warning(
+                        .unknownKey, message + "; \(before), and here it is stored but not used (`validate --strict`: an error)",
+                        at: entry.key.range, help: advice.help)
+                }
+            }
         }
-        return fields
     }
 
     /// The nested mapping under `key`, nil when absent, empty or of the wrong type (reported).

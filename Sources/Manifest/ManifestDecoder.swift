@@ -20,7 +20,8 @@ public struct DecodeResult: Sendable {
 /// Decodes YAML documents into the typed resources of spec/manifests.md.
 ///
 /// - A document that is empty or only comments is skipped.
-/// - A document of an unsupported kind (`Trigger`, ...) is skipped with a warning `unsupported-kind`.
+/// - RuntimePolicy, Trigger, WorkflowStore and StoreBackendProvider are decoded by the field tables
+///   and stored, with one `not-executed` warning; a kind no table defines is a custom resource.
 /// - A document with an error yields no resource; decoding goes on so that every error of every
 ///   document is reported, each at the exact key or value (rules: `ManifestRule`).
 /// - Fields that are accepted but not executed are stored and warned (`not-executed`).
@@ -34,8 +35,10 @@ public enum ManifestDecoder {
     /// a document whose `metadata.project` differs is an error `project-mismatch`.
     /// `source` (the file's bytes) places the syntax errors of a rejected document's expressions
     /// at their exact position inside the YAML scalar; without it they point at the scalar.
-    public static func decode(documents: [Document], file: String, projectOverride: String?, source: [UInt8]? = nil) -> DecodeResult {
-        let context = DecodeContext(file: file)
+    public static func decode(
+        documents: [Document], file: String, projectOverride: String?, source: [UInt8]? = nil, strict: Bool = false
+    ) -> DecodeResult {
+        let context = DecodeContext(file: file, strict: strict)
         var resources: [Resource] = []
         var positions: ScalarSourceMap?
         for document in documents {
@@ -43,7 +46,10 @@ public enum ManifestDecoder {
             let errorsBefore = context.errorCount
             context.kind = nil
             context.expressionsRead = []
-            let resource = decodeDocument(root, context: context, projectOverride: projectOverride)
+            context.notExecutedNotes = []
+            var resource = decodeDocument(root, context: context, projectOverride: projectOverride)
+            context.finishDocument()
+            resource?.notExecutedSettings = context.notExecutedNotes
             if let resource, context.errorCount == errorsBefore {
                 resources.append(resource)
             } else {
@@ -71,6 +77,20 @@ public enum ManifestDecoder {
         return DecodeResult(resources: resources, diagnostics: context.diagnostics)
     }
 
+    /// Every `LEVEL.KEY` (SchemaLevel raw value, key) the typed decoder reads while decoding
+    /// `documents`: the schema-table test compares it with `SchemaLevel.fields`.
+    public static func typedKeysRead(documents: [Document]) -> Set<String> {
+        let context = DecodeContext(file: "keys.yaml")
+        context.typedReads = []
+        for document in documents {
+            guard let root = document.root, !root.isNull else { continue }
+            context.kind = nil
+            _ = decodeDocument(root, context: context, projectOverride: nil)
+            context.finishDocument()
+        }
+        return context.typedReads ?? []
+    }
+
     // MARK: - Envelope
 
     static func decodeDocument(_ root: Node, context: DecodeContext, projectOverride: String?) -> Resource? {
@@ -81,41 +101,46 @@ public enum ManifestDecoder {
             return nil
         }
 
-        // The kind decides everything else; an unsupported kind skips the document before any check.
+        // The kind decides everything else. A kind this tool does not build in is a custom
+        // resource (its CustomResourceDefinition is resolved by the compiler), unless it is
+        // written with our apiVersion and is close to a built-in kind (a typo).
         let kindEntry = root.mapping?.first { $0.key.scalar?.text == "kind" }
+        let versionEntry = root.mapping?.first { $0.key.scalar?.text == "apiVersion" }
         var kind: ResourceKind?
+        var customKind: Located<String>?
         if let kindEntry, !kindEntry.value.isNull {
             if let text = context.scalarString(kindEntry.value, key: "kind") {
-                if let known = ResourceKind(rawValue: text.value) {
+                if let known = ResourceKind(rawValue: text.value), known != .custom {
                     kind = known
-                } else if ResourceKind.unsupportedKinds.contains(text.value) {
-                    context.warning(
-                        .unsupportedKind, "kind `\(text.value)` is not supported by this tool; the document is skipped",
-                        at: text.range,
-                        help: "remove the document, or keep it for the system it was written for; this tool implements \(kindList)")
-                    return nil
+                } else if versionEntry?.value.scalar?.text == apiVersion,
+                    let close = Suggestions.closest(to: text.value, in: ResourceKind.builtin.map(\.rawValue))
+                {
+                    context.error(.unknownKind, "unknown kind `\(text.value)`", at: text.range, help: "did you mean `\(close)`?")
+                } else if text.value.isEmpty || text.value.first?.isUppercase != true || text.value.contains(where: { !$0.isLetter && !$0.isNumber }) {
+                    context.error(
+                        .unknownKind, "unknown kind `\(text.value)`", at: text.range,
+                        help: "use one of \(kindList), or the PascalCase kind a CustomResourceDefinition defines")
                 } else {
-                    let names = ResourceKind.allCases.map(\.rawValue) + ResourceKind.unsupportedKinds
-                    var help = "use one of \(kindList)"
-                    if let close = Suggestions.closest(to: text.value, in: names) {
-                        help = "did you mean `\(close)`?"
-                    } else if text.value.contains(where: \.isUppercase) {
-                        help += " (custom resources defined by a CustomResourceDefinition are not supported)"
-                    }
-                    context.error(.unknownKind, "unknown kind `\(text.value)`", at: text.range, help: help)
+                    kind = .custom
+                    customKind = text
                 }
             }
         }
         context.kind = kind
 
-        guard let fields = context.fields(root, .document) else { return nil }
+        guard var fields = context.fields(root, .document, checkKeys: false) else { return nil }
+        context.reportUnknownKeys(&fields)
+        _ = fields.entry("kind")
         if kindEntry == nil || kindEntry?.value.isNull == true { context.missing("kind", in: fields, what: "Workflow") }
 
-        // apiVersion
+        // apiVersion: ours for built-in kinds; a custom resource's is checked against its CRD,
+        // a CRD's is not checked (as the replaced system did).
         var apiVersionText = apiVersion
+        var versionLocated: Located<String>?
         if let version = context.string(fields, "apiVersion", required: true) {
             apiVersionText = version.value
-            if version.value != apiVersion {
+            versionLocated = version
+            if version.value != apiVersion, kind != .custom, kind != .customResourceDefinition {
                 context.error(
                     .apiVersion, "unsupported apiVersion `\(version.value)`; expected `\(apiVersion)`", at: version.range,
                     help: "write `apiVersion: \(apiVersion)`")
@@ -126,8 +151,17 @@ public enum ManifestDecoder {
 
         var spec: ResourceSpec?
         if let kind {
-            if let specFields = context.nested(fields, "spec", specLevel(kind), required: true) {
+            if kind == .custom, let customKind, let versionLocated {
+                let specNode = fields.value("spec")?.value
+                if specNode == nil { context.missing("spec", in: fields, what: "{...}") }
+                spec = .custom(CustomResourceSpec(apiVersion: versionLocated, kind: customKind, spec: specNode))
+            } else if kind != .custom, let specFields = context.nested(fields, "spec", specLevel(kind), required: true) {
                 spec = decodeSpec(kind, specFields, context: context)
+                if let reason = kind.storedOnlyReason, let kindEntry {
+                    context.warning(
+                        .notExecuted, "\(kind.rawValue) `\(metadata?.name.value ?? "?")` is decoded and stored, but \(reason)",
+                        at: kindEntry.value.range, help: "see docs/manifests.md, \"\(kind.rawValue)\"")
+                }
             }
         }
 
@@ -136,11 +170,12 @@ public enum ManifestDecoder {
             kind: kind, apiVersion: apiVersionText, metadata: metadata, spec: spec, file: context.file, node: root,
             kindRange: kindEntry.value.range)
         resource.projectOverride = projectOverride
+        resource.customKind = customKind?.value
         return resource
     }
 
     static var kindList: String {
-        ResourceKind.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", ")
+        ResourceKind.builtin.map { "`\($0.rawValue)`" }.joined(separator: ", ")
     }
 
     static func specLevel(_ kind: ResourceKind) -> SchemaLevel {
@@ -152,6 +187,12 @@ public enum ManifestDecoder {
         case .executionProfile: return .executionProfileSpec
         case .envStore, .secretStore: return .storeSpec
         case .workflow: return .workflowSpec
+        case .runtimePolicy: return .runtimePolicySpec
+        case .trigger: return .triggerSpec
+        case .workflowStore: return .workflowStoreSpec
+        case .storeBackendProvider: return .storeBackendProviderSpec
+        case .customResourceDefinition: return .crdSpec
+        case .custom: return .document
         }
     }
 
@@ -165,6 +206,20 @@ public enum ManifestDecoder {
         case .envStore: return decodeStore(fields, context: context).map(ResourceSpec.envStore)
         case .secretStore: return decodeStore(fields, context: context).map(ResourceSpec.secretStore)
         case .workflow: return decodeWorkflow(fields, context: context).map(ResourceSpec.workflow)
+        case .runtimePolicy, .trigger, .workflowStore, .storeBackendProvider:
+            // Decoded by the tables alone; one `not-executed` warning per document says what is not run.
+            context.genericFields(fields, quiet: true)
+            let spec = StoredSpec(node: fields.node)
+            switch kind {
+            case .runtimePolicy: return .runtimePolicy(spec)
+            case .trigger:
+                decodeTriggerRules(fields, context: context)
+                return .trigger(spec)
+            case .workflowStore: return .workflowStore(spec)
+            default: return .storeBackendProvider(spec)
+            }
+        case .customResourceDefinition: return decodeCRD(fields, context: context).map(ResourceSpec.customResourceDefinition)
+        case .custom: return nil
         }
     }
 

@@ -24,7 +24,8 @@ public enum ManifestLoader {
     /// Parses each source with the YAML layer and decodes its documents (`ManifestDecoder`).
     /// A file that does not parse yields its parse error as a diagnostic and no resources; the
     /// other files still load. `projectOverride` is the command line's `--project`.
-    public static func load(_ sources: [SourceFile], projectOverride: String?) -> LoadedManifests {
+    /// `strict`: keys the replaced system ignored are errors, not warnings (`validate --strict`).
+    public static func load(_ sources: [SourceFile], projectOverride: String?, strict: Bool = false) -> LoadedManifests {
         var loaded = LoadedManifests(sources: sources)
         for source in sources {
             let documents: [Document]
@@ -35,7 +36,7 @@ public enum ManifestLoader {
                 continue
             }
             let result = ManifestDecoder.decode(
-                documents: documents, file: source.path, projectOverride: projectOverride, source: source.bytes)
+                documents: documents, file: source.path, projectOverride: projectOverride, source: source.bytes, strict: strict)
             loaded.resources += result.resources
             loaded.diagnostics += result.diagnostics
         }

@@ -10,7 +10,6 @@ public enum ManifestRule: String, Sendable, Hashable, CaseIterable {
     case conflictingFields = "conflicting-fields"
     case apiVersion = "api-version"
     case unknownKind = "unknown-kind"
-    case unsupportedKind = "unsupported-kind"
     case invalidName = "invalid-name"
     case projectMismatch = "project-mismatch"
     case notExecuted = "not-executed"
@@ -20,7 +19,7 @@ public enum ManifestRule: String, Sendable, Hashable, CaseIterable {
 
     public var defaultSeverity: Severity {
         switch self {
-        case .unsupportedKind, .notExecuted: return .warning
+        case .notExecuted: return .warning
         default: return .error
         }
     }
@@ -28,14 +27,13 @@ public enum ManifestRule: String, Sendable, Hashable, CaseIterable {
     /// One line: what the rule finds.
     public var summary: String {
         switch self {
-        case .unknownKey: return "a key that the manifest schema does not define at this level"
+        case .unknownKey: return "a key that the manifest schema does not define at this level (an error where the replaced system refused it, else a warning; --strict: an error)"
         case .typeMismatch: return "a value of the wrong type (e.g. a mapping where a list of strings is expected)"
         case .invalidValue: return "a value outside its allowed set or range"
         case .missingField: return "a required field is absent"
         case .conflictingFields: return "two fields that cannot be used together"
         case .apiVersion: return "an apiVersion other than orchestrator.dev/v2"
         case .unknownKind: return "a kind this tool does not know"
-        case .unsupportedKind: return "a kind of the replaced system that this tool does not implement (document skipped)"
         case .invalidName: return "a metadata.name or metadata.project that breaks the naming rules"
         case .projectMismatch: return "metadata.project disagrees with the --project of the command line"
         case .notExecuted: return "a field that is accepted and stored but not executed by this tool"

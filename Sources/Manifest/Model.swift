@@ -43,12 +43,28 @@ public enum ResourceKind: String, Sendable, Hashable, CaseIterable {
     case envStore = "EnvStore"
     case secretStore = "SecretStore"
     case workflow = "Workflow"
+    case runtimePolicy = "RuntimePolicy"
+    case trigger = "Trigger"
+    case workflowStore = "WorkflowStore"
+    case storeBackendProvider = "StoreBackendProvider"
+    case customResourceDefinition = "CustomResourceDefinition"
+    /// An instance of a kind a CustomResourceDefinition defines (`Resource.kindName` is its kind).
+    case custom = "CustomResource"
 
-    /// Kinds the replaced system had that this tool recognises but does not implement
-    /// (a warning `unsupported-kind`, the document is skipped).
-    public static let unsupportedKinds: [String] = [
-        "Trigger", "RuntimePolicy", "CustomResourceDefinition", "WorkflowStore", "StoreBackendProvider",
-    ]
+    /// The kinds a manifest names itself (every case but `custom`).
+    public static var builtin: [ResourceKind] { allCases.filter { $0 != .custom } }
+
+    /// Kinds decoded and stored whose settings this tool does not execute yet (one `not-executed`
+    /// warning per document says so).
+    public var storedOnlyReason: String? {
+        switch self {
+        case .runtimePolicy:
+            return "its runner settings (shell, allowlists, env_allowlist, redaction_patterns, resume) are not executed yet: steps run with /bin/sh -c and the whole environment"
+        case .trigger: return "nothing fires Triggers yet: start tasks with `orchestrator run`"
+        case .workflowStore, .storeBackendProvider: return "store_inputs, store_outputs and store_put do not run yet"
+        default: return nil
+        }
+    }
 }
 
 public struct Metadata: Sendable {
@@ -85,6 +101,11 @@ public struct Resource: Sendable {
     public var kindRange: SourceRange
     /// The command line's `--project` the document was decoded with (see `resolvedProject`).
     public var projectOverride: String? = nil
+    /// Fields written in the document that are stored but not executed ("path: why"), for `plan`
+    /// and task start.
+    public var notExecutedSettings: [String] = []
+    /// For `.custom`: the kind the document names (defined by a CustomResourceDefinition).
+    public var customKind: String? = nil
 
     public init(
         kind: ResourceKind, apiVersion: String, metadata: Metadata, spec: ResourceSpec, file: String, node: Node,
@@ -100,6 +121,9 @@ public struct Resource: Sendable {
     }
 
     public var name: String { metadata.name.value }
+
+    /// The kind as written and stored (a custom resource's own kind).
+    public var kindName: String { customKind ?? kind.rawValue }
 }
 
 public enum ResourceSpec: Sendable {
@@ -111,6 +135,76 @@ public enum ResourceSpec: Sendable {
     case envStore(StoreSpec)
     case secretStore(StoreSpec)
     case workflow(WorkflowSpec)
+    case runtimePolicy(StoredSpec)
+    case trigger(StoredSpec)
+    case workflowStore(StoredSpec)
+    case storeBackendProvider(StoredSpec)
+    case customResourceDefinition(CRDSpec)
+    case custom(CustomResourceSpec)
+}
+
+/// A spec decoded (type-checked against the field tables) and kept as written.
+public struct StoredSpec: Sendable {
+    public var node: Node
+    public init(node: Node) { self.node = node }
+}
+
+// MARK: - CustomResourceDefinition
+
+public struct CELRule: Sendable {
+    public var rule: ExpressionSource
+    public var message: Located<String>
+    public init(rule: ExpressionSource, message: Located<String>) {
+        self.rule = rule
+        self.message = message
+    }
+}
+
+public struct CRDVersion: Sendable {
+    public var name: Located<String>
+    /// The JSON Schema of an instance's `spec` (nil: `{type: object}`).
+    public var schema: Node?
+    public var served: Bool
+    public var celRules: [CELRule]
+    public init(name: Located<String>, schema: Node?, served: Bool, celRules: [CELRule]) {
+        self.name = name
+        self.schema = schema
+        self.served = served
+        self.celRules = celRules
+    }
+}
+
+public struct CRDSpec: Sendable {
+    public var kind: Located<String>
+    public var plural: Located<String>
+    public var shortNames: [Located<String>]
+    public var group: Located<String>
+    public var versions: [CRDVersion]
+    public var node: Node
+    public init(kind: Located<String>, plural: Located<String>, shortNames: [Located<String>], group: Located<String>, versions: [CRDVersion], node: Node) {
+        self.kind = kind
+        self.plural = plural
+        self.shortNames = shortNames
+        self.group = group
+        self.versions = versions
+        self.node = node
+    }
+
+    /// `group/version` of each served version.
+    public var servedAPIVersions: [String] { versions.filter(\.served).map { group.value + "/" + $0.name.value } }
+}
+
+/// An instance of a CRD-defined kind: validated against its CRD by the compiler.
+public struct CustomResourceSpec: Sendable {
+    public var apiVersion: Located<String>
+    public var kind: Located<String>
+    /// The `spec` node (nil when absent).
+    public var spec: Node?
+    public init(apiVersion: Located<String>, kind: Located<String>, spec: Node?) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.spec = spec
+    }
 }
 
 // MARK: - Project, Workspace, StepTemplate

@@ -32,62 +32,49 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
     case capture
     case postAction
     case generateMapping
+    case healthPolicy
+    case agentSelection
+    case selectionWeights
+    case invariant
+    case adaptive
+    case itemIsolation
+    case dynamicStep
+    case prehookUI
+    case execution
+    case spawnInherit
+    case itemSelect
+    case storeTarget
+    case storeInput
+    case storeOutput
+    case runtimePolicySpec
+    case runner
+    case resume
+    case observability
+    case logging
+    case consoleLogging
+    case fileLogging
+    case triggerSpec
+    case triggerCron
+    case triggerEvent
+    case triggerFilter
+    case triggerWebhook
+    case webhookSecret
+    case triggerFilesystem
+    case triggerAction
+    case triggerHistoryLimit
+    case triggerThrottle
+    case workflowStoreSpec
+    case storeRetention
+    case storeBackendProviderSpec
+    case storeBackendCommands
+    case crdSpec
+    case crdVersion
+    case celRule
+    case crdHooks
+    case crdPlugin
 
-    /// The keys a mapping at this level may have, in documentation order.
-    public var keys: [String] {
-        switch self {
-        case .document: return ["apiVersion", "kind", "metadata", "spec"]
-        case .metadata: return ["name", "project", "labels", "annotations", "description"]
-        case .projectSpec: return ["description"]
-        case .workspaceSpec:
-            return ["root_path", "qa_targets", "ticket_dir", "self_referential", "artifacts_dir", "self_test", "init"]
-        case .agentSpec:
-            return [
-                "command", "capabilities", "enabled", "env", "promptDelivery", "command_rules", "metadata",
-                "selection", "health_policy",
-            ]
-        case .agentMetadata: return ["cost", "description"]
-        case .agentEnv: return ["name", "value", "fromRef", "refValue"]
-        case .agentEnvRef: return ["name", "key"]
-        case .commandRule: return ["when", "command"]
-        case .stepTemplateSpec: return ["prompt", "description"]
-        case .executionProfileSpec:
-            return [
-                "mode", "fs_mode", "writable_paths", "readable_paths", "network_mode", "network_allowlist",
-                "max_memory_mb", "max_cpu_seconds", "max_processes", "max_open_files",
-            ]
-        case .storeSpec: return ["data"]
-        case .storeValue: return ["fromEnv"]
-        case .workflowSpec:
-            return [
-                "steps", "loop", "max_parallel", "stagger_delay_ms", "safety", "finalize", "item_isolation",
-                "adaptive", "dynamic_steps",
-            ]
-        case .loop: return ["mode", "max_cycles", "enabled", "stop_when_no_unresolved", "convergence_expr"]
-        case .convergence: return ["engine", "when", "reason"]
-        case .safety:
-            return [
-                "max_consecutive_failures", "auto_rollback", "checkpoint_strategy", "step_timeout_secs",
-                "binary_snapshot", "max_item_step_failures", "min_cycle_interval_secs", "on_drift", "invariants",
-                "max_spawn_depth", "max_spawned_tasks",
-            ]
-        case .finalize: return ["rules"]
-        case .finalizeRule: return ["id", "engine", "when", "status", "reason"]
-        case .step:
-            return [
-                "id", "type", "builtin", "required_capability", "template", "command", "chain_steps", "scope",
-                "enabled", "repeatable", "is_guard", "tty", "execution_profile", "max_parallel", "stagger_delay_ms",
-                "timeout_secs", "stall_timeout_secs", "prehook", "behavior", "cost_preference", "store_inputs",
-                "store_outputs", "step_vars", "item_select_config",
-            ]
-        case .prehook: return ["engine", "when", "reason"]
-        case .behavior: return ["on_failure", "on_success", "captures", "post_actions", "collect_artifacts"]
-        case .onFailure, .onSuccess: return ["action", "status"]
-        case .capture: return ["var", "source", "json_path"]
-        case .postAction: return ["type", "from_var", "json_path", "mapping", "replace"]
-        case .generateMapping: return ["item_id", "label", "vars"]
-        }
-    }
+    /// The keys a mapping at this level may have, in documentation order (SchemaFields.swift).
+    public var keys: [String] { fields.map(\.key) }
 
     /// The kinds whose documents contain this level; empty for the kind-independent envelope.
     public var kinds: [ResourceKind] {
@@ -100,8 +87,18 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
         case .executionProfileSpec: return [.executionProfile]
         case .storeSpec, .storeValue: return [.envStore, .secretStore]
         case .workflowSpec, .loop, .convergence, .safety, .finalize, .finalizeRule, .step, .prehook, .behavior,
-            .onFailure, .onSuccess, .capture, .postAction, .generateMapping:
+            .onFailure, .onSuccess, .capture, .postAction, .generateMapping, .invariant, .adaptive, .itemIsolation, .dynamicStep,
+            .prehookUI, .execution, .spawnInherit, .itemSelect, .storeTarget, .storeInput, .storeOutput:
             return [.workflow]
+        case .healthPolicy: return [.workspace, .agent]
+        case .agentSelection, .selectionWeights: return [.agent]
+        case .runtimePolicySpec, .runner, .resume, .observability, .logging, .consoleLogging, .fileLogging: return [.runtimePolicy]
+        case .triggerSpec, .triggerCron, .triggerEvent, .triggerFilter, .triggerWebhook, .webhookSecret, .triggerFilesystem,
+            .triggerAction, .triggerHistoryLimit, .triggerThrottle:
+            return [.trigger]
+        case .workflowStoreSpec, .storeRetention: return [.workflowStore]
+        case .storeBackendProviderSpec, .storeBackendCommands: return [.storeBackendProvider]
+        case .crdSpec, .crdVersion, .celRule, .crdHooks, .crdPlugin: return [.customResourceDefinition]
         }
     }
 
@@ -111,7 +108,7 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
         case .document: return ""
         case .metadata: return "metadata"
         case .projectSpec, .workspaceSpec, .agentSpec, .stepTemplateSpec, .executionProfileSpec, .storeSpec,
-            .workflowSpec:
+            .workflowSpec, .runtimePolicySpec, .triggerSpec, .workflowStoreSpec, .storeBackendProviderSpec, .crdSpec:
             return "spec"
         case .agentMetadata: return "spec.metadata"
         case .agentEnv: return "spec.env[]"
@@ -131,6 +128,41 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
         case .capture: return "spec.steps[].behavior.captures[]"
         case .postAction: return "spec.steps[].behavior.post_actions[]"
         case .generateMapping: return "spec.steps[].behavior.post_actions[].mapping"
+        case .healthPolicy: return "spec.health_policy"
+        case .agentSelection: return "spec.selection"
+        case .selectionWeights: return "spec.selection.weights"
+        case .invariant: return "spec.safety.invariants[]"
+        case .adaptive: return "spec.adaptive"
+        case .itemIsolation: return "spec.item_isolation"
+        case .dynamicStep: return "spec.dynamic_steps[]"
+        case .prehookUI: return "spec.steps[].prehook.ui"
+        case .execution: return "spec.steps[].behavior.execution"
+        case .spawnInherit: return "spec.steps[].behavior.post_actions[].inherit"
+        case .itemSelect: return "spec.steps[].item_select_config"
+        case .storeTarget: return "spec.steps[].item_select_config.store_result"
+        case .storeInput: return "spec.steps[].store_inputs[]"
+        case .storeOutput: return "spec.steps[].store_outputs[]"
+        case .runner: return "spec.runner"
+        case .resume: return "spec.resume"
+        case .observability: return "spec.observability"
+        case .logging: return "spec.observability.logging"
+        case .consoleLogging: return "spec.observability.logging.console"
+        case .fileLogging: return "spec.observability.logging.file"
+        case .triggerCron: return "spec.cron"
+        case .triggerEvent: return "spec.event"
+        case .triggerFilter: return "spec.event.filter"
+        case .triggerWebhook: return "spec.event.webhook"
+        case .webhookSecret: return "spec.event.webhook.secret"
+        case .triggerFilesystem: return "spec.event.filesystem"
+        case .triggerAction: return "spec.action"
+        case .triggerHistoryLimit: return "spec.historyLimit"
+        case .triggerThrottle: return "spec.throttle"
+        case .storeRetention: return "spec.retention"
+        case .storeBackendCommands: return "spec.commands"
+        case .crdVersion: return "spec.versions[]"
+        case .celRule: return "spec.versions[].cel_rules[]"
+        case .crdHooks: return "spec.hooks"
+        case .crdPlugin: return "spec.plugins[]"
         }
     }
 
@@ -162,8 +194,48 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
         case .onFailure: return "`behavior.on_failure`"
         case .onSuccess: return "`behavior.on_success`"
         case .capture: return "a `behavior.captures` entry"
-        case .postAction: return "a `generate_items` post-action"
-        case .generateMapping: return "a `generate_items` post-action's `mapping`"
+        case .postAction: return "a post-action"
+        case .generateMapping: return "a post-action's `mapping`"
+        case .healthPolicy: return "a `health_policy`"
+        case .agentSelection: return "an Agent's `selection`"
+        case .selectionWeights: return "`selection.weights`"
+        case .invariant: return "a `safety.invariants` entry"
+        case .adaptive: return "a Workflow's `adaptive`"
+        case .itemIsolation: return "a Workflow's `item_isolation`"
+        case .dynamicStep: return "a `dynamic_steps` entry"
+        case .prehookUI: return "a prehook's `ui`"
+        case .execution: return "`behavior.execution`"
+        case .spawnInherit: return "a post-action's `inherit`"
+        case .itemSelect: return "a step's `item_select_config`"
+        case .storeTarget: return "`item_select_config.store_result`"
+        case .storeInput: return "a `store_inputs` entry"
+        case .storeOutput: return "a `store_outputs` entry"
+        case .runtimePolicySpec: return "a RuntimePolicy's spec"
+        case .runner: return "a RuntimePolicy's `runner`"
+        case .resume: return "a RuntimePolicy's `resume`"
+        case .observability: return "a RuntimePolicy's `observability`"
+        case .logging: return "`observability.logging`"
+        case .consoleLogging: return "`observability.logging.console`"
+        case .fileLogging: return "`observability.logging.file`"
+        case .triggerSpec: return "a Trigger's spec"
+        case .triggerCron: return "a Trigger's `cron`"
+        case .triggerEvent: return "a Trigger's `event`"
+        case .triggerFilter: return "a Trigger's `event.filter`"
+        case .triggerWebhook: return "a Trigger's `event.webhook`"
+        case .webhookSecret: return "a Trigger's `event.webhook.secret`"
+        case .triggerFilesystem: return "a Trigger's `event.filesystem`"
+        case .triggerAction: return "a Trigger's `action`"
+        case .triggerHistoryLimit: return "a Trigger's `historyLimit`"
+        case .triggerThrottle: return "a Trigger's `throttle`"
+        case .workflowStoreSpec: return "a WorkflowStore's spec"
+        case .storeRetention: return "a WorkflowStore's `retention`"
+        case .storeBackendProviderSpec: return "a StoreBackendProvider's spec"
+        case .storeBackendCommands: return "a StoreBackendProvider's `commands`"
+        case .crdSpec: return "a CustomResourceDefinition's spec"
+        case .crdVersion: return "a CRD's `versions` entry"
+        case .celRule: return "a CRD's `cel_rules` entry"
+        case .crdHooks: return "a CRD's `hooks`"
+        case .crdPlugin: return "a CRD's `plugins` entry"
         }
     }
 

@@ -221,16 +221,16 @@ extension ManifestDecoder {
     }
 
     static func decodePostAction(_ node: Node, context: DecodeContext) -> PostAction? {
-        // The keys depend on the type: check them only for the executed `generate_items`.
-        guard let loose = context.fields(node, .postAction, checkKeys: false) else { return nil }
-        guard let type = context.enumValue(loose, "type", PostActionType.self, required: true) else { return nil }
+        // One table for every type's keys; only `generate_items` is executed.
+        guard let fields = context.fields(node, .postAction) else { return nil }
+        guard let type = context.enumValue(fields, "type", PostActionType.self, required: true) else { return nil }
         guard type.value == .generate_items else {
             context.warning(
                 .notExecuted, "`\(type.value.rawValue)` post-actions are accepted and stored but not executed by this tool",
                 at: type.range, help: "only `generate_items` runs; remove it to silence this warning")
+            context.genericFields(fields, quiet: true)
             return PostAction(type: type, node: node)
         }
-        guard let fields = context.fields(node, .postAction) else { return nil }
         let fromVar = context.nonEmptyString(fields, "from_var", required: true)
         let jsonPath = context.nonEmptyString(fields, "json_path")
         let replace = context.bool(fields, "replace")

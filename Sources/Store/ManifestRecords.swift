@@ -25,7 +25,7 @@ public enum ManifestRecords {
             pairs[index].value = .string(absolutePath(root, base: baseDirectory))
             spec = .object(pairs)
         }
-        let key = ResourceKey(kind: resource.kind.rawValue, project: project, name: resource.name)
+        let key = ResourceKey(kind: resource.kindName, project: project, name: resource.name)
         return DesiredResource(
             key: key, apiVersion: resource.apiVersion, metadata: .object(metadata), spec: spec,
             contentHash: contentHash(kind: key.kind, apiVersion: resource.apiVersion, metadata: .object(metadata), spec: spec))

@@ -25,7 +25,7 @@ struct CommandOptionTests {
         let validate = try runExecutable(["validate", "-f", "x.yaml", "--workflow"])
         #expect(validate.status == 2)
         #expect(validate.stderr.contains("unknown option `--workflow` for `validate`"), "\(validate.stderr)")
-        #expect(validate.stderr.contains("`validate` takes: -f/--filename, -p/--project, --format, --color"), "\(validate.stderr)")
+        #expect(validate.stderr.contains("`validate` takes: -f/--filename, -p/--project, --strict, --format, --color"), "\(validate.stderr)")
         #expect(validate.stderr.contains("`--workflow` is an option of `plan`, `run`, `task create`"), "\(validate.stderr)")
     }
 

@@ -63,19 +63,21 @@ private let lintRules: [(id: String, severity: String, summary: String)] = {
     @Test func errorsExitOneWarningsDoNot() {
         let result = runInProcess(["lint", "-f", "-", "--format", "json"], stdin: loopForever)
         #expect(result.status == 1)
-        #expect(findings(result.stdout) == ["loop-cannot-end 7:11", "no-effect 11:21"])
+        #expect(findings(result.stdout) == ["loop-cannot-end 7:11", "loop-guard-missing 7:11", "no-effect 11:21"])
 
         let warningOnly = runInProcess(["lint", "-f", "-", "--disable", "loop-cannot-end"], stdin: loopForever)
         #expect(warningOnly.status == 0)
         #expect(warningOnly.stderr.contains("<stdin>:11:21: warning: `max_parallel` has no effect on step `build`"))
-        #expect(warningOnly.stderr.hasSuffix("0 errors, 1 warning in 1 file\n"))
+        // The replaced system's loop-guard rule (an unresolved agent: a warning without the store).
+        #expect(warningOnly.stderr.contains("<stdin>:7:11: warning: the `infinite` loop of workflow `forever` has neither a `loop_guard` step"))
+        #expect(warningOnly.stderr.hasSuffix("0 errors, 2 warnings in 1 file\n"))
     }
 
     @Test func validateFindingsAreReportedToo() {
-        let text = clean.replacingOccurrences(of: "command: make", with: "comand: make")
+        let text = clean.replacingOccurrences(of: "command: make", with: "command: [make]")
         let result = runInProcess(["lint", "-f", "-", "--format", "json"], stdin: text)
         #expect(result.status == 1)
-        #expect(findings(result.stdout).contains("unknown-key 8:7"))
+        #expect(findings(result.stdout).contains("type-mismatch 8:16"))
     }
 
     @Test func sarifListsEveryRuleWithItsDescription() throws {
@@ -99,7 +101,7 @@ private let lintRules: [(id: String, severity: String, summary: String)] = {
         #expect(described["unknown-key"] != nil)
         #expect(rules.count == described.count, "a rule is listed twice")
         let results = try #require(run["results"]?.arrayValue)
-        #expect(results.compactMap { $0["ruleId"]?.stringValue } == ["loop-cannot-end", "no-effect"])
+        #expect(results.compactMap { $0["ruleId"]?.stringValue } == ["loop-cannot-end", "loop-guard-missing", "no-effect"])
         if let index = results.first?["ruleIndex"], case .int(let position) = index {
             #expect(rules[Int(position)]["id"]?.stringValue == "loop-cannot-end")
         }
@@ -114,7 +116,7 @@ private let lintRules: [(id: String, severity: String, summary: String)] = {
     @Test func inlineSuppression() {
         let text = loopForever.replacingOccurrences(of: "max_parallel: 2", with: "max_parallel: 2  # orchestrator-lint: disable=no-effect")
         let result = runInProcess(["lint", "-f", "-", "--format", "json"], stdin: text)
-        #expect(findings(result.stdout) == ["loop-cannot-end 7:11"])
+        #expect(findings(result.stdout) == ["loop-cannot-end 7:11", "loop-guard-missing 7:11"])
     }
 
     @Test func configurationFile() throws {
@@ -124,13 +126,13 @@ private let lintRules: [(id: String, severity: String, summary: String)] = {
         try writeFile(directory, "lint.yaml", "rules:\n  loop-cannot-end: warning\n  no-effect: off\n")
         let quiet = runInProcess(["lint", "-f", "wf.yaml", "--config", "lint.yaml", "--format", "json"], directory: directory)
         #expect(quiet.status == 0)
-        #expect(findings(quiet.stdout) == ["loop-cannot-end 7:11"])
+        #expect(findings(quiet.stdout) == ["loop-cannot-end 7:11", "loop-guard-missing 7:11"])
         #expect(quiet.stdout.contains("\"severity\": \"warning\""))
 
         // --enable wins over the file.
         let enabled = runInProcess(
             ["lint", "-f", "wf.yaml", "--config", "lint.yaml", "--enable", "no-effect", "--format", "json"], directory: directory)
-        #expect(findings(enabled.stdout) == ["loop-cannot-end 7:11", "no-effect 11:21"])
+        #expect(findings(enabled.stdout) == ["loop-cannot-end 7:11", "loop-guard-missing 7:11", "no-effect 11:21"])
 
         // Mistakes in the file are findings in the file.
         try writeFile(directory, "bad.yaml", "rules:\n  no-efect: off\n")

@@ -98,13 +98,13 @@ private struct Scratch {
 
     @Test func oneInvalidDocumentStoresNothing() throws {
         let scratch = try Scratch()
-        let broken = agentAndTemplate + "---\n" + workflow.replacingOccurrences(of: "template: greet", with: "templat: greet")
+        let broken = agentAndTemplate + "---\n" + workflow.replacingOccurrences(of: "mode: once", with: "mode: twice")
         let path = try scratch.file("broken.yaml", broken)
         let result = scratch.run(["apply", "-f", path])
         #expect(result.status == 1)
-        let line = broken.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("templat: greet") }.map { $0 + 1 } ?? 0
-        #expect(result.stderr.contains("broken.yaml:\(line):7: error: unknown key `templat`"), "\(result.stderr)")
-        #expect(result.stderr.contains("[unknown-key]"))
+        let line = broken.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0.contains("mode: twice") }.map { $0 + 1 } ?? 0
+        #expect(result.stderr.contains("broken.yaml:\(line):11: error: `twice` is not a valid value for `mode`"), "\(result.stderr)")
+        #expect(result.stderr.contains("[invalid-value]"))
         #expect(result.stdout.isEmpty)
         let rows = try scratch.store().database.query("SELECT COUNT(*) FROM resources")
         #expect(rows.first?.first == .integer(0))

@@ -77,6 +77,8 @@ private func findings(_ json: String) -> [Finding] {
         var marker: String
         var after: String?
         var exit: CLI.ExitStatus = .findings
+        /// Run with `--strict` (a reference the files do not resolve is otherwise a warning).
+        var strict = false
         var testDescription: String { rule }
     }
 
@@ -84,11 +86,11 @@ private func findings(_ json: String) -> [Finding] {
         Case(
             rule: "unresolved-reference",
             manifest: workflow("  steps:\n    - id: implement\n      template: implemnt\n"),
-            marker: "implemnt"),
+            marker: "implemnt", strict: true),
         Case(
             rule: "capability-not-served",
             manifest: workflow("  steps:\n    - id: deploy\n      required_capability: deploy\n"),
-            marker: "deploy", after: "required_capability: "),
+            marker: "deploy", after: "required_capability: ", strict: true),
         Case(
             rule: "duplicate-step-id",
             manifest: workflow("  steps:\n    - id: implement\n    - id: implement\n"),
@@ -142,7 +144,7 @@ private func findings(_ json: String) -> [Finding] {
 
     @Test(arguments: cases)
     func brokenManifest(_ test: Case) throws {
-        let result = run(["validate", "-f", "-", "--format", "json"], stdin: test.manifest)
+        let result = run(["validate", "-f", "-", "--format", "json"] + (test.strict ? ["--strict"] : []), stdin: test.manifest)
         #expect(result.status == test.exit, "\(result.stdout)\(result.stderr)")
         let found = findings(result.stdout).filter { $0.rule == test.rule }
         let expected = try #require(position(of: test.marker, in: test.manifest, after: test.after))
@@ -165,7 +167,7 @@ private func findings(_ json: String) -> [Finding] {
     }
 
     @Test func errorsExitOne() {
-        let result = run(["validate", "-f", "-"], stdin: workflow("  steps:\n    - id: deploy\n"))
+        let result = run(["validate", "-f", "-", "--strict"], stdin: workflow("  steps:\n    - id: deploy\n"))
         #expect(result.status == .findings)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("[capability-not-served]"))
@@ -175,10 +177,10 @@ private func findings(_ json: String) -> [Finding] {
     @Test func everyFormatRendersTheSameFindings() throws {
         let manifest = workflow(
             "  steps:\n    - id: implement\n      template: implemnt\n      prehook:\n        when: is_last_cycle && ticket_count > 0\n    - id: deploy\n")
-        let json = run(["validate", "-f", "-", "--format", "json"], stdin: manifest)
-        let text = run(["validate", "-f", "-", "--format", "text"], stdin: manifest)
-        let sarif = run(["validate", "-f", "-", "--format", "sarif"], stdin: manifest)
-        let github = run(["validate", "-f", "-", "--format", "github"], stdin: manifest)
+        let json = run(["validate", "-f", "-", "--format", "json", "--strict"], stdin: manifest)
+        let text = run(["validate", "-f", "-", "--format", "text", "--strict"], stdin: manifest)
+        let sarif = run(["validate", "-f", "-", "--format", "sarif", "--strict"], stdin: manifest)
+        let github = run(["validate", "-f", "-", "--format", "github", "--strict"], stdin: manifest)
         for result in [json, text, sarif, github] { #expect(result.status == .findings) }
         let reference = findings(json.stdout).map { "\($0.rule)@\($0.line):\($0.column)" }
         #expect(reference.count == 3)
@@ -220,7 +222,7 @@ private func findings(_ json: String) -> [Finding] {
 
     @Test func sarifIsSARIF210() throws {
         let manifest = workflow("  steps:\n    - id: implement\n      template: implemnt\n")
-        let result = run(["validate", "-f", "-", "--format", "sarif"], stdin: manifest)
+        let result = run(["validate", "-f", "-", "--format", "sarif", "--strict"], stdin: manifest)
         let log = try JSONParser.parse(result.stdout)
         #expect(log["version"]?.stringValue == "2.1.0")
         #expect(log["$schema"]?.stringValue?.contains("sarif-2.1.0") == true)
@@ -433,7 +435,7 @@ extension String {
     }
 
     @Test func planWithErrorsExitsOne() {
-        let result = run(["plan", "-f", "-"], stdin: workflow("  steps:\n    - id: deploy\n"))
+        let result = run(["plan", "-f", "-", "--strict"], stdin: workflow("  steps:\n    - id: deploy\n"))
         #expect(result.status == .findings)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("[capability-not-served]"))

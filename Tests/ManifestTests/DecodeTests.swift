@@ -358,12 +358,12 @@ import YAML
             spec:
               steps:
                 - id: implement
-                  templat: implement
+                  scope: everywhere
                   prehook:
                     when: "qa_file_path.startsWith(\\"docs\\") && (cycle > "
             """)
         #expect(loaded.resources.isEmpty)
-        expectOne(loaded, "unknown-key", line: 8, column: 7)
+        expectOne(loaded, "invalid-value", line: 8, column: 14)
         // `when: "qa_file_path.startsWith(\"docs\") && (cycle > "` with the value's text from
         // column 16: the expression ends where the closing quote stands, column 62 (each escape
         // is two characters in the file, one in the expression).
@@ -381,7 +381,7 @@ import YAML
             spec:
               steps:
                 - id: implement
-                  templat: implement
+                  scope: everywhere
                   prehook:
                     when: "qa_file_path.startsWith(\\"docs\\") && ) cycle"
             """)

@@ -20,11 +20,13 @@ import YAML
                     - var: x
                       source: stdout
             """)
+        // The replaced system warned about unknown step keys: a warning here, an error with --strict.
         let finding = expectOne(loaded, "unknown-key", line: 8, column: 7)
-        #expect(finding?.message == "unknown key `capture` in a step")
+        #expect(finding?.severity == .warning)
+        #expect(finding?.message.hasPrefix("unknown key `capture` in a step; the replaced system warned about it") == true)
         #expect(finding?.help == "did you mean `behavior.captures`?")
         #expect(finding?.range?.end.column == 14)
-        #expect(loaded.resources.isEmpty)
+        #expect(loaded.resources.count == 1)
         #expect(loaded.diagnostics.count == 1)
     }
 
@@ -76,9 +78,19 @@ import YAML
     }
 
     @Test func keyOfAnotherKindIsNamed() {
-        let loaded = load(Sample.workspace + "\n  health_policy: {disease_threshold: 3}\n")
+        let loaded = load(Sample.workspace + "\n  max_cycles: 3\n")
         let finding = expectOne(loaded, "unknown-key", line: 7, column: 3)
-        #expect(finding?.help?.contains("an Agent's spec") == true)
+        #expect(finding?.help?.contains("a Workflow's `loop`") == true)
+    }
+
+    @Test func workspaceHealthPolicyIsAFieldNotExecuted() {
+        let loaded = load(Sample.workspace + "\n  health_policy: {disease_threshold: 3}\n")
+        #expect(findings(loaded, "unknown-key").isEmpty)
+        let finding = expectOne(loaded, "not-executed", line: 7, column: 3)
+        #expect(finding?.message.contains("spec.health_policy") == true)
+        let wrong = load(Sample.workspace + "\n  health_policy: {disease_treshold: 3}\n")
+        // HealthPolicySpec refused unknown keys: an error here too.
+        #expect(expectOne(wrong, "unknown-key", line: 7, column: 19)?.severity == .error)
     }
 
     @Test func unknownKeyWithoutSuggestionListsTheKeys() {
@@ -274,19 +286,30 @@ import YAML
         #expect(findings(lower, "unknown-kind").first?.help == "did you mean `Workspace`?")
     }
 
-    @Test func unsupportedKindIsAWarningAndSkipped() {
+    @Test func triggerIsDecodedStoredAndNotExecuted() {
         let loaded = load("""
             apiVersion: orchestrator.dev/v2
             kind: Trigger
             metadata: {name: nightly}
             spec:
               cron: {schedule: "0 2 * * *"}
+              action: {workflow: wf, workspace: ws}
             ---
             """ + "\n" + Sample.workspace)
-        let finding = expectOne(loaded, "unsupported-kind", line: 2, column: 7)
+        let finding = expectOne(loaded, "not-executed", line: 2, column: 7)
         #expect(finding?.severity == .warning)
-        #expect(loaded.resources.map(\.name) == ["ws"])
+        #expect(loaded.resources.map(\.name) == ["nightly", "ws"])
         #expect(!loaded.hasErrors)
+        // Trigger structs refused unknown keys: so do we.
+        let wrong = load("""
+            apiVersion: orchestrator.dev/v2
+            kind: Trigger
+            metadata: {name: nightly}
+            spec:
+              cron: {schedule: "0 2 * * *"}
+              action: {workflow: wf, workspace: ws, goal: x}
+            """)
+        #expect(expectOne(wrong, "unknown-key", line: 6, column: 41)?.severity == .error)
     }
 
     // MARK: metadata
@@ -412,5 +435,25 @@ import YAML
         }
         #expect(ManifestRule.notExecuted.defaultSeverity == .warning)
         #expect(ManifestRule.unknownKey.defaultSeverity == .error)
+    }
+}
+
+@Suite struct CustomResourceDefinitionDecodeTests {
+    @Test func definitionChecksArePositioned() {
+        let loaded = load("""
+            apiVersion: orchestrator.dev/v2
+            kind: CustomResourceDefinition
+            metadata: {name: bad.example.dev}
+            spec:
+              kind: Workflow
+              plural: workflows
+              group: example.dev
+              versions:
+                - name: v1
+                  served: false
+                  schema: {type: array}
+            """)
+        #expect(findings(loaded, "invalid-value").map { "\($0.range?.start.line ?? 0):\($0.range?.start.column ?? 0)" } == ["5:9", "6:11", "11:22", "9:5"])
+        #expect(loaded.resources.isEmpty)
     }
 }

@@ -25,7 +25,7 @@ import Testing
 
     @Test func keysOfAnotherKind() {
         #expect(help(.agentSpec, "prompt", kind: .agent).contains("StepTemplate"))
-        #expect(help(.workspaceSpec, "health_policy", kind: .workspace).contains("an Agent's spec"))
+        #expect(help(.workspaceSpec, "capabilities", kind: .workspace).contains("an Agent's spec"))
         #expect(help(.workspaceSpec, "binary_snapshot", kind: .workspace).contains("a Workflow's `safety`"))
     }
 
