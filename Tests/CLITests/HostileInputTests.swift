@@ -116,4 +116,60 @@ import Testing
             Issue.record("no snippet: \(result.stderr)")
         }
     }
+
+    /// Runs the executable with standard input from `stdinPath` (or /dev/null), output to files,
+    /// and returns its status, its peak resident memory (KiB, from `wait4`'s rusage) and stderr.
+    private func runMeasured(_ arguments: [String], stdinPath: String = "/dev/null", in directory: String) throws -> (status: Int32, maxRSSKiB: Int, stderr: String) {
+        let errorPath = directory + "/stderr.txt"
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let argv = ([orchestratorExecutable] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, orchestratorExecutable, &actions, nil, argv, environ)
+        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EIO) }
+        var status: Int32 = 0
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+        let stderr = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        return ((status >> 8) & 0xFF, Int(usage.ru_maxrss), stderr)
+    }
+
+    @Test func aFileOverTheLimitIsRefusedBeforeItIsRead() throws {
+        let directory = try makeTemporaryDirectory("big")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // 50 MB of manifest text: one valid document repeated.
+        let document = "---\napiVersion: orchestrator.dev/v2\nkind: Agent\nmetadata:\n  name: a\nspec:\n  command: echo\n"
+        let chunk = String(repeating: document, count: 1 << 14)
+        let path = directory + "/big.yaml"
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        var written = 0
+        while written < 50_000_000 {
+            handle.write(Data(chunk.utf8))
+            written += chunk.utf8.count
+        }
+        try handle.close()
+
+        let small = directory + "/small.yaml"
+        try document.write(toFile: small, atomically: true, encoding: .utf8)
+        let baseline = try runMeasured(["validate", "-f", small], in: directory)
+        #expect(baseline.status == 0, "\(baseline.stderr)")
+
+        let refused = try runMeasured(["validate", "-f", path], in: directory)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("more than the input limit of 33554432 bytes"), "\(refused.stderr)")
+        // Nothing of the 50 MB was read: the peak is that of a tiny validate, give or take 8 MiB.
+        #expect(refused.maxRSSKiB < baseline.maxRSSKiB + 8 * 1024, "peak \(refused.maxRSSKiB) KiB, a small file takes \(baseline.maxRSSKiB) KiB")
+
+        // Standard input has no size to stat: it is read in chunks up to the limit, then refused.
+        let piped = try runMeasured(["validate", "-f", "-"], stdinPath: path, in: directory)
+        #expect(piped.status == 2)
+        #expect(piped.stderr.contains("cannot read `-`: it holds more than the input limit"), "\(piped.stderr)")
+        #expect(piped.maxRSSKiB < baseline.maxRSSKiB + 48 * 1024, "peak \(piped.maxRSSKiB) KiB for at most 32 MiB read")
+    }
 }
