@@ -196,6 +196,9 @@ enum PlanText {
                 if let decision = decisions[step.id] { out += decisionLine(step.id, decision, idWidth: idWidth) }
             }
             out += "  -> " + continuation(plan, cycle: cycle.cycle) + "\n"
+            if let repeated = plan.repeated, repeated.sameAs == cycle.cycle {
+                out += "\ncycles \(repeated.first)-\(repeated.last): as cycle \(repeated.sameAs)\n"
+            }
         }
         return out
     }
@@ -304,7 +307,11 @@ enum PlanJSON {
             ("steps", .array(steps)),
             ("segments", .array(segments)),
             ("cycles", .array(cycles)),
-        ])
+        ] + (plan.repeated.map { repeated in
+            [("repeatedCycles", JSONValue.object([
+                ("first", .int(Int64(repeated.first))), ("last", .int(Int64(repeated.last))), ("sameAs", .int(Int64(repeated.sameAs))),
+            ]))]
+        } ?? []))
     }
 }
 
