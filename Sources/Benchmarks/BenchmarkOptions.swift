@@ -51,22 +51,30 @@ struct BenchmarkOptions {
     func string(_ name: String) -> String? { values[name] }
 
     /// A positive integer, `fallback` when the option is absent.
-    func int(_ name: String, _ fallback: Int) -> Int {
+    func int(_ name: String, _ fallback: Int) -> Int { positive(name, fallback) }
+
+    /// A positive number, `fallback` when the option is absent.
+    func double(_ name: String, _ fallback: Double) -> Double { positive(name, fallback) }
+
+    private func positive<Number: LosslessStringConvertible & Comparable & ExpressibleByIntegerLiteral>(
+        _ name: String, _ fallback: Number
+    ) -> Number {
         guard let text = values[name] else { return fallback }
-        guard let value = Int(text), value > 0 else {
-            print("\(name) needs a positive integer, not `\(text)`")
+        guard let value = Number(text), value > 0 else {
+            print("\(name) needs a positive number, not `\(text)`")
             usage(exitStatus: 2)
         }
         return value
     }
 
-    /// A positive number, `fallback` when the option is absent.
-    func double(_ name: String, _ fallback: Double) -> Double {
-        guard let text = values[name] else { return fallback }
-        guard let value = Double(text), value > 0 else {
-            print("\(name) needs a positive number, not `\(text)`")
-            usage(exitStatus: 2)
-        }
-        return value
+    /// The options of the suites that time a generated project and, with `--corpus` and
+    /// `--binary`, a directory as a process: `--runs N --corpus DIR --binary PATH`.
+    static func corpus(_ arguments: [String], suite: String, corpusHelp: String) -> (runs: Int, corpus: String?, binary: String?) {
+        let options = BenchmarkOptions(arguments, suite: suite, declared: [
+            BenchmarkOption(name: "--runs", value: "N", help: "runs per measurement (default 15)"),
+            BenchmarkOption(name: "--corpus", value: "DIR", help: corpusHelp),
+            BenchmarkOption(name: "--binary", value: "PATH", help: "the orchestrator executable for --corpus"),
+        ])
+        return (options.int("--runs", 15), options.string("--corpus"), options.string("--binary"))
     }
 }

@@ -20,14 +20,7 @@ enum CompilerBenchmark {
     static let help = "compile a generated 1,000-step / 1,000-resource project; validate the corpus as a process (--corpus DIR --binary PATH --runs N)"
 
     static func run(_ arguments: [String]) -> Int32 {
-        let options = BenchmarkOptions(arguments, suite: "compiler", declared: [
-            BenchmarkOption(name: "--runs", value: "N", help: "runs per measurement (default 15)"),
-            BenchmarkOption(name: "--corpus", value: "DIR", help: "validate this directory as a process"),
-            BenchmarkOption(name: "--binary", value: "PATH", help: "the orchestrator executable for --corpus"),
-        ])
-        let runs = options.int("--runs", 15)
-        let corpus = options.string("--corpus")
-        let binary = options.string("--binary")
+        let (runs, corpus, binary) = BenchmarkOptions.corpus(arguments, suite: "compiler", corpusHelp: "validate this directory as a process")
         let steps = 1_000
         let resources = 1_000
         let text = generatedProject(steps: steps, resources: resources)

@@ -14,14 +14,7 @@ enum LintBenchmark {
     static let help = "lint a generated 1,000-step / 1,000-resource project; lint the corpus in-process and as a process (--corpus DIR --binary PATH --runs N)"
 
     static func run(_ arguments: [String]) -> Int32 {
-        let options = BenchmarkOptions(arguments, suite: "lint", declared: [
-            BenchmarkOption(name: "--runs", value: "N", help: "runs per measurement (default 15)"),
-            BenchmarkOption(name: "--corpus", value: "DIR", help: "lint this directory in-process and as a process"),
-            BenchmarkOption(name: "--binary", value: "PATH", help: "the orchestrator executable for --corpus"),
-        ])
-        let runs = options.int("--runs", 15)
-        let corpus = options.string("--corpus")
-        let binary = options.string("--binary")
+        let (runs, corpus, binary) = BenchmarkOptions.corpus(arguments, suite: "lint", corpusHelp: "lint this directory in-process and as a process")
 
         let text = CompilerBenchmark.generatedProject(steps: 1_000, resources: 1_000)
         let source = SourceFile(path: "generated.yaml", text: text)
