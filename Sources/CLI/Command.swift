@@ -35,14 +35,22 @@ public enum DiagnosticOptions {
     public static let format = OptionSpec(["--format"], value: "text|json|sarif|github", help: "how findings are written (default text)")
     public static let color = OptionSpec(["--color"], value: "auto|always|never", help: "colour text output (default auto: when stderr is a terminal)")
 
+    public static let maxErrors = OptionSpec(
+        ["--max-errors"], value: "N", help: "stop collecting findings after N errors and say how many more were skipped (default 1000, 0: no limit)")
+
     public enum ColorChoice: String, CaseIterable { case auto, always, never }
 
-    /// Writes findings in the chosen format: text to stderr (colour when it is a terminal),
+    /// The run's `--max-errors` limit.
+    public static func limit(_ arguments: ParsedArguments) throws(UsageError) -> DiagnosticLimit {
+        DiagnosticLimit(option: try arguments.integer(maxErrors.key))
+    }
+
+    /// Writes findings in the chosen format, at most `--max-errors` errors of them: text to stderr (colour when it is a terminal),
     /// the machine formats to stdout, unless `alwaysToStandardError` (commands whose stdout is
     /// their result, such as `apply` and `diff`, keep findings on stderr in every format).
     public static func emit(
         _ diagnostics: [Diagnostic], sources: [SourceFile], files: Int, arguments: ParsedArguments,
-        context: CommandContext, rules: [RuleDescription] = [], alwaysToStandardError: Bool = false
+        context: CommandContext, rules: [RuleDescription] = [], alwaysToStandardError: Bool = false, skipped: Int = 0
     ) throws(UsageError) {
         let format = try arguments.choice(format.key, default: DiagnosticFormat.text)
         let colorChoice = try arguments.choice(color.key, default: ColorChoice.auto)
@@ -53,7 +61,9 @@ public enum DiagnosticOptions {
         case .auto: useColor = context.stderr.isTerminal && context.environment["NO_COLOR"] == nil
         }
         let renderer = DiagnosticRenderer(sources: sources, color: useColor, toolVersion: Orchestrator.version, rules: rules)
-        let output = renderer.render(diagnostics, format: format, files: files)
+        // `skipped`: findings a lower layer already left out under the same limit.
+        let (kept, overLimit) = try limit(arguments).apply(diagnostics)
+        let output = renderer.render(kept, format: format, files: files, skipped: skipped + overLimit)
         if format == .text || alwaysToStandardError { context.stderr.write(output) } else { context.stdout.write(output) }
     }
 }

@@ -30,6 +30,7 @@ public enum LintCommand: Command {
         OptionSpec(["--project"], value: "P", help: "the project of documents that name none (default: default)"),
         DiagnosticOptions.format,
         DiagnosticOptions.color,
+        DiagnosticOptions.maxErrors,
         OptionSpec(["--disable"], value: "RULE", help: "do not run this lint rule (repeatable)"),
         OptionSpec(["--enable"], value: "RULE", help: "run this lint rule even if the configuration turns it off (repeatable)"),
         OptionSpec(["--config"], value: "FILE", help: "a lint configuration: `rules: {RULE: off|on|error|warning|note}`"),
@@ -77,7 +78,7 @@ public enum LintCommand: Command {
             if !diagnostics.isEmpty || format != .text {
                 try DiagnosticOptions.emit(
                     diagnostics, sources: checked.sources + configSources, files: checked.sources.count, arguments: arguments,
-                    context: context, rules: rules)
+                    context: context, rules: rules, skipped: checked.skipped)
             }
             if errors > 0 { return .findings }
             if format == .text {

@@ -18,6 +18,7 @@ public enum ParseCommand: Command {
     public static let options: [OptionSpec] = [
         OptionSpec(["-o", "--output"], value: "json|summary", help: "output format (default json)"),
         DiagnosticOptions.color,
+        DiagnosticOptions.maxErrors,
     ]
 
     public enum Output: String, CaseIterable { case json, summary }

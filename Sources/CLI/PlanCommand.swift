@@ -27,6 +27,7 @@ public enum PlanCommand: Command {
         OptionSpec(["--cycles"], value: "N", help: "cycles to unroll for an infinite loop without max_cycles (default 3); caps the others"),
         OptionSpec(["-o", "--output"], value: "text|json|dot|mermaid", help: "output format (default text)"),
         DiagnosticOptions.color,
+        DiagnosticOptions.maxErrors,
     ]
 
     public enum Output: String, CaseIterable { case text, json, dot, mermaid }
@@ -40,7 +41,7 @@ public enum PlanCommand: Command {
             if !checked.diagnostics.isEmpty {
                 try DiagnosticOptions.emit(
                     checked.diagnostics, sources: checked.sources, files: checked.sources.count, arguments: arguments,
-                    context: context, rules: ManifestCheck.rules)
+                    context: context, rules: ManifestCheck.rules, skipped: checked.skipped)
             }
             if checked.hasErrors { return .findings }
             var graphs = checked.compilation.workflows

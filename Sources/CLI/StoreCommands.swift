@@ -65,7 +65,7 @@ public enum ApplyCommand: Command {
         ApplyPreparation.filenameOption, ApplyPreparation.projectOption,
         OptionSpec(["--dry-run"], help: "show what would change; write nothing"),
         OptionSpec(["--prune"], help: "delete stored resources of these kinds that the files no longer contain"),
-        DiagnosticOptions.format, DiagnosticOptions.color, DataDirectory.option,
+        DiagnosticOptions.format, DiagnosticOptions.color, DiagnosticOptions.maxErrors, DataDirectory.option,
     ]
 
     public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
@@ -116,7 +116,7 @@ public enum DiffCommand: Command {
     public static let options: [OptionSpec] = [
         ApplyPreparation.filenameOption, ApplyPreparation.projectOption,
         OptionSpec(["--prune"], help: "also show stored resources that apply --prune would delete"),
-        DiagnosticOptions.format, DiagnosticOptions.color, DataDirectory.option,
+        DiagnosticOptions.format, DiagnosticOptions.color, DiagnosticOptions.maxErrors, DataDirectory.option,
     ]
 
     public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {

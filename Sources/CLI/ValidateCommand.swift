@@ -23,6 +23,7 @@ public enum ValidateCommand: Command {
         OptionSpec(["--project"], value: "P", help: "the project of documents that name none (default: default)"),
         DiagnosticOptions.format,
         DiagnosticOptions.color,
+        DiagnosticOptions.maxErrors,
     ]
 
     public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
@@ -34,7 +35,7 @@ public enum ValidateCommand: Command {
             if !checked.diagnostics.isEmpty || format != .text {
                 try DiagnosticOptions.emit(
                     checked.diagnostics, sources: checked.sources, files: checked.sources.count, arguments: arguments,
-                    context: context, rules: ManifestCheck.rules)
+                    context: context, rules: ManifestCheck.rules, skipped: checked.skipped)
             }
             if errors > 0 { return .findings }
             if format == .text { context.stdout.write(checked.summaryLine(warnings: warnings) + "\n") }
@@ -53,6 +54,8 @@ struct ManifestCheck {
     var compilation: Compilation
     /// Loading and compiling findings together.
     var diagnostics: [Diagnostic]
+    /// Loading findings past `--max-errors`: counted, not kept.
+    var skipped: Int
 
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
@@ -76,11 +79,11 @@ struct ManifestCheck {
         } catch {
             throw UsageError(error.description)
         }
-        let loaded = ManifestLoader.load(sources, projectOverride: arguments.value("--project"))
+        let loaded = ManifestLoader.load(sources, projectOverride: arguments.value("--project"), limit: try DiagnosticOptions.limit(arguments))
         let compilation = Compiler.compile(loaded.resources, sources: loaded.sources)
         return ManifestCheck(
             sources: loaded.sources, resources: loaded.resources, compilation: compilation,
-            diagnostics: loaded.diagnostics + compilation.diagnostics)
+            diagnostics: loaded.diagnostics + compilation.diagnostics, skipped: loaded.skipped)
     }
 
     /// `valid: 15 resources (1 workflow) in 1 file, project default; 3 warnings`.

@@ -64,13 +64,15 @@ public struct DiagnosticRenderer: Sendable {
 
     /// Renders findings; messages and help texts are made printable and secret-free first
     /// (`Printable`), so every format shows the same safe text.
-    public func render(_ diagnostics: [Diagnostic], format: DiagnosticFormat, files: Int) -> String {
+    /// `skipped`: findings left out by the run's limit (`DiagnosticLimit`), said in every format.
+    public func render(_ diagnostics: [Diagnostic], format: DiagnosticFormat, files: Int, skipped: Int = 0) -> String {
         let sorted = diagnostics.map(printable).sorted(by: Diagnostic.sortKey)
+        let summary = DiagnosticSummary(diagnostics: sorted, files: files, skipped: skipped)
         switch format {
-        case .text: return text(sorted, files: files)
-        case .json: return json(sorted, files: files)
-        case .sarif: return sarif(sorted)
-        case .github: return github(sorted)
+        case .text: return text(sorted, summary: summary)
+        case .json: return json(sorted, summary: summary)
+        case .sarif: return sarif(sorted, summary: summary)
+        case .github: return github(sorted, summary: summary)
         }
     }
 
@@ -119,10 +121,10 @@ public struct DiagnosticRenderer: Sendable {
         return out
     }
 
-    public func text(_ diagnostics: [Diagnostic], files: Int) -> String {
+    public func text(_ diagnostics: [Diagnostic], summary: DiagnosticSummary) -> String {
         var out = ""
         for diagnostic in diagnostics { out += text(diagnostic) }
-        out += DiagnosticSummary(diagnostics: diagnostics, files: files).line + "\n"
+        out += summary.line + "\n"
         return out
     }
 
@@ -143,15 +145,17 @@ public struct DiagnosticRenderer: Sendable {
         ])
     }
 
-    public func json(_ diagnostics: [Diagnostic], files: Int) -> String {
-        let summary = DiagnosticSummary(diagnostics: diagnostics, files: files)
+    /// The summary's `skipped` key is there only when the limit left findings out.
+    public func json(_ diagnostics: [Diagnostic], summary: DiagnosticSummary) -> String {
+        var counts: [(key: String, value: JSONValue)] = [
+            ("errors", .int(Int64(summary.errors))),
+            ("warnings", .int(Int64(summary.warnings))),
+            ("files", .int(Int64(summary.files))),
+        ]
+        if summary.skipped > 0 { counts.append(("skipped", .int(Int64(summary.skipped)))) }
         let value: JSONValue = .object([
             ("diagnostics", .array(diagnostics.map(DiagnosticRenderer.jsonValue))),
-            ("summary", .object([
-                ("errors", .int(Int64(summary.errors))),
-                ("warnings", .int(Int64(summary.warnings))),
-                ("files", .int(Int64(summary.files))),
-            ])),
+            ("summary", .object(counts)),
         ])
         return JSONWriter(pretty: true).string(value) + "\n"
     }
@@ -166,7 +170,8 @@ public struct DiagnosticRenderer: Sendable {
         }
     }
 
-    public func sarif(_ diagnostics: [Diagnostic]) -> String {
+    /// Skipped findings are said in the run's `invocations[0].toolExecutionNotifications`.
+    public func sarif(_ diagnostics: [Diagnostic], summary: DiagnosticSummary) -> String {
         // Every rule that fired is listed, described when we know it.
         var ruleList = rules
         var known = Set(rules.map(\.id))
@@ -221,7 +226,13 @@ public struct DiagnosticRenderer: Sendable {
                     ("rules", .array(rulesJSON)),
                 ]))])),
                 ("results", .array(results)),
-            ])])),
+            ] + (summary.skipped > 0 ? [("invocations", JSONValue.array([.object([
+                ("executionSuccessful", .bool(true)),
+                ("toolExecutionNotifications", .array([.object([
+                    ("level", .string("warning")),
+                    ("message", .object([("text", .string(summary.skippedText))])),
+                ])])),
+            ])]))] : []))])),
         ])
         return JSONWriter(pretty: true).string(log) + "\n"
     }
@@ -236,7 +247,8 @@ public struct DiagnosticRenderer: Sendable {
         return out
     }
 
-    public func github(_ diagnostics: [Diagnostic]) -> String {
+    /// Skipped findings are said in a last `::warning` line.
+    public func github(_ diagnostics: [Diagnostic], summary: DiagnosticSummary) -> String {
         var out = ""
         for diagnostic in diagnostics {
             let command: String
@@ -259,6 +271,7 @@ public struct DiagnosticRenderer: Sendable {
             if let help = diagnostic.help { message += " (help: \(help))" }
             out += "::\(command) \(properties.joined(separator: ","))::\(DiagnosticRenderer.escapeGitHub(message, property: false))\n"
         }
+        if summary.skipped > 0 { out += "::warning title=max-errors::\(DiagnosticRenderer.escapeGitHub(summary.skippedText, property: false))\n" }
         return out
     }
 }

@@ -172,4 +172,28 @@ import Testing
         #expect(piped.stderr.contains("cannot read `-`: it holds more than the input limit"), "\(piped.stderr)")
         #expect(piped.maxRSSKiB < baseline.maxRSSKiB + 48 * 1024, "peak \(piped.maxRSSKiB) KiB for at most 32 MiB read")
     }
+
+    @Test func maxErrorsStopsCollectingAndSaysHowManyMoreThereWere() throws {
+        let broken = String(repeating: "---\nkind: Agent\n", count: 1_500)
+        let byDefault = runInProcess(["validate", "-f", "-", "--format", "json"], stdin: broken)
+        #expect(byDefault.status == 1)
+        let summary = try JSONParser.parse(byDefault.stdout)["summary"]
+        #expect(summary?["errors"] == .int(1_000))
+        #expect(summary?["skipped"] == .int(3_500))
+        let text = runInProcess(["validate", "-f", "-", "--max-errors", "10"], stdin: broken)
+        #expect(text.stderr.components(separatedBy: ": error: ").count - 1 == 10)
+        #expect(text.stderr.contains("10 errors, 0 warnings in 1 file; 4490 more findings skipped"), "\(text.stderr.suffix(300))")
+        let github = runInProcess(["lint", "-f", "-", "--max-errors", "10", "--format", "github"], stdin: broken)
+        #expect(github.stdout.hasSuffix("::warning title=max-errors::4490 more findings skipped after the first 10 errors (--max-errors; 0 shows all)\n"))
+        let sarif = try JSONParser.parse(runInProcess(["validate", "-f", "-", "--max-errors", "10", "--format", "sarif"], stdin: broken).stdout)
+        let notification = sarif["runs"]?.arrayValue?.first?["invocations"]?.arrayValue?.first?["toolExecutionNotifications"]?.arrayValue?.first
+        #expect(notification?["message"]?["text"]?.stringValue?.hasPrefix("4490 more findings skipped") == true)
+        let plan = runInProcess(["plan", "-f", "-", "--max-errors", "10"], stdin: broken)
+        #expect(plan.stderr.contains("4490 more findings skipped"))
+        let all = runInProcess(["validate", "-f", "-", "--max-errors", "0", "--format", "json"], stdin: broken)
+        #expect(try JSONParser.parse(all.stdout)["summary"]?["errors"] == .int(4_500))
+        #expect(try JSONParser.parse(all.stdout)["summary"]?["skipped"] == nil)
+        let bad = runInProcess(["validate", "-f", "-", "--max-errors", "many"], stdin: broken)
+        #expect(bad.status == 2)
+    }
 }

@@ -101,3 +101,18 @@ import Testing
         }
     }
 }
+
+@Suite struct DiagnosticLimitTests {
+    @Test func keepsTheFirstErrorsAndWhatCameBeforeTheLast() {
+        let findings: [Diagnostic] = [
+            .warning("w", "1"), .error("e", "2"), .note("n", "3"), .error("e", "4"), .warning("w", "5"), .error("e", "6"),
+        ]
+        let (kept, skipped) = DiagnosticLimit(maxErrors: 2).apply(findings)
+        #expect(kept.map(\.message) == ["1", "2", "3", "4"])
+        #expect(skipped == 2)
+        #expect(DiagnosticLimit(option: 0).apply(findings).skipped == 0)
+        #expect(DiagnosticLimit(option: nil).maxErrors == 1_000)
+        let summary = DiagnosticSummary(diagnostics: kept, files: 1, skipped: skipped)
+        #expect(summary.line == "2 errors, 1 warning in 1 file; 2 more findings skipped after the first 2 errors (--max-errors; 0 shows all)")
+    }
+}
