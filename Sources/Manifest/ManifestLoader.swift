@@ -40,9 +40,10 @@ public enum ManifestLoader {
                 continue
             }
             let result = ManifestDecoder.decode(
-                documents: documents, file: source.path, projectOverride: projectOverride, source: source.bytes)
+                documents: documents, file: source.path, projectOverride: projectOverride, source: source.bytes, limit: limit)
             loaded.resources += result.resources
             collector.append(contentsOf: result.diagnostics)
+            collector.skip(result.skipped)
         }
         loaded.diagnostics = collector.kept
         loaded.skipped = collector.skipped
