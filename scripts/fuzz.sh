@@ -55,7 +55,7 @@ import glob, hashlib, json, os, re, sys
 target, root, shared, out = sys.argv[1:]
 seeds = []
 def add(text):
-    data = text.encode() if isinstance(text, str) else text
+    data = text.encode("utf-8", "replace") if isinstance(text, str) else text
     if 0 < len(data) <= 65536: seeds.append(data)
 def files(pattern):
     return sorted(glob.glob(pattern, recursive=True))
