@@ -15,12 +15,8 @@ struct ApplyPreparation {
 
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
-    static let filenameOption = OptionSpec(["-f", "--filename"], value: "FILE|DIR|-", help: "manifest files or directories (repeatable; - reads stdin)")
-    static let projectOption = OptionSpec(["-p", "--project"], value: "P", help: "the project of resources that name none (default `default`)")
-
     /// Reads `-f` inputs. A usage error when none is given or a file is missing.
-    static func readSources(_ arguments: ParsedArguments, context: CommandContext, command: String) throws(UsageError) -> [SourceFile] {
-        let paths = arguments.all(filenameOption.key)
+    static func readSources(_ paths: [String], context: CommandContext, command: String) throws(UsageError) -> [SourceFile] {
         guard !paths.isEmpty else {
             throw UsageError("`\(command)` needs manifests: -f FILE|DIR|-", help: "e.g. `orchestrator \(command) -f manifests/`")
         }
@@ -43,21 +39,20 @@ struct ApplyPreparation {
         return resources
     }
 
-    /// `-f`, `--project` and `--prune` from the command line, prepared against `store`; the
-    /// findings are reported on stderr (in the chosen format) before the command goes on.
+    /// `-f` files, `--project` and `--prune` from the command line, prepared against `store`;
+    /// the findings are reported on stderr (in the format of `report`) before the command goes on.
     /// The store is opened only after the inputs are read, so a usage error creates nothing.
     static func prepareAndReport(
-        _ arguments: ParsedArguments, openStore: () throws -> ResourceStore, context: CommandContext, command: String
+        files: [String], project: String?, prune: Bool, report: DiagnosticOptions,
+        openStore: () throws -> ResourceStore, context: CommandContext, command: String
     ) throws -> (prepared: ApplyPreparation, store: ResourceStore) {
-        let sources = try readSources(arguments, context: context, command: command)
+        let sources = try readSources(files, context: context, command: command)
         let store = try openStore()
-        let prepared = try prepare(
-            sources: sources, project: arguments.value(projectOption.key), prune: arguments.flag("--prune"),
-            store: store, context: context)
+        let prepared = try prepare(sources: sources, project: project, prune: prune, store: store, context: context)
         if !prepared.diagnostics.isEmpty {
-            try DiagnosticOptions.emit(
+            report.emit(
                 prepared.diagnostics, sources: prepared.sources, files: prepared.sources.count,
-                arguments: arguments, context: context, alwaysToStandardError: true)
+                context: context, alwaysToStandardError: true)
         }
         return (prepared, store)
     }
@@ -68,10 +63,11 @@ struct ApplyPreparation {
         let loaded = ManifestLoader.load(sources, projectOverride: project)
         var diagnostics = loaded.diagnostics
         var desired: [DesiredResource] = []
+        // Relative root paths mean the directory the command runs in (as in the replaced system).
         for resource in loaded.resources {
-            let base = directory(of: resource.file, context: context)
-            desired.append(ManifestRecords.desired(resource, project: resource.resolvedProject, baseDirectory: base))
+            desired.append(ManifestRecords.desired(resource, project: resource.resolvedProject, baseDirectory: context.absoluteDirectory))
         }
+        diagnostics += WorkspacePaths.check(loaded.resources, currentDirectory: context.absoluteDirectory)
         diagnostics += conflictingDefinitions(loaded.resources)
         let keys = Set(desired.map(\.key))
         let projects = Set(desired.map(\.key.project))
@@ -150,17 +146,16 @@ struct ApplyPreparation {
         return .resolved(updated)
     }
 
-    /// The absolute directory of a manifest file (the working directory for stdin).
-    static func directory(of file: String, context: CommandContext) -> String {
-        guard file != "<stdin>" else { return context.currentDirectory }
-        let absolute = file.hasPrefix("/") ? file : context.currentDirectory + "/" + file
-        guard let slash = absolute.lastIndex(of: "/") else { return context.currentDirectory }
-        return String(absolute[..<slash])
+    /// The line `apply` prints for one resource; a Workspace's names the root it resolved to.
+    func line(for outcome: ApplyOutcome, dryRun: Bool) -> String {
+        let verb = dryRun ? "would be \(outcome.change.rawValue)" : outcome.change.rawValue
+        var detail = "project: \(outcome.key.project)"
+        if outcome.key.kind == ResourceKind.workspace.rawValue,
+            let resource = desired.first(where: { $0.key == outcome.key }),
+            case .string(let root) = resource.spec["root_path"] ?? .null
+        {
+            detail += ", root: \(root)"
+        }
+        return "\(outcome.key.kind)/\(outcome.key.name) \(verb) (\(detail))\n"
     }
-}
-
-/// The line `apply` prints for one resource.
-func applyLine(_ outcome: ApplyOutcome, dryRun: Bool) -> String {
-    let verb = dryRun ? "would be \(outcome.change.rawValue)" : outcome.change.rawValue
-    return "\(outcome.key.kind)/\(outcome.key.name) \(verb) (project: \(outcome.key.project))\n"
 }

@@ -1,28 +1,111 @@
 import Store
 
-/// Where the embedded store lives (spec/cli.md, Data directory): `--data-dir DIR`, else
-/// `$ORCHESTRATOR_DATA_DIR`, else `.orchestrator/` in the current directory.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where the embedded store lives, found as git finds `.git`: `--data-dir DIR`, else
+/// `$ORCHESTRATOR_DATA_DIR`, else the nearest `.orchestrator/` in the working directory or one
+/// of its parents, else (for commands that write) `./.orchestrator/`, created on first use.
+/// Commands that only read never create one: with none found they say where they looked.
 public enum DataDirectory {
-    public static let option = OptionSpec(
-        ["--data-dir"], value: "DIR", help: "the data directory (default $ORCHESTRATOR_DATA_DIR, else ./.orchestrator)")
+    /// The directory a command uses and how it was chosen.
+    public struct Location: Sendable, Equatable {
+        public enum Origin: String, Sendable {
+            case option = "--data-dir"
+            case environment = "$ORCHESTRATOR_DATA_DIR"
+            case discovered = "the nearest .orchestrator/"
+            case fallback = "./.orchestrator (none found)"
+        }
 
-    public static func path(_ arguments: ParsedArguments, context: CommandContext) -> String {
-        let chosen = arguments.value(option.key) ?? context.environment["ORCHESTRATOR_DATA_DIR"] ?? ".orchestrator"
-        if chosen.hasPrefix("/") { return chosen }
-        return context.currentDirectory + "/" + chosen
+        public var path: String
+        public var origin: Origin
+        /// The directories searched for `.orchestrator/`, nearest first (discovery only).
+        public var searched: [String]
     }
 
-    /// Opens the store, creating the directory and the database on first use.
-    public static func open(_ arguments: ParsedArguments, context: CommandContext) throws -> ResourceStore {
-        try ResourceStore(dataDirectory: path(arguments, context: context))
+    public static let directoryName = ".orchestrator"
+
+    /// `given` is the `--data-dir` value (Option.dataDirectory).
+    public static func locate(_ given: String?, context: CommandContext) -> Location {
+        let current = context.absoluteDirectory
+        if let given, !given.isEmpty { return Location(path: absolute(given, base: current), origin: .option, searched: []) }
+        if let chosen = context.environment["ORCHESTRATOR_DATA_DIR"], !chosen.isEmpty {
+            return Location(path: absolute(chosen, base: current), origin: .environment, searched: [])
+        }
+        var searched: [String] = []
+        var directory = current
+        while true {
+            searched.append(directory)
+            let candidate = (directory == "/" ? "" : directory) + "/" + directoryName
+            if isDirectory(candidate) { return Location(path: candidate, origin: .discovered, searched: searched) }
+            guard directory != "/", let slash = directory.lastIndex(of: "/") else { break }
+            directory = slash == directory.startIndex ? "/" : String(directory[..<slash])
+        }
+        return Location(path: (current == "/" ? "" : current) + "/" + directoryName, origin: .fallback, searched: searched)
     }
 
-    /// Opens the store for a command that writes nothing: an existing database, else an empty
-    /// one in memory (so `apply --dry-run` and `diff` never create the data directory).
-    public static func openForReading(_ arguments: ParsedArguments, context: CommandContext) throws -> ResourceStore {
-        let directory = path(arguments, context: context)
-        if ResourceStore.exists(in: directory) { return try ResourceStore(dataDirectory: directory) }
+    /// The path a command uses (see `locate`).
+    public static func path(_ given: String?, context: CommandContext) -> String {
+        locate(given, context: context).path
+    }
+
+    /// Opens the store for a command that writes, creating the directory and the database on
+    /// first use. What opening changed (permissions made private) is said on stderr.
+    public static func open(_ given: String?, context: CommandContext) throws -> ResourceStore {
+        let store = try ResourceStore(dataDirectory: path(given, context: context))
+        for notice in store.notices { context.stderr.write("orchestrator: warning: \(notice)\n") }
+        return store
+    }
+
+    /// Opens the store for a command that only reads: an existing database, else a usage error
+    /// that says where it looked and how to choose one. Nothing is created.
+    public static func openExisting(_ given: String?, context: CommandContext) throws -> ResourceStore {
+        let location = locate(given, context: context)
+        guard ResourceStore.exists(in: location.path) else { throw missing(location) }
+        return try open(given, context: context)
+    }
+
+    /// Opens the store for a command that writes nothing but wants an answer without one
+    /// (`apply --dry-run`): an existing database, else an empty one in memory.
+    public static func openForReading(_ given: String?, context: CommandContext) throws -> ResourceStore {
+        let directory = path(given, context: context)
+        if ResourceStore.exists(in: directory) { return try open(given, context: context) }
         return try ResourceStore(inMemoryFor: directory)
+    }
+
+    /// The refusal of a reading command when there is no data directory.
+    static func missing(_ location: Location) -> UsageError {
+        switch location.origin {
+        case .option, .environment:
+            return UsageError(
+                "no data directory at \(location.path) (from \(location.origin.rawValue))",
+                help: "check the path, or create it with `orchestrator init --data-dir \(location.path)`")
+        case .discovered, .fallback:
+            let first = location.searched.first ?? location.path
+            let through = location.searched.count > 1 ? " and its \(location.searched.count - 1) parent directories" : ""
+            return UsageError(
+                "no data directory found: looked for \(directoryName)/ in \(first)\(through)",
+                help: "run the command where `orchestrator init` (or `apply`) created one, or choose one with --data-dir DIR or $ORCHESTRATOR_DATA_DIR")
+        }
+    }
+
+    static func workingDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
+        return String(cString: buffer)
+    }
+
+    /// `path` made absolute against `base`, with `.`, `..` and empty segments folded.
+    static func absolute(_ path: String, base: String) -> String {
+        ManifestRecords.absolutePath(path, base: base)
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 }
 
@@ -65,3 +148,11 @@ public enum KindName {
 }
 
 import Diagnostics
+
+extension CommandContext {
+    /// The working directory of the command as an absolute path (a context made for tests may
+    /// say `.`): what relative paths of the command line and of manifests resolve against.
+    var absoluteDirectory: String {
+        DataDirectory.absolute(currentDirectory, base: DataDirectory.workingDirectory())
+    }
+}

@@ -4,10 +4,10 @@ import JSON
 
 /// `orchestrator expr EXPR [--var NAME=JSON]... [--unknown NAME]...`: checks and evaluates one
 /// guard expression, the tool to reach for when a guard does not do what you expect.
-public enum ExprCommand: Command {
-    public static let name = "expr"
-    public static let summary = "check and evaluate one guard expression, with variables bound or unknown"
-    public static let usage = """
+struct ExprCommand: Command {
+    static let name = "expr"
+    static let summary = "check and evaluate one guard expression, with variables bound or unknown"
+    static let usage = """
         Usage: orchestrator expr EXPR [--var NAME=JSON]... [--unknown NAME]...
 
         Checks EXPR (grammar/expr.md) against the variables given, then evaluates it.
@@ -25,31 +25,39 @@ public enum ExprCommand: Command {
         expression; for any other leading `-`, write `--` before EXPR.
         Exit 0 for a value or unknown, 1 for an evaluation error or a diagnostic, 2 on bad usage.
         """
-    public static let options: [OptionSpec] = [
-        OptionSpec(["--var"], value: "NAME=JSON", help: "bind variable NAME to a JSON value (repeatable)"),
-        OptionSpec(["--unknown"], value: "NAME", help: "declare NAME as unknown, for partial evaluation (repeatable)"),
-        DiagnosticOptions.color,
-    ]
+    var variables: [String] = []
+    var unknowns: [String] = []
+    var color = ColorChoice.auto
+    var expressions: [String] = []
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    static var options: [Option<Self>] {
+        [
+            .values(\.variables, "--var", value: "NAME=JSON", help: "bind variable NAME to a JSON value"),
+            .values(\.unknowns, "--unknown", value: "NAME", help: "declare NAME as unknown, for partial evaluation"),
+            .color(\.color),
+        ]
+    }
+    static var positionals: Positionals<Self>? { Positionals(\.expressions) }
+
+    func run(context: CommandContext) -> ExitStatus {
         do throws(UsageError) {
-            guard arguments.positionals.count == 1, let text = arguments.positionals.first else {
-                if arguments.positionals.isEmpty {
+            guard expressions.count == 1, let text = expressions.first else {
+                if expressions.isEmpty {
                     throw UsageError("`expr` needs an expression", help: "for example: orchestrator expr 'cycle > 1' --var cycle=2")
                 }
                 throw UsageError(
-                    "`expr` takes one expression, got \(arguments.positionals.count) arguments",
+                    "`expr` takes one expression, got \(expressions.count) arguments",
                     help: "quote the whole expression: orchestrator expr 'a && b'")
             }
             var bindings: [String: Value] = [:]
             var declarations: [String: ExprType] = [:]
-            for binding in arguments.all("--var") {
+            for binding in variables {
                 guard let eq = binding.firstIndex(of: "=") else {
                     throw UsageError("`--var \(binding)` needs the form NAME=JSON", help: "for example --var cycle=2 or --var 'name=\"text\"'")
                 }
                 let name = String(binding[..<eq])
                 let json = String(binding[binding.index(after: eq)...])
-                guard isIdentifier(name) else {
+                guard Self.isIdentifier(name) else {
                     throw UsageError("`\(name)` is not a variable name", help: "a name is letters, digits and `_`, not starting with a digit")
                 }
                 guard bindings[name] == nil else { throw UsageError("variable `\(name)` is bound twice") }
@@ -66,22 +74,15 @@ public enum ExprCommand: Command {
                 declarations[name] = value == .null ? .dyn : ExprType(of: value)
             }
             var unknown = Set<String>()
-            for name in arguments.all("--unknown") {
-                guard isIdentifier(name) else { throw UsageError("`\(name)` is not a variable name") }
+            for name in unknowns {
+                guard Self.isIdentifier(name) else { throw UsageError("`\(name)` is not a variable name") }
                 guard bindings[name] == nil else {
                     throw UsageError("variable `\(name)` is both bound with --var and declared --unknown")
                 }
                 unknown.insert(name)
                 declarations[name] = .dyn
             }
-            let colorChoice = try arguments.choice(DiagnosticOptions.color.key, default: DiagnosticOptions.ColorChoice.auto)
-            let useColor: Bool
-            switch colorChoice {
-            case .always: useColor = true
-            case .never: useColor = false
-            case .auto: useColor = context.stderr.isTerminal && context.environment["NO_COLOR"] == nil
-            }
-            return evaluate(text, bindings: bindings, declarations: declarations, unknown: unknown, color: useColor, context: context)
+            return Self.evaluate(text, bindings: bindings, declarations: declarations, unknown: unknown, color: color.useColor(context), context: context)
         } catch {
             Orchestrator.reportUsage(error, context: context)
             return .usage

@@ -4,11 +4,11 @@ import Manifest
 
 /// `orchestrator lint -f ... [--format F] [--disable RULE]... [--enable RULE]... [--config FILE]`:
 /// everything `validate` reports, plus the workflow lint rules (docs/lint.md).
-public enum LintCommand: Command {
-    public static let name = "lint"
-    public static let summary = "validate, plus workflow rules that catch what is valid but wrong"
-    public static let usage = """
-        Usage: orchestrator lint -f FILE|DIR|- [-f ...] [--project P] [--format text|json|sarif|github]
+struct LintCommand: Command {
+    static let name = "lint"
+    static let summary = "validate, plus workflow rules that catch what is valid but wrong"
+    static let usage = """
+        Usage: orchestrator lint -f FILE|DIR|- [-f ...] [-p P] [--format text|json|sarif|github]
                                  [--disable RULE]... [--enable RULE]... [--config FILE]
                orchestrator lint --list-rules | --rules-markdown
 
@@ -25,32 +25,41 @@ public enum LintCommand: Command {
         `--enable` and `--disable` win over the file. Exit 0 when no error-severity finding remains,
         1 otherwise, 2 on bad usage.
         """
-    public static let options: [OptionSpec] = [
-        OptionSpec(["-f", "--filename"], value: "PATH", help: "a manifest file, a directory (every *.yaml/*.yml below) or - (repeatable)"),
-        OptionSpec(["--project"], value: "P", help: "the project of documents that name none (default: default)"),
-        DiagnosticOptions.format,
-        DiagnosticOptions.color,
-        DiagnosticOptions.maxErrors,
-        OptionSpec(["--disable"], value: "RULE", help: "do not run this lint rule (repeatable)"),
-        OptionSpec(["--enable"], value: "RULE", help: "run this lint rule even if the configuration turns it off (repeatable)"),
-        OptionSpec(["--config"], value: "FILE", help: "a lint configuration: `rules: {RULE: off|on|error|warning|note}`"),
-        OptionSpec(["--list-rules"], help: "list the lint rules (id, severity, summary) and exit"),
-        OptionSpec(["--rules-markdown"], help: "print the rule reference of docs/lint.md (Markdown) and exit"),
-    ]
+    var files: [String] = []
+    var project: String?
+    var report = DiagnosticOptions()
+    var disable: [String] = []
+    var enable: [String] = []
+    var config: String?
+    var listRules = false
+    var rulesMarkdown = false
+    var stray: [String] = []
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
-        if arguments.flag("--rules-markdown") {
+    static var options: [Option<Self>] {
+        [
+            .filename(\.files), .project(\.project), .group(\.report),
+            .values(\.disable, "--disable", value: "RULE", help: "do not run this lint rule"),
+            .values(\.enable, "--enable", value: "RULE", help: "run this lint rule even if the configuration turns it off"),
+            .value(\.config, "--config", value: "FILE", help: "a lint configuration: `rules: {RULE: off|on|error|warning|note}`"),
+            .flag(\.listRules, "--list-rules", help: "list the lint rules (id, severity, summary) and exit"),
+            .flag(\.rulesMarkdown, "--rules-markdown", help: "print the rule reference of docs/lint.md (Markdown) and exit"),
+        ]
+    }
+    static var positionals: Positionals<Self>? { Positionals(\.stray) }
+
+    func run(context: CommandContext) -> ExitStatus {
+        if rulesMarkdown {
             context.stdout.write(LintDocumentation.rulesMarkdown())
             return .success
         }
-        if arguments.flag("--list-rules") {
+        if listRules {
             context.stdout.write(LintDocumentation.ruleList())
             return .success
         }
         do throws(UsageError) {
             var configuration = LintConfiguration()
             var configSources: [SourceFile] = []
-            if let path = arguments.value("--config") {
+            if let path = config {
                 let sources: [SourceFile]
                 do {
                     sources = try FileSystem.readInputs([path], context: context)
@@ -64,24 +73,23 @@ public enum LintCommand: Command {
                 configSources = [source]
             }
             do {
-                try configuration.apply(enable: arguments.all("--enable"), disable: arguments.all("--disable"))
+                try configuration.apply(enable: enable, disable: disable)
             } catch {
                 throw UsageError(error.message, help: error.help)
             }
-            let format = try arguments.choice(DiagnosticOptions.format.key, default: DiagnosticFormat.text)
-            let checked = try ManifestCheck.load(arguments, context: context)
+            let checked = try ManifestCheck.load(files, project: project, stray: stray, context: context, limit: report.limit)
             let diagnostics = Linter.lint(
                 resources: checked.resources, sources: checked.sources, compilation: checked.compilation,
                 validateDiagnostics: checked.diagnostics, configuration: configuration)
             let errors = diagnostics.filter { $0.severity == .error }.count
             let warnings = diagnostics.filter { $0.severity == .warning }.count
-            if !diagnostics.isEmpty || format != .text {
-                try DiagnosticOptions.emit(
-                    diagnostics, sources: checked.sources + configSources, files: checked.sources.count, arguments: arguments,
-                    context: context, rules: rules, skipped: checked.skipped)
+            if !diagnostics.isEmpty || report.format != .text {
+                report.emit(
+                    diagnostics, sources: checked.sources + configSources, files: checked.sources.count,
+                    context: context, rules: Self.rules, skipped: checked.skipped)
             }
             if errors > 0 { return .findings }
-            if format == .text {
+            if report.format == .text {
                 context.stdout.write(checked.summaryLine(warnings: warnings).replacingFirst("valid:", with: "lint:") + "\n")
             }
             return .success

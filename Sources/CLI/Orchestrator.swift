@@ -4,8 +4,8 @@ import Diagnostics
 public enum Orchestrator {
     public static let version = "0.1.0"
 
-    /// Every subcommand, in the order `--help` lists them.
-    public static let commands: [any Command.Type] = [
+    /// Every command and group of subcommands, in the order `--help` lists them.
+    public static let commands: [any CommandEntry.Type] = [
         ParseCommand.self,
         ValidateCommand.self,
         LintCommand.self,
@@ -30,11 +30,11 @@ public enum Orchestrator {
             return .usage
         }
         if first == "-h" || first == "--help" || first == "help" {
-            if arguments.count > 1, let command = commands.first(where: { $0.name == arguments[1] }) {
-                context.stdout.write(command.helpText)
-            } else {
-                context.stdout.write(overview)
+            // `help task create` is `task create --help`.
+            if arguments.count > 1, commands.contains(where: { $0.name == arguments[1] }) {
+                return main(Array(arguments.dropFirst()) + ["--help"], context: context)
             }
+            context.stdout.write(overview)
             return .success
         }
         if first == "--version" || first == "version" {
@@ -50,18 +50,12 @@ public enum Orchestrator {
                 context: context)
             return .usage
         }
-        let rest = Array(arguments.dropFirst())
-        if rest.contains("-h") || rest.contains("--help") {
-            context.stdout.write(command.helpText)
-            return .success
-        }
-        do {
-            let parsed = try ParsedArguments(rest, options: command.options, command: command.name)
-            return command.run(parsed, context: context)
-        } catch {
-            reportUsage(error, context: context)
-            return .usage
-        }
+        return command.main(Array(arguments.dropFirst()), path: command.name, context: context)
+    }
+
+    /// Every command (`plan`, `task create`) that declares the option spelled `name`.
+    static func commandsTaking(_ name: String) -> [String] {
+        commands.flatMap { $0.commands(taking: name, path: $0.name) }
     }
 
     /// Prints a usage error the way every command does.

@@ -3,10 +3,10 @@ import JSON
 import YAML
 
 /// `orchestrator parse [-o json|summary] FILE...`: the YAML layer alone.
-public enum ParseCommand: Command {
-    public static let name = "parse"
-    public static let summary = "parse YAML files and print their documents as JSON (or counts)"
-    public static let usage = """
+struct ParseCommand: Command {
+    static let name = "parse"
+    static let summary = "parse YAML files and print their documents as JSON (or counts)"
+    static let usage = """
         Usage: orchestrator parse [-o json|summary] FILE...
 
         Parses each FILE (`-` reads standard input) with the YAML subset of grammar/yaml-subset.md.
@@ -15,23 +15,24 @@ public enum ParseCommand: Command {
         -o summary prints the counts only: documents, nodes, bytes.
         Exit 0 when every file parses, 1 on a parse error (the diagnostic goes to stderr), 2 on bad usage.
         """
-    public static let options: [OptionSpec] = [
-        OptionSpec(["-o", "--output"], value: "json|summary", help: "output format (default json)"),
-        DiagnosticOptions.color,
-        DiagnosticOptions.maxErrors,
-    ]
+    var output = Output.json
+    var color = ColorChoice.auto
+    var maxErrors: Int?
+    var files: [String] = []
 
-    public enum Output: String, CaseIterable { case json, summary }
+    static var options: [Option<Self>] { [.output(\.output), .color(\.color), .maxErrors(\.maxErrors)] }
+    static var positionals: Positionals<Self>? { Positionals(\.files) }
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    enum Output: String, OptionChoice { case json, summary }
+
+    func run(context: CommandContext) -> ExitStatus {
         do throws(UsageError) {
-            let output = try arguments.choice("--output", default: Output.json)
-            guard !arguments.positionals.isEmpty else {
+            guard !files.isEmpty else {
                 throw UsageError("`parse` needs at least one FILE", help: "pass a path, or `-` to read standard input")
             }
             let sources: [SourceFile]
             do {
-                sources = try FileSystem.readInputs(arguments.positionals, context: context)
+                sources = try FileSystem.readInputs(files, context: context)
             } catch {
                 throw UsageError(error.description)
             }
@@ -46,7 +47,7 @@ public enum ParseCommand: Command {
                         context.stdout.write(JSONWriter().string(value) + "\n")
                     case .summary:
                         totals.documents += documents.count
-                        totals.nodes += documents.reduce(0) { $0 + ($1.root.map(countNodes) ?? 0) }
+                        totals.nodes += documents.reduce(0) { $0 + ($1.root.map(Self.countNodes) ?? 0) }
                         totals.bytes += source.bytes.count
                     }
                 } catch {
@@ -57,7 +58,7 @@ public enum ParseCommand: Command {
                 context.stdout.write("documents: \(totals.documents), nodes: \(totals.nodes), bytes: \(totals.bytes)\n")
             }
             if !diagnostics.isEmpty {
-                try DiagnosticOptions.emit(diagnostics, sources: sources, files: sources.count, arguments: arguments, context: context)
+                DiagnosticOptions(color: color, maxErrors: maxErrors).emit(diagnostics, sources: sources, files: sources.count, context: context)
                 return .findings
             }
             return .success

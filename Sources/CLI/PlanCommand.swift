@@ -4,11 +4,11 @@ import JSON
 import Manifest
 
 /// `orchestrator plan -f ... [--workflow W] [--project P] [--cycles N] [-o text|json|dot|mermaid]`.
-public enum PlanCommand: Command {
-    public static let name = "plan"
-    public static let summary = "show the compiled step graph unrolled per cycle (runs nothing)"
-    public static let usage = """
-        Usage: orchestrator plan -f FILE|DIR|- [-f ...] [--workflow W] [--project P] [--cycles N] [-o text|json|dot|mermaid]
+struct PlanCommand: Command {
+    static let name = "plan"
+    static let summary = "show the compiled step graph unrolled per cycle (runs nothing)"
+    static let usage = """
+        Usage: orchestrator plan -f FILE|DIR|- [-f ...] [--workflow W] [-p P] [--cycles N] [-o text|json|dot|mermaid]
 
         Compiles the files (as `validate` does) and unrolls each workflow per cycle: the segments,
         and for every cycle each step's decision: run, skip (why) or conditional (on which
@@ -20,32 +20,46 @@ public enum PlanCommand: Command {
         Exit 0 with the plan, 1 when the files have errors (the diagnostics go to stderr), 2 on
         bad usage (also: no such workflow). See docs/planning.md.
         """
-    public static let options: [OptionSpec] = [
-        OptionSpec(["-f", "--filename"], value: "PATH", help: "a manifest file, a directory (every *.yaml/*.yml below) or - (repeatable)"),
-        OptionSpec(["--workflow", "-W"], value: "W", help: "plan only the workflow(s) named W"),
-        OptionSpec(["--project"], value: "P", help: "the project of documents that name none (default: default)"),
-        OptionSpec(["--cycles"], value: "N", help: "cycles to unroll for an infinite loop without max_cycles (default 3); caps the others"),
-        OptionSpec(["-o", "--output"], value: "text|json|dot|mermaid", help: "output format (default text)"),
-        DiagnosticOptions.color,
-        DiagnosticOptions.maxErrors,
-    ]
+    var files: [String] = []
+    var workflow: String?
+    var project: String?
+    var cycles: Int?
+    var output = Output.text
+    var color = ColorChoice.auto
+    var maxErrors: Int?
+    var stray: [String] = []
 
-    public enum Output: String, CaseIterable { case text, json, dot, mermaid }
+    static var options: [Option<Self>] {
+        [
+            .filename(\.files),
+            .value(\.workflow, "-W", "--workflow", value: "W", help: "plan only the workflow(s) named W"),
+            .project(\.project),
+            .integer(\.cycles, "--cycles", value: "N", help: "cycles to unroll for an infinite loop without max_cycles (default 3); caps the others"),
+            .output(\.output),
+            .color(\.color),
+            .maxErrors(\.maxErrors),
+        ]
+    }
+    static var positionals: Positionals<Self>? { Positionals(\.stray) }
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    enum Output: String, OptionChoice {
+        case text, json, dot, mermaid
+        static var aliases: [String: Output] { ["table": .text] }
+    }
+
+    func run(context: CommandContext) -> ExitStatus {
         do throws(UsageError) {
-            let output = try arguments.choice("--output", default: Output.text)
-            let cycles = try arguments.integer("--cycles")
             if cycles == 0 { throw UsageError("`--cycles` must be at least 1") }
-            let checked = try ManifestCheck.load(arguments, context: context)
+            let report = DiagnosticOptions(color: color, maxErrors: maxErrors)
+            let checked = try ManifestCheck.load(files, project: project, stray: stray, context: context, limit: report.limit)
             if !checked.diagnostics.isEmpty {
-                try DiagnosticOptions.emit(
-                    checked.diagnostics, sources: checked.sources, files: checked.sources.count, arguments: arguments,
+                report.emit(
+                    checked.diagnostics, sources: checked.sources, files: checked.sources.count,
                     context: context, rules: ManifestCheck.rules, skipped: checked.skipped)
             }
             if checked.hasErrors { return .findings }
             var graphs = checked.compilation.workflows
-            if let wanted = arguments.value("--workflow") {
+            if let wanted = workflow {
                 graphs = graphs.filter { $0.name == wanted }
                 if graphs.isEmpty {
                     let names = checked.compilation.workflows.map(\.name)

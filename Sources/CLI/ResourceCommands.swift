@@ -55,52 +55,59 @@ func referrers(of key: ResourceKey, in store: ResourceStore) throws -> [Resource
 }
 
 /// `orchestrator get KIND [NAME]`
-public enum GetCommand: Command {
-    public static let name = "get"
-    public static let summary = "list stored resources, or show one"
-    public static let usage = """
-        Usage: orchestrator get KIND [NAME] [--project P] [-o table|json|yaml] [-l key=value]...
+struct GetCommand: Command {
+    static let name = "get"
+    static let summary = "list stored resources, or show one"
+    static let usage = """
+        Usage: orchestrator get KIND [NAME] [-p P] [-o table|json|yaml] [-l key=value]...
 
         KIND: workspace(s)/ws, agent(s), workflow(s)/wf, steptemplate(s)/template(s),
         executionprofile(s)/profile(s), envstore(s), secretstore(s), project(s); any case.
         Without --project, every project. -o yaml prints a manifest stream that `apply` accepts;
         SecretStore values print as `***` in every format.
         """
-    public static let options: [OptionSpec] = [
-        ApplyPreparation.projectOption,
-        OptionSpec(["-o", "--output"], value: "table|json|yaml", help: "output format (default table)"),
-        OptionSpec(["-l", "--selector"], value: "key=value", help: "only resources with this label (repeatable: all must match)"),
-        DataDirectory.option,
-    ]
+    var project: String?
+    var output = Output.table
+    var labels: [String] = []
+    var dataDirectory: String?
+    var words: [String] = []
 
-    public enum Output: String, CaseIterable { case table, json, yaml }
+    static var options: [Option<Self>] {
+        [
+            .project(\.project, help: "only this project (default: every project)"),
+            .output(\.output),
+            .values(\.labels, "-l", "--selector", value: "key=value", help: "only resources with this label (all must match)"),
+            .dataDirectory(\.dataDirectory),
+        ]
+    }
+    static var positionals: Positionals<Self>? { Positionals(\.words) }
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    enum Output: String, OptionChoice { case table, json, yaml }
+
+    func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
-            guard let kindWord = arguments.positionals.first, arguments.positionals.count <= 2 else {
+            guard let kindWord = words.first, words.count <= 2 else {
                 throw UsageError("`get` needs a KIND and at most one NAME", help: "e.g. `orchestrator get workflows`")
             }
             let kind = try KindName.resolve(kindWord)
-            let output = try arguments.choice("--output", default: Output.table)
             var selectors: [(String, String)] = []
-            for selector in arguments.all("--selector") {
+            for selector in labels {
                 guard let eq = selector.firstIndex(of: "=") else {
                     throw UsageError("label selector `\(selector)` is not key=value")
                 }
                 selectors.append((String(selector[..<eq]), String(selector[selector.index(after: eq)...])))
             }
-            let store = try DataDirectory.open(arguments, context: context)
-            let project = arguments.value(ApplyPreparation.projectOption.key)
+            let store = try DataDirectory.openExisting(dataDirectory, context: context)
             var resources: [StoredResource]
-            if arguments.positionals.count == 2 {
-                resources = [try findResource(store, kind: kind, name: arguments.positionals[1], project: project)]
+            if words.count == 2 {
+                resources = [try findResource(store, kind: kind, name: words[1], project: project)]
             } else {
                 resources = try store.resources(kind: kind, project: project)
             }
             resources = resources.filter { resource in
                 selectors.allSatisfy { key, value in resource.metadata["labels"]?[key] == .string(value) }
             }
-            let single = arguments.positionals.count == 2
+            let single = words.count == 2
             switch output {
             case .json:
                 let documents = resources.map { ManifestRecords.document($0) }
@@ -113,7 +120,7 @@ public enum GetCommand: Command {
                     context.stderr.write("no \(kind) resources\(project.map { " in project \($0)" } ?? "")\n")
                     return .success
                 }
-                context.stdout.write(table(resources))
+                context.stdout.write(Self.table(resources))
             }
             return .success
         }
@@ -150,23 +157,30 @@ enum TextTable {
 }
 
 /// `orchestrator describe KIND/NAME`
-public enum DescribeCommand: Command {
-    public static let name = "describe"
-    public static let summary = "show one resource in detail: generation, revisions, what references it"
-    public static let usage = """
-        Usage: orchestrator describe KIND/NAME [--project P]
-               orchestrator describe KIND NAME [--project P]
+struct DescribeCommand: Command {
+    static let name = "describe"
+    static let summary = "show one resource in detail: generation, revisions, what references it"
+    static let usage = """
+        Usage: orchestrator describe KIND/NAME [-p P]
+               orchestrator describe KIND NAME [-p P]
 
         Shows the resource (secret values as `***`), its generation and content hash, its last
         revisions, and the resources that reference it.
         """
-    public static let options: [OptionSpec] = [ApplyPreparation.projectOption, DataDirectory.option]
+    var project: String?
+    var dataDirectory: String?
+    var words: [String] = []
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    static var options: [Option<Self>] {
+        [.project(\.project, help: "the project (needed when several hold the resource)"), .dataDirectory(\.dataDirectory)]
+    }
+    static var positionals: Positionals<Self>? { Positionals(\.words) }
+
+    func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
-            let (kind, name) = try KindName.kindAndName(arguments.positionals, command: self.name)
-            let store = try DataDirectory.open(arguments, context: context)
-            let resource = try findResource(store, kind: kind, name: name, project: arguments.value(ApplyPreparation.projectOption.key))
+            let (kind, name) = try KindName.kindAndName(words, command: Self.name)
+            let store = try DataDirectory.openExisting(dataDirectory, context: context)
+            let resource = try findResource(store, kind: kind, name: name, project: project)
             var out = ""
             out += "Name:         \(resource.key.name)\n"
             out += "Kind:         \(resource.key.kind)\n"
@@ -197,36 +211,61 @@ public enum DescribeCommand: Command {
 }
 
 /// `orchestrator delete KIND/NAME --force`
-public enum DeleteCommand: Command {
-    public static let name = "delete"
-    public static let summary = "delete a stored resource, or a whole project"
-    public static let usage = """
-        Usage: orchestrator delete KIND/NAME --force [--dry-run] [--project P]
-               orchestrator delete project/P --force
+struct DeleteCommand: Command {
+    static let name = "delete"
+    static let summary = "delete a stored resource, or a whole project"
+    static let usage = """
+        Usage: orchestrator delete KIND/NAME --force [--dry-run] [-p P]
+               orchestrator delete project/P --force [--dry-run]
 
-        Refuses to delete what other stored resources still reference (and lists them).
-        `delete project/P` deletes the project and every resource in it. --force is required;
-        --dry-run says what would be deleted and deletes nothing.
+        Refuses (exit 1) to delete what other stored resources still reference (and lists them),
+        and a Workflow or Workspace an unfinished task runs. `delete project/P` deletes the
+        project and every resource in it; a project that does not exist is not an error (exit 0,
+        saying so). --force is required; --dry-run says what would be deleted, refuses what the
+        real delete refuses (same exit code) and deletes nothing.
         """
-    public static let options: [OptionSpec] = [
-        ApplyPreparation.projectOption,
-        OptionSpec(["--force"], help: "really delete"),
-        OptionSpec(["--dry-run"], help: "show what would be deleted; delete nothing"),
-        DataDirectory.option,
-    ]
+    var project: String?
+    var force = false
+    var dryRun = false
+    var dataDirectory: String?
+    var words: [String] = []
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    static var options: [Option<Self>] {
+        [
+            .project(\.project, help: "the project (needed when several hold the resource)"),
+            .flag(\.force, "--force", help: "really delete"),
+            .flag(\.dryRun, "--dry-run", help: "show what would be deleted, refusing what delete refuses; delete nothing"),
+            .dataDirectory(\.dataDirectory),
+        ]
+    }
+    static var positionals: Positionals<Self>? { Positionals(\.words) }
+
+    func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
-            let (kind, name) = try KindName.kindAndName(arguments.positionals, command: self.name)
-            let dryRun = arguments.flag("--dry-run")
-            guard dryRun || arguments.flag("--force") else {
+            let (kind, name) = try KindName.kindAndName(words, command: Self.name)
+            guard dryRun || force else {
                 throw UsageError("`delete` needs --force", help: "add --force to delete, or --dry-run to see what would be deleted")
             }
-            let store = try DataDirectory.open(arguments, context: context)
+            let location = DataDirectory.locate(dataDirectory, context: context)
+            guard ResourceStore.exists(in: location.path) else {
+                // Nothing stored anywhere: a project to delete is simply not there (the guide runs
+                // this first, before `init`); anything else names a data directory that is missing.
+                guard kind == "Project" else { throw DataDirectory.missing(location) }
+                context.stdout.write("project/\(name): nothing to delete, the project does not exist (no data directory yet)\n")
+                return .success
+            }
+            let store = try DataDirectory.open(dataDirectory, context: context)
             if kind == "Project" {
                 let stored = try store.resources(project: name)
                 guard try store.projects().contains(name) || !stored.isEmpty else {
-                    throw UsageError("project `\(name)` does not exist", help: "list projects with `orchestrator get projects`")
+                    // Not an error: a set-up script deletes the project first, then applies (under `set -e`).
+                    context.stdout.write("project/\(name): nothing to delete, the project does not exist\n")
+                    return .success
+                }
+                // What the real delete refuses (ResourceStore.deleteProject), checked before a dry run too.
+                for resource in stored {
+                    let tasks = try store.unfinishedTasks(using: resource.key)
+                    if !tasks.isEmpty { throw ResourceInUse(key: resource.key, tasks: tasks) }
                 }
                 if dryRun {
                     for resource in stored { context.stdout.write("\(resource.key.kind)/\(resource.key.name) would be deleted (project: \(name))\n") }
@@ -237,7 +276,7 @@ public enum DeleteCommand: Command {
                 context.stdout.write("project/\(name) deleted\n")
                 return .success
             }
-            let resource = try findResource(store, kind: kind, name: name, project: arguments.value(ApplyPreparation.projectOption.key))
+            let resource = try findResource(store, kind: kind, name: name, project: project)
             let tasks = try store.unfinishedTasks(using: resource.key)
             if !tasks.isEmpty { throw ResourceInUse(key: resource.key, tasks: tasks) }
             let referencing = try referrers(of: resource.key, in: store)
@@ -260,23 +299,27 @@ public enum DeleteCommand: Command {
 }
 
 /// `orchestrator export`
-public enum ExportCommand: Command {
-    public static let name = "export"
-    public static let summary = "print the stored resources as a manifest stream"
-    public static let usage = """
-        Usage: orchestrator export [--project P]
+struct ExportCommand: Command {
+    static let name = "export"
+    static let summary = "print the stored resources as a manifest stream"
+    static let usage = """
+        Usage: orchestrator export [-p P]
 
         Prints every stored resource (of one project, or all) as a YAML manifest stream that
         `apply` accepts: export, then apply, reports every resource `unchanged`. SecretStore
         values are written as `***`, which `apply` reads as "keep the stored value".
         """
-    public static let options: [OptionSpec] = [ApplyPreparation.projectOption, DataDirectory.option]
+    var project: String?
+    var dataDirectory: String?
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    static var options: [Option<Self>] {
+        [.project(\.project, help: "only this project (default: every project)"), .dataDirectory(\.dataDirectory)]
+    }
+
+    func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
-            guard arguments.positionals.isEmpty else { throw UsageError("`export` takes no arguments") }
-            let store = try DataDirectory.open(arguments, context: context)
-            let resources = try store.resources(project: arguments.value(ApplyPreparation.projectOption.key))
+            let store = try DataDirectory.openExisting(dataDirectory, context: context)
+            let resources = try store.resources(project: project)
             context.stdout.write(YAMLEmitter.emitStream(resources.map { ManifestRecords.document($0) }))
             return .success
         }

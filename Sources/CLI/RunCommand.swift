@@ -72,9 +72,9 @@ enum ForegroundRun {
     }
 
     /// `--set k=v` values.
-    static func variables(_ arguments: ParsedArguments) throws(UsageError) -> [(name: String, value: String)] {
+    static func variables(_ entries: [String]) throws(UsageError) -> [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
-        for entry in arguments.all("--set") {
+        for entry in entries {
             guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
                 throw UsageError("`--set \(entry)` is not NAME=VALUE", help: "e.g. --set target=docs/qa/01.md")
             }
@@ -83,9 +83,48 @@ enum ForegroundRun {
         return result
     }
 
-    /// `-t` files made absolute against the working directory.
-    static func targets(_ arguments: ParsedArguments, context: CommandContext) -> [String] {
-        arguments.all("--target-file").map { $0.hasPrefix("/") ? $0 : ManifestRecords.absolutePath($0, base: context.currentDirectory) }
+    /// `-t` files made absolute against the working directory. A file that does not exist is a
+    /// usage error, found before anything is applied or created.
+    static func targets(_ files: [String], context: CommandContext) throws(UsageError) -> [String] {
+        var result: [String] = []
+        for file in files {
+            let absolute = file.hasPrefix("/") ? file : ManifestRecords.absolutePath(file, base: context.currentDirectory)
+            guard FileSystem.type(of: absolute) != .missing else {
+                throw UsageError("-t \(file): no such file (\(absolute))", help: "an item file must exist; nothing was created")
+            }
+            result.append(absolute)
+        }
+        return result
+    }
+}
+
+/// What `run` and `task create` take to make a task: the workflow, where and on what it runs.
+struct NewTaskOptions: OptionGroup {
+    var workflow: String?
+    var workspace: String?
+    var goal: String?
+    var targetFiles: [String] = []
+    var variables: [String] = []
+    var steps: [String] = []
+    var name: String?
+
+    static var options: [Option<Self>] {
+        [
+            .value(\.workflow, "-W", "--workflow", value: "WF", help: "the workflow (applied, or in the -f files for run)"),
+            .value(\.workspace, "-w", "--workspace", value: "WS", help: "the workspace (default: the project's only one)"),
+            .value(\.goal, "-g", "--goal", value: "GOAL", help: "the goal ({goal} in prompts and commands)"),
+            .values(\.targetFiles, "-t", "--target-file", value: "FILE", help: "an item file; replaces the qa_targets scan"),
+            .values(\.variables, "--set", value: "NAME=VALUE", help: "a pipeline variable"),
+            .values(\.steps, "--step", value: "S", help: "run only this step"),
+            .value(\.name, "-n", "--name", value: "NAME", help: "the task's name (default WORKFLOW-ID)"),
+        ]
+    }
+}
+
+extension Option {
+    /// `-q/--quiet`: no progress lines (run, task create, start, resume).
+    static func quiet(_ path: WritableKeyPath<Root, Bool>) -> Option {
+        flag(path, "-q", "--quiet", help: "no progress lines")
     }
 }
 
@@ -96,11 +135,11 @@ extension String {
 }
 
 /// `orchestrator run -f ... -W WF [-w WS] [-g GOAL] [-t FILE]... [--set k=v]... [--step S]...`
-public enum RunCommand: Command {
-    public static let name = "run"
-    public static let summary = "apply, create a task and run it in the foreground; exit 0 iff it completed"
-    public static let usage = """
-        Usage: orchestrator run -f FILE|DIR|- ... -W WORKFLOW [-w WORKSPACE] [-g GOAL] [-t FILE]... [--set k=v]... [--step S]...
+struct RunCommand: Command {
+    static let name = "run"
+    static let summary = "apply, create a task and run it in the foreground; exit 0 iff it completed"
+    static let usage = """
+        Usage: orchestrator run -f FILE|DIR|- ... -W WORKFLOW [-w WORKSPACE] [-p P] [-g GOAL] [-t FILE]... [--set k=v]... [--step S]...
 
         Applies the files (as `apply` does; nothing runs when they have errors), creates a task for
         the workflow in the workspace (-w may be left out when the project has one workspace),
@@ -111,27 +150,27 @@ public enum RunCommand: Command {
         Exit 0 when the task completed, 1 when it failed or was paused (or the files have
         errors), 2 on bad usage, 3 on internal errors. See docs/runner.md.
         """
-    public static let options: [OptionSpec] = [
-        ApplyPreparation.filenameOption, ApplyPreparation.projectOption,
-        OptionSpec(["-W", "--workflow"], value: "WF", help: "the workflow to run"),
-        OptionSpec(["-w", "--workspace"], value: "WS", help: "the workspace (default: the project's only one)"),
-        OptionSpec(["-g", "--goal"], value: "GOAL", help: "the goal ({goal} in prompts and commands)"),
-        OptionSpec(["-t", "--target-file"], value: "FILE", help: "an item file (repeatable); replaces the qa_targets scan"),
-        OptionSpec(["--set"], value: "NAME=VALUE", help: "a pipeline variable (repeatable)"),
-        OptionSpec(["--step"], value: "S", help: "run only this step (repeatable)"),
-        OptionSpec(["-n", "--name"], value: "NAME", help: "the task's name (default WORKFLOW-ID)"),
-        OptionSpec(["-q", "--quiet"], help: "no progress lines"),
-        DiagnosticOptions.format, DiagnosticOptions.color, DataDirectory.option,
-    ]
+    var files: [String] = []
+    var project: String?
+    var newTask = NewTaskOptions()
+    var quiet = false
+    var report = DiagnosticOptions()
+    var dataDirectory: String?
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    static var options: [Option<Self>] {
+        [.filename(\.files), .project(\.project), .group(\.newTask), .quiet(\.quiet), .group(\.report), .dataDirectory(\.dataDirectory)]
+    }
+
+    func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
-            guard let workflow = arguments.value("--workflow") else {
+            guard let workflow = newTask.workflow else {
                 throw UsageError("`run` needs the workflow: -W WORKFLOW", help: "e.g. `orchestrator run -f manifests/demo.yaml -W demo`")
             }
-            let variables = try ForegroundRun.variables(arguments)
+            let variables = try ForegroundRun.variables(newTask.variables)
+            let targets = try ForegroundRun.targets(newTask.targetFiles, context: context)
             let (prepared, store) = try ApplyPreparation.prepareAndReport(
-                arguments, openStore: { try DataDirectory.open(arguments, context: context) }, context: context, command: name)
+                files: files, project: project, prune: false, report: report,
+                openStore: { try DataDirectory.open(dataDirectory, context: context) }, context: context, command: Self.name)
             let tasks = TaskStore(store)
             try tasks.recoverOrphanedTasks()
             if prepared.hasErrors {
@@ -139,7 +178,7 @@ public enum RunCommand: Command {
                 return .findings
             }
             let project =
-                arguments.value(ApplyPreparation.projectOption.key)
+                self.project
                 ?? prepared.desired.first(where: { $0.key.kind == ResourceKind.workflow.rawValue && $0.key.name == workflow })?.key.project
                 ?? Resource.defaultProject
             // A workflow that is neither in the files nor stored: say so before applying anything.
@@ -153,14 +192,14 @@ public enum RunCommand: Command {
                     help: Suggestions.closest(to: workflow, in: known).map { "did you mean `\($0)`?" }
                         ?? (known.isEmpty ? "the files define no workflow" : "workflows: \(Set(known).sorted().joined(separator: ", "))"))
             }
-            for outcome in try store.apply(prepared.desired) { context.stdout.write(applyLine(outcome, dryRun: false)) }
+            for outcome in try store.apply(prepared.desired) { context.stdout.write(prepared.line(for: outcome, dryRun: false)) }
             let task: TaskRecord
             do {
                 task = try TaskCreation.create(
-                    store: store, tasks: tasks, project: project, workflow: workflow, workspace: arguments.value("--workspace"),
-                    goal: arguments.value("--goal") ?? "", name: arguments.value("--name"),
+                    store: store, tasks: tasks, project: project, workflow: workflow, workspace: newTask.workspace,
+                    goal: newTask.goal ?? "", name: newTask.name,
                     options: TaskOptions(
-                        targets: ForegroundRun.targets(arguments, context: context), variables: variables, steps: arguments.all("--step")))
+                        targets: targets, variables: variables, steps: newTask.steps))
             } catch let error as RunnerError {
                 throw UsageError(error.message)
             }
@@ -168,7 +207,7 @@ public enum RunCommand: Command {
             context.stdout.write(
                 "task \(task.id) created: workflow \(workflow), workspace \(task.workspace), \(itemCount) item\(itemCount == 1 ? "" : "s"), graph \(task.graphHash.prefix(12))\n"
             )
-            return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: arguments.flag("--quiet"))
+            return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet)
         }
     }
 }

@@ -22,22 +22,23 @@ func runStoreCommand(_ context: CommandContext, _ body: () throws -> ExitStatus)
 }
 
 /// `orchestrator init`
-public enum InitCommand: Command {
-    public static let name = "init"
-    public static let summary = "create the data directory and the database"
-    public static let usage = """
+struct InitCommand: Command {
+    static let name = "init"
+    static let summary = "create the data directory and the database"
+    static let usage = """
         Usage: orchestrator init [--data-dir DIR]
 
         Creates the data directory (mode 0700) and its database (mode 0600) and runs the schema
         migrations. Every command that needs the store does this on first use; `init` only makes
         it explicit. Running it again changes nothing.
         """
-    public static let options: [OptionSpec] = [DataDirectory.option]
+    var dataDirectory: String?
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    static var options: [Option<Self>] { [.dataDirectory(\.dataDirectory)] }
+
+    func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
-            guard arguments.positionals.isEmpty else { throw UsageError("`init` takes no arguments") }
-            let store = try DataDirectory.open(arguments, context: context)
+            let store = try DataDirectory.open(dataDirectory, context: context)
             context.stdout.write(
                 "data directory \(store.dataDirectory) ready (schema version \(try store.database.schemaVersion()))\n")
             return .success
@@ -46,11 +47,11 @@ public enum InitCommand: Command {
 }
 
 /// `orchestrator apply -f ...`
-public enum ApplyCommand: Command {
-    public static let name = "apply"
-    public static let summary = "store resources from manifests, all or nothing"
-    public static let usage = """
-        Usage: orchestrator apply -f FILE|DIR|- ... [--project P] [--dry-run] [--prune]
+struct ApplyCommand: Command {
+    static let name = "apply"
+    static let summary = "store resources from manifests, all or nothing"
+    static let usage = """
+        Usage: orchestrator apply -f FILE|DIR|- ... [-p P] [--dry-run] [--prune]
 
         Parses, decodes and compiles the files together with what is already stored in their
         projects (so a workflow may use an agent applied earlier), then stores every resource in
@@ -61,25 +62,33 @@ public enum ApplyCommand: Command {
         the files no longer contain. A SecretStore value written as `***` keeps the stored value.
         Exit 0 on success, 1 when the manifests have errors (nothing stored), 2 on bad usage.
         """
-    public static let options: [OptionSpec] = [
-        ApplyPreparation.filenameOption, ApplyPreparation.projectOption,
-        OptionSpec(["--dry-run"], help: "show what would change; write nothing"),
-        OptionSpec(["--prune"], help: "delete stored resources of these kinds that the files no longer contain"),
-        DiagnosticOptions.format, DiagnosticOptions.color, DiagnosticOptions.maxErrors, DataDirectory.option,
-    ]
+    var files: [String] = []
+    var project: String?
+    var dryRun = false
+    var prune = false
+    var report = DiagnosticOptions()
+    var dataDirectory: String?
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    static var options: [Option<Self>] {
+        [
+            .filename(\.files), .project(\.project),
+            .flag(\.dryRun, "--dry-run", help: "show what would change; write nothing"),
+            .flag(\.prune, "--prune", help: "delete stored resources of these kinds that the files no longer contain"),
+            .group(\.report), .dataDirectory(\.dataDirectory),
+        ]
+    }
+
+    func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
-            let dryRun = arguments.flag("--dry-run")
             let (prepared, store) = try ApplyPreparation.prepareAndReport(
-                arguments,
+                files: files, project: project, prune: prune, report: report,
                 openStore: {
                     dryRun
-                        ? try DataDirectory.openForReading(arguments, context: context)
-                        : try DataDirectory.open(arguments, context: context)
-                }, context: context, command: name)
+                        ? try DataDirectory.openForReading(dataDirectory, context: context)
+                        : try DataDirectory.open(dataDirectory, context: context)
+                }, context: context, command: Self.name)
             if prepared.hasErrors {
-                if arguments.value(DiagnosticOptions.format.key) ?? "text" == "text" {
+                if report.format == .text {
                     context.stderr.write("nothing applied: fix the errors above and apply again\n")
                 }
                 return .findings
@@ -95,35 +104,44 @@ public enum ApplyCommand: Command {
                 dryRun
                 ? try store.planApply(prepared.desired, pruneScope: prepared.pruneScope)
                 : try store.apply(prepared.desired, pruneScope: prepared.pruneScope)
-            for outcome in outcomes { context.stdout.write(applyLine(outcome, dryRun: dryRun)) }
+            for outcome in outcomes { context.stdout.write(prepared.line(for: outcome, dryRun: dryRun)) }
             return .success
         }
     }
 }
 
 /// `orchestrator diff -f ...`
-public enum DiffCommand: Command {
-    public static let name = "diff"
-    public static let summary = "show what apply would change; exit 1 when anything would"
-    public static let usage = """
-        Usage: orchestrator diff -f FILE|DIR|- ... [--project P] [--prune]
+struct DiffCommand: Command {
+    static let name = "diff"
+    static let summary = "show what apply would change; exit 1 when anything would"
+    static let usage = """
+        Usage: orchestrator diff -f FILE|DIR|- ... [-p P] [--prune]
 
         For each resource, what `apply` would do, with a unified diff of the stored and the new
         YAML (secret values masked), then `N to create, N to change, N unchanged` (and
         `N to delete` with --prune). Exit 0 when nothing would change, 1 when something would,
         2 on bad usage or invalid manifests (nothing to compare), 3 on internal errors. Writes nothing.
         """
-    public static let options: [OptionSpec] = [
-        ApplyPreparation.filenameOption, ApplyPreparation.projectOption,
-        OptionSpec(["--prune"], help: "also show stored resources that apply --prune would delete"),
-        DiagnosticOptions.format, DiagnosticOptions.color, DiagnosticOptions.maxErrors, DataDirectory.option,
-    ]
+    var files: [String] = []
+    var project: String?
+    var prune = false
+    var report = DiagnosticOptions()
+    var dataDirectory: String?
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    static var options: [Option<Self>] {
+        [
+            .filename(\.files), .project(\.project),
+            .flag(\.prune, "--prune", help: "also show stored resources that apply --prune would delete"),
+            .group(\.report), .dataDirectory(\.dataDirectory),
+        ]
+    }
+
+    func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
             let (prepared, store) = try ApplyPreparation.prepareAndReport(
-                arguments, openStore: { try DataDirectory.openForReading(arguments, context: context) }, context: context,
-                command: name)
+                files: files, project: project, prune: prune, report: report,
+                openStore: { try DataDirectory.openExisting(dataDirectory, context: context) }, context: context,
+                command: Self.name)
             if prepared.hasErrors { return .usage }
             let outcomes = try store.planApply(prepared.desired, pruneScope: prepared.pruneScope)
             let byKey = Dictionary(prepared.desired.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
@@ -148,7 +166,7 @@ public enum DiffCommand: Command {
                 context.stdout.write(rendered.isEmpty ? "  (only secret values differ; they are not shown)\n" : rendered)
             }
             var summary = "\(counts[.created] ?? 0) to create, \(counts[.configured] ?? 0) to change, \(counts[.unchanged] ?? 0) unchanged"
-            if arguments.flag("--prune") { summary += ", \(counts[.deleted] ?? 0) to delete" }
+            if prune { summary += ", \(counts[.deleted] ?? 0) to delete" }
             context.stdout.write(summary + "\n")
             let changes = (counts[.created] ?? 0) + (counts[.configured] ?? 0) + (counts[.deleted] ?? 0)
             return changes > 0 ? .findings : .success

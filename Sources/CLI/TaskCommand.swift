@@ -11,243 +11,454 @@ import Glibc
 import Darwin
 #endif
 
-/// `orchestrator task create|start|list|info|items|logs|watch|trace|pause|resume|delete`
-public enum TaskCommand: Command {
-    public static let name = "task"
-    public static let summary = "create, run, inspect, pause, resume and delete tasks"
-    public static let usage = """
-        Usage: orchestrator task SUBCOMMAND [OPTIONS]
-
-          task create -n NAME -g GOAL -W WF [-w WS] [--project P] [-t FILE]... [--set k=v]... [--step S]... [--no-start]
-                               create a task for an applied workflow and run it in the foreground
-                               (--no-start: only create it)
-          task start ID        run a created task in the foreground
-          task list [-o json]  every task
-          task info ID [-o json]
-          task items ID [-o json]
-          task logs ID [--step S] [--tail N] [--follow]
-          task watch ID        a live view (status, items, recent events) until the task stops
-          task trace ID [-o json]
-                               the executed events against the plan for the same graph; exit 1 on a deviation
-          task pause ID        ask the runner to stop before its next step (a task that is not
-                               running is paused at once)
-          task resume ID       continue a paused or interrupted task from its last finished step
-          task delete ID [--force]
-                               delete the task, its items, runs, events and logs
-
+/// `orchestrator task create|start|list|info|items|logs|watch|trace|pause|resume|delete`: one
+/// command type per subcommand (below), each with its own options.
+enum TaskCommand: CommandGroup {
+    static let name = "task"
+    static let summary = "create, run, inspect, pause, resume and delete tasks"
+    static let discussion = """
         A task whose runner died (killed, power loss) is found by the next command and marked
         `interrupted`; `task resume` continues it without running finished steps again.
         ID may be a unique prefix. Exit codes: `create`/`start`/`resume` 0 iff the task completed;
         `trace` 1 on a deviation; others 0, 2 on bad usage (unknown task). See docs/runner.md.
         """
-    public static let options: [OptionSpec] = [
-        OptionSpec(["-n", "--name"], value: "NAME", help: "create: the task's name"),
-        OptionSpec(["-g", "--goal"], value: "GOAL", help: "create: the goal"),
-        OptionSpec(["-W", "--workflow"], value: "WF", help: "create: the applied workflow"),
-        OptionSpec(["-w", "--workspace"], value: "WS", help: "create: the workspace (default: the project's only one)"),
-        ApplyPreparation.projectOption,
-        OptionSpec(["-t", "--target-file"], value: "FILE", help: "create: an item file (repeatable)"),
-        OptionSpec(["--set"], value: "NAME=VALUE", help: "create: a pipeline variable (repeatable)"),
-        OptionSpec(["--step"], value: "S", help: "create: run only this step (repeatable); logs: only this step's logs"),
-        OptionSpec(["--no-start"], help: "create: only create the task"),
-        OptionSpec(["-o", "--output"], value: "text|json", help: "list, info, items, trace: output format (default text)"),
-        OptionSpec(["--tail"], value: "N", help: "logs: the last N lines of each log"),
-        OptionSpec(["--follow"], help: "logs: keep printing logs as steps finish until the task stops"),
-        OptionSpec(["--interval"], value: "MS", help: "watch/--follow: refresh interval in milliseconds (default 1000)"),
-        OptionSpec(["--force"], help: "delete: also a task whose runner is alive"),
-        OptionSpec(["-q", "--quiet"], help: "create/start/resume: no progress lines"),
-        DataDirectory.option,
+    static let subcommands: [any Command.Type] = [
+        TaskCreateCommand.self, TaskStartCommand.self, TaskListCommand.self, TaskInfoCommand.self, TaskItemsCommand.self,
+        TaskLogsCommand.self, TaskWatchCommand.self, TaskTraceCommand.self, TaskPauseCommand.self, TaskResumeCommand.self,
+        TaskDeleteCommand.self,
     ]
 
-    enum Output: String, CaseIterable { case text, json }
+    typealias Output = TextOrJSON
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    /// What every task subcommand starts with: the store, with the tasks whose runner died
+    /// marked `interrupted`.
+    /// Only `task create` may create the data directory; every other subcommand reads tasks that
+    /// must already be somewhere, so with no data directory it says where it looked.
+    static func open(_ dataDirectory: String?, context: CommandContext, creating: Bool = false) throws -> (store: ResourceStore, tasks: TaskStore) {
+        let store =
+            creating
+            ? try DataDirectory.open(dataDirectory, context: context) : try DataDirectory.openExisting(dataDirectory, context: context)
+        let tasks = TaskStore(store)
+        try tasks.recoverOrphanedTasks()
+        return (store, tasks)
+    }
+
+    /// The one task the positional arguments name (an id or a unique prefix of one).
+    static func one(_ ids: [String], tasks: TaskStore, command: String) throws -> TaskRecord {
+        guard ids.count == 1 else { throw UsageError("`task \(command)` needs one task id") }
+        guard let task = try tasks.findTask(ids[0]) else {
+            throw UsageError("no task \(ids[0])", help: "`orchestrator task list` shows the tasks")
+        }
+        return task
+    }
+}
+
+/// `task create`
+struct TaskCreateCommand: Command {
+    static let name = "create"
+    static let summary = "create a task for an applied workflow and run it in the foreground"
+    static let usage = """
+        Usage: orchestrator task create -n NAME -g GOAL -W WF [-w WS] [-p P] [-t FILE]... [--set k=v]... [--step S]... [--no-start]
+
+        Creates a task for an applied workflow and runs it in the foreground, one line per step
+        (--no-start: only create it; `task start ID` runs it). Items: the -t files (each must
+        exist: a missing one is exit 2 and nothing is created), else every *.md under the
+        workspace's qa_targets when a step is item-scoped, else one task-level item.
+        Exit 0 iff the task completed (or was only created), 1 when it failed or was paused.
+        """
+    var newTask = NewTaskOptions()
+    var project: String?
+    var noStart = false
+    var quiet = false
+    var dataDirectory: String?
+
+    static var options: [Option<Self>] {
+        [
+            .group(\.newTask), .project(\.project, help: "the project of the workflow (default `default`)"),
+            .flag(\.noStart, "--no-start", help: "only create the task"), .quiet(\.quiet), .dataDirectory(\.dataDirectory),
+        ]
+    }
+
+    func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
-            guard let sub = arguments.positionals.first else {
-                throw UsageError("`task` needs a subcommand", help: "one of: create, start, list, info, items, logs, watch, trace, pause, resume, delete")
+            guard let workflow = newTask.workflow else {
+                throw UsageError("`task create` needs the workflow: -W WF", help: "apply it first with `orchestrator apply -f FILE`")
             }
-            let rest = Array(arguments.positionals.dropFirst())
-            let known = ["create", "start", "list", "info", "items", "logs", "watch", "trace", "pause", "resume", "delete"]
-            guard known.contains(sub) else {
-                throw UsageError(
-                    "unknown task subcommand `\(sub)`",
-                    help: Suggestions.closest(to: sub, in: known).map { "did you mean `\($0)`?" } ?? "one of: " + known.joined(separator: ", "))
+            let variables = try ForegroundRun.variables(newTask.variables)
+            let targets = try ForegroundRun.targets(newTask.targetFiles, context: context)
+            let (store, tasks) = try TaskCommand.open(dataDirectory, context: context, creating: true)
+            let task: TaskRecord
+            do {
+                task = try TaskCreation.create(
+                    store: store, tasks: tasks, project: project ?? Resource.defaultProject,
+                    workflow: workflow, workspace: newTask.workspace, goal: newTask.goal ?? "",
+                    name: newTask.name,
+                    options: TaskOptions(targets: targets, variables: variables, steps: newTask.steps))
+            } catch let error as RunnerError {
+                throw UsageError(error.message)
             }
-            let store = try DataDirectory.open(arguments, context: context)
-            let tasks = TaskStore(store)
-            try tasks.recoverOrphanedTasks()
-            func one() throws -> TaskRecord {
-                guard rest.count == 1 else { throw UsageError("`task \(sub)` needs one task id") }
-                guard let task = try tasks.findTask(rest[0]) else {
-                    throw UsageError("no task \(rest[0])", help: "`orchestrator task list` shows the tasks")
-                }
-                return task
-            }
-            let output = try arguments.choice("--output", default: Output.text)
-            switch sub {
-            case "create": return try create(arguments, store: store, tasks: tasks, context: context)
-            case "start":
-                let task = try one()
-                guard task.status == .created else {
-                    throw UsageError("task \(task.id) is \(task.status.rawValue)", help: task.status.isResumable ? "use `task resume`" : nil)
-                }
-                return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: arguments.flag("--quiet"))
-            case "resume":
-                let task = try one()
-                guard task.status.isResumable else {
-                    throw UsageError("task \(task.id) is \(task.status.rawValue); only a paused or interrupted task resumes")
-                }
-                return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: arguments.flag("--quiet"))
-            case "list":
-                guard rest.isEmpty else { throw UsageError("`task list` takes no arguments") }
-                let all = try tasks.tasks()
-                if output == .json {
-                    context.stdout.write(JSONWriter(pretty: true).string(.array(all.map(taskJSON))) + "\n")
-                } else {
-                    var rows = [["ID", "NAME", "WORKFLOW", "STATUS", "CYCLE", "CREATED"]]
-                    for task in all {
-                        rows.append([task.id, task.name, task.workflow, task.status.rawValue, String(task.cycle), task.createdAt])
-                    }
-                    context.stdout.write(table(rows))
-                }
-                return .success
-            case "info":
-                let task = try one()
-                let items = try tasks.items(task.id)
-                if output == .json {
-                    var value = taskJSON(task)
-                    if case .object(var pairs) = value {
-                        pairs.append(("items", .array(items.map(itemJSON))))
-                        value = .object(pairs)
-                    }
-                    context.stdout.write(JSONWriter(pretty: true).string(value) + "\n")
-                } else {
-                    var text = ""
-                    let pairs: [(String, String)] = [
-                        ("id", task.id), ("name", task.name), ("project", task.project), ("workflow", task.workflow),
-                        ("workspace", task.workspace), ("goal", task.goal), ("status", task.status.rawValue),
-                        ("reason", task.reason ?? ""), ("cycle", String(task.cycle)),
-                        ("consecutive failures", String(task.consecutiveFailures)), ("graph", "sha256:" + task.graphHash),
-                        ("created", task.createdAt), ("started", task.startedAt ?? ""), ("finished", task.finishedAt ?? ""),
-                        ("logs", tasks.logDirectory(task.id)),
-                    ]
-                    for (key, value) in pairs { text += ForegroundRun.pad(key + ":", 22) + value + "\n" }
-                    var counts: [String: Int] = [:]
-                    for item in items where item.active { counts[item.status, default: 0] += 1 }
-                    text += ForegroundRun.pad("items:", 22)
-                        + "\(items.filter(\.active).count) active"
-                        + (counts.isEmpty ? "" : " (" + counts.keys.sorted().map { "\(counts[$0] ?? 0) \($0)" }.joined(separator: ", ") + ")") + "\n"
-                    context.stdout.write(text)
-                }
-                return .success
-            case "items":
-                let task = try one()
-                let items = try tasks.items(task.id)
-                if output == .json {
-                    context.stdout.write(JSONWriter(pretty: true).string(.array(items.map(itemJSON))) + "\n")
-                } else {
-                    var rows = [["ITEM", "STATUS", "ORIGIN", "ACTIVE", "PATH"]]
-                    for item in items {
-                        rows.append([item.itemID, item.status, item.origin, item.active ? "yes" : "no", item.path ?? "-"])
-                    }
-                    context.stdout.write(table(rows))
-                }
-                return .success
-            case "logs":
-                let task = try one()
-                return try logs(task, arguments: arguments, tasks: tasks, context: context)
-            case "watch":
-                let task = try one()
-                return try watch(task, arguments: arguments, tasks: tasks, context: context)
-            case "trace":
-                let task = try one()
-                let trace = try TaskTrace.trace(task: task, events: try tasks.events(task.id))
-                if output == .json {
-                    let value: JSONValue = .object([
-                        ("task", .string(task.id)), ("cycles", .int(Int64(trace.cycles))),
-                        ("entries", .array(trace.entries.map { entry in
-                            .object([
-                                ("cycle", .int(Int64(entry.cycle))), ("step", .string(entry.step)), ("planned", .string(entry.planned)),
-                                ("plannedReason", entry.plannedReason.map { .string($0) } ?? .null), ("executed", .string(entry.executed)),
-                            ])
-                        })),
-                        ("deviations", .array(trace.deviations.map { .string($0) })),
-                    ])
-                    context.stdout.write(JSONWriter(pretty: true).string(value) + "\n")
-                } else {
-                    var text = "trace of task \(task.id) (workflow \(task.workflow), \(trace.cycles) cycle\(trace.cycles == 1 ? "" : "s"))\n"
-                    var current = 0
-                    for entry in trace.entries {
-                        if entry.cycle != current {
-                            current = entry.cycle
-                            text += "cycle \(current)\n"
-                        }
-                        text += "  " + ForegroundRun.pad(entry.step, 18) + ForegroundRun.pad("plan " + entry.planned, 18) + entry.executed + "\n"
-                    }
-                    if trace.deviations.isEmpty {
-                        text += "no deviation: the execution followed the plan\n"
-                    } else {
-                        text += "\(trace.deviations.count) deviation\(trace.deviations.count == 1 ? "" : "s"):\n"
-                        for deviation in trace.deviations { text += "  " + deviation + "\n" }
-                    }
-                    context.stdout.write(text)
-                }
-                return trace.deviations.isEmpty ? .success : .findings
-            case "pause":
-                let task = try one()
-                switch task.status {
-                case .running:
-                    try tasks.requestPause(task.id)
-                    context.stdout.write("task \(task.id): pause requested; the runner stops before its next step\n")
-                case .created, .interrupted:
-                    try tasks.write { writer in
-                        try writer.append(NewEvent("task_paused", cycle: task.cycle > 0 ? task.cycle : nil, payload: .object([("cycle", .int(Int64(task.cycle)))])), task: task.id)
-                        try writer.updateTask(task.id, [("status", .text(TaskStatus.paused.rawValue))])
-                    }
-                    context.stdout.write("task \(task.id) paused\n")
-                case .paused:
-                    context.stdout.write("task \(task.id) is already paused\n")
-                case .completed, .failed:
-                    throw UsageError("task \(task.id) is \(task.status.rawValue); there is nothing to pause")
-                }
-                return .success
-            case "delete":
-                let task = try one()
-                if task.status == .running && !arguments.flag("--force") {
-                    throw UsageError("task \(task.id) is running", help: "pause it first, or pass --force")
-                }
-                try tasks.deleteTask(task.id)
-                removeTree(tasks.logDirectory(task.id))
-                context.stdout.write("task \(task.id) deleted\n")
-                return .success
-            default:
-                throw UsageError(
-                    "unknown task subcommand `\(sub)`",
-                    help: "one of: create, start, list, info, items, logs, watch, trace, pause, resume, delete")
-            }
+            context.stdout.write("task \(task.id) created\n")
+            if noStart { return .success }
+            // No daemon: the task runs in the foreground.
+            return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet)
         }
+    }
+}
+
+/// `task start ID`
+struct TaskStartCommand: OneTaskCommand {
+    static let name = "start"
+    static let summary = "run a created task in the foreground"
+    static let usage = """
+        Usage: orchestrator task start ID
+
+        Runs a task made with `task create --no-start` in the foreground. Exit 0 iff it completed.
+        """
+    var quiet = false
+    var dataDirectory: String?
+    var ids: [String] = []
+
+    static var options: [Option<Self>] { [.quiet(\.quiet), .dataDirectory(\.dataDirectory)] }
+
+    func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        guard task.status == .created else {
+            throw UsageError("task \(task.id) is \(task.status.rawValue)", help: task.status.isResumable ? "use `task resume`" : nil)
+        }
+        return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet)
+    }
+}
+
+/// `task resume ID`
+struct TaskResumeCommand: OneTaskCommand {
+    static let name = "resume"
+    static let summary = "continue a paused or interrupted task from its last finished step"
+    static let usage = """
+        Usage: orchestrator task resume ID
+
+        Continues a paused task, or one whose runner died (`interrupted`), in the foreground from
+        its last finished step; finished steps do not run again. Exit 0 iff it completed.
+        """
+    var quiet = false
+    var dataDirectory: String?
+    var ids: [String] = []
+
+    static var options: [Option<Self>] { [.quiet(\.quiet), .dataDirectory(\.dataDirectory)] }
+
+    func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        guard task.status.isResumable else {
+            throw UsageError("task \(task.id) is \(task.status.rawValue); only a paused or interrupted task resumes")
+        }
+        return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet)
+    }
+}
+
+/// `task list`
+struct TaskListCommand: Command {
+    static let name = "list"
+    static let summary = "every task"
+    static let usage = """
+        Usage: orchestrator task list [-o text|json]
+
+        Every task: id, name, workflow, status, cycle, creation time.
+        """
+    var output = TaskCommand.Output.text
+    var dataDirectory: String?
+
+    static var options: [Option<Self>] { [.output(\.output), .dataDirectory(\.dataDirectory)] }
+
+    func run(context: CommandContext) -> ExitStatus {
+        runStoreCommand(context) {
+            let (_, tasks) = try TaskCommand.open(dataDirectory, context: context)
+            let all = try tasks.tasks()
+            if output == .json {
+                context.stdout.write(JSONWriter(pretty: true).string(.array(all.map(TaskCommand.taskJSON))) + "\n")
+            } else {
+                var rows = [["ID", "NAME", "WORKFLOW", "STATUS", "CYCLE", "CREATED"]]
+                for task in all {
+                    rows.append([task.id, task.name, task.workflow, task.status.rawValue, String(task.cycle), task.createdAt])
+                }
+                context.stdout.write(TaskCommand.table(rows))
+            }
+            return .success
+        }
+    }
+}
+
+/// `task info ID`
+struct TaskInfoCommand: OneTaskCommand {
+    static let name = "info"
+    static let summary = "one task: status, cycle, graph, times, item counts"
+    static let usage = """
+        Usage: orchestrator task info ID [-o text|json]
+
+        The task's fields, where its logs are, and its active items by status (-o json: the task
+        with its items).
+        """
+    var output = TaskCommand.Output.text
+    var dataDirectory: String?
+    var ids: [String] = []
+
+    static var options: [Option<Self>] { [.output(\.output), .dataDirectory(\.dataDirectory)] }
+
+    func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        let items = try tasks.items(task.id)
+        if output == .json {
+            var value = TaskCommand.taskJSON(task)
+            if case .object(var pairs) = value {
+                pairs.append(("items", .array(items.map(TaskCommand.itemJSON))))
+                value = .object(pairs)
+            }
+            context.stdout.write(JSONWriter(pretty: true).string(value) + "\n")
+        } else {
+            var text = ""
+            let pairs: [(String, String)] = [
+                ("id", task.id), ("name", task.name), ("project", task.project), ("workflow", task.workflow),
+                ("workspace", task.workspace), ("goal", task.goal), ("status", task.status.rawValue),
+                ("reason", task.reason ?? ""), ("cycle", String(task.cycle)),
+                ("consecutive failures", String(task.consecutiveFailures)), ("graph", "sha256:" + task.graphHash),
+                ("created", task.createdAt), ("started", task.startedAt ?? ""), ("finished", task.finishedAt ?? ""),
+                ("logs", tasks.logDirectory(task.id)),
+            ]
+            for (key, value) in pairs { text += ForegroundRun.pad(key + ":", 22) + value + "\n" }
+            var counts: [String: Int] = [:]
+            for item in items where item.active { counts[item.status, default: 0] += 1 }
+            text += ForegroundRun.pad("items:", 22)
+                + "\(items.filter(\.active).count) active"
+                + (counts.isEmpty ? "" : " (" + counts.keys.sorted().map { "\(counts[$0] ?? 0) \($0)" }.joined(separator: ", ") + ")") + "\n"
+            context.stdout.write(text)
+        }
+        return .success
+    }
+}
+
+/// `task items ID`
+struct TaskItemsCommand: OneTaskCommand {
+    static let name = "items"
+    static let summary = "a task's items: status, origin, whether active"
+    static let usage = """
+        Usage: orchestrator task items ID [-o text|json]
+
+        Every item of the task (static, generated, retired), in order.
+        """
+    var output = TaskCommand.Output.text
+    var dataDirectory: String?
+    var ids: [String] = []
+
+    static var options: [Option<Self>] { [.output(\.output), .dataDirectory(\.dataDirectory)] }
+
+    func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        let items = try tasks.items(task.id)
+        if output == .json {
+            context.stdout.write(JSONWriter(pretty: true).string(.array(items.map(TaskCommand.itemJSON))) + "\n")
+        } else {
+            var rows = [["ITEM", "STATUS", "ORIGIN", "ACTIVE", "PATH"]]
+            for item in items {
+                rows.append([item.itemID, item.status, item.origin, item.active ? "yes" : "no", item.path ?? "-"])
+            }
+            context.stdout.write(TaskCommand.table(rows))
+        }
+        return .success
+    }
+}
+
+/// `task logs ID`
+struct TaskLogsCommand: OneTaskCommand {
+    static let name = "logs"
+    static let summary = "the output of a task's finished steps"
+    static let usage = """
+        Usage: orchestrator task logs ID [--step S]... [--tail N] [--follow]
+
+        Every finished run's stdout and stderr, in order, under a `==> cycle N STEP [ITEM] ... <==`
+        header. --follow keeps printing runs as they finish until the task stops.
+        """
+    var steps: [String] = []
+    var tail: Int?
+    var follow = false
+    var interval: Int?
+    var dataDirectory: String?
+    var ids: [String] = []
+
+    static var options: [Option<Self>] {
+        [
+            .values(\.steps, "--step", value: "S", help: "only this step's logs"),
+            .integer(\.tail, "--tail", value: "N", help: "the last N lines of each log"),
+            .flag(\.follow, "--follow", help: "keep printing logs as steps finish until the task stops"),
+            .interval(\.interval), .dataDirectory(\.dataDirectory),
+        ]
     }
 
-    static func create(_ arguments: ParsedArguments, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
-        guard let workflow = arguments.value("--workflow") else {
-            throw UsageError("`task create` needs the workflow: -W WF", help: "apply it first with `orchestrator apply -f FILE`")
-        }
-        let variables = try ForegroundRun.variables(arguments)
-        let task: TaskRecord
-        do {
-            task = try TaskCreation.create(
-                store: store, tasks: tasks, project: arguments.value(ApplyPreparation.projectOption.key) ?? Resource.defaultProject,
-                workflow: workflow, workspace: arguments.value("--workspace"), goal: arguments.value("--goal") ?? "",
-                name: arguments.value("--name"),
-                options: TaskOptions(targets: ForegroundRun.targets(arguments, context: context), variables: variables, steps: arguments.all("--step")))
-        } catch let error as RunnerError {
-            throw UsageError(error.message)
-        }
-        context.stdout.write("task \(task.id) created\n")
-        if arguments.flag("--no-start") { return .success }
-        // No daemon: the task runs in the foreground.
-        return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: arguments.flag("--quiet"))
+    func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        return try TaskCommand.logs(task, options: self, tasks: tasks, context: context)
     }
+}
+
+/// `task watch ID`
+struct TaskWatchCommand: OneTaskCommand {
+    static let name = "watch"
+    static let summary = "a live view (status, items, recent events) until the task stops"
+    static let usage = """
+        Usage: orchestrator task watch ID [--interval MS]
+
+        On a terminal it redraws the task's status, item counts and last events; otherwise it
+        prints new events as lines. It returns when the task is no longer running.
+        """
+    var interval: Int?
+    var dataDirectory: String?
+    var ids: [String] = []
+
+    static var options: [Option<Self>] { [.interval(\.interval), .dataDirectory(\.dataDirectory)] }
+
+    func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        return try TaskCommand.watch(task, interval: interval, tasks: tasks, context: context)
+    }
+}
+
+/// `task trace ID`
+struct TaskTraceCommand: OneTaskCommand {
+    static let name = "trace"
+    static let summary = "the executed events against the plan for the same graph; exit 1 on a deviation"
+    static let usage = """
+        Usage: orchestrator task trace ID [-o text|json] [--json]
+
+        For every cycle, each step's planned decision (for the task's pinned graph) beside what
+        ran, then the deviations. Exit 0 when the execution followed the plan, 1 on a deviation.
+        """
+    var output = TaskCommand.Output.text
+    var dataDirectory: String?
+    var ids: [String] = []
+
+    static var options: [Option<Self>] {
+        [.output(\.output), .set(\.output, to: .json, "--json", help: "the same as -o json"), .dataDirectory(\.dataDirectory)]
+    }
+
+    func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        let trace = try TaskTrace.trace(task: task, events: try tasks.events(task.id))
+        if output == .json {
+            let value: JSONValue = .object([
+                ("task", .string(task.id)), ("cycles", .int(Int64(trace.cycles))),
+                ("entries", .array(trace.entries.map { entry in
+                    .object([
+                        ("cycle", .int(Int64(entry.cycle))), ("step", .string(entry.step)), ("planned", .string(entry.planned)),
+                        ("plannedReason", entry.plannedReason.map { .string($0) } ?? .null), ("executed", .string(entry.executed)),
+                    ])
+                })),
+                ("deviations", .array(trace.deviations.map { .string($0) })),
+            ])
+            context.stdout.write(JSONWriter(pretty: true).string(value) + "\n")
+        } else {
+            var text = "trace of task \(task.id) (workflow \(task.workflow), \(trace.cycles) cycle\(trace.cycles == 1 ? "" : "s"))\n"
+            var current = 0
+            for entry in trace.entries {
+                if entry.cycle != current {
+                    current = entry.cycle
+                    text += "cycle \(current)\n"
+                }
+                text += "  " + ForegroundRun.pad(entry.step, 18) + ForegroundRun.pad("plan " + entry.planned, 18) + entry.executed + "\n"
+            }
+            if trace.deviations.isEmpty {
+                text += "no deviation: the execution followed the plan\n"
+            } else {
+                text += "\(trace.deviations.count) deviation\(trace.deviations.count == 1 ? "" : "s"):\n"
+                for deviation in trace.deviations { text += "  " + deviation + "\n" }
+            }
+            context.stdout.write(text)
+        }
+        return trace.deviations.isEmpty ? .success : .findings
+    }
+}
+
+/// `task pause ID`
+struct TaskPauseCommand: OneTaskCommand {
+    static let name = "pause"
+    static let summary = "ask the runner to stop before its next step (a task not running is paused at once)"
+    static let usage = """
+        Usage: orchestrator task pause ID
+
+        A running task stops before its next step (its runner sees the request); a created or
+        interrupted task is paused at once. `task resume ID` continues it.
+        """
+    var dataDirectory: String?
+    var ids: [String] = []
+
+    static var options: [Option<Self>] { [.dataDirectory(\.dataDirectory)] }
+
+    func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        switch task.status {
+        case .running:
+            try tasks.requestPause(task.id)
+            context.stdout.write("task \(task.id): pause requested; the runner stops before its next step\n")
+        case .created, .interrupted:
+            try tasks.write { writer in
+                try writer.append(NewEvent("task_paused", cycle: task.cycle > 0 ? task.cycle : nil, payload: .object([("cycle", .int(Int64(task.cycle)))])), task: task.id)
+                try writer.updateTask(task.id, [("status", .text(TaskStatus.paused.rawValue))])
+            }
+            context.stdout.write("task \(task.id) paused\n")
+        case .paused:
+            context.stdout.write("task \(task.id) is already paused\n")
+        case .completed, .failed:
+            throw UsageError("task \(task.id) is \(task.status.rawValue); there is nothing to pause")
+        }
+        return .success
+    }
+}
+
+/// `task delete ID`
+struct TaskDeleteCommand: OneTaskCommand {
+    static let name = "delete"
+    static let summary = "delete the task, its items, runs, events and logs"
+    static let usage = """
+        Usage: orchestrator task delete ID [--force]
+
+        Deletes the task with its items, runs, events and log files. A running task is refused
+        unless --force.
+        """
+    var force = false
+    var dataDirectory: String?
+    var ids: [String] = []
+
+    static var options: [Option<Self>] {
+        [.flag(\.force, "--force", help: "also a task whose runner is alive"), .dataDirectory(\.dataDirectory)]
+    }
+
+    func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        if task.status == .running && !force {
+            throw UsageError("task \(task.id) is running", help: "pause it first, or pass --force")
+        }
+        try tasks.deleteTask(task.id)
+        TaskCommand.removeTree(tasks.logDirectory(task.id))
+        context.stdout.write("task \(task.id) deleted\n")
+        return .success
+    }
+}
+
+/// A task subcommand about one task (`task info ID`): the store is opened, the task found, and
+/// its body gets them.
+protocol OneTaskCommand: Command {
+    var dataDirectory: String? { get set }
+    var ids: [String] { get set }
+    func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus
+}
+
+extension OneTaskCommand {
+    static var positionals: Positionals<Self>? { Positionals(\.ids) }
+
+    func run(context: CommandContext) -> ExitStatus {
+        runStoreCommand(context) {
+            let (store, tasks) = try TaskCommand.open(dataDirectory, context: context)
+            let task = try TaskCommand.one(ids, tasks: tasks, command: Self.name)
+            return try run(task, store: store, tasks: tasks, context: context)
+        }
+    }
+}
+
+extension Option {
+    /// `--interval MS`: how often `task watch` and `task logs --follow` look again.
+    static func interval(_ path: WritableKeyPath<Root, Int?>) -> Option {
+        integer(path, "--interval", value: "MS", help: "refresh interval in milliseconds (default 1000)")
+    }
+}
+
+extension TaskCommand {
 
     static func taskJSON(_ task: TaskRecord) -> JSONValue {
         .object([
@@ -282,17 +493,17 @@ public enum TaskCommand: Command {
         return out
     }
 
-    static func interval(_ arguments: ParsedArguments) throws(UsageError) -> UInt32 {
-        UInt32(min(max(try arguments.integer("--interval") ?? 1000, 10), 60_000))
+    static func interval(_ milliseconds: Int?) -> UInt32 {
+        UInt32(min(max(milliseconds ?? 1000, 10), 60_000))
     }
 
     // MARK: logs
 
-    static func logs(_ task: TaskRecord, arguments: ParsedArguments, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
-        let tail = try arguments.integer("--tail")
-        let steps = arguments.all("--step")
-        let follow = arguments.flag("--follow")
-        let wait = try interval(arguments)
+    static func logs(_ task: TaskRecord, options: TaskLogsCommand, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        let tail = options.tail
+        let steps = options.steps
+        let follow = options.follow
+        let wait = interval(options.interval)
         var shown = Set<Int64>()
         while true {
             for run in try tasks.runs(task.id) where run.status == .finished && !shown.contains(run.id) {
@@ -321,8 +532,8 @@ public enum TaskCommand: Command {
 
     // MARK: watch
 
-    static func watch(_ task: TaskRecord, arguments: ParsedArguments, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
-        let wait = try interval(arguments)
+    static func watch(_ task: TaskRecord, interval milliseconds: Int?, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        let wait = interval(milliseconds)
         let terminal = context.stdout.isTerminal
         var lastEvent: Int64 = 0
         while true {
@@ -379,38 +590,52 @@ public enum TaskCommand: Command {
     }
 }
 
-/// `orchestrator event list --task ID [--type T] [--limit N] [-o json]`
-public enum EventCommand: Command {
-    public static let name = "event"
-    public static let summary = "list a task's events"
-    public static let usage = """
+/// `orchestrator event list`
+enum EventCommand: CommandGroup {
+    static let name = "event"
+    static let summary = "list a task's events"
+    static let discussion = "Events are what a task did, in order (ids are monotonic); the types are listed in docs/runner.md."
+    static let subcommands: [any Command.Type] = [EventListCommand.self]
+}
+
+/// `event list --task ID` (or `event list ID`)
+struct EventListCommand: Command {
+    static let name = "list"
+    static let summary = "the events of a task, in order"
+    static let usage = """
         Usage: orchestrator event list --task ID [--type T] [--limit N] [-o text|json]
+               orchestrator event list ID [--type T] [--limit N] [-o text|json]
 
         The events of a task in order (ids are monotonic). --type keeps one type, --limit the
         last N. -o json: an array of {"id", "task", "type", "cycle", "step", "item", "timestamp",
         "payload"}. The event types are listed in docs/runner.md.
         """
-    public static let options: [OptionSpec] = [
-        OptionSpec(["--task"], value: "ID", help: "the task"),
-        OptionSpec(["--type"], value: "T", help: "only events of this type"),
-        OptionSpec(["--limit"], value: "N", help: "only the last N events"),
-        OptionSpec(["-o", "--output"], value: "text|json", help: "output format (default text)"),
-        DataDirectory.option,
-    ]
+    var task: String?
+    var type: String?
+    var limit: Int?
+    var output = TaskCommand.Output.text
+    var dataDirectory: String?
+    var ids: [String] = []
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    static var options: [Option<Self>] {
+        [
+            .value(\.task, "--task", value: "ID", help: "the task (or give ID alone)"),
+            .value(\.type, "--type", value: "T", help: "only events of this type"),
+            .integer(\.limit, "--limit", value: "N", help: "only the last N events"),
+            .output(\.output), .dataDirectory(\.dataDirectory),
+        ]
+    }
+    static var positionals: Positionals<Self>? { Positionals(\.ids) }
+
+    func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
-            guard arguments.positionals == ["list"] else {
-                throw UsageError("`event` needs the subcommand `list`", help: "e.g. `orchestrator event list --task ID`")
+            guard ids.count <= 1, task == nil || ids.isEmpty || ids == [task] else {
+                throw UsageError("`event list` takes one task", help: "e.g. `orchestrator event list --task ID` or `orchestrator event list ID`")
             }
-            guard let id = arguments.value("--task") else { throw UsageError("`event list` needs --task ID") }
-            let output = try arguments.choice("--output", default: TaskCommand.Output.text)
-            let limit = try arguments.integer("--limit")
-            let store = try DataDirectory.open(arguments, context: context)
-            let tasks = TaskStore(store)
-            try tasks.recoverOrphanedTasks()
+            guard let id = task ?? ids.first else { throw UsageError("`event list` needs --task ID (or the ID alone)") }
+            let (_, tasks) = try TaskCommand.open(dataDirectory, context: context)
             guard let task = try tasks.findTask(id) else { throw UsageError("no task \(id)", help: "`orchestrator task list` shows the tasks") }
-            let events = try tasks.events(task.id, type: arguments.value("--type"), limit: limit)
+            let events = try tasks.events(task.id, type: type, limit: limit)
             if output == .json {
                 context.stdout.write(JSONWriter(pretty: false).string(.array(events.map(\.json))) + "\n")
             } else {

@@ -4,11 +4,11 @@ import Diagnostics
 import Manifest
 
 /// `orchestrator validate -f ... [--format F] [--project P]`: parse + decode + compile.
-public enum ValidateCommand: Command {
-    public static let name = "validate"
-    public static let summary = "check manifests: parse, decode and compile every document (no state touched)"
-    public static let usage = """
-        Usage: orchestrator validate -f FILE|DIR|- [-f ...] [--project P] [--format text|json|sarif|github]
+struct ValidateCommand: Command {
+    static let name = "validate"
+    static let summary = "check manifests: parse, decode and compile every document (no state touched)"
+    static let usage = """
+        Usage: orchestrator validate -f FILE|DIR|- [-f ...] [-p P] [--format text|json|sarif|github]
 
         Parses, decodes and compiles every document of the given files. The files are one set per
         project: a workflow in one file may use an agent or template of another file of the same
@@ -18,27 +18,26 @@ public enum ValidateCommand: Command {
         Exit 0 when there is no error (a one-line summary on stdout for text output), 1 with any
         error, 2 on bad usage.
         """
-    public static let options: [OptionSpec] = [
-        OptionSpec(["-f", "--filename"], value: "PATH", help: "a manifest file, a directory (every *.yaml/*.yml below) or - (repeatable)"),
-        OptionSpec(["--project"], value: "P", help: "the project of documents that name none (default: default)"),
-        DiagnosticOptions.format,
-        DiagnosticOptions.color,
-        DiagnosticOptions.maxErrors,
-    ]
+    var files: [String] = []
+    var project: String?
+    var report = DiagnosticOptions()
+    var stray: [String] = []
 
-    public static func run(_ arguments: ParsedArguments, context: CommandContext) -> ExitStatus {
+    static var options: [Option<Self>] { [.filename(\.files), .project(\.project), .group(\.report)] }
+    static var positionals: Positionals<Self>? { Positionals(\.stray) }
+
+    func run(context: CommandContext) -> ExitStatus {
         do throws(UsageError) {
-            let checked = try ManifestCheck.load(arguments, context: context)
+            let checked = try ManifestCheck.load(files, project: project, stray: stray, context: context, limit: report.limit)
             let errors = checked.diagnostics.filter { $0.severity == .error }.count
             let warnings = checked.diagnostics.filter { $0.severity == .warning }.count
-            let format = try arguments.choice(DiagnosticOptions.format.key, default: DiagnosticFormat.text)
-            if !checked.diagnostics.isEmpty || format != .text {
-                try DiagnosticOptions.emit(
-                    checked.diagnostics, sources: checked.sources, files: checked.sources.count, arguments: arguments,
+            if !checked.diagnostics.isEmpty || report.format != .text {
+                report.emit(
+                    checked.diagnostics, sources: checked.sources, files: checked.sources.count,
                     context: context, rules: ManifestCheck.rules, skipped: checked.skipped)
             }
             if errors > 0 { return .findings }
-            if format == .text { context.stdout.write(checked.summaryLine(warnings: warnings) + "\n") }
+            if report.format == .text { context.stdout.write(checked.summaryLine(warnings: warnings) + "\n") }
             return .success
         } catch {
             Orchestrator.reportUsage(error, context: context)
@@ -60,17 +59,20 @@ struct ManifestCheck {
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
     /// Every rule validate and plan can report, for SARIF.
-    static var rules: [RuleDescription] { ManifestRule.descriptions + ExprRule.all + CompilerRule.descriptions }
+    static var rules: [RuleDescription] { ManifestRule.descriptions + ExprRule.all + CompilerRule.descriptions + WorkspacePaths.Rule.descriptions }
 
-    static func load(_ arguments: ParsedArguments, context: CommandContext) throws(UsageError) -> ManifestCheck {
-        let paths = arguments.all("--filename")
+    /// `-f` paths, `-p`, and the positional arguments (manifests given without -f are an
+    /// error that says so).
+    static func load(
+        _ paths: [String], project: String?, stray: [String], context: CommandContext, limit: DiagnosticLimit
+    ) throws(UsageError) -> ManifestCheck {
         guard !paths.isEmpty else {
-            if let first = arguments.positionals.first {
+            if let first = stray.first {
                 throw UsageError("unexpected argument `\(first)`", help: "pass manifests with -f: `-f \(first)`")
             }
             throw UsageError("no manifests given", help: "pass files or directories with -f (repeatable), or `-f -` for standard input")
         }
-        if let first = arguments.positionals.first {
+        if let first = stray.first {
             throw UsageError("unexpected argument `\(first)`", help: "pass every manifest with its own -f")
         }
         let sources: [SourceFile]
@@ -79,11 +81,13 @@ struct ManifestCheck {
         } catch {
             throw UsageError(error.description)
         }
-        let loaded = ManifestLoader.load(sources, projectOverride: arguments.value("--project"), limit: try DiagnosticOptions.limit(arguments))
+        let loaded = ManifestLoader.load(sources, projectOverride: project, limit: limit)
         let compilation = Compiler.compile(loaded.resources, sources: loaded.sources)
         return ManifestCheck(
             sources: loaded.sources, resources: loaded.resources, compilation: compilation,
-            diagnostics: loaded.diagnostics + compilation.diagnostics, skipped: loaded.skipped)
+            diagnostics: loaded.diagnostics + compilation.diagnostics
+                + WorkspacePaths.check(loaded.resources, currentDirectory: context.absoluteDirectory),
+            skipped: loaded.skipped)
     }
 
     /// `valid: 15 resources (1 workflow) in 1 file, project default; 3 warnings`.

@@ -121,7 +121,7 @@ public struct ProjectSpec: Sendable {
 }
 
 public struct WorkspaceSpec: Sendable {
-    /// As written; relative paths resolve against the manifest file's directory at apply time.
+    /// As written; relative paths resolve against the working directory of `apply`.
     public var rootPath: Located<String>
     public var qaTargets: [Located<String>] = []
     public var ticketDir: Located<String>?

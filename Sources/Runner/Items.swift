@@ -317,3 +317,29 @@ func monotonicMilliseconds() -> Int64 {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
+
+// MARK: - What a workspace's paths hold (for the checks of validate, apply and task creation)
+
+extension Items {
+    /// What one `qa_targets` entry yields: nothing there, nothing to work on, or some documents.
+    public enum TargetContents: Sendable, Equatable {
+        case missing
+        case noMarkdown
+        case documents(Int)
+    }
+
+    /// The `*.md` files a `qa_targets` entry yields, counted the way `discover` collects them.
+    public static func contents(ofTarget target: String, root: String) -> TargetContents {
+        let absolute = target.hasPrefix("/") ? target : root + "/" + target
+        if isDirectory(absolute) {
+            var paths: [String] = []
+            collectMarkdown(absolute, into: &paths)
+            return paths.isEmpty ? .noMarkdown : .documents(paths.count)
+        }
+        guard fileExists(absolute) else { return .missing }
+        return absolute.hasSuffix(".md") ? .documents(1) : .noMarkdown
+    }
+
+    /// True when `path` names an existing directory.
+    public static func directoryExists(_ path: String) -> Bool { isDirectory(path) }
+}

@@ -10,8 +10,9 @@ public enum ManifestRecords {
     /// What SecretStore values look like in every output.
     public static let mask = "***"
 
-    /// The stored form of a decoded resource. `baseDirectory` is the directory of the manifest
-    /// file: a Workspace's relative `root_path` is stored absolute, resolved against it.
+    /// The stored form of a decoded resource. `baseDirectory` is the working directory of the
+    /// command that applies it: a Workspace's relative `root_path` is stored absolute, resolved
+    /// against it (as the replaced system resolves it).
     public static func desired(_ resource: Resource, project: String, baseDirectory: String) -> DesiredResource {
         var metadata: [(key: String, value: JSONValue)] = []
         if case .object(let pairs) = resource.node["metadata"]?.json ?? .null {

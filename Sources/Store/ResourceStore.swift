@@ -83,13 +83,44 @@ public final class ResourceStore: @unchecked Sendable {
 
     public static let databaseFileName = "orchestrator.db"
 
-    /// Opens the store in `dataDirectory`, creating the directory (mode 0700) and the database
-    /// (mode 0600) on first use, and running pending migrations.
+    /// What opening the store changed that the user should hear about (a data directory or
+    /// database readable by others, made private); the CLI prints them as warnings.
+    public private(set) var notices: [String] = []
+
+    /// Opens the store in `dataDirectory`, creating the directory (mode 0700, with a `.gitignore`
+    /// of `*` so the database is never committed with a workspace) and the database (mode 0600)
+    /// on first use, and running pending migrations. An existing directory or database that
+    /// others can read is made private, and said in `notices`.
     public init(dataDirectory: String) throws {
         self.dataDirectory = dataDirectory
+        let existed = access(dataDirectory, F_OK) == 0
         try ResourceStore.createDirectory(dataDirectory)
-        database = try Database(path: dataDirectory + "/" + ResourceStore.databaseFileName)
+        if !existed { ResourceStore.writeIgnoreFile(in: dataDirectory) }
+        let databasePath = dataDirectory + "/" + ResourceStore.databaseFileName
+        notices += ResourceStore.makePrivate(dataDirectory, mode: 0o700)
+        database = try Database(path: databasePath)
+        notices += ResourceStore.makePrivate(databasePath, mode: 0o600)
         try Schema.migrate(database)
+    }
+
+    /// `.gitignore` holding `*`: nothing of a data directory belongs in a repository.
+    static func writeIgnoreFile(in directory: String) {
+        let fd = open(directory + "/.gitignore", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        let text = Array("# created by orchestrator: the data directory holds the database and logs; never commit it\n*\n".utf8)
+        _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    /// Removes group and world permissions from `path` when it has any; the notice says so.
+    static func makePrivate(_ path: String, mode: mode_t) -> [String] {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_mode & 0o077 != 0 else { return [] }
+        let was = String(info.st_mode & 0o777, radix: 8)
+        guard chmod(path, mode) == 0 else {
+            return ["\(path) is readable by other users (mode \(was)) and could not be made private: \(String(cString: strerror(errno)))"]
+        }
+        return ["\(path) was readable by other users (mode \(was)); it is now \(String(mode, radix: 8)) (only you)"]
     }
 
     /// An empty store in memory: what commands that must write nothing (`apply --dry-run`,

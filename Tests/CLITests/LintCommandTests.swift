@@ -178,7 +178,8 @@ private let lintRules: [(id: String, severity: String, summary: String)] = {
     }
 
     @Test func ourManifestsAreClean() {
-        let result = runInProcess(["lint", "-f", packageRoot + "/manifests"])
+        // From the repository root, as README runs them: relative root paths resolve there.
+        let result = runInProcess(["lint", "-f", packageRoot + "/manifests"], directory: packageRoot)
         #expect(result.status == 0)
         #expect(result.stderr.isEmpty, "\(result.stderr)")
     }

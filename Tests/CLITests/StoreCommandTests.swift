@@ -185,6 +185,12 @@ private struct Scratch {
     @Test func diffExitCodesAndText() throws {
         let scratch = try Scratch()
         let a = try scratch.file("a.yaml", agentAndTemplate)
+        // Without a data directory there is nothing to compare with: a usage error that says where
+        // it looked, and nothing is created (docs/cli.md, Data directory).
+        let none = scratch.run(["diff", "-f", a])
+        #expect(none.status == 2)
+        #expect(none.stderr.contains("no data directory at"), "\(none.stderr)")
+        #expect(scratch.run(["init"]).status == 0)
         let before = scratch.run(["diff", "-f", a])
         #expect(before.status == 1)
         #expect(before.stdout.contains("3 to create, 0 to change, 0 unchanged"))

@@ -12,7 +12,7 @@ struct TaskRunTests {
     @Test("self-bootstrap runs two cycles exactly as `plan -o json` schedules them")
     func selfBootstrapFollowsThePlan() throws {
         let box = try TaskSandbox("selfboot")
-        // A temporary copy of a workspace: the manifest's root_path `..` is the sandbox's ws/.
+        // A temporary copy of a workspace: run from its root, the manifest's root_path `.` is the sandbox's ws/.
         let manifest = try String(contentsOfFile: packageRoot + "/manifests/self-bootstrap.yaml", encoding: .utf8)
         try box.file("manifests/self-bootstrap.yaml", manifest)
         try box.file("Package.swift", "// swift-tools-version: 6.0\n")
@@ -22,7 +22,7 @@ struct TaskRunTests {
         try box.file(
             "docs/qa/02-plan.md", try String(contentsOfFile: packageRoot + "/docs/qa/02-plan.md", encoding: .utf8) + "\nsimulate: fail\n")
         let file = box.workspace + "/manifests/self-bootstrap.yaml"
-        let run = box.cli(["run", "-f", file, "-W", "self-bootstrap", "-g", "add a feature"])
+        let run = box.cli(["run", "-f", file, "-W", "self-bootstrap", "-g", "add a feature"], in: box.workspace)
         #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
         let task = TaskSandbox.taskID(in: run.stdout)
         let events = try box.events(task)

@@ -40,9 +40,9 @@ final class TaskSandbox: @unchecked Sendable {
         return try writeFile(root, name, text)
     }
 
-    /// `orchestrator ARGS --data-dir DATA` in-process, in the sandbox directory.
-    func cli(_ arguments: [String]) -> CommandResult {
-        runInProcess(arguments + ["--data-dir", data], directory: root)
+    /// `orchestrator ARGS --data-dir DATA` in-process, in the sandbox directory (or `directory`).
+    func cli(_ arguments: [String], in directory: String? = nil) -> CommandResult {
+        runInProcess(arguments + ["--data-dir", data], directory: directory ?? root)
     }
 
     /// `run -f manifest.yaml -W WF ARGS`: the result and the task id.

@@ -129,6 +129,17 @@ public final class LintContext {
         }
     }
 
+    /// The workspaces a workflow can run in, as far as the files show: those of its own file,
+    /// else every workspace of its project.
+    func workspaces(for workflow: LintedWorkflow) -> [(name: String, spec: WorkspaceSpec)] {
+        let all = resources(of: .workspace, project: workflow.project)
+        let own = all.filter { $0.file == workflow.file }
+        return (own.isEmpty ? all : own).compactMap { resource in
+            if case .workspace(let spec) = resource.spec { return (resource.name, spec) }
+            return nil
+        }
+    }
+
     /// The definition a reference from `file` resolves to, as the compiler resolves it: the one in
     /// the same file, else the last one given.
     func lookup(_ kind: ResourceKind, _ name: String, project: String, from file: String) -> ResourceRef? {

@@ -20,6 +20,7 @@ public enum LintRegistry {
         .ignoredGateFailure,
         .selfReferentialUnsafe,
         .itemStepsWithoutItems,
+        .builtinDoesNothing,
         .noEffect,
         .lintConfig,
     ]

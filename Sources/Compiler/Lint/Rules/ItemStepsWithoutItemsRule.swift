@@ -99,15 +99,8 @@ private enum ItemStepsWithoutItems {
             let flat = workflow.flatSteps
             guard let first = flat.first(where: { $0.compiled.enabled && $0.compiled.scope == .item }) else { continue }
             if flat.contains(where: { $0.compiled.postActions.contains { $0.generateItems != nil } }) { continue }
-            let all = context.resources(of: .workspace, project: workflow.project)
-            let own = all.filter { $0.file == workflow.file }
-            let workspaces = own.isEmpty ? all : own
-            guard !workspaces.isEmpty else { continue }
-            let withTargets = workspaces.filter { resource in
-                if case .workspace(let spec) = resource.spec { return !spec.qaTargets.isEmpty }
-                return false
-            }
-            guard withTargets.isEmpty else { continue }
+            let workspaces = context.workspaces(for: workflow)
+            guard !workspaces.isEmpty, workspaces.allSatisfy({ $0.spec.qaTargets.isEmpty }) else { continue }
             let names = workspaces.map { "`\($0.name)`" }.joined(separator: ", ")
             let why = first.spec.scope != nil ? "is item-scoped" : "is item-scoped by its id"
             findings.append(
