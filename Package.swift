@@ -1,7 +1,10 @@
 // swift-tools-version: 6.0
 // orchestrator: a declarative manifest compiler and runner for AI-agent workflows.
 // Layers (a lower layer never imports a higher one):
-//   JSON -> Diagnostics -> YAML, Expr -> Manifest -> Compiler -> Store (CSQLite) -> Runner -> CLI -> orchestrator
+//   JSON -> Diagnostics -> YAML, Expr -> Manifest -> Compiler -> Store (CSQLite, CCrypto) -> Runner -> CLI -> orchestrator
+//   JSON, Diagnostics -> Control (transport) -> Daemon (CLI level) -> orchestratord
+//   Hashing (SHA-256, HMAC) sits below Compiler and Triggers; Triggers (cron, webhooks, file watch) needs only
+//   JSON, Diagnostics and Hashing.
 import PackageDescription
 
 let package = Package(
@@ -9,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "orchestrator", targets: ["orchestrator"]),
+        .executable(name: "orchestratord", targets: ["orchestratord"]),
         .library(name: "OrchestratorKit", targets: ["CLI"]),
     ],
     targets: [
@@ -22,17 +26,30 @@ let package = Package(
         .target(name: "Expr", dependencies: ["Diagnostics", "JSON"]),
         // Typed resources decoded from YAML nodes, with positioned diagnostics.
         .target(name: "Manifest", dependencies: ["Diagnostics", "YAML", "Expr"]),
+        // SHA-256 and HMAC-SHA256, hex, constant-time comparison (no crypto library).
+        .target(name: "Hashing"),
+        // The trigger engine's blocks: cron schedules in IANA time zones, webhook verification and its
+        // HTTP listener, the inotify file watcher.
+        .target(name: "Triggers", dependencies: ["JSON", "Diagnostics", "Hashing"]),
         // References -> step graph, planner, lint rules.
-        .target(name: "Compiler", dependencies: ["Diagnostics", "YAML", "Expr", "Manifest"]),
-        // The system SQLite library (Debian: libsqlite3-dev), the only outside code we use.
+        .target(name: "Compiler", dependencies: ["Diagnostics", "YAML", "Expr", "Manifest", "Hashing"]),
+        // The system SQLite library (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // The system libcrypto (Debian: libssl-dev): AES-256-GCM and HMAC-SHA256 for secrets at rest.
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", providers: [.apt(["libssl-dev"])]),
         // The embedded store: resources, revisions, projects (and later tasks and events) in SQLite.
-        .target(name: "Store", dependencies: ["CSQLite", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler"]),
+        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler"]),
         // Executes a pinned step graph: processes, items, cycles, events, drift.
         .target(name: "Runner", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store"]),
         // Commands and output formats; the executable is a thin shell around it.
         .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner"]),
         .executableTarget(name: "orchestrator", dependencies: ["CLI"]),
+        // The daemon's transport: protocol, Unix-socket server and client, lock, log, detaching.
+        // It knows nothing of tasks: verbs are plugged in by the layer that serves them.
+        .target(name: "Control", dependencies: ["JSON", "Diagnostics"]),
+        // The daemon itself: options, the verbs it serves, signals and drain (CLI level).
+        .target(name: "Daemon", dependencies: ["Control", "JSON", "Diagnostics"]),
+        .executableTarget(name: "orchestratord", dependencies: ["Daemon"]),
         // Release-build benchmarks: `swift run -c release orchestrator-bench --help`.
         .executableTarget(
             name: "orchestrator-bench",
@@ -47,6 +64,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "JSON"]),
+        .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics"]),
     ],
     swiftLanguageModes: [.v6]
 )

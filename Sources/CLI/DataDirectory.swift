@@ -55,7 +55,7 @@ public enum DataDirectory {
     /// Opens the store for a command that writes, creating the directory and the database on
     /// first use. What opening changed (permissions made private) is said on stderr.
     public static func open(_ given: String?, context: CommandContext) throws -> ResourceStore {
-        let store = try ResourceStore(dataDirectory: path(given, context: context))
+        let store = try ResourceStore(dataDirectory: path(given, context: context), keyFile: SecretKeyFile(environment: context.environment))
         for notice in store.notices { context.stderr.write("orchestrator: warning: \(notice)\n") }
         return store
     }
@@ -73,7 +73,7 @@ public enum DataDirectory {
     public static func openForReading(_ given: String?, context: CommandContext) throws -> ResourceStore {
         let directory = path(given, context: context)
         if ResourceStore.exists(in: directory) { return try open(given, context: context) }
-        return try ResourceStore(inMemoryFor: directory)
+        return try ResourceStore(inMemoryFor: directory, keyFile: SecretKeyFile(environment: context.environment))
     }
 
     /// The refusal of a reading command when there is no data directory.

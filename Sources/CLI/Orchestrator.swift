@@ -18,9 +18,11 @@ public enum Orchestrator {
         DescribeCommand.self,
         DeleteCommand.self,
         ExportCommand.self,
+        SecretCommand.self,
         RunCommand.self,
         TaskCommand.self,
         EventCommand.self,
+        StateCommand.self,
     ]
 
     /// Runs one command line (without the program name) and returns the exit status.

@@ -12,6 +12,9 @@ func runStoreCommand(_ context: CommandContext, _ body: () throws -> ExitStatus)
     } catch let error as UsageError {
         Orchestrator.reportUsage(error, context: context)
         return .usage
+    } catch let error as SecretKeyError {
+        Orchestrator.reportUsage(UsageError(error.message, help: error.help), context: context)
+        return .usage
     } catch let error as ResourceInUse {
         context.stderr.write("orchestrator: error: \(error)\n")
         return .findings

@@ -22,7 +22,7 @@ enum TaskCommand: CommandGroup {
         ID may be a unique prefix. Exit codes: `create`/`start`/`resume` 0 iff the task completed;
         `trace` 1 on a deviation; others 0, 2 on bad usage (unknown task). See docs/runner.md.
         """
-    static let subcommands: [any Command.Type] = [
+    static let subcommands: [any CommandEntry.Type] = [
         TaskCreateCommand.self, TaskStartCommand.self, TaskListCommand.self, TaskInfoCommand.self, TaskItemsCommand.self,
         TaskLogsCommand.self, TaskWatchCommand.self, TaskTraceCommand.self, TaskPauseCommand.self, TaskResumeCommand.self,
         TaskDeleteCommand.self,
@@ -595,7 +595,7 @@ enum EventCommand: CommandGroup {
     static let name = "event"
     static let summary = "list a task's events"
     static let discussion = "Events are what a task did, in order (ids are monotonic); the types are listed in docs/runner.md."
-    static let subcommands: [any Command.Type] = [EventListCommand.self]
+    static let subcommands: [any CommandEntry.Type] = [EventListCommand.self]
 }
 
 /// `event list --task ID` (or `event list ID`)

@@ -44,6 +44,7 @@ public enum Compiler {
             switch resource.spec {
             case .agent(let agent): context.checkAgent(agent, of: resource)
             case .executionProfile(let profile): context.checkProfile(profile, of: resource)
+            case .secretStore(let store): context.checkSecretLengths(store, of: resource)
             case .workflow(let workflow):
                 workflows.append(context.compileWorkflow(workflow, of: resource))
             default: break

@@ -16,6 +16,7 @@ public enum CompilerRule: String, Sendable, CaseIterable {
     case maxCyclesNotPositive = "max-cycles-not-positive"
     case loopCannotEnd = "loop-cannot-end"
     case selfReferentialUnsafe = "self-referential-unsafe"
+    case secretTooShort = "secret-too-short"
 
     public var summary: String {
         switch self {
@@ -30,7 +31,7 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .fixedLoopWithoutMaxCycles: return "`loop.mode: fixed` without `max_cycles`"
         case .maxCyclesNotPositive: return "`max_cycles` must be at least 1"
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
-        case .undefinedVariable, .loopCannotEnd, .selfReferentialUnsafe: return LintRegistry.rule(rawValue)?.summary ?? rawValue
+        case .undefinedVariable, .loopCannotEnd, .selfReferentialUnsafe, .secretTooShort: return LintRegistry.rule(rawValue)?.summary ?? rawValue
         }
     }
 

@@ -274,7 +274,7 @@ extension TaskRunner {
         var problem: String?
         do {
             let snapshot = try PinnedWorkflow.snapshot(resources, project: task.project)
-            current = try PinnedWorkflow.compile(snapshot: snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace)
+            current = try PinnedWorkflow.compile(snapshot: snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace, secrets: resources.secrets)
         } catch {
             current = nil
             problem = "\(error)"

@@ -29,8 +29,8 @@ public struct PinnedWorkflow: Sendable {
     public var profiles: [String: ExecutionProfileSpec]
     public var snapshot: JSONValue
 
-    /// The resources stored in `project` as manifest documents (secrets included: the snapshot is
-    /// stored in the owner-only database, never printed).
+    /// The resources stored in `project` as manifest documents (SecretStore values as stored:
+    /// encrypted; `compile` decrypts them with the store's key file).
     public static func snapshot(_ store: ResourceStore, project: String) throws -> JSONValue {
         .array(try store.resources(project: project).map { ManifestRecords.document($0, maskSecrets: false) })
     }
@@ -41,8 +41,12 @@ public struct PinnedWorkflow: Sendable {
     }
 
     /// Compiles `workflow` of `project` from a snapshot, with `workspace` (nil: the only one).
-    public static func compile(snapshot: JSONValue, project: String, workflow: String, workspace: String?) throws -> PinnedWorkflow {
-        let resources = resources(from: snapshot, project: project)
+    /// `secrets` decrypts the SecretStore values (nil: they stay encrypted, for what needs only
+    /// the graph).
+    public static func compile(
+        snapshot: JSONValue, project: String, workflow: String, workspace: String?, secrets: SecretCipher? = nil
+    ) throws -> PinnedWorkflow {
+        let resources = resources(from: try secrets?.openDocuments(snapshot) ?? snapshot, project: project)
         let compilation = Compiler.compile(resources, sources: [], store: .read([]))
         if let error = compilation.diagnostics.first(where: { $0.severity == .error }) {
             throw RunnerError("workflow \(workflow) does not compile: \(error.message)")
@@ -110,6 +114,22 @@ public struct PinnedWorkflow: Sendable {
             }
         }
         return values.filter { !$0.isEmpty && $0 != ManifestRecords.mask }
+    }
+
+    /// `STORE.KEY` of the secret values too short to mask (`SecretMasker.minimumLength`): the
+    /// runner records them, never their values.
+    public func unmaskedSecrets(environment: [String: String]) -> [String] {
+        var names: [String] = []
+        for (name, store) in stores where store.secret {
+            for entry in store.data {
+                if let value = PinnedWorkflow.value(entry, environment: environment), !value.isEmpty,
+                    value.count < SecretMasker.minimumLength
+                {
+                    names.append("\(name).\(entry.key.value)")
+                }
+            }
+        }
+        return names.sorted()
     }
 
     /// The value of a store entry (fromEnv read from `environment`).

@@ -1,12 +1,19 @@
+import Compiler
 import JSON
 
 /// Replaces every occurrence of a secret value with `***`. Used on everything the runner stores
-/// or prints: log files (while they stream), events, outputs, error messages.
+/// or prints: log files (while they stream), events, outputs, error messages. Captures, JSON
+/// paths and decisions read the raw output; masking applies to what is stored and shown.
 ///
-/// Matching is on UTF-8 bytes, left to right; at each position the longest secret that matches
-/// wins (so a secret that contains a shorter one is masked whole). Empty secrets are ignored.
+/// Matching is on UTF-8 bytes, left to right. Overlapping occurrences (of one secret or of
+/// several) are masked as their union: one `***` for the whole stretch, so no part of a longer
+/// secret that overlaps a shorter one is left showing. Values shorter than `minimumLength`
+/// characters are not secrets to mask (masking `id` or `1` would turn logs and captured JSON into
+/// noise); `validate` and `lint` warn about them (`secret-too-short`) and the runner records them.
 public struct SecretMasker: Sendable {
     public static let mask: [UInt8] = Array("***".utf8)
+    /// The shortest value that is masked, in characters.
+    public static let minimumLength = SecretLength.minimumMasked
 
     /// Secrets, longest first, by first byte (a quick filter for the scan).
     private let byFirstByte: [UInt8: [[UInt8]]]
@@ -17,7 +24,7 @@ public struct SecretMasker: Sendable {
 
     public init(secrets: some Sequence<String>) {
         var unique = Set<[UInt8]>()
-        for secret in secrets where !secret.isEmpty { unique.insert(Array(secret.utf8)) }
+        for secret in secrets where secret.count >= SecretMasker.minimumLength { unique.insert(Array(secret.utf8)) }
         var table: [UInt8: [[UInt8]]] = [:]
         for secret in unique.sorted(by: { $0.count != $1.count ? $0.count > $1.count : $0.lexicographicallyPrecedes($1) }) {
             if let first = secret.first { table[first, default: []].append(secret) }
@@ -43,8 +50,8 @@ public struct SecretMasker: Sendable {
         if isEmpty { return bytes }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
-        var index = 0
-        _ = scan(bytes, from: &index, upTo: bytes.count, into: &out)
+        var maskEnd = 0
+        _ = scan(bytes, from: 0, upTo: bytes.count, maskEnd: &maskEnd, into: &out)
         return out
     }
 
@@ -82,20 +89,23 @@ public struct SecretMasker: Sendable {
         return nil
     }
 
-    /// Masks `bytes[index..<limit]` (positions at or past `limit` are not decided; a match that
-    /// starts before it may end past it). Leaves `index` at the first undecided position.
-    @discardableResult
-    func scan(_ bytes: [UInt8], from index: inout Int, upTo limit: Int, into out: inout [UInt8]) -> Int {
-        var copyStart = index
+    /// Masks the positions `start..<limit` of `bytes` (a match that starts before `limit` may end
+    /// past it) and returns `limit`. `maskEnd` is where the masked stretch around the scan ends:
+    /// bytes before it are inside an occurrence whose `***` is written already (a stream carries
+    /// it from one chunk to the next); a match starting inside the stretch extends it.
+    func scan(_ bytes: [UInt8], from start: Int, upTo limit: Int, maskEnd: inout Int, into out: inout [UInt8]) -> Int {
+        var copyStart = max(start, maskEnd)
+        var index = start
         while index < limit {
             if let length = match(bytes, at: index) {
-                out.append(contentsOf: bytes[copyStart..<index])
-                out.append(contentsOf: SecretMasker.mask)
-                index += length
-                copyStart = index
-            } else {
-                index += 1
+                if index >= maskEnd {
+                    out.append(contentsOf: bytes[copyStart..<index])
+                    out.append(contentsOf: SecretMasker.mask)
+                }
+                maskEnd = max(maskEnd, index + length)
+                copyStart = maskEnd
             }
+            index += 1
         }
         if copyStart < index { out.append(contentsOf: bytes[copyStart..<index]) }
         return index
@@ -107,6 +117,8 @@ public struct SecretMasker: Sendable {
 public struct SecretMaskingStream: Sendable {
     public let masker: SecretMasker
     private var pending: [UInt8] = []
+    /// In `pending`'s positions: the end of a masked stretch that started in an earlier chunk.
+    private var maskEnd = 0
 
     public init(masker: SecretMasker) { self.masker = masker }
 
@@ -119,16 +131,18 @@ public struct SecretMaskingStream: Sendable {
         guard decidable > 0 else { return [] }
         var out: [UInt8] = []
         out.reserveCapacity(decidable)
-        var index = 0
-        masker.scan(pending, from: &index, upTo: decidable, into: &out)
-        pending.removeFirst(min(index, pending.count))
+        let decided = masker.scan(pending, from: 0, upTo: decidable, maskEnd: &maskEnd, into: &out)
+        pending.removeFirst(decided)
+        maskEnd = max(0, maskEnd - decided)
         return out
     }
 
     /// The rest, masked, at the end of the stream.
     public mutating func finish() -> [UInt8] {
-        let out = masker.mask(pending)
+        var out: [UInt8] = []
+        _ = masker.scan(pending, from: 0, upTo: pending.count, maskEnd: &maskEnd, into: &out)
         pending = []
+        maskEnd = 0
         return out
     }
 }

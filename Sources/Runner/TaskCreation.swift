@@ -21,7 +21,7 @@ public enum TaskCreation {
         name: String?, options: TaskOptions
     ) throws -> TaskRecord {
         let snapshot = try PinnedWorkflow.snapshot(store, project: project)
-        let pinned = try PinnedWorkflow.compile(snapshot: snapshot, project: project, workflow: workflow, workspace: workspace)
+        let pinned = try PinnedWorkflow.compile(snapshot: snapshot, project: project, workflow: workflow, workspace: workspace, secrets: store.secrets)
         for step in options.steps where pinned.graph.step(step) == nil && !pinned.graph.steps.contains(where: { $0.children.contains { $0.id == step } }) {
             throw RunnerError("--step \(step): workflow \(workflow) has no step \(step) (steps: \(pinned.graph.steps.map(\.id).joined(separator: ", ")))")
         }

@@ -138,7 +138,7 @@ public final class TaskRunner: @unchecked Sendable {
         guard let task = try tasks.task(taskID) else { throw RunnerError("no task \(taskID)") }
         self.task = task
         pinned = try PinnedWorkflow.compile(
-            snapshot: task.snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace)
+            snapshot: task.snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace, secrets: resources.secrets)
         masker = SecretMasker(secrets: pinned.secretValues(environment: options.environment))
     }
 
@@ -181,11 +181,15 @@ public final class TaskRunner: @unchecked Sendable {
                             ("graph_hash", .string(task.graphHash)), ("workspace_root", .string(pinned.root)),
                             ("runner_pid", .int(Int64(me.pid))),
                             ("not_executed", .array(pinned.graph.settingsNotExecuted.map { .string($0) })),
+                            ("unmasked_secrets", .array(pinned.unmaskedSecrets(environment: options.environment).map { .string($0) })),
                         ])), task: taskID)
             }
         }
         if !resuming {
             for note in pinned.graph.settingsNotExecuted { progress(.note("not executed by this runner: \(note)"), cycle: 0) }
+            for name in pinned.unmaskedSecrets(environment: options.environment) {
+                progress(.note("secret \(name) is shorter than \(SecretMasker.minimumLength) characters and is not masked in logs or events"), cycle: 0)
+            }
         }
         do {
             try loadState()

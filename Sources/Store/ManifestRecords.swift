@@ -33,12 +33,19 @@ public enum ManifestRecords {
 
     /// SHA-256 (hex) of the canonical form: keys sorted, numbers normalised, so formatting,
     /// comments and key order never count as a change.
+    /// A SecretStore's hash is not this one: the store replaces it by a keyed hash
+    /// (`ResourceStore`), so that a short secret cannot be recovered from what `describe` prints.
     public static func contentHash(kind: String, apiVersion: String, metadata: JSONValue, spec: JSONValue) -> String {
+        SHA256.hex(canonicalText(kind: kind, apiVersion: apiVersion, metadata: metadata, spec: spec))
+    }
+
+    /// The canonical form as JSON text: what content hashes are computed over.
+    public static func canonicalText(kind: String, apiVersion: String, metadata: JSONValue, spec: JSONValue) -> String {
         let canonical: JSONValue = .object([
             ("apiVersion", .string(apiVersion)), ("kind", .string(kind)),
             ("metadata", canonicalize(metadata)), ("spec", canonicalize(spec)),
         ])
-        return SHA256.hex(JSONWriter().string(canonical))
+        return JSONWriter().string(canonical)
     }
 
     static func canonicalize(_ value: JSONValue) -> JSONValue {
@@ -65,7 +72,8 @@ public enum ManifestRecords {
     }
 
     /// A stored resource as a manifest document (`apiVersion`, `kind`, `metadata`, `spec`),
-    /// SecretStore values masked unless `revealSecrets` (never used for output).
+    /// SecretStore values masked unless `maskSecrets` is false (never for output; stored values
+    /// are encrypted, see `SecretCipher`).
     public static func document(_ stored: StoredResource, maskSecrets: Bool = true) -> JSONValue {
         var metadata: [(key: String, value: JSONValue)] = [("name", .string(stored.key.name))]
         if stored.key.kind != "Project" { metadata.append(("project", .string(stored.key.project))) }
@@ -113,11 +121,5 @@ public enum ManifestRecords {
             return (entry.key, .string(mask))
         })
         return .object(pairs)
-    }
-
-    /// The literal secret values of a SecretStore spec (to scrub from anything printed).
-    public static func secretValues(kind: String, spec: JSONValue) -> [String] {
-        guard kind == "SecretStore", case .object(let data) = spec["data"] ?? .null else { return [] }
-        return data.compactMap { $0.value.stringValue }.filter { !$0.isEmpty && $0 != mask }
     }
 }

@@ -81,6 +81,9 @@ public final class ResourceStore: @unchecked Sendable {
     public let database: Database
     public let dataDirectory: String
 
+    /// Encrypts SecretStore values with the user's key file (never kept in the data directory).
+    public let secrets: SecretCipher
+
     public static let databaseFileName = "orchestrator.db"
 
     /// What opening the store changed that the user should hear about (a data directory or
@@ -90,9 +93,11 @@ public final class ResourceStore: @unchecked Sendable {
     /// Opens the store in `dataDirectory`, creating the directory (mode 0700, with a `.gitignore`
     /// of `*` so the database is never committed with a workspace) and the database (mode 0600)
     /// on first use, and running pending migrations. An existing directory or database that
-    /// others can read is made private, and said in `notices`.
-    public init(dataDirectory: String) throws {
+    /// others can read is made private, and said in `notices`. SecretStore values are encrypted
+    /// with the keys of `keyFile` (by default the user's, from the environment).
+    public init(dataDirectory: String, keyFile: SecretKeyFile = .forProcess()) throws {
         self.dataDirectory = dataDirectory
+        secrets = SecretCipher(keyFile: keyFile)
         let existed = access(dataDirectory, F_OK) == 0
         try ResourceStore.createDirectory(dataDirectory)
         if !existed { ResourceStore.writeIgnoreFile(in: dataDirectory) }
@@ -101,6 +106,7 @@ public final class ResourceStore: @unchecked Sendable {
         database = try Database(path: databasePath)
         notices += ResourceStore.makePrivate(databasePath, mode: 0o600)
         try Schema.migrate(database)
+        try SecretSealing.sealPlaintextIfPending(self)
     }
 
     /// `.gitignore` holding `*`: nothing of a data directory belongs in a repository.
@@ -125,8 +131,9 @@ public final class ResourceStore: @unchecked Sendable {
 
     /// An empty store in memory: what commands that must write nothing (`apply --dry-run`,
     /// `diff`) read when no data directory exists yet.
-    public init(inMemoryFor dataDirectory: String) throws {
+    public init(inMemoryFor dataDirectory: String, keyFile: SecretKeyFile = .forProcess()) throws {
         self.dataDirectory = dataDirectory
+        secrets = SecretCipher(keyFile: keyFile)
         database = try Database(path: Database.inMemory)
         try Schema.migrate(database)
     }
@@ -137,12 +144,12 @@ public final class ResourceStore: @unchecked Sendable {
     }
 
     /// `mkdir -p` with mode 0700 for what it creates.
-    public static func createDirectory(_ path: String) throws {
+    public static func createDirectory(_ path: String, what: String = "data directory") throws {
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") where !part.isEmpty {
             current += "/" + part
             if mkdir(current, 0o700) != 0, errno != EEXIST {
-                throw StoreError("cannot create the data directory \(current): \(String(cString: strerror(errno)))")
+                throw StoreError("cannot create the \(what) \(current): \(String(cString: strerror(errno)))")
             }
         }
     }
@@ -251,7 +258,7 @@ public final class ResourceStore: @unchecked Sendable {
                 let generation = row[2].integer
             {
                 let stored = (contentHash: hash, apiVersion: apiVersion, generation: Int(generation))
-                if stored.contentHash == resource.contentHash && stored.apiVersion == resource.apiVersion {
+                if try stored.contentHash == comparableHash(resource) && stored.apiVersion == resource.apiVersion {
                     outcomes.append(ApplyOutcome(key: resource.key, change: .unchanged, generation: stored.generation))
                 } else {
                     outcomes.append(ApplyOutcome(key: resource.key, change: .configured, generation: stored.generation + 1))
@@ -288,7 +295,8 @@ public final class ResourceStore: @unchecked Sendable {
                 case .deleted:
                     _ = try delete(outcome.key, at: now)
                 case .created, .configured:
-                    guard let resource = byKey[outcome.key] else { continue }
+                    guard var resource = byKey[outcome.key] else { continue }
+                    resource = try prepareForStorage(resource)
                     try ensureProject(resource.key.project, at: now)
                     let metadata = writer.string(resource.metadata)
                     let spec = writer.string(resource.spec)
@@ -318,6 +326,31 @@ public final class ResourceStore: @unchecked Sendable {
             }
             return outcomes
         }
+    }
+
+    // MARK: secrets
+
+    /// The hash `desired` is compared with: a SecretStore holding literal values has a keyed hash
+    /// over its decrypted values (nil without a key file: then it cannot equal what is stored).
+    private func comparableHash(_ desired: DesiredResource) throws -> String? {
+        guard desired.key.kind == "SecretStore", !SecretCipher.literals(desired.spec).isEmpty else { return desired.contentHash }
+        let opened = try secrets.openSpec(desired.spec)
+        return try secrets.keyedHash(canonicalText(desired, spec: opened), create: false)
+    }
+
+    /// `desired` as it is written: a SecretStore's values encrypted with the current key and its
+    /// hash keyed (the key file is created on this first need).
+    private func prepareForStorage(_ desired: DesiredResource) throws -> DesiredResource {
+        guard desired.key.kind == "SecretStore", !SecretCipher.literals(desired.spec).isEmpty else { return desired }
+        var prepared = desired
+        let opened = try secrets.openSpec(desired.spec)
+        prepared.contentHash = try secrets.keyedHash(canonicalText(desired, spec: opened), create: true) ?? desired.contentHash
+        prepared.spec = try secrets.sealSpec(opened)
+        return prepared
+    }
+
+    func canonicalText(_ desired: DesiredResource, spec: JSONValue) -> String {
+        ManifestRecords.canonicalText(kind: desired.key.kind, apiVersion: desired.apiVersion, metadata: desired.metadata, spec: spec)
     }
 
     /// Deletes one resource (recording a `deleted` revision). Returns false when it did not exist.

@@ -128,6 +128,27 @@ public enum Schema {
                 );
                 CREATE INDEX events_by_task ON events(task_id, id);
                 """),
+        Migration(
+            version: 3, summary: "SecretStore values encrypted at rest: revisions allow re-encryption, older plaintext is marked",
+            sql: """
+                -- Revisions stay append-only except for what `secret key rotate` re-encrypts: a
+                -- SecretStore's spec (its values) and its keyed content hash.
+                DROP TRIGGER revisions_are_append_only_update;
+                CREATE TRIGGER revisions_are_append_only_update
+                BEFORE UPDATE OF id, kind, project, name, generation, change, api_version, metadata, recorded_at
+                ON resource_revisions
+                BEGIN SELECT RAISE(ABORT, 'resource_revisions is append-only'); END;
+                CREATE TRIGGER revisions_reencrypt_only_secret_stores
+                BEFORE UPDATE OF spec, content_hash ON resource_revisions WHEN OLD.kind <> 'SecretStore'
+                BEGIN SELECT RAISE(ABORT, 'resource_revisions is append-only'); END;
+                -- A row here: the database holds SecretStore values written before they were
+                -- encrypted; the store encrypts them the next time it opens the database.
+                CREATE TABLE secret_sealing_pending (marked_at TEXT NOT NULL);
+                INSERT INTO secret_sealing_pending (marked_at)
+                SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                WHERE EXISTS (SELECT 1 FROM resource_revisions WHERE kind = 'SecretStore')
+                   OR EXISTS (SELECT 1 FROM tasks WHERE snapshot LIKE '%SecretStore%');
+                """),
     ]
 
     /// Brings `database` to the newest schema. A database newer than this build is refused

@@ -130,13 +130,15 @@ struct CommandOptionTests {
         }
         let commands = commandWords(runInProcess(["--help"]).stdout, after: "Commands:")
         #expect(commands.count >= 15, "\(commands)")
+        // Groups may hold groups (`secret key status`): expand until every path is a command.
         var paths: [[String]] = []
-        for command in commands {
-            let help = runInProcess([command, "--help"]).stdout
-            let subcommands = commandWords(help, after: "Subcommands:")
-            paths += subcommands.isEmpty ? [[command]] : subcommands.map { [command, $0] }
+        var pending = commands.map { [$0] }
+        while let path = pending.popLast() {
+            let subcommands = commandWords(runInProcess(path + ["--help"]).stdout, after: "Subcommands:")
+            if subcommands.isEmpty { paths.append(path) } else { pending += subcommands.map { path + [$0] } }
         }
         #expect(paths.contains(["task", "trace"]) && paths.contains(["event", "list"]) && paths.contains(["validate"]))
+        #expect(paths.contains(["secret", "key", "rotate"]))
         for path in paths {
             let help = runInProcess(path + ["--help"])
             #expect(help.status == 0)

@@ -12,10 +12,16 @@ struct CommandResult {
 func runInProcess(
     _ arguments: [String], stdin: String = "", environment: [String: String] = [:], directory: String = "."
 ) -> CommandResult {
+    var environment = environment
+    if environment["XDG_CONFIG_HOME"] == nil { environment["XDG_CONFIG_HOME"] = testConfigurationHome }
     let context = CommandContext.captured(stdin: Array(stdin.utf8), environment: environment, currentDirectory: directory)
     let status = Orchestrator.main(arguments, context: context)
     return CommandResult(status: status.rawValue, stdout: context.stdout.text, stderr: context.stderr.text)
 }
+
+/// The configuration directory of in-process commands that name none, so that the secret key
+/// file the tests create is never the user's own (~/.config/orchestrator/secret.key).
+let testConfigurationHome: String = NSTemporaryDirectory() + "orchestrator-tests-config-\(getpid())"
 
 /// The package root (this file is Tests/CLITests/Support.swift).
 let packageRoot: String = {

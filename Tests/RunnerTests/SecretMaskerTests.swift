@@ -9,7 +9,48 @@ import Testing
         #expect(masker.mask("key sk-123456789 and sk-12345x and passpass") == "key *** and ***x and ******")
         #expect(masker.mask("nothing here") == "nothing here")
         #expect(SecretMasker.none.mask("sk-12345") == "sk-12345")
-        #expect(SecretMasker(secrets: ["é✓"]).mask("aé✓b") == "a***b")
+        #expect(SecretMasker(secrets: ["é✓ü∂"]).mask("aé✓ü∂b") == "a***b")
+    }
+
+    @Test("values shorter than 4 characters are not masked (counted in characters, not bytes)")
+    func shortValuesAreNotMasked() {
+        let short = SecretMasker(secrets: ["id", "1", "abc", "é✓"])
+        #expect(short.isEmpty)
+        let log = #"retries=1 step 1 of 12 {"id": "abc", "x": "é✓"}"#
+        #expect(short.mask(log) == log)
+        // A captured JSON key stays a key.
+        #expect(short.mask(JSONValue.object([("id", .string("1"))])) == .object([("id", .string("1"))]))
+        let mixed = SecretMasker(secrets: ["id", "abcd"])
+        #expect(mixed.mask("id=abcd") == "id=***")
+        #expect(SecretMasker.minimumLength == 4)
+    }
+
+    @Test("overlapping secrets are masked as their union: no tail or head of either is left")
+    func overlappingSecretsAreMaskedAsTheirUnion() {
+        let overlapping = SecretMasker(secrets: ["HEADPART-ABCDEF", "ABCDEF-TAILPART"])
+        #expect(overlapping.mask("x HEADPART-ABCDEF-TAILPART y") == "x *** y")
+        #expect(overlapping.mask("HEADPART-ABCDEF") == "***")
+        #expect(overlapping.mask("ABCDEF-TAILPART") == "***")
+        // A chain of three overlaps, and one secret overlapping itself.
+        let chain = SecretMasker(secrets: ["aaaaXbbbb", "bbbbYcccc", "ccccZdddd"])
+        #expect(chain.mask("<aaaaXbbbbYccccZdddd>") == "<***>")
+        #expect(SecretMasker(secrets: ["abab"]).mask("-ababab-") == "-***-")
+        // Adjacent (not overlapping) occurrences stay separate.
+        #expect(SecretMasker(secrets: ["wxyz"]).mask("wxyzwxyz") == "******")
+        // Streaming gives the same bytes for every split of an overlap.
+        let text = Array("x HEADPART-ABCDEF-TAILPART y HEADPART-ABCDEF".utf8)
+        let expected = overlapping.mask(text)
+        #expect(String(decoding: expected, as: UTF8.self) == "x *** y ***")
+        for first in 0...text.count {
+            for second in first...text.count {
+                var stream = overlapping.stream()
+                var out = stream.feed(Array(text[0..<first]))
+                out += stream.feed(Array(text[first..<second]))
+                out += stream.feed(Array(text[second...]))
+                out += stream.finish()
+                #expect(out == expected, "split at \(first), \(second)")
+            }
+        }
     }
 
     @Test func masksJSONValues() {

@@ -62,12 +62,13 @@ extension Command {
     }
 }
 
-/// A word with subcommands (`task create`, `event list`). The subcommand comes first, then its
+/// A word with subcommands (`task create`, `event list`, `secret key status`: a group may hold
+/// groups). The subcommand comes first, then its
 /// options: `orchestrator task list -o json`.
 public protocol CommandGroup: CommandEntry {
     /// The paragraph `orchestrator NAME --help` shows under the list of subcommands.
     static var discussion: String { get }
-    static var subcommands: [any Command.Type] { get }
+    static var subcommands: [any CommandEntry.Type] { get }
 }
 
 extension CommandGroup {

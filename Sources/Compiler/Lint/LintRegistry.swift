@@ -16,6 +16,7 @@ public enum LintRegistry {
         .promptNotDelivered,
         .unusedResource,
         .secretInPlainText,
+        .secretTooShort,
         .unexpandedEnvReference,
         .ignoredGateFailure,
         .selfReferentialUnsafe,

@@ -1,0 +1,132 @@
+import Control
+import JSON
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `orchestratord` command: the executable only hands it the process's arguments.
+public enum DaemonMain {
+    /// How long a detached start waits for the daemon's socket.
+    public static let startTimeoutSeconds = 30.0
+
+    public static func main(_ arguments: [String]) -> Int32 {
+        let options: DaemonOptions
+        do throws(DaemonUsageError) {
+            options = try DaemonOptions.parse(arguments, environment: processEnvironment(), currentDirectory: currentDirectory())
+        } catch {
+            printError("orchestratord: error: \(error)")
+            return 2
+        }
+        switch options.mode {
+        case .help:
+            printOut(DaemonOptions.usage)
+            return 0
+        case .version:
+            printOut("orchestratord \(DaemonRuntime.version) (protocol \(ControlProtocol.version))\n")
+            return 0
+        case .request(let verb, let args):
+            return request(verb, args: args, dataDirectory: options.dataDirectory)
+        case .serve:
+            break
+        }
+        if options.foreground {
+            return DaemonRuntime(options: options, logsToFile: false).run(reporter: nil)
+        }
+        let role: Detach.Role
+        do throws(ControlFailure) {
+            role = try Detach.detach()
+        } catch {
+            printError("orchestratord: error: \(error)")
+            return 3
+        }
+        switch role {
+        case .daemon(let reporter):
+            return DaemonRuntime(options: options, logsToFile: true).run(reporter: reporter)
+        case .launcher(let waiter):
+            return awaitDaemon(waiter, options: options)
+        }
+    }
+
+    /// The launcher's side of a detached start: report what the daemon said, once its socket
+    /// accepts a `ping`.
+    static func awaitDaemon(_ waiter: ReadinessWaiter, options: DaemonOptions) -> Int32 {
+        let logPath = DaemonLog(dataDirectory: options.dataDirectory).path
+        switch waiter.wait(timeoutSeconds: startTimeoutSeconds) {
+        case .ready(let pid):
+            do throws(ControlClientError) {
+                _ = try ControlClient(dataDirectory: options.dataDirectory, timeoutSeconds: 10).request(DaemonVerb.ping.rawValue)
+            } catch {
+                printError("orchestratord: error: the daemon (PID \(pid)) reported ready but its socket does not answer: \(error); see \(logPath)\n")
+                return 3
+            }
+            printOut("orchestratord: serving \(options.dataDirectory) (PID \(pid)); log: \(logPath)\n")
+            return 0
+        case .failed(let status, let message):
+            printError(message + "\n")
+            return status
+        case .vanished:
+            printError("orchestratord: error: the daemon ended before its socket accepted; see \(logPath)\n")
+            return 3
+        case .timedOut:
+            printError("orchestratord: error: the daemon's socket did not accept within \(Int(startTimeoutSeconds)) s; see \(logPath)\n")
+            return 3
+        }
+    }
+
+    /// `--request VERB [--args JSON]`: prints every answer line as JSON.
+    static func request(_ verb: String, args: String?, dataDirectory: String) -> Int32 {
+        var argsValue = JSONValue.object([])
+        if let args {
+            guard let parsed = try? JSONParser.parse(args), case .object = parsed else {
+                printError("orchestratord: error: `--args` must be a JSON object, e.g. '{}'\n")
+                return 2
+            }
+            argsValue = parsed
+        }
+        do throws(ControlClientError) {
+            let client = try ControlClient(dataDirectory: dataDirectory, timeoutSeconds: nil)
+            let id = try client.send(verb, args: argsValue)
+            while true {
+                let (replyID, reply) = try client.readReply()
+                guard replyID == id || replyID == .null else { continue }
+                printOut(String(decoding: client.lastLine, as: UTF8.self) + "\n")
+                if reply.isFinal {
+                    if case .error = reply { return 1 }
+                    return 0
+                }
+            }
+        } catch {
+            printError("orchestratord: \(error)\n")
+            return 1
+        }
+    }
+
+    static func processEnvironment() -> [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+
+    static func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    static func printOut(_ text: String) { writeText(1, text) }
+    static func printError(_ text: String) { writeText(2, text.hasSuffix("\n") ? text : text + "\n") }
+
+    private static func writeText(_ fd: Int32, _ text: String) {
+        writeFully(fd, Array(text.utf8))
+    }
+}

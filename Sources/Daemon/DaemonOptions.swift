@@ -1,0 +1,166 @@
+import Diagnostics
+
+/// A bad command line: exit 2 with the message and a hint.
+public struct DaemonUsageError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public var help: String?
+
+    public init(_ message: String, help: String? = nil) {
+        self.message = message
+        self.help = help
+    }
+
+    public var description: String { help.map { "\(message)\n  help: \($0)" } ?? message }
+}
+
+/// `orchestratord [--foreground] [--workers N] [--data-dir DIR] [--drain-timeout S]`.
+public struct DaemonOptions: Sendable, Equatable {
+    public enum Mode: Sendable, Equatable {
+        /// Serve the data directory (the default).
+        case serve
+        case help
+        case version
+        /// Send one request to the running daemon and print the answer (`--request VERB`).
+        case request(verb: String, args: String?)
+    }
+
+    public var mode: Mode = .serve
+    public var foreground = false
+    public var workers = 1
+    /// Absolute.
+    public var dataDirectory: String
+    public var drainTimeoutSeconds: Double = 30
+
+    public static let defaultDataDirectory = ".orchestrator"
+    public static let maxWorkers = 256
+
+    public init(dataDirectory: String) {
+        self.dataDirectory = dataDirectory
+    }
+
+    /// The words the daemon was started with that matter to a new incarnation (self-restart).
+    public var serveArguments: [String] {
+        var words = ["--data-dir", dataDirectory, "--workers", String(workers), "--drain-timeout", DaemonOptions.format(drainTimeoutSeconds)]
+        if foreground { words.insert("--foreground", at: 0) }
+        return words
+    }
+
+    public static let usage = """
+        usage: orchestratord [--foreground] [--workers N] [--data-dir DIR] [--drain-timeout S]
+               orchestratord --request VERB [--args JSON] [--data-dir DIR]
+
+        Serves one data directory on DATA/orchestrator.sock (docs/daemon.md, docs/protocol.md).
+
+          --foreground        stay attached: log to stderr, stop on SIGTERM/SIGINT (for services and tests);
+                              without it the daemon detaches, logs to DATA/daemon.log and this command
+                              returns once the socket accepts
+          --workers N         tasks run at once (default 1)
+          --data-dir DIR      the data directory (default $ORCHESTRATOR_DATA_DIR, else ./.orchestrator)
+          --drain-timeout S   on stop, how long running steps may finish: 30, 30s, 500ms (default 30s)
+          --request VERB      send one request to the running daemon and print the answer lines
+          --args JSON         the request's args object (with --request)
+          --help, --version
+
+        Exit status: 0 ok, 1 the daemon answered with an error or none runs (--request),
+        2 usage error or another daemon already serves DIR, 3 internal error.
+
+        """
+
+    /// Reads the command line. Relative data directories are taken from `currentDirectory`.
+    public static func parse(
+        _ arguments: [String], environment: [String: String], currentDirectory: String
+    ) throws(DaemonUsageError) -> DaemonOptions {
+        var options = DaemonOptions(dataDirectory: "")
+        var dataDirectory: String?
+        var requestVerb: String?
+        var requestArgs: String?
+        var index = 0
+        let known = ["--foreground", "--workers", "--data-dir", "--drain-timeout", "--request", "--args", "--help", "--version"]
+
+        func value(_ flag: String, inline: String?) throws(DaemonUsageError) -> String {
+            if let inline { return inline }
+            index += 1
+            guard index < arguments.count else { throw DaemonUsageError("`\(flag)` needs a value", help: "see `orchestratord --help`") }
+            return arguments[index]
+        }
+
+        while index < arguments.count {
+            let word = arguments[index]
+            var flag = word
+            var inline: String?
+            if word.hasPrefix("--"), let equals = word.firstIndex(of: "=") {
+                flag = String(word[..<equals])
+                inline = String(word[word.index(after: equals)...])
+            }
+            switch flag {
+            case "--foreground" where inline == nil: options.foreground = true
+            case "--help", "-h": options.mode = .help
+            case "--version": options.mode = .version
+            case "--workers":
+                let text = try value(flag, inline: inline)
+                guard let count = Int(text), (1...maxWorkers).contains(count) else {
+                    throw DaemonUsageError("`--workers` takes a whole number from 1 to \(maxWorkers), not `\(text)`", help: "e.g. --workers 2")
+                }
+                options.workers = count
+            case "--data-dir":
+                let text = try value(flag, inline: inline)
+                guard !text.isEmpty else { throw DaemonUsageError("`--data-dir` needs a directory", help: "e.g. --data-dir .orchestrator") }
+                dataDirectory = text
+            case "--drain-timeout":
+                let text = try value(flag, inline: inline)
+                guard let seconds = duration(text) else {
+                    throw DaemonUsageError("`--drain-timeout` takes a duration such as 30, 30s or 500ms, not `\(text)`")
+                }
+                options.drainTimeoutSeconds = seconds
+            case "--request": requestVerb = try value(flag, inline: inline)
+            case "--args": requestArgs = try value(flag, inline: inline)
+            default:
+                if word.hasPrefix("-") {
+                    let suggestion = Suggestions.closest(to: flag, in: known)
+                    throw DaemonUsageError(
+                        "unknown option `\(word)`", help: suggestion.map { "did you mean `\($0)`?" } ?? "see `orchestratord --help`")
+                }
+                throw DaemonUsageError("orchestratord takes no arguments, but was given `\(word)`", help: "see `orchestratord --help`")
+            }
+            index += 1
+        }
+        if let requestVerb {
+            if options.mode == .serve { options.mode = .request(verb: requestVerb, args: requestArgs) }
+        } else if requestArgs != nil {
+            throw DaemonUsageError("`--args` goes with `--request VERB`", help: "e.g. orchestratord --request status --args '{}'")
+        }
+        let chosen = dataDirectory ?? environment["ORCHESTRATOR_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultDataDirectory
+        options.dataDirectory = normalize(chosen.hasPrefix("/") ? chosen : currentDirectory + "/" + chosen)
+        return options
+    }
+
+    /// `30`, `30s`, `1.5s`, `500ms`, `2m` → seconds; nil for anything else (negative included).
+    public static func duration(_ text: String) -> Double? {
+        let units: [(suffix: String, scale: Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
+        for unit in units where text.hasSuffix(unit.suffix) {
+            guard let number = Double(text.dropLast(unit.suffix.count)), number.isFinite, number >= 0 else { return nil }
+            return number * unit.scale
+        }
+        guard let number = Double(text), number.isFinite, number >= 0 else { return nil }
+        return number
+    }
+
+    static func format(_ seconds: Double) -> String {
+        seconds == seconds.rounded() ? "\(Int(seconds))s" : "\(Int((seconds * 1000).rounded()))ms"
+    }
+
+    /// Removes `.` and empty components and resolves `..` lexically, so the socket path is short
+    /// and the same daemon is recognised whichever way the directory was spelt.
+    static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." {
+                if !parts.isEmpty { parts.removeLast() }
+                continue
+            }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+}

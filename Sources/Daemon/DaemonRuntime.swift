@@ -1,0 +1,201 @@
+import Control
+import JSON
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One daemon serving one data directory: the lock, the socket, the core verbs, signals and the
+/// drain. Task verbs and the worker pool plug in through `server` and `onDrain`.
+public final class DaemonRuntime: @unchecked Sendable {
+    public static let version = "0.1.0"
+
+    public let options: DaemonOptions
+    public let server: ControlServer
+    /// Called once the daemon stops accepting, with the drain timeout; returns when running work
+    /// has reached a safe point (the worker pool plugs in here). Runs before the socket is removed.
+    public var onDrain: @Sendable (_ timeoutSeconds: Double) -> Void = { _ in }
+    /// Called for every client refused for its user id (after the log line; the event goes here).
+    public var onPeerRefused: @Sendable (PeerCredentials) -> Void = { _ in }
+
+    private let startedAt = monotonicSeconds()
+    private let state = Guarded(RuntimeState())
+    /// Whether stdout/stderr go to DATA/daemon.log (detached) rather than a terminal.
+    private let logsToFile: Bool
+
+    private struct RuntimeState {
+        var stopReason: String?
+        var draining = false
+        var peersRefused = 0
+    }
+
+    public init(options: DaemonOptions, logsToFile: Bool) {
+        self.options = options
+        self.logsToFile = logsToFile
+        server = ControlServer(socketPath: ControlClient.socketPath(dataDirectory: options.dataDirectory))
+        server.onPeerRefused { [unowned self] in peerRefused($0) }
+        registerCoreVerbs()
+    }
+
+    public var log: DaemonLog { DaemonLog(dataDirectory: options.dataDirectory) }
+
+    /// Serves until SIGTERM, SIGINT or a `shutdown` request; the exit status of the process.
+    /// `reporter` (detached mode) hears `ready` once the socket accepts, or why it will not.
+    public func run(reporter: ReadinessReporter?) -> Int32 {
+        func fail(_ status: Int32, _ message: String) -> Int32 {
+            // Detached, the launcher prints it (the log may belong to the daemon that holds the lock).
+            if let reporter {
+                reporter.failed(status: status, message: "orchestratord: error: " + message)
+            } else {
+                say("error: " + message)
+            }
+            return status
+        }
+        if let problem = prepareDirectory() { return fail(2, problem) }
+        let lock: DaemonLock
+        switch DaemonLock.acquire(dataDirectory: options.dataDirectory) {
+        case .success(let held): lock = held
+        case .failure(let failure):
+            if case .held = failure { return fail(2, "\(failure); stop it first (`orchestratord --request shutdown --data-dir \(options.dataDirectory)`)") }
+            return fail(3, failure.description)
+        }
+        defer { lock.release() }
+        if logsToFile {
+            do throws(ControlFailure) {
+                log.rotateIfNeeded()
+                try log.redirectStandardStreams()
+            } catch {
+                return fail(3, error.description)
+            }
+        }
+        // Signals are taken synchronously by this thread: block them before any thread starts,
+        // so every server thread inherits the mask.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        signal(SIGPIPE, SIG_IGN)
+        do throws(ControlFailure) {
+            try server.start()
+        } catch {
+            return fail(2, error.description)
+        }
+        say("serving \(options.dataDirectory) on \(server.socketPath) (PID \(getpid()), \(options.workers) worker\(options.workers == 1 ? "" : "s"), protocol \(ControlProtocol.version))")
+        reporter?.ready()
+
+        var lastRotationCheck = monotonicSeconds()
+        var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+        while state.access({ $0.stopReason }) == nil {
+            let received = sigtimedwait(&signals, nil, &timeout)
+            if received > 0 {
+                if received == SIGHUP {
+                    say("SIGHUP ignored (stop with SIGTERM or the shutdown verb)")
+                } else {
+                    requestStop(received == SIGTERM ? "SIGTERM" : "SIGINT")
+                }
+            }
+            if logsToFile && monotonicSeconds() - lastRotationCheck >= 60 {
+                lastRotationCheck = monotonicSeconds()
+                try? log.rotateAndReopenIfNeeded()
+            }
+        }
+        let reason = state.access { $0.stopReason } ?? "a stop request"
+        say("stopping (\(reason)): no new connections; draining for up to \(DaemonOptions.format(options.drainTimeoutSeconds))")
+        state.access { $0.draining = true }
+        server.stopAccepting()
+        onDrain(options.drainTimeoutSeconds)
+        server.closeConnections()
+        server.removeSocket()
+        say("stopped")
+        return 0
+    }
+
+    /// Ends `run` (as SIGTERM does).
+    public func requestStop(_ reason: String) {
+        state.access { if $0.stopReason == nil { $0.stopReason = reason } }
+    }
+
+    public var status: DaemonStatus {
+        let (draining, refused) = state.access { ($0.draining, $0.peersRefused) }
+        return DaemonStatus(
+            pid: getpid(), incarnation: 1, dataDirectory: options.dataDirectory,
+            uptimeSeconds: ((monotonicSeconds() - startedAt) * 1000).rounded() / 1000, workers: options.workers,
+            version: DaemonRuntime.version, state: draining ? .draining : .serving,
+            connections: server.connectionCount, peersRefused: refused)
+    }
+
+    // MARK: - Verbs
+
+    private func registerCoreVerbs() {
+        server.handle(DaemonVerb.ping.rawValue) { _, _ in
+            .object([("pong", .bool(true)), ("pid", .int(Int64(getpid())))])
+        }
+        server.handle(DaemonVerb.version.rawValue) { _, _ in
+            .object([
+                ("daemon", .string("orchestratord")), ("version", .string(DaemonRuntime.version)),
+                ("protocol", .int(ControlProtocol.version)),
+                ("supported", .array(ControlProtocol.supportedVersions.map { .int($0) })),
+            ])
+        }
+        server.handle(DaemonVerb.status.rawValue) { [unowned self] _, _ in status.json }
+        server.handle(DaemonVerb.shutdown.rawValue) { [unowned self] _, peer in
+            requestStop("shutdown requested by PID \(peer.pid)")
+            return .object([
+                ("stopping", .bool(true)), ("pid", .int(Int64(getpid()))),
+                ("drain_timeout_seconds", .double(options.drainTimeoutSeconds)),
+            ])
+        }
+    }
+
+    private func peerRefused(_ peer: PeerCredentials) {
+        state.access { $0.peersRefused += 1 }
+        say("refused a client running as user id \(peer.uid) (PID \(peer.pid)): only user id \(server.allowedUID) may connect")
+        onPeerRefused(peer)
+    }
+
+    // MARK: - Helpers
+
+    /// Creates the data directory (0700) or tightens an existing one to 0700; a problem otherwise.
+    private func prepareDirectory() -> String? {
+        let path = options.dataDirectory
+        var info = stat()
+        if stat(path, &info) != 0 {
+            var built = ""
+            for part in path.split(separator: "/") {
+                built += "/" + part
+                if mkdir(built, 0o700) != 0 && errno != EEXIST {
+                    return "cannot create the data directory \(built): \(describeErrno(errno))"
+                }
+            }
+            guard stat(path, &info) == 0 else { return "cannot read the data directory \(path): \(describeErrno(errno))" }
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { return "\(path) is not a directory" }
+        guard info.st_uid == getuid() else {
+            return "the data directory \(path) belongs to user id \(info.st_uid), not to this user (\(getuid()))"
+        }
+        if info.st_mode & 0o077 != 0 {
+            guard chmod(path, 0o700) == 0 else { return "cannot set the mode of \(path) to 0700: \(describeErrno(errno))" }
+            say("set the mode of \(path) to 0700 (it holds the daemon's socket)")
+        }
+        return nil
+    }
+
+    /// A line on stderr (the log file when detached), with a UTC timestamp.
+    func say(_ text: String) {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        var buffer = [CChar](repeating: 0, count: 32)
+        strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
+        let stamp = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        writeFully(2, Array("\(stamp) orchestratord[\(getpid())]: \(text)\n".utf8))
+    }
+}
+
+func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}

@@ -1,0 +1,85 @@
+/// HMAC-SHA256 (RFC 2104 over FIPS 180-4 SHA-256), written on the project's own `SHA256`.
+public struct HMACSHA256: Sendable {
+    private static let blockSize = 64
+    private var inner: SHA256
+    private var outer: SHA256
+
+    /// Starts a MAC under `key`; a key longer than the 64-byte block is hashed first.
+    public init(key: some Sequence<UInt8>) {
+        var block = Array(key)
+        if block.count > HMACSHA256.blockSize { block = SHA256.digest(block) }
+        block += [UInt8](repeating: 0, count: HMACSHA256.blockSize - block.count)
+        inner = SHA256()
+        inner.update(block.map { $0 ^ 0x36 })
+        outer = SHA256()
+        outer.update(block.map { $0 ^ 0x5c })
+    }
+
+    public mutating func update(_ bytes: some Sequence<UInt8>) { inner.update(bytes) }
+
+    /// The 32-byte tag.
+    public func finalize() -> [UInt8] {
+        var copy = outer
+        copy.update(inner.finalize())
+        return copy.finalize()
+    }
+
+    public static func mac(key: some Sequence<UInt8>, message: some Sequence<UInt8>) -> [UInt8] {
+        var hmac = HMACSHA256(key: key)
+        hmac.update(message)
+        return hmac.finalize()
+    }
+}
+
+extension SHA256 {
+    /// The 32-byte digest of `bytes`.
+    public static func digest(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(bytes)
+        return hasher.finalize()
+    }
+}
+
+/// Lowercase hex text of bytes, and bytes of hex text.
+public enum Hex {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The bytes of `text` (upper or lower case digits); nil if it has an odd length or a non-hex character.
+    public static func decode(_ text: some StringProtocol) -> [UInt8]? {
+        let chars = Array(text.utf8)
+        guard chars.count % 2 == 0 else { return nil }
+        func value(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(chars.count / 2)
+        var index = 0
+        while index < chars.count {
+            guard let high = value(chars[index]), let low = value(chars[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+
+    /// Compares two byte strings in time that depends only on their lengths, not on where they differ.
+    public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in 0..<a.count { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+}
