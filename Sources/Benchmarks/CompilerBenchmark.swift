@@ -20,22 +20,7 @@ enum CompilerBenchmark {
     static let help = "compile a generated 1,000-step / 1,000-resource project; validate the corpus as a process (--corpus DIR --binary PATH --runs N)"
 
     static func run(_ arguments: [String]) -> Int32 {
-        var runs = 15
-        var corpus: String?
-        var binary: String?
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            let value = index + 1 < arguments.count ? arguments[index + 1] : nil
-            switch argument {
-            case "--runs": runs = value.flatMap { Int($0) } ?? runs; index += 2
-            case "--corpus": corpus = value; index += 2
-            case "--binary": binary = value; index += 2
-            default:
-                print("unknown option \(argument); options: --runs N --corpus DIR --binary PATH")
-                return 2
-            }
-        }
+        let (runs, corpus, binary) = BenchmarkOptions.corpus(arguments, suite: "compiler", corpusHelp: "validate this directory as a process")
         let steps = 1_000
         let resources = 1_000
         let text = generatedProject(steps: steps, resources: resources)
@@ -155,6 +140,11 @@ enum CompilerBenchmark {
 
     /// Runs `path arguments...` with stdout and stderr to /dev/null; returns its exit status.
     static func spawn(_ path: String, _ arguments: [String]) -> Int32 {
+        spawnMeasured(path, arguments).status
+    }
+
+    /// `spawn`, also returning the child's peak resident memory (KiB, from `wait4`'s rusage).
+    static func spawnMeasured(_ path: String, _ arguments: [String]) -> (status: Int32, maxRSSKiB: Int) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -163,9 +153,10 @@ enum CompilerBenchmark {
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else { return -1 }
+        guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else { return (-1, 0) }
         var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        return (status >> 8) & 0xFF
+        var usage = rusage()
+        while wait4(pid, &status, 0, &usage) < 0, errno == EINTR {}
+        return ((status >> 8) & 0xFF, Int(usage.ru_maxrss))
     }
 }

@@ -10,6 +10,8 @@ import Darwin
 #endif
 
 enum ExprBenchmark {
+    static let help = "guard expressions: parse/check/compile and evaluations per second"
+
     /// The qa_testing prehook of the self-bootstrap workflow: the typical guard.
     static let typical = #"is_last_cycle && qa_file_path.startsWith("docs/qa/") && qa_file_path.endsWith(".md") && (self_referential_safe || size(self_referential_safe_scenarios) > 0) && (size(regression_target_ids) == 0 || qa_file_path in regression_target_ids)"#
     static let short = "is_last_cycle"
@@ -86,17 +88,10 @@ enum ExprBenchmark {
     }
 
     static func run(_ arguments: [String]) -> Int32 {
-        var seconds = 2.0
-        var index = 0
-        while index < arguments.count {
-            if arguments[index] == "--seconds", index + 1 < arguments.count, let value = Double(arguments[index + 1]), value > 0 {
-                seconds = value
-                index += 2
-            } else {
-                print("usage: orchestrator-bench expr [--seconds S]   (S per measurement, default 2)")
-                return 2
-            }
-        }
+        let options = BenchmarkOptions(arguments, suite: "expr", declared: [
+            BenchmarkOption(name: "--seconds", value: "S", help: "seconds per measurement (default 2)")
+        ])
+        let seconds = options.double("--seconds", 2)
         #if DEBUG
         print("warning: a debug build; run `swift run -c release orchestrator-bench expr` for real figures")
         #endif

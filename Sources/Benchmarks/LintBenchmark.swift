@@ -14,22 +14,7 @@ enum LintBenchmark {
     static let help = "lint a generated 1,000-step / 1,000-resource project; lint the corpus in-process and as a process (--corpus DIR --binary PATH --runs N)"
 
     static func run(_ arguments: [String]) -> Int32 {
-        var runs = 15
-        var corpus: String?
-        var binary: String?
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            let value = index + 1 < arguments.count ? arguments[index + 1] : nil
-            switch argument {
-            case "--runs": runs = value.flatMap { Int($0) } ?? runs; index += 2
-            case "--corpus": corpus = value; index += 2
-            case "--binary": binary = value; index += 2
-            default:
-                print("unknown option \(argument); options: --runs N --corpus DIR --binary PATH")
-                return 2
-            }
-        }
+        let (runs, corpus, binary) = BenchmarkOptions.corpus(arguments, suite: "lint", corpusHelp: "lint this directory in-process and as a process")
 
         let text = CompilerBenchmark.generatedProject(steps: 1_000, resources: 1_000)
         let source = SourceFile(path: "generated.yaml", text: text)

@@ -23,21 +23,14 @@ enum RunnerBenchmark {
         "1,000 `true` steps and 1,000 items (max_parallel 8) through the task runner vs a shell loop (--runs N --count N --dir DIR)"
 
     static func run(_ arguments: [String]) -> Int32 {
-        var runs = 3
-        var count = 1_000
-        var base = "/tmp"
-        var index = 0
-        while index < arguments.count {
-            let value = index + 1 < arguments.count ? arguments[index + 1] : nil
-            switch arguments[index] {
-            case "--runs": runs = value.flatMap { Int($0) } ?? runs; index += 2
-            case "--count": count = value.flatMap { Int($0) } ?? count; index += 2
-            case "--dir": base = value ?? base; index += 2
-            default:
-                print("unknown option \(arguments[index]); options: --runs N --count N --dir DIR")
-                return 2
-            }
-        }
+        let options = BenchmarkOptions(arguments, suite: "runner", declared: [
+            BenchmarkOption(name: "--runs", value: "N", help: "runs per measurement (default 3)"),
+            BenchmarkOption(name: "--count", value: "N", help: "steps and items (default 1000)"),
+            BenchmarkOption(name: "--dir", value: "DIR", help: "where the temporary data directory goes (default /tmp)"),
+        ])
+        let runs = options.int("--runs", 3)
+        let count = options.int("--count", 1_000)
+        let base = options.string("--dir") ?? "/tmp"
         var template = Array("\(base)/orchestrator-bench-runner-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { buffer -> String? in
             guard let base = buffer.baseAddress, let path = mkdtemp(base) else { return nil }

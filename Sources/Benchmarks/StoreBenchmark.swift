@@ -65,8 +65,9 @@ enum StoreBenchmark {
     }
 
     static func run(_ arguments: [String]) -> Int32 {
-        var runs = 5
-        if arguments.count == 2, arguments[0] == "--runs", let value = Int(arguments[1]) { runs = value }
+        let runs = BenchmarkOptions(arguments, suite: "store", declared: [
+            BenchmarkOption(name: "--runs", value: "N", help: "runs per measurement (default 5)")
+        ]).int("--runs", 5)
         let pid = getpid()
         let root = "/tmp/orchestrator-bench-store-\(pid)"
         mkdir(root, 0o700)

@@ -11,41 +11,17 @@ import Darwin
 enum YAMLBenchmark {
     static let help = "YAML parse throughput (MB/s) on a generated manifest stream"
 
-    static let usage = """
-        usage: orchestrator-bench yaml [--size MB] [--iterations N] [--write FILE] [--file FILE]
-          --size MB       size of the generated stream (default 8)
-          --iterations N  timed parses (default 10); the best and the median are reported
-          --write FILE    also write the generated stream to FILE (to compare with other parsers)
-          --file FILE     parse FILE instead of a generated stream
-        """
-
     static func run(_ arguments: [String]) -> Int32 {
-        var sizeMB = 8.0
-        var iterations = 10
-        var writePath: String?
-        var filePath: String?
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            let value = index + 1 < arguments.count ? arguments[index + 1] : nil
-            switch argument {
-            case "--size": sizeMB = value.flatMap(Double.init) ?? -1
-            case "--iterations": iterations = value.flatMap { Int($0) } ?? -1
-            case "--write": writePath = value
-            case "--file": filePath = value
-            case "--help", "-h":
-                print(usage)
-                return 0
-            default:
-                print(usage)
-                return 2
-            }
-            index += 2
-            if value == nil || sizeMB <= 0 || iterations <= 0 {
-                print(usage)
-                return 2
-            }
-        }
+        let options = BenchmarkOptions(arguments, suite: "yaml", declared: [
+            BenchmarkOption(name: "--size", value: "MB", help: "size of the generated stream (default 8)"),
+            BenchmarkOption(name: "--iterations", value: "N", help: "timed parses (default 10); the best and the median are reported"),
+            BenchmarkOption(name: "--write", value: "FILE", help: "also write the generated stream to FILE (to compare with other parsers)"),
+            BenchmarkOption(name: "--file", value: "FILE", help: "parse FILE instead of a generated stream"),
+        ])
+        let sizeMB = options.double("--size", 8)
+        let iterations = options.int("--iterations", 10)
+        let writePath = options.string("--write")
+        let filePath = options.string("--file")
 
         let bytes: [UInt8]
         if let filePath {

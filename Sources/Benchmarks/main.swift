@@ -18,9 +18,10 @@ let suites: [(name: String, help: String, run: ([String]) -> Int32)] = [
     ("yaml", YAMLBenchmark.help, YAMLBenchmark.run),
     ("compiler", CompilerBenchmark.help, CompilerBenchmark.run),
     ("lint", LintBenchmark.help, LintBenchmark.run),
-    ("expr", "guard expressions: parse/check/compile and evaluations per second", ExprBenchmark.run),
+    ("expr", ExprBenchmark.help, ExprBenchmark.run),
     ("store", StoreBenchmark.help, StoreBenchmark.run),
     ("runner", RunnerBenchmark.help, RunnerBenchmark.run),
+    ("hostile", HostileBenchmark.help, HostileBenchmark.run),
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

@@ -85,7 +85,8 @@ final class Mutex: @unchecked Sendable {
 public struct CommandContext: Sendable {
     public var stdout: OutputStream
     public var stderr: OutputStream
-    /// Reads all of standard input (called at most once, for `-`).
+    /// Reads standard input (called at most once, for `-`); the process reads at most one byte more
+    /// than `FileSystem.inputLimit`, so an endless stream is refused with bounded memory.
     public var readStandardInput: @Sendable () -> [UInt8]
     public var environment: [String: String]
     public var currentDirectory: String
@@ -116,7 +117,7 @@ public struct CommandContext: Sendable {
         let directory = getcwd(&cwd, cwd.count).map { _ in String(decoding: cwd.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) } ?? "."
         return CommandContext(
             stdout: OutputStream(fileDescriptor: 1), stderr: OutputStream(fileDescriptor: 2),
-            readStandardInput: { FileSystem.readAll(fileDescriptor: 0) },
+            readStandardInput: { FileSystem.readAll(fileDescriptor: 0, limit: FileSystem.inputLimit + 1) },
             environment: environment, currentDirectory: directory)
     }
 

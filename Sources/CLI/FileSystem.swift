@@ -1,4 +1,5 @@
 import Diagnostics
+import YAML
 
 #if canImport(Glibc)
 import Glibc
@@ -15,12 +16,18 @@ public struct InputError: Error, Sendable, CustomStringConvertible {
 
 /// File access for the CLI layer, written against the C library (no Foundation on the hot path).
 public enum FileSystem {
-    /// Reads a whole file descriptor until end of file.
-    public static func readAll(fileDescriptor fd: Int32) -> [UInt8] {
+    /// The largest input file (or standard input) read: the YAML layer's input limit (32 MiB).
+    public static let inputLimit = YAMLLimits.standard.maxInputBytes
+
+    /// Reads a file descriptor until end of file, or until `limit` bytes were read (pass one
+    /// more than the largest size accepted to tell "exactly the limit" from "more").
+    public static func readAll(fileDescriptor fd: Int32, limit: Int = Int.max, expectedSize: Int = 0) -> [UInt8] {
         var result: [UInt8] = []
+        result.reserveCapacity(min(max(0, expectedSize), limit))
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        while result.count < limit {
+            let wanted = min(chunk.count, limit - result.count)
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, wanted) }
             if count < 0 {
                 if errno == EINTR { continue }
                 break
@@ -31,16 +38,45 @@ public enum FileSystem {
         return result
     }
 
-    /// Reads a whole file.
-    public static func readFile(_ path: String) throws(InputError) -> [UInt8] {
+    /// Reads a whole file of at most `limit` bytes. The size is checked by `fstat` before a byte is
+    /// read, and reading stops after `limit + 1` bytes (a file that grows, a device), so a larger
+    /// file is refused at once with constant memory.
+    public static func readFile(_ path: String, limit: Int = inputLimit) throws(InputError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw InputError(path: path, reason: errorText()) }
         defer { close(fd) }
         var info = stat()
-        if fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
-            throw InputError(path: path, reason: "is a directory")
+        var size = 0
+        if fstat(fd, &info) == 0 {
+            if (info.st_mode & S_IFMT) == S_IFDIR { throw InputError(path: path, reason: "is a directory") }
+            if (info.st_mode & S_IFMT) == S_IFREG { size = Int(info.st_size) }
         }
-        return readAll(fileDescriptor: fd)
+        if size > limit { throw tooLarge(path, size: size, limit: limit) }
+        let bytes = readAll(fileDescriptor: fd, limit: limit + 1, expectedSize: size)
+        if bytes.count > limit { throw tooLarge(path, size: nil, limit: limit) }
+        return bytes
+    }
+
+    /// `readFile(path)`, its errors naming the path as the user wrote it.
+    static func readFile(_ path: String, shownAs shown: String) throws(InputError) -> [UInt8] {
+        do {
+            return try readFile(path)
+        } catch {
+            throw InputError(path: shown, reason: error.reason)
+        }
+    }
+
+    /// Standard input of at most `limit` bytes: `context.readStandardInput` reads it in bounded
+    /// chunks, at most `limit + 1` bytes (`CommandContext.process`).
+    public static func readStandardInput(_ context: CommandContext, limit: Int = inputLimit) throws(InputError) -> [UInt8] {
+        let bytes = context.readStandardInput()
+        if bytes.count > limit { throw tooLarge("-", size: nil, limit: limit) }
+        return bytes
+    }
+
+    private static func tooLarge(_ path: String, size: Int?, limit: Int) -> InputError {
+        let what = size.map { "it is \($0) bytes, more than" } ?? "it holds more than"
+        return InputError(path: path, reason: "\(what) the input limit of \(limit) bytes (\(limit >> 20) MiB); split it into several files")
     }
 
     public static func errorText() -> String {
@@ -97,7 +133,7 @@ public enum FileSystem {
             if path == "-" {
                 guard !stdinRead else { throw InputError(path: "-", reason: "standard input given twice") }
                 stdinRead = true
-                sources.append(SourceFile(path: "<stdin>", bytes: context.readStandardInput()))
+                sources.append(SourceFile(path: "<stdin>", bytes: try readStandardInput(context)))
                 continue
             }
             let resolved = path.hasPrefix("/") ? path : context.currentDirectory + "/" + path
@@ -109,14 +145,14 @@ public enum FileSystem {
                 for file in files {
                     // Show paths as the user wrote them (relative stays relative).
                     let shown = path.hasPrefix("/") ? file : String(file.dropFirst(prefixLength))
-                    sources.append(SourceFile(path: shown, bytes: try readFile(file)))
+                    sources.append(SourceFile(path: shown, bytes: try readFile(file, shownAs: shown)))
                 }
             case .file:
-                sources.append(SourceFile(path: path, bytes: try readFile(resolved)))
+                sources.append(SourceFile(path: path, bytes: try readFile(resolved, shownAs: path)))
             case .missing:
                 throw InputError(path: path, reason: "no such file or directory")
             case .other:
-                sources.append(SourceFile(path: path, bytes: try readFile(resolved)))
+                sources.append(SourceFile(path: path, bytes: try readFile(resolved, shownAs: path)))
             }
         }
         return sources

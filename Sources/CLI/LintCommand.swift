@@ -89,7 +89,7 @@ struct LintCommand: Command {
             }
             let state = try StateLintInputs(files: files, state: self.state, enable: enable, disable: disable, stray: stray, context: context)
             let checked = try state.manifestFiles.map { files throws(UsageError) in
-                try ManifestCheck.load(files, project: project, stray: stray, context: context)
+                try ManifestCheck.load(files, project: project, stray: stray, context: context, limit: report.limit)
             }
             let diagnostics =
                 (checked.map {
@@ -103,7 +103,7 @@ struct LintCommand: Command {
             if !diagnostics.isEmpty || report.format != .text {
                 report.emit(
                     diagnostics, sources: sources + configSources, files: sources.count,
-                    context: context, rules: Self.rules + StateRegistry.descriptions)
+                    context: context, rules: Self.rules + StateRegistry.descriptions, skipped: checked?.skipped ?? 0)
             }
             if errors > 0 { return .findings }
             if report.format == .text {

@@ -17,9 +17,10 @@ struct ParseCommand: Command {
         """
     var output = Output.json
     var color = ColorChoice.auto
+    var maxErrors: Int?
     var files: [String] = []
 
-    static var options: [Option<Self>] { [.output(\.output), .color(\.color)] }
+    static var options: [Option<Self>] { [.output(\.output), .color(\.color), .maxErrors(\.maxErrors)] }
     static var positionals: Positionals<Self>? { Positionals(\.files) }
 
     enum Output: String, OptionChoice { case json, summary }
@@ -57,7 +58,7 @@ struct ParseCommand: Command {
                 context.stdout.write("documents: \(totals.documents), nodes: \(totals.nodes), bytes: \(totals.bytes)\n")
             }
             if !diagnostics.isEmpty {
-                DiagnosticOptions(color: color).emit(diagnostics, sources: sources, files: sources.count, context: context)
+                DiagnosticOptions(color: color, maxErrors: maxErrors).emit(diagnostics, sources: sources, files: sources.count, context: context)
                 return .findings
             }
             return .success

@@ -27,6 +27,7 @@ struct PlanCommand: Command {
     var output = Output.text
     var color = ColorChoice.auto
     var strict = false
+    var maxErrors: Int?
     var stray: [String] = []
 
     static var options: [Option<Self>] {
@@ -38,6 +39,7 @@ struct PlanCommand: Command {
             .integer(\.cycles, "--cycles", value: "N", help: "cycles to unroll for an infinite loop without max_cycles (default 3); caps the others"),
             .output(\.output),
             .color(\.color),
+            .maxErrors(\.maxErrors),
         ]
     }
     static var positionals: Positionals<Self>? { Positionals(\.stray) }
@@ -50,11 +52,12 @@ struct PlanCommand: Command {
     func run(context: CommandContext) -> ExitStatus {
         do throws(UsageError) {
             if cycles == 0 { throw UsageError("`--cycles` must be at least 1") }
-            let checked = try ManifestCheck.load(files, project: project, stray: stray, strict: strict, context: context)
+            let report = DiagnosticOptions(color: color, maxErrors: maxErrors)
+            let checked = try ManifestCheck.load(files, project: project, stray: stray, strict: strict, context: context, limit: report.limit)
             if !checked.diagnostics.isEmpty {
-                DiagnosticOptions(color: color).emit(
+                report.emit(
                     checked.diagnostics, sources: checked.sources, files: checked.sources.count,
-                    context: context, rules: ManifestCheck.rules)
+                    context: context, rules: ManifestCheck.rules, skipped: checked.skipped)
             }
             if checked.hasErrors { return .findings }
             var graphs = checked.compilation.workflows
@@ -210,6 +213,9 @@ enum PlanText {
                 if let decision = decisions[step.id] { out += decisionLine(step.id, decision, idWidth: idWidth) }
             }
             out += "  -> " + continuation(plan, cycle: cycle.cycle) + "\n"
+            if let repeated = plan.repeated, repeated.sameAs == cycle.cycle {
+                out += "\ncycles \(repeated.first)-\(repeated.last): as cycle \(repeated.sameAs)\n"
+            }
         }
         return out
     }
@@ -318,7 +324,11 @@ enum PlanJSON {
             ("steps", .array(steps)),
             ("segments", .array(segments)),
             ("cycles", .array(cycles)),
-        ])
+        ] + (plan.repeated.map { repeated in
+            [("repeatedCycles", JSONValue.object([
+                ("first", .int(Int64(repeated.first))), ("last", .int(Int64(repeated.last))), ("sameAs", .int(Int64(repeated.sameAs))),
+            ]))]
+        } ?? []))
     }
 }
 

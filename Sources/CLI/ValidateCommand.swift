@@ -30,13 +30,13 @@ struct ValidateCommand: Command {
 
     func run(context: CommandContext) -> ExitStatus {
         do throws(UsageError) {
-            let checked = try ManifestCheck.load(files, project: project, stray: stray, strict: strict, context: context)
+            let checked = try ManifestCheck.load(files, project: project, stray: stray, strict: strict, context: context, limit: report.limit)
             let errors = checked.diagnostics.filter { $0.severity == .error }.count
             let warnings = checked.diagnostics.filter { $0.severity == .warning }.count
             if !checked.diagnostics.isEmpty || report.format != .text {
                 report.emit(
                     checked.diagnostics, sources: checked.sources, files: checked.sources.count,
-                    context: context, rules: ManifestCheck.rules)
+                    context: context, rules: ManifestCheck.rules, skipped: checked.skipped)
             }
             if errors > 0 { return .findings }
             if report.format == .text { context.stdout.write(checked.summaryLine(warnings: warnings) + "\n") }
@@ -55,6 +55,8 @@ struct ManifestCheck {
     var compilation: Compilation
     /// Loading and compiling findings together.
     var diagnostics: [Diagnostic]
+    /// Loading findings past `--max-errors`: counted, not kept.
+    var skipped: Int
 
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
@@ -63,9 +65,9 @@ struct ManifestCheck {
 
     /// `-f` paths, `-p`, and the positional arguments (manifests given without -f are an
     /// error that says so); `strict`: the replaced system's ignored keys and references the
-    /// files do not resolve are errors.
+    /// files do not resolve are errors; findings past `limit` are counted, not kept.
     static func load(
-        _ paths: [String], project: String?, stray: [String], strict: Bool = false, context: CommandContext
+        _ paths: [String], project: String?, stray: [String], strict: Bool = false, context: CommandContext, limit: DiagnosticLimit
     ) throws(UsageError) -> ManifestCheck {
         guard !paths.isEmpty else {
             if let first = stray.first {
@@ -82,12 +84,13 @@ struct ManifestCheck {
         } catch {
             throw UsageError(error.description)
         }
-        let loaded = ManifestLoader.load(sources, projectOverride: project, strict: strict)
+        let loaded = ManifestLoader.load(sources, projectOverride: project, strict: strict, limit: limit)
         let compilation = Compiler.compile(loaded.resources, sources: loaded.sources, strict: strict)
         return ManifestCheck(
             sources: loaded.sources, resources: loaded.resources, compilation: compilation,
             diagnostics: loaded.diagnostics + compilation.diagnostics
-                + WorkspacePaths.check(loaded.resources, currentDirectory: context.absoluteDirectory))
+                + WorkspacePaths.check(loaded.resources, currentDirectory: context.absoluteDirectory),
+            skipped: loaded.skipped)
     }
 
     /// `valid: 15 resources (1 workflow) in 1 file, project default; 3 warnings`.

@@ -28,34 +28,76 @@ public struct Plan: Sendable {
     public var truncated: Bool
     /// The variables known in every cycle (the others make prehooks conditional).
     public var knownVariables: [String]
+    /// Cycles not unrolled because they decide exactly as an unrolled one: a long loop shows its
+    /// first cycles, this range, then its last cycle (`cycles 4-4294967294: as cycle 3`).
+    public var repeated: RepeatedCycles?
+
+    /// The cycle after `cycle` in the plan as shown: the first of the repeated range after the
+    /// one they repeat, the cycle after the range at its end.
+    public func nextShown(after cycle: Int) -> Int {
+        if let repeated, cycle == repeated.first - 1 { return repeated.first }
+        return cycle + 1
+    }
+}
+
+/// A range of cycles that decide exactly as cycle `sameAs` (no prehook reads `cycle`, and
+/// `is_last_cycle` and `max_cycles` are the same in all of them).
+public struct RepeatedCycles: Sendable, Hashable {
+    public var first: Int
+    public var last: Int
+    public var sameAs: Int
 }
 
 public enum Planner {
     /// How many cycles an infinite loop without `max_cycles` is unrolled when no count is given.
     public static let defaultUnrolledCycles = 3
 
+    /// The most cycles a plan unrolls, whatever the loop's limit or `--cycles` asks for (a plan
+    /// of `max_cycles: 4294967295` stays small).
+    public static let maxUnrolledCycles = 1_000
+
     /// Unrolls `graph`. `cycles` caps how many cycles are shown (and sets the count for an
-    /// infinite loop without `max_cycles`, default 3).
+    /// infinite loop without `max_cycles`, default 3). A loop of more than
+    /// `maxUnrolledCycles` cycles, when no prehook reads `cycle`, shows its first
+    /// `defaultUnrolledCycles` cycles, the range after them as repeating the last of those
+    /// (`repeated`), and its last cycle; when a prehook reads `cycle` it shows the first
+    /// `maxUnrolledCycles` and is `truncated`.
     public static func plan(_ graph: WorkflowGraph, cycles requested: Int? = nil) -> Plan {
         let limit = graph.loop.cycleLimit
-        let shown: Int
-        let truncated: Bool
+        var shown: [Int]
+        var truncated: Bool
+        var repeated: RepeatedCycles?
         if let limit {
-            shown = min(limit, max(1, requested ?? limit))
-            truncated = shown < limit
+            let count = min(limit, max(1, requested ?? limit))
+            truncated = count < limit
+            shown = Array(1...min(count, maxUnrolledCycles))
+            let head = defaultUnrolledCycles
+            if requested == nil, limit > maxUnrolledCycles, limit > head + 1, !readsCycle(graph.steps) {
+                // Cycles 2 to limit - 1 decide alike: nothing they know differs but the number.
+                shown = Array(1...head) + [limit]
+                repeated = RepeatedCycles(first: head + 1, last: limit - 1, sameAs: head)
+            } else if shown.count < count {
+                truncated = true
+            }
         } else {
-            shown = max(1, requested ?? defaultUnrolledCycles)
+            shown = Array(1...min(maxUnrolledCycles, max(1, requested ?? defaultUnrolledCycles)))
             truncated = true
         }
-        var planned: [PlannedCycle] = []
-        for cycle in 1...shown {
+        let planned = shown.map { cycle in
             let facts = CycleFacts(cycle: cycle, cycleLimit: limit)
             let known = knownValues(facts)
-            planned.append(PlannedCycle(cycle: cycle, facts: facts, steps: graph.steps.map { decide($0, cycle: cycle, known: known) }))
+            return PlannedCycle(cycle: cycle, facts: facts, steps: graph.steps.map { decide($0, cycle: cycle, known: known) })
         }
         return Plan(
             workflow: graph, cycles: planned, cycleLimit: limit, truncated: truncated,
-            knownVariables: CycleFacts(cycle: 1, cycleLimit: limit).bindings.map(\.name))
+            knownVariables: CycleFacts(cycle: 1, cycleLimit: limit).bindings.map(\.name), repeated: repeated)
+    }
+
+    /// Whether a prehook of `steps` (chains included) reads the cycle number.
+    static func readsCycle(_ steps: [CompiledStep]) -> Bool {
+        steps.contains { step in
+            (step.prehook?.when.variables.contains("cycle") ?? false) || readsCycle(step.children)
+        }
     }
 
     static func decide(_ step: CompiledStep, cycle: Int, known: [String: Value]) -> PlannedStep {

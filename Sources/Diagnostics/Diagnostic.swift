@@ -95,17 +95,30 @@ public struct DiagnosticSummary: Sendable, Equatable {
     public var notes: Int
     /// How many files were read (not how many have findings).
     public var files: Int
+    /// Findings not kept: found after the run's `--max-errors` limit was reached.
+    public var skipped: Int
 
-    public init(diagnostics: [Diagnostic], files: Int) {
-        errors = diagnostics.filter { $0.severity == .error }.count
-        warnings = diagnostics.filter { $0.severity == .warning }.count
-        notes = diagnostics.filter { $0.severity == .note }.count
+    public init(diagnostics: [Diagnostic], files: Int, skipped: Int = 0) {
+        var counts = [Severity: Int]()
+        for diagnostic in diagnostics { counts[diagnostic.severity, default: 0] += 1 }
+        errors = counts[.error] ?? 0
+        warnings = counts[.warning] ?? 0
+        notes = counts[.note] ?? 0
         self.files = files
+        self.skipped = skipped
     }
 
-    /// `N errors, N warnings in N files`.
+    /// `N errors, N warnings in N files`, then `; N more findings skipped (--max-errors)` when
+    /// the limit cut the run short.
     public var line: String {
         func plural(_ count: Int, _ word: String) -> String { "\(count) \(word)\(count == 1 ? "" : "s")" }
-        return "\(plural(errors, "error")), \(plural(warnings, "warning")) in \(plural(files, "file"))"
+        var text = "\(plural(errors, "error")), \(plural(warnings, "warning")) in \(plural(files, "file"))"
+        if skipped > 0 { text += "; " + skippedText }
+        return text
+    }
+
+    /// `N more findings skipped after the first E errors (--max-errors N; 0 shows all)`.
+    public var skippedText: String {
+        "\(skipped) more finding\(skipped == 1 ? "" : "s") skipped after the first \(errors) error\(errors == 1 ? "" : "s") (--max-errors; 0 shows all)"
     }
 }

@@ -33,28 +33,55 @@ public struct DiagnosticRenderer: Sendable {
     public var toolName: String
     public var toolVersion: String
     public var rules: [RuleDescription]
+    /// Per file, the byte ranges never shown (a SecretStore's data, `SecretScan`).
+    public var hidden: [String: [Range<Int>]]
+    /// Secret values masked in every format: those of the sources' SecretStores and `secrets`.
+    public var secrets: SecretValues
 
+    /// `secrets`: further secret values known to the caller (a store's secrets), masked wherever
+    /// they appear in a snippet, a message or a help text.
     public init(
         sources: [SourceFile] = [], color: Bool = false, toolName: String = "orchestrator",
-        toolVersion: String = "0.1.0", rules: [RuleDescription] = []
+        toolVersion: String = "0.1.0", rules: [RuleDescription] = [], secrets: [String] = []
     ) {
         var byPath: [String: SourceFile] = [:]
-        for source in sources { byPath[source.path] = source }
+        var hidden: [String: [Range<Int>]] = [:]
+        var values = secrets
+        for source in sources {
+            byPath[source.path] = source
+            let scan = SecretScan(source.bytes)
+            if !scan.spans.isEmpty { hidden[source.path] = scan.spans }
+            values += scan.values
+        }
         self.sources = byPath
+        self.hidden = hidden
+        self.secrets = SecretValues(values)
         self.color = color
         self.toolName = toolName
         self.toolVersion = toolVersion
         self.rules = rules
     }
 
-    public func render(_ diagnostics: [Diagnostic], format: DiagnosticFormat, files: Int) -> String {
-        let sorted = diagnostics.sorted(by: Diagnostic.sortKey)
+    /// Renders findings; messages and help texts are made printable and secret-free first
+    /// (`Printable`), so every format shows the same safe text.
+    /// `skipped`: findings left out by the run's limit (`DiagnosticLimit`), said in every format.
+    public func render(_ diagnostics: [Diagnostic], format: DiagnosticFormat, files: Int, skipped: Int = 0) -> String {
+        let sorted = diagnostics.map(printable).sorted(by: Diagnostic.sortKey)
+        let summary = DiagnosticSummary(diagnostics: sorted, files: files, skipped: skipped)
         switch format {
-        case .text: return text(sorted, files: files)
-        case .json: return json(sorted, files: files)
-        case .sarif: return sarif(sorted)
-        case .github: return github(sorted)
+        case .text: return text(sorted, summary: summary)
+        case .json: return json(sorted, summary: summary)
+        case .sarif: return sarif(sorted, summary: summary)
+        case .github: return github(sorted, summary: summary)
         }
+    }
+
+    /// `diagnostic` with its message and help escaped, shortened and masked.
+    public func printable(_ diagnostic: Diagnostic) -> Diagnostic {
+        var copy = diagnostic
+        copy.message = Printable.text(diagnostic.message, secrets: secrets)
+        copy.help = diagnostic.help.map { Printable.text($0, secrets: secrets) }
+        return copy
     }
 
     // MARK: text
@@ -79,23 +106,14 @@ public struct DiagnosticRenderer: Sendable {
         out += paint(diagnostic.severity.rawValue + ":", severityColor)
         out += " " + diagnostic.message + " " + paint("[\(diagnostic.rule)]", "2") + "\n"
         if let file = diagnostic.file, let range = diagnostic.range, let source = sources[file],
-            let line = source.lineText(range.start.line)
+            let snippet = Snippet(source: source, range: range, hidden: hidden[file] ?? [], secrets: secrets)
         {
             let number = String(range.start.line)
             let gutter = String(repeating: " ", count: max(5, number.count + 1))
             let padded = String(repeating: " ", count: gutter.count - number.count) + number
-            // Tabs would misalign the caret, show them as one space each.
-            let shown = String(line.unicodeScalars.map { $0 == "\t" ? " " : Character($0) })
-            out += "\(padded) | \(shown)\n"
-            let column = max(1, range.start.column)
-            var width = 1
-            if range.end.line == range.start.line, range.end.column > range.start.column {
-                width = range.end.column - range.start.column
-            } else if range.end.line > range.start.line {
-                width = max(1, line.unicodeScalars.count - column + 1)
-            }
-            let caret = "^" + String(repeating: "~", count: max(0, width - 1))
-            out += "\(gutter) | " + String(repeating: " ", count: column - 1) + paint(caret, "1;32") + "\n"
+            out += "\(padded) | \(snippet.text)\n"
+            let caret = "^" + String(repeating: "~", count: snippet.caretWidth - 1)
+            out += "\(gutter) | " + String(repeating: " ", count: snippet.caretColumn - 1) + paint(caret, "1;32") + "\n"
             if let help = diagnostic.help { out += "\(gutter) = help: \(help)\n" }
         } else if let help = diagnostic.help {
             out += "      = help: \(help)\n"
@@ -103,10 +121,10 @@ public struct DiagnosticRenderer: Sendable {
         return out
     }
 
-    public func text(_ diagnostics: [Diagnostic], files: Int) -> String {
+    public func text(_ diagnostics: [Diagnostic], summary: DiagnosticSummary) -> String {
         var out = ""
         for diagnostic in diagnostics { out += text(diagnostic) }
-        out += DiagnosticSummary(diagnostics: diagnostics, files: files).line + "\n"
+        out += summary.line + "\n"
         return out
     }
 
@@ -127,15 +145,17 @@ public struct DiagnosticRenderer: Sendable {
         ])
     }
 
-    public func json(_ diagnostics: [Diagnostic], files: Int) -> String {
-        let summary = DiagnosticSummary(diagnostics: diagnostics, files: files)
+    /// The summary's `skipped` key is there only when the limit left findings out.
+    public func json(_ diagnostics: [Diagnostic], summary: DiagnosticSummary) -> String {
+        var counts: [(key: String, value: JSONValue)] = [
+            ("errors", .int(Int64(summary.errors))),
+            ("warnings", .int(Int64(summary.warnings))),
+            ("files", .int(Int64(summary.files))),
+        ]
+        if summary.skipped > 0 { counts.append(("skipped", .int(Int64(summary.skipped)))) }
         let value: JSONValue = .object([
             ("diagnostics", .array(diagnostics.map(DiagnosticRenderer.jsonValue))),
-            ("summary", .object([
-                ("errors", .int(Int64(summary.errors))),
-                ("warnings", .int(Int64(summary.warnings))),
-                ("files", .int(Int64(summary.files))),
-            ])),
+            ("summary", .object(counts)),
         ])
         return JSONWriter(pretty: true).string(value) + "\n"
     }
@@ -150,7 +170,8 @@ public struct DiagnosticRenderer: Sendable {
         }
     }
 
-    public func sarif(_ diagnostics: [Diagnostic]) -> String {
+    /// Skipped findings are said in the run's `invocations[0].toolExecutionNotifications`.
+    public func sarif(_ diagnostics: [Diagnostic], summary: DiagnosticSummary) -> String {
         // Every rule that fired is listed, described when we know it.
         var ruleList = rules
         var known = Set(rules.map(\.id))
@@ -205,7 +226,13 @@ public struct DiagnosticRenderer: Sendable {
                     ("rules", .array(rulesJSON)),
                 ]))])),
                 ("results", .array(results)),
-            ])])),
+            ] + (summary.skipped > 0 ? [("invocations", JSONValue.array([.object([
+                ("executionSuccessful", .bool(true)),
+                ("toolExecutionNotifications", .array([.object([
+                    ("level", .string("warning")),
+                    ("message", .object([("text", .string(summary.skippedText))])),
+                ])])),
+            ])]))] : []))])),
         ])
         return JSONWriter(pretty: true).string(log) + "\n"
     }
@@ -220,7 +247,8 @@ public struct DiagnosticRenderer: Sendable {
         return out
     }
 
-    public func github(_ diagnostics: [Diagnostic]) -> String {
+    /// Skipped findings are said in a last `::warning` line.
+    public func github(_ diagnostics: [Diagnostic], summary: DiagnosticSummary) -> String {
         var out = ""
         for diagnostic in diagnostics {
             let command: String
@@ -243,6 +271,7 @@ public struct DiagnosticRenderer: Sendable {
             if let help = diagnostic.help { message += " (help: \(help))" }
             out += "::\(command) \(properties.joined(separator: ","))::\(DiagnosticRenderer.escapeGitHub(message, property: false))\n"
         }
+        if summary.skipped > 0 { out += "::warning title=max-errors::\(DiagnosticRenderer.escapeGitHub(summary.skippedText, property: false))\n" }
         return out
     }
 }

@@ -49,51 +49,29 @@ public struct SourceFile: Sendable {
     /// The path as the user wrote it (`-` or `<stdin>` for standard input).
     public let path: String
     public let bytes: [UInt8]
+    /// Where its lines start (built once, one pass over the bytes).
+    public let lines: LineIndex
 
     public init(path: String, bytes: [UInt8]) {
         self.path = path
         self.bytes = bytes
+        self.lines = LineIndex(bytes)
     }
 
     public init(path: String, text: String) {
-        self.path = path
-        self.bytes = Array(text.utf8)
+        self.init(path: path, bytes: Array(text.utf8))
     }
 
     /// The text of the 1-based line `line`, without its line break; nil when out of range.
+    /// The whole line, however long: diagnostics show a window of it (`Snippet`).
     public func lineText(_ line: Int) -> String? {
-        guard line >= 1 else { return nil }
-        var current = 1
-        var start = 0
-        var index = 0
-        let count = bytes.count
-        while current < line {
-            guard index < count else { return nil }
-            if bytes[index] == 0x0A { current += 1; start = index + 1 }
-            index += 1
+        bytes.withUnsafeBufferPointer { buffer in
+            lines.byteRange(ofLine: line, in: buffer).map { String(decoding: buffer[$0], as: UTF8.self) }
         }
-        if start > count { return nil }
-        var end = start
-        while end < count, bytes[end] != 0x0A, bytes[end] != 0x0D { end += 1 }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 
     /// The location of a byte offset (clamped to the file), computing line and column.
     public func location(ofOffset offset: Int) -> SourceLocation {
-        let target = max(0, min(offset, bytes.count))
-        var line = 1
-        var column = 1
-        var index = 0
-        while index < target {
-            let byte = bytes[index]
-            if byte == 0x0A {
-                line += 1
-                column = 1
-            } else if byte & 0xC0 != 0x80 {
-                column += 1
-            }
-            index += 1
-        }
-        return SourceLocation(line: line, column: column, offset: target)
+        bytes.withUnsafeBufferPointer { lines.location(ofOffset: offset, in: $0) }
     }
 }

@@ -26,10 +26,16 @@ public enum Suggestions {
 
     /// The closest candidate when it is close enough to be a plausible typo: at most a third of
     /// the word's length (at least 1, at most 3) edits away. Ties go to the earlier candidate.
+    /// Candidates whose length differs from the word's by more than the limit are not measured
+    /// (the distance is at least the difference), nor is a word longer than 100 characters (no
+    /// name is; a huge key costs nothing here).
     public static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+        let length = word.unicodeScalars.count
+        guard length <= 100 else { return nil }
         let limit = max(1, min(3, word.count / 3))
         var best: (String, Int)?
         for candidate in candidates {
+            guard abs(candidate.unicodeScalars.count - length) <= limit else { continue }
             let distance = editDistance(word, candidate)
             if distance <= limit, distance < (best?.1 ?? Int.max) { best = (candidate, distance) }
         }

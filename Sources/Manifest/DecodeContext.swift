@@ -38,7 +38,10 @@ final class DecodeContext {
     let file: String
     /// The kind of the document being decoded (for hints); nil when unknown.
     var kind: ResourceKind?
-    private(set) var diagnostics: [Diagnostic] = []
+    /// The findings kept (up to the decode's `DiagnosticLimit`; the rest are counted).
+    private(set) var collected: DiagnosticCollector
+    var diagnostics: [Diagnostic] { collected.kept }
+    /// Every error found, kept or not (a document with one is rejected).
     private(set) var errorCount = 0
     /// The expressions read in the document being decoded (with the key that holds them): when
     /// the document is rejected, their syntax is still checked here, as the compiler never sees
@@ -54,26 +57,27 @@ final class DecodeContext {
     /// When set, every `LEVEL.KEY` a typed decoder read (the schema-table test).
     var typedReads: Set<String>?
 
-    init(file: String, strict: Bool = false) {
+    init(file: String, strict: Bool = false, limit: DiagnosticLimit = .unlimited) {
         self.file = file
         self.strict = strict
+        self.collected = DiagnosticCollector(limit: limit)
     }
 
     /// Adds findings made elsewhere (the syntax of a rejected document's expressions).
     func append(_ diagnostic: Diagnostic) {
         if diagnostic.severity == .error { errorCount += 1 }
-        diagnostics.append(diagnostic)
+        collected.append(diagnostic)
     }
 
     // MARK: Reporting
 
     func error(_ rule: ManifestRule, _ message: String, at range: SourceRange, help: String?) {
         errorCount += 1
-        diagnostics.append(.error(rule.id, message, file: file, range: range, help: help))
+        collected.append(.error(rule.id, message, file: file, range: range, help: help))
     }
 
     func warning(_ rule: ManifestRule, _ message: String, at range: SourceRange, help: String?) {
-        diagnostics.append(.warning(rule.id, message, file: file, range: range, help: help))
+        collected.append(.warning(rule.id, message, file: file, range: range, help: help))
     }
 
     func typeMismatch(_ expected: String, found node: Node, key: String?) {

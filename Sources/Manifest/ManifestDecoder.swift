@@ -8,10 +8,13 @@ public struct DecodeResult: Sendable {
     public var resources: [Resource]
     /// Errors and warnings, in the order found (renderers sort them).
     public var diagnostics: [Diagnostic]
+    /// Findings past the decode's `DiagnosticLimit`: counted, not kept.
+    public var skipped: Int
 
-    public init(resources: [Resource] = [], diagnostics: [Diagnostic] = []) {
+    public init(resources: [Resource] = [], diagnostics: [Diagnostic] = [], skipped: Int = 0) {
         self.resources = resources
         self.diagnostics = diagnostics
+        self.skipped = skipped
     }
 
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
@@ -35,10 +38,12 @@ public enum ManifestDecoder {
     /// a document whose `metadata.project` differs is an error `project-mismatch`.
     /// `source` (the file's bytes) places the syntax errors of a rejected document's expressions
     /// at their exact position inside the YAML scalar; without it they point at the scalar.
+    /// Findings past `limit` are counted in `skipped`, not kept (documents are still decoded).
     public static func decode(
-        documents: [Document], file: String, projectOverride: String?, source: [UInt8]? = nil, strict: Bool = false
+        documents: [Document], file: String, projectOverride: String?, source: [UInt8]? = nil, strict: Bool = false,
+        limit: DiagnosticLimit = .unlimited
     ) -> DecodeResult {
-        let context = DecodeContext(file: file, strict: strict)
+        let context = DecodeContext(file: file, strict: strict, limit: limit)
         var resources: [Resource] = []
         var positions: ScalarSourceMap?
         for document in documents {
@@ -74,7 +79,7 @@ public enum ManifestDecoder {
                 }
             }
         }
-        return DecodeResult(resources: resources, diagnostics: context.diagnostics)
+        return DecodeResult(resources: resources, diagnostics: context.diagnostics, skipped: context.collected.skipped)
     }
 
     /// Every `LEVEL.KEY` (SchemaLevel raw value, key) the typed decoder reads while decoding

@@ -9,11 +9,14 @@ public struct LoadedManifests: Sendable {
     /// YAML parse errors and decoding findings of every file.
     public var diagnostics: [Diagnostic]
     public var sources: [SourceFile]
+    /// Findings found after the load's `DiagnosticLimit` was reached: counted, not kept.
+    public var skipped: Int
 
-    public init(resources: [Resource] = [], diagnostics: [Diagnostic] = [], sources: [SourceFile] = []) {
+    public init(resources: [Resource] = [], diagnostics: [Diagnostic] = [], sources: [SourceFile] = [], skipped: Int = 0) {
         self.resources = resources
         self.diagnostics = diagnostics
         self.sources = sources
+        self.skipped = skipped
     }
 
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
@@ -25,21 +28,28 @@ public enum ManifestLoader {
     /// A file that does not parse yields its parse error as a diagnostic and no resources; the
     /// other files still load. `projectOverride` is the command line's `--project`.
     /// `strict`: keys the replaced system ignored are errors, not warnings (`validate --strict`).
-    public static func load(_ sources: [SourceFile], projectOverride: String?, strict: Bool = false) -> LoadedManifests {
+    /// Findings past `limit` are counted in `skipped`, not kept.
+    public static func load(
+        _ sources: [SourceFile], projectOverride: String?, strict: Bool = false, limit: DiagnosticLimit = .unlimited
+    ) -> LoadedManifests {
         var loaded = LoadedManifests(sources: sources)
+        var collector = DiagnosticCollector(limit: limit)
         for source in sources {
             let documents: [Document]
             do {
                 documents = try YAMLParser.parse(source.bytes)
             } catch {
-                loaded.diagnostics.append(error.diagnostic(file: source.path))
+                collector.append(error.diagnostic(file: source.path))
                 continue
             }
             let result = ManifestDecoder.decode(
-                documents: documents, file: source.path, projectOverride: projectOverride, source: source.bytes, strict: strict)
+                documents: documents, file: source.path, projectOverride: projectOverride, source: source.bytes, strict: strict, limit: limit)
             loaded.resources += result.resources
-            loaded.diagnostics += result.diagnostics
+            collector.append(contentsOf: result.diagnostics)
+            collector.skip(result.skipped)
         }
+        loaded.diagnostics = collector.kept
+        loaded.skipped = collector.skipped
         return loaded
     }
 }

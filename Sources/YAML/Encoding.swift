@@ -92,20 +92,6 @@ enum EncodingCheck {
 
     /// The location of a byte offset, counted from the start (used on error paths only).
     static func locate(_ input: UnsafeBufferPointer<UInt8>, offset: Int) -> SourceLocation {
-        let target = max(0, min(offset, input.count))
-        var line = 1
-        var column = 1
-        var index = 0
-        while index < target {
-            let byte = input[index]
-            if byte == Byte.lineFeed {
-                line += 1
-                column = 1
-            } else if byte & 0xC0 != 0x80 {
-                column += 1
-            }
-            index += 1
-        }
-        return SourceLocation(line: line, column: column, offset: target)
+        LineIndex.locate(offset, in: input)
     }
 }

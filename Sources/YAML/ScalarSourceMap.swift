@@ -21,8 +21,8 @@ import Diagnostics
 public struct ScalarSourceMap: Sendable {
     /// The file's bytes.
     public let source: [UInt8]
-    /// The offset of the first byte of every line (0, then after each line feed), ascending.
-    private let lineStarts: [Int]
+    /// Where the file's lines start.
+    private let lines: LineIndex
     /// Scalar start offset -> the runs of its content, in content order.
     private var runs: [Int: [ContentSegment]] = [:]
     /// Whether the file was re-parsed recording every scalar built in the parser's content buffer
@@ -32,36 +32,9 @@ public struct ScalarSourceMap: Sendable {
     /// An empty map of `source` (scalars are added with `add(_:)`).
     public init(source: [UInt8]) {
         self.source = source
-        lineStarts = Self.lineStarts(of: source)
+        lines = LineIndex(source)
     }
 
-    /// 0, then the offset after every line feed of `source`.
-    private static func lineStarts(of source: [UInt8]) -> [Int] {
-        var starts = [0]
-        starts.reserveCapacity(source.count / 32 + 1)
-        source.withUnsafeBufferPointer { bytes in
-            guard let base = bytes.baseAddress else { return }
-            let count = bytes.count
-            var index = 0
-            // Eight bytes at a time: the high bit of each byte of `found` is set where it is a line feed
-            // (exact per-byte masks, no borrows between bytes).
-            while index + 8 <= count {
-                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-                let x = word ^ 0x0A0A_0A0A_0A0A_0A0A
-                var found = ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x | 0x7F7F_7F7F_7F7F_7F7F)
-                while found != 0 {
-                    starts.append(index + found.trailingZeroBitCount / 8 + 1)
-                    found &= found &- 1
-                }
-                index += 8
-            }
-            while index < count {
-                if base[index] == Byte.lineFeed { starts.append(index + 1) }
-                index += 1
-            }
-        }
-        return starts
-    }
 
     /// The map of the scalar nodes `nodes` of `source` (the file they were parsed from), with at most
     /// one re-parse of the file whatever their number. Other nodes (collections, nodes of another
@@ -89,23 +62,7 @@ public struct ScalarSourceMap: Sendable {
     /// The location of byte `offset` of the file (clamped to it): its 1-based line, and its
     /// column counted in Unicode scalars from the start of the line.
     public func location(ofOffset offset: Int) -> SourceLocation {
-        let target = max(0, min(offset, source.count))
-        // The last line starting at or before `target`.
-        var low = 0
-        var high = lineStarts.count - 1
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if lineStarts[middle] <= target { low = middle } else { high = middle - 1 }
-        }
-        var column = 1
-        source.withUnsafeBufferPointer { bytes in
-            var index = lineStarts[low]
-            while index < target {
-                if bytes[index] & 0xC0 != 0x80 { column += 1 }
-                index += 1
-            }
-        }
-        return SourceLocation(line: low + 1, column: column, offset: target)
+        source.withUnsafeBufferPointer { lines.location(ofOffset: offset, in: $0) }
     }
 
     /// Where, in the file, the character at `contentOffset` of `node`'s content comes from.

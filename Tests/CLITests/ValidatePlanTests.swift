@@ -422,6 +422,39 @@ extension String {
         #expect(capped["loop"]?["maxCycles"] == .int(10))
     }
 
+    @Test func aHugeCycleLimitIsSummarisedNotUnrolled() throws {
+        let steps = "  steps:\n    - id: implement\n    - id: review\n      prehook:\n        when: is_last_cycle\n"
+        for mode in ["fixed", "infinite"] {
+            let manifest = workflow(steps + "  loop:\n    mode: \(mode)\n    max_cycles: 4294967295\n")
+            let result = run(["plan", "-f", "-", "-o", "json"], stdin: manifest)
+            #expect(result.status == .success, "\(result.stderr)")
+            // Bounded output (and so bounded memory): four cycles and the range they stand for.
+            #expect(result.stdout.utf8.count < 20_000, "\(result.stdout.utf8.count) bytes")
+            let plan = try JSONParser.parse(result.stdout)
+            #expect(plan["cycles"]?.arrayValue?.map { $0["cycle"] } == [.int(1), .int(2), .int(3), .int(4_294_967_295)])
+            #expect(plan["repeatedCycles"]?["first"] == .int(4))
+            #expect(plan["repeatedCycles"]?["last"] == .int(4_294_967_294))
+            #expect(plan["repeatedCycles"]?["sameAs"] == .int(3))
+            // The last cycle is really planned: `review` runs there only.
+            let last = plan["cycles"]?.arrayValue?.last
+            #expect(last?["steps"]?.arrayValue?.last?["decision"] == .string("run"))
+            #expect(plan["cycles"]?.arrayValue?[2]["steps"]?.arrayValue?.last?["decision"] == .string("skip"))
+            let text = run(["plan", "-f", "-"], stdin: manifest)
+            #expect(text.stdout.contains("cycles 4-4294967294: as cycle 3"), "\(text.stdout)")
+        }
+    }
+
+    @Test func aHugeLoopWhosePrehookReadsTheCycleShowsABoundedPrefix() throws {
+        let manifest = workflow(
+            "  steps:\n    - id: implement\n      prehook:\n        when: cycle % 2 == 0\n  loop:\n    mode: fixed\n    max_cycles: 2147483648\n")
+        let result = run(["plan", "-f", "-", "-o", "json"], stdin: manifest)
+        #expect(result.status == .success, "\(result.stderr)")
+        let plan = try JSONParser.parse(result.stdout)
+        #expect(plan["cycles"]?.arrayValue?.count == 1_000)
+        #expect(plan["repeatedCycles"] == nil)
+        #expect(run(["plan", "-f", "-"], stdin: manifest).stdout.contains("the plan shows the first 1000 cycles"))
+    }
+
     @Test func severalWorkflowsGiveAnArray() throws {
         let manifest = workflow("  steps:\n    - id: implement\n", name: "one")
             + "---\napiVersion: orchestrator.dev/v2\nkind: Workflow\nmetadata:\n  name: two\nspec:\n  steps:\n    - id: implement\n"

@@ -28,6 +28,11 @@ extension Option {
         choice(path, ["-o", "--output"], help: help)
     }
 
+    /// `--max-errors N`: findings kept per run (`DiagnosticLimit`; absent: 1000, 0: no limit).
+    public static func maxErrors(_ path: WritableKeyPath<Root, Int?>) -> Option {
+        integer(path, "--max-errors", value: "N", help: "stop collecting findings after N errors and say how many more were skipped (default 1000, 0: no limit)")
+    }
+
     /// `--color auto|always|never`.
     public static func color(_ path: WritableKeyPath<Root, ColorChoice>) -> Option {
         choice(path, ["--color"], help: "colour text output; auto: when stderr is a terminal and NO_COLOR is unset")
@@ -54,36 +59,44 @@ public enum TextOrJSON: String, OptionChoice {
     public static var aliases: [String: TextOrJSON] { ["table": .text] }
 }
 
-/// The options of every command that reports findings: `--format`, `--color`. A new diagnostic
+/// The options of every command that reports findings: `--format`, `--color`, `--max-errors`. A new diagnostic
 /// option (say `--max-errors N`) is one property and one line of `options` here, and every such
 /// command takes it.
 public struct DiagnosticOptions: OptionGroup {
     public var format = DiagnosticFormat.text
     public var color = ColorChoice.auto
+    public var maxErrors: Int?
 
     public init() {}
 
-    init(format: DiagnosticFormat = .text, color: ColorChoice) {
+    init(format: DiagnosticFormat = .text, color: ColorChoice, maxErrors: Int? = nil) {
         self.format = format
         self.color = color
+        self.maxErrors = maxErrors
     }
 
     public static var options: [Option<Self>] {
         [
             .choice(\.format, "--format", help: "how findings are written"),
             .color(\.color),
+            .maxErrors(\.maxErrors),
         ]
     }
+
+    /// The run's `--max-errors` limit.
+    var limit: DiagnosticLimit { DiagnosticLimit(option: maxErrors) }
 
     /// Writes findings in the chosen format: text to stderr (colour when it is a terminal),
     /// the machine formats to stdout, unless `alwaysToStandardError` (commands whose stdout is
     /// their result, such as `apply` and `diff`, keep findings on stderr in every format).
     func emit(
         _ diagnostics: [Diagnostic], sources: [SourceFile], files: Int, context: CommandContext,
-        rules: [RuleDescription] = [], alwaysToStandardError: Bool = false
+        rules: [RuleDescription] = [], alwaysToStandardError: Bool = false, skipped: Int = 0
     ) {
         let renderer = DiagnosticRenderer(sources: sources, color: color.useColor(context), toolVersion: Orchestrator.version, rules: rules)
-        let output = renderer.render(diagnostics, format: format, files: files)
+        // At most `--max-errors` errors; `skipped`: findings a lower layer already left out.
+        let (kept, overLimit) = limit.apply(diagnostics)
+        let output = renderer.render(kept, format: format, files: files, skipped: skipped + overLimit)
         if format == .text || alwaysToStandardError { context.stderr.write(output) } else { context.stdout.write(output) }
     }
 }
