@@ -2,7 +2,8 @@
 // orchestrator: a declarative manifest compiler and runner for AI-agent workflows.
 // Layers (a lower layer never imports a higher one):
 //   JSON -> Diagnostics -> YAML, Expr -> Manifest -> Compiler -> Store (CSQLite, CCrypto) -> Runner -> CLI -> orchestrator
-//   JSON, Diagnostics -> Control (transport) -> Daemon (CLI level) -> orchestratord
+//   JSON, Diagnostics -> Control (transport) -> CLI (the client side: forwarding, `daemon` commands)
+//   Control, CLI, Hashing -> Daemon (runs forwarded commands, restarts in place) -> orchestratord
 //   Hashing (SHA-256, HMAC) sits below Compiler and Triggers; Triggers (cron, webhooks, file watch) needs only
 //   JSON, Diagnostics and Hashing.
 import PackageDescription
@@ -42,13 +43,13 @@ let package = Package(
         // Executes a pinned step graph: processes, items, cycles, events, drift.
         .target(name: "Runner", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store"]),
         // Commands and output formats; the executable is a thin shell around it.
-        .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner"]),
+        .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner", "Control"]),
         .executableTarget(name: "orchestrator", dependencies: ["CLI"]),
         // The daemon's transport: protocol, Unix-socket server and client, lock, log, detaching.
         // It knows nothing of tasks: verbs are plugged in by the layer that serves them.
         .target(name: "Control", dependencies: ["JSON", "Diagnostics"]),
         // The daemon itself: options, the verbs it serves, signals and drain (CLI level).
-        .target(name: "Daemon", dependencies: ["Control", "JSON", "Diagnostics"]),
+        .target(name: "Daemon", dependencies: ["Control", "CLI", "Hashing", "JSON", "Diagnostics"]),
         .executableTarget(name: "orchestratord", dependencies: ["Daemon"]),
         // Release-build benchmarks: `swift run -c release orchestrator-bench --help`.
         .executableTarget(
@@ -64,7 +65,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "JSON"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Hashing", "JSON"]),
         .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics"]),
     ],
     swiftLanguageModes: [.v6]

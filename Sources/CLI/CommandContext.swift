@@ -23,18 +23,30 @@ public final class OutputStream: @unchecked Sendable {
     private let lock = Mutex()
     private var buffer: [UInt8] = []
     private let fileDescriptor: Int32?
+    /// Where written bytes go instead (a command run for a daemon client streams them back).
+    private let sink: (@Sendable ([UInt8]) -> Void)?
     public let isTerminal: Bool
 
     /// A stream that writes straight to a file descriptor (1 or 2).
     public init(fileDescriptor: Int32) {
         self.fileDescriptor = fileDescriptor
+        self.sink = nil
         self.isTerminal = isatty(fileDescriptor) == 1
     }
 
     /// A stream that keeps what is written (for tests).
     public init() {
         self.fileDescriptor = nil
+        self.sink = nil
         self.isTerminal = false
+    }
+
+    /// A stream that hands every write to `sink`, in order (the daemon runs a client's command
+    /// with these; `isTerminal` is what the client's stream is).
+    public init(isTerminal: Bool, sink: @escaping @Sendable ([UInt8]) -> Void) {
+        self.fileDescriptor = nil
+        self.sink = sink
+        self.isTerminal = isTerminal
     }
 
     public func write(_ text: String) {
@@ -43,7 +55,9 @@ public final class OutputStream: @unchecked Sendable {
 
     public func write(_ bytes: [UInt8]) {
         lock.locked {
-            if let fd = fileDescriptor {
+            if let sink {
+                if !bytes.isEmpty { sink(bytes) }
+            } else if let fd = fileDescriptor {
                 var offset = 0
                 while offset < bytes.count {
                     let written = bytes[offset...].withUnsafeBytes { raw in

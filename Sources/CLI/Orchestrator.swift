@@ -24,6 +24,7 @@ public enum Orchestrator {
         TaskCommand.self,
         EventCommand.self,
         StateCommand.self,
+        DaemonCommand.self,
     ]
 
     /// Runs one command line (without the program name) and returns the exit status.

@@ -166,6 +166,7 @@ struct RunCommand: Command {
             guard let workflow = newTask.workflow else {
                 throw UsageError("`run` needs the workflow: -W WORKFLOW", help: "e.g. `orchestrator run -f manifests/demo.yaml -W demo`")
             }
+            if let refusal = DaemonCommand.maintenanceRefusal(DataDirectory.path(dataDirectory, context: context)) { throw refusal }
             let variables = try ForegroundRun.variables(newTask.variables)
             let targets = try ForegroundRun.targets(newTask.targetFiles, context: context)
             let (prepared, store) = try ApplyPreparation.prepareAndReport(

@@ -84,6 +84,7 @@ struct TaskCreateCommand: Command {
             guard let workflow = newTask.workflow else {
                 throw UsageError("`task create` needs the workflow: -W WF", help: "apply it first with `orchestrator apply -f FILE`")
             }
+            if let refusal = DaemonCommand.maintenanceRefusal(DataDirectory.path(dataDirectory, context: context)) { throw refusal }
             let variables = try ForegroundRun.variables(newTask.variables)
             let targets = try ForegroundRun.targets(newTask.targetFiles, context: context)
             let (store, tasks) = try TaskCommand.open(dataDirectory, context: context, creating: true)

@@ -11,6 +11,8 @@ public struct DaemonStatus: Sendable, Equatable {
     public enum State: String, Sendable {
         case serving
         case draining
+        /// Draining before re-executing itself in place.
+        case restarting
     }
 
     public var pid: Int32
@@ -24,6 +26,14 @@ public struct DaemonStatus: Sendable, Equatable {
     public var connections: Int
     /// Clients refused for running under another user id since the daemon started.
     public var peersRefused: Int
+    /// Whether maintenance mode is on (new tasks refused).
+    public var maintenance = false
+    /// Forwarded commands running now.
+    public var commandsRunning = 0
+    /// SHA-256 (hex) of the binary this incarnation runs; nil while it is still being computed.
+    public var binarySHA256: String?
+    /// SHA-256 of the binary of the previous incarnation, after a restart in place.
+    public var previousBinarySHA256: String?
 
     public init(
         pid: Int32, incarnation: Int64, dataDirectory: String, uptimeSeconds: Double, workers: Int, version: String,
@@ -46,6 +56,9 @@ public struct DaemonStatus: Sendable, Equatable {
             ("uptime_seconds", .double(uptimeSeconds)), ("workers", .int(Int64(workers))), ("version", .string(version)),
             ("protocol", .int(ControlProtocol.version)), ("state", .string(state.rawValue)),
             ("connections", .int(Int64(connections))), ("peers_refused", .int(Int64(peersRefused))),
+            ("maintenance", .bool(maintenance)), ("commands_running", .int(Int64(commandsRunning))),
+            ("binary_sha256", binarySHA256.map { .string($0) } ?? .null),
+            ("previous_binary_sha256", previousBinarySHA256.map { .string($0) } ?? .null),
         ])
     }
 
@@ -64,6 +77,10 @@ public struct DaemonStatus: Sendable, Equatable {
         self.init(
             pid: Int32(clamping: pid), incarnation: incarnation, dataDirectory: directory, uptimeSeconds: uptime,
             workers: Int(workers), version: version, state: state, connections: Int(connections), peersRefused: Int(refused))
+        maintenance = json["maintenance"] == .bool(true)
+        if case .int(let running)? = json["commands_running"] { commandsRunning = Int(running) }
+        binarySHA256 = json["binary_sha256"]?.stringValue
+        previousBinarySHA256 = json["previous_binary_sha256"]?.stringValue
     }
 }
 

@@ -19,6 +19,12 @@ public enum DaemonVerb: String, Sendable, CaseIterable {
     case version
     case status
     case shutdown
+    /// Runs one `orchestrator` command line in the daemon (streaming; docs/protocol.md).
+    case command
+    /// Turns maintenance mode on or off (`{"enabled": true}`), or reads it (`{}`).
+    case maintenance
+    /// Re-executes the daemon in place from a given binary (same PID, incarnation + 1).
+    case restart
 }
 
 /// Machine-readable error codes. Clients branch on the code, people read the message and help.
@@ -37,6 +43,8 @@ public enum ControlErrorCode: String, Sendable, CaseIterable {
     case peerRefused = "peer_refused"
     /// The daemon is stopping and takes no new work.
     case shuttingDown = "shutting_down"
+    /// The daemon is in maintenance mode and takes no new tasks.
+    case maintenance = "maintenance"
     /// The daemon failed while handling the request (a bug or a system failure).
     case internalError = "internal"
 }

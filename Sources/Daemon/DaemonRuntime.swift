@@ -119,11 +119,13 @@ public final class DaemonRuntime: @unchecked Sendable {
 
     public var status: DaemonStatus {
         let (draining, refused) = state.access { ($0.draining, $0.peersRefused) }
-        return DaemonStatus(
+        var status = DaemonStatus(
             pid: getpid(), incarnation: 1, dataDirectory: options.dataDirectory,
             uptimeSeconds: ((monotonicSeconds() - startedAt) * 1000).rounded() / 1000, workers: options.workers,
             version: DaemonRuntime.version, state: draining ? .draining : .serving,
             connections: server.connectionCount, peersRefused: refused)
+        status.maintenance = MaintenanceMode.isEnabled(dataDirectory: options.dataDirectory)
+        return status
     }
 
     // MARK: - Verbs
