@@ -203,10 +203,12 @@ struct TaskInfoCommand: OneTaskCommand {
 
     func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
         let items = try tasks.items(task.id)
+        let notes = TaskNote.notes(from: try tasks.events(task.id))
         if output == .json {
             var value = TaskCommand.taskJSON(task)
             if case .object(var pairs) = value {
                 pairs.append(("items", .array(items.map(TaskCommand.itemJSON))))
+                pairs.append(("notes", .array(notes.map(\.json))))
                 value = .object(pairs)
             }
             context.stdout.write(JSONWriter(pretty: true).string(value) + "\n")
@@ -226,6 +228,10 @@ struct TaskInfoCommand: OneTaskCommand {
             text += ForegroundRun.pad("items:", 22)
                 + "\(items.filter(\.active).count) active"
                 + (counts.isEmpty ? "" : " (" + counts.keys.sorted().map { "\(counts[$0] ?? 0) \($0)" }.joined(separator: ", ") + ")") + "\n"
+            if !notes.isEmpty {
+                // What did not happen: steps that did nothing, failed extractions, failures.
+                text += "notes:\n" + notes.map { "  " + $0.line + "\n" }.joined()
+            }
             context.stdout.write(text)
         }
         return .success
@@ -344,6 +350,7 @@ struct TaskTraceCommand: OneTaskCommand {
                     ])
                 })),
                 ("deviations", .array(trace.deviations.map { .string($0) })),
+                ("notes", .array(trace.notes.map(\.json))),
             ])
             context.stdout.write(JSONWriter(pretty: true).string(value) + "\n")
         } else {
@@ -361,6 +368,10 @@ struct TaskTraceCommand: OneTaskCommand {
             } else {
                 text += "\(trace.deviations.count) deviation\(trace.deviations.count == 1 ? "" : "s"):\n"
                 for deviation in trace.deviations { text += "  " + deviation + "\n" }
+            }
+            if !trace.notes.isEmpty {
+                text += "\(trace.notes.count) note\(trace.notes.count == 1 ? "" : "s") (what did not happen or failed):\n"
+                for note in trace.notes { text += "  " + note.line + "\n" }
             }
             context.stdout.write(text)
         }
