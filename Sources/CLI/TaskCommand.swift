@@ -1,4 +1,5 @@
 import Compiler
+import Control
 import Diagnostics
 import JSON
 import Manifest
@@ -100,7 +101,15 @@ struct TaskCreateCommand: Command {
             }
             context.stdout.write("task \(task.id) created\n")
             if noStart { return .success }
-            // No daemon: the task runs in the foreground.
+            // No daemon: the task runs in the foreground (control-plane.md: say so).
+            let data = DataDirectory.path(dataDirectory, context: context)
+            if case .success(let status) = DaemonControl.status(dataDirectory: data, timeoutSeconds: 2) {
+                context.stderr.write(
+                    "note: the daemon (pid \(status.pid)) serving \(data) does not queue tasks yet; task \(task.id) runs in the foreground\n")
+            } else {
+                context.stderr.write(
+                    "note: no daemon serves \(data): task \(task.id) runs in the foreground\n")
+            }
             return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet)
         }
     }

@@ -359,6 +359,28 @@ struct TaskRunTests {
         #expect(ofType(try box.events(run.task), "items_generation_failed").isEmpty)
     }
 
+    @Test("task create without a daemon says the task runs in the foreground, and where no daemon serves")
+    func createWithoutDaemonSaysForeground() throws {
+        let box = try TaskSandbox("nodaemon")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: one}
+            spec:
+              steps:
+                - {id: work, scope: task, command: "echo done"}
+            """)
+        #expect(box.cli(["apply", "-f", box.root + "/manifest.yaml"]).status == 0)
+        let created = box.cli(["task", "create", "-n", "first", "-W", "one", "-g", "a goal", "-q"])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stderr.contains("note: no daemon serves \(box.data): task "), "\(created.stderr)")
+        #expect(created.stderr.contains("runs in the foreground"), "\(created.stderr)")
+        let later = box.cli(["task", "create", "-n", "second", "-W", "one", "-g", "a goal", "--no-start"])
+        #expect(later.status == 0)
+        #expect(!later.stderr.contains("foreground"), "only a task that runs now is announced")
+    }
+
     // MARK: steps that did nothing
 
     @Test("a builtin that did nothing is shown skipped, with its reason, in the progress line, task info and the trace")
