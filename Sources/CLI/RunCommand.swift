@@ -33,7 +33,12 @@ enum ForegroundRun {
             return nil
         case .stepFinished(let exitCode, let success, let timedOut, let duration):
             let verdict = success ? "ok" : (timedOut ? "TIMEOUT" : "FAILED")
-            return "\(elapsed) cycle \(update.cycle)  \(pad(what, 34))\(pad(verdict, 8))exit \(exitCode)  \(formatDuration(duration))\n"
+            if success, let reason = update.didNothing {
+                // A step that did nothing is not shown green (issue 11.6).
+                return "\(elapsed) cycle \(update.cycle)  \(pad(what, 34))skipped: \(reason)\n"
+            }
+            let tail = success ? "" : update.failureLine.map { "  \($0)" } ?? ""
+            return "\(elapsed) cycle \(update.cycle)  \(pad(what, 34))\(pad(verdict, 8))exit \(exitCode)  \(formatDuration(duration))\(tail)\n"
         case .stepSkipped(let reason):
             return "\(elapsed) cycle \(update.cycle)  \(pad(what, 34))skip    \(reason)\n"
         case .note(let text):
@@ -58,6 +63,15 @@ enum ForegroundRun {
         }
         defer { watcher.stop() }
         let final = try runner.run()
+        let notes = TaskNote.notes(from: try tasks.events(final.id))
+        let idle = notes.filter { $0.kind == .didNothing }.count
+        let lost = notes.filter { $0.kind == .itemsGenerationFailed }.count
+        if !quiet && (idle > 0 || lost > 0) {
+            var parts: [String] = []
+            if idle > 0 { parts.append("\(idle) step\(idle == 1 ? "" : "s") did nothing") }
+            if lost > 0 { parts.append("\(lost) generate_items extraction\(lost == 1 ? "" : "s") failed") }
+            output.write("note: \(parts.joined(separator: ", ")): `orchestrator task info \(final.id)` lists them\n")
+        }
         switch final.status {
         case .completed:
             output.write("task \(final.id) completed\n")

@@ -1,4 +1,5 @@
 import Compiler
+import Control
 import Diagnostics
 import JSON
 import Manifest
@@ -100,7 +101,15 @@ struct TaskCreateCommand: Command {
             }
             context.stdout.write("task \(task.id) created\n")
             if noStart { return .success }
-            // No daemon: the task runs in the foreground.
+            // No daemon: the task runs in the foreground (control-plane.md: say so).
+            let data = DataDirectory.path(dataDirectory, context: context)
+            if case .success(let status) = DaemonControl.status(dataDirectory: data, timeoutSeconds: 2) {
+                context.stderr.write(
+                    "note: the daemon (pid \(status.pid)) serving \(data) does not queue tasks yet; task \(task.id) runs in the foreground\n")
+            } else {
+                context.stderr.write(
+                    "note: no daemon serves \(data): task \(task.id) runs in the foreground\n")
+            }
             return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet)
         }
     }
@@ -203,10 +212,12 @@ struct TaskInfoCommand: OneTaskCommand {
 
     func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
         let items = try tasks.items(task.id)
+        let notes = TaskNote.notes(from: try tasks.events(task.id))
         if output == .json {
             var value = TaskCommand.taskJSON(task)
             if case .object(var pairs) = value {
                 pairs.append(("items", .array(items.map(TaskCommand.itemJSON))))
+                pairs.append(("notes", .array(notes.map(\.json))))
                 value = .object(pairs)
             }
             context.stdout.write(JSONWriter(pretty: true).string(value) + "\n")
@@ -226,6 +237,10 @@ struct TaskInfoCommand: OneTaskCommand {
             text += ForegroundRun.pad("items:", 22)
                 + "\(items.filter(\.active).count) active"
                 + (counts.isEmpty ? "" : " (" + counts.keys.sorted().map { "\(counts[$0] ?? 0) \($0)" }.joined(separator: ", ") + ")") + "\n"
+            if !notes.isEmpty {
+                // What did not happen: steps that did nothing, failed extractions, failures.
+                text += "notes:\n" + notes.map { "  " + $0.line + "\n" }.joined()
+            }
             context.stdout.write(text)
         }
         return .success
@@ -344,6 +359,7 @@ struct TaskTraceCommand: OneTaskCommand {
                     ])
                 })),
                 ("deviations", .array(trace.deviations.map { .string($0) })),
+                ("notes", .array(trace.notes.map(\.json))),
             ])
             context.stdout.write(JSONWriter(pretty: true).string(value) + "\n")
         } else {
@@ -361,6 +377,10 @@ struct TaskTraceCommand: OneTaskCommand {
             } else {
                 text += "\(trace.deviations.count) deviation\(trace.deviations.count == 1 ? "" : "s"):\n"
                 for deviation in trace.deviations { text += "  " + deviation + "\n" }
+            }
+            if !trace.notes.isEmpty {
+                text += "\(trace.notes.count) note\(trace.notes.count == 1 ? "" : "s") (what did not happen or failed):\n"
+                for note in trace.notes { text += "  " + note.line + "\n" }
             }
             context.stdout.write(text)
         }

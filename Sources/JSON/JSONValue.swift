@@ -52,6 +52,11 @@ public indirect enum JSONValue: Sendable, Hashable {
         return nil
     }
 
+    public var intValue: Int64? {
+        if case .int(let i) = self { return i }
+        return nil
+    }
+
     public var arrayValue: [JSONValue]? {
         if case .array(let a) = self { return a }
         return nil

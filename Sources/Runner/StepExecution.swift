@@ -30,6 +30,9 @@ struct PreparedStep {
     /// A builtin that runs without a process: its output and exit code.
     var internalOutput: (text: String, exitCode: Int32)?
     var agent: String?
+    /// A builtin that ran but did nothing (execution.md: a step that did nothing is not green):
+    /// why, shown in the progress line, the step_finished event, `task info` and the trace.
+    var didNothing: String?
     var extraStartPayload: [(key: String, value: JSONValue)] = []
 }
 
@@ -45,6 +48,8 @@ struct StepResult {
     var notices: [EnforcementNotice] = []
     /// Terminated by an interruption of the runner: not a result, the step runs again on resume.
     var interrupted: Bool = false
+    /// Set when the step ran without doing anything (see `PreparedStep.didNothing`).
+    var didNothing: String?
 
     var success: Bool { exitCode == 0 && !timedOut && error == nil }
 }
@@ -108,6 +113,7 @@ extension TaskRunner {
         if let inline = output.inline { variables.append((output.outputVariable, .string(inline))) }
         variables.append((output.pathVariable, .string(output.path)))
         var captureProblems: [String] = []
+        var generationFailures: [String] = []
         var outcome: [(key: String, value: JSONValue)] = []
         let needsFacts = !step.captures.isEmpty || step.kind == .builtin(.self_test)
         let facts = needsFacts ? StepFacts(result: factsSource(result)) : nil
@@ -149,7 +155,14 @@ extension TaskRunner {
                     }
                 }
                 let made = Items.generate(binding, source: source, root: pinned.root)
-                if let problem = made.problem { captureProblems.append(problem) }
+                if let problem = made.problem {
+                    // A failed extraction never replaces the items (issue 11.2): the existing
+                    // ones stay, and the failure is an event, a progress note and a trace note.
+                    captureProblems.append(problem)
+                    generationFailures.append(problem)
+                    outcome.append(("generation_failed", .string(problem)))
+                    continue
+                }
                 generated.withLock {
                     $0.append(GeneratedBatch(cycle: cycle, step: step.id, replace: binding.replace, items: made.items))
                 }
@@ -201,6 +214,12 @@ extension TaskRunner {
             ("duration_ms", .int(result.durationMS)), ("timed_out", .bool(result.timedOut)),
         ]
         if let error = result.error { finished.append(("error", .string(error))) }
+        if let reason = result.didNothing {
+            finished.append(("did_nothing", .string(reason)))
+            outcome.append(("did_nothing", .string(reason)))
+        }
+        let failureLine = result.success ? nil : firstLine(ofFile: paths.stderr) ?? result.error
+        if let failureLine { finished.append(("stderr_first_line", .string(failureLine))) }
         if !captureProblems.isEmpty { finished.append(("capture_problems", .array(captureProblems.map { .string($0) }))) }
         if result.leftovers { finished.append(("terminated_leftover_processes", .bool(true))) }
         if !result.notices.isEmpty { finished.append(("profile_notices", .array(result.notices.map { .string($0.description) }))) }
@@ -215,15 +234,28 @@ extension TaskRunner {
         let maskedVariables = masker.mask(JSONValue.object(variables))
         let finishedPayload = masker.mask(JSONValue.object(finished))
         let outcomeValue = masker.mask(JSONValue.object(outcome))
+        let keptItems = items.values.filter { $0.record.active && $0.record.origin != "task" }.count
         try tasks.write { writer in
             try writer.append(NewEvent("step_finished", cycle: cycle, step: step.id, item: item?.id, payload: finishedPayload), task: taskID)
+            for problem in generationFailures {
+                try writer.append(
+                    NewEvent(
+                        "items_generation_failed", cycle: cycle, step: step.id, item: item?.id,
+                        payload: masker.mask(.object([("problem", .string(problem)), ("kept_items", .int(Int64(keptItems)))]))),
+                    task: taskID)
+            }
             try writer.finishRun(
                 runID, exitCode: Int(result.exitCode), success: result.success, timedOut: result.timedOut,
                 durationMS: result.durationMS, variables: maskedVariables, outcome: outcomeValue)
         }
         progress(
             .stepFinished(exitCode: Int(result.exitCode), success: result.success, timedOut: result.timedOut, durationMS: result.durationMS),
-            cycle: cycle, step: step.id, item: item?.id)
+            cycle: cycle, step: step.id, item: item?.id, didNothing: result.didNothing, failureLine: failureLine.map { masker.mask($0) })
+        for problem in generationFailures {
+            progress(
+                .note("\(step.id): \(masker.mask(problem)); the \(keptItems) existing item\(keptItems == 1 ? " is" : "s are") kept"),
+                cycle: cycle)
+        }
         return flow
     }
 
@@ -291,6 +323,7 @@ extension TaskRunner {
                 let commands = pinned.workspace.selfTest?.map(\.value) ?? []
                 if commands.isEmpty {
                     prepared.internalOutput = ("no self_test commands are configured for workspace \(pinned.workspaceName)\n", 0)
+                    prepared.didNothing = "no self_test commands configured (workspace \(pinned.workspaceName) has no self_test)"
                 } else {
                     prepared.command = commands.map { "(\($0))" }.joined(separator: " && ")
                 }
@@ -301,6 +334,7 @@ extension TaskRunner {
                     prepared.command = script
                 } else {
                     prepared.internalOutput = ("workspace \(pinned.workspaceName) has no init script\n", 0)
+                    prepared.didNothing = "workspace \(pinned.workspaceName) has no init script"
                 }
             case .self_restart:
                 let rebuild = options.environment["ORCHESTRATOR_REBUILD_COMMAND"].flatMap { $0.isEmpty ? nil : $0 }
@@ -312,6 +346,7 @@ extension TaskRunner {
                         "self_restart: restart requested; no rebuild command is configured (ORCHESTRATOR_REBUILD_COMMAND) and the runner keeps running\n",
                         0
                     )
+                    prepared.didNothing = "no rebuild command is configured (ORCHESTRATOR_REBUILD_COMMAND) and no daemon runs this task, so nothing restarted"
                 }
                 do {
                     try tasks.write { writer in
@@ -330,6 +365,7 @@ extension TaskRunner {
                 prepared.internalOutput = (tickets.map { $0 + "\n" }.joined(), 0)
             case .item_select:
                 prepared.internalOutput = ("item_select is accepted but not executed by this tool; every unresolved item runs\n", 0)
+                prepared.didNothing = "item_select is not executed by this tool; every unresolved item runs"
             case .loop_guard:
                 prepared.internalOutput = ("loop_guard runs after the cycle's segments\n", 0)
             }
@@ -355,7 +391,7 @@ extension TaskRunner {
             unlink(paths.stderr)
             return StepResult(
                 exitCode: output.exitCode, timedOut: false, durationMS: monotonicMilliseconds() - begin, stdoutPath: paths.stdout,
-                stderrPath: paths.stderr)
+                stderrPath: paths.stderr, didNothing: prepared.didNothing)
         }
         let timeout = step.timeoutSecs ?? graph.safety.stepTimeoutSecs ?? TaskRunner.defaultTimeoutSecs
         // The logs are created on their first byte (many steps write nothing: an empty log

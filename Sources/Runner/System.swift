@@ -105,6 +105,19 @@ func readFileBytes(_ path: String, limit: Int = Int.max) -> [UInt8]? {
     return result
 }
 
+/// The first non-empty line of a file (its first 4 KiB), trimmed and cut to 200 characters: what
+/// a failed step's progress line shows of its stderr. Nil when the file is missing or blank.
+func firstLine(ofFile path: String) -> String? {
+    guard let bytes = readFileBytes(path, limit: 4096) else { return nil }
+    let text = String(decoding: bytes, as: UTF8.self)
+    for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        let trimmed = line.drop(while: { $0 == " " || $0 == "\t" }).reversed().drop(while: { $0 == " " || $0 == "\t" }).reversed()
+        if trimmed.isEmpty { continue }
+        return trimmed.count > 200 ? String(trimmed.prefix(200)) + "…" : String(trimmed)
+    }
+    return nil
+}
+
 /// The last `limit` bytes of a file (all of it when it is smaller), and whether bytes were left off.
 func readFileTail(_ path: String, limit: Int) -> (bytes: [UInt8], truncated: Bool)? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)

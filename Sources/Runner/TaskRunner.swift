@@ -34,6 +34,10 @@ public struct ProgressUpdate: Sendable {
     public var item: String?
     /// Since this runner started the task.
     public var elapsedMS: Int64
+    /// A finished step that ran but did nothing: why (it is shown as skipped, never as ok).
+    public var didNothing: String?
+    /// A failed step: the first line of its stderr (masked).
+    public var failureLine: String?
 }
 
 public struct RunnerOptions: Sendable {
@@ -449,6 +453,11 @@ public final class TaskRunner: @unchecked Sendable {
             }
             if batch.replace {
                 for state in items.values { state.record.active = keep.contains(state.id) }
+                if batch.items.isEmpty {
+                    progress(
+                        .note("\(batch.step): generate_items gave an empty list: it replaces every item, so item steps have nothing to run"),
+                        cycle: cycle)
+                }
             }
         }
     }
@@ -567,8 +576,13 @@ public final class TaskRunner: @unchecked Sendable {
         return false
     }
 
-    func progress(_ kind: ProgressUpdate.Kind, cycle: Int, step: String? = nil, item: String? = nil) {
-        options.progress?(ProgressUpdate(kind: kind, cycle: cycle, step: step, item: item, elapsedMS: monotonicMilliseconds() - started))
+    func progress(
+        _ kind: ProgressUpdate.Kind, cycle: Int, step: String? = nil, item: String? = nil, didNothing: String? = nil, failureLine: String? = nil
+    ) {
+        options.progress?(
+            ProgressUpdate(
+                kind: kind, cycle: cycle, step: step, item: item, elapsedMS: monotonicMilliseconds() - started, didNothing: didNothing,
+                failureLine: failureLine))
     }
 
     // MARK: - Bindings

@@ -18,6 +18,9 @@ public struct TaskTrace: Sendable {
     public var entries: [TraceEntry]
     public var deviations: [String]
     public var cycles: Int
+    /// What did not happen although nothing failed (steps that did nothing, failed
+    /// generate_items extractions) and failed steps' first stderr lines.
+    public var notes: [TaskNote] = []
 
     /// Decision reasons that contradict a plan's `run` (runtime reasons such as early_return do not).
     static let decisionReasons: Set<String> = ["disabled", "not_repeatable", "prehook_false", "prehook_error"]
@@ -34,9 +37,13 @@ public struct TaskTrace: Sendable {
         // step -> cycle -> events
         var ran: [String: [Int: [String?]]] = [:]
         var skipped: [String: [Int: [(item: String?, reason: String)]]] = [:]
+        var idle: [String: Set<Int>] = [:]
         for event in events {
             guard let cycle = event.cycle, let step = event.step else { continue }
             if event.type == "step_started" { ran[step, default: [:]][cycle, default: []].append(event.item) }
+            if event.type == "step_finished", event.payload["did_nothing"] != nil {
+                idle[step, default: []].insert(cycle)
+            }
             if event.type == "step_skipped" {
                 skipped[step, default: [:]][cycle, default: []].append((event.item, event.payload["reason"]?.stringValue ?? "?"))
             }
@@ -67,6 +74,7 @@ public struct TaskTrace: Sendable {
                     executed = "no record"
                 } else if skips.isEmpty {
                     executed = runs.count == 1 && runs[0] == nil ? "ran" : "ran (\(runs.count) item\(runs.count == 1 ? "" : "s"))"
+                    if idle[entry.id]?.contains(cycle) == true { executed += ", did nothing" }
                 } else if runs.isEmpty {
                     let reasons = Array(Set(skips.map(\.reason))).sorted()
                     executed = "skipped: " + reasons.joined(separator: ", ") + (skips.count > 1 ? " (\(skips.count) items)" : "")
@@ -98,6 +106,6 @@ public struct TaskTrace: Sendable {
         if task.status == .completed, cycles < plan.cycles.count, !plan.truncated, !stoppedByGuard {
             deviations.append("the task completed after \(cycles) cycle\(cycles == 1 ? "" : "s"), but the plan has \(plan.cycles.count) and no guard stopped the loop")
         }
-        return TaskTrace(entries: entries, deviations: deviations, cycles: cycles)
+        return TaskTrace(entries: entries, deviations: deviations, cycles: cycles, notes: TaskNote.notes(from: events))
     }
 }

@@ -286,6 +286,160 @@ struct TaskRunTests {
         #expect(generated.first?["payload"]?["replace"]?.bool == true)
     }
 
+    @Test("a generate_items extraction that fails keeps the items, and says so in the progress line, task info and the trace")
+    func failedGenerationKeepsItems() throws {
+        let box = try TaskSandbox("genfail")
+        try box.file("qa/a.md", "a\n")
+        try box.file("qa/b.md", "b\n")
+        // Each way an extraction fails: no JSON at all, a path that matches nothing, not a list.
+        for (name, output, path) in [
+            ("nojson", "echo 'I could not decide which targets to run.'", "$.targets"),
+            ("nomatch", "echo '{\"other\": []}'", "$.targets"),
+            ("notalist", "echo '{\"targets\": \"docs/x.md\"}'", "$.targets"),
+        ] {
+            try box.manifest(
+                """
+                apiVersion: orchestrator.dev/v2
+                kind: Workflow
+                metadata: {name: \(name)}
+                spec:
+                  steps:
+                    - id: pick
+                      scope: task
+                      command: "\(output.replacingOccurrences(of: "\"", with: "\\\""))"
+                      behavior:
+                        post_actions:
+                          - {type: generate_items, from_var: pick_output, json_path: "\(path)", replace: true}
+                    - {id: qa, scope: item, command: "echo {item_id} >> ran-\(name)"}
+                """)
+            let run = box.runShowingProgress(name)
+            #expect(run.result.status == 0, "\(run.result.stdout)\(run.result.stderr)")
+            // Both static items ran: nothing was wiped.
+            #expect(box.read("ran-\(name)").split(separator: "\n").sorted() == ["qa/a.md", "qa/b.md"], "\(name)")
+            #expect(run.result.stdout.contains("pick: generate_items:"), "\(name): \(run.result.stdout)")
+            #expect(run.result.stdout.contains("the 2 existing items are kept"), "\(name): \(run.result.stdout)")
+            #expect(run.result.stdout.contains("1 generate_items extraction failed"), "\(name): \(run.result.stdout)")
+            let events = try box.events(run.task)
+            #expect(ofType(events, "items_generated").isEmpty, "\(name)")
+            let failed = ofType(events, "items_generation_failed")
+            #expect(failed.count == 1, "\(name)")
+            #expect(failed.first?["payload"]?["kept_items"]?.int == 2, "\(name)")
+            let info = box.cli(["task", "info", run.task])
+            #expect(info.stdout.contains("notes:\n  pick (cycle 1): generate_items:"), "\(name): \(info.stdout)")
+            let json = try JSONParser.parse(box.cli(["task", "info", run.task, "-o", "json"]).stdout)
+            #expect(json["notes"]?.arrayValue?.first?["kind"]?.string == "items_generation_failed", "\(name)")
+            let trace = box.cli(["task", "trace", run.task])
+            #expect(trace.stdout.contains("1 note (what did not happen or failed):"), "\(name): \(trace.stdout)")
+        }
+    }
+
+    @Test("an empty list that parses replaces the items with none, and the progress line says so")
+    func emptyGenerationReplacesAndSaysSo() throws {
+        let box = try TaskSandbox("genempty")
+        try box.file("qa/a.md", "a\n")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: empty}
+            spec:
+              steps:
+                - id: pick
+                  scope: task
+                  command: "echo '{\\"targets\\": []}'"
+                  behavior:
+                    post_actions:
+                      - {type: generate_items, from_var: pick_output, json_path: "$.targets", replace: true}
+                - {id: qa, scope: item, command: "echo {item_id} >> ran"}
+            """)
+        let run = box.runShowingProgress("empty")
+        #expect(run.result.status == 0, "\(run.result.stdout)\(run.result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: box.workspace + "/ran"))
+        #expect(run.result.stdout.contains("pick: generate_items gave an empty list"), "\(run.result.stdout)")
+        #expect(ofType(try box.events(run.task), "items_generation_failed").isEmpty)
+    }
+
+    @Test("task create without a daemon says the task runs in the foreground, and where no daemon serves")
+    func createWithoutDaemonSaysForeground() throws {
+        let box = try TaskSandbox("nodaemon")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: one}
+            spec:
+              steps:
+                - {id: work, scope: task, command: "echo done"}
+            """)
+        #expect(box.cli(["apply", "-f", box.root + "/manifest.yaml"]).status == 0)
+        let created = box.cli(["task", "create", "-n", "first", "-W", "one", "-g", "a goal", "-q"])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stderr.contains("note: no daemon serves \(box.data): task "), "\(created.stderr)")
+        #expect(created.stderr.contains("runs in the foreground"), "\(created.stderr)")
+        let later = box.cli(["task", "create", "-n", "second", "-W", "one", "-g", "a goal", "--no-start"])
+        #expect(later.status == 0)
+        #expect(!later.stderr.contains("foreground"), "only a task that runs now is announced")
+    }
+
+    // MARK: steps that did nothing
+
+    @Test("a builtin that did nothing is shown skipped, with its reason, in the progress line, task info and the trace")
+    func didNothingIsNotGreen() throws {
+        let box = try TaskSandbox("idle")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: idle}
+            spec:
+              steps:
+                - {id: self_test, builtin: self_test}
+                - {id: self_restart, builtin: self_restart}
+                - {id: work, scope: task, command: "echo done"}
+            """)
+        let run = box.runShowingProgress("idle")
+        #expect(run.result.status == 0, "\(run.result.stdout)\(run.result.stderr)")
+        let lines = run.result.stdout.split(separator: "\n").map(String.init)
+        let selfTest = lines.first { $0.contains(" self_test ") } ?? ""
+        #expect(selfTest.contains("skipped: no self_test commands configured"), "\(selfTest)")
+        #expect(!selfTest.contains(" ok "), "\(selfTest)")
+        let restart = lines.first { $0.contains(" self_restart ") } ?? ""
+        #expect(restart.contains("skipped: no rebuild command is configured"), "\(restart)")
+        #expect(lines.first { $0.contains(" work ") }?.contains(" ok ") == true)
+        #expect(run.result.stdout.contains("note: 2 steps did nothing"), "\(run.result.stdout)")
+        let finished = ofType(try box.events(run.task), "step_finished")
+        #expect(finished.first { $0["step"]?.string == "self_test" }?["payload"]?["did_nothing"]?.string != nil)
+        #expect(finished.first { $0["step"]?.string == "work" }?["payload"]?["did_nothing"] == nil)
+        let info = box.cli(["task", "info", run.task]).stdout
+        #expect(info.contains("self_test (cycle 1): did nothing: no self_test commands configured"), "\(info)")
+        #expect(info.contains("self_restart (cycle 1): did nothing:"), "\(info)")
+        let trace = box.cli(["task", "trace", run.task]).stdout
+        #expect(trace.contains("ran, did nothing"), "\(trace)")
+    }
+
+    @Test("a step whose command is not found fails with the first line of its stderr in the progress line and task info")
+    func commandNotFoundShowsStderr() throws {
+        let box = try TaskSandbox("notfound")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: missing}
+            spec:
+              steps:
+                - {id: agent, scope: task, command: "no-such-agent-binary -p hello"}
+            """)
+        let run = box.runShowingProgress("missing")
+        #expect(run.result.status != 0)
+        let line = run.result.stdout.split(separator: "\n").first { $0.contains(" agent ") }.map(String.init) ?? ""
+        #expect(line.contains("FAILED"), "\(line)")
+        #expect(line.contains("exit 127"), "\(line)")
+        #expect(line.contains("no-such-agent-binary"), "\(line)")
+        #expect(line.contains("not found"), "\(line)")
+        let info = box.cli(["task", "info", run.task]).stdout
+        #expect(info.contains("agent (cycle 1): failed (exit 127):"), "\(info)")
+    }
+
     // MARK: loops
 
     @Test("an infinite loop is stopped by loop_guard once nothing is unresolved")

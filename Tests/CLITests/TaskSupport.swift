@@ -51,6 +51,12 @@ final class TaskSandbox: @unchecked Sendable {
         return (result, Self.taskID(in: result.stdout))
     }
 
+    /// `run` as `run(_:)` but with the progress lines (no `-q`).
+    func runShowingProgress(_ workflow: String, manifest: String = "manifest.yaml") -> (result: CommandResult, task: String) {
+        let result = cli(["run", "-f", root + "/" + manifest, "-W", workflow])
+        return (result, Self.taskID(in: result.stdout))
+    }
+
     static func taskID(in output: String) -> String {
         for line in output.split(separator: "\n") where line.hasPrefix("task ") && line.contains(" created") {
             let words = line.split(separator: " ")
