@@ -20,7 +20,7 @@ enum TaskCommand: CommandGroup {
     static let discussion = """
         A task whose runner died (killed, power loss) is found by the next command and marked
         `interrupted`; `task resume` continues it without running finished steps again.
-        ID may be a unique prefix. Exit codes: `create`/`start`/`resume` 0 iff the task completed;
+        ID may be a unique prefix of an id or a unique task name. Exit codes: `create`/`start`/`resume` 0 iff the task completed;
         `trace` 1 on a deviation; others 0, 2 on bad usage (unknown task). See docs/runner.md.
         """
     static let subcommands: [any CommandEntry.Type] = [
@@ -44,13 +44,32 @@ enum TaskCommand: CommandGroup {
         return (store, tasks)
     }
 
-    /// The one task the positional arguments name (an id or a unique prefix of one).
+    /// The one task the positional arguments name.
     static func one(_ ids: [String], tasks: TaskStore, command: String) throws -> TaskRecord {
-        guard ids.count == 1 else { throw UsageError("`task \(command)` needs one task id") }
-        guard let task = try tasks.findTask(ids[0]) else {
-            throw UsageError("no task \(ids[0])", help: "`orchestrator task list` shows the tasks")
+        guard ids.count == 1 else { throw UsageError("`task \(command)` needs one task id or name") }
+        return try find(ids[0], tasks: tasks)
+    }
+
+    /// The task a word names: its id, a unique prefix of an id, or a unique task name (the
+    /// replaced system's guide names tasks by the name given at `task create -n`). An ambiguous
+    /// word is a usage error listing the candidates, never a guess.
+    static func find(_ word: String, tasks: TaskStore) throws -> TaskRecord {
+        if let task = try tasks.findTask(word) { return task }
+        let all = try tasks.tasks()
+        let named = all.filter { $0.name == word }
+        if named.count == 1 { return named[0] }
+        func list(_ matches: [TaskRecord]) -> String {
+            matches.prefix(10).map { "\($0.id) (\($0.name), \($0.status.rawValue))" }.joined(separator: ", ")
+                + (matches.count > 10 ? " and \(matches.count - 10) more" : "")
         }
-        return task
+        if named.count > 1 {
+            throw UsageError("\(named.count) tasks are named `\(word)`: \(list(named))", help: "name the task by its id (or a unique prefix of it)")
+        }
+        let prefixed = all.filter { $0.id.hasPrefix(word) }
+        if prefixed.count > 1 {
+            throw UsageError("`\(word)` is the start of \(prefixed.count) task ids: \(list(prefixed))", help: "give more of the id")
+        }
+        throw UsageError("no task \(word) (neither an id, a unique id prefix nor a task name)", help: "`orchestrator task list` shows the tasks")
     }
 }
 
@@ -655,7 +674,7 @@ struct EventListCommand: Command {
             }
             guard let id = task ?? ids.first else { throw UsageError("`event list` needs --task ID (or the ID alone)") }
             let (_, tasks) = try TaskCommand.open(dataDirectory, context: context)
-            guard let task = try tasks.findTask(id) else { throw UsageError("no task \(id)", help: "`orchestrator task list` shows the tasks") }
+            let task = try TaskCommand.find(id, tasks: tasks)
             let events = try tasks.events(task.id, type: type, limit: limit)
             if output == .json {
                 context.stdout.write(JSONWriter(pretty: false).string(.array(events.map(\.json))) + "\n")

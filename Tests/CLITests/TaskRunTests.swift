@@ -381,6 +381,39 @@ struct TaskRunTests {
         #expect(!later.stderr.contains("foreground"), "only a task that runs now is announced")
     }
 
+    @Test("a task is named by id, unique id prefix or unique name; an ambiguous word lists the candidates")
+    func tasksByNameOrPrefix() throws {
+        let box = try TaskSandbox("names")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: one}
+            spec:
+              steps:
+                - {id: work, scope: task, command: "echo done"}
+            """)
+        #expect(box.cli(["apply", "-f", box.root + "/manifest.yaml"]).status == 0)
+        var ids: [String] = []
+        for name in ["solo", "twin", "twin"] {
+            let created = box.cli(["task", "create", "-n", name, "-W", "one", "-g", "g", "--no-start"])
+            #expect(created.status == 0, "\(created.stderr)")
+            ids.append(TaskSandbox.taskID(in: created.stdout))
+        }
+        let byName = box.cli(["task", "info", "solo", "-o", "json"])
+        #expect(byName.status == 0, "\(byName.stderr)")
+        #expect(try JSONParser.parse(byName.stdout)["id"]?.string == ids[0])
+        #expect(box.cli(["event", "list", "solo"]).status == 0)
+        #expect(box.cli(["task", "info", String(ids[1].prefix(8))]).status == 0)
+        let twins = box.cli(["task", "info", "twin"])
+        #expect(twins.status == 2)
+        #expect(twins.stderr.contains("2 tasks are named `twin`"), "\(twins.stderr)")
+        #expect(twins.stderr.contains(ids[1]) && twins.stderr.contains(ids[2]), "\(twins.stderr)")
+        let unknown = box.cli(["task", "info", "nobody"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("no task nobody"), "\(unknown.stderr)")
+    }
+
     // MARK: steps that did nothing
 
     @Test("a builtin that did nothing is shown skipped, with its reason, in the progress line, task info and the trace")
