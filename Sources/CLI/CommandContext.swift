@@ -27,6 +27,14 @@ public final class OutputStream: @unchecked Sendable {
     private let sink: (@Sendable ([UInt8]) -> Void)?
     public let isTerminal: Bool
 
+    /// The terminal's width in columns, when this stream is a terminal that reports one.
+    public var columns: Int? {
+        guard isTerminal, let fileDescriptor else { return nil }
+        var size = winsize()
+        guard ioctl(fileDescriptor, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
     /// A stream that writes straight to a file descriptor (1 or 2).
     public init(fileDescriptor: Int32) {
         self.fileDescriptor = fileDescriptor

@@ -301,7 +301,7 @@ struct TaskLogsCommand: OneTaskCommand {
     static let name = "logs"
     static let summary = "the output of a task's finished steps"
     static let usage = """
-        Usage: orchestrator task logs ID [--step S]... [--tail N] [--follow]
+        Usage: orchestrator task logs ID [--step S]... [--tail N] [--follow] [--interval DURATION]
 
         Every finished run's stdout and stderr, in order, under a `==> cycle N STEP [ITEM] ... <==`
         header. --follow keeps printing runs as they finish until the task stops.
@@ -309,7 +309,7 @@ struct TaskLogsCommand: OneTaskCommand {
     var steps: [String] = []
     var tail: Int?
     var follow = false
-    var interval: Int?
+    var interval: WatchDuration?
     var dataDirectory: String?
     var ids: [String] = []
 
@@ -332,19 +332,30 @@ struct TaskWatchCommand: OneTaskCommand {
     static let name = "watch"
     static let summary = "a live view (status, items, recent events) until the task stops"
     static let usage = """
-        Usage: orchestrator task watch ID [--interval MS]
+        Usage: orchestrator task watch ID [--interval DURATION] [--timeout DURATION]
 
-        On a terminal it redraws the task's status, item counts and last events; otherwise it
-        prints new events as lines. It returns when the task is no longer running.
+        A task that has not started yet is watched until it has run. On a terminal, a panel
+        redrawn in place when it changes (at most once per interval):
+        status, cycle k of n, the steps running now, items as a progress bar, this cycle's step
+        durations and the last events, one line each cut to the terminal's width. Otherwise, the
+        status line when it changes and each new event as one line. Returns when the task is no
+        longer running (exit 0) or when --timeout passes first (exit 1). Durations: `2` or `2s`,
+        `500ms`, `1m`.
         """
-    var interval: Int?
+    var interval: WatchDuration?
+    var timeout: WatchDuration?
     var dataDirectory: String?
     var ids: [String] = []
 
-    static var options: [Option<Self>] { [.interval(\.interval), .dataDirectory(\.dataDirectory)] }
+    static var options: [Option<Self>] {
+        [
+            .interval(\.interval), .duration(\.timeout, "--timeout", help: "stop watching after this long (exit 1)"),
+            .dataDirectory(\.dataDirectory),
+        ]
+    }
 
     func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
-        return try TaskCommand.watch(task, interval: interval, tasks: tasks, context: context)
+        return try TaskCommand.watch(task, interval: interval, timeout: timeout, tasks: tasks, context: context)
     }
 }
 
@@ -492,9 +503,9 @@ extension OneTaskCommand {
 }
 
 extension Option {
-    /// `--interval MS`: how often `task watch` and `task logs --follow` look again.
-    static func interval(_ path: WritableKeyPath<Root, Int?>) -> Option {
-        integer(path, "--interval", value: "MS", help: "refresh interval in milliseconds (default 1000)")
+    /// `--interval DURATION`: how often `task watch` and `task logs --follow` look again.
+    static func interval(_ path: WritableKeyPath<Root, WatchDuration?>) -> Option {
+        duration(path, "--interval", help: "how often to look again: `2` or `2s`, `500ms` (default 2s)")
     }
 }
 
@@ -533,8 +544,8 @@ extension TaskCommand {
         return out
     }
 
-    static func interval(_ milliseconds: Int?) -> UInt32 {
-        UInt32(min(max(milliseconds ?? 1000, 10), 60_000))
+    static func interval(_ duration: WatchDuration?) -> UInt32 {
+        UInt32(min(max(duration?.milliseconds ?? 2000, 10), 3_600_000))
     }
 
     // MARK: logs
@@ -566,36 +577,6 @@ extension TaskCommand {
             }
             guard follow else { return .success }
             guard let now = try tasks.task(task.id), now.status == .running || now.status == .created else { return .success }
-            usleep(wait * 1000)
-        }
-    }
-
-    // MARK: watch
-
-    static func watch(_ task: TaskRecord, interval milliseconds: Int?, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
-        let wait = interval(milliseconds)
-        let terminal = context.stdout.isTerminal
-        var lastEvent: Int64 = 0
-        while true {
-            try tasks.recoverOrphanedTasks()
-            guard let current = try tasks.task(task.id) else { throw UsageError("task \(task.id) was deleted") }
-            let items = try tasks.items(task.id).filter(\.active)
-            var counts: [String: Int] = [:]
-            for item in items { counts[item.status, default: 0] += 1 }
-            let summary =
-                "task \(current.id) \(current.status.rawValue)  cycle \(current.cycle)  items: "
-                + (counts.isEmpty ? "none" : counts.keys.sorted().map { "\(counts[$0] ?? 0) \($0)" }.joined(separator: ", "))
-            if terminal {
-                var screen = "\u{1B}[H\u{1B}[2J" + summary + "\n\n"
-                for event in try tasks.events(task.id, limit: 15) { screen += eventLine(event) }
-                context.stdout.write(screen)
-            } else {
-                let fresh = try tasks.events(task.id, after: lastEvent)
-                if lastEvent == 0 || !fresh.isEmpty { context.stdout.write(summary + "\n") }
-                for event in fresh { context.stdout.write(eventLine(event)) }
-                lastEvent = fresh.last?.id ?? lastEvent
-            }
-            if current.status != .running { return .success }
             usleep(wait * 1000)
         }
     }

@@ -46,10 +46,10 @@ struct TaskCommandTests {
         #expect(logs.stdout == "==> cycle 1 build stdout (exit 0) <==\nline2\nline3\n")
         let allLogs = box.cli(["task", "logs", task])
         #expect(allLogs.stdout.contains("checking qa/two.md") && allLogs.stdout.contains("oops"))
-        let follow = box.cli(["task", "logs", task, "--follow", "--step", "qa", "--interval", "20"])
+        let follow = box.cli(["task", "logs", task, "--follow", "--step", "qa", "--interval", "20ms"])
         #expect(follow.status == 0 && follow.stdout.contains("checking qa/one.md"))
 
-        let watch = box.cli(["task", "watch", task, "--interval", "20"])
+        let watch = box.cli(["task", "watch", task, "--interval", "20ms"])
         #expect(watch.status == 0)
         #expect(watch.stdout.contains("task \(task) completed") && watch.stdout.contains("task_completed"))
 

@@ -1,0 +1,318 @@
+import JSON
+import Runner
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// `task watch` (control-plane.md "Monitoring"): on a terminal, one panel redrawn in place (status,
+// cycle k of n, the steps running now, items as a progress bar, this cycle's step durations, the
+// last events one line each, every line cut to the terminal's width), redrawn only when it
+// changed and at most once per interval; elsewhere, plain appended lines (the status line when it
+// changes, then each new event as one line). It returns when the task stops running or on
+// `--timeout`.
+
+/// Everything the panel shows, read from the store at one instant.
+struct WatchSnapshot {
+    var task: TaskRecord
+    var maxCycles: Int?
+    var items: [ItemRecord]
+    var runs: [RunRecord]
+    var recentEvents: [EventRecord]
+    /// Milliseconds since the epoch, now.
+    var now: Int64
+}
+
+enum WatchPanel {
+    static let recentEventCount = 8
+
+    /// The panel's lines for a terminal `width` columns wide.
+    static func lines(_ snapshot: WatchSnapshot, width: Int) -> [String] {
+        let task = snapshot.task
+        var lines: [String] = []
+        let started = task.startedAt.flatMap(Timestamps.milliseconds)
+        let ended = task.finishedAt.flatMap(Timestamps.milliseconds)
+        let elapsed = started.map { (ended ?? snapshot.now) - $0 }
+        lines.append(
+            "task \(task.id) \(task.name)  \(task.status.rawValue.uppercased())"
+                + (elapsed.map { "  elapsed " + Timestamps.clock($0) } ?? "")
+                + "  workflow \(task.workflow) (project \(task.project))")
+        let cycleText = task.cycle == 0 ? "not started" : "cycle \(task.cycle)" + (snapshot.maxCycles.map { " of \($0)" } ?? "")
+        let running = snapshot.runs.filter { $0.status == .running }
+        let scope = running.isEmpty ? "" : (running.contains { $0.item != nil } ? "  segment: item steps" : "  segment: task steps")
+        lines.append(cycleText + scope)
+        if running.isEmpty {
+            switch task.status {
+            case .running: lines.append("now: between steps")
+            case .created: lines.append("now: waiting to start (`orchestrator task start \(task.id)`, or a daemon's worker)")
+            default: lines.append("now: nothing runs")
+            }
+        } else {
+            let now = running.prefix(4).map { run -> String in
+                let since = run.startedAt.flatMap(Timestamps.milliseconds).map { " " + Timestamps.short(snapshot.now - $0) } ?? ""
+                return run.step + (run.item.map { " [\($0)]" } ?? "") + since
+            }
+            lines.append("now: " + now.joined(separator: ", ") + (running.count > 4 ? " and \(running.count - 4) more" : ""))
+        }
+        let active = snapshot.items.filter { $0.active && $0.origin != "task" }
+        if !active.isEmpty {
+            let done = active.filter { Items.isResolved($0.status) }.count
+            let failed = active.filter { Items.isUnresolved($0.status) }.count
+            let pending = active.count - done - failed
+            let barWidth = max(10, min(30, width - 50))
+            let filled = active.isEmpty ? 0 : (done * barWidth) / active.count
+            let failedCells = active.isEmpty ? 0 : min(barWidth - filled, (failed * barWidth + active.count - 1) / active.count)
+            let bar =
+                String(repeating: "#", count: filled) + String(repeating: "x", count: failedCells)
+                + String(repeating: ".", count: barWidth - filled - failedCells)
+            lines.append("items [\(bar)] \(done)/\(active.count) done, \(failed) failed, \(pending) pending")
+        } else {
+            lines.append("items: none")
+        }
+        let finished = snapshot.runs.filter { $0.cycle == task.cycle && $0.status == .finished }
+        if !finished.isEmpty {
+            var byStep: [(step: String, ms: Int64, count: Int, failed: Int)] = []
+            for run in finished {
+                if let at = byStep.firstIndex(where: { $0.step == run.step }) {
+                    byStep[at].ms = max(byStep[at].ms, run.durationMS ?? 0)
+                    byStep[at].count += 1
+                    if run.success == false { byStep[at].failed += 1 }
+                } else {
+                    byStep.append((run.step, run.durationMS ?? 0, 1, run.success == false ? 1 : 0))
+                }
+            }
+            lines.append(
+                "steps: "
+                    + byStep.map { entry in
+                        entry.step + " " + Timestamps.short(entry.ms) + (entry.count > 1 ? " x\(entry.count)" : "")
+                            + (entry.failed > 0 ? " (\(entry.failed) failed)" : "")
+                    }.joined(separator: ", "))
+        }
+        lines.append("")
+        lines.append("last events:")
+        for event in snapshot.recentEvents.suffix(recentEventCount) { lines.append("  " + EventLine.compact(event)) }
+        return lines.map { cut($0, width) }
+    }
+
+    /// The line cut to `width` columns (by characters; a cut line ends with `…`).
+    static func cut(_ line: String, _ width: Int) -> String {
+        guard width > 1, line.count > width else { return line }
+        return String(line.prefix(width - 1)) + "…"
+    }
+}
+
+/// One event as one short line: time, type, where, and the payload's gist (never a whole
+/// prompt: commands and long texts are left out or cut).
+enum EventLine {
+    static func compact(_ event: EventRecord) -> String {
+        let time = event.timestamp.count >= 23 ? String(event.timestamp.dropFirst(11).prefix(12)) : event.timestamp
+        var place = ""
+        if let cycle = event.cycle { place += "cycle \(cycle) " }
+        if let step = event.step { place += step + " " }
+        if let item = event.item { place += "[\(item)] " }
+        return "\(time)  \(ForegroundRun.pad(event.type, 22))\(place)\(gist(event))"
+    }
+
+    static func gist(_ event: EventRecord) -> String {
+        let payload = event.payload
+        func text(_ key: String) -> String? { payload[key]?.stringValue }
+        func number(_ key: String) -> Int64? { payload[key]?.intValue }
+        switch event.type {
+        case "step_started":
+            return [text("kind"), text("agent").map { "agent " + $0 }].compactMap { $0 }.joined(separator: ", ")
+        case "step_finished":
+            if let reason = text("did_nothing") { return "did nothing: " + reason }
+            var parts = ["exit \(number("exit_code") ?? -1)"]
+            if let ms = number("duration_ms") { parts.append(Timestamps.short(ms)) }
+            if payload["timed_out"] == .bool(true) { parts.append("timed out") }
+            if let line = text("stderr_first_line") { parts.append(line) }
+            return parts.joined(separator: ", ")
+        case "step_skipped":
+            return text("reason") ?? ""
+        case "step_prehook_evaluated":
+            return text("decision") ?? ""
+        case "items_generated":
+            return "\(number("count") ?? 0) items" + (payload["replace"] == .bool(true) ? " (replace)" : "")
+        case "items_generation_failed":
+            return text("problem") ?? ""
+        case "item_finalized":
+            return text("status") ?? ""
+        case "loop_guard_decision":
+            return (payload["continue"] == .bool(true) ? "continue" : "stop") + (text("reason").map { ": " + $0 } ?? "")
+        case "task_completed", "task_failed":
+            return text("reason") ?? text("error") ?? ""
+        case "cycle_started":
+            return "open items \(number("open_items") ?? 0)"
+        default:
+            // Other payloads: their keys and short scalar values only.
+            guard case .object(let pairs) = payload else { return "" }
+            return pairs.prefix(4).map { pair -> String in
+                switch pair.value {
+                case .string(let value): return "\(pair.key)=\(value.count > 40 ? String(value.prefix(39)) + "…" : value)"
+                case .int(let value): return "\(pair.key)=\(value)"
+                case .bool(let value): return "\(pair.key)=\(value)"
+                default: return pair.key
+                }
+            }.joined(separator: " ")
+        }
+    }
+}
+
+/// The store's timestamps (`2026-12-04T00:42:11.853Z`, UTC) as numbers, and durations as text.
+enum Timestamps {
+    static func milliseconds(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 19 else { return nil }
+        func field(_ from: Int, _ count: Int) -> Int32? {
+            var value: Int32 = 0
+            for byte in bytes[from..<(from + count)] {
+                guard byte >= 48 && byte <= 57 else { return nil }
+                value = value * 10 + Int32(byte - 48)
+            }
+            return value
+        }
+        guard let year = field(0, 4), let month = field(5, 2), let day = field(8, 2), let hour = field(11, 2),
+            let minute = field(14, 2), let second = field(17, 2)
+        else { return nil }
+        var parts = tm()
+        parts.tm_year = year - 1900
+        parts.tm_mon = month - 1
+        parts.tm_mday = day
+        parts.tm_hour = hour
+        parts.tm_min = minute
+        parts.tm_sec = second
+        let seconds = timegm(&parts)
+        guard seconds >= 0 else { return nil }
+        var millis: Int64 = 0
+        if bytes.count >= 23, bytes[19] == UInt8(ascii: "."), let fraction = field(20, 3) { millis = Int64(fraction) }
+        return Int64(seconds) * 1000 + millis
+    }
+
+    static func nowMilliseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    /// `1:02:03` or `02:03`.
+    static func clock(_ milliseconds: Int64) -> String {
+        let total = max(0, milliseconds / 1000)
+        let hours = total / 3600, minutes = (total % 3600) / 60, seconds = total % 60
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return hours > 0 ? "\(hours):\(two(minutes)):\(two(seconds))" : "\(two(minutes)):\(two(seconds))"
+    }
+
+    /// `850ms`, `12.3s`, `4m05s`, `2h03m`.
+    static func short(_ milliseconds: Int64) -> String {
+        let ms = max(0, milliseconds)
+        if ms < 1000 { return "\(ms)ms" }
+        if ms < 60_000 { return "\(ms / 1000).\((ms % 1000) / 100)s" }
+        let seconds = ms / 1000
+        if seconds < 3600 { return "\(seconds / 60)m\(seconds % 60 < 10 ? "0" : "")\(seconds % 60)s" }
+        let minutes = seconds / 60
+        return "\(minutes / 60)h\(minutes % 60 < 10 ? "0" : "")\(minutes % 60)m"
+    }
+}
+
+extension TaskCommand {
+    /// `task watch`: see the top of this file. Exit 0 when the task stopped running, 1 when
+    /// `--timeout` passed first. A task that has not started yet is watched until it has run.
+    static func watch(
+        _ task: TaskRecord, interval: WatchDuration?, timeout: WatchDuration?, tasks: TaskStore, context: CommandContext
+    ) throws -> ExitStatus {
+        let every = interval?.milliseconds ?? 2000
+        let terminal = context.stdout.isTerminal
+        let width = context.stdout.columns ?? Int(context.environment["COLUMNS"] ?? "") ?? 100
+        let deadline = timeout.map { monotonicNow() + $0.milliseconds }
+        let maxCycles = try tasks.events(task.id, type: "task_created").first?.payload["max_cycles"]?.intValue.map { Int($0) }
+        var lastScreen = ""
+        var lastStatusLine = ""
+        var lastEvent: Int64 = 0
+        if terminal { context.stdout.write("\u{1B}[?25l") }
+        defer { if terminal { context.stdout.write("\u{1B}[?25h") } }
+        while true {
+            try tasks.recoverOrphanedTasks()
+            guard let current = try tasks.task(task.id) else { throw UsageError("task \(task.id) was deleted while it was watched") }
+            // A created task waits for its runner (`task start`, or a daemon's worker): keep
+            // watching, as for a running one.
+            let stillRunning = current.status == .running || current.status == .created
+            if terminal {
+                let snapshot = WatchSnapshot(
+                    task: current, maxCycles: maxCycles, items: try tasks.items(task.id), runs: try tasks.runs(task.id),
+                    recentEvents: try tasks.events(task.id, limit: WatchPanel.recentEventCount), now: Timestamps.nowMilliseconds())
+                let screen = WatchPanel.lines(snapshot, width: width).joined(separator: "\n")
+                // Only on change: the elapsed clock changes each second, so a panel redraws at
+                // most once per interval.
+                if screen != lastScreen {
+                    context.stdout.write("\u{1B}[H\u{1B}[J" + screen + "\n")
+                    lastScreen = screen
+                }
+            } else {
+                let items = try tasks.items(task.id).filter { $0.active && $0.origin != "task" }
+                let done = items.filter { Items.isResolved($0.status) }.count
+                let statusLine =
+                    "task \(current.id) \(current.status.rawValue)  cycle \(current.cycle)"
+                    + (maxCycles.map { "/\($0)" } ?? "") + "  items \(done)/\(items.count) done"
+                if statusLine != lastStatusLine {
+                    context.stdout.write(statusLine + "\n")
+                    lastStatusLine = statusLine
+                }
+                let fresh = try tasks.events(task.id, after: lastEvent)
+                for event in fresh { context.stdout.write(EventLine.compact(event) + "\n") }
+                lastEvent = fresh.last?.id ?? lastEvent
+            }
+            if !stillRunning {
+                let how = current.reason.map { ": " + $0 } ?? ""
+                context.stdout.write("task \(current.id) is \(current.status.rawValue)\(how)\n")
+                return .success
+            }
+            if let deadline, monotonicNow() >= deadline {
+                context.stdout.write("watch stopped after its timeout; task \(current.id) is still \(current.status.rawValue)\n")
+                return .findings
+            }
+            let wait = deadline.map { min(every, max(0, $0 - monotonicNow())) } ?? every
+            usleep(UInt32(min(wait, 3_600_000)) * 1000)
+        }
+    }
+
+    static func monotonicNow() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+    }
+}
+
+/// A duration option's value: `2` (seconds, the replaced system's unit), `2s`, `500ms`, `1.5s`,
+/// `1m`. At least 10 ms, at most a day.
+struct WatchDuration: Sendable, Equatable {
+    var milliseconds: Int64
+
+    init(milliseconds: Int64) {
+        self.milliseconds = milliseconds
+    }
+
+    init?(_ text: String) {
+        var number = Substring(text)
+        var scale = 1000.0
+        if number.hasSuffix("ms") {
+            number = number.dropLast(2)
+            scale = 1
+        } else if number.hasSuffix("s") {
+            number = number.dropLast()
+        } else if number.hasSuffix("m") {
+            number = number.dropLast()
+            scale = 60_000
+        } else if number.hasSuffix("h") {
+            number = number.dropLast()
+            scale = 3_600_000
+        }
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let value = Double(number) else {
+            return nil
+        }
+        let milliseconds = value * scale
+        guard milliseconds >= 10, milliseconds <= 86_400_000 else { return nil }
+        self.milliseconds = Int64(milliseconds)
+    }
+}
