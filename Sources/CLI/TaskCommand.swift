@@ -362,26 +362,50 @@ struct TaskWatchCommand: OneTaskCommand {
 /// `task trace ID`
 struct TaskTraceCommand: OneTaskCommand {
     static let name = "trace"
-    static let summary = "the executed events against the plan for the same graph; exit 1 on a deviation"
+    static let summary = "the run against the plan, and anomaly findings by rule; exit 1 on a finding of severity error"
     static let usage = """
-        Usage: orchestrator task trace ID [-o text|json] [--json]
+        Usage: orchestrator task trace ID [-o text|json] [--json] [--verbose]
+               orchestrator task trace --rules-markdown
 
         For every cycle, each step's planned decision (for the task's pinned graph) beside what
-        ran, then the deviations. Exit 0 when the execution followed the plan, 1 on a deviation.
+        ran; then the findings of the trace rules (docs/trace.md), each with its severity and
+        escalation (notice, attention, intervene), and the notes (what did nothing or failed).
+        --verbose adds the timeline: each step run or skip with its item, start, duration, exit,
+        decision and reason. Exit 1 when a finding has severity error (a plan deviation, a second
+        runner, overlapping steps or cycles), else 0. -o json follows docs/trace.schema.json.
         """
     var output = TaskCommand.Output.text
+    var verbose = false
+    var rulesMarkdown = false
     var dataDirectory: String?
     var ids: [String] = []
 
     static var options: [Option<Self>] {
-        [.output(\.output), .set(\.output, to: .json, "--json", help: "the same as -o json"), .dataDirectory(\.dataDirectory)]
+        [
+            .output(\.output), .set(\.output, to: .json, "--json", help: "the same as -o json"),
+            .flag(\.verbose, "--verbose", "-v", help: "also print the timeline of every step run and skip"),
+            .flag(\.rulesMarkdown, "--rules-markdown", help: "print the rule reference of docs/trace.md (Markdown) and exit"),
+            .dataDirectory(\.dataDirectory),
+        ]
+    }
+
+    func run(context: CommandContext) -> ExitStatus {
+        if rulesMarkdown {
+            context.stdout.write(TraceDocumentation.rulesMarkdown())
+            return .success
+        }
+        return runOnTask(context: context)
     }
 
     func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
-        let trace = try TaskTrace.trace(task: task, events: try tasks.events(task.id))
+        let trace = try TaskTrace.trace(task: task, events: try tasks.events(task.id), now: Timestamps.nowMilliseconds())
         if output == .json {
+            var counts: [(key: String, value: JSONValue)] = []
+            for severity in TraceSeverity.allCases.reversed() {
+                counts.append((severity.rawValue, .int(Int64(trace.findings.filter { $0.severity == severity }.count))))
+            }
             let value: JSONValue = .object([
-                ("task", .string(task.id)), ("cycles", .int(Int64(trace.cycles))),
+                ("task", .string(task.id)), ("status", .string(task.status.rawValue)), ("cycles", .int(Int64(trace.cycles))),
                 ("entries", .array(trace.entries.map { entry in
                     .object([
                         ("cycle", .int(Int64(entry.cycle))), ("step", .string(entry.step)), ("planned", .string(entry.planned)),
@@ -389,11 +413,14 @@ struct TaskTraceCommand: OneTaskCommand {
                     ])
                 })),
                 ("deviations", .array(trace.deviations.map { .string($0) })),
+                ("findings", .array(trace.findings.map(\.json))),
+                ("summary", .object(counts)),
                 ("notes", .array(trace.notes.map(\.json))),
+                ("timeline", .array(trace.timeline.map(\.json))),
             ])
             context.stdout.write(JSONWriter(pretty: true).string(value) + "\n")
         } else {
-            var text = "trace of task \(task.id) (workflow \(task.workflow), \(trace.cycles) cycle\(trace.cycles == 1 ? "" : "s"))\n"
+            var text = "trace of task \(task.id) (workflow \(task.workflow), \(trace.cycles) cycle\(trace.cycles == 1 ? "" : "s"), \(task.status.rawValue))\n"
             var current = 0
             for entry in trace.entries {
                 if entry.cycle != current {
@@ -402,11 +429,37 @@ struct TaskTraceCommand: OneTaskCommand {
                 }
                 text += "  " + ForegroundRun.pad(entry.step, 18) + ForegroundRun.pad("plan " + entry.planned, 18) + entry.executed + "\n"
             }
+            if verbose {
+                text += "timeline:\n"
+                for row in trace.timeline {
+                    let start = row.start.map { $0.count >= 23 ? String($0.dropFirst(11).prefix(12)) : $0 } ?? "-"
+                    let duration = row.durationMS.map { Timestamps.short($0) } ?? "-"
+                    let exit = row.exitCode.map { "exit \($0)" } ?? ""
+                    let why = row.reason.map { " (\($0))" } ?? ""
+                    text +=
+                        "  cycle \(row.cycle)  \(start)  " + ForegroundRun.pad(row.step + (row.item.map { " [\($0)]" } ?? ""), 30)
+                        + ForegroundRun.pad(row.outcome, 12) + ForegroundRun.pad(duration, 9) + ForegroundRun.pad(exit, 9)
+                        + (row.decision ?? "") + why + "\n"
+                }
+            }
             if trace.deviations.isEmpty {
                 text += "no deviation: the execution followed the plan\n"
             } else {
-                text += "\(trace.deviations.count) deviation\(trace.deviations.count == 1 ? "" : "s"):\n"
+                text += "\(trace.deviations.count) deviation\(trace.deviations.count == 1 ? "" : "s") from the plan (plan_deviation, error):\n"
                 for deviation in trace.deviations { text += "  " + deviation + "\n" }
+            }
+            let findings = trace.findings.filter { $0.rule != .planDeviation }
+            if findings.isEmpty {
+                text += "no finding of the other trace rules\n"
+            } else {
+                text += "\(findings.count) finding\(findings.count == 1 ? "" : "s") (severity, escalation, rule):\n"
+                for finding in findings {
+                    let place = [finding.cycle.map { "cycle \($0)" }, finding.step, finding.item.map { "[\($0)]" }].compactMap { $0 }
+                        .joined(separator: " ")
+                    text +=
+                        "  " + ForegroundRun.pad(finding.severity.rawValue, 8) + ForegroundRun.pad(finding.escalation.rawValue, 10)
+                        + "[\(finding.rule.rawValue)] " + (place.isEmpty ? "" : place + ": ") + finding.message + "\n"
+                }
             }
             if !trace.notes.isEmpty {
                 text += "\(trace.notes.count) note\(trace.notes.count == 1 ? "" : "s") (what did not happen or failed):\n"
@@ -414,7 +467,7 @@ struct TaskTraceCommand: OneTaskCommand {
             }
             context.stdout.write(text)
         }
-        return trace.deviations.isEmpty ? .success : .findings
+        return trace.worst == .error ? .findings : .success
     }
 }
 
@@ -493,7 +546,10 @@ protocol OneTaskCommand: Command {
 extension OneTaskCommand {
     static var positionals: Positionals<Self>? { Positionals(\.ids) }
 
-    func run(context: CommandContext) -> ExitStatus {
+    func run(context: CommandContext) -> ExitStatus { runOnTask(context: context) }
+
+    /// Opens the store, finds the one task the positional arguments name, and runs on it.
+    func runOnTask(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
             let (store, tasks) = try TaskCommand.open(dataDirectory, context: context)
             let task = try TaskCommand.one(ids, tasks: tasks, command: Self.name)

@@ -162,33 +162,7 @@ enum EventLine {
 
 /// The store's timestamps (`2026-12-04T00:42:11.853Z`, UTC) as numbers, and durations as text.
 enum Timestamps {
-    static func milliseconds(_ text: String) -> Int64? {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 19 else { return nil }
-        func field(_ from: Int, _ count: Int) -> Int32? {
-            var value: Int32 = 0
-            for byte in bytes[from..<(from + count)] {
-                guard byte >= 48 && byte <= 57 else { return nil }
-                value = value * 10 + Int32(byte - 48)
-            }
-            return value
-        }
-        guard let year = field(0, 4), let month = field(5, 2), let day = field(8, 2), let hour = field(11, 2),
-            let minute = field(14, 2), let second = field(17, 2)
-        else { return nil }
-        var parts = tm()
-        parts.tm_year = year - 1900
-        parts.tm_mon = month - 1
-        parts.tm_mday = day
-        parts.tm_hour = hour
-        parts.tm_min = minute
-        parts.tm_sec = second
-        let seconds = timegm(&parts)
-        guard seconds >= 0 else { return nil }
-        var millis: Int64 = 0
-        if bytes.count >= 23, bytes[19] == UInt8(ascii: "."), let fraction = field(20, 3) { millis = Int64(fraction) }
-        return Int64(seconds) * 1000 + millis
-    }
+    static func milliseconds(_ text: String) -> Int64? { TraceClock.milliseconds(text) }
 
     static func nowMilliseconds() -> Int64 {
         var now = timespec()

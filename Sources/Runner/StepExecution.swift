@@ -50,6 +50,8 @@ struct StepResult {
     var interrupted: Bool = false
     /// Set when the step ran without doing anything (see `PreparedStep.didNothing`).
     var didNothing: String?
+    /// Bytes the process wrote (nil: no process ran).
+    var outputBytes: (stdout: Int64, stderr: Int64)?
 
     var success: Bool { exitCode == 0 && !timedOut && error == nil }
 }
@@ -214,6 +216,10 @@ extension TaskRunner {
             ("duration_ms", .int(result.durationMS)), ("timed_out", .bool(result.timedOut)),
         ]
         if let error = result.error { finished.append(("error", .string(error))) }
+        if let bytes = result.outputBytes {
+            finished.append(("stdout_bytes", .int(bytes.stdout)))
+            finished.append(("stderr_bytes", .int(bytes.stderr)))
+        }
         if let reason = result.didNothing {
             finished.append(("did_nothing", .string(reason)))
             outcome.append(("did_nothing", .string(reason)))
@@ -415,7 +421,7 @@ extension TaskRunner {
             return StepResult(
                 exitCode: result.exitCode, timedOut: result.timedOut, durationMS: result.durationMS, stdoutPath: paths.stdout,
                 stderrPath: paths.stderr, leftovers: result.terminatedLeftoverProcesses, notices: result.notices,
-                interrupted: result.cancelled)
+                interrupted: result.cancelled, outputBytes: (Int64(result.stdoutBytes), Int64(result.stderrBytes)))
         } catch {
             let message = masker.mask(error.description)
             writeTextFile(paths.stdout, "")

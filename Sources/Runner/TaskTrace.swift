@@ -14,6 +14,30 @@ public struct TraceEntry: Sendable {
     public var executed: String
 }
 
+/// One step run (or skip) of the timeline, in event order.
+public struct TimelineRow: Sendable {
+    public var cycle: Int
+    public var step: String
+    public var item: String?
+    /// `ran`, `skipped`, `running` (no end yet), `interrupted` (its runner died).
+    public var outcome: String
+    public var start: String?
+    public var durationMS: Int64?
+    public var exitCode: Int64?
+    /// The decision (`run`/`skip`) and its reason, when a prehook or the decision rule gave one.
+    public var decision: String?
+    public var reason: String?
+
+    public var json: JSONValue {
+        .object([
+            ("cycle", .int(Int64(cycle))), ("step", .string(step)), ("item", item.map { .string($0) } ?? .null),
+            ("outcome", .string(outcome)), ("start", start.map { .string($0) } ?? .null),
+            ("duration_ms", durationMS.map { .int($0) } ?? .null), ("exit_code", exitCode.map { .int($0) } ?? .null),
+            ("decision", decision.map { .string($0) } ?? .null), ("reason", reason.map { .string($0) } ?? .null),
+        ])
+    }
+}
+
 public struct TaskTrace: Sendable {
     public var entries: [TraceEntry]
     public var deviations: [String]
@@ -21,11 +45,18 @@ public struct TaskTrace: Sendable {
     /// What did not happen although nothing failed (steps that did nothing, failed
     /// generate_items extractions) and failed steps' first stderr lines.
     public var notes: [TaskNote] = []
+    /// Every trace rule's findings (docs/trace.md); plan deviations are `plan_deviation` findings.
+    public var findings: [TraceFinding] = []
+    /// Per cycle, each step run or skip with its start, duration, exit and decision.
+    public var timeline: [TimelineRow] = []
+
+    /// The worst severity found (nil: no finding).
+    public var worst: TraceSeverity? { findings.map(\.severity).max() }
 
     /// Decision reasons that contradict a plan's `run` (runtime reasons such as early_return do not).
     static let decisionReasons: Set<String> = ["disabled", "not_repeatable", "prehook_false", "prehook_error"]
 
-    public static func trace(task: TaskRecord, events: [EventRecord]) throws -> TaskTrace {
+    public static func trace(task: TaskRecord, events: [EventRecord], now: Int64? = nil) throws -> TaskTrace {
         let pinned = try PinnedWorkflow.compile(snapshot: task.snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace)
         let graph = pinned.graph
         let executedCycles = events.filter { $0.type == "cycle_started" }.compactMap(\.cycle)
@@ -106,6 +137,59 @@ public struct TaskTrace: Sendable {
         if task.status == .completed, cycles < plan.cycles.count, !plan.truncated, !stoppedByGuard {
             deviations.append("the task completed after \(cycles) cycle\(cycles == 1 ? "" : "s"), but the plan has \(plan.cycles.count) and no guard stopped the loop")
         }
-        return TaskTrace(entries: entries, deviations: deviations, cycles: cycles, notes: TaskNote.notes(from: events))
+        var timeouts: [String: Int] = [:]
+        for step in graph.steps + graph.steps.flatMap(\.children) {
+            timeouts[step.id] = step.timeoutSecs ?? graph.safety.stepTimeoutSecs ?? TaskRunner.defaultTimeoutSecs
+        }
+        let context = TraceContext(
+            taskStatus: task.status, events: events, timeouts: timeouts, deviations: deviations,
+            now: now ?? TraceClock.milliseconds(task.updatedAt) ?? 0)
+        return TaskTrace(
+            entries: entries, deviations: deviations, cycles: cycles, notes: TaskNote.notes(from: events),
+            findings: TraceRules.check(context), timeline: timeline(events))
+    }
+
+    /// The timeline of the events: one row per step run or skip.
+    static func timeline(_ events: [EventRecord]) -> [TimelineRow] {
+        var rows: [TimelineRow] = []
+        var open: [String: Int] = [:]
+        var decisions: [String: (String, String?)] = [:]
+        for event in events {
+            guard let step = event.step else {
+                if event.type == "task_resumed", event.payload["from"]?.stringValue == "interrupted" {
+                    for index in open.values { rows[index].outcome = "interrupted" }
+                    open.removeAll()
+                }
+                continue
+            }
+            let cycle = event.cycle ?? 0
+            let key = "\(cycle)|\(step)|\(event.item ?? "")"
+            switch event.type {
+            case "step_prehook_evaluated":
+                decisions[key] = (event.payload["decision"]?.stringValue ?? "", event.payload["reason"]?.stringValue)
+            case "step_started":
+                let decision = decisions.removeValue(forKey: key)
+                rows.append(
+                    TimelineRow(
+                        cycle: cycle, step: step, item: event.item, outcome: "running", start: event.timestamp, decision: decision?.0 ?? "run",
+                        reason: decision?.1))
+                open[key] = rows.count - 1
+            case "step_finished":
+                if let index = open.removeValue(forKey: key) {
+                    rows[index].outcome = event.payload["did_nothing"] != nil ? "did nothing" : "ran"
+                    rows[index].durationMS = event.payload["duration_ms"]?.intValue
+                    rows[index].exitCode = event.payload["exit_code"]?.intValue
+                }
+            case "step_skipped":
+                let decision = decisions.removeValue(forKey: key)
+                rows.append(
+                    TimelineRow(
+                        cycle: cycle, step: step, item: event.item, outcome: "skipped", start: event.timestamp, decision: "skip",
+                        reason: event.payload["reason"]?.stringValue ?? decision?.1))
+            default:
+                break
+            }
+        }
+        return rows
     }
 }

@@ -138,6 +138,19 @@ struct TaskRecoveryTests {
         let doubled = counts.filter { $0.value > 1 }
         #expect(doubled.count <= 1, "\(counts)")
         #expect(counts.count == 1 + 3 * 2 + 2)
+
+        // The trace shows the interruption, and no false duplicate runner or overlap.
+        let trace = box.cli(["task", "trace", task, "-o", "json"])
+        #expect(trace.status == 0, "\(trace.stdout)")
+        let findings = try JSONParser.parse(trace.stdout)["findings"]?.arrayValue ?? []
+        let rules = findings.compactMap { $0["rule"]?.string }
+        #expect(rules.contains("incarnation_boundary"), "\(rules)")
+        #expect(rules.contains("orphan_command"), "\(rules)")
+        for wrong in ["duplicate_runner", "overlapping_steps", "overlapping_cycles", "missing_step_end", "plan_deviation"] {
+            #expect(!rules.contains(wrong), "\(wrong): \(trace.stdout)")
+        }
+        let text = box.cli(["task", "trace", task, "--verbose"]).stdout
+        #expect(text.contains("interrupted"), "\(text)")
     }
 
     // MARK: Ctrl-C
