@@ -6,6 +6,8 @@ import Manifest
 import Runner
 import Store
 
+import Threads
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

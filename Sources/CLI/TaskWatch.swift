@@ -1,6 +1,8 @@
 import JSON
 import Runner
 
+import Threads
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -3,6 +3,7 @@ import Expr
 import JSON
 import Manifest
 import Store
+import Threads
 
 // The end of a cycle: finalize the items, run the guard steps (loop_guard, convergence_expr),
 // count consecutive failing cycles, decide whether another cycle runs, and the drift check at

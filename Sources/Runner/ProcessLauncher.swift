@@ -2,6 +2,8 @@
 // output to log files (masked), enforces a timeout on the whole group, applies resource limits
 // to the child only, and never leaves a zombie. See docs/runner-processes.md.
 
+import Threads
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,7 @@
 import Manifest
 
+import Threads
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

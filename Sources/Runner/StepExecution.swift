@@ -4,6 +4,8 @@ import JSON
 import Manifest
 import Store
 
+import Threads
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
