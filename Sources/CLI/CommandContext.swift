@@ -1,6 +1,6 @@
 import Diagnostics
 
-import Threads
+import Platform
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
 import Control
 import JSON
 
-import Threads
+import Platform
 
 #if canImport(Glibc)
 import Glibc

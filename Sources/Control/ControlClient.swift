@@ -1,6 +1,6 @@
 import JSON
 
-import Threads
+import Platform
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
 import Diagnostics
 import JSON
 
-import Threads
+import Platform
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,7 @@
 // POSIX plumbing for the transport: whole-buffer writes and readiness waits (the mutex, threads,
-// the clock and errno text are the shared ones of the Threads target).
+// the clock and errno text are the shared ones of the Platform target).
 
-import Threads
+import Platform
 
 #if canImport(Glibc)
 import Glibc

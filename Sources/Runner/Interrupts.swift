@@ -1,4 +1,6 @@
-import Threads
+import Platform
+
+import Store
 
 #if canImport(Glibc)
 import Glibc

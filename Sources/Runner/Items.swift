@@ -2,7 +2,9 @@ import Compiler
 import JSON
 import Manifest
 
-import Threads
+import Platform
+
+import Store
 
 #if canImport(Glibc)
 import Glibc

@@ -2,7 +2,9 @@
 // output to log files (masked), enforces a timeout on the whole group, applies resource limits
 // to the child only, and never leaves a zombie. See docs/runner-processes.md.
 
-import Threads
+import Platform
+
+import Store
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,8 @@
 import Manifest
 
-import Threads
+import Platform
+
+import Store
 
 #if canImport(Glibc)
 import Glibc

@@ -2,7 +2,9 @@
 // writes, a dedicated-thread bridge for blocking work, and the Linux calls that the Swift Glibc
 // module does not export (it is built without _GNU_SOURCE), looked up once with dlsym.
 
-import Threads
+import Platform
+
+import Store
 
 #if canImport(Glibc)
 import Glibc
@@ -51,29 +53,6 @@ func closeFD(_ fd: inout Int32) {
         close(fd)
         fd = -1
     }
-}
-
-/// The whole content of a (small) file, nil when it cannot be read.
-func readFileBytes(_ path: String, limit: Int = Int.max) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while result.count < limit {
-        let wanted = min(buffer.count, limit - result.count)
-        let count = buffer.withUnsafeMutableBytes { raw -> Int in
-            guard let base = raw.baseAddress else { return 0 }
-            return read(fd, base, wanted)
-        }
-        if count < 0 {
-            if errno == EINTR { continue }
-            return nil
-        }
-        if count == 0 { break }
-        result.append(contentsOf: buffer[0..<count])
-    }
-    return result
 }
 
 /// The first non-empty line of a file (its first 4 KiB), trimmed and cut to 200 characters: what

@@ -2,7 +2,7 @@ import Control
 import Foundation
 import JSON
 import Testing
-import Threads
+import Platform
 
 /// The transport in-process: a real socket, real threads, no daemon process.
 @Suite("Control server and client", .timeLimit(.minutes(1)))

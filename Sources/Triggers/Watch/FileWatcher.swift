@@ -1,6 +1,6 @@
 #if canImport(Glibc)
 import Glibc
-import Threads
+import Platform
 
 /// The kinds of change a filesystem trigger can listen for (`events:`; none listed = all).
 public enum FileChangeKind: String, Sendable, CaseIterable {

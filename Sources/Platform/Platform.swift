@@ -1,5 +1,5 @@
-// The one place for the concurrency primitives every layer shares: a value behind a mutex,
-// starting a thread (detached, or joinable), the monotonic clock and errno text. It depends on
+// The one place for the POSIX primitives every layer shares: a value behind a mutex, starting a
+// thread (detached, or joinable), the monotonic clock, errno text and reading a file whole. It depends on
 // nothing, so the transport (Control), the trigger engine and the runner use the same ones.
 
 #if canImport(Glibc)
@@ -79,4 +79,27 @@ public func monotonicMilliseconds() -> Int64 {
 public func errnoDescription(_ code: Int32) -> String {
     guard let text = strerror(code) else { return "errno \(code)" }
     return "\(String(cString: text)) (errno \(code))"
+}
+
+/// The whole content of a (small) file, nil when it cannot be read.
+public func readFileBytes(_ path: String, limit: Int = Int.max) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var result: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while result.count < limit {
+        let wanted = min(buffer.count, limit - result.count)
+        let count = buffer.withUnsafeMutableBytes { raw -> Int in
+            guard let base = raw.baseAddress else { return 0 }
+            return read(fd, base, wanted)
+        }
+        if count < 0 {
+            if errno == EINTR { continue }
+            return nil
+        }
+        if count == 0 { break }
+        result.append(contentsOf: buffer[0..<count])
+    }
+    return result
 }
