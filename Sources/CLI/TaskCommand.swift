@@ -46,6 +46,15 @@ enum TaskCommand: CommandGroup {
         return (store, tasks)
     }
 
+    /// `task start`/`task resume` of a task a runner owns: bad usage naming the owner. (The
+    /// runner's claim decides races atomically; this is the message for the common case.)
+    static func refuseIfRunning(_ task: TaskRecord) throws(UsageError) {
+        guard task.status == .running else { return }
+        throw UsageError(
+            "task \(task.id) is already running" + (task.runnerPID.map { " (pid \($0))" } ?? ""),
+            help: "watch it with `orchestrator task watch \(task.id)`; `task pause \(task.id)` stops it at its next step")
+    }
+
     /// The one task the positional arguments name.
     static func one(_ ids: [String], tasks: TaskStore, command: String) throws -> TaskRecord {
         guard ids.count == 1 else { throw UsageError("`task \(command)` needs one task id or name") }
@@ -152,6 +161,7 @@ struct TaskStartCommand: OneTaskCommand {
     static var options: [Option<Self>] { [.quiet(\.quiet), .dataDirectory(\.dataDirectory)] }
 
     func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        try TaskCommand.refuseIfRunning(task)
         guard task.status == .created else {
             throw UsageError("task \(task.id) is \(task.status.rawValue)", help: task.status.isResumable ? "use `task resume`" : nil)
         }
@@ -176,6 +186,7 @@ struct TaskResumeCommand: OneTaskCommand {
     static var options: [Option<Self>] { [.quiet(\.quiet), .dataDirectory(\.dataDirectory)] }
 
     func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        try TaskCommand.refuseIfRunning(task)
         guard task.status.isResumable else {
             throw UsageError("task \(task.id) is \(task.status.rawValue); only a paused or interrupted task resumes")
         }
