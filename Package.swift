@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "OrchestratorKit", targets: ["CLI"]),
     ],
     targets: [
+        // The shared POSIX primitives (a mutex box, threads, the monotonic clock, errno text, file reads).
+        .target(name: "Platform"),
         // An order-keeping JSON value, writer and parser (no Foundation JSON: key order matters).
         .target(name: "JSON"),
         // Shared by every layer: source positions, the one Diagnostic type, its renderers.
@@ -31,7 +33,7 @@ let package = Package(
         .target(name: "Hashing"),
         // The trigger engine's blocks: cron schedules in IANA time zones, webhook verification and its
         // HTTP listener, the inotify file watcher.
-        .target(name: "Triggers", dependencies: ["JSON", "Diagnostics", "Hashing"]),
+        .target(name: "Triggers", dependencies: ["JSON", "Diagnostics", "Hashing", "Platform"]),
         // References -> step graph, planner, lint rules.
         .target(name: "Compiler", dependencies: ["Diagnostics", "YAML", "Expr", "Manifest", "Hashing"]),
         // The system SQLite library (Debian: libsqlite3-dev).
@@ -39,17 +41,17 @@ let package = Package(
         // The system libcrypto (Debian: libssl-dev): AES-256-GCM and HMAC-SHA256 for secrets at rest.
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", providers: [.apt(["libssl-dev"])]),
         // The embedded store: resources, revisions, projects (and later tasks and events) in SQLite.
-        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler"]),
+        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler", "Platform"]),
         // Executes a pinned step graph: processes, items, cycles, events, drift.
-        .target(name: "Runner", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store"]),
+        .target(name: "Runner", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Platform"]),
         // Commands and output formats; the executable is a thin shell around it.
-        .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner", "Control"]),
+        .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner", "Control", "Platform"]),
         .executableTarget(name: "orchestrator", dependencies: ["CLI"]),
         // The daemon's transport: protocol, Unix-socket server and client, lock, log, detaching.
         // It knows nothing of tasks: verbs are plugged in by the layer that serves them.
-        .target(name: "Control", dependencies: ["JSON", "Diagnostics"]),
+        .target(name: "Control", dependencies: ["JSON", "Diagnostics", "Platform"]),
         // The daemon itself: options, the verbs it serves, signals and drain (CLI level).
-        .target(name: "Daemon", dependencies: ["Control", "CLI", "Hashing", "JSON", "Diagnostics"]),
+        .target(name: "Daemon", dependencies: ["Control", "CLI", "Hashing", "JSON", "Diagnostics", "Platform"]),
         .executableTarget(name: "orchestratord", dependencies: ["Daemon"]),
         // Release-build benchmarks: `swift run -c release orchestrator-bench --help`.
         .executableTarget(
@@ -65,8 +67,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Hashing", "JSON"]),
-        .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Hashing", "JSON", "Platform"]),
+        .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics", "Platform"]),
     ],
     swiftLanguageModes: [.v6]
 )

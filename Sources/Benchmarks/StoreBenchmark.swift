@@ -52,6 +52,13 @@ enum StoreBenchmark {
         return out
     }
 
+    /// The package's root (this file is Sources/Benchmarks/StoreBenchmark.swift under it).
+    static var packageRoot: String {
+        var parts = String(#filePath).split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }
+
     static func write(_ path: String, _ text: String) -> Bool {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { return false }
@@ -95,16 +102,12 @@ enum StoreBenchmark {
         }
         CompilerBenchmark.report("get 1 of 10,000 resources (-o yaml)", getTimes)
 
-        // Baseline: the sqlite3 shell, same rows, one transaction.
-        var sql = "PRAGMA journal_mode = WAL;\nPRAGMA synchronous = NORMAL;\nCREATE TABLE r (kind TEXT, project TEXT, name TEXT, spec TEXT, UNIQUE(kind, project, name));\nBEGIN;\n"
-        for index in 0..<1_000 {
-            sql += "INSERT INTO r VALUES ('StepTemplate', 'default', 't\(index)', '{\"prompt\":\"Implement the plan at {plan_output_path} for {goal}, part \(index), and report what changed.\"}');\n"
-        }
-        sql += "COMMIT;\n"
-        guard write(root + "/baseline.sql", sql) else { return 1 }
+        // Baseline: the sqlite3 shell, same rows, one transaction (the SQL is the script's: SQL
+        // text lives in Sources/Store only).
+        let script = packageRoot + "/scripts/sqlite3-baseline.sh"
         let baselineTimes = CompilerBenchmark.measure(runs) {
             counter += 1
-            _ = CompilerBenchmark.spawn("/bin/sh", ["-c", "sqlite3 \(root)/baseline\(counter).db < \(root)/baseline.sql"])
+            _ = CompilerBenchmark.spawn("/bin/sh", [script, "\(root)/baseline\(counter).db", "1000"])
         }
         CompilerBenchmark.report("baseline: sqlite3 shell inserting 1,000 rows in one transaction", baselineTimes)
         _ = CompilerBenchmark.spawn("/bin/rm", ["-rf", root])

@@ -1,5 +1,7 @@
 import Diagnostics
 
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -20,8 +22,8 @@ public enum ExitStatus: Int32, Sendable {
 
 /// Where a command writes. Real runs write to the process's streams; tests capture them.
 public final class OutputStream: @unchecked Sendable {
-    private let lock = Mutex()
-    private var buffer: [UInt8] = []
+    /// What was written (captured streams only), behind the lock every write holds.
+    private let buffer = Locked<[UInt8]>([])
     private let fileDescriptor: Int32?
     /// Where written bytes go instead (a command run for a daemon client streams them back).
     private let sink: (@Sendable ([UInt8]) -> Void)?
@@ -62,7 +64,7 @@ public final class OutputStream: @unchecked Sendable {
     }
 
     public func write(_ bytes: [UInt8]) {
-        lock.locked {
+        buffer.withLock { buffer in
             if let sink {
                 if !bytes.isEmpty { sink(bytes) }
             } else if let fd = fileDescriptor {
@@ -88,19 +90,7 @@ public final class OutputStream: @unchecked Sendable {
     }
 
     /// What was written, for captured streams.
-    public var text: String { lock.locked { String(decoding: buffer, as: UTF8.self) } }
-}
-
-/// A minimal mutual-exclusion lock over pthread (no Foundation needed).
-final class Mutex: @unchecked Sendable {
-    private var mutex = pthread_mutex_t()
-    init() { pthread_mutex_init(&mutex, nil) }
-    deinit { pthread_mutex_destroy(&mutex) }
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return try body()
-    }
+    public var text: String { buffer.withLock { String(decoding: $0, as: UTF8.self) } }
 }
 
 /// Everything a command may touch of its surroundings, so tests can run commands in-process.

@@ -1,6 +1,8 @@
 import Control
 import JSON
 
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -89,7 +91,7 @@ struct DaemonStartCommand: Command {
             execv(executable, &pointers)
             let code = errno
             for pointer in pointers { free(pointer) }
-            context.stderr.write("orchestrator: error: cannot run \(executable): \(describeErrno(code))\n")
+            context.stderr.write("orchestrator: error: cannot run \(executable): \(errnoDescription(code))\n")
             return .internalError
         }
         switch DaemonControl.start(executable: executable, dataDirectory: location.path, arguments: arguments) {

@@ -2,6 +2,7 @@ import Compiler
 import Diagnostics
 import JSON
 import Manifest
+import Runner
 import Store
 import YAML
 
@@ -13,6 +14,9 @@ func runStoreCommand(_ context: CommandContext, _ body: () throws -> ExitStatus)
         Orchestrator.reportUsage(error, context: context)
         return .usage
     } catch let error as SecretKeyError {
+        Orchestrator.reportUsage(UsageError(error.message, help: error.help), context: context)
+        return .usage
+    } catch let error as TaskClaimRefused {
         Orchestrator.reportUsage(UsageError(error.message, help: error.help), context: context)
         return .usage
     } catch let error as ResourceInUse {

@@ -6,6 +6,8 @@ import Manifest
 import Runner
 import Store
 
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -42,6 +44,15 @@ enum TaskCommand: CommandGroup {
         let tasks = TaskStore(store)
         try tasks.recoverOrphanedTasks()
         return (store, tasks)
+    }
+
+    /// `task start`/`task resume` of a task a runner owns: bad usage naming the owner. (The
+    /// runner's claim decides races atomically; this is the message for the common case.)
+    static func refuseIfRunning(_ task: TaskRecord) throws(UsageError) {
+        guard task.status == .running else { return }
+        throw UsageError(
+            "task \(task.id) is already running" + (task.runnerPID.map { " (pid \($0))" } ?? ""),
+            help: "watch it with `orchestrator task watch \(task.id)`; `task pause \(task.id)` stops it at its next step")
     }
 
     /// The one task the positional arguments name.
@@ -150,6 +161,7 @@ struct TaskStartCommand: OneTaskCommand {
     static var options: [Option<Self>] { [.quiet(\.quiet), .dataDirectory(\.dataDirectory)] }
 
     func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        try TaskCommand.refuseIfRunning(task)
         guard task.status == .created else {
             throw UsageError("task \(task.id) is \(task.status.rawValue)", help: task.status.isResumable ? "use `task resume`" : nil)
         }
@@ -174,6 +186,7 @@ struct TaskResumeCommand: OneTaskCommand {
     static var options: [Option<Self>] { [.quiet(\.quiet), .dataDirectory(\.dataDirectory)] }
 
     func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
+        try TaskCommand.refuseIfRunning(task)
         guard task.status.isResumable else {
             throw UsageError("task \(task.id) is \(task.status.rawValue); only a paused or interrupted task resumes")
         }
@@ -487,20 +500,15 @@ struct TaskPauseCommand: OneTaskCommand {
     static var options: [Option<Self>] { [.dataDirectory(\.dataDirectory)] }
 
     func run(_ task: TaskRecord, store: ResourceStore, tasks: TaskStore, context: CommandContext) throws -> ExitStatus {
-        switch task.status {
-        case .running:
-            try tasks.requestPause(task.id)
+        switch try tasks.pause(task.id) {
+        case .requested:
             context.stdout.write("task \(task.id): pause requested; the runner stops before its next step\n")
-        case .created, .interrupted:
-            try tasks.write { writer in
-                try writer.append(NewEvent("task_paused", cycle: task.cycle > 0 ? task.cycle : nil, payload: .object([("cycle", .int(Int64(task.cycle)))])), task: task.id)
-                try writer.updateTask(task.id, [("status", .text(TaskStatus.paused.rawValue))])
-            }
-            context.stdout.write("task \(task.id) paused\n")
         case .paused:
+            context.stdout.write("task \(task.id) paused\n")
+        case .alreadyPaused:
             context.stdout.write("task \(task.id) is already paused\n")
-        case .completed, .failed:
-            throw UsageError("task \(task.id) is \(task.status.rawValue); there is nothing to pause")
+        case .finished(let status):
+            throw UsageError("task \(task.id) is \(status.rawValue); there is nothing to pause")
         }
         return .success
     }
@@ -642,7 +650,7 @@ extension TaskCommand {
         if let cycle = event.cycle { where_ += "cycle \(cycle) " }
         if let step = event.step { where_ += step + " " }
         if let item = event.item { where_ += "[\(item)] " }
-        return "\(event.id)  \(event.timestamp)  \(ForegroundRun.pad(event.type, 24))\(where_)\(JSONWriter().string(event.payload))\n"
+        return "\(event.id)  \(event.timestamp)  \(ForegroundRun.pad(event.type.rawValue, 24))\(where_)\(JSONWriter().string(event.payload))\n"
     }
 
     static func removeTree(_ path: String) {
@@ -677,13 +685,26 @@ enum EventCommand: CommandGroup {
 
 /// `event list --task ID` (or `event list ID`)
 struct EventListCommand: Command {
+    /// The event types `--type WORD` selects: the type, or every type it begins. A word that
+    /// names none is bad usage, with the closest type and the families (never an empty success).
+    static func types(_ word: String) throws(UsageError) -> [EventType] {
+        let matches = EventType.matching(word)
+        guard matches.isEmpty else { return matches }
+        let names = EventType.allCases.map(\.rawValue)
+        let close = Suggestions.closest(to: word, in: names).map { "did you mean `\($0)`? " } ?? ""
+        throw UsageError(
+            "no event type is or begins with `\(word)`",
+            help: close + "the families are " + EventType.families.map { "`\($0)`" }.joined(separator: ", ") + " (docs/runner.md lists every type)")
+    }
+
     static let name = "list"
     static let summary = "the events of a task, in order"
     static let usage = """
-        Usage: orchestrator event list --task ID [--type T] [--limit N] [-o text|json]
-               orchestrator event list ID [--type T] [--limit N] [-o text|json]
+        Usage: orchestrator event list --task ID [--type TYPE] [--limit N] [-o text|json]
+               orchestrator event list ID [--type TYPE] [--limit N] [-o text|json]
 
-        The events of a task in order (ids are monotonic). --type keeps one type, --limit the
+        The events of a task in order (ids are monotonic). --type keeps one type or every type
+        it begins (`step_`, `self_restart`); an unknown one is bad usage. --limit keeps the
         last N. -o json: an array of {"id", "task", "type", "cycle", "step", "item", "timestamp",
         "payload"}. The event types are listed in docs/runner.md.
         """
@@ -697,7 +718,7 @@ struct EventListCommand: Command {
     static var options: [Option<Self>] {
         [
             .value(\.task, "--task", value: "ID", help: "the task (or give ID alone)"),
-            .value(\.type, "--type", value: "T", help: "only events of this type"),
+            .value(\.type, "--type", value: "TYPE", help: "only events of this type, or of the types it begins (`step_`)"),
             .integer(\.limit, "--limit", value: "N", help: "only the last N events"),
             .output(\.output), .dataDirectory(\.dataDirectory),
         ]
@@ -712,7 +733,7 @@ struct EventListCommand: Command {
             guard let id = task ?? ids.first else { throw UsageError("`event list` needs --task ID (or the ID alone)") }
             let (_, tasks) = try TaskCommand.open(dataDirectory, context: context)
             let task = try TaskCommand.find(id, tasks: tasks)
-            let events = try tasks.events(task.id, type: type, limit: limit)
+            let events = try tasks.events(task.id, types: try type.map(EventListCommand.types), limit: limit)
             if output == .json {
                 context.stdout.write(JSONWriter(pretty: false).string(.array(events.map(\.json))) + "\n")
             } else {

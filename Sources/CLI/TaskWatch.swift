@@ -1,5 +1,8 @@
 import JSON
 import Runner
+import Store
+
+import Platform
 
 #if canImport(Glibc)
 import Glibc
@@ -112,7 +115,7 @@ enum EventLine {
         if let cycle = event.cycle { place += "cycle \(cycle) " }
         if let step = event.step { place += step + " " }
         if let item = event.item { place += "[\(item)] " }
-        return "\(time)  \(ForegroundRun.pad(event.type, 22))\(place)\(gist(event))"
+        return "\(time)  \(ForegroundRun.pad(event.type.rawValue, 22))\(place)\(gist(event))"
     }
 
     static func gist(_ event: EventRecord) -> String {
@@ -120,30 +123,30 @@ enum EventLine {
         func text(_ key: String) -> String? { payload[key]?.stringValue }
         func number(_ key: String) -> Int64? { payload[key]?.intValue }
         switch event.type {
-        case "step_started":
+        case .stepStarted:
             return [text("kind"), text("agent").map { "agent " + $0 }].compactMap { $0 }.joined(separator: ", ")
-        case "step_finished":
+        case .stepFinished:
             if let reason = text("did_nothing") { return "did nothing: " + reason }
             var parts = ["exit \(number("exit_code") ?? -1)"]
             if let ms = number("duration_ms") { parts.append(Timestamps.short(ms)) }
             if payload["timed_out"] == .bool(true) { parts.append("timed out") }
             if let line = text("stderr_first_line") { parts.append(line) }
             return parts.joined(separator: ", ")
-        case "step_skipped":
+        case .stepSkipped:
             return text("reason") ?? ""
-        case "step_prehook_evaluated":
+        case .stepPrehookEvaluated:
             return text("decision") ?? ""
-        case "items_generated":
+        case .itemsGenerated:
             return "\(number("count") ?? 0) items" + (payload["replace"] == .bool(true) ? " (replace)" : "")
-        case "items_generation_failed":
+        case .itemsGenerationFailed:
             return text("problem") ?? ""
-        case "item_finalized":
+        case .itemFinalized:
             return text("status") ?? ""
-        case "loop_guard_decision":
+        case .loopGuardDecision:
             return (payload["continue"] == .bool(true) ? "continue" : "stop") + (text("reason").map { ": " + $0 } ?? "")
-        case "task_completed", "task_failed":
+        case .taskCompleted, .taskFailed:
             return text("reason") ?? text("error") ?? ""
-        case "cycle_started":
+        case .cycleStarted:
             return "open items \(number("open_items") ?? 0)"
         default:
             // Other payloads: their keys and short scalar values only.
@@ -200,7 +203,7 @@ extension TaskCommand {
         let terminal = context.stdout.isTerminal
         let width = context.stdout.columns ?? Int(context.environment["COLUMNS"] ?? "") ?? 100
         let deadline = timeout.map { monotonicNow() + $0.milliseconds }
-        let maxCycles = try tasks.events(task.id, type: "task_created").first?.payload["max_cycles"]?.intValue.map { Int($0) }
+        let maxCycles = try tasks.events(task.id, types: [.taskCreated]).first?.payload["max_cycles"]?.intValue.map { Int($0) }
         var lastScreen = ""
         var lastStatusLine = ""
         var lastEvent: Int64 = 0

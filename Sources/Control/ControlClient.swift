@@ -1,5 +1,7 @@
 import JSON
 
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -66,7 +68,7 @@ public final class ControlClient {
                 let directory = dataDirectory ?? String(socketPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
                 throw .noDaemon(dataDirectory: directory)
             }
-            throw .connectFailed("cannot connect to \(socketPath): \(describeErrno(code))")
+            throw .connectFailed("cannot connect to \(socketPath): \(errnoDescription(code))")
         }
         reader = LineReader(fd: fd, limit: ControlProtocol.maxResponseBytes)
     }
@@ -129,7 +131,7 @@ public final class ControlClient {
             timeoutSeconds = 1
             defer { timeoutSeconds = saved }
             if let (_, reply) = try? readReply(), case .error(let error) = reply { throw .refused(error) }
-            throw .connectionLost("cannot write to \(socketPath): \(describeErrno(code))")
+            throw .connectionLost("cannot write to \(socketPath): \(errnoDescription(code))")
         }
     }
 
@@ -149,7 +151,7 @@ public final class ControlClient {
         case .end:
             throw .connectionLost("the daemon closed the connection before answering")
         case .failed(let code):
-            throw .connectionLost("cannot read from \(socketPath): \(describeErrno(code))")
+            throw .connectionLost("cannot read from \(socketPath): \(errnoDescription(code))")
         case .timedOut:
             throw .timedOut(seconds: timeoutSeconds ?? 0)
         }

@@ -1,6 +1,8 @@
 import Diagnostics
 import JSON
 
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,7 +15,7 @@ public final class ControlStream: @unchecked Sendable {
     private let fd: Int32
     private let id: JSONValue
     /// Whether the client is still there, and how many items reached it.
-    private let state = Guarded((open: true, sent: 0))
+    private let state = Locked((open: true, sent: 0))
 
     init(fd: Int32, id: JSONValue) {
         self.fd = fd
@@ -23,7 +25,7 @@ public final class ControlStream: @unchecked Sendable {
     @discardableResult
     public func send(_ item: JSONValue) -> Bool {
         let line = ControlReply.item(item).line(id: id)
-        return state.access { state in
+        return state.withLock { state in
             guard state.open else { return false }
             if sendAll(fd, line, socket: true) == nil {
                 state.sent += 1
@@ -35,10 +37,10 @@ public final class ControlStream: @unchecked Sendable {
     }
 
     /// How many items reached the socket.
-    public var itemsSent: Int { state.access { $0.sent } }
+    public var itemsSent: Int { state.withLock { $0.sent } }
 
     /// Whether the client is still there (a closed connection is noticed on the next `send`).
-    public var isOpen: Bool { state.access { $0.open } }
+    public var isOpen: Bool { state.withLock { $0.open } }
 }
 
 /// The daemon's Unix-socket server: one thread per connection, one request at a time per
@@ -58,11 +60,11 @@ public final class ControlServer: @unchecked Sendable {
     /// The only user id that may talk to the server (the daemon's own, by default).
     public let allowedUID: UInt32
     public let maxRequestBytes: Int
-    private let peerRefusedHandler: Guarded<@Sendable (PeerCredentials) -> Void>
-    private let handlers = Guarded<[String: Registered]>([:])
-    private let connections = Guarded<Set<Int32>>([])
-    private let listener = Guarded<Int32>(-1)
-    private let acceptLoopDone = Guarded(true)
+    private let peerRefusedHandler: Locked<@Sendable (PeerCredentials) -> Void>
+    private let handlers = Locked<[String: Registered]>([:])
+    private let connections = Locked<Set<Int32>>([])
+    private let listener = Locked<Int32>(-1)
+    private let acceptLoopDone = Locked(true)
 
     public init(
         socketPath: String, allowedUID: UInt32 = getuid(), maxRequestBytes: Int = ControlProtocol.maxRequestBytes,
@@ -71,29 +73,29 @@ public final class ControlServer: @unchecked Sendable {
         self.socketPath = socketPath
         self.allowedUID = allowedUID
         self.maxRequestBytes = maxRequestBytes
-        self.peerRefusedHandler = Guarded(onPeerRefused)
+        self.peerRefusedHandler = Locked(onPeerRefused)
     }
 
     /// Replaces what is called for each client refused for its user id (after it got its error).
     public func onPeerRefused(_ handler: @escaping @Sendable (PeerCredentials) -> Void) {
-        peerRefusedHandler.access { $0 = handler }
+        peerRefusedHandler.withLock { $0 = handler }
     }
 
     /// Registers (or replaces) the handler of a plain verb.
     public func handle(_ verb: String, _ handler: @escaping Handler) {
-        handlers.access { $0[verb] = .plain(handler) }
+        handlers.withLock { $0[verb] = .plain(handler) }
     }
 
     /// Registers (or replaces) the handler of a streaming verb.
     public func handleStream(_ verb: String, _ handler: @escaping StreamHandler) {
-        handlers.access { $0[verb] = .stream(handler) }
+        handlers.withLock { $0[verb] = .stream(handler) }
     }
 
     /// The verbs registered now, sorted.
-    public var verbs: [String] { handlers.access { $0.keys.sorted() } }
+    public var verbs: [String] { handlers.withLock { $0.keys.sorted() } }
 
     /// How many clients are connected now.
-    public var connectionCount: Int { connections.access { $0.count } }
+    public var connectionCount: Int { connections.withLock { $0.count } }
 
     /// Binds the socket and starts accepting. A socket file already at the path is removed
     /// first: call this only while holding the data directory's `DaemonLock`, which proves that
@@ -103,7 +105,7 @@ public final class ControlServer: @unchecked Sendable {
         case .missing: break
         case .socket:
             guard unlink(socketPath) == 0 || errno == ENOENT else {
-                throw ControlFailure("cannot remove the stale socket \(socketPath): \(describeErrno(errno))")
+                throw ControlFailure("cannot remove the stale socket \(socketPath): \(errnoDescription(errno))")
             }
         case .other:
             throw ControlFailure(
@@ -114,25 +116,25 @@ public final class ControlServer: @unchecked Sendable {
         case .success(let opened): fd = opened
         case .failure(let failure): throw failure
         }
-        listener.access { $0 = fd }
-        acceptLoopDone.access { $0 = false }
-        guard startThread({ [self] in acceptLoop(fd) }) else {
-            acceptLoopDone.access { $0 = true }
+        listener.withLock { $0 = fd }
+        acceptLoopDone.withLock { $0 = false }
+        guard Threads.start({ [self] in acceptLoop(fd) }) != nil else {
+            acceptLoopDone.withLock { $0 = true }
             stopAccepting()
             removeSocket()
-            throw ControlFailure("cannot start the server's accept thread: \(describeErrno(errno))")
+            throw ControlFailure("cannot start the server's accept thread: \(errnoDescription(errno))")
         }
     }
 
     /// Stops accepting new connections (they are refused from now on); open ones go on.
     public func stopAccepting() {
-        let fd = listener.access { fd -> Int32 in
+        let fd = listener.withLock { fd -> Int32 in
             defer { fd = -1 }
             return fd
         }
         guard fd >= 0 else { return }
         // The accept loop polls with a short timeout and sees the -1; wait for it to leave before closing.
-        while !acceptLoopDone.access({ $0 }) { usleep(5_000) }
+        while !acceptLoopDone.withLock({ $0 }) { usleep(5_000) }
         close(fd)
     }
 
@@ -140,7 +142,7 @@ public final class ControlServer: @unchecked Sendable {
     /// out; a second later (a stream still running) writing stops too.
     public func closeConnections() {
         for how in [Int32(SHUT_RD), Int32(SHUT_RDWR)] {
-            connections.access { open in
+            connections.withLock { open in
                 for fd in open { shutdown(fd, how) }
             }
             let deadline = monotonicMilliseconds() + 1_000
@@ -164,14 +166,14 @@ public final class ControlServer: @unchecked Sendable {
     // MARK: - Connections
 
     private func acceptLoop(_ fd: Int32) {
-        defer { acceptLoopDone.access { $0 = true } }
-        while listener.access({ $0 }) == fd {
+        defer { acceptLoopDone.withLock { $0 = true } }
+        while listener.withLock({ $0 }) == fd {
             guard waitReadable(fd, timeoutMilliseconds: 100) else { continue }
             let client = accept(fd, nil, nil)
             if client < 0 { continue }
             _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-            connections.access { _ = $0.insert(client) }
-            if !startThread({ [self] in serve(client) }) {
+            connections.withLock { _ = $0.insert(client) }
+            if Threads.start({ [self] in serve(client) }) == nil {
                 let refusal = ControlError(.internalError, "the daemon cannot start a thread for this connection", help: "try again")
                 _ = sendAll(client, ControlReply.error(refusal).line(id: .null), socket: true)
                 finish(client)
@@ -181,7 +183,7 @@ public final class ControlServer: @unchecked Sendable {
 
     private func finish(_ fd: Int32) {
         // Removing and closing under the lock keeps `closeConnections` from touching a reused fd.
-        connections.access { open in
+        connections.withLock { open in
             open.remove(fd)
             close(fd)
         }
@@ -198,7 +200,7 @@ public final class ControlServer: @unchecked Sendable {
             refuse(fd, ControlError(
                 .peerRefused, "user id \(peer.uid) may not use this daemon (it serves user id \(allowedUID))",
                 help: "run the command as the user that started the daemon"))
-            peerRefusedHandler.access { $0 }(peer)
+            peerRefusedHandler.withLock { $0 }(peer)
             lingerUntilClosed(fd)
             return
         }
@@ -245,7 +247,7 @@ public final class ControlServer: @unchecked Sendable {
         case .failure(let rejected):
             return sendAll(fd, ControlReply.error(rejected.error).line(id: rejected.id), socket: true) == nil
         }
-        guard let registered = handlers.access({ $0[request.verb] }) else {
+        guard let registered = handlers.withLock({ $0[request.verb] }) else {
             let known = verbs
             let suggestion = Suggestions.closest(to: request.verb, in: known)
             let error = ControlError(

@@ -1,5 +1,7 @@
 import JSON
 
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -186,7 +188,7 @@ public enum DaemonControl {
     /// Runs a program and collects its output, for at most `timeoutSeconds` (then it is killed).
     static func runToEnd(_ path: String, _ argv: [String], timeoutSeconds: Double) -> (status: Int32, stdout: String, stderr: String) {
         var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
-        guard pipe(&out) == 0, pipe(&err) == 0 else { return (3, "", "cannot create a pipe: \(describeErrno(errno))") }
+        guard pipe(&out) == 0, pipe(&err) == 0 else { return (3, "", "cannot create a pipe: \(errnoDescription(errno))") }
         for fd in [out[0], err[0]] { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -206,7 +208,7 @@ public enum DaemonControl {
             close(out[0])
             close(err[0])
         }
-        guard rc == 0 else { return (3, "", "cannot run \(path): \(describeErrno(rc))") }
+        guard rc == 0 else { return (3, "", "cannot run \(path): \(errnoDescription(rc))") }
         var collected: [[UInt8]] = [[], []]
         var open = [true, true]
         let deadline = monotonicMilliseconds() + Int64(timeoutSeconds * 1000)

@@ -1,3 +1,5 @@
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -39,7 +41,7 @@ public final class DaemonLock: @unchecked Sendable {
         let path = path(dataDirectory: dataDirectory)
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            return .failure(.system(ControlFailure("cannot open the lock file \(path): \(describeErrno(errno))")))
+            return .failure(.system(ControlFailure("cannot open the lock file \(path): \(errnoDescription(errno))")))
         }
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
@@ -48,7 +50,7 @@ public final class DaemonLock: @unchecked Sendable {
             if code == EWOULDBLOCK {
                 return .failure(.held(pid: holderPID(path: path), dataDirectory: dataDirectory))
             }
-            return .failure(.system(ControlFailure("cannot lock \(path): \(describeErrno(code))")))
+            return .failure(.system(ControlFailure("cannot lock \(path): \(errnoDescription(code))")))
         }
         let lock = DaemonLock(path: path, fd: fd)
         if let failure = lock.recordPID() { return .failure(.system(failure)) }
@@ -58,9 +60,9 @@ public final class DaemonLock: @unchecked Sendable {
     /// Writes the current PID into the lock file (again after a fork moved the daemon).
     public func recordPID() -> ControlFailure? {
         let text = Array("\(getpid())\n".utf8)
-        guard ftruncate(fd, 0) == 0 else { return ControlFailure("cannot write \(path): \(describeErrno(errno))") }
+        guard ftruncate(fd, 0) == 0 else { return ControlFailure("cannot write \(path): \(errnoDescription(errno))") }
         let written = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-        guard written == text.count else { return ControlFailure("cannot write \(path): \(describeErrno(errno))") }
+        guard written == text.count else { return ControlFailure("cannot write \(path): \(errnoDescription(errno))") }
         return nil
     }
 

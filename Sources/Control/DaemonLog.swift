@@ -1,3 +1,5 @@
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -46,10 +48,10 @@ public struct DaemonLog: Sendable {
     /// Points stdout and stderr at the (possibly new) file, appending.
     public func redirectStandardStreams() throws(ControlFailure) {
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ControlFailure("cannot open the daemon log \(path): \(describeErrno(errno))") }
+        guard fd >= 0 else { throw ControlFailure("cannot open the daemon log \(path): \(errnoDescription(errno))") }
         defer { close(fd) }
         guard dup2(fd, 1) >= 0, dup2(fd, 2) >= 0 else {
-            throw ControlFailure("cannot redirect output to \(path): \(describeErrno(errno))")
+            throw ControlFailure("cannot redirect output to \(path): \(errnoDescription(errno))")
         }
     }
 

@@ -1,3 +1,5 @@
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -19,14 +21,14 @@ public enum Detach {
 
     public static func detach() throws(ControlFailure) -> Role {
         var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw ControlFailure("cannot create a pipe: \(describeErrno(errno))") }
+        guard pipe(&fds) == 0 else { throw ControlFailure("cannot create a pipe: \(errnoDescription(errno))") }
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         let first = fork()
         guard first >= 0 else {
             let code = errno
             close(fds[0])
             close(fds[1])
-            throw ControlFailure("cannot fork: \(describeErrno(code))")
+            throw ControlFailure("cannot fork: \(errnoDescription(code))")
         }
         if first > 0 {
             close(fds[1])

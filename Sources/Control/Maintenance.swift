@@ -1,5 +1,7 @@
 import JSON
 
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -28,7 +30,7 @@ public enum MaintenanceMode {
         let file = path(dataDirectory: dataDirectory)
         guard enabled else {
             guard unlink(file) == 0 || errno == ENOENT else {
-                throw ControlFailure("cannot remove \(file): \(describeErrno(errno))")
+                throw ControlFailure("cannot remove \(file): \(errnoDescription(errno))")
             }
             return
         }
@@ -50,23 +52,23 @@ public enum AtomicFile {
     public static func write(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(ControlFailure) {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw ControlFailure("cannot write \(temporary): \(describeErrno(errno))") }
+        guard fd >= 0 else { throw ControlFailure("cannot write \(temporary): \(errnoDescription(errno))") }
         if let code = writeFully(fd, bytes) {
             close(fd)
             unlink(temporary)
-            throw ControlFailure("cannot write \(temporary): \(describeErrno(code))")
+            throw ControlFailure("cannot write \(temporary): \(errnoDescription(code))")
         }
         let synced = fsync(fd) == 0
         let code = errno
         close(fd)
         guard synced else {
             unlink(temporary)
-            throw ControlFailure("cannot write \(temporary): \(describeErrno(code))")
+            throw ControlFailure("cannot write \(temporary): \(errnoDescription(code))")
         }
         guard rename(temporary, path) == 0 else {
             let code = errno
             unlink(temporary)
-            throw ControlFailure("cannot replace \(path): \(describeErrno(code))")
+            throw ControlFailure("cannot replace \(path): \(errnoDescription(code))")
         }
     }
 

@@ -1,3 +1,5 @@
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -101,7 +103,7 @@ enum UnixSocket {
         case .failure(let failure): return .failure(failure)
         }
         let fd = makeSocket()
-        guard fd >= 0 else { return .failure(ControlFailure("cannot create a Unix socket: \(describeErrno(errno))")) }
+        guard fd >= 0 else { return .failure(ControlFailure("cannot create a Unix socket: \(errnoDescription(errno))")) }
         var copy = address
         let bound = withUnsafePointer(to: &copy) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
@@ -109,13 +111,13 @@ enum UnixSocket {
         guard bound == 0 else {
             let code = errno
             close(fd)
-            return .failure(ControlFailure("cannot bind the socket \(path): \(describeErrno(code))"))
+            return .failure(ControlFailure("cannot bind the socket \(path): \(errnoDescription(code))"))
         }
         guard chmod(path, 0o600) == 0 else {
             let code = errno
             close(fd)
             unlink(path)
-            return .failure(ControlFailure("cannot set the mode of \(path) to 0600: \(describeErrno(code))"))
+            return .failure(ControlFailure("cannot set the mode of \(path) to 0600: \(errnoDescription(code))"))
         }
         #if canImport(Glibc)
         let listening = Glibc.listen(fd, backlog)
@@ -126,7 +128,7 @@ enum UnixSocket {
             let code = errno
             close(fd)
             unlink(path)
-            return .failure(ControlFailure("cannot listen on \(path): \(describeErrno(code))"))
+            return .failure(ControlFailure("cannot listen on \(path): \(errnoDescription(code))"))
         }
         return .success(fd)
     }

@@ -1,6 +1,8 @@
 import Control
 import JSON
 
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -21,7 +23,7 @@ public final class DaemonRuntime: @unchecked Sendable {
     public var onPeerRefused: @Sendable (PeerCredentials) -> Void = { _ in }
 
     private let startedAt = monotonicSeconds()
-    private let state = Guarded(RuntimeState())
+    private let state = Locked(RuntimeState())
     /// Whether stdout/stderr go to DATA/daemon.log (detached) rather than a terminal.
     private let logsToFile: Bool
 
@@ -87,7 +89,7 @@ public final class DaemonRuntime: @unchecked Sendable {
 
         var lastRotationCheck = monotonicSeconds()
         var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
-        while state.access({ $0.stopReason }) == nil {
+        while state.withLock({ $0.stopReason }) == nil {
             let received = sigtimedwait(&signals, nil, &timeout)
             if received > 0 {
                 if received == SIGHUP {
@@ -101,9 +103,9 @@ public final class DaemonRuntime: @unchecked Sendable {
                 try? log.rotateAndReopenIfNeeded()
             }
         }
-        let reason = state.access { $0.stopReason } ?? "a stop request"
+        let reason = state.withLock { $0.stopReason } ?? "a stop request"
         say("stopping (\(reason)): no new connections; draining for up to \(DaemonOptions.format(options.drainTimeoutSeconds))")
-        state.access { $0.draining = true }
+        state.withLock { $0.draining = true }
         server.stopAccepting()
         onDrain(options.drainTimeoutSeconds)
         server.closeConnections()
@@ -114,11 +116,11 @@ public final class DaemonRuntime: @unchecked Sendable {
 
     /// Ends `run` (as SIGTERM does).
     public func requestStop(_ reason: String) {
-        state.access { if $0.stopReason == nil { $0.stopReason = reason } }
+        state.withLock { if $0.stopReason == nil { $0.stopReason = reason } }
     }
 
     public var status: DaemonStatus {
-        let (draining, refused) = state.access { ($0.draining, $0.peersRefused) }
+        let (draining, refused) = state.withLock { ($0.draining, $0.peersRefused) }
         var status = DaemonStatus(
             pid: getpid(), incarnation: 1, dataDirectory: options.dataDirectory,
             uptimeSeconds: ((monotonicSeconds() - startedAt) * 1000).rounded() / 1000, workers: options.workers,
@@ -152,7 +154,7 @@ public final class DaemonRuntime: @unchecked Sendable {
     }
 
     private func peerRefused(_ peer: PeerCredentials) {
-        state.access { $0.peersRefused += 1 }
+        state.withLock { $0.peersRefused += 1 }
         say("refused a client running as user id \(peer.uid) (PID \(peer.pid)): only user id \(server.allowedUID) may connect")
         onPeerRefused(peer)
     }
@@ -168,17 +170,17 @@ public final class DaemonRuntime: @unchecked Sendable {
             for part in path.split(separator: "/") {
                 built += "/" + part
                 if mkdir(built, 0o700) != 0 && errno != EEXIST {
-                    return "cannot create the data directory \(built): \(describeErrno(errno))"
+                    return "cannot create the data directory \(built): \(errnoDescription(errno))"
                 }
             }
-            guard stat(path, &info) == 0 else { return "cannot read the data directory \(path): \(describeErrno(errno))" }
+            guard stat(path, &info) == 0 else { return "cannot read the data directory \(path): \(errnoDescription(errno))" }
         }
         guard (info.st_mode & S_IFMT) == S_IFDIR else { return "\(path) is not a directory" }
         guard info.st_uid == getuid() else {
             return "the data directory \(path) belongs to user id \(info.st_uid), not to this user (\(getuid()))"
         }
         if info.st_mode & 0o077 != 0 {
-            guard chmod(path, 0o700) == 0 else { return "cannot set the mode of \(path) to 0700: \(describeErrno(errno))" }
+            guard chmod(path, 0o700) == 0 else { return "cannot set the mode of \(path) to 0700: \(errnoDescription(errno))" }
             say("set the mode of \(path) to 0700 (it holds the daemon's socket)")
         }
         return nil

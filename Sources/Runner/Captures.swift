@@ -1,6 +1,10 @@
 import JSON
 import Manifest
 
+import Store
+
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -3,6 +3,7 @@ import Expr
 import JSON
 import Manifest
 import Store
+import Platform
 
 // The end of a cycle: finalize the items, run the guard steps (loop_guard, convergence_expr),
 // count consecutive failing cycles, decide whether another cycle runs, and the drift check at
@@ -44,7 +45,7 @@ extension TaskRunner {
             var prehookEvent: NewEvent?
             if let prehook = step.prehook, step.enabled, decision.skipReason != .not_repeatable {
                 prehookEvent = NewEvent(
-                    "step_prehook_evaluated", cycle: cycle, step: step.id,
+                    .stepPrehookEvaluated, cycle: cycle, step: step.id,
                     payload: masker.mask(
                         .object([
                             ("decision", .string(decision.verdict.rawValue)), ("when", .string(prehook.when.text)),
@@ -81,7 +82,7 @@ extension TaskRunner {
                 try tasks.write { writer in
                     try writer.append(
                         NewEvent(
-                            "loop_guard_decision", cycle: cycle, step: step.id,
+                            .loopGuardDecision, cycle: cycle, step: step.id,
                             payload: .object([
                                 ("cycle", .int(Int64(cycle))), ("continue", .bool(!stops)), ("reason", .string(reason)),
                                 ("unresolved_items", .int(Int64(unresolved))),
@@ -97,7 +98,7 @@ extension TaskRunner {
                 try tasks.write { writer in
                     try writer.append(
                         NewEvent(
-                            "loop_guard_decision", cycle: cycle,
+                            .loopGuardDecision, cycle: cycle,
                             payload: .object([
                                 ("cycle", .int(Int64(cycle))), ("continue", .bool(false)), ("reason", .string(reason)),
                                 ("unresolved_items", .int(Int64(unresolved))),
@@ -163,7 +164,7 @@ extension TaskRunner {
         let runID = try tasks.write { writer -> Int64 in
             if let prehookEvent { try writer.append(prehookEvent, task: taskID) }
             try writer.append(
-                NewEvent("step_started", cycle: cycle, step: step.id, payload: .object([("kind", .string("builtin"))])), task: taskID)
+                NewEvent(.stepStarted, cycle: cycle, step: step.id, payload: .object([("kind", .string("builtin"))])), task: taskID)
             return try writer.startRun(task: taskID, cycle: cycle, step: step.id, item: nil, command: nil, stdout: paths.stdout, stderr: paths.stderr)
         }
         progress(.stepStarted, cycle: cycle, step: step.id)
@@ -171,14 +172,14 @@ extension TaskRunner {
         try tasks.write { writer in
             try writer.append(
                 NewEvent(
-                    "loop_guard_decision", cycle: cycle, step: step.id,
+                    .loopGuardDecision, cycle: cycle, step: step.id,
                     payload: .object([
                         ("cycle", .int(Int64(cycle))), ("continue", .bool(verdict.continueLoop)), ("reason", .string(verdict.reason)),
                         ("unresolved_items", .int(Int64(unresolved))),
                     ])), task: taskID)
             try writer.append(
                 NewEvent(
-                    "step_finished", cycle: cycle, step: step.id,
+                    .stepFinished, cycle: cycle, step: step.id,
                     payload: .object([
                         ("exit_code", .int(0)), ("success", .bool(true)), ("duration_ms", .int(duration)), ("timed_out", .bool(false)),
                     ])), task: taskID)
@@ -224,7 +225,7 @@ extension TaskRunner {
                 try writer.setItemStatus(item.id, status: status, task: taskID)
                 try writer.append(
                     NewEvent(
-                        "item_finalized", cycle: cycle, item: item.id,
+                        .itemFinalized, cycle: cycle, item: item.id,
                         payload: masker.mask(
                             .object([
                                 ("status", .string(status)), ("previous", .string(item.record.status == "running" ? "pending" : item.record.status)),
@@ -232,7 +233,7 @@ extension TaskRunner {
                                 ("failed_steps", .array(item.history.filter { !$0.success }.map { .string($0.step) })),
                             ]))), task: taskID)
             }
-            try writer.updateTask(taskID, [("finalized_cycle", .integer(Int64(cycle)))])
+            try writer.finalizeCycle(task: taskID, cycle: cycle)
         }
         for (item, status, _, _) in changes { item.record.status = status }
         task.finalizedCycle = cycle
@@ -301,10 +302,9 @@ extension TaskRunner {
             ]))
         let adopt = policy == .adopt ? current : nil
         try tasks.write { writer in
-            try writer.append(NewEvent("config_drift_detected", cycle: cycle, payload: payload), task: taskID)
+            try writer.append(NewEvent(.configDriftDetected, cycle: cycle, payload: payload), task: taskID)
             if let adopt {
-                try writer.updateTask(
-                    taskID, [("graph_hash", .text(adopt.graph.contentHash)), ("snapshot", .text(JSONWriter().string(adopt.snapshot)))])
+                try writer.adoptWorkflow(task: taskID, graphHash: adopt.graph.contentHash, snapshot: adopt.snapshot)
             }
         }
         if let adopt {
@@ -319,19 +319,13 @@ extension TaskRunner {
     // MARK: endings
 
     func finish(_ status: TaskStatus, reason: String, payload extra: [(key: String, value: JSONValue)] = []) throws {
-        let type = status == .completed ? "task_completed" : "task_failed"
+        let type: EventType = status == .completed ? .taskCompleted : .taskFailed
         try tasks.write { writer in
             try writer.append(
                 NewEvent(type, cycle: task.cycle > 0 ? task.cycle : nil, payload: masker.mask(.object([("reason", .string(reason))] + extra))),
                 task: taskID)
-            var fields: [(column: String, value: SQLValue)] = [
-                ("status", .text(status.rawValue)), ("reason", .text(masker.mask(reason))), ("finished_at", .text(ResourceStore.timestamp())),
-                ("runner_pid", .null),
-            ]
-            if let pendingConsecutiveFailures { fields.append(("consecutive_failures", .integer(Int64(pendingConsecutiveFailures)))) }
-            try writer.updateTask(taskID, fields)
-            try writer.database.run(
-                "UPDATE items SET status = 'pending' WHERE task_id = ? AND status = 'running'", [.text(taskID)])
+            try writer.finish(
+                task: taskID, status: status, reason: masker.mask(reason), consecutiveFailures: pendingConsecutiveFailures)
         }
         task.status = status
         progress(.note("task \(status.rawValue): \(masker.mask(reason))"), cycle: task.cycle)
@@ -339,11 +333,8 @@ extension TaskRunner {
 
     func finishPaused() throws {
         try tasks.write { writer in
-            try writer.append(NewEvent("task_paused", cycle: task.cycle, payload: .object([("cycle", .int(Int64(task.cycle)))])), task: taskID)
-            try writer.updateTask(
-                taskID, [("status", .text(TaskStatus.paused.rawValue)), ("pause_requested", .integer(0)), ("runner_pid", .null)])
-            try writer.database.run(
-                "UPDATE items SET status = 'pending' WHERE task_id = ? AND status = 'running'", [.text(taskID)])
+            try writer.append(NewEvent(.taskPaused, cycle: task.cycle, payload: .object([("cycle", .int(Int64(task.cycle)))])), task: taskID)
+            try writer.pause(task: taskID)
         }
         task.status = .paused
         progress(.note("task paused in cycle \(task.cycle); `orchestrator task resume \(taskID)` continues it"), cycle: task.cycle)

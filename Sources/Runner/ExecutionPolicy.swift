@@ -1,4 +1,6 @@
 import Manifest
+import Store
+import Platform
 
 // What an ExecutionProfile asks for, split into what this platform enforces (resource limits,
 // applied to the child process only) and what it cannot (reported as notices, never dropped).

@@ -1,3 +1,7 @@
+import Platform
+
+import Store
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -13,8 +17,7 @@ import Darwin
 /// and taken with `sigtimedwait` by the watcher. `stop()` restores the calling thread's mask.
 public final class InterruptWatcher: @unchecked Sendable {
     private let stopped = Locked(false)
-    private var thread = pthread_t()
-    private var started = false
+    private var thread: JoinableThread?
     private var previous = sigset_t()
 
     public init() {}
@@ -27,7 +30,7 @@ public final class InterruptWatcher: @unchecked Sendable {
         sigaddset(&signals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &signals, &previous)
         let stopped = self.stopped
-        let body = WatcherBody {
+        let watcher = Threads.start(joinable: true) {
             var timeout = timespec(tv_sec: 0, tv_nsec: 100_000_000)
             var set = signals
             while !stopped.withLock({ $0 }) {
@@ -35,32 +38,18 @@ public final class InterruptWatcher: @unchecked Sendable {
                 if signal > 0 { onSignal(signal) }
             }
         }
-        let box = Unmanaged.passRetained(body)
-        let rc = pthread_create(
-            &thread, nil,
-            { raw in
-                guard let raw else { return nil }
-                Unmanaged<WatcherBody>.fromOpaque(raw).takeRetainedValue().run()
-                return nil
-            }, box.toOpaque())
-        if rc == 0 {
-            started = true
+        if let watcher {
+            thread = watcher
         } else {
-            box.release()
             pthread_sigmask(SIG_SETMASK, &previous, nil)
         }
     }
 
     public func stop() {
-        guard started else { return }
+        guard let running = thread else { return }
         stopped.withLock { $0 = true }
-        pthread_join(thread, nil)
-        started = false
+        running.join()
+        thread = nil
         pthread_sigmask(SIG_SETMASK, &previous, nil)
     }
-}
-
-private final class WatcherBody {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
 }

@@ -2,6 +2,10 @@ import Compiler
 import JSON
 import Manifest
 
+import Platform
+
+import Store
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -283,39 +287,12 @@ enum Workers {
             job()
             return
         }
-        var handles: [pthread_t] = []
-        // The calling thread is one of the workers.
-        for _ in 0..<(threads - 1) {
-            let box = Unmanaged.passRetained(WorkerBody(job))
-            var thread = pthread_t()
-            let rc = pthread_create(
-                &thread, nil,
-                { raw in
-                    guard let raw else { return nil }
-                    Unmanaged<WorkerBody>.fromOpaque(raw).takeRetainedValue().run()
-                    return nil
-                }, box.toOpaque())
-            if rc == 0 {
-                handles.append(thread)
-            } else {
-                box.release()
-            }
-        }
-        // Whatever could not get a thread runs here (also when no thread could be created).
+        // The calling thread is one of the workers; whatever could not get a thread runs here
+        // (also when no thread could be created).
+        let handles = (0..<(threads - 1)).compactMap { _ in Threads.start(joinable: true, job) }
         job()
-        for handle in handles { pthread_join(handle, nil) }
+        for handle in handles { handle.join() }
     }
-}
-
-private final class WorkerBody {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
-}
-
-func monotonicMilliseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
 // MARK: - What a workspace's paths hold (for the checks of validate, apply and task creation)

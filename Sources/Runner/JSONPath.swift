@@ -1,4 +1,6 @@
 import JSON
+import Store
+import Platform
 
 /// The JSONPath subset of captures and `generate_items`: `$`, `.key`, `['key']`, `[n]` (a negative
 /// n counts from the end), `[*]` and `.*`. Without a wildcard a path names one value; with one it

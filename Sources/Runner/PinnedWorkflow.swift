@@ -4,6 +4,7 @@ import JSON
 import Manifest
 import Store
 import YAML
+import Platform
 
 // A task pins the resources of its project as they were applied when it was created (stored
 // with the task as manifest documents) and the hash of the graph they compile to. The runner
@@ -13,6 +14,18 @@ import YAML
 public struct RunnerError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A runner could not claim a task: another runner owns it, or its status does not allow a run.
+/// Bad usage for the command line (exit 2), not a failure of the task.
+public struct TaskClaimRefused: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var help: String
+    public init(_ message: String, help: String) {
+        self.message = message
+        self.help = help
+    }
     public var description: String { message }
 }
 

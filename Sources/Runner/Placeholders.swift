@@ -1,3 +1,5 @@
+import Store
+import Platform
 // `{name}` placeholders in StepTemplate prompts and agent/step commands (execution.md
 // "Placeholders" and "Quoting"). Prompts get plain substitution. Commands go to `/bin/sh -c`, and
 // values come from agents' output, so command substitution follows the shell's quoting state at

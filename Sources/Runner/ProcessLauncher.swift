@@ -2,6 +2,10 @@
 // output to log files (masked), enforces a timeout on the whole group, applies resource limits
 // to the child only, and never leaves a zombie. See docs/runner-processes.md.
 
+import Platform
+
+import Store
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,9 @@
 import Manifest
 
+import Platform
+
+import Store
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,7 @@
 import Compiler
 import JSON
+import Store
+import Platform
 
 /// Replaces every occurrence of a secret value with `***`. Used on everything the runner stores
 /// or prints: log files (while they stream), events, outputs, error messages. Captures, JSON

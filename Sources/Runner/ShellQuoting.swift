@@ -1,3 +1,5 @@
+import Store
+import Platform
 // Shell quoting of one value for each position a placeholder can stand in (execution.md "Quoting").
 
 /// Shell quoting of one value for each position a placeholder can stand in.

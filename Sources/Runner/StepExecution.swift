@@ -4,6 +4,8 @@ import JSON
 import Manifest
 import Store
 
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -84,7 +86,7 @@ extension TaskRunner {
             if let item { payload.append(("item_path", item.record.path.map { .string($0) } ?? .null)) }
             payload += prepared.extraStartPayload
             try writer.append(
-                NewEvent("step_started", cycle: cycle, step: step.id, item: item?.id, payload: masker.mask(.object(payload))),
+                NewEvent(.stepStarted, cycle: cycle, step: step.id, item: item?.id, payload: masker.mask(.object(payload))),
                 task: taskID)
             if let item, !item.markedRunning {
                 try writer.setItemStatus(item.id, status: "running", task: taskID)
@@ -99,11 +101,7 @@ extension TaskRunner {
         let result = launch(step, prepared: &prepared, paths: paths, runID: runID)
         prepared.notices += result.notices
         if result.interrupted {
-            try tasks.write { writer in
-                try writer.database.run(
-                    "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?",
-                    [.text(ResourceStore.timestamp()), .integer(runID)])
-            }
+            try tasks.write { try $0.markRunInterrupted(runID) }
             progress(.note("\(step.id)\(item.map { " [\($0.id)]" } ?? ""): interrupted; it runs again on resume"), cycle: cycle)
             return .pause
         }
@@ -242,11 +240,11 @@ extension TaskRunner {
         let outcomeValue = masker.mask(JSONValue.object(outcome))
         let keptItems = items.values.filter { $0.record.active && $0.record.origin != "task" }.count
         try tasks.write { writer in
-            try writer.append(NewEvent("step_finished", cycle: cycle, step: step.id, item: item?.id, payload: finishedPayload), task: taskID)
+            try writer.append(NewEvent(.stepFinished, cycle: cycle, step: step.id, item: item?.id, payload: finishedPayload), task: taskID)
             for problem in generationFailures {
                 try writer.append(
                     NewEvent(
-                        "items_generation_failed", cycle: cycle, step: step.id, item: item?.id,
+                        .itemsGenerationFailed, cycle: cycle, step: step.id, item: item?.id,
                         payload: masker.mask(.object([("problem", .string(problem)), ("kept_items", .int(Int64(keptItems)))]))),
                     task: taskID)
             }
@@ -358,7 +356,7 @@ extension TaskRunner {
                     try tasks.write { writer in
                         try writer.append(
                             NewEvent(
-                                "self_restart_requested", cycle: cycle, step: step.id, item: item?.id,
+                                .selfRestartRequested, cycle: cycle, step: step.id, item: item?.id,
                                 payload: .object([("rebuild_command", rebuild.map { .string(masker.mask($0)) } ?? .null)])),
                             task: taskID)
                     }
@@ -440,7 +438,7 @@ extension TaskRunner {
         let paths = (stdout: directory + "/init.stdout", stderr: directory + "/init.stderr")
         let runID = try tasks.write { writer -> Int64 in
             try writer.append(
-                NewEvent("step_started", cycle: 0, step: "init", payload: .object([("kind", .string("init")), ("command", .string(masker.mask(script)))])),
+                NewEvent(.stepStarted, cycle: 0, step: "init", payload: .object([("kind", .string("init")), ("command", .string(masker.mask(script)))])),
                 task: taskID)
             return try writer.startRun(task: taskID, cycle: 0, step: "init", item: nil, command: masker.mask(script), stdout: paths.stdout, stderr: paths.stderr)
         }
@@ -467,7 +465,7 @@ extension TaskRunner {
                 ("exit_code", .int(Int64(exitCode))), ("success", .bool(success)), ("duration_ms", .int(duration)), ("timed_out", .bool(timedOut)),
             ]
             if let error { payload.append(("error", .string(error))) }
-            try writer.append(NewEvent("step_finished", cycle: 0, step: "init", payload: .object(payload)), task: taskID)
+            try writer.append(NewEvent(.stepFinished, cycle: 0, step: "init", payload: .object(payload)), task: taskID)
             try writer.finishRun(runID, exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration, variables: .object([]), outcome: .object([]))
         }
         progress(.stepFinished(exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration), cycle: 0, step: "init")

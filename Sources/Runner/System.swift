@@ -2,6 +2,10 @@
 // writes, a dedicated-thread bridge for blocking work, and the Linux calls that the Swift Glibc
 // module does not export (it is built without _GNU_SOURCE), looked up once with dlsym.
 
+import Platform
+
+import Store
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -9,31 +13,6 @@ import Darwin
 #endif
 
 // MARK: - Locking
-
-/// A value behind a pthread mutex. The only shared mutable state of this layer lives in these.
-final class Locked<Value>: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
-
-    init(_ value: Value) {
-        self.value = value
-        mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deinitialize(count: 1)
-        mutex.deallocate()
-    }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
-    }
-}
 
 /// Asks a running process to stop: the launcher polls it and then terminates the process group
 /// exactly as on a timeout (SIGTERM, then SIGKILL after the grace period). Safe to share between
@@ -48,13 +27,7 @@ public final class ProcessCancellation: Sendable {
     public var isCancelled: Bool { flag.withLock { $0 } }
 }
 
-// MARK: - errno
-
-/// "No such file or directory (errno 2)".
-func errnoDescription(_ code: Int32) -> String {
-    if let text = strerror(code) { return "\(String(cString: text)) (errno \(code))" }
-    return "errno \(code)"
-}
+// MARK: - writes
 
 /// Writes all of `bytes` to `fd`, retrying on EINTR and partial writes. Returns errno on failure.
 @discardableResult
@@ -80,29 +53,6 @@ func closeFD(_ fd: inout Int32) {
         close(fd)
         fd = -1
     }
-}
-
-/// The whole content of a (small) file, nil when it cannot be read.
-func readFileBytes(_ path: String, limit: Int = Int.max) -> [UInt8]? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while result.count < limit {
-        let wanted = min(buffer.count, limit - result.count)
-        let count = buffer.withUnsafeMutableBytes { raw -> Int in
-            guard let base = raw.baseAddress else { return 0 }
-            return read(fd, base, wanted)
-        }
-        if count < 0 {
-            if errno == EINTR { continue }
-            return nil
-        }
-        if count == 0 { break }
-        result.append(contentsOf: buffer[0..<count])
-    }
-    return result
 }
 
 /// The first non-empty line of a file (its first 4 KiB), trimmed and cut to 200 characters: what
@@ -192,31 +142,14 @@ func processGroupHasLiveMembers(_ pgid: pid_t) -> Bool {
 
 // MARK: - Running blocking work off the cooperative pool
 
-private final class ThreadBody {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
-}
-
 /// Runs `body` on a new detached thread and resumes with its result. Blocking process supervision
 /// must not sit on Swift's cooperative pool (it has one thread per core: two concurrent steps
 /// would starve every other task).
 func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
-        let box = Unmanaged.passRetained(ThreadBody { continuation.resume(returning: body()) })
-        var thread = pthread_t()
-        let started = pthread_create(
-            &thread, nil,
-            { raw in
-                guard let raw else { return nil }
-                Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().run()
-                return nil
-            }, box.toOpaque())
-        if started == 0 {
-            pthread_detach(thread)
-        } else {
-            // No thread available: run here rather than fail.
-            box.takeRetainedValue().run()
-        }
+        let work = { continuation.resume(returning: body()) }
+        // No thread available: run here rather than fail.
+        if Threads.start(work) == nil { work() }
     }
 }
 

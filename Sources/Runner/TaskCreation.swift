@@ -2,6 +2,7 @@ import Compiler
 import JSON
 import Manifest
 import Store
+import Platform
 
 // Creating a task: pin the project's applied resources and the graph's hash, find the static
 // items, record `task_created`. Nothing runs yet.
@@ -42,7 +43,7 @@ public enum TaskCreation {
             for item in items { try writer.insertItem(item, task: id) }
             try writer.append(
                 NewEvent(
-                    "task_created",
+                    .taskCreated,
                     payload: masker.mask(
                         .object([
                             ("name", .string(task.name)), ("project", .string(project)), ("workflow", .string(workflow)),

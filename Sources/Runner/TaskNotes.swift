@@ -1,4 +1,6 @@
 import JSON
+import Store
+import Platform
 
 // What did not happen, said where the user looks (issue 11, "a green result that is wrong"):
 // steps that ran but did nothing, generate_items extractions that failed (the items were kept),
@@ -54,7 +56,7 @@ public struct TaskNote: Sendable, Equatable {
         }
         for event in events {
             switch event.type {
-            case "step_finished":
+            case .stepFinished:
                 if let reason = event.payload["did_nothing"]?.stringValue {
                     add(.didNothing, event, "did nothing: " + reason)
                 } else if event.payload["success"] == .bool(false) {
@@ -63,7 +65,7 @@ public struct TaskNote: Sendable, Equatable {
                     let line = event.payload["stderr_first_line"]?.stringValue.map { ": " + $0 } ?? ""
                     add(.failed, event, "failed (\(exit)\(timedOut))\(line)")
                 }
-            case "items_generation_failed":
+            case .itemsGenerationFailed:
                 let problem = event.payload["problem"]?.stringValue ?? "the extraction failed"
                 let kept = event.payload["kept_items"]?.intValue.map { "; the \($0) existing item\($0 == 1 ? " was" : "s were") kept" } ?? ""
                 add(.itemsGenerationFailed, event, problem + kept)

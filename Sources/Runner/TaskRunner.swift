@@ -4,6 +4,8 @@ import JSON
 import Manifest
 import Store
 
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -159,28 +161,22 @@ public final class TaskRunner: @unchecked Sendable {
     /// thread until it completes, fails or is paused. Returns its final record.
     @discardableResult
     public func run() throws -> TaskRecord {
-        guard task.status == .created || task.status.isResumable else {
-            throw RunnerError("task \(taskID) is \(task.status.rawValue); only a created, paused or interrupted task can run")
-        }
-        let resuming = task.status != .created
         let me = RunnerIdentity.current
-        try tasks.write { writer in
-            var fields: [(column: String, value: SQLValue)] = [
-                ("status", .text(TaskStatus.running.rawValue)), ("runner_pid", .integer(Int64(me.pid))),
-                ("runner_start", me.start.map { .text($0) } ?? .null), ("pause_requested", .integer(0)), ("reason", .null),
-            ]
-            if task.startedAt == nil { fields.append(("started_at", .text(ResourceStore.timestamp()))) }
-            try writer.updateTask(taskID, fields)
+        // One transaction claims the task and records the start: of two runners started at once,
+        // exactly one wins (issue 23.1); the other is told who runs it.
+        var resuming = false
+        let outcome = try tasks.claim(taskID, allowed: [.created, .paused, .interrupted], runner: me) { writer, task in
+            resuming = task.status != .created
             if resuming {
                 try writer.append(
                     NewEvent(
-                        "task_resumed", cycle: task.cycle > 0 ? task.cycle : nil,
+                        .taskResumed, cycle: task.cycle > 0 ? task.cycle : nil,
                         payload: .object([("from", .string(task.status.rawValue)), ("cycle", .int(Int64(task.cycle)))])),
                     task: taskID)
             } else {
                 try writer.append(
                     NewEvent(
-                        "task_started",
+                        .taskStarted,
                         payload: .object([
                             ("graph_hash", .string(task.graphHash)), ("workspace_root", .string(pinned.root)),
                             ("runner_pid", .int(Int64(me.pid))),
@@ -188,6 +184,17 @@ public final class TaskRunner: @unchecked Sendable {
                             ("unmasked_secrets", .array(pinned.unmaskedSecrets(environment: options.environment).map { .string($0) })),
                         ])), task: taskID)
             }
+        }
+        switch outcome {
+        case .claimed(let previous):
+            task = previous
+            task.status = .running
+        case .alreadyRunning(let pid):
+            throw TaskClaimRefused("task \(taskID) is already running (pid \(pid))", help: "watch it with `orchestrator task watch \(taskID)`")
+        case .notRunnable(let status):
+            throw TaskClaimRefused(
+                "task \(taskID) is \(status.rawValue); only a created, paused or interrupted task can run",
+                help: status == .running ? "it is running in this process" : "`orchestrator task info \(taskID)` shows why it ended")
         }
         if !resuming {
             for note in pinned.graph.settingsNotExecuted { progress(.note("not executed by this runner: \(note)"), cycle: 0) }
@@ -215,10 +222,10 @@ public final class TaskRunner: @unchecked Sendable {
             itemOrder.append(record.itemID)
             if record.origin == "task" { taskItem = state }
         }
-        if let drift = try tasks.events(taskID, type: "config_drift_detected").last {
+        if let drift = try tasks.events(taskID, types: [.configDriftDetected]).last {
             lastReportedDrift = drift.payload["applied_hash"]?.stringValue
         }
-        for event in try tasks.events(taskID, type: "items_generated") {
+        for event in try tasks.events(taskID, types: [.itemsGenerated]) {
             if let cycle = event.cycle, let step = event.step { appliedGenerations.insert(slotKey(cycle, step, nil)) }
         }
         for run in try tasks.runs(taskID) where run.status == .finished || run.status == .skipped {
@@ -293,11 +300,10 @@ public final class TaskRunner: @unchecked Sendable {
                 if let pending = pendingConsecutiveFailures { task.consecutiveFailures = pending }
                 pendingConsecutiveFailures = nil
                 try tasks.write { writer in
-                    try writer.updateTask(
-                        taskID, [("cycle", .integer(Int64(cycle))), ("consecutive_failures", .integer(Int64(task.consecutiveFailures)))])
+                    try writer.startCycle(task: taskID, cycle: cycle, consecutiveFailures: task.consecutiveFailures)
                     try writer.append(
                         NewEvent(
-                            "cycle_started", cycle: cycle,
+                            .cycleStarted, cycle: cycle,
                             payload: .object([
                                 ("cycle", .int(Int64(cycle))),
                                 ("max_cycles", graph.loop.cycleLimit.map { .int(Int64($0)) } ?? .null),
@@ -439,7 +445,7 @@ public final class TaskRunner: @unchecked Sendable {
                 if batch.replace { try writer.deactivateItems(except: keep, task: taskID) }
                 try writer.append(
                     NewEvent(
-                        "items_generated", cycle: cycle, step: batch.step,
+                        .itemsGenerated, cycle: cycle, step: batch.step,
                         payload: masker.mask(
                             .object([
                                 ("count", .int(Int64(batch.items.count))), ("added", .int(Int64(added.count))),
@@ -485,7 +491,7 @@ public final class TaskRunner: @unchecked Sendable {
         var prehookEvent: NewEvent?
         if let prehook = step.prehook, step.enabled, decision.skipReason != .not_repeatable {
             prehookEvent = NewEvent(
-                "step_prehook_evaluated", cycle: cycle, step: step.id, item: item?.id,
+                .stepPrehookEvaluated, cycle: cycle, step: step.id, item: item?.id,
                 payload: masker.mask(
                     .object([
                         ("decision", .string(decision.verdict.rawValue)), ("when", .string(prehook.when.text)),
@@ -516,7 +522,7 @@ public final class TaskRunner: @unchecked Sendable {
             if let prehookEvent { try writer.append(prehookEvent, task: taskID) }
             try writer.append(
                 NewEvent(
-                    "step_skipped", cycle: cycle, step: step.id, item: item?.id,
+                    .stepSkipped, cycle: cycle, step: step.id, item: item?.id,
                     payload: masker.mask(.object([("reason", .string(reason)), ("explanation", explanation.map { .string($0) } ?? .null)]))),
                 task: taskID)
             try writer.skipRun(
@@ -532,7 +538,7 @@ public final class TaskRunner: @unchecked Sendable {
             if let prehookEvent { try writer.append(prehookEvent, task: taskID) }
             try writer.append(
                 NewEvent(
-                    "step_started", cycle: cycle, step: step.id, item: item?.id,
+                    .stepStarted, cycle: cycle, step: step.id, item: item?.id,
                     payload: .object([("kind", .string("chain")), ("children", .array(step.children.map { .string($0.id) }))])),
                 task: taskID)
             return try writer.startRun(task: taskID, cycle: cycle, step: step.id, item: item?.id, command: nil, stdout: nil, stderr: nil)
@@ -554,7 +560,7 @@ public final class TaskRunner: @unchecked Sendable {
         try tasks.write { writer in
             try writer.append(
                 NewEvent(
-                    "step_finished", cycle: cycle, step: step.id, item: item?.id,
+                    .stepFinished, cycle: cycle, step: step.id, item: item?.id,
                     payload: .object([
                         ("exit_code", .int(failed ? 1 : 0)), ("success", .bool(!failed)), ("duration_ms", .int(duration)),
                         ("timed_out", .bool(false)),

@@ -1,5 +1,7 @@
 import Compiler
 import JSON
+import Store
+import Platform
 
 // Plan vs execution (execution.md "Drift" 3): the executed events laid against the plan of the
 // task's pinned graph, every deviation reported.
@@ -59,7 +61,7 @@ public struct TaskTrace: Sendable {
     public static func trace(task: TaskRecord, events: [EventRecord], now: Int64? = nil) throws -> TaskTrace {
         let pinned = try PinnedWorkflow.compile(snapshot: task.snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace)
         let graph = pinned.graph
-        let executedCycles = events.filter { $0.type == "cycle_started" }.compactMap(\.cycle)
+        let executedCycles = events.filter { $0.type == .cycleStarted }.compactMap(\.cycle)
         let cycles = executedCycles.max() ?? 0
         let plan = Planner.plan(graph, cycles: graph.loop.cycleLimit == nil ? max(cycles, 1) : nil)
         var deviations: [String] = []
@@ -71,11 +73,11 @@ public struct TaskTrace: Sendable {
         var idle: [String: Set<Int>] = [:]
         for event in events {
             guard let cycle = event.cycle, let step = event.step else { continue }
-            if event.type == "step_started" { ran[step, default: [:]][cycle, default: []].append(event.item) }
-            if event.type == "step_finished", event.payload["did_nothing"] != nil {
+            if event.type == .stepStarted { ran[step, default: [:]][cycle, default: []].append(event.item) }
+            if event.type == .stepFinished, event.payload["did_nothing"] != nil {
                 idle[step, default: []].insert(cycle)
             }
-            if event.type == "step_skipped" {
+            if event.type == .stepSkipped {
                 skipped[step, default: [:]][cycle, default: []].append((event.item, event.payload["reason"]?.stringValue ?? "?"))
             }
         }
@@ -84,7 +86,7 @@ public struct TaskTrace: Sendable {
             for cycle in byCycle.keys.sorted() { deviations.append("cycle \(cycle): \(step) ran but the workflow has no such step") }
         }
         let finished = task.finalizedCycle
-        let stoppedByGuard = events.contains { $0.type == "loop_guard_decision" && $0.payload["continue"] == .bool(false) }
+        let stoppedByGuard = events.contains { $0.type == .loopGuardDecision && $0.payload["continue"] == .bool(false) }
 
         for cycle in 1...max(cycles, 1) where cycles > 0 {
             guard cycle <= plan.cycles.count else {
@@ -156,7 +158,7 @@ public struct TaskTrace: Sendable {
         var decisions: [String: (String, String?)] = [:]
         for event in events {
             guard let step = event.step else {
-                if event.type == "task_resumed", event.payload["from"]?.stringValue == "interrupted" {
+                if event.type == .taskResumed, event.payload["from"]?.stringValue == "interrupted" {
                     for index in open.values { rows[index].outcome = "interrupted" }
                     open.removeAll()
                 }
@@ -165,22 +167,22 @@ public struct TaskTrace: Sendable {
             let cycle = event.cycle ?? 0
             let key = "\(cycle)|\(step)|\(event.item ?? "")"
             switch event.type {
-            case "step_prehook_evaluated":
+            case .stepPrehookEvaluated:
                 decisions[key] = (event.payload["decision"]?.stringValue ?? "", event.payload["reason"]?.stringValue)
-            case "step_started":
+            case .stepStarted:
                 let decision = decisions.removeValue(forKey: key)
                 rows.append(
                     TimelineRow(
                         cycle: cycle, step: step, item: event.item, outcome: "running", start: event.timestamp, decision: decision?.0 ?? "run",
                         reason: decision?.1))
                 open[key] = rows.count - 1
-            case "step_finished":
+            case .stepFinished:
                 if let index = open.removeValue(forKey: key) {
                     rows[index].outcome = event.payload["did_nothing"] != nil ? "did nothing" : "ran"
                     rows[index].durationMS = event.payload["duration_ms"]?.intValue
                     rows[index].exitCode = event.payload["exit_code"]?.intValue
                 }
-            case "step_skipped":
+            case .stepSkipped:
                 let decision = decisions.removeValue(forKey: key)
                 rows.append(
                     TimelineRow(

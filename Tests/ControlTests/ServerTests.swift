@@ -2,6 +2,7 @@ import Control
 import Foundation
 import JSON
 import Testing
+import Platform
 
 /// The transport in-process: a real socket, real threads, no daemon process.
 @Suite("Control server and client", .timeLimit(.minutes(1)))
@@ -96,21 +97,21 @@ struct ServerTests {
 
     @Test("clients are served concurrently: eight handlers are inside at once")
     func concurrentClients() throws {
-        let inside = Guarded(0)
-        let most = Guarded(0)
+        let inside = Locked(0)
+        let most = Locked(0)
         try withServer({ server in
             server.handle("wait") { _, _ in
-                let now = inside.access { $0 += 1; return $0 }
-                most.access { $0 = max($0, now) }
+                let now = inside.withLock { $0 += 1; return $0 }
+                most.withLock { $0 = max($0, now) }
                 // Hold until all eight are in (or 5 s pass): only concurrent handling gets there.
                 let deadline = Date().addingTimeInterval(5)
-                while inside.access({ $0 }) < 8 && Date() < deadline { usleep(1_000) }
+                while inside.withLock({ $0 }) < 8 && Date() < deadline { usleep(1_000) }
                 usleep(20_000)
-                inside.access { $0 -= 1 }
+                inside.withLock { $0 -= 1 }
                 return .bool(true)
             }
         }) { _, directory in
-            let failures = Guarded(0)
+            let failures = Locked(0)
             let group = DispatchGroup()
             for _ in 0..<8 {
                 group.enter()
@@ -118,21 +119,21 @@ struct ServerTests {
                     defer { group.leave() }
                     do {
                         let client = try ControlClient(dataDirectory: directory)
-                        guard try client.request("wait") == .bool(true) else { failures.access { $0 += 1 }; return }
-                    } catch { failures.access { $0 += 1 } }
+                        guard try client.request("wait") == .bool(true) else { failures.withLock { $0 += 1 }; return }
+                    } catch { failures.withLock { $0 += 1 } }
                 }.start()
             }
             #expect(group.wait(timeout: .now() + 20) == .success)
-            #expect(failures.access { $0 } == 0)
-            #expect(most.access { $0 } == 8)
+            #expect(failures.withLock { $0 } == 0)
+            #expect(most.withLock { $0 } == 8)
         }
     }
 
     @Test("a peer of another user id gets peer_refused and the callback hears of it")
     func refusesOtherUser() throws {
-        let refused = Guarded<[PeerCredentials]>([])
+        let refused = Locked<[PeerCredentials]>([])
         try withServer(allowedUID: getuid() &+ 4242, { server in
-            server.onPeerRefused { peer in refused.access { $0.append(peer) } }
+            server.onPeerRefused { peer in refused.withLock { $0.append(peer) } }
         }) { _, directory in
             let client = try ControlClient(dataDirectory: directory)
             do throws(ControlClientError) {
@@ -144,9 +145,9 @@ struct ServerTests {
             } catch {
                 Issue.record("unexpected failure: \(error)")
             }
-            #expect(eventually(5) { refused.access { $0.count } == 1 })
-            #expect(refused.access { $0.first?.uid } == getuid())
-            #expect(refused.access { $0.first?.pid } == getpid())
+            #expect(eventually(5) { refused.withLock { $0.count } == 1 })
+            #expect(refused.withLock { $0.first?.uid } == getuid())
+            #expect(refused.withLock { $0.first?.pid } == getpid())
         }
     }
 

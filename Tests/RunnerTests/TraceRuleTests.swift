@@ -13,6 +13,7 @@ struct TraceRuleTests {
             #expect(rule.examples.contains { $0.findings == 0 }, "\(id) has no example that does not trigger")
         }
         for example in rule.examples {
+            #expect(example.unknownTypes.isEmpty, "\(id): \(example.name): unknown event types \(example.unknownTypes)")
             let findings = rule.check(TraceContext(taskStatus: example.taskStatus, events: example.events))
             #expect(findings.count == example.findings, "\(id): \(example.name): \(findings.map(\.message))")
             #expect(findings.allSatisfy { $0.rule == id })

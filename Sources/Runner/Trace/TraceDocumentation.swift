@@ -1,3 +1,5 @@
+import Store
+import Platform
 /// The rule reference of docs/trace.md (`orchestrator task trace --rules-markdown`).
 public enum TraceDocumentation {
     public static let beginMarker =

@@ -1,6 +1,8 @@
 import JSON
 import Store
 
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -111,18 +113,26 @@ public struct TraceExample: Sendable {
         self.lines = lines
     }
 
+    /// Lines whose first word is not an event type (a test fails on any).
+    public var unknownTypes: [String] {
+        lines.compactMap { line in
+            let word = String(line.prefix { $0 != " " })
+            return EventType(rawValue: word) == nil ? word : nil
+        }
+    }
+
     /// The events of the example. One line per event: its type, then `c=CYCLE`, `s=STEP`,
     /// `i=ITEM`, `t=SECONDS` (since the first event) and payload fields `key=value` (numbers,
     /// `true`/`false`, `[a,b]` lists of text, else text).
     public var events: [EventRecord] {
         lines.enumerated().map { index, line in
             var record = EventRecord(
-                id: Int64(index + 1), task: "t", type: "", cycle: nil, step: nil, item: nil,
+                id: Int64(index + 1), task: "t", type: .taskCreated, cycle: nil, step: nil, item: nil,
                 timestamp: TraceClock.timestamp(Int64(index) * 10), payload: .object([]))
             var payload: [(key: String, value: JSONValue)] = []
             for (position, word) in line.split(separator: " ").enumerated() {
                 guard position > 0 else {
-                    record.type = String(word)
+                    record.type = EventType(rawValue: String(word)) ?? .taskCreated
                     continue
                 }
                 guard let equals = word.firstIndex(of: "=") else { continue }
@@ -214,7 +224,7 @@ struct RunnerSessions {
         var open: Int?
         for event in events {
             switch event.type {
-            case "task_started", "task_resumed":
+            case .taskStarted, .taskResumed:
                 if let current = open {
                     let from = event.payload["from"]?.stringValue
                     if from == "interrupted" || from == "paused" {
@@ -226,7 +236,7 @@ struct RunnerSessions {
                 }
                 sessions.append(Session(opened: event))
                 open = sessions.count - 1
-            case "task_paused", "task_completed", "task_failed":
+            case .taskPaused, .taskCompleted, .taskFailed:
                 if let current = open {
                     sessions[current].closed = event
                     open = nil

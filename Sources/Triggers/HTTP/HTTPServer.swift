@@ -1,3 +1,5 @@
+import Platform
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -47,7 +49,7 @@ public final class HTTPServer: Sendable {
         let streamType = SOCK_STREAM
         #endif
         let fd = socket(AF_INET, streamType, 0)
-        guard fd >= 0 else { throw HTTPServerError(message: "cannot open a socket: \(errnoText(errno))") }
+        guard fd >= 0 else { throw HTTPServerError(message: "cannot open a socket: \(errnoDescription(errno))") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         let bound = withUnsafePointer(to: &socketAddress) {
@@ -56,12 +58,12 @@ public final class HTTPServer: Sendable {
         guard bound == 0 else {
             let code = errno
             close(fd)
-            throw HTTPServerError(message: "cannot listen on \(address):\(port): \(errnoText(code)); choose another port (0 picks a free one)")
+            throw HTTPServerError(message: "cannot listen on \(address):\(port): \(errnoDescription(code)); choose another port (0 picks a free one)")
         }
         guard listen(fd, 64) == 0 else {
             let code = errno
             close(fd)
-            throw HTTPServerError(message: "cannot listen on \(address):\(port): \(errnoText(code))")
+            throw HTTPServerError(message: "cannot listen on \(address):\(port): \(errnoDescription(code))")
         }
         var actual = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -71,7 +73,7 @@ public final class HTTPServer: Sendable {
         var pipeFDs: [Int32] = [0, 0]
         guard pipe(&pipeFDs) == 0 else {
             close(fd)
-            throw HTTPServerError(message: "cannot create a wake-up pipe: \(errnoText(errno))")
+            throw HTTPServerError(message: "cannot create a wake-up pipe: \(errnoDescription(errno))")
         }
         _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(pipeFDs[1], F_SETFD, FD_CLOEXEC)
@@ -98,7 +100,7 @@ public final class HTTPServer: Sendable {
             return true
         }
         guard go else { return }
-        guard startThread({ [self] in acceptLoop() }) else {
+        guard Threads.start({ [self] in acceptLoop() }) != nil else {
             state.withLock { $0.acceptLoopDone = true }
             throw HTTPServerError(message: "cannot start the accept thread")
         }
@@ -167,12 +169,12 @@ public final class HTTPServer: Sendable {
                 close(client)
                 continue
             }
-            let started = startThread { [self] in
+            let started = Threads.start { [self] in
                 serve(client)
                 close(client)
                 state.withLock { $0.active -= 1 }
             }
-            if !started {
+            if started == nil {
                 close(client)
                 state.withLock { $0.active -= 1 }
             }

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import Platform
 
 /// The kinds of change a filesystem trigger can listen for (`events:`; none listed = all).
 public enum FileChangeKind: String, Sendable, CaseIterable {
@@ -97,15 +98,15 @@ public final class FileWatcher: Sendable {
                 throw FileWatchError(message: "the watched path '\(path)' resolves to \(resolved), outside the workspace \(resolvedRoot); watch paths inside it only")
             }
             var info = stat()
-            guard stat(resolved, &info) == 0 else { throw FileWatchError(message: "cannot read '\(path)': \(errnoText(errno))") }
+            guard stat(resolved, &info) == 0 else { throw FileWatchError(message: "cannot read '\(path)': \(errnoDescription(errno))") }
             targets.append((resolved, (info.st_mode & S_IFMT) == S_IFDIR))
         }
         let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-        guard fd >= 0 else { throw FileWatchError(message: "inotify is not available: \(errnoText(errno))") }
+        guard fd >= 0 else { throw FileWatchError(message: "inotify is not available: \(errnoDescription(errno))") }
         var pipeFDs: [Int32] = [0, 0]
         guard pipe(&pipeFDs) == 0 else {
             close(fd)
-            throw FileWatchError(message: "cannot create a wake-up pipe: \(errnoText(errno))")
+            throw FileWatchError(message: "cannot create a wake-up pipe: \(errnoDescription(errno))")
         }
         _ = fcntl(pipeFDs[0], F_SETFD, FD_CLOEXEC)
         _ = fcntl(pipeFDs[1], F_SETFD, FD_CLOEXEC)
@@ -143,7 +144,7 @@ public final class FileWatcher: Sendable {
             }
         }
         if let problem = state.withLock({ $0.problems.first }) { throw FileWatchError(message: problem) }
-        guard startThread({ [self] in loop() }) else {
+        guard Threads.start({ [self] in loop() }) != nil else {
             state.withLock { $0.loopDone = true }
             throw FileWatchError(message: "cannot start the watcher thread")
         }
@@ -174,7 +175,7 @@ public final class FileWatcher: Sendable {
     private func addWatch(_ directory: String) -> Bool {
         let wd = inotify_add_watch(inotify, directory, FileWatcher.directoryMask)
         guard wd >= 0 else {
-            let text = "cannot watch \(directory): \(errnoText(errno))" + (errno == ENOSPC ? "; raise fs.inotify.max_user_watches" : "")
+            let text = "cannot watch \(directory): \(errnoDescription(errno))" + (errno == ENOSPC ? "; raise fs.inotify.max_user_watches" : "")
             state.withLock { $0.problems.append(text) }
             return false
         }

@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let configDrift: TraceRule = TraceRule(
         id: .configDrift, severity: .warning, escalation: .attention,
@@ -17,7 +19,7 @@ extension TraceRule {
         ],
         check: { context in
             context.events.compactMap { event -> TraceFinding? in
-                guard event.type == "config_drift_detected" else { return nil }
+                guard event.type == .configDriftDetected else { return nil }
                 let policy = event.payload["policy"]?.stringValue ?? "warn"
                 let action = event.payload["action"]?.stringValue ?? "kept the pinned workflow"
                 let changed = event.payload["changed"]?.arrayValue?.compactMap(\.stringValue) ?? []

@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let degenerateLoop: TraceRule = TraceRule(
         id: .degenerateLoop, severity: .warning, escalation: .intervene,
@@ -28,11 +30,11 @@ extension TraceRule {
             var starts: [Int: EventRecord] = [:]
             for event in context.events {
                 guard let cycle = event.cycle else { continue }
-                if event.type == "cycle_started" {
+                if event.type == .cycleStarted {
                     starts[cycle] = starts[cycle] ?? event
                     open[cycle] = event.payload["open_items"]?.intValue ?? open[cycle]
                 }
-                if event.type == "step_finished" {
+                if event.type == .stepFinished {
                     signatures[cycle, default: []].append("\(event.step ?? "")|\(event.item ?? "")|\(event.payload["exit_code"]?.intValue ?? 0)")
                 }
             }

@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let duplicateRunner: TraceRule = TraceRule(
         id: .duplicateRunner, severity: .error, escalation: .intervene,

@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let emptyCycle: TraceRule = TraceRule(
         id: .emptyCycle, severity: .warning, escalation: .attention,
@@ -23,12 +25,12 @@ extension TraceRule {
             var order: [Int] = []
             var lastCycle = 0
             for event in context.events {
-                if event.type == "cycle_started", let cycle = event.cycle {
+                if event.type == .cycleStarted, let cycle = event.cycle {
                     if starts[cycle] == nil { order.append(cycle) }
                     starts[cycle] = starts[cycle] ?? event
                     lastCycle = max(lastCycle, cycle)
                 }
-                if event.type == "step_started", let cycle = event.cycle { ran.insert(cycle) }
+                if event.type == .stepStarted, let cycle = event.cycle { ran.insert(cycle) }
             }
             return order.compactMap { cycle -> TraceFinding? in
                 guard !ran.contains(cycle), let start = starts[cycle] else { return nil }

@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let incarnationBoundary: TraceRule = TraceRule(
         id: .incarnationBoundary, severity: .info, escalation: .notice,
@@ -21,12 +23,12 @@ extension TraceRule {
         check: { context in
             context.events.compactMap { event -> TraceFinding? in
                 switch event.type {
-                case "task_resumed":
+                case .taskResumed:
                     let from = event.payload["from"]?.stringValue ?? "paused"
                     let why = from == "interrupted" ? "its runner had died (interrupted)" : "it was \(from)"
                     return TraceRule.incarnationBoundary.finding(
                         "a new runner took the task over at cycle \(event.cycle.map(String.init) ?? "0"): \(why)", at: event)
-                case "daemon_restarted":
+                case .daemonRestarted:
                     let incarnation = event.payload["incarnation"]?.intValue.map { " (incarnation \($0))" } ?? ""
                     return TraceRule.incarnationBoundary.finding("the daemon re-executed itself\(incarnation)", at: event)
                 default:

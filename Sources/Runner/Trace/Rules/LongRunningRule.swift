@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let longRunning: TraceRule = TraceRule(
         id: .longRunning, severity: .warning, escalation: .attention,
@@ -30,9 +32,9 @@ extension TraceRule {
                 let key = "\(event.cycle ?? -1)|\(event.step ?? "")|\(event.item ?? "")"
                 let name = "step \(event.step ?? "?")\(event.item.map { " for item \($0)" } ?? "")"
                 switch event.type {
-                case "step_started":
+                case .stepStarted:
                     open[key] = event
-                case "step_finished":
+                case .stepFinished:
                     open[key] = nil
                     let duration = event.payload["duration_ms"]?.intValue ?? 0
                     if event.payload["timed_out"] == .bool(true) {
@@ -46,7 +48,7 @@ extension TraceRule {
                                 "\(name) took \(duration / 1000) s, \(duration * 100 / max(1, limit(event.step)))% of its \(limit(event.step) / 1000) s timeout",
                                 at: event))
                     }
-                case "task_resumed", "task_paused":
+                case .taskResumed, .taskPaused:
                     open.removeAll()
                 default:
                     break

@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let lowOutput: TraceRule = TraceRule(
         id: .lowOutput, severity: .info, escalation: .notice,
@@ -20,7 +22,7 @@ extension TraceRule {
         ],
         check: { context in
             context.events.compactMap { event -> TraceFinding? in
-                guard event.type == "step_finished", let duration = event.payload["duration_ms"]?.intValue, duration >= 300_000,
+                guard event.type == .stepFinished, let duration = event.payload["duration_ms"]?.intValue, duration >= 300_000,
                     let out = event.payload["stdout_bytes"]?.intValue
                 else { return nil }
                 let bytes = out + (event.payload["stderr_bytes"]?.intValue ?? 0)

@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let missingStepEnd: TraceRule = TraceRule(
         id: .missingStepEnd, severity: .warning, escalation: .attention,
@@ -25,10 +27,10 @@ extension TraceRule {
             for event in context.events {
                 let key = "\(event.cycle ?? -1)|\(event.step ?? "")|\(event.item ?? "")"
                 switch event.type {
-                case "step_started": open[key] = event
-                case "step_finished": open[key] = nil
+                case .stepStarted: open[key] = event
+                case .stepFinished: open[key] = nil
                 // A resume reruns what had no end; a pause lets running steps finish first.
-                case "task_resumed" where event.payload["from"]?.stringValue == "interrupted": open.removeAll()
+                case .taskResumed where event.payload["from"]?.stringValue == "interrupted": open.removeAll()
                 default: break
                 }
             }

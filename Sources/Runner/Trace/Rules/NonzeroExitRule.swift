@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let nonzeroExit: TraceRule = TraceRule(
         id: .nonzeroExit, severity: .warning, escalation: .notice,
@@ -20,7 +22,7 @@ extension TraceRule {
         ],
         check: { context in
             context.events.compactMap { event -> TraceFinding? in
-                guard event.type == "step_finished" else { return nil }
+                guard event.type == .stepFinished else { return nil }
                 let code = event.payload["exit_code"]?.intValue ?? 0
                 let timedOut = event.payload["timed_out"] == .bool(true)
                 guard code != 0 || timedOut || event.payload["success"] == .bool(false) else { return nil }

@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let orphanCommand: TraceRule = TraceRule(
         id: .orphanCommand, severity: .warning, escalation: .attention,
@@ -37,9 +39,9 @@ extension TraceRule {
             for event in context.events {
                 let key = "\(event.cycle ?? -1)|\(event.step ?? "")|\(event.item ?? "")"
                 switch event.type {
-                case "step_started": open[key] = event
-                case "step_finished": open[key] = nil
-                case "task_resumed" where event.payload["from"]?.stringValue == "interrupted":
+                case .stepStarted: open[key] = event
+                case .stepFinished: open[key] = nil
+                case .taskResumed where event.payload["from"]?.stringValue == "interrupted":
                     report("its process group was ended at recovery and the resume at event \(event.id) ran it again")
                 default: break
                 }

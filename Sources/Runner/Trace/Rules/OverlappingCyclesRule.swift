@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let overlappingCycles: TraceRule = TraceRule(
         id: .overlappingCycles, severity: .error, escalation: .intervene,
@@ -27,7 +29,7 @@ extension TraceRule {
             var latestCycle = 0
             var latestStart: [Int: EventRecord] = [:]
             for event in context.events {
-                if event.type == "cycle_started", let cycle = event.cycle {
+                if event.type == .cycleStarted, let cycle = event.cycle {
                     if let earlier = latestStart[cycle], !sessions.ended(between: earlier.id, and: event.id) {
                         findings.append(
                             TraceRule.overlappingCycles.finding(
@@ -36,7 +38,7 @@ extension TraceRule {
                     }
                     latestStart[cycle] = event
                     latestCycle = max(latestCycle, cycle)
-                } else if event.type == "step_finished", let cycle = event.cycle, cycle > 0, cycle < latestCycle {
+                } else if event.type == .stepFinished, let cycle = event.cycle, cycle > 0, cycle < latestCycle {
                     findings.append(
                         TraceRule.overlappingCycles.finding(
                             "step \(event.step ?? "?") of cycle \(cycle) finished after cycle \(latestCycle) had started",

@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let overlappingSteps: TraceRule = TraceRule(
         id: .overlappingSteps, severity: .error, escalation: .intervene,
@@ -25,7 +27,7 @@ extension TraceRule {
             for event in context.events {
                 let key = "\(event.cycle ?? -1)|\(event.step ?? "")|\(event.item ?? "")"
                 switch event.type {
-                case "step_started":
+                case .stepStarted:
                     if let first = open[key], !sessions.ended(between: first.id, and: event.id) {
                         findings.append(
                             TraceRule.overlappingSteps.finding(
@@ -33,7 +35,7 @@ extension TraceRule {
                                 at: event, events: [first.id, event.id]))
                     }
                     open[key] = event
-                case "step_finished":
+                case .stepFinished:
                     open[key] = nil
                 default:
                     break

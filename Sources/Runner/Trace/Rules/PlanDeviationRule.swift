@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let planDeviation: TraceRule = TraceRule(
         id: .planDeviation, severity: .error, escalation: .attention,

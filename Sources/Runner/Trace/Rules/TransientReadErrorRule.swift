@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let transientReadError: TraceRule = TraceRule(
         id: .transientReadError, severity: .info, escalation: .notice,
@@ -26,13 +28,13 @@ extension TraceRule {
                 "connection reset", "eagain", "eintr", "eio", "etimedout", "connection timed out", "temporary failure",
             ]
             var findings: [TraceFinding] = []
-            for (index, event) in context.events.enumerated() where event.type == "step_finished" {
+            for (index, event) in context.events.enumerated() where event.type == .stepFinished {
                 guard event.payload["success"] == .bool(false) else { continue }
                 let text = [event.payload["error"]?.stringValue, event.payload["stderr_first_line"]?.stringValue]
                     .compactMap { $0 }.joined(separator: " ").lowercased()
                 guard let word = transient.first(where: { text.contains($0) }) else { continue }
                 let recovered = context.events[(index + 1)...].contains {
-                    $0.type == "step_finished" && $0.step == event.step && $0.item == event.item && $0.payload["success"] == .bool(true)
+                    $0.type == .stepFinished && $0.step == event.step && $0.item == event.item && $0.payload["success"] == .bool(true)
                 }
                 findings.append(
                     TraceRule.transientReadError.finding(

@@ -1,3 +1,5 @@
+import Store
+import Platform
 extension TraceRule {
     static let unexpandedTemplateVar: TraceRule = TraceRule(
         id: .unexpandedTemplateVar, severity: .warning, escalation: .attention,
@@ -19,7 +21,7 @@ extension TraceRule {
         ],
         check: { context in
             context.events.compactMap { event -> TraceFinding? in
-                guard event.type == "step_started", let missing = event.payload["missing_placeholders"]?.arrayValue, !missing.isEmpty
+                guard event.type == .stepStarted, let missing = event.payload["missing_placeholders"]?.arrayValue, !missing.isEmpty
                 else { return nil }
                 let names = missing.compactMap(\.stringValue).map { "{\($0)}" }.joined(separator: ", ")
                 return TraceRule.unexpandedTemplateVar.finding(

@@ -1,5 +1,5 @@
 import JSON
-import Store
+import Platform
 
 #if canImport(Glibc)
 import Glibc
@@ -84,6 +84,35 @@ public struct TaskRecord: Sendable {
     public var updatedAt: String
     public var startedAt: String?
     public var finishedAt: String?
+
+    public init(
+        id: String, name: String, project: String, workflow: String, workspace: String, goal: String, status: TaskStatus,
+        graphHash: String, snapshot: JSONValue, options: TaskOptions, cycle: Int = 0, finalizedCycle: Int = 0,
+        consecutiveFailures: Int = 0, pauseRequested: Bool = false, runnerPID: Int32? = nil, runnerStart: String? = nil,
+        reason: String? = nil, createdAt: String, updatedAt: String, startedAt: String? = nil, finishedAt: String? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.project = project
+        self.workflow = workflow
+        self.workspace = workspace
+        self.goal = goal
+        self.status = status
+        self.graphHash = graphHash
+        self.snapshot = snapshot
+        self.options = options
+        self.cycle = cycle
+        self.finalizedCycle = finalizedCycle
+        self.consecutiveFailures = consecutiveFailures
+        self.pauseRequested = pauseRequested
+        self.runnerPID = runnerPID
+        self.runnerStart = runnerStart
+        self.reason = reason
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
 }
 
 public struct ItemRecord: Sendable, Equatable {
@@ -150,17 +179,30 @@ public struct RunRecord: Sendable {
 public struct EventRecord: Sendable {
     public var id: Int64
     public var task: String
-    public var type: String
+    public var type: EventType
     public var cycle: Int?
     public var step: String?
     public var item: String?
     public var timestamp: String
     public var payload: JSONValue
 
+    public init(
+        id: Int64, task: String, type: EventType, cycle: Int?, step: String?, item: String?, timestamp: String, payload: JSONValue
+    ) {
+        self.id = id
+        self.task = task
+        self.type = type
+        self.cycle = cycle
+        self.step = step
+        self.item = item
+        self.timestamp = timestamp
+        self.payload = payload
+    }
+
     /// `{"id", "task", "type", "cycle", "step", "item", "timestamp", "payload"}`.
     public var json: JSONValue {
         .object([
-            ("id", .int(id)), ("task", .string(task)), ("type", .string(type)),
+            ("id", .int(id)), ("task", .string(task)), ("type", .string(type.rawValue)),
             ("cycle", cycle.map { .int(Int64($0)) } ?? .null), ("step", step.map { .string($0) } ?? .null),
             ("item", item.map { .string($0) } ?? .null), ("timestamp", .string(timestamp)), ("payload", payload),
         ])
@@ -169,13 +211,13 @@ public struct EventRecord: Sendable {
 
 /// An event about to be written (its id and timestamp are assigned on insert).
 public struct NewEvent: Sendable {
-    public var type: String
+    public var type: EventType
     public var cycle: Int?
     public var step: String?
     public var item: String?
     public var payload: JSONValue
 
-    public init(_ type: String, cycle: Int? = nil, step: String? = nil, item: String? = nil, payload: JSONValue = .object([])) {
+    public init(_ type: EventType, cycle: Int? = nil, step: String? = nil, item: String? = nil, payload: JSONValue = .object([])) {
         self.type = type
         self.cycle = cycle
         self.step = step
@@ -307,14 +349,14 @@ public final class TaskStore: @unchecked Sendable {
         }
     }
 
-    /// Events of a task in id order: of one type, after an id, the last `limit`.
-    public func events(_ taskID: String, type: String? = nil, after: Int64 = 0, limit: Int? = nil) throws -> [EventRecord] {
+    /// Events of a task in id order: of some types, after an id, the last `limit`.
+    public func events(_ taskID: String, types: [EventType]? = nil, after: Int64 = 0, limit: Int? = nil) throws -> [EventRecord] {
         try read { database in
             var sql = "SELECT id, task_id, type, cycle, step, item, timestamp, payload FROM events WHERE task_id = ? AND id > ?"
             var parameters: [SQLValue] = [.text(taskID), .integer(after)]
-            if let type {
-                sql += " AND type = ?"
-                parameters.append(.text(type))
+            if let types {
+                sql += " AND type IN (" + types.map { _ in "?" }.joined(separator: ", ") + ")"
+                parameters += types.map { .text($0.rawValue) }
             }
             if let limit {
                 sql = "SELECT * FROM (\(sql) ORDER BY id DESC LIMIT ?) ORDER BY id"
@@ -323,9 +365,12 @@ public final class TaskStore: @unchecked Sendable {
                 sql += " ORDER BY id"
             }
             return try database.query(sql, parameters).map { row in
-                guard row.count == 8, let id = row[0].integer, let task = row[1].text, let type = row[2].text,
+                guard row.count == 8, let id = row[0].integer, let task = row[1].text, let typeText = row[2].text,
                     let timestamp = row[6].text, let payload = row[7].text
                 else { throw StoreError("an event row is malformed") }
+                guard let type = EventType(rawValue: typeText) else {
+                    throw StoreError("event \(id) of task \(task) has the type `\(typeText)`, which this version does not know: it was written by a newer orchestrator")
+                }
                 return EventRecord(
                     id: id, task: task, type: type, cycle: row[3].integer.map { Int($0) }, step: row[4].text, item: row[5].text,
                     timestamp: timestamp, payload: try JSONParser.parse(payload))
@@ -343,10 +388,81 @@ public final class TaskStore: @unchecked Sendable {
         }
     }
 
-    /// Asks a running task to pause (its runner stops before the next step).
-    public func requestPause(_ id: String) throws {
+    /// What `pause` did.
+    public enum PauseOutcome: Sendable, Equatable {
+        /// The task runs: its runner stops before its next step.
+        case requested
+        /// The task did not run: it is paused now (a `task_paused` event is recorded).
+        case paused
+        case alreadyPaused
+        /// Completed or failed: nothing to pause.
+        case finished(TaskStatus)
+    }
+
+    /// Pauses a task, in one transaction with the read of its status (a task that starts at the
+    /// same instant is asked to pause, never marked paused while it runs).
+    public func pause(_ id: String) throws -> PauseOutcome {
         try write { writer in
-            try writer.database.run("UPDATE tasks SET pause_requested = 1, updated_at = ? WHERE id = ?", [.text(ResourceStore.timestamp()), .text(id)])
+            guard let row = try writer.database.query("SELECT status, cycle FROM tasks WHERE id = ?", [.text(id)]).first,
+                let text = row[0].text, let status = TaskStatus(rawValue: text), let cycle = row[1].integer
+            else { throw StoreError("no task \(id)") }
+            switch status {
+            case .running:
+                try writer.setTask(id, [("pause_requested", .integer(1))])
+                return .requested
+            case .created, .interrupted:
+                try writer.append(
+                    NewEvent(.taskPaused, cycle: cycle > 0 ? Int(cycle) : nil, payload: .object([("cycle", .int(cycle))])), task: id)
+                try writer.setTask(id, [("status", .text(TaskStatus.paused.rawValue))])
+                return .paused
+            case .paused:
+                return .alreadyPaused
+            case .completed, .failed:
+                return .finished(status)
+            }
+        }
+    }
+
+    /// What `claim` found.
+    public enum ClaimOutcome: Sendable {
+        /// This runner owns the task now; `previous` is the task as it was before the claim.
+        case claimed(previous: TaskRecord)
+        /// Another live runner owns it.
+        case alreadyRunning(pid: Int32)
+        /// Its status does not allow running it (completed, failed, or not what the caller wanted).
+        case notRunnable(TaskStatus)
+    }
+
+    /// Claims a task for the runner `runner` (this process): one transaction that reads the
+    /// task's status and owner and, only when the status is one of `allowed` and no live runner
+    /// owns it, marks it running with this runner as owner. `then` runs in the same transaction
+    /// with the task as it was (to record `task_started` or `task_resumed`), so two processes
+    /// that claim at once can never both win: the loser sees the winner as the owner.
+    public func claim(
+        _ id: String, allowed: Set<TaskStatus>, runner: (pid: Int32, start: String?),
+        then: (TaskWriter, TaskRecord) throws -> Void = { _, _ in }
+    ) throws -> ClaimOutcome {
+        try write { writer in
+            guard let row = try writer.database.query("SELECT \(TaskStore.taskColumns) FROM tasks WHERE id = ?", [.text(id)]).first
+            else { throw StoreError("no task \(id)") }
+            let task = try TaskStore.decodeTask(row)
+            if task.status == .running, let pid = task.runnerPID, pid != runner.pid,
+                RunnerIdentity.isAlive(pid: pid, start: task.runnerStart)
+            {
+                return .alreadyRunning(pid: pid)
+            }
+            guard allowed.contains(task.status) || task.status == .running else { return .notRunnable(task.status) }
+            if task.status == .running && !allowed.contains(.running) && task.runnerPID == runner.pid {
+                return .notRunnable(task.status)
+            }
+            var fields: [(column: String, value: SQLValue)] = [
+                ("status", .text(TaskStatus.running.rawValue)), ("runner_pid", .integer(Int64(runner.pid))),
+                ("runner_start", runner.start.map { .text($0) } ?? .null), ("pause_requested", .integer(0)), ("reason", .null),
+            ]
+            if task.startedAt == nil { fields.append(("started_at", .text(ResourceStore.timestamp()))) }
+            try writer.setTask(id, fields)
+            try then(writer, task)
+            return .claimed(previous: task)
         }
     }
 
@@ -393,7 +509,11 @@ public final class TaskStore: @unchecked Sendable {
 
 /// Writes inside one transaction (see `TaskStore.write`).
 public struct TaskWriter {
-    let database: Database
+    fileprivate let database: Database
+
+    init(database: Database) {
+        self.database = database
+    }
 
     /// Appends an event; returns its id.
     @discardableResult
@@ -401,7 +521,7 @@ public struct TaskWriter {
         try database.run(
             "INSERT INTO events (task_id, type, cycle, step, item, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                .text(task), .text(event.type), event.cycle.map { .integer(Int64($0)) } ?? .null,
+                .text(task), .text(event.type.rawValue), event.cycle.map { .integer(Int64($0)) } ?? .null,
                 event.step.map { .text($0) } ?? .null, event.item.map { .text($0) } ?? .null, .text(ResourceStore.timestamp()),
                 .text(JSONWriter().string(event.payload)),
             ])
@@ -451,8 +571,57 @@ public struct TaskWriter {
         }
     }
 
-    /// Sets task columns (`status`, `cycle`, ...), and `updated_at`.
-    public func updateTask(_ id: String, _ fields: [(column: String, value: SQLValue)]) throws {
+    // MARK: named task operations (the runner and the CLI never name a column)
+
+    /// A new cycle starts: the task's cycle and its count of consecutive failed cycles.
+    public func startCycle(task id: String, cycle: Int, consecutiveFailures: Int) throws {
+        try setTask(id, [("cycle", .integer(Int64(cycle))), ("consecutive_failures", .integer(Int64(consecutiveFailures)))])
+    }
+
+    /// Every item of `cycle` was finalized (a resume does not finalize it again).
+    public func finalizeCycle(task id: String, cycle: Int) throws {
+        try setTask(id, [("finalized_cycle", .integer(Int64(cycle)))])
+    }
+
+    /// The task adopts the workflow applied now (drift policy `adopt`).
+    public func adoptWorkflow(task id: String, graphHash: String, snapshot: JSONValue) throws {
+        try setTask(id, [("graph_hash", .text(graphHash)), ("snapshot", .text(JSONWriter().string(snapshot)))])
+    }
+
+    /// The task ends (`completed` or `failed`) with its reason; items left running go back to
+    /// pending.
+    public func finish(task id: String, status: TaskStatus, reason: String, consecutiveFailures: Int?) throws {
+        var fields: [(column: String, value: SQLValue)] = [
+            ("status", .text(status.rawValue)), ("reason", .text(reason)), ("finished_at", .text(ResourceStore.timestamp())),
+            ("runner_pid", .null),
+        ]
+        if let consecutiveFailures { fields.append(("consecutive_failures", .integer(Int64(consecutiveFailures)))) }
+        try setTask(id, fields)
+        try releaseRunningItems(task: id)
+    }
+
+    /// The runner stops at a step boundary and leaves the task paused (resumable); items left
+    /// running go back to pending.
+    public func pause(task id: String) throws {
+        try setTask(id, [("status", .text(TaskStatus.paused.rawValue)), ("pause_requested", .integer(0)), ("runner_pid", .null)])
+        try releaseRunningItems(task: id)
+    }
+
+    /// A run ended by an interruption of its runner: no result, it runs again on resume.
+    public func markRunInterrupted(_ runID: Int64) throws {
+        try database.run(
+            "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?", [.text(ResourceStore.timestamp()), .integer(runID)])
+    }
+
+    private func releaseRunningItems(task id: String) throws {
+        try database.run(
+            "UPDATE items SET status = 'pending', updated_at = ? WHERE task_id = ? AND status = 'running'",
+            [.text(ResourceStore.timestamp()), .text(id)])
+    }
+
+    /// Sets task columns (`status`, `cycle`, ...), and `updated_at`. Private to the store: callers
+    /// use the named operations above.
+    fileprivate func setTask(_ id: String, _ fields: [(column: String, value: SQLValue)]) throws {
         var assignments = fields.map { "\($0.column) = ?" }
         assignments.append("updated_at = ?")
         try database.run(

@@ -1,0 +1,56 @@
+// The types of a task's events (docs/runner.md "Events", control-plane.md "Events added"): the
+// one list the runner writes, the store reads back, and `event list --type`, `task trace` and
+// `task watch` match against. An event type is never written as a string literal elsewhere.
+
+public enum EventType: String, Sendable, CaseIterable, Comparable {
+    // The task's lifecycle.
+    case taskCreated = "task_created"
+    case taskStarted = "task_started"
+    case taskResumed = "task_resumed"
+    case taskPaused = "task_paused"
+    case taskCompleted = "task_completed"
+    case taskFailed = "task_failed"
+    // Cycles and steps.
+    case cycleStarted = "cycle_started"
+    case stepPrehookEvaluated = "step_prehook_evaluated"
+    case stepSkipped = "step_skipped"
+    case stepStarted = "step_started"
+    case stepFinished = "step_finished"
+    case selfRestartRequested = "self_restart_requested"
+    // Items.
+    case itemsGenerated = "items_generated"
+    case itemsGenerationFailed = "items_generation_failed"
+    case itemFinalized = "item_finalized"
+    // The loop and the configuration.
+    case loopGuardDecision = "loop_guard_decision"
+    case configDriftDetected = "config_drift_detected"
+    // The daemon's queue and restarts (control-plane.md).
+    case taskQueued = "task_queued"
+    case taskClaimed = "task_claimed"
+    case leaseLost = "lease_lost"
+    case taskRequeued = "task_requeued"
+    case restartPending = "restart_pending"
+    case daemonStarted = "daemon_started"
+    case daemonRestarted = "daemon_restarted"
+    case daemonDraining = "daemon_draining"
+    case socketPeerRefused = "socket_peer_refused"
+
+    public static func < (a: EventType, b: EventType) -> Bool { a.rawValue < b.rawValue }
+
+    /// The types `word` names for `event list --type`: the type itself, or every type it is a
+    /// prefix of (`step_`, `self_restart`, `task`), as the replaced system matched.
+    public static func matching(_ word: String) -> [EventType] {
+        if let exact = EventType(rawValue: word) { return [exact] }
+        return allCases.filter { $0.rawValue.hasPrefix(word) }
+    }
+
+    /// The families (`task_`, `step_`, `items_`, ...) for help texts.
+    public static var families: [String] {
+        var seen: [String] = []
+        for type in allCases {
+            let family = String(type.rawValue.prefix { $0 != "_" }) + "_"
+            if !seen.contains(family) { seen.append(family) }
+        }
+        return seen
+    }
+}
