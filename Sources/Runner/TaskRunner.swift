@@ -653,32 +653,33 @@ public final class TaskRunner: @unchecked Sendable {
         var values: [String: String] = [:]
         let scopeItem = item
         for name in names {
-            switch name {
-            case "prompt": continue
-            case "goal": values[name] = task.goal
-            case "task_id": values[name] = taskID
-            case "item_id": values[name] = scopeItem?.id ?? ""
-            case "cycle": values[name] = String(cycle)
-            case "phase": values[name] = step.id
-            case "source_tree", "workspace_root": values[name] = pinned.root
-            case "rel_path", "qa_file_path": values[name] = scopeItem?.record.path ?? ""
-            case "ticket_paths":
-                let record = scopeItem?.record ?? taskLevelRecord
-                values[name] = Items.tickets(for: record, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root)
-                    .joined(separator: " ")
-            case "diff": values[name] = gitDiff()
-            default:
-                if let value = scopeItem?.vars[name] ?? taskVars[name] {
-                    values[name] = PipelineValue.text(value)
-                    // A step that printed nothing has no log file yet: the path must name a file.
-                    if name.hasSuffix("_path"), case .string(let path) = value, path.hasPrefix(tasks.logDirectory(taskID) + "/"),
-                        !fileExists(path)
-                    {
-                        writeTextFile(path, "")
-                    }
-                } else if let value = builtinValue(name, item: scopeItem, cycle: cycle, taskScope: item == nil) {
-                    values[name] = value.placeholderText
+            if let builtin = BuiltinPlaceholder(rawValue: name) {
+                // Exhaustive: a built-in placeholder the runner cannot fill does not compile.
+                switch builtin {
+                case .prompt: continue
+                case .goal: values[name] = task.goal
+                case .taskID: values[name] = taskID
+                case .itemID: values[name] = scopeItem?.id ?? ""
+                case .cycle: values[name] = String(cycle)
+                case .phase: values[name] = step.id
+                case .sourceTree, .workspaceRoot: values[name] = pinned.root
+                case .relPath, .qaFilePath: values[name] = scopeItem?.record.path ?? ""
+                case .ticketPaths:
+                    let record = scopeItem?.record ?? taskLevelRecord
+                    values[name] = Items.tickets(for: record, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root)
+                        .joined(separator: " ")
+                case .diff: values[name] = gitDiff()
                 }
+            } else if let value = scopeItem?.vars[name] ?? taskVars[name] {
+                values[name] = PipelineValue.text(value)
+                // A step that printed nothing has no log file yet: the path must name a file.
+                if name.hasSuffix("_path"), case .string(let path) = value, path.hasPrefix(tasks.logDirectory(taskID) + "/"),
+                    !fileExists(path)
+                {
+                    writeTextFile(path, "")
+                }
+            } else if let value = builtinValue(name, item: scopeItem, cycle: cycle, taskScope: item == nil) {
+                values[name] = value.placeholderText
             }
         }
         return values
