@@ -135,16 +135,23 @@ public final class TaskRunner: @unchecked Sendable {
     let failure = Locked<String?>(nil)
     let generated = Locked<[GeneratedBatch]>([])
 
-    /// Loads the task and compiles its pinned graph.
-    public init(tasks: TaskStore, resources: ResourceStore, taskID: String, options: RunnerOptions = RunnerOptions()) throws {
+    /// Loads the task and its pinned graph: `pinned` when the caller has it (the task was just
+    /// created in this process) and it is the task's graph, else compiled from the snapshot.
+    public init(
+        tasks: TaskStore, resources: ResourceStore, taskID: String, options: RunnerOptions = RunnerOptions(), pinned given: PinnedWorkflow? = nil
+    ) throws {
         self.tasks = tasks
         self.resources = resources
         self.taskID = taskID
         self.options = options
         guard let task = try tasks.task(taskID) else { throw RunnerError("no task \(taskID)") }
         self.task = task
-        pinned = try PinnedWorkflow.compile(
-            snapshot: task.snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace, secrets: resources.secrets)
+        if let given, given.graph.contentHash == task.graphHash {
+            pinned = given
+        } else {
+            pinned = try PinnedWorkflow.compile(
+                snapshot: task.snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace, secrets: resources.secrets)
+        }
         masker = SecretMasker(secrets: pinned.secretValues(environment: options.environment))
     }
 
@@ -180,6 +187,9 @@ public final class TaskRunner: @unchecked Sendable {
                         payload: .object([
                             ("graph_hash", .string(task.graphHash)), ("workspace_root", .string(pinned.root)),
                             ("runner_pid", .int(Int64(me.pid))),
+                            // How often this process compiled manifests before the first step
+                            // (`run` compiles its workflow once: its apply's graph is reused).
+                            ("process_compilations", .int(Int64(Compiler.compilations))),
                             ("not_executed", .array(pinned.graph.settingsNotExecuted.map { .string($0) })),
                             ("unmasked_secrets", .array(pinned.unmaskedSecrets(environment: options.environment).map { .string($0) })),
                         ])), task: taskID)
