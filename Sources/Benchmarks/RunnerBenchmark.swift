@@ -94,11 +94,12 @@ enum RunnerBenchmark {
 
         func runTask(_ workflow: String) -> Double? {
             do {
-                let task = try TaskCreation.create(
+                let created = try TaskCreation.create(
                     store: store, tasks: tasks, project: "default", workflow: workflow, workspace: nil, goal: "bench", name: nil,
                     options: TaskOptions())
+                let task = created.task
                 let start = now()
-                let runner = try TaskRunner(tasks: tasks, resources: store, taskID: task.id)
+                let runner = try TaskRunner(tasks: tasks, resources: store, taskID: task.id, pinned: created.pinned)
                 let final = try runner.run()
                 let elapsed = now() - start
                 guard final.status == .completed else {

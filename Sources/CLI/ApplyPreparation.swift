@@ -12,6 +12,9 @@ struct ApplyPreparation {
     var diagnostics: [Diagnostic]
     var desired: [DesiredResource]
     var pruneScope: Set<PruneScope>
+    /// The files compiled together with the stored resources (a `run` reuses its graph: the
+    /// workflow is compiled once per process).
+    var compilation: Compilation
 
     var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
@@ -89,7 +92,8 @@ struct ApplyPreparation {
         }
         var scope = Set<PruneScope>()
         if prune { for key in keys { scope.insert(PruneScope(project: key.project, kind: key.kind)) } }
-        return ApplyPreparation(sources: loaded.sources, diagnostics: diagnostics, desired: desired, pruneScope: scope)
+        return ApplyPreparation(
+            sources: loaded.sources, diagnostics: diagnostics, desired: desired, pruneScope: scope, compilation: compilation)
     }
 
     /// One apply stores one resource per kind, project and name: a second definition in another

@@ -47,14 +47,16 @@ enum ForegroundRun {
     }
 
     /// Runs (starts or resumes) a task; exit 0 iff it completed.
-    static func run(_ taskID: String, store: ResourceStore, tasks: TaskStore, context: CommandContext, quiet: Bool = false) throws -> ExitStatus {
+    static func run(
+        _ taskID: String, store: ResourceStore, tasks: TaskStore, context: CommandContext, quiet: Bool = false, pinned: PinnedWorkflow? = nil
+    ) throws -> ExitStatus {
         let output = context.stdout
         let printer: @Sendable (ProgressUpdate) -> Void = { update in
             if let text = line(update) { output.write(text) }
         }
         let runner = try TaskRunner(
             tasks: tasks, resources: store, taskID: taskID,
-            options: RunnerOptions(environment: context.environment, progress: quiet ? nil : printer))
+            options: RunnerOptions(environment: context.environment, progress: quiet ? nil : printer), pinned: pinned)
         // Ctrl-C / SIGTERM pause the task (running steps are stopped and run again on resume).
         let watcher = InterruptWatcher()
         watcher.start { signal in
@@ -208,21 +210,24 @@ struct RunCommand: Command {
                         ?? (known.isEmpty ? "the files define no workflow" : "workflows: \(Set(known).sorted().joined(separator: ", "))"))
             }
             for outcome in try store.apply(prepared.desired) { context.stdout.write(prepared.line(for: outcome, dryRun: false)) }
-            let task: TaskRecord
+            let created: TaskCreation.Created
             do {
-                task = try TaskCreation.create(
+                // The workflow as this apply compiled it (when it came with the files): it is
+                // not compiled again for the task or its runner.
+                let compiled = inFiles ? prepared.compilation.workflows(named: workflow).last(where: { $0.project == project }) : nil
+                created = try TaskCreation.create(
                     store: store, tasks: tasks, project: project, workflow: workflow, workspace: newTask.workspace,
                     goal: newTask.goal ?? "", name: newTask.name,
-                    options: TaskOptions(
-                        targets: targets, variables: variables, steps: newTask.steps))
+                    options: TaskOptions(targets: targets, variables: variables, steps: newTask.steps), compiled: compiled)
             } catch let error as RunnerError {
                 throw UsageError(error.message)
             }
+            let task = created.task
             let itemCount = try tasks.items(task.id).count
             context.stdout.write(
                 "task \(task.id) created: workflow \(workflow), workspace \(task.workspace), \(itemCount) item\(itemCount == 1 ? "" : "s"), graph \(task.graphHash.prefix(12))\n"
             )
-            return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet)
+            return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet, pinned: created.pinned)
         }
     }
 }

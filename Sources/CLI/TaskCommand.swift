@@ -119,9 +119,9 @@ struct TaskCreateCommand: Command {
             let variables = try ForegroundRun.variables(newTask.variables)
             let targets = try ForegroundRun.targets(newTask.targetFiles, context: context)
             let (store, tasks) = try TaskCommand.open(dataDirectory, context: context, creating: true)
-            let task: TaskRecord
+            let created: TaskCreation.Created
             do {
-                task = try TaskCreation.create(
+                created = try TaskCreation.create(
                     store: store, tasks: tasks, project: project ?? Resource.defaultProject,
                     workflow: workflow, workspace: newTask.workspace, goal: newTask.goal ?? "",
                     name: newTask.name,
@@ -129,6 +129,7 @@ struct TaskCreateCommand: Command {
             } catch let error as RunnerError {
                 throw UsageError(error.message)
             }
+            let task = created.task
             context.stdout.write("task \(task.id) created\n")
             if noStart { return .success }
             // No daemon: the task runs in the foreground (control-plane.md: say so).
@@ -140,7 +141,7 @@ struct TaskCreateCommand: Command {
                 context.stderr.write(
                     "note: no daemon serves \(data): task \(task.id) runs in the foreground\n")
             }
-            return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet)
+            return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet, pinned: created.pinned)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import Diagnostics
 import Manifest
 import YAML
@@ -30,6 +31,11 @@ public struct Compilation: Sendable {
 }
 
 public enum Compiler {
+    /// How many times this process compiled a set of resources (`compile` calls): a run must
+    /// compile its workflow once before its first step, and a test holds it to that.
+    public static var compilations: Int { compileCounter.load(ordering: .relaxed) }
+    private static let compileCounter = Atomic<Int>(0)
+
     /// Compiles `resources` (as decoded from the files, in file order). `sources` are the files'
     /// bytes, used to place expression diagnostics inside YAML scalars.
     ///
@@ -41,6 +47,7 @@ public enum Compiler {
     public static func compile(
         _ resources: [Resource], sources: [SourceFile] = [], store: StoreView = .notRead, strict: Bool = false
     ) -> Compilation {
+        compileCounter.add(1, ordering: .relaxed)
         var context = CompileContext(resources: resources, sources: sources, store: store)
         context.strict = strict
         var workflows: [WorkflowGraph] = []

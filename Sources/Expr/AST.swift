@@ -168,41 +168,22 @@ public struct ExprLimits: Sendable, Equatable {
     public static let standard = ExprLimits()
 }
 
-/// Maps byte offsets of an expression text to line/column locations (a table per offset:
-/// expressions are short, and the parser asks for two locations per node).
+/// Maps byte offsets of an expression text to line/column locations, through the one
+/// offset-to-position conversion of Diagnostics (`LineIndex`).
 struct LineMap: Sendable {
     let count: Int
-    private let lines: [Int32]
-    private let columns: [Int32]
+    private let bytes: [UInt8]
+    private let index: LineIndex
 
     init(bytes: [UInt8]) {
         count = bytes.count
-        var lines: [Int32] = []
-        var columns: [Int32] = []
-        lines.reserveCapacity(bytes.count + 1)
-        columns.reserveCapacity(bytes.count + 1)
-        var line: Int32 = 1
-        var column: Int32 = 1
-        for byte in bytes {
-            lines.append(line)
-            columns.append(column)
-            if byte == 0x0A {
-                line += 1
-                column = 1
-            } else if byte & 0xC0 != 0x80 {
-                // A continuation byte belongs to the scalar before it; only lead bytes count.
-                column += 1
-            }
-        }
-        lines.append(line)
-        columns.append(column)
-        self.lines = lines
-        self.columns = columns
+        self.bytes = bytes
+        index = LineIndex(bytes)
     }
 
     func location(_ offset: Int) -> SourceLocation {
         let target = max(0, min(offset, count))
-        return SourceLocation(line: Int(lines[target]), column: Int(columns[target]), offset: target)
+        return bytes.withUnsafeBufferPointer { index.location(ofOffset: target, in: $0) }
     }
 
     func range(_ start: Int, _ end: Int) -> SourceRange {

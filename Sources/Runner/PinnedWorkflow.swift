@@ -70,6 +70,22 @@ public struct PinnedWorkflow: Sendable {
                 "no workflow \(workflow) is applied in project \(project)"
                     + (names.isEmpty ? "" : " (applied: \(names.joined(separator: ", ")))"))
         }
+        return try assemble(graph: graph, resources: resources, workflow: workflow, project: project, workspace: workspace, snapshot: snapshot)
+    }
+
+    /// The pinned workflow of a graph compiled already (by the `apply` of the same `run`) and the
+    /// snapshot's resources: no second compilation. `graph` must be `workflow` of `project` as
+    /// compiled from the same resources.
+    public static func assemble(
+        graph: WorkflowGraph, snapshot: JSONValue, project: String, workflow: String, workspace: String?, secrets: SecretCipher?
+    ) throws -> PinnedWorkflow {
+        let resources = resources(from: try secrets?.openDocuments(snapshot) ?? snapshot, project: project)
+        return try assemble(graph: graph, resources: resources, workflow: workflow, project: project, workspace: workspace, snapshot: snapshot)
+    }
+
+    private static func assemble(
+        graph: WorkflowGraph, resources: [Resource], workflow: String, project: String, workspace: String?, snapshot: JSONValue
+    ) throws -> PinnedWorkflow {
         var workspaces: [(String, WorkspaceSpec)] = []
         var stores: [String: (secret: Bool, data: [StoreEntry])] = [:]
         var profiles: [String: ExecutionProfileSpec] = [:]

@@ -1,3 +1,4 @@
+import Compiler
 import Store
 import Platform
 // `{name}` placeholders in StepTemplate prompts and agent/step commands (execution.md
@@ -48,16 +49,9 @@ public enum Placeholders {
 
     /// The placeholder names in a text, each once, in order of first appearance.
     public static func names(in template: String) -> [String] {
-        let source = Array(template.utf8)
         var names: [String] = []
-        var index = 0
-        while index < source.count {
-            if source[index] == UInt8(ascii: "{"), let (name, end) = placeholder(in: source, at: index) {
-                if !names.contains(name) { names.append(name) }
-                index = end
-            } else {
-                index += 1
-            }
+        for occurrence in PlaceholderSyntax.occurrences(in: template) where !names.contains(occurrence.name) {
+            names.append(occurrence.name)
         }
         return names
     }
@@ -106,21 +100,15 @@ public enum Placeholders {
             text: String(decoding: renderer.out, as: UTF8.self), missing: renderer.missing, unsafe: renderer.unsafe)
     }
 
-    // MARK: Scanning helpers
+    // MARK: Scanning helpers (the syntax is Compiler's `PlaceholderSyntax`, shared with lint)
 
-    static func isNameStart(_ byte: UInt8) -> Bool {
-        (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x5F
-    }
+    static func isNameStart(_ byte: UInt8) -> Bool { PlaceholderSyntax.isNameStart(byte) }
 
-    static func isNameByte(_ byte: UInt8) -> Bool { isNameStart(byte) || (byte >= 0x30 && byte <= 0x39) }
+    static func isNameByte(_ byte: UInt8) -> Bool { PlaceholderSyntax.isNameByte(byte) }
 
     /// A placeholder starting at `index` (which holds `{`): its name and the index after `}`.
     static func placeholder(in source: [UInt8], at index: Int) -> (String, Int)? {
-        var end = index + 1
-        guard end < source.count, isNameStart(source[end]) else { return nil }
-        while end < source.count, isNameByte(source[end]) { end += 1 }
-        guard end < source.count, source[end] == UInt8(ascii: "}") else { return nil }
-        return (String(decoding: source[(index + 1)..<end], as: UTF8.self), end + 1)
+        PlaceholderSyntax.placeholder(in: source, at: index).map { ($0.name, $0.end) }
     }
 }
 

@@ -16,13 +16,26 @@ public enum TaskCreation {
         return String(repeating: "0", count: max(0, 12 - hex.count)) + hex
     }
 
-    /// Creates a task for `workflow` as applied now in `project`.
+    /// A created task and its pinned workflow (hand it to the runner: it is not compiled again).
+    public struct Created: Sendable {
+        public var task: TaskRecord
+        public var pinned: PinnedWorkflow
+    }
+
+    /// Creates a task for `workflow` as applied now in `project`. `compiled`: the workflow's graph
+    /// as the caller's `apply` compiled it from the same resources (`run`), so that it is not
+    /// compiled again; nil compiles the snapshot.
     public static func create(
         store: ResourceStore, tasks: TaskStore, project: String, workflow: String, workspace: String?, goal: String,
-        name: String?, options: TaskOptions
-    ) throws -> TaskRecord {
+        name: String?, options: TaskOptions, compiled: WorkflowGraph? = nil
+    ) throws -> Created {
         let snapshot = try PinnedWorkflow.snapshot(store, project: project)
-        let pinned = try PinnedWorkflow.compile(snapshot: snapshot, project: project, workflow: workflow, workspace: workspace, secrets: store.secrets)
+        let pinned =
+            try compiled.map {
+                try PinnedWorkflow.assemble(
+                    graph: $0, snapshot: snapshot, project: project, workflow: workflow, workspace: workspace, secrets: store.secrets)
+            }
+            ?? PinnedWorkflow.compile(snapshot: snapshot, project: project, workflow: workflow, workspace: workspace, secrets: store.secrets)
         for step in options.steps where pinned.graph.step(step) == nil && !pinned.graph.steps.contains(where: { $0.children.contains { $0.id == step } }) {
             throw RunnerError("--step \(step): workflow \(workflow) has no step \(step) (steps: \(pinned.graph.steps.map(\.id).joined(separator: ", ")))")
         }
@@ -53,6 +66,6 @@ public enum TaskCreation {
                             ("max_cycles", pinned.graph.loop.cycleLimit.map { .int(Int64($0)) } ?? .null),
                         ]))), task: id)
         }
-        return task
+        return Created(task: task, pinned: pinned)
     }
 }

@@ -135,16 +135,23 @@ public final class TaskRunner: @unchecked Sendable {
     let failure = Locked<String?>(nil)
     let generated = Locked<[GeneratedBatch]>([])
 
-    /// Loads the task and compiles its pinned graph.
-    public init(tasks: TaskStore, resources: ResourceStore, taskID: String, options: RunnerOptions = RunnerOptions()) throws {
+    /// Loads the task and its pinned graph: `pinned` when the caller has it (the task was just
+    /// created in this process) and it is the task's graph, else compiled from the snapshot.
+    public init(
+        tasks: TaskStore, resources: ResourceStore, taskID: String, options: RunnerOptions = RunnerOptions(), pinned given: PinnedWorkflow? = nil
+    ) throws {
         self.tasks = tasks
         self.resources = resources
         self.taskID = taskID
         self.options = options
         guard let task = try tasks.task(taskID) else { throw RunnerError("no task \(taskID)") }
         self.task = task
-        pinned = try PinnedWorkflow.compile(
-            snapshot: task.snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace, secrets: resources.secrets)
+        if let given, given.graph.contentHash == task.graphHash {
+            pinned = given
+        } else {
+            pinned = try PinnedWorkflow.compile(
+                snapshot: task.snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace, secrets: resources.secrets)
+        }
         masker = SecretMasker(secrets: pinned.secretValues(environment: options.environment))
     }
 
@@ -180,6 +187,9 @@ public final class TaskRunner: @unchecked Sendable {
                         payload: .object([
                             ("graph_hash", .string(task.graphHash)), ("workspace_root", .string(pinned.root)),
                             ("runner_pid", .int(Int64(me.pid))),
+                            // How often this process compiled manifests before the first step
+                            // (`run` compiles its workflow once: its apply's graph is reused).
+                            ("process_compilations", .int(Int64(Compiler.compilations))),
                             ("not_executed", .array(pinned.graph.settingsNotExecuted.map { .string($0) })),
                             ("unmasked_secrets", .array(pinned.unmaskedSecrets(environment: options.environment).map { .string($0) })),
                         ])), task: taskID)
@@ -653,32 +663,33 @@ public final class TaskRunner: @unchecked Sendable {
         var values: [String: String] = [:]
         let scopeItem = item
         for name in names {
-            switch name {
-            case "prompt": continue
-            case "goal": values[name] = task.goal
-            case "task_id": values[name] = taskID
-            case "item_id": values[name] = scopeItem?.id ?? ""
-            case "cycle": values[name] = String(cycle)
-            case "phase": values[name] = step.id
-            case "source_tree", "workspace_root": values[name] = pinned.root
-            case "rel_path", "qa_file_path": values[name] = scopeItem?.record.path ?? ""
-            case "ticket_paths":
-                let record = scopeItem?.record ?? taskLevelRecord
-                values[name] = Items.tickets(for: record, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root)
-                    .joined(separator: " ")
-            case "diff": values[name] = gitDiff()
-            default:
-                if let value = scopeItem?.vars[name] ?? taskVars[name] {
-                    values[name] = PipelineValue.text(value)
-                    // A step that printed nothing has no log file yet: the path must name a file.
-                    if name.hasSuffix("_path"), case .string(let path) = value, path.hasPrefix(tasks.logDirectory(taskID) + "/"),
-                        !fileExists(path)
-                    {
-                        writeTextFile(path, "")
-                    }
-                } else if let value = builtinValue(name, item: scopeItem, cycle: cycle, taskScope: item == nil) {
-                    values[name] = value.placeholderText
+            if let builtin = BuiltinPlaceholder(rawValue: name) {
+                // Exhaustive: a built-in placeholder the runner cannot fill does not compile.
+                switch builtin {
+                case .prompt: continue
+                case .goal: values[name] = task.goal
+                case .taskID: values[name] = taskID
+                case .itemID: values[name] = scopeItem?.id ?? ""
+                case .cycle: values[name] = String(cycle)
+                case .phase: values[name] = step.id
+                case .sourceTree, .workspaceRoot: values[name] = pinned.root
+                case .relPath, .qaFilePath: values[name] = scopeItem?.record.path ?? ""
+                case .ticketPaths:
+                    let record = scopeItem?.record ?? taskLevelRecord
+                    values[name] = Items.tickets(for: record, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root)
+                        .joined(separator: " ")
+                case .diff: values[name] = gitDiff()
                 }
+            } else if let value = scopeItem?.vars[name] ?? taskVars[name] {
+                values[name] = PipelineValue.text(value)
+                // A step that printed nothing has no log file yet: the path must name a file.
+                if name.hasSuffix("_path"), case .string(let path) = value, path.hasPrefix(tasks.logDirectory(taskID) + "/"),
+                    !fileExists(path)
+                {
+                    writeTextFile(path, "")
+                }
+            } else if let value = builtinValue(name, item: scopeItem, cycle: cycle, taskScope: item == nil) {
+                values[name] = value.placeholderText
             }
         }
         return values

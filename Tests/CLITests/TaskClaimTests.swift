@@ -89,4 +89,30 @@ struct TaskClaimTests {
         #expect(unknown.stderr.contains("did you mean `step_started`?"), "\(unknown.stderr)")
         #expect(unknown.stderr.contains("`step_`"), "\(unknown.stderr)")
     }
+
+    @Test("`run` of the demo compiles its workflow once in its process before the first step")
+    func runCompilesOnce() throws {
+        let box = try TaskSandbox("compile-once")
+        // A copy of the repository's demo (its root_path is relative to the repository root).
+        try FileManager.default.createDirectory(atPath: box.workspace + "/manifests", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: packageRoot + "/manifests/demo", toPath: box.workspace + "/manifests/demo")
+        try FileManager.default.copyItem(atPath: packageRoot + "/manifests/demo.yaml", toPath: box.workspace + "/manifests/demo.yaml")
+        let file = box.workspace + "/manifests/demo.yaml"
+        // A real process, so that no other test's compilations count.
+        let run = try runExecutable(["run", "-f", file, "-W", "demo", "-q", "--data-dir", box.data], directory: box.workspace)
+        #expect(run.status == 0 || run.status == 1, "\(run.stderr)")
+        let task = TaskSandbox.taskID(in: run.stdout)
+        let started = ofType(try box.events(task), "task_started")
+        #expect(started.first?["payload"]?["process_compilations"]?.int == 1, "\(started)")
+        // The reused graph is the one the snapshot compiles to: the drift check at the cycle
+        // boundary (which compiles the applied workflow) finds no difference.
+        #expect(ofType(try box.events(task), "cycle_started").count == 2)
+        #expect(ofType(try box.events(task), "config_drift_detected").isEmpty)
+        // `task start` of a created task compiles its snapshot once, too.
+        let created = box.cli(["task", "create", "-n", "again", "-W", "demo", "-g", "g", "--no-start"], in: box.workspace)
+        let second = TaskSandbox.taskID(in: created.stdout)
+        _ = try runExecutable(["task", "start", second, "-q", "--data-dir", box.data], directory: box.workspace)
+        let again = ofType(try box.events(second), "task_started")
+        #expect(again.first?["payload"]?["process_compilations"]?.int == 1, "\(again)")
+    }
 }
