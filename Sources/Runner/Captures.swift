@@ -66,7 +66,8 @@ public struct StepFacts: Sendable, Equatable {
     public static let defaultReadLimit = 16 * 1024 * 1024
 
     public var exitCode: Int32
-    /// The (masked) output; only the last `readLimit` bytes when read from a larger log.
+    /// The output (unmasked when taken from the process, masked when read back from its logs);
+    /// only the last bytes when the output was larger than the window.
     public var stdout: String
     public var stderr: String
     public var stdoutTruncated: Bool
@@ -78,6 +79,14 @@ public struct StepFacts: Sendable, Equatable {
         self.stderr = stderr
         self.stdoutTruncated = stdoutTruncated
         self.stderrTruncated = stderrTruncated
+    }
+
+    /// The unmasked output a process left in memory (the last `RawOutput.window` bytes of each
+    /// stream): what captures read, so that masking a secret never changes a captured value.
+    public init(exitCode: Int32, raw: RawOutput) {
+        self.init(
+            exitCode: exitCode, stdout: String(decoding: raw.stdout, as: UTF8.self), stderr: String(decoding: raw.stderr, as: UTF8.self),
+            stdoutTruncated: raw.stdoutTruncated, stderrTruncated: raw.stderrTruncated)
     }
 
     /// Reads the logs of a finished process back (the tail, up to `readLimit` bytes each).

@@ -30,8 +30,8 @@ extension TaskRunner {
         for step in graph.guards {
             let key = slotKey(cycle, step.id, nil)
             if let recorded = done[key] {
-                if recorded.outcome["continue"] == .bool(false) {
-                    stop = (recorded.outcome["reason"]?.stringValue ?? "stopped", step.id)
+                if let verdict = RunOutcome(json: recorded.outcome).guardVerdict, !verdict.continueLoop {
+                    stop = (verdict.reason, step.id)
                 }
                 if step.kind == .builtin(.loop_guard) { loopGuardRan = true }
                 continue
@@ -105,7 +105,7 @@ extension TaskRunner {
                             ])), task: taskID)
                     try writer.skipRun(
                         task: taskID, cycle: cycle, step: "convergence_expr", item: nil,
-                        outcome: .object([("continue", .bool(false)), ("reason", .string(reason))]))
+                        outcome: RunOutcome.verdict(continueLoop: false, reason: reason).json)
                 }
                 stop = (reason, "convergence_expr")
             }
@@ -186,7 +186,7 @@ extension TaskRunner {
             try writer.finishRun(
                 runID, exitCode: 0, success: true, timedOut: false, durationMS: duration,
                 variables: .object([(PrehookVariables.exitCodeVariable(step.id), .int(0))]),
-                outcome: .object([("continue", .bool(verdict.continueLoop)), ("reason", .string(verdict.reason))]))
+                outcome: RunOutcome.verdict(continueLoop: verdict.continueLoop, reason: verdict.reason).json)
         }
         progress(.stepFinished(exitCode: 0, success: true, timedOut: false, durationMS: duration), cycle: cycle, step: step.id)
     }
@@ -265,55 +265,6 @@ extension TaskRunner {
         }
         if fixedLater { return ("verified", "\(item.history[lastFailure].step) failed and a fix step succeeded after it") }
         return ("unresolved", "\(item.history[lastFailure].step) failed")
-    }
-
-    // MARK: drift
-
-    /// Compares the pinned graph with the workflow applied now. Returns a reason to fail.
-    func checkDrift(_ cycle: Int) throws -> String? {
-        let current: PinnedWorkflow?
-        var problem: String?
-        do {
-            let snapshot = try PinnedWorkflow.snapshot(resources, project: task.project)
-            current = try PinnedWorkflow.compile(snapshot: snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace, secrets: resources.secrets)
-        } catch {
-            current = nil
-            problem = "\(error)"
-        }
-        let appliedHash = current?.graph.contentHash ?? "none"
-        guard appliedHash != graph.contentHash else { return nil }
-        if appliedHash == lastReportedDrift {
-            // Reported already (before a resume): only `fail` still has something to do.
-            return graph.safety.onDrift == .fail ? "configuration drift: the applied workflow changed and safety.on_drift is fail" : nil
-        }
-        lastReportedDrift = appliedHash
-        let changed = current.map { DriftCheck.changedFields(pinned: graph, applied: $0.graph) } ?? ["workflow (\(problem ?? "not applied"))"]
-        let policy = graph.safety.onDrift
-        var action: String
-        switch policy {
-        case .pin: action = "keeping the pinned graph"
-        case .adopt: action = current == nil ? "nothing to adopt; keeping the pinned graph" : "adopting the applied graph from cycle \(cycle + 1)"
-        case .fail: action = "failing the task"
-        }
-        let payload: JSONValue = masker.mask(
-            .object([
-                ("pinned_hash", .string(graph.contentHash)), ("applied_hash", .string(appliedHash)),
-                ("changed", .array(changed.map { .string($0) })), ("policy", .string(policy.rawValue)), ("action", .string(action)),
-            ]))
-        let adopt = policy == .adopt ? current : nil
-        try tasks.write { writer in
-            try writer.append(NewEvent(.configDriftDetected, cycle: cycle, payload: payload), task: taskID)
-            if let adopt {
-                try writer.adoptWorkflow(task: taskID, graphHash: adopt.graph.contentHash, snapshot: adopt.snapshot)
-            }
-        }
-        if let adopt {
-            pinned = adopt
-            task.graphHash = adopt.graph.contentHash
-            masker = SecretMasker(secrets: adopt.secretValues(environment: options.environment))
-        }
-        if policy == .fail { return "configuration drift: the applied workflow changed (\(changed.joined(separator: ", "))) and safety.on_drift is fail" }
-        return nil
     }
 
     // MARK: endings

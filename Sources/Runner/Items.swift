@@ -140,7 +140,7 @@ public enum Items {
     /// the id when it names a file under the workspace root.
     public static func generate(
         _ binding: GenerateItemsBinding, source: JSONValue?, root: String
-    ) -> (items: [(id: String, path: String?, label: String?, vars: JSONValue)], problem: String?) {
+    ) -> (items: [GeneratedItem], problem: String?) {
         guard let source else { return ([], "generate_items: `\(binding.fromVariable)` has no value") }
         var document: JSONValue? = source
         if case .string(let text) = source { document = JSONOutput.extract(from: text) }
@@ -161,7 +161,7 @@ public enum Items {
         guard let elements = value.arrayValue else {
             return ([], "generate_items: `\(binding.fromVariable)`\(binding.jsonPath.map { " at \($0)" } ?? "") is not an array")
         }
-        var items: [(id: String, path: String?, label: String?, vars: JSONValue)] = []
+        var items: [GeneratedItem] = []
         var seen = Set<String>()
         for (index, element) in elements.enumerated() {
             func pick(_ expression: String?) -> JSONValue? {
@@ -190,7 +190,7 @@ public enum Items {
             } else if fileExists(id.hasPrefix("/") ? id : root + "/" + id), !isDirectory(id.hasPrefix("/") ? id : root + "/" + id) {
                 path = relativePath(id, root: root)
             }
-            items.append((id, path, label, .object(vars)))
+            items.append(GeneratedItem(id: id, path: path, label: label, vars: .object(vars)))
         }
         return (items, nil)
     }

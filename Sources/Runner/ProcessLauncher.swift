@@ -110,6 +110,10 @@ public struct ProcessResult: Sendable, Equatable {
     public var terminatedLeftoverProcesses: Bool
     /// Limits that could not be applied exactly as asked (for the caller to record).
     public var notices: [EnforcementNotice]
+    /// The last `RawOutput.window` bytes of what the process wrote, before masking: what
+    /// captures, output variables and decisions read (issue 11.3: masking applies to what is
+    /// stored and shown, never to what the workflow computes with). Held in memory only.
+    public var rawOutput: RawOutput = RawOutput()
 
     /// The shell's convention: the exit status, or 128 + the signal number.
     public var exitCode: Int32 {
@@ -497,6 +501,8 @@ private struct Supervisor {
     private var lastGroupCheck: ContinuousClock.Instant?
     private var stdoutBytes: Int64 = 0
     private var stderrBytes: Int64 = 0
+    private var rawStdout = TailWindow(limit: RawOutput.window)
+    private var rawStderr = TailWindow(limit: RawOutput.window)
 
     init(
         request: ProcessRequest, pid: pid_t, stdoutRead: Int32, stderrRead: Int32, stdoutLog: Int32, stderrLog: Int32,
@@ -622,6 +628,7 @@ private struct Supervisor {
                     continue
                 }
                 let chunk = Array(buffer[0..<count])
+                if isStdout { rawStdout.append(chunk) } else { rawStderr.append(chunk) }
                 if isStdout {
                     let masked = stdoutMasking.feed(chunk)
                     if stdoutLog < 0 && !masked.isEmpty { stdoutLog = Supervisor.openLogLazily(request.stdoutLogPath) }
@@ -666,7 +673,54 @@ private struct Supervisor {
             durationMS: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000,
             stdoutLogPath: request.stdoutLogPath, stderrLogPath: request.stderrLogPath,
             stdoutBytes: stdoutBytes, stderrBytes: stderrBytes, terminatedLeftoverProcesses: leftovers,
-            notices: notices)
+            notices: notices,
+            rawOutput: RawOutput(
+                stdout: rawStdout.window, stderr: rawStderr.window, stdoutTruncated: rawStdout.dropped || rawStdout.bytes.count > RawOutput.window,
+                stderrTruncated: rawStderr.dropped || rawStderr.bytes.count > RawOutput.window))
+    }
+}
+
+/// The unmasked tail of a process's two streams (see `ProcessResult.rawOutput`).
+public struct RawOutput: Sendable, Equatable {
+    /// How many bytes of each stream are kept: the window captures read (docs/runner.md).
+    public static let window = 4 * 1024 * 1024
+
+    public var stdout: [UInt8]
+    public var stderr: [UInt8]
+    /// Whether bytes before the window were dropped.
+    public var stdoutTruncated: Bool
+    public var stderrTruncated: Bool
+
+    public init(stdout: [UInt8] = [], stderr: [UInt8] = [], stdoutTruncated: Bool = false, stderrTruncated: Bool = false) {
+        self.stdout = stdout
+        self.stderr = stderr
+        self.stdoutTruncated = stdoutTruncated
+        self.stderrTruncated = stderrTruncated
+    }
+}
+
+/// The last `limit` bytes appended, in bounded memory (at most twice the limit between trims).
+struct TailWindow {
+    let limit: Int
+    private(set) var bytes: [UInt8] = []
+    private(set) var dropped = false
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    mutating func append(_ chunk: [UInt8]) {
+        bytes.append(contentsOf: chunk)
+        if bytes.count > 2 * limit {
+            bytes.removeFirst(bytes.count - limit)
+            dropped = true
+        }
+    }
+
+    /// The window itself (the last `limit` bytes).
+    var window: [UInt8] {
+        guard bytes.count > limit else { return bytes }
+        return Array(bytes[(bytes.count - limit)...])
     }
 }
 

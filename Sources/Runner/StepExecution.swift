@@ -54,6 +54,9 @@ struct StepResult {
     var didNothing: String?
     /// Bytes the process wrote (nil: no process ran).
     var outputBytes: (stdout: Int64, stderr: Int64)?
+    /// The unmasked output (the process's in-memory window, or a builtin's text); nil when the
+    /// step did not run.
+    var rawOutput: RawOutput?
 
     var success: Bool { exitCode == 0 && !timedOut && error == nil }
 }
@@ -108,15 +111,21 @@ extension TaskRunner {
 
         // Variables: output, exit code, captures, builtin variables.
         var variables: [(key: String, value: JSONValue)] = []
-        let output = StepOutput(step: step.id, stdoutLogPath: paths.stdout)
+        var output = StepOutput(step: step.id, stdoutLogPath: paths.stdout)
+        // `{step}_output` is what the step printed, not its masked log (issue 11.3).
+        if let raw = result.rawOutput, !raw.stdoutTruncated, raw.stdout.count <= StepOutput.inlineLimit {
+            output.inline = String(decoding: raw.stdout, as: UTF8.self)
+        }
         variables.append((PrehookVariables.exitCodeVariable(step.id), .int(Int64(result.exitCode))))
         if let inline = output.inline { variables.append((output.outputVariable, .string(inline))) }
         variables.append((output.pathVariable, .string(output.path)))
         var captureProblems: [String] = []
         var generationFailures: [String] = []
-        var outcome: [(key: String, value: JSONValue)] = []
+        var outcome = RunOutcome()
         let needsFacts = !step.captures.isEmpty || step.kind == .builtin(.self_test)
-        let facts = needsFacts ? StepFacts(result: factsSource(result)) : nil
+        // Captures read the raw output (masking is for what is stored and shown).
+        let facts =
+            needsFacts ? (result.rawOutput.map { StepFacts(exitCode: result.exitCode, raw: $0) } ?? StepFacts(result: factsSource(result))) : nil
         if let facts {
             for captured in Captures.evaluate(step.captures.map { CaptureRule(variable: $0.variable, source: $0.source, jsonPath: $0.jsonPath) }, facts: facts) {
                 variables.append((captured.variable, captured.value))
@@ -148,6 +157,10 @@ extension TaskRunner {
             for action in step.postActions {
                 guard let binding = action.generateItems else { continue }
                 var source = item?.vars[binding.fromVariable] ?? taskVars[binding.fromVariable]
+                if source == nil, binding.fromVariable == output.outputVariable, let raw = result.rawOutput {
+                    // This step's own output, larger than the inline limit: its raw window.
+                    source = .string(String(decoding: raw.stdout, as: UTF8.self))
+                }
                 if source == nil, binding.fromVariable.hasSuffix("_output") {
                     let pathVariable = binding.fromVariable + "_path"
                     if let path = (item?.vars[pathVariable] ?? taskVars[pathVariable])?.stringValue {
@@ -160,22 +173,14 @@ extension TaskRunner {
                     // ones stay, and the failure is an event, a progress note and a trace note.
                     captureProblems.append(problem)
                     generationFailures.append(problem)
-                    outcome.append(("generation_failed", .string(problem)))
+                    outcome.generationFailed = outcome.generationFailed ?? problem
                     continue
                 }
                 generated.withLock {
                     $0.append(GeneratedBatch(cycle: cycle, step: step.id, replace: binding.replace, items: made.items))
                 }
-                outcome.append(("replace", .bool(binding.replace)))
-                outcome.append((
-                    "generated",
-                    .array(made.items.map { entry in
-                        .object([
-                            ("id", .string(entry.id)), ("path", entry.path.map { .string($0) } ?? .null),
-                            ("label", entry.label.map { .string($0) } ?? .null), ("vars", entry.vars),
-                        ])
-                    })
-                ))
+                // A resume re-applies the step's first batch (when it was not applied yet).
+                if outcome.generated == nil { outcome.generated = (binding.replace, made.items) }
             }
         }
 
@@ -187,7 +192,7 @@ extension TaskRunner {
         if result.success {
             if step.onSuccess.action == .set_status, let status = step.onSuccess.status {
                 state?.statusOverride = status
-                outcome.append(("status_set", .string(status)))
+                outcome.statusSet = status
             }
         } else {
             switch step.onFailure.action {
@@ -195,16 +200,16 @@ extension TaskRunner {
             case .set_status:
                 if let status = step.onFailure.status {
                     state?.statusOverride = status
-                    outcome.append(("status_set", .string(status)))
+                    outcome.statusSet = status
                 }
             case .early_return:
                 flow = .stop
-                outcome.append(("early_return", .bool(true)))
+                outcome.earlyReturn = true
             }
             if step.kind == .builtin(.init_once) {
                 let reason = "init_once failed (exit \(result.exitCode)): the workspace init script must pass"
                 flow = .failTask(reason)
-                outcome.append(("fail_task", .string(reason)))
+                outcome.failTask = reason
             }
         }
         if step.kind == .builtin(.init_once) && result.success { initDone = true }
@@ -220,7 +225,7 @@ extension TaskRunner {
         }
         if let reason = result.didNothing {
             finished.append(("did_nothing", .string(reason)))
-            outcome.append(("did_nothing", .string(reason)))
+            outcome.didNothing = reason
         }
         let failureLine = result.success ? nil : firstLine(ofFile: paths.stderr) ?? result.error
         if let failureLine { finished.append(("stderr_first_line", .string(failureLine))) }
@@ -232,12 +237,12 @@ extension TaskRunner {
             finished.append(("captures", .object(variables.filter { names.contains($0.key) })))
         }
         if case .stop = flow { finished.append(("early_return", .bool(true))) }
-        if let status = state?.statusOverride, outcome.contains(where: { $0.key == "status_set" }) {
+        if let status = state?.statusOverride, outcome.statusSet != nil {
             finished.append(("status_set", .string(status)))
         }
         let maskedVariables = masker.mask(JSONValue.object(variables))
         let finishedPayload = masker.mask(JSONValue.object(finished))
-        let outcomeValue = masker.mask(JSONValue.object(outcome))
+        let outcomeValue = masker.mask(outcome.json)
         let keptItems = items.values.filter { $0.record.active && $0.record.origin != "task" }.count
         try tasks.write { writer in
             try writer.append(NewEvent(.stepFinished, cycle: cycle, step: step.id, item: item?.id, payload: finishedPayload), task: taskID)
@@ -395,7 +400,7 @@ extension TaskRunner {
             unlink(paths.stderr)
             return StepResult(
                 exitCode: output.exitCode, timedOut: false, durationMS: monotonicMilliseconds() - begin, stdoutPath: paths.stdout,
-                stderrPath: paths.stderr, didNothing: prepared.didNothing)
+                stderrPath: paths.stderr, didNothing: prepared.didNothing, rawOutput: RawOutput(stdout: Array(output.text.utf8)))
         }
         let timeout = step.timeoutSecs ?? graph.safety.stepTimeoutSecs ?? TaskRunner.defaultTimeoutSecs
         // The logs are created on their first byte (many steps write nothing: an empty log
@@ -419,7 +424,8 @@ extension TaskRunner {
             return StepResult(
                 exitCode: result.exitCode, timedOut: result.timedOut, durationMS: result.durationMS, stdoutPath: paths.stdout,
                 stderrPath: paths.stderr, leftovers: result.terminatedLeftoverProcesses, notices: result.notices,
-                interrupted: result.cancelled, outputBytes: (Int64(result.stdoutBytes), Int64(result.stderrBytes)))
+                interrupted: result.cancelled, outputBytes: (Int64(result.stdoutBytes), Int64(result.stderrBytes)),
+                rawOutput: result.rawOutput)
         } catch {
             let message = masker.mask(error.description)
             writeTextFile(paths.stdout, "")
@@ -466,7 +472,7 @@ extension TaskRunner {
             ]
             if let error { payload.append(("error", .string(error))) }
             try writer.append(NewEvent(.stepFinished, cycle: 0, step: "init", payload: .object(payload)), task: taskID)
-            try writer.finishRun(runID, exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration, variables: .object([]), outcome: .object([]))
+            try writer.finishRun(runID, exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration, variables: .object([]), outcome: RunOutcome().json)
         }
         progress(.stepFinished(exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration), cycle: 0, step: "init")
         if success {

@@ -98,7 +98,7 @@ struct GeneratedBatch: Sendable {
     var cycle: Int
     var step: String
     var replace: Bool
-    var items: [(id: String, path: String?, label: String?, vars: JSONValue)]
+    var items: [GeneratedItem]
 }
 
 public final class TaskRunner: @unchecked Sendable {
@@ -221,76 +221,6 @@ public final class TaskRunner: @unchecked Sendable {
             throw error
         }
         return try tasks.task(taskID) ?? task
-    }
-
-    /// Items and variables as the recorded runs left them.
-    func loadState() throws {
-        for (name, value) in task.options.variables { taskVars[name] = PipelineValue.typed(value) }
-        for record in try tasks.items(taskID) {
-            let state = ItemState(record)
-            items[record.itemID] = state
-            itemOrder.append(record.itemID)
-            if record.origin == "task" { taskItem = state }
-        }
-        if let drift = try tasks.events(taskID, types: [.configDriftDetected]).last {
-            lastReportedDrift = drift.payload["applied_hash"]?.stringValue
-        }
-        for event in try tasks.events(taskID, types: [.itemsGenerated]) {
-            if let cycle = event.cycle, let step = event.step { appliedGenerations.insert(slotKey(cycle, step, nil)) }
-        }
-        for run in try tasks.runs(taskID) where run.status == .finished || run.status == .skipped {
-            if run.status == .finished { apply(variables: run.variables, item: run.item) }
-            if run.step == "init" || (graph.step(run.step)?.kind == .builtin(.init_once)), run.success == true { initDone = true }
-            if run.cycle == task.cycle { replayIntoCycle(run) }
-        }
-    }
-
-    func apply(variables: JSONValue, item: String?) {
-        guard case .object(let pairs) = variables else { return }
-        if let item, let state = items[item] {
-            for (key, value) in pairs { state.vars[key] = value }
-        } else {
-            for (key, value) in pairs { taskVars[key] = value }
-        }
-    }
-
-    func slotKey(_ cycle: Int, _ step: String, _ item: String?) -> String { "\(cycle)|\(step)|\(item ?? "")" }
-
-    /// A decision or execution of the current cycle, recorded before the runner stopped.
-    func replayIntoCycle(_ run: RunRecord) {
-        done[slotKey(run.cycle, run.step, run.item)] = run
-        guard run.status == .finished, let success = run.success else {
-            if run.outcome["early_return"] == .bool(true) { markStopped(run.item) }
-            return
-        }
-        let state = run.item.flatMap { items[$0] } ?? (isTaskScoped(run.step) ? taskItem : nil)
-        if let state {
-            state.history.append((run.step, success))
-            if let status = run.outcome["status_set"]?.stringValue { state.statusOverride = status }
-        } else if !success && isTaskScoped(run.step) {
-            taskFailedThisCycle = true
-        }
-        if run.outcome["early_return"] == .bool(true) { markStopped(run.item) }
-        if let batch = run.outcome["generated"], case .array(let entries) = batch {
-            let list = entries.compactMap { entry -> (id: String, path: String?, label: String?, vars: JSONValue)? in
-                guard let id = entry["id"]?.stringValue else { return nil }
-                return (id, entry["path"]?.stringValue, entry["label"]?.stringValue, entry["vars"] ?? .object([]))
-            }
-            if !appliedGenerations.contains(slotKey(run.cycle, run.step, nil)) {
-                generated.withLock {
-                    $0.append(GeneratedBatch(cycle: run.cycle, step: run.step, replace: run.outcome["replace"] == .bool(true), items: list))
-                }
-            }
-        }
-    }
-
-    func markStopped(_ item: String?) {
-        if let item, let state = items[item] { state.stopped = true } else { taskStopped = true }
-    }
-
-    func isTaskScoped(_ stepID: String) -> Bool {
-        if let step = graph.step(stepID) { return step.scope == .task }
-        return true
     }
 
     func runLoop() throws {
@@ -485,8 +415,9 @@ public final class TaskRunner: @unchecked Sendable {
         if try pauseRequested() { return .pause }
         let key = slotKey(cycle, step.id, item?.id)
         if let recorded = done[key] {
-            if recorded.outcome["early_return"] == .bool(true) { return .stop }
-            if let reason = recorded.outcome["fail_task"]?.stringValue { return .failTask(reason) }
+            let outcome = RunOutcome(json: recorded.outcome)
+            if outcome.earlyReturn { return .stop }
+            if let reason = outcome.failTask { return .failTask(reason) }
             return .next
         }
         let scopeItem = item ?? taskItem
@@ -527,7 +458,7 @@ public final class TaskRunner: @unchecked Sendable {
     ) throws {
         let key = slotKey(cycle, step.id, item?.id)
         if done[key] != nil { return }
-        let earlyReturn = reason == "early_return"
+        let outcome = RunOutcome.skipped(reason)
         try tasks.write { writer in
             if let prehookEvent { try writer.append(prehookEvent, task: taskID) }
             try writer.append(
@@ -535,9 +466,7 @@ public final class TaskRunner: @unchecked Sendable {
                     .stepSkipped, cycle: cycle, step: step.id, item: item?.id,
                     payload: masker.mask(.object([("reason", .string(reason)), ("explanation", explanation.map { .string($0) } ?? .null)]))),
                 task: taskID)
-            try writer.skipRun(
-                task: taskID, cycle: cycle, step: step.id, item: item?.id,
-                outcome: .object([("reason", .string(reason))] + (earlyReturn ? [("early_return_skip", .bool(true))] : [])))
+            try writer.skipRun(task: taskID, cycle: cycle, step: step.id, item: item?.id, outcome: outcome.json)
         }
         progress(.stepSkipped(reason: explanation.map { "\(reason): \($0)" } ?? reason), cycle: cycle, step: step.id, item: item?.id)
     }
@@ -577,7 +506,7 @@ public final class TaskRunner: @unchecked Sendable {
                     ])), task: taskID)
             try writer.finishRun(
                 runID, exitCode: failed ? 1 : 0, success: !failed, timedOut: false, durationMS: duration, variables: .object([]),
-                outcome: .object(flow.isStop ? [("early_return", .bool(true))] : []))
+                outcome: RunOutcome.ran(earlyReturn: flow.isStop).json)
         }
         progress(.stepFinished(exitCode: failed ? 1 : 0, success: !failed, timedOut: false, durationMS: duration), cycle: cycle, step: step.id, item: item?.id)
         return flow
@@ -599,111 +528,6 @@ public final class TaskRunner: @unchecked Sendable {
             ProgressUpdate(
                 kind: kind, cycle: cycle, step: step, item: item, elapsedMS: monotonicMilliseconds() - started, didNothing: didNothing,
                 failureLine: failureLine))
-    }
-
-    // MARK: - Bindings
-
-    /// The values of `names` for an expression: the cycle facts and built-ins, then the item's
-    /// pipeline variables, then the task's. Names with no value are left out (an expression that
-    /// needs one fails to evaluate: `prehook_error`).
-    func bindings(_ names: [String], item: ItemState?, cycle: Int, taskScope: Bool, extra: [String: Value] = [:]) -> [String: Value] {
-        var result: [String: Value] = [:]
-        for name in names {
-            if let value = extra[name] {
-                result[name] = value
-            } else if let value = builtinValue(name, item: item, cycle: cycle, taskScope: taskScope) {
-                result[name] = value
-            } else if let value = item?.vars[name] ?? taskVars[name] {
-                result[name] = Value(json: value)
-            }
-        }
-        return result
-    }
-
-    /// "qa_failed is true, cycle is 2": the values an expression read (secrets masked).
-    func describe(_ expression: CompiledExpression, item: ItemState?, cycle: Int, taskScope: Bool) -> String? {
-        let values = bindings(expression.variables, item: item, cycle: cycle, taskScope: taskScope)
-        let parts = expression.variables.compactMap { name -> String? in
-            guard let value = values[name] else { return "\(name) is unset" }
-            var text = "\(value)"
-            if text.count > 60 { text = String(text.prefix(57)) + "..." }
-            return "\(name) is \(masker.mask(text))"
-        }
-        return parts.isEmpty ? nil : parts.joined(separator: ", ")
-    }
-
-    func builtinValue(_ name: String, item: ItemState?, cycle: Int, taskScope: Bool) -> Value? {
-        let facts = CycleFacts(cycle: cycle, cycleLimit: graph.loop.cycleLimit)
-        switch name {
-        case "cycle": return .int(Int64(cycle))
-        case "max_cycles": return .int(Int64(facts.maxCycles))
-        case "is_last_cycle": return .bool(facts.isLastCycle)
-        case "task_id": return .string(taskID)
-        case "item_id": return .string(taskScope ? "" : item?.id ?? "")
-        case "qa_file_path": return .string(taskScope ? "" : item?.record.path ?? "")
-        case "item_status": return .string(item.map { $0.statusOverride ?? $0.record.status } ?? "")
-        case "active_ticket_count":
-            guard let item, !taskScope else {
-                return .int(Int64(Items.tickets(for: taskLevelRecord, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root).count))
-            }
-            return .int(Int64(Items.tickets(for: item.record, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root).count))
-        case "self_referential_safe":
-            guard let item, !taskScope else { return .bool(true) }
-            return .bool(Items.selfReferentialSafe(item.record, root: pinned.root))
-        default: return nil
-        }
-    }
-
-    var taskLevelRecord: ItemRecord { ItemRecord(ordinal: 0, itemID: Items.taskItemID, path: nil, label: nil, origin: "task") }
-
-    /// Text values for the placeholders of `texts` (execution.md "Placeholders").
-    func placeholderValues(for texts: [String], step: CompiledStep, item: ItemState?, cycle: Int) -> [String: String] {
-        var names: [String] = []
-        for text in texts { for name in Placeholders.names(in: text) where !names.contains(name) { names.append(name) } }
-        var values: [String: String] = [:]
-        let scopeItem = item
-        for name in names {
-            if let builtin = BuiltinPlaceholder(rawValue: name) {
-                // Exhaustive: a built-in placeholder the runner cannot fill does not compile.
-                switch builtin {
-                case .prompt: continue
-                case .goal: values[name] = task.goal
-                case .taskID: values[name] = taskID
-                case .itemID: values[name] = scopeItem?.id ?? ""
-                case .cycle: values[name] = String(cycle)
-                case .phase: values[name] = step.id
-                case .sourceTree, .workspaceRoot: values[name] = pinned.root
-                case .relPath, .qaFilePath: values[name] = scopeItem?.record.path ?? ""
-                case .ticketPaths:
-                    let record = scopeItem?.record ?? taskLevelRecord
-                    values[name] = Items.tickets(for: record, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root)
-                        .joined(separator: " ")
-                case .diff: values[name] = gitDiff()
-                }
-            } else if let value = scopeItem?.vars[name] ?? taskVars[name] {
-                values[name] = PipelineValue.text(value)
-                // A step that printed nothing has no log file yet: the path must name a file.
-                if name.hasSuffix("_path"), case .string(let path) = value, path.hasPrefix(tasks.logDirectory(taskID) + "/"),
-                    !fileExists(path)
-                {
-                    writeTextFile(path, "")
-                }
-            } else if let value = builtinValue(name, item: scopeItem, cycle: cycle, taskScope: item == nil) {
-                values[name] = value.placeholderText
-            }
-        }
-        return values
-    }
-
-    func gitDiff() -> String {
-        guard fileExists(pinned.root + "/.git") else { return "" }
-        let directory = tasks.logDirectory(taskID)
-        try? makeDirectories(directory)
-        let request = ProcessRequest(
-            command: "git diff", workingDirectory: pinned.root, stdoutLogPath: directory + "/.diff.stdout",
-            stderrLogPath: directory + "/.diff.stderr", timeout: .seconds(60), masker: masker)
-        guard let result = try? ProcessLauncher.runBlocking(request), result.succeeded else { return "" }
-        return String(decoding: readFileBytes(result.stdoutLogPath, limit: 1 << 20) ?? [], as: UTF8.self)
     }
 }
 

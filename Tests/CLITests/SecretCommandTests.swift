@@ -123,9 +123,8 @@ private let manifests = manifestStream(
         let task = TaskSandbox.taskID(in: run.stdout)
         let logs = box.cli(["task", "logs", task]).stdout
         #expect(logs.contains("token=*** pin=*** region=eu-west-plain-setting"), "\(logs)")
-        withKnownIssue("captures read the step's masked log file (StepFacts), not the raw output: issue 11 item 3, left to the runner restructuring") {
-            #expect(logs.contains("capture-length=\(token.count)"), "captures read the raw output: \(logs)")
-        }
+        // Captures read the raw output (issue 11.3): the capture holds the whole token.
+        #expect(logs.contains("capture-length=\(token.count)"), "captures read the raw output: \(logs)")
         #expect(stringsScan([token, pin], under: box.data).isEmpty, "\(stringsScan([token, pin], under: box.data))")
         // The control: the scan does find a value that is stored in plain text (an EnvStore's).
         #expect(!stringsScan(["eu-west-plain-setting"], under: box.data).isEmpty)

@@ -658,6 +658,58 @@ struct TaskRunTests {
         #expect(!everything.contains(secret))
         #expect(everything.contains("***"))
     }
+
+    @Test("captures and output variables read the raw output: a secret that is also a JSON key does not empty a capture")
+    func capturesReadRawOutput() throws {
+        let box = try TaskSandbox("raw-captures")
+        // The secret is the word `name`: masking turns `{"name": ...}` into `{"***": ...}` in the
+        // logs, which must not change what the workflow captures.
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: SecretStore
+            metadata: {name: keys}
+            spec:
+              data: {WORD: "name"}
+            ---
+            apiVersion: orchestrator.dev/v2
+            kind: StepTemplate
+            metadata: {name: emit}
+            spec: {prompt: "emit"}
+            ---
+            apiVersion: orchestrator.dev/v2
+            kind: Agent
+            metadata: {name: emitter}
+            spec:
+              capabilities: [emit]
+              env: [{fromRef: keys}]
+              command: >-
+                printf '{"name": "alpha", "count": 2}\\n'
+            ---
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: raw}
+            spec:
+              steps:
+                - id: emit
+                  required_capability: emit
+                  template: emit
+                  behavior:
+                    captures:
+                      - {var: who, source: stdout, json_path: "$.name"}
+                      - {var: count, source: stdout, json_path: "$.count"}
+                - {id: use, command: "printf '%s %s' {who} {count} > got.txt"}
+            """, workspaceSpec: "qa_targets: []")
+        let run = box.run("raw")
+        #expect(run.result.status == 0, "\(run.result.stdout)\(run.result.stderr)")
+        #expect(box.read("got.txt") == "alpha 2")
+        // What is stored and shown is masked.
+        let logs = box.cli(["task", "logs", run.task]).stdout
+        #expect(logs.contains("{\"***\": \"alpha\""), "\(logs)")
+        let finished = ofType(try box.events(run.task), "step_finished").first { $0["step"]?.string == "emit" }
+        #expect(finished?["payload"]?["capture_problems"] == nil, "\(String(describing: finished))")
+        #expect(finished?["payload"]?["captures"]?["who"]?.string == "alpha")
+    }
 }
 
 func isAliveProcess(_ pid: Int32) -> Bool {
