@@ -111,9 +111,10 @@ extension TaskRunner {
         guard fileExists(pinned.root + "/.git") else { return "" }
         let directory = tasks.logDirectory(taskID)
         try? makeDirectories(directory)
-        let request = ProcessRequest(
-            command: "git diff", workingDirectory: pinned.root, stdoutLogPath: directory + "/.diff.stdout",
+        var request = ProcessRequest(
+            command: "git diff", workingDirectory: pinned.root, environment: childEnvironment(adding: [:]), stdoutLogPath: directory + "/.diff.stdout",
             stderrLogPath: directory + "/.diff.stderr", timeout: .seconds(60), masker: masker)
+        request.inheritedVariables = []
         guard let result = try? ProcessLauncher.runBlocking(request), result.succeeded else { return "" }
         return String(decoding: readFileBytes(result.stdoutLogPath, limit: 1 << 20) ?? [], as: UTF8.self)
     }

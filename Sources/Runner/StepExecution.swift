@@ -409,9 +409,10 @@ extension TaskRunner {
         unlink(paths.stdout)
         unlink(paths.stderr)
         var request = ProcessRequest(
-            command: prepared.command ?? "true", workingDirectory: pinned.root, environment: prepared.environment,
+            command: prepared.command ?? "true", workingDirectory: pinned.root, environment: childEnvironment(adding: prepared.environment),
             standardInput: prepared.standardInput, stdoutLogPath: paths.stdout, stderrLogPath: paths.stderr,
             timeout: .seconds(timeout), terminationGracePeriod: options.terminationGrace, limits: prepared.limits, masker: masker)
+        request.inheritedVariables = []
         request.createsEmptyLogs = false
         request.cancellation = interruption
         request.onStart = { [tasks] pid in
@@ -436,6 +437,18 @@ extension TaskRunner {
         }
     }
 
+    /// A step process's environment: the variables of `ProcessRequest.defaultInheritedVariables`
+    /// as the runner's environment (`RunnerOptions.environment`: the command's, or the daemon's)
+    /// has them, then `extra` (the agent's own env). Nothing else reaches a step; the process
+    /// environment of the runner is never read directly, so a runner serving another client's
+    /// command passes that client's variables.
+    func childEnvironment(adding extra: [String: String]) -> [String: String] {
+        var result: [String: String] = [:]
+        for name in ProcessRequest.defaultInheritedVariables { if let value = options.environment[name] { result[name] = value } }
+        for (name, value) in extra { result[name] = value }
+        return result
+    }
+
     /// The workspace `init` script before cycle 1 (when the workflow has no init_once step).
     func runImplicitInit() throws -> StepFlow {
         guard let script = pinned.workspace.initScript?.value else { return .next }
@@ -449,10 +462,11 @@ extension TaskRunner {
             return try writer.startRun(task: taskID, cycle: 0, step: "init", item: nil, command: masker.mask(script), stdout: paths.stdout, stderr: paths.stderr)
         }
         progress(.stepStarted, cycle: 0, step: "init")
-        let request = ProcessRequest(
-            command: script, workingDirectory: pinned.root, stdoutLogPath: paths.stdout, stderrLogPath: paths.stderr,
+        var request = ProcessRequest(
+            command: script, workingDirectory: pinned.root, environment: childEnvironment(adding: [:]), stdoutLogPath: paths.stdout, stderrLogPath: paths.stderr,
             timeout: .seconds(graph.safety.stepTimeoutSecs ?? TaskRunner.defaultTimeoutSecs),
             terminationGracePeriod: options.terminationGrace, masker: masker)
+        request.inheritedVariables = []
         var exitCode: Int32 = 127
         var timedOut = false
         var duration: Int64 = 0
