@@ -89,7 +89,7 @@ enum RunnerBenchmark {
             print("cannot open the store: \(error)")
             return 1
         }
-        let tasks = TaskStore(store)
+        let tasks = SQLiteTaskStore(store)
         print("runner benchmark: \(count) steps / \(count) items, median of \(runs) runs, \(root)")
 
         func runTask(_ workflow: String) -> Double? {

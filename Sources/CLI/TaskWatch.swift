@@ -197,7 +197,7 @@ extension TaskCommand {
     /// `task watch`: see the top of this file. Exit 0 when the task stopped running, 1 when
     /// `--timeout` passed first. A task that has not started yet is watched until it has run.
     static func watch(
-        _ task: TaskRecord, interval: WatchDuration?, timeout: WatchDuration?, tasks: TaskStore, context: CommandContext
+        _ task: TaskRecord, interval: WatchDuration?, timeout: WatchDuration?, tasks: any TaskStore, context: CommandContext
     ) throws -> ExitStatus {
         let every = interval?.milliseconds ?? 2000
         let terminal = context.stdout.isTerminal

@@ -26,7 +26,7 @@ public enum TaskCreation {
     /// as the caller's `apply` compiled it from the same resources (`run`), so that it is not
     /// compiled again; nil compiles the snapshot.
     public static func create(
-        store: ResourceStore, tasks: TaskStore, project: String, workflow: String, workspace: String?, goal: String,
+        store: ResourceStore, tasks: any TaskStore, project: String, workflow: String, workspace: String?, goal: String,
         name: String?, options: TaskOptions, compiled: WorkflowGraph? = nil
     ) throws -> Created {
         let snapshot = try PinnedWorkflow.snapshot(store, project: project)

@@ -102,7 +102,7 @@ struct GeneratedBatch: Sendable {
 }
 
 public final class TaskRunner: @unchecked Sendable {
-    let tasks: TaskStore
+    let tasks: any TaskStore
     let resources: ResourceStore
     let taskID: String
     let options: RunnerOptions
@@ -138,7 +138,7 @@ public final class TaskRunner: @unchecked Sendable {
     /// Loads the task and its pinned graph: `pinned` when the caller has it (the task was just
     /// created in this process) and it is the task's graph, else compiled from the snapshot.
     public init(
-        tasks: TaskStore, resources: ResourceStore, taskID: String, options: RunnerOptions = RunnerOptions(), pinned given: PinnedWorkflow? = nil
+        tasks: any TaskStore, resources: ResourceStore, taskID: String, options: RunnerOptions = RunnerOptions(), pinned given: PinnedWorkflow? = nil
     ) throws {
         self.tasks = tasks
         self.resources = resources

@@ -1,0 +1,501 @@
+import JSON
+import Platform
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Tasks, items, step runs and events in the store (Schema migration 2). One `TaskStore` owns one
+// database connection and serialises every use of it behind a lock, so item workers on several
+// threads can record events through it. Every write is one transaction: an event is committed
+// before the caller moves on. See docs/runner.md.
+
+/// The store of tasks. Thread-safe: every database use holds the lock.
+public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
+    private let database: Database
+    private let lock = Locked(())
+    public let dataDirectory: String
+
+    public init(_ store: ResourceStore) {
+        database = store.database
+        dataDirectory = store.dataDirectory
+    }
+
+
+    /// Runs `body` in one transaction with exclusive use of the connection.
+    @discardableResult
+    public func write<T>(_ body: (any TaskWriter) throws -> T) throws -> T {
+        try lock.withLock { _ in
+            try database.transaction { try body(SQLiteTaskWriter(database: database)) }
+        }
+    }
+
+    /// `write` with the concrete writer (for the operations of this engine that need its SQL).
+    private func sqliteWrite<T>(_ body: (SQLiteTaskWriter) throws -> T) throws -> T {
+        try lock.withLock { _ in
+            try database.transaction { try body(SQLiteTaskWriter(database: database)) }
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try lock.withLock { _ in try body(database) }
+    }
+
+    // MARK: tasks
+
+    static let taskColumns = """
+        id, name, project, workflow, workspace, goal, status, graph_hash, snapshot, options, cycle, finalized_cycle,
+        consecutive_failures, pause_requested, runner_pid, runner_start, reason, created_at, updated_at, started_at, finished_at
+        """
+
+    static func decodeTask(_ row: [SQLValue]) throws -> TaskRecord {
+        guard row.count == 21, let id = row[0].text, let name = row[1].text, let project = row[2].text,
+            let workflow = row[3].text, let workspace = row[4].text, let goal = row[5].text,
+            let statusText = row[6].text, let status = TaskStatus(rawValue: statusText), let hash = row[7].text,
+            let snapshot = row[8].text, let options = row[9].text, let cycle = row[10].integer,
+            let finalized = row[11].integer, let failures = row[12].integer, let pause = row[13].integer,
+            let created = row[17].text, let updated = row[18].text
+        else { throw StoreError("a task row is malformed") }
+        return TaskRecord(
+            id: id, name: name, project: project, workflow: workflow, workspace: workspace, goal: goal, status: status,
+            graphHash: hash, snapshot: try JSONParser.parse(snapshot), options: TaskOptions(json: try JSONParser.parse(options)),
+            cycle: Int(cycle), finalizedCycle: Int(finalized), consecutiveFailures: Int(failures), pauseRequested: pause != 0,
+            runnerPID: row[14].integer.map { Int32(truncatingIfNeeded: $0) }, runnerStart: row[15].text, reason: row[16].text,
+            createdAt: created, updatedAt: updated, startedAt: row[19].text, finishedAt: row[20].text)
+    }
+
+    public func task(_ id: String) throws -> TaskRecord? {
+        try read { database in
+            try database.query("SELECT \(SQLiteTaskStore.taskColumns) FROM tasks WHERE id = ?", [.text(id)]).first.map(SQLiteTaskStore.decodeTask)
+        }
+    }
+
+    /// Every task, oldest first.
+    public func tasks() throws -> [TaskRecord] {
+        try read { database in
+            try database.query("SELECT \(SQLiteTaskStore.taskColumns) FROM tasks ORDER BY created_at, id").map(SQLiteTaskStore.decodeTask)
+        }
+    }
+
+    /// A task by id, or by a unique prefix of its id.
+    public func findTask(_ idOrPrefix: String) throws -> TaskRecord? {
+        if let exact = try task(idOrPrefix) { return exact }
+        let matches = try tasks().filter { $0.id.hasPrefix(idOrPrefix) }
+        return matches.count == 1 ? matches[0] : nil
+    }
+
+    /// The task's status and pause flag only (cheap; read between steps).
+    public func control(_ id: String) throws -> (status: TaskStatus, pauseRequested: Bool)? {
+        try read { database in
+            guard let row = try database.query("SELECT status, pause_requested FROM tasks WHERE id = ?", [.text(id)]).first,
+                let text = row[0].text, let status = TaskStatus(rawValue: text), let pause = row[1].integer
+            else { return nil }
+            return (status, pause != 0)
+        }
+    }
+
+    // MARK: items, runs, events
+
+    public func items(_ taskID: String) throws -> [ItemRecord] {
+        try read { database in
+            try database.query(
+                """
+                SELECT ordinal, item_id, path, label, vars, origin, generated_cycle, generated_step, active, status, updated_at
+                FROM items WHERE task_id = ? ORDER BY ordinal
+                """, [.text(taskID)]
+            ).map { row in
+                guard row.count == 11, let ordinal = row[0].integer, let itemID = row[1].text, let vars = row[4].text,
+                    let origin = row[5].text, let active = row[8].integer, let status = row[9].text, let updated = row[10].text
+                else { throw StoreError("an item row is malformed") }
+                return ItemRecord(
+                    ordinal: Int(ordinal), itemID: itemID, path: row[2].text, label: row[3].text, vars: try JSONParser.parse(vars),
+                    origin: origin, generatedCycle: row[6].integer.map { Int($0) }, generatedStep: row[7].text, active: active != 0,
+                    status: status, updatedAt: updated)
+            }
+        }
+    }
+
+    public func runs(_ taskID: String) throws -> [RunRecord] {
+        try read { database in
+            try database.query(
+                """
+                SELECT id, cycle, step, item, status, exit_code, success, timed_out, duration_ms, command, stdout_path,
+                    stderr_path, variables, outcome, started_at, finished_at
+                FROM runs WHERE task_id = ? ORDER BY id
+                """, [.text(taskID)]
+            ).map { row in
+                guard row.count == 16, let id = row[0].integer, let cycle = row[1].integer, let step = row[2].text,
+                    let statusText = row[4].text, let status = RunStatus(rawValue: statusText), let variables = row[12].text,
+                    let outcome = row[13].text
+                else { throw StoreError("a run row is malformed") }
+                return RunRecord(
+                    id: id, cycle: Int(cycle), step: step, item: row[3].text, status: status, exitCode: row[5].integer.map { Int($0) },
+                    success: row[6].integer.map { $0 != 0 }, timedOut: row[7].integer.map { $0 != 0 }, durationMS: row[8].integer,
+                    command: row[9].text, stdoutPath: row[10].text, stderrPath: row[11].text,
+                    variables: try JSONParser.parse(variables), outcome: try JSONParser.parse(outcome), startedAt: row[14].text,
+                    finishedAt: row[15].text)
+            }
+        }
+    }
+
+    /// Events of a task in id order: of some types, after an id, the last `limit`.
+    public func events(_ taskID: String, types: [EventType]?, after: Int64, limit: Int?) throws -> [EventRecord] {
+        try read { database in
+            var sql = "SELECT id, task_id, type, cycle, step, item, timestamp, payload FROM events WHERE task_id = ? AND id > ?"
+            var parameters: [SQLValue] = [.text(taskID), .integer(after)]
+            if let types {
+                sql += " AND type IN (" + types.map { _ in "?" }.joined(separator: ", ") + ")"
+                parameters += types.map { .text($0.rawValue) }
+            }
+            if let limit {
+                sql = "SELECT * FROM (\(sql) ORDER BY id DESC LIMIT ?) ORDER BY id"
+                parameters.append(.integer(Int64(limit)))
+            } else {
+                sql += " ORDER BY id"
+            }
+            return try database.query(sql, parameters).map { row in
+                guard row.count == 8, let id = row[0].integer, let task = row[1].text, let typeText = row[2].text,
+                    let timestamp = row[6].text, let payload = row[7].text
+                else { throw StoreError("an event row is malformed") }
+                guard let type = EventType(rawValue: typeText) else {
+                    throw StoreError("event \(id) of task \(task) has the type `\(typeText)`, which this version does not know: it was written by a newer orchestrator")
+                }
+                return EventRecord(
+                    id: id, task: task, type: type, cycle: row[3].integer.map { Int($0) }, step: row[4].text, item: row[5].text,
+                    timestamp: timestamp, payload: try JSONParser.parse(payload))
+            }
+        }
+    }
+
+    /// Deletes a task with its items, runs and events.
+    public func deleteTask(_ id: String) throws {
+        try sqliteWrite { writer in
+            try writer.database.run("DELETE FROM events WHERE task_id = ?", [.text(id)])
+            try writer.database.run("DELETE FROM runs WHERE task_id = ?", [.text(id)])
+            try writer.database.run("DELETE FROM items WHERE task_id = ?", [.text(id)])
+            try writer.database.run("DELETE FROM tasks WHERE id = ?", [.text(id)])
+        }
+    }
+
+    /// Pauses a task, in one transaction with the read of its status (a task that starts at the
+    /// same instant is asked to pause, never marked paused while it runs).
+    public func pause(_ id: String) throws -> TaskPauseOutcome {
+        try sqliteWrite { writer in
+            guard let row = try writer.database.query("SELECT status, cycle FROM tasks WHERE id = ?", [.text(id)]).first,
+                let text = row[0].text, let status = TaskStatus(rawValue: text), let cycle = row[1].integer
+            else { throw StoreError("no task \(id)") }
+            switch status {
+            case .running:
+                try writer.setTask(id, [("pause_requested", .integer(1))])
+                return .requested
+            case .created, .interrupted:
+                try writer.append(
+                    NewEvent(.taskPaused, cycle: cycle > 0 ? Int(cycle) : nil, payload: .object([("cycle", .int(cycle))])), task: id)
+                try writer.setTask(id, [("status", .text(TaskStatus.paused.rawValue))])
+                return .paused
+            case .paused:
+                return .alreadyPaused
+            case .completed, .failed:
+                return .finished(status)
+            }
+        }
+    }
+
+    /// Claims a task for the runner `runner` (this process): one transaction that reads the
+    /// task's status and owner and, only when the status is one of `allowed` and no live runner
+    /// owns it, marks it running with this runner as owner. `then` runs in the same transaction
+    /// with the task as it was (to record `task_started` or `task_resumed`), so two processes
+    /// that claim at once can never both win: the loser sees the winner as the owner.
+    public func claim(
+        _ id: String, allowed: Set<TaskStatus>, runner: (pid: Int32, start: String?),
+        then: (any TaskWriter, TaskRecord) throws -> Void
+    ) throws -> TaskClaimOutcome {
+        try sqliteWrite { writer in
+            guard let row = try writer.database.query("SELECT \(SQLiteTaskStore.taskColumns) FROM tasks WHERE id = ?", [.text(id)]).first
+            else { throw StoreError("no task \(id)") }
+            let task = try SQLiteTaskStore.decodeTask(row)
+            if task.status == .running, let pid = task.runnerPID, pid != runner.pid,
+                RunnerIdentity.isAlive(pid: pid, start: task.runnerStart)
+            {
+                return .alreadyRunning(pid: pid)
+            }
+            guard allowed.contains(task.status) || task.status == .running else { return .notRunnable(task.status) }
+            if task.status == .running && !allowed.contains(.running) && task.runnerPID == runner.pid {
+                return .notRunnable(task.status)
+            }
+            var fields: [(column: String, value: SQLValue)] = [
+                ("status", .text(TaskStatus.running.rawValue)), ("runner_pid", .integer(Int64(runner.pid))),
+                ("runner_start", runner.start.map { .text($0) } ?? .null), ("pause_requested", .integer(0)), ("reason", .null),
+            ]
+            if task.startedAt == nil { fields.append(("started_at", .text(ResourceStore.timestamp()))) }
+            try writer.setTask(id, fields)
+            try then(writer, task)
+            return .claimed(previous: task)
+        }
+    }
+
+    // MARK: runners that died
+
+    /// Tasks marked running whose runner process is gone (SIGKILL, power loss) become
+    /// `interrupted`: their running items go back to pending, their running step runs are marked
+    /// interrupted (they run again on resume). Returns the ids recovered.
+    @discardableResult
+    public func recoverOrphanedTasks() throws -> [String] {
+        let running = try read { database in
+            try database.query("SELECT id, runner_pid, runner_start FROM tasks WHERE status = 'running'")
+        }
+        var recovered: [String] = []
+        for row in running {
+            guard let id = row[0].text else { continue }
+            let pid = row[1].integer.map { Int32(truncatingIfNeeded: $0) }
+            if let pid, RunnerIdentity.isAlive(pid: pid, start: row[2].text) { continue }
+            // The dead runner's steps may still be running in their own process groups: end them,
+            // so a resumed task never has two copies of a step at work in one workspace.
+            let leftovers = try read { database in
+                try database.query("SELECT pid, pid_start FROM runs WHERE task_id = ? AND status = 'running' AND pid IS NOT NULL", [.text(id)])
+            }
+            for leftover in leftovers {
+                guard let raw = leftover[0].integer else { continue }
+                RunnerIdentity.endProcessGroup(Int32(truncatingIfNeeded: raw), start: leftover[1].text)
+            }
+            try sqliteWrite { writer in
+                let now = ResourceStore.timestamp()
+                try writer.database.run(
+                    "UPDATE tasks SET status = 'interrupted', runner_pid = NULL, updated_at = ?, reason = ? WHERE id = ? AND status = 'running'",
+                    [.text(now), .text("the runner stopped without finishing (killed or crashed)"), .text(id)])
+                try writer.database.run(
+                    "UPDATE items SET status = 'pending', updated_at = ? WHERE task_id = ? AND status = 'running'", [.text(now), .text(id)])
+                try writer.database.run(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE task_id = ? AND status = 'running'",
+                    [.text(now), .text(id)])
+            }
+            recovered.append(id)
+        }
+        return recovered
+    }
+}
+
+/// Writes inside one transaction (see `SQLiteTaskStore.write`).
+struct SQLiteTaskWriter: TaskWriter {
+    let database: Database
+
+    init(database: Database) {
+        self.database = database
+    }
+
+    /// Appends an event; returns its id.
+    @discardableResult
+    public func append(_ event: NewEvent, task: String) throws -> Int64 {
+        try database.run(
+            "INSERT INTO events (task_id, type, cycle, step, item, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                .text(task), .text(event.type.rawValue), event.cycle.map { .integer(Int64($0)) } ?? .null,
+                event.step.map { .text($0) } ?? .null, event.item.map { .text($0) } ?? .null, .text(ResourceStore.timestamp()),
+                .text(JSONWriter().string(event.payload)),
+            ])
+        return database.lastInsertID
+    }
+
+    public func insertTask(_ task: TaskRecord) throws {
+        try database.run(
+            """
+            INSERT INTO tasks (id, name, project, workflow, workspace, goal, status, graph_hash, snapshot, options, cycle,
+                finalized_cycle, consecutive_failures, pause_requested, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, ?, ?)
+            """,
+            [
+                .text(task.id), .text(task.name), .text(task.project), .text(task.workflow), .text(task.workspace),
+                .text(task.goal), .text(task.status.rawValue), .text(task.graphHash), .text(JSONWriter().string(task.snapshot)),
+                .text(JSONWriter().string(task.options.json)), .text(task.createdAt), .text(task.updatedAt),
+            ])
+    }
+
+    public func insertItem(_ item: ItemRecord, task: String) throws {
+        try database.run(
+            """
+            INSERT INTO items (task_id, ordinal, item_id, path, label, vars, origin, generated_cycle, generated_step, active,
+                status, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                .text(task), .integer(Int64(item.ordinal)), .text(item.itemID), item.path.map { .text($0) } ?? .null,
+                item.label.map { .text($0) } ?? .null, .text(JSONWriter().string(item.vars)), .text(item.origin),
+                item.generatedCycle.map { .integer(Int64($0)) } ?? .null, item.generatedStep.map { .text($0) } ?? .null,
+                .integer(item.active ? 1 : 0), .text(item.status), .text(ResourceStore.timestamp()),
+            ])
+    }
+
+    public func setItemStatus(_ itemID: String, status: String, task: String) throws {
+        try database.run(
+            "UPDATE items SET status = ?, updated_at = ? WHERE task_id = ? AND item_id = ?",
+            [.text(status), .text(ResourceStore.timestamp()), .text(task), .text(itemID)])
+    }
+
+    public func deactivateItems(except keep: Set<String>, task: String) throws {
+        try database.run(
+            "UPDATE items SET active = 0, updated_at = ? WHERE task_id = ? AND active = 1",
+            [.text(ResourceStore.timestamp()), .text(task)])
+        for id in keep {
+            try database.run("UPDATE items SET active = 1 WHERE task_id = ? AND item_id = ?", [.text(task), .text(id)])
+        }
+    }
+
+    // MARK: named task operations (the runner and the CLI never name a column)
+
+    /// A new cycle starts: the task's cycle and its count of consecutive failed cycles.
+    public func startCycle(task id: String, cycle: Int, consecutiveFailures: Int) throws {
+        try setTask(id, [("cycle", .integer(Int64(cycle))), ("consecutive_failures", .integer(Int64(consecutiveFailures)))])
+    }
+
+    /// Every item of `cycle` was finalized (a resume does not finalize it again).
+    public func finalizeCycle(task id: String, cycle: Int) throws {
+        try setTask(id, [("finalized_cycle", .integer(Int64(cycle)))])
+    }
+
+    /// The task adopts the workflow applied now (drift policy `adopt`).
+    public func adoptWorkflow(task id: String, graphHash: String, snapshot: JSONValue) throws {
+        try setTask(id, [("graph_hash", .text(graphHash)), ("snapshot", .text(JSONWriter().string(snapshot)))])
+    }
+
+    /// The task ends (`completed` or `failed`) with its reason; items left running go back to
+    /// pending.
+    public func finish(task id: String, status: TaskStatus, reason: String, consecutiveFailures: Int?) throws {
+        var fields: [(column: String, value: SQLValue)] = [
+            ("status", .text(status.rawValue)), ("reason", .text(reason)), ("finished_at", .text(ResourceStore.timestamp())),
+            ("runner_pid", .null),
+        ]
+        if let consecutiveFailures { fields.append(("consecutive_failures", .integer(Int64(consecutiveFailures)))) }
+        try setTask(id, fields)
+        try releaseRunningItems(task: id)
+    }
+
+    /// The runner stops at a step boundary and leaves the task paused (resumable); items left
+    /// running go back to pending.
+    public func pause(task id: String) throws {
+        try setTask(id, [("status", .text(TaskStatus.paused.rawValue)), ("pause_requested", .integer(0)), ("runner_pid", .null)])
+        try releaseRunningItems(task: id)
+    }
+
+    /// A run ended by an interruption of its runner: no result, it runs again on resume.
+    public func markRunInterrupted(_ runID: Int64) throws {
+        try database.run(
+            "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?", [.text(ResourceStore.timestamp()), .integer(runID)])
+    }
+
+    private func releaseRunningItems(task id: String) throws {
+        try database.run(
+            "UPDATE items SET status = 'pending', updated_at = ? WHERE task_id = ? AND status = 'running'",
+            [.text(ResourceStore.timestamp()), .text(id)])
+    }
+
+    /// Sets task columns (`status`, `cycle`, ...), and `updated_at`. Private to the store: callers
+    /// use the named operations above.
+    func setTask(_ id: String, _ fields: [(column: String, value: SQLValue)]) throws {
+        var assignments = fields.map { "\($0.column) = ?" }
+        assignments.append("updated_at = ?")
+        try database.run(
+            "UPDATE tasks SET " + assignments.joined(separator: ", ") + " WHERE id = ?",
+            fields.map(\.value) + [.text(ResourceStore.timestamp()), .text(id)])
+    }
+
+    /// Records a run that starts now; returns its id.
+    public func startRun(task: String, cycle: Int, step: String, item: String?, command: String?, stdout: String?, stderr: String?)
+        throws -> Int64
+    {
+        try database.run(
+            """
+            INSERT INTO runs (task_id, cycle, step, item, status, command, stdout_path, stderr_path, started_at)
+            VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
+            """,
+            [
+                .text(task), .integer(Int64(cycle)), .text(step), item.map { .text($0) } ?? .null, command.map { .text($0) } ?? .null,
+                stdout.map { .text($0) } ?? .null, stderr.map { .text($0) } ?? .null, .text(ResourceStore.timestamp()),
+            ])
+        return database.lastInsertID
+    }
+
+    /// Records the process a run started (its pid and start time), so recovery can end it.
+    public func recordProcess(run id: Int64, pid: Int32) throws {
+        try database.run(
+            "UPDATE runs SET pid = ?, pid_start = ? WHERE id = ?",
+            [.integer(Int64(pid)), RunnerIdentity.startTime(of: pid).map { .text($0) } ?? .null, .integer(id)])
+    }
+
+    public func finishRun(
+        _ id: Int64, exitCode: Int, success: Bool, timedOut: Bool, durationMS: Int64, variables: JSONValue, outcome: JSONValue
+    ) throws {
+        try database.run(
+            """
+            UPDATE runs SET status = 'finished', exit_code = ?, success = ?, timed_out = ?, duration_ms = ?, variables = ?,
+                outcome = ?, finished_at = ? WHERE id = ?
+            """,
+            [
+                .integer(Int64(exitCode)), .integer(success ? 1 : 0), .integer(timedOut ? 1 : 0), .integer(durationMS),
+                .text(JSONWriter().string(variables)), .text(JSONWriter().string(outcome)), .text(ResourceStore.timestamp()),
+                .integer(id),
+            ])
+    }
+
+    /// Records a decision not to run a step (so a resume does not decide it again).
+    public func skipRun(task: String, cycle: Int, step: String, item: String?, outcome: JSONValue) throws {
+        let now = ResourceStore.timestamp()
+        try database.run(
+            """
+            INSERT INTO runs (task_id, cycle, step, item, status, outcome, started_at, finished_at)
+            VALUES (?, ?, ?, ?, 'skipped', ?, ?, ?)
+            """,
+            [
+                .text(task), .integer(Int64(cycle)), .text(step), item.map { .text($0) } ?? .null,
+                .text(JSONWriter().string(outcome)), .text(now), .text(now),
+            ])
+    }
+}
+
+/// Which process runs a task, robust against pid reuse (the start time from /proc).
+public enum RunnerIdentity {
+    /// The start time (clock ticks since boot, field 22 of /proc/PID/stat) of a process.
+    public static func startTime(of pid: Int32) -> String? {
+        guard let bytes = readFileBytes("/proc/\(pid)/stat", limit: 4096) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        // After the command: state is field 3, so field 22 is index 19.
+        guard fields.count > 19 else { return nil }
+        return String(fields[19])
+    }
+
+    public static var current: (pid: Int32, start: String?) {
+        let pid = getpid()
+        return (pid, startTime(of: pid))
+    }
+
+    public static func isAlive(pid: Int32, start: String?) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let actual = startTime(of: pid) else { return false }
+        if let start { return actual == start }
+        return true
+    }
+
+    /// Ends the process group a step process leads, when that process is still the one recorded
+    /// (same pid and start time; without a recorded start time nothing is killed): SIGTERM to
+    /// the group, then SIGKILL after a grace period of up to 2 s.
+    public static func endProcessGroup(_ pid: Int32, start: String?) {
+        guard pid > 1, start != nil, isAlive(pid: pid, start: start) else { return }
+        kill(-pid, SIGTERM)
+        for _ in 0..<100 {
+            if !isAlive(pid: pid, start: start) || zombie(pid) { break }
+            usleep(20_000)
+        }
+        kill(-pid, SIGKILL)
+    }
+
+    /// True when `pid` has exited but not been reaped (its parent, the dead runner, is gone; init
+    /// reaps it soon).
+    static func zombie(_ pid: Int32) -> Bool {
+        guard let bytes = readFileBytes("/proc/\(pid)/stat", limit: 4096),
+            let close = bytes.lastIndex(of: UInt8(ascii: ")")), close + 2 < bytes.count
+        else { return false }
+        return bytes[close + 2] == UInt8(ascii: "Z")
+    }
+}
