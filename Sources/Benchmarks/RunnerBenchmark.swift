@@ -82,14 +82,14 @@ enum RunnerBenchmark {
             print("apply failed: \(context.stderr.text)")
             return 1
         }
-        let store: ResourceStore
+        let store: any ResourceStore
         do {
-            store = try ResourceStore(dataDirectory: data)
+            store = try SQLiteResourceStore(dataDirectory: data)
         } catch {
             print("cannot open the store: \(error)")
             return 1
         }
-        let tasks = SQLiteTaskStore(store)
+        let tasks = store.taskStore()
         print("runner benchmark: \(count) steps / \(count) items, median of \(runs) runs, \(root)")
 
         func runTask(_ workflow: String) -> Double? {

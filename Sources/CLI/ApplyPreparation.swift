@@ -32,7 +32,7 @@ struct ApplyPreparation {
 
     /// Decodes the resources stored in `projects` back into manifest resources (for compiling
     /// new files against them).
-    static func storedResources(_ store: ResourceStore, projects: Set<String>, excluding: Set<ResourceKey>) throws -> [Resource] {
+    static func storedResources(_ store: any ResourceStore, projects: Set<String>, excluding: Set<ResourceKey>) throws -> [Resource] {
         var resources: [Resource] = []
         for project in projects.sorted() {
             let documents = try store.resources(project: project).filter { !excluding.contains($0.key) }
@@ -47,8 +47,8 @@ struct ApplyPreparation {
     /// The store is opened only after the inputs are read, so a usage error creates nothing.
     static func prepareAndReport(
         files: [String], project: String?, prune: Bool, report: DiagnosticOptions,
-        openStore: () throws -> ResourceStore, context: CommandContext, command: String
-    ) throws -> (prepared: ApplyPreparation, store: ResourceStore) {
+        openStore: () throws -> any ResourceStore, context: CommandContext, command: String
+    ) throws -> (prepared: ApplyPreparation, store: any ResourceStore) {
         let sources = try readSources(files, context: context, command: command)
         let store = try openStore()
         let prepared = try prepare(sources: sources, project: project, prune: prune, store: store, context: context)
@@ -61,7 +61,7 @@ struct ApplyPreparation {
     }
 
     static func prepare(
-        sources: [SourceFile], project: String?, prune: Bool, store: ResourceStore, context: CommandContext
+        sources: [SourceFile], project: String?, prune: Bool, store: any ResourceStore, context: CommandContext
     ) throws -> ApplyPreparation {
         let loaded = ManifestLoader.load(sources, projectOverride: project)
         var diagnostics = loaded.diagnostics

@@ -54,26 +54,26 @@ public enum DataDirectory {
 
     /// Opens the store for a command that writes, creating the directory and the database on
     /// first use. What opening changed (permissions made private) is said on stderr.
-    public static func open(_ given: String?, context: CommandContext) throws -> ResourceStore {
-        let store = try ResourceStore(dataDirectory: path(given, context: context), keyFile: SecretKeyFile(environment: context.environment))
+    public static func open(_ given: String?, context: CommandContext) throws -> any ResourceStore {
+        let store = try SQLiteResourceStore(dataDirectory: path(given, context: context), keyFile: SecretKeyFile(environment: context.environment))
         for notice in store.notices { context.stderr.write("orchestrator: warning: \(notice)\n") }
         return store
     }
 
     /// Opens the store for a command that only reads: an existing database, else a usage error
     /// that says where it looked and how to choose one. Nothing is created.
-    public static func openExisting(_ given: String?, context: CommandContext) throws -> ResourceStore {
+    public static func openExisting(_ given: String?, context: CommandContext) throws -> any ResourceStore {
         let location = locate(given, context: context)
-        guard ResourceStore.exists(in: location.path) else { throw missing(location) }
+        guard SQLiteResourceStore.exists(in: location.path) else { throw missing(location) }
         return try open(given, context: context)
     }
 
     /// Opens the store for a command that writes nothing but wants an answer without one
     /// (`apply --dry-run`): an existing database, else an empty one in memory.
-    public static func openForReading(_ given: String?, context: CommandContext) throws -> ResourceStore {
+    public static func openForReading(_ given: String?, context: CommandContext) throws -> any ResourceStore {
         let directory = path(given, context: context)
-        if ResourceStore.exists(in: directory) { return try open(given, context: context) }
-        return try ResourceStore(inMemoryFor: directory, keyFile: SecretKeyFile(environment: context.environment))
+        if SQLiteResourceStore.exists(in: directory) { return try open(given, context: context) }
+        return try SQLiteResourceStore(inMemoryFor: directory, keyFile: SecretKeyFile(environment: context.environment))
     }
 
     /// The refusal of a reading command when there is no data directory.

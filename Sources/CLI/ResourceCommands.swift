@@ -7,7 +7,7 @@ import YAML
 
 /// Finds one stored resource by kind and name, in `--project` or, without it, in whichever
 /// project holds it (an error when several do).
-func findResource(_ store: ResourceStore, kind: String, name: String, project: String?) throws -> StoredResource {
+func findResource(_ store: any ResourceStore, kind: String, name: String, project: String?) throws -> StoredResource {
     if let project {
         guard let found = try store.resource(ResourceKey(kind: kind, project: project, name: name)) else {
             throw UsageError(
@@ -32,7 +32,7 @@ func findResource(_ store: ResourceStore, kind: String, name: String, project: S
 /// and without it, and every resource that gains an error without it references it. One
 /// mechanism (the compiler's reference resolution), so `describe` and `delete` agree with
 /// `apply`.
-func referrers(of key: ResourceKey, in store: ResourceStore) throws -> [ResourceKey] {
+func referrers(of key: ResourceKey, in store: any ResourceStore) throws -> [ResourceKey] {
     let all = try ApplyPreparation.storedResources(store, projects: [key.project], excluding: [])
     let without = all.filter { !($0.kindName == key.kind && $0.name == key.name) }
     func others(_ resources: [Resource], than resource: Resource) -> [Resource] {
@@ -247,7 +247,7 @@ struct DeleteCommand: Command {
                 throw UsageError("`delete` needs --force", help: "add --force to delete, or --dry-run to see what would be deleted")
             }
             let location = DataDirectory.locate(dataDirectory, context: context)
-            guard ResourceStore.exists(in: location.path) else {
+            guard SQLiteResourceStore.exists(in: location.path) else {
                 // Nothing stored anywhere: a project to delete is simply not there (the guide runs
                 // this first, before `init`); anything else names a data directory that is missing.
                 guard kind == "Project" else { throw DataDirectory.missing(location) }

@@ -48,7 +48,7 @@ enum ForegroundRun {
 
     /// Runs (starts or resumes) a task; exit 0 iff it completed.
     static func run(
-        _ taskID: String, store: ResourceStore, tasks: any TaskStore, context: CommandContext, quiet: Bool = false, pinned: PinnedWorkflow? = nil
+        _ taskID: String, store: any ResourceStore, tasks: any TaskStore, context: CommandContext, quiet: Bool = false, pinned: PinnedWorkflow? = nil
     ) throws -> ExitStatus {
         let output = context.stdout
         let printer: @Sendable (ProgressUpdate) -> Void = { update in
@@ -188,7 +188,7 @@ struct RunCommand: Command {
             let (prepared, store) = try ApplyPreparation.prepareAndReport(
                 files: files, project: project, prune: false, report: report,
                 openStore: { try DataDirectory.open(dataDirectory, context: context) }, context: context, command: Self.name)
-            let tasks = SQLiteTaskStore(store)
+            let tasks = store.taskStore()
             try tasks.recoverOrphanedTasks()
             if prepared.hasErrors {
                 context.stderr.write("nothing applied, nothing run: fix the errors above\n")

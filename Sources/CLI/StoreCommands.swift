@@ -47,7 +47,7 @@ struct InitCommand: Command {
         runStoreCommand(context) {
             let store = try DataDirectory.open(dataDirectory, context: context)
             context.stdout.write(
-                "data directory \(store.dataDirectory) ready (schema version \(try store.database.schemaVersion()))\n")
+                "data directory \(store.dataDirectory) ready (schema version \(try store.schemaVersion()))\n")
             return .success
         }
     }

@@ -37,11 +37,11 @@ enum TaskCommand: CommandGroup {
     /// marked `interrupted`.
     /// Only `task create` may create the data directory; every other subcommand reads tasks that
     /// must already be somewhere, so with no data directory it says where it looked.
-    static func open(_ dataDirectory: String?, context: CommandContext, creating: Bool = false) throws -> (store: ResourceStore, tasks: any TaskStore) {
+    static func open(_ dataDirectory: String?, context: CommandContext, creating: Bool = false) throws -> (store: any ResourceStore, tasks: any TaskStore) {
         let store =
             creating
             ? try DataDirectory.open(dataDirectory, context: context) : try DataDirectory.openExisting(dataDirectory, context: context)
-        let tasks = SQLiteTaskStore(store)
+        let tasks = store.taskStore()
         try tasks.recoverOrphanedTasks()
         return (store, tasks)
     }
@@ -161,7 +161,7 @@ struct TaskStartCommand: OneTaskCommand {
 
     static var options: [Option<Self>] { [.quiet(\.quiet), .dataDirectory(\.dataDirectory)] }
 
-    func run(_ task: TaskRecord, store: ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
+    func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
         try TaskCommand.refuseIfRunning(task)
         guard task.status == .created else {
             throw UsageError("task \(task.id) is \(task.status.rawValue)", help: task.status.isResumable ? "use `task resume`" : nil)
@@ -186,7 +186,7 @@ struct TaskResumeCommand: OneTaskCommand {
 
     static var options: [Option<Self>] { [.quiet(\.quiet), .dataDirectory(\.dataDirectory)] }
 
-    func run(_ task: TaskRecord, store: ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
+    func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
         try TaskCommand.refuseIfRunning(task)
         guard task.status.isResumable else {
             throw UsageError("task \(task.id) is \(task.status.rawValue); only a paused or interrupted task resumes")
@@ -243,7 +243,7 @@ struct TaskInfoCommand: OneTaskCommand {
 
     static var options: [Option<Self>] { [.output(\.output), .dataDirectory(\.dataDirectory)] }
 
-    func run(_ task: TaskRecord, store: ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
+    func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
         let items = try tasks.items(task.id)
         let notes = TaskNote.notes(from: try tasks.events(task.id))
         if output == .json {
@@ -295,7 +295,7 @@ struct TaskItemsCommand: OneTaskCommand {
 
     static var options: [Option<Self>] { [.output(\.output), .dataDirectory(\.dataDirectory)] }
 
-    func run(_ task: TaskRecord, store: ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
+    func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
         let items = try tasks.items(task.id)
         if output == .json {
             context.stdout.write(JSONWriter(pretty: true).string(.array(items.map(TaskCommand.itemJSON))) + "\n")
@@ -336,7 +336,7 @@ struct TaskLogsCommand: OneTaskCommand {
         ]
     }
 
-    func run(_ task: TaskRecord, store: ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
+    func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
         return try TaskCommand.logs(task, options: self, tasks: tasks, context: context)
     }
 }
@@ -368,7 +368,7 @@ struct TaskWatchCommand: OneTaskCommand {
         ]
     }
 
-    func run(_ task: TaskRecord, store: ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
+    func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
         return try TaskCommand.watch(task, interval: interval, timeout: timeout, tasks: tasks, context: context)
     }
 }
@@ -411,7 +411,7 @@ struct TaskTraceCommand: OneTaskCommand {
         return runOnTask(context: context)
     }
 
-    func run(_ task: TaskRecord, store: ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
+    func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
         let trace = try TaskTrace.trace(task: task, events: try tasks.events(task.id), now: Timestamps.nowMilliseconds())
         if output == .json {
             var counts: [(key: String, value: JSONValue)] = []
@@ -500,7 +500,7 @@ struct TaskPauseCommand: OneTaskCommand {
 
     static var options: [Option<Self>] { [.dataDirectory(\.dataDirectory)] }
 
-    func run(_ task: TaskRecord, store: ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
+    func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
         switch try tasks.pause(task.id) {
         case .requested:
             context.stdout.write("task \(task.id): pause requested; the runner stops before its next step\n")
@@ -533,7 +533,7 @@ struct TaskDeleteCommand: OneTaskCommand {
         [.flag(\.force, "--force", help: "also a task whose runner is alive"), .dataDirectory(\.dataDirectory)]
     }
 
-    func run(_ task: TaskRecord, store: ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
+    func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
         if task.status == .running && !force {
             throw UsageError("task \(task.id) is running", help: "pause it first, or pass --force")
         }
@@ -549,7 +549,7 @@ struct TaskDeleteCommand: OneTaskCommand {
 protocol OneTaskCommand: Command {
     var dataDirectory: String? { get set }
     var ids: [String] { get set }
-    func run(_ task: TaskRecord, store: ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus
+    func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus
 }
 
 extension OneTaskCommand {

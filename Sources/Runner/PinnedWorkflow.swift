@@ -44,7 +44,7 @@ public struct PinnedWorkflow: Sendable {
 
     /// The resources stored in `project` as manifest documents (SecretStore values as stored:
     /// encrypted; `compile` decrypts them with the store's key file).
-    public static func snapshot(_ store: ResourceStore, project: String) throws -> JSONValue {
+    public static func snapshot(_ store: any ResourceStore, project: String) throws -> JSONValue {
         .array(try store.resources(project: project).map { ManifestRecords.document($0, maskSecrets: false) })
     }
 

@@ -26,7 +26,7 @@ public enum TaskCreation {
     /// as the caller's `apply` compiled it from the same resources (`run`), so that it is not
     /// compiled again; nil compiles the snapshot.
     public static func create(
-        store: ResourceStore, tasks: any TaskStore, project: String, workflow: String, workspace: String?, goal: String,
+        store: any ResourceStore, tasks: any TaskStore, project: String, workflow: String, workspace: String?, goal: String,
         name: String?, options: TaskOptions, compiled: WorkflowGraph? = nil
     ) throws -> Created {
         let snapshot = try PinnedWorkflow.snapshot(store, project: project)
@@ -43,7 +43,7 @@ public enum TaskCreation {
             throw RunnerError("the root of workspace \(pinned.workspaceName) does not exist: \(pinned.root)")
         }
         let items = Items.discover(graph: pinned.graph, workspace: pinned.workspace, root: pinned.root, targets: options.targets)
-        let now = ResourceStore.timestamp()
+        let now = StoreClock.timestamp()
         let id = newID()
         let task = TaskRecord(
             id: id, name: name ?? "\(workflow)-\(id.prefix(6))", project: project, workflow: workflow,

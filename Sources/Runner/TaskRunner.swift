@@ -103,7 +103,7 @@ struct GeneratedBatch: Sendable {
 
 public final class TaskRunner: @unchecked Sendable {
     let tasks: any TaskStore
-    let resources: ResourceStore
+    let resources: any ResourceStore
     let taskID: String
     let options: RunnerOptions
     var task: TaskRecord
@@ -138,7 +138,7 @@ public final class TaskRunner: @unchecked Sendable {
     /// Loads the task and its pinned graph: `pinned` when the caller has it (the task was just
     /// created in this process) and it is the task's graph, else compiled from the snapshot.
     public init(
-        tasks: any TaskStore, resources: ResourceStore, taskID: String, options: RunnerOptions = RunnerOptions(), pinned given: PinnedWorkflow? = nil
+        tasks: any TaskStore, resources: any ResourceStore, taskID: String, options: RunnerOptions = RunnerOptions(), pinned given: PinnedWorkflow? = nil
     ) throws {
         self.tasks = tasks
         self.resources = resources

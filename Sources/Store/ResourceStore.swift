@@ -76,8 +76,8 @@ public struct ApplyOutcome: Sendable {
     public var generation: Int
 }
 
-/// The embedded store: a data directory holding `orchestrator.db`.
-public final class ResourceStore: @unchecked Sendable {
+/// The embedded engine: a data directory holding `orchestrator.db` (SQLite).
+public final class SQLiteResourceStore: ResourceStore, @unchecked Sendable {
     public let database: Database
     public let dataDirectory: String
 
@@ -99,12 +99,12 @@ public final class ResourceStore: @unchecked Sendable {
         self.dataDirectory = dataDirectory
         secrets = SecretCipher(keyFile: keyFile)
         let existed = access(dataDirectory, F_OK) == 0
-        try ResourceStore.createDirectory(dataDirectory)
-        if !existed { ResourceStore.writeIgnoreFile(in: dataDirectory) }
-        let databasePath = dataDirectory + "/" + ResourceStore.databaseFileName
-        notices += ResourceStore.makePrivate(dataDirectory, mode: 0o700)
+        try SQLiteResourceStore.createDirectory(dataDirectory)
+        if !existed { SQLiteResourceStore.writeIgnoreFile(in: dataDirectory) }
+        let databasePath = dataDirectory + "/" + SQLiteResourceStore.databaseFileName
+        notices += SQLiteResourceStore.makePrivate(dataDirectory, mode: 0o700)
         database = try Database(path: databasePath)
-        notices += ResourceStore.makePrivate(databasePath, mode: 0o600)
+        notices += SQLiteResourceStore.makePrivate(databasePath, mode: 0o600)
         try Schema.migrate(database)
         try SecretSealing.sealPlaintextIfPending(self)
     }
@@ -154,26 +154,6 @@ public final class ResourceStore: @unchecked Sendable {
         }
     }
 
-    /// UTC now as ISO 8601 with milliseconds.
-    public static func timestamp() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return timestamp(epochMilliseconds: Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec / 1_000_000))
-    }
-
-    /// A time (milliseconds since 1970-01-01 UTC) in the form of `timestamp()`.
-    public static func timestamp(epochMilliseconds: Int64) -> String {
-        var seconds = time_t(epochMilliseconds / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(epochMilliseconds % 1000), 3))Z"
-    }
-
     // MARK: reading
 
     private static let columns = "kind, project, name, api_version, metadata, spec, content_hash, generation, created_at, updated_at"
@@ -191,15 +171,15 @@ public final class ResourceStore: @unchecked Sendable {
 
     public func resource(_ key: ResourceKey) throws -> StoredResource? {
         let rows = try database.query(
-            "SELECT \(ResourceStore.columns) FROM resources WHERE kind = ? AND project = ? AND name = ?",
+            "SELECT \(SQLiteResourceStore.columns) FROM resources WHERE kind = ? AND project = ? AND name = ?",
             [.text(key.kind), .text(key.project), .text(key.name)])
         return try rows.first.map(decode)
     }
 
     /// Resources, optionally of one kind, one project and/or one name, ordered by project,
     /// kind, name.
-    public func resources(kind: String? = nil, project: String? = nil, name: String? = nil) throws -> [StoredResource] {
-        var sql = "SELECT \(ResourceStore.columns) FROM resources"
+    public func resources(kind: String?, project: String?, name: String?) throws -> [StoredResource] {
+        var sql = "SELECT \(SQLiteResourceStore.columns) FROM resources"
         var conditions: [String] = []
         var parameters: [SQLValue] = []
         if let kind { conditions.append("kind = ?"); parameters.append(.text(kind)) }
@@ -215,7 +195,7 @@ public final class ResourceStore: @unchecked Sendable {
     }
 
     /// The newest `limit` revisions of a resource, newest first.
-    public func revisions(_ key: ResourceKey, limit: Int = 10) throws -> [Revision] {
+    public func revisions(_ key: ResourceKey, limit: Int) throws -> [Revision] {
         let rows = try database.query(
             """
             SELECT generation, change, content_hash, recorded_at, spec FROM resource_revisions
@@ -250,7 +230,7 @@ public final class ResourceStore: @unchecked Sendable {
     // MARK: writing
 
     /// What `apply` would do, without writing anything.
-    public func planApply(_ desired: [DesiredResource], pruneScope: Set<PruneScope> = []) throws -> [ApplyOutcome] {
+    public func planApply(_ desired: [DesiredResource], pruneScope: Set<PruneScope>) throws -> [ApplyOutcome] {
         var outcomes: [ApplyOutcome] = []
         var wanted = Set<ResourceKey>()
         for resource in desired {
@@ -283,14 +263,14 @@ public final class ResourceStore: @unchecked Sendable {
     /// Stores every desired resource (and prunes) in one transaction: all or nothing.
     /// Unchanged resources are not touched (their generation stays).
     @discardableResult
-    public func apply(_ desired: [DesiredResource], pruneScope: Set<PruneScope> = []) throws -> [ApplyOutcome] {
+    public func apply(_ desired: [DesiredResource], pruneScope: Set<PruneScope>) throws -> [ApplyOutcome] {
         try database.transaction {
             let outcomes = try planApply(desired, pruneScope: pruneScope)
             for outcome in outcomes where outcome.change == .deleted {
                 let tasks = try unfinishedTasks(using: outcome.key)
                 if !tasks.isEmpty { throw ResourceInUse(key: outcome.key, tasks: tasks) }
             }
-            let now = ResourceStore.timestamp()
+            let now = StoreClock.timestamp()
             let byKey = Dictionary(desired.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
             let writer = JSONWriter()
             for outcome in outcomes {
@@ -361,7 +341,7 @@ public final class ResourceStore: @unchecked Sendable {
     /// Deletes one resource (recording a `deleted` revision). Returns false when it did not exist.
     @discardableResult
     public func delete(_ key: ResourceKey) throws -> Bool {
-        try database.transaction { try delete(key, at: ResourceStore.timestamp()) }
+        try database.transaction { try delete(key, at: StoreClock.timestamp()) }
     }
 
     private func delete(_ key: ResourceKey, at now: String) throws -> Bool {
@@ -381,7 +361,7 @@ public final class ResourceStore: @unchecked Sendable {
     /// Deletes a project and every resource in it, in one transaction. Returns what was deleted.
     public func deleteProject(_ name: String) throws -> [ResourceKey] {
         try database.transaction {
-            let now = ResourceStore.timestamp()
+            let now = StoreClock.timestamp()
             let keys = try resources(project: name).map(\.key)
             for key in keys { _ = try delete(key, at: now) }
             try database.run("DELETE FROM projects WHERE name = ?", [.text(name)])

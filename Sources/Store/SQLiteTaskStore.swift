@@ -18,7 +18,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
     private let lock = Locked(())
     public let dataDirectory: String
 
-    public init(_ store: ResourceStore) {
+    public init(_ store: SQLiteResourceStore) {
         database = store.database
         dataDirectory = store.dataDirectory
     }
@@ -229,7 +229,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
                 ("status", .text(TaskStatus.running.rawValue)), ("runner_pid", .integer(Int64(runner.pid))),
                 ("runner_start", runner.start.map { .text($0) } ?? .null), ("pause_requested", .integer(0)), ("reason", .null),
             ]
-            if task.startedAt == nil { fields.append(("started_at", .text(ResourceStore.timestamp()))) }
+            if task.startedAt == nil { fields.append(("started_at", .text(StoreClock.timestamp()))) }
             try writer.setTask(id, fields)
             try then(writer, task)
             return .claimed(previous: task)
@@ -261,7 +261,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
                 RunnerIdentity.endProcessGroup(Int32(truncatingIfNeeded: raw), start: leftover[1].text)
             }
             try sqliteWrite { writer in
-                let now = ResourceStore.timestamp()
+                let now = StoreClock.timestamp()
                 try writer.database.run(
                     "UPDATE tasks SET status = 'interrupted', runner_pid = NULL, updated_at = ?, reason = ? WHERE id = ? AND status = 'running'",
                     [.text(now), .text("the runner stopped without finishing (killed or crashed)"), .text(id)])
@@ -292,7 +292,7 @@ struct SQLiteTaskWriter: TaskWriter {
             "INSERT INTO events (task_id, type, cycle, step, item, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 .text(task), .text(event.type.rawValue), event.cycle.map { .integer(Int64($0)) } ?? .null,
-                event.step.map { .text($0) } ?? .null, event.item.map { .text($0) } ?? .null, .text(ResourceStore.timestamp()),
+                event.step.map { .text($0) } ?? .null, event.item.map { .text($0) } ?? .null, .text(StoreClock.timestamp()),
                 .text(JSONWriter().string(event.payload)),
             ])
         return database.lastInsertID
@@ -322,20 +322,20 @@ struct SQLiteTaskWriter: TaskWriter {
                 .text(task), .integer(Int64(item.ordinal)), .text(item.itemID), item.path.map { .text($0) } ?? .null,
                 item.label.map { .text($0) } ?? .null, .text(JSONWriter().string(item.vars)), .text(item.origin),
                 item.generatedCycle.map { .integer(Int64($0)) } ?? .null, item.generatedStep.map { .text($0) } ?? .null,
-                .integer(item.active ? 1 : 0), .text(item.status), .text(ResourceStore.timestamp()),
+                .integer(item.active ? 1 : 0), .text(item.status), .text(StoreClock.timestamp()),
             ])
     }
 
     public func setItemStatus(_ itemID: String, status: String, task: String) throws {
         try database.run(
             "UPDATE items SET status = ?, updated_at = ? WHERE task_id = ? AND item_id = ?",
-            [.text(status), .text(ResourceStore.timestamp()), .text(task), .text(itemID)])
+            [.text(status), .text(StoreClock.timestamp()), .text(task), .text(itemID)])
     }
 
     public func deactivateItems(except keep: Set<String>, task: String) throws {
         try database.run(
             "UPDATE items SET active = 0, updated_at = ? WHERE task_id = ? AND active = 1",
-            [.text(ResourceStore.timestamp()), .text(task)])
+            [.text(StoreClock.timestamp()), .text(task)])
         for id in keep {
             try database.run("UPDATE items SET active = 1 WHERE task_id = ? AND item_id = ?", [.text(task), .text(id)])
         }
@@ -362,7 +362,7 @@ struct SQLiteTaskWriter: TaskWriter {
     /// pending.
     public func finish(task id: String, status: TaskStatus, reason: String, consecutiveFailures: Int?) throws {
         var fields: [(column: String, value: SQLValue)] = [
-            ("status", .text(status.rawValue)), ("reason", .text(reason)), ("finished_at", .text(ResourceStore.timestamp())),
+            ("status", .text(status.rawValue)), ("reason", .text(reason)), ("finished_at", .text(StoreClock.timestamp())),
             ("runner_pid", .null),
         ]
         if let consecutiveFailures { fields.append(("consecutive_failures", .integer(Int64(consecutiveFailures)))) }
@@ -380,13 +380,13 @@ struct SQLiteTaskWriter: TaskWriter {
     /// A run ended by an interruption of its runner: no result, it runs again on resume.
     public func markRunInterrupted(_ runID: Int64) throws {
         try database.run(
-            "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?", [.text(ResourceStore.timestamp()), .integer(runID)])
+            "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE id = ?", [.text(StoreClock.timestamp()), .integer(runID)])
     }
 
     private func releaseRunningItems(task id: String) throws {
         try database.run(
             "UPDATE items SET status = 'pending', updated_at = ? WHERE task_id = ? AND status = 'running'",
-            [.text(ResourceStore.timestamp()), .text(id)])
+            [.text(StoreClock.timestamp()), .text(id)])
     }
 
     /// Sets task columns (`status`, `cycle`, ...), and `updated_at`. Private to the store: callers
@@ -396,7 +396,7 @@ struct SQLiteTaskWriter: TaskWriter {
         assignments.append("updated_at = ?")
         try database.run(
             "UPDATE tasks SET " + assignments.joined(separator: ", ") + " WHERE id = ?",
-            fields.map(\.value) + [.text(ResourceStore.timestamp()), .text(id)])
+            fields.map(\.value) + [.text(StoreClock.timestamp()), .text(id)])
     }
 
     /// Records a run that starts now; returns its id.
@@ -410,7 +410,7 @@ struct SQLiteTaskWriter: TaskWriter {
             """,
             [
                 .text(task), .integer(Int64(cycle)), .text(step), item.map { .text($0) } ?? .null, command.map { .text($0) } ?? .null,
-                stdout.map { .text($0) } ?? .null, stderr.map { .text($0) } ?? .null, .text(ResourceStore.timestamp()),
+                stdout.map { .text($0) } ?? .null, stderr.map { .text($0) } ?? .null, .text(StoreClock.timestamp()),
             ])
         return database.lastInsertID
     }
@@ -432,14 +432,14 @@ struct SQLiteTaskWriter: TaskWriter {
             """,
             [
                 .integer(Int64(exitCode)), .integer(success ? 1 : 0), .integer(timedOut ? 1 : 0), .integer(durationMS),
-                .text(JSONWriter().string(variables)), .text(JSONWriter().string(outcome)), .text(ResourceStore.timestamp()),
+                .text(JSONWriter().string(variables)), .text(JSONWriter().string(outcome)), .text(StoreClock.timestamp()),
                 .integer(id),
             ])
     }
 
     /// Records a decision not to run a step (so a resume does not decide it again).
     public func skipRun(task: String, cycle: Int, step: String, item: String?, outcome: JSONValue) throws {
-        let now = ResourceStore.timestamp()
+        let now = StoreClock.timestamp()
         try database.run(
             """
             INSERT INTO runs (task_id, cycle, step, item, status, outcome, started_at, finished_at)

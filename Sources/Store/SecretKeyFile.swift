@@ -167,13 +167,13 @@ public struct SecretKeyFile: Sendable {
     }
 
     static func newKey() throws(SecretKeyError) -> SecretKey {
-        SecretKey(bytes: try SecretCrypto.randomBytes(SecretCrypto.keyLength), createdAt: ResourceStore.timestamp())
+        SecretKey(bytes: try SecretCrypto.randomBytes(SecretCrypto.keyLength), createdAt: StoreClock.timestamp())
     }
 
     /// Serialises key-file changes between processes (an exclusive lock on the directory).
     private func withLock<T>(_ body: () throws(SecretKeyError) -> T) throws(SecretKeyError) -> T {
         do {
-            try ResourceStore.createDirectory(directory, what: "configuration directory")
+            try SQLiteResourceStore.createDirectory(directory, what: "configuration directory")
         } catch {
             throw SecretKeyError("cannot create the directory of the secret key file \(path): \(error)")
         }

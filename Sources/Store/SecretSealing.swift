@@ -77,7 +77,7 @@ public enum SecretSealing {
 
     // MARK: status
 
-    public static func status(_ store: ResourceStore) throws -> SecretKeyStatus {
+    public static func status(_ store: SQLiteResourceStore) throws -> SecretKeyStatus {
         let keyFile = store.secrets.keyFile
         let keys = try keyFile.load()
         var status = SecretKeyStatus(
@@ -109,7 +109,7 @@ public enum SecretSealing {
     /// decrypted first, so nothing changes when one cannot be; a kill at any instant loses
     /// nothing: until the transaction commits the values stay under the previous key, which the
     /// key file keeps as a retired key.
-    public static func rotate(_ store: ResourceStore) throws -> SecretKeyRotation {
+    public static func rotate(_ store: SQLiteResourceStore) throws -> SecretKeyRotation {
         let keyFile = store.secrets.keyFile
         let before = try keyFile.load()
         // Refuse before touching the key file when a value does not decrypt.
@@ -125,7 +125,7 @@ public enum SecretSealing {
     /// Decrypts every value with `keys` and, when `write`, stores it encrypted with the current
     /// key (the last), with the keyed content hash of the current key. Returns the counts.
     private static func reseal(
-        _ store: ResourceStore, keys: [SecretKey], write: Bool
+        _ store: SQLiteResourceStore, keys: [SecretKey], write: Bool
     ) throws -> (resources: Int, revisions: Int, tasks: Int) {
         let cipher = store.secrets
         let database = store.database
@@ -173,7 +173,7 @@ public enum SecretSealing {
     /// Encrypts the plaintext SecretStore values of a database migrated from a version that
     /// stored them as written (migration 3 marks such a database), then rewrites the database
     /// file (VACUUM) and truncates the journal so no old page keeps a plaintext copy.
-    static func sealPlaintextIfPending(_ store: ResourceStore) throws {
+    static func sealPlaintextIfPending(_ store: SQLiteResourceStore) throws {
         let database = store.database
         guard try !database.query("SELECT 1 FROM secret_sealing_pending LIMIT 1").isEmpty else { return }
         try database.execute("PRAGMA secure_delete = ON")

@@ -45,7 +45,7 @@ private func largeManifest(_ count: Int, variant: String) -> String {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
 
-            let store = try ResourceStore(dataDirectory: data)
+            let store = try SQLiteResourceStore(dataDirectory: data)
             #expect(try store.database.integrityCheck() == "ok")
             let resources = try store.resources(kind: "StepTemplate")
             #expect(resources.count == count)

@@ -261,7 +261,7 @@ private let manifests = manifestStream(
             let json = try JSONParser.parse(status.stdout)
             #expect(json["values"]?["total"]?.int == 6 && json["values"]?["undecryptable"]?.int == 0, "trial \(trial)")
         }
-        let store = try ResourceStore(
+        let store = try SQLiteResourceStore(
             dataDirectory: box.data, keyFile: SecretKeyFile(environment: ["XDG_CONFIG_HOME": box.config]))
         let stored = try #require(try store.resource(ResourceKey(kind: "SecretStore", project: "default", name: "keys")))
         let opened = try store.secrets.openSpec(stored.spec)

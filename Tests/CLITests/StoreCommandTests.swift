@@ -64,7 +64,7 @@ private struct Scratch {
 
     func file(_ name: String, _ text: String) throws -> String { try writeFile(root, name, text) }
 
-    func store() throws -> ResourceStore { try ResourceStore(dataDirectory: data) }
+    func store() throws -> SQLiteResourceStore { try SQLiteResourceStore(dataDirectory: data) }
 }
 
 @Suite struct ApplyTests {

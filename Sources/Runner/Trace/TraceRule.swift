@@ -295,6 +295,6 @@ public enum TraceClock {
 
     /// A timestamp `milliseconds` after 2026-01-01T00:00:00.000Z (for examples).
     static func timestamp(_ milliseconds: Int64) -> String {
-        ResourceStore.timestamp(epochMilliseconds: 1_767_225_600_000 + milliseconds)
+        StoreClock.timestamp(epochMilliseconds: 1_767_225_600_000 + milliseconds)
     }
 }

@@ -1,0 +1,63 @@
+// The resource side of the store: resources with generations and append-only revisions, the
+// secrets at rest, and the task store of the same engine. The CLI, the runner and the daemon
+// hold an `any ResourceStore`; `SQLiteResourceStore` is the embedded engine (the PostgreSQL
+// engine of scale-out implements the same protocol).
+
+public protocol ResourceStore: AnyObject, Sendable {
+    /// The data directory (logs, the socket and the lock of a daemon live under it).
+    var dataDirectory: String { get }
+    /// Encrypts and decrypts SecretStore values with the user's key file.
+    var secrets: SecretCipher { get }
+    /// What opening the store changed that the user should hear about.
+    var notices: [String] { get }
+    /// The schema version the migrations have reached.
+    func schemaVersion() throws -> Int
+
+    func resource(_ key: ResourceKey) throws -> StoredResource?
+    /// Resources, optionally of one kind, one project and/or one name, ordered by project, kind,
+    /// name.
+    func resources(kind: String?, project: String?, name: String?) throws -> [StoredResource]
+    func projects() throws -> [String]
+    /// The newest `limit` revisions of a resource, newest first.
+    func revisions(_ key: ResourceKey, limit: Int) throws -> [Revision]
+    /// The unfinished tasks that run `key` (a Workflow or a Workspace).
+    func unfinishedTasks(using key: ResourceKey) throws -> [String]
+    /// What `apply` would do, without writing anything.
+    func planApply(_ desired: [DesiredResource], pruneScope: Set<PruneScope>) throws -> [ApplyOutcome]
+    /// Applies in one transaction: every resource or none.
+    func apply(_ desired: [DesiredResource], pruneScope: Set<PruneScope>) throws -> [ApplyOutcome]
+    /// Deletes one resource; false when it was not there.
+    func delete(_ key: ResourceKey) throws -> Bool
+    /// Deletes a project's resources; returns what was deleted.
+    func deleteProject(_ name: String) throws -> [ResourceKey]
+
+    /// Where the secret key stands (`secret key status`).
+    func secretKeyStatus() throws -> SecretKeyStatus
+    /// Re-encrypts every value with a new key in one transaction (`secret key rotate`).
+    func rotateSecretKey() throws -> SecretKeyRotation
+
+    /// The task store of this engine, over the same database.
+    func taskStore() -> any TaskStore
+}
+
+extension ResourceStore {
+    public func resources(kind: String? = nil, project: String? = nil, name: String? = nil) throws -> [StoredResource] {
+        try resources(kind: kind, project: project, name: name)
+    }
+
+    public func revisions(_ key: ResourceKey) throws -> [Revision] { try revisions(key, limit: 10) }
+
+    public func planApply(_ desired: [DesiredResource]) throws -> [ApplyOutcome] { try planApply(desired, pruneScope: []) }
+
+    public func apply(_ desired: [DesiredResource]) throws -> [ApplyOutcome] { try apply(desired, pruneScope: []) }
+}
+
+extension SQLiteResourceStore {
+    public func schemaVersion() throws -> Int { try database.schemaVersion() }
+
+    public func secretKeyStatus() throws -> SecretKeyStatus { try SecretSealing.status(self) }
+
+    public func rotateSecretKey() throws -> SecretKeyRotation { try SecretSealing.rotate(self) }
+
+    public func taskStore() -> any TaskStore { SQLiteTaskStore(self) }
+}
