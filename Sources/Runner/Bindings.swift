@@ -25,7 +25,7 @@ extension TaskRunner {
                 result[name] = value
             } else if let value = builtinValue(name, item: item, cycle: cycle, taskScope: taskScope) {
                 result[name] = value
-            } else if let value = item?.vars[name] ?? taskVars[name] {
+            } else if let value = item?.vars[name] ?? ledger.taskVars[name] {
                 result[name] = Value(json: value)
             }
         }
@@ -92,7 +92,7 @@ extension TaskRunner {
                         .joined(separator: " ")
                 case .diff: values[name] = gitDiff()
                 }
-            } else if let value = scopeItem?.vars[name] ?? taskVars[name] {
+            } else if let value = scopeItem?.vars[name] ?? ledger.taskVars[name] {
                 values[name] = PipelineValue.text(value)
                 // A step that printed nothing has no log file yet: the path must name a file.
                 if name.hasSuffix("_path"), case .string(let path) = value, path.hasPrefix(tasks.logDirectory(taskID) + "/"),

@@ -22,14 +22,14 @@ extension TaskRunner {
     func endCycle(_ cycle: Int) throws -> CycleEnding {
         try finalize(cycle)
         var unresolved = activeItems().filter { Items.isUnresolved($0.record.status) }.count
-        if taskFailedThisCycle && taskItem == nil { unresolved += 1 }
+        if ledger.taskFailedThisCycle && ledger.taskItem == nil { unresolved += 1 }
 
         // Guards.
         var stop: (reason: String, by: String)?
         var loopGuardRan = false
         for step in graph.guards {
             let key = slotKey(cycle, step.id, nil)
-            if let recorded = done[key] {
+            if let recorded = ledger.done[key] {
                 if let verdict = RunOutcome(json: recorded.outcome).guardVerdict, !verdict.continueLoop {
                     stop = (verdict.reason, step.id)
                 }
@@ -40,7 +40,7 @@ extension TaskRunner {
             let decision = StepDecision.decide(
                 step, cycle: cycle,
                 evaluatePrehook: { prehook in
-                    prehook.when.evaluate(self.bindings(prehook.when.variables, item: self.taskItem, cycle: cycle, taskScope: true, extra: extra))
+                    prehook.when.evaluate(self.bindings(prehook.when.variables, item: self.ledger.taskItem, cycle: cycle, taskScope: true, extra: extra))
                 })
             var prehookEvent: NewEvent?
             if let prehook = step.prehook, step.enabled, decision.skipReason != .not_repeatable {
@@ -67,8 +67,8 @@ extension TaskRunner {
                 // A guard command: it stops the loop when it succeeds and its output's last line
                 // is `stop` (or a JSON object with "stop": true / "should_stop": true).
                 _ = try execute(step, cycle: cycle, item: nil, prehookEvent: prehookEvent)
-                let output = (taskVars[PrehookVariables.outputVariable(step.id)]?.stringValue ?? "")
-                let exit = taskVars[PrehookVariables.exitCodeVariable(step.id)]
+                let output = (ledger.taskVars[PrehookVariables.outputVariable(step.id)]?.stringValue ?? "")
+                let exit = ledger.taskVars[PrehookVariables.exitCodeVariable(step.id)]
                 let lastLine = output.split(separator: "\n").last.map { String($0).trimmingCharacters(in: " \t\r") } ?? ""
                 var stops = false
                 if exit == .int(0) {
@@ -92,7 +92,7 @@ extension TaskRunner {
             }
         }
         // convergence_expr without a loop_guard step still ends the loop.
-        if !loopGuardRan, stop == nil, !graph.loop.convergence.isEmpty, done[slotKey(cycle, "convergence_expr", nil)] == nil {
+        if !loopGuardRan, stop == nil, !graph.loop.convergence.isEmpty, ledger.done[slotKey(cycle, "convergence_expr", nil)] == nil {
             if let rule = convergenceHolds(cycle: cycle, unresolved: unresolved) {
                 let reason = "convergence_expr `\(rule.when.text)` holds" + (rule.reason.map { ": \($0)" } ?? "")
                 try tasks.write { writer in
@@ -114,7 +114,7 @@ extension TaskRunner {
         // Stored with the next cycle_started (or the task's end), so a resume between here and
         // there counts this cycle once.
         let consecutive = unresolved > 0 ? task.consecutiveFailures + 1 : 0
-        pendingConsecutiveFailures = consecutive
+        ledger.pendingConsecutiveFailures = consecutive
         if let stop {
             return .end(.completed, reason: "the loop was stopped by \(stop.by): \(stop.reason)", unresolved: unresolved)
         }
@@ -138,7 +138,7 @@ extension TaskRunner {
     func convergenceHolds(cycle: Int, unresolved: Int) -> ConvergenceBinding? {
         for rule in graph.loop.convergence {
             let values = bindings(
-                rule.when.variables, item: taskItem, cycle: cycle, taskScope: true, extra: ["unresolved_items": .int(Int64(unresolved))])
+                rule.when.variables, item: ledger.taskItem, cycle: cycle, taskScope: true, extra: ["unresolved_items": .int(Int64(unresolved))])
             if case .value(true) = rule.when.evaluate(values) { return rule }
         }
         return nil
@@ -276,7 +276,7 @@ extension TaskRunner {
                 NewEvent(type, cycle: task.cycle > 0 ? task.cycle : nil, payload: masker.mask(.object([("reason", .string(reason))] + extra))),
                 task: taskID)
             try writer.finish(
-                task: taskID, status: status, reason: masker.mask(reason), consecutiveFailures: pendingConsecutiveFailures)
+                task: taskID, status: status, reason: masker.mask(reason), consecutiveFailures: ledger.pendingConsecutiveFailures)
         }
         task.status = status
         progress(.note("task \(status.rawValue): \(masker.mask(reason))"), cycle: task.cycle)

@@ -29,11 +29,11 @@ extension TaskRunner {
         }
         let appliedHash = current?.graph.contentHash ?? "none"
         guard appliedHash != graph.contentHash else { return nil }
-        if appliedHash == lastReportedDrift {
+        if appliedHash == ledger.lastReportedDrift {
             // Reported already (before a resume): only `fail` still has something to do.
             return graph.safety.onDrift == .fail ? "configuration drift: the applied workflow changed and safety.on_drift is fail" : nil
         }
-        lastReportedDrift = appliedHash
+        ledger.lastReportedDrift = appliedHash
         let changed = current.map { DriftCheck.changedFields(pinned: graph, applied: $0.graph) } ?? ["workflow (\(problem ?? "not applied"))"]
         let policy = graph.safety.onDrift
         var action: String

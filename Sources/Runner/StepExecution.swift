@@ -149,21 +149,21 @@ extension TaskRunner {
         if let item {
             for (key, value) in scopeVars { item.vars[key] = value }
         } else {
-            for (key, value) in scopeVars { taskVars[key] = value }
+            for (key, value) in scopeVars { ledger.taskVars[key] = value }
         }
 
         // generate_items (buffered; applied when the segment ends).
         if result.success {
             for action in step.postActions {
                 guard let binding = action.generateItems else { continue }
-                var source = item?.vars[binding.fromVariable] ?? taskVars[binding.fromVariable]
+                var source = item?.vars[binding.fromVariable] ?? ledger.taskVars[binding.fromVariable]
                 if source == nil, binding.fromVariable == output.outputVariable, let raw = result.rawOutput {
                     // This step's own output, larger than the inline limit: its raw window.
                     source = .string(String(decoding: raw.stdout, as: UTF8.self))
                 }
                 if source == nil, binding.fromVariable.hasSuffix("_output") {
                     let pathVariable = binding.fromVariable + "_path"
-                    if let path = (item?.vars[pathVariable] ?? taskVars[pathVariable])?.stringValue {
+                    if let path = (item?.vars[pathVariable] ?? ledger.taskVars[pathVariable])?.stringValue {
                         source = .string(String(decoding: readFileBytes(path) ?? [], as: UTF8.self))
                     }
                 }
@@ -186,9 +186,9 @@ extension TaskRunner {
 
         // on_failure / on_success.
         var flow = StepFlow.next
-        let state = item ?? taskItem
+        let state = item ?? ledger.taskItem
         state?.history.append((step.id, result.success))
-        if !result.success && item == nil && taskItem == nil { taskFailedThisCycle = true }
+        if !result.success && item == nil && ledger.taskItem == nil { ledger.taskFailedThisCycle = true }
         if result.success {
             if step.onSuccess.action == .set_status, let status = step.onSuccess.status {
                 state?.statusOverride = status
@@ -212,7 +212,7 @@ extension TaskRunner {
                 outcome.failTask = reason
             }
         }
-        if step.kind == .builtin(.init_once) && result.success { initDone = true }
+        if step.kind == .builtin(.init_once) && result.success { ledger.initDone = true }
 
         var finished: [(key: String, value: JSONValue)] = [
             ("exit_code", .int(Int64(result.exitCode))), ("success", .bool(result.success)),
@@ -243,7 +243,7 @@ extension TaskRunner {
         let maskedVariables = masker.mask(JSONValue.object(variables))
         let finishedPayload = masker.mask(JSONValue.object(finished))
         let outcomeValue = masker.mask(outcome.json)
-        let keptItems = items.values.filter { $0.record.active && $0.record.origin != "task" }.count
+        let keptItems = ledger.items.values.filter { $0.record.active && $0.record.origin != "task" }.count
         try tasks.write { writer in
             try writer.append(NewEvent(.stepFinished, cycle: cycle, step: step.id, item: item?.id, payload: finishedPayload), task: taskID)
             for problem in generationFailures {
@@ -287,7 +287,7 @@ extension TaskRunner {
             prepared.agent = agent.name
             var command = agent.command
             for rule in agent.commandRules {
-                let values = bindings(rule.when.variables, item: item ?? taskItem, cycle: cycle, taskScope: item == nil)
+                let values = bindings(rule.when.variables, item: item ?? ledger.taskItem, cycle: cycle, taskScope: item == nil)
                 if case .value(true) = rule.when.evaluate(values) {
                     command = rule.command
                     break
@@ -337,7 +337,7 @@ extension TaskRunner {
                     prepared.command = commands.map { "(\($0))" }.joined(separator: " && ")
                 }
             case .init_once:
-                if initDone {
+                if ledger.initDone {
                     prepared.internalOutput = ("the workspace init script already ran for this task\n", 0)
                 } else if let script = pinned.workspace.initScript?.value {
                     prepared.command = script
@@ -490,7 +490,7 @@ extension TaskRunner {
         }
         progress(.stepFinished(exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration), cycle: 0, step: "init")
         if success {
-            initDone = true
+            ledger.initDone = true
             return .next
         }
         return .failTask("the workspace init script failed (exit \(exitCode)\(timedOut ? ", timed out" : ""))")

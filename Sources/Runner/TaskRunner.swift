@@ -101,17 +101,8 @@ struct GeneratedBatch: Sendable {
     var items: [GeneratedItem]
 }
 
-public final class TaskRunner: @unchecked Sendable {
-    let tasks: any TaskStore
-    let resources: any ResourceStore
-    let taskID: String
-    let options: RunnerOptions
-    var task: TaskRecord
-    var pinned: PinnedWorkflow
-    var graph: WorkflowGraph { pinned.graph }
-    var masker: SecretMasker
-    let started = monotonicMilliseconds()
-
+/// Everything a runner changes while it runs a task (see `TaskRunner.ledger`).
+struct RunnerState {
     /// Task-level pipeline variables (`--set`, task steps' captures and outputs, self_test).
     var taskVars: [String: JSONValue] = [:]
     var items: [String: ItemState] = [:]
@@ -127,6 +118,24 @@ public final class TaskRunner: @unchecked Sendable {
     var pendingConsecutiveFailures: Int?
     /// (cycle|step|) of generate_items batches already applied (an items_generated event exists).
     var appliedGenerations = Set<String>()
+}
+
+public final class TaskRunner: @unchecked Sendable {
+    let tasks: any TaskStore
+    let resources: any ResourceStore
+    let taskID: String
+    let options: RunnerOptions
+    var task: TaskRecord
+    var pinned: PinnedWorkflow
+    var graph: WorkflowGraph { pinned.graph }
+    var masker: SecretMasker
+    let started = monotonicMilliseconds()
+
+    /// The runner's mutable state (its ledger): one value, owned by the thread that runs the loop
+    /// (`run()`).
+    /// Item workers touch only their own `ItemState` (a reference inside it) and the `Locked`
+    /// boxes below; task-level fields are read-only while an item segment runs.
+    var ledger = RunnerState()
 
     let pauseFlag = Locked(false)
     /// Set by `interrupt()`: running steps are terminated (and run again on resume).
@@ -226,7 +235,7 @@ public final class TaskRunner: @unchecked Sendable {
     func runLoop() throws {
         var cycle = max(task.cycle, 1)
         var cycleStarted = task.cycle >= 1
-        if task.cycle == 0, !initDone, pinned.workspace.initScript != nil,
+        if task.cycle == 0, !ledger.initDone, pinned.workspace.initScript != nil,
             !graph.steps.contains(where: { $0.enabled && $0.kind == .builtin(.init_once) })
         {
             if case .failTask(let reason) = try runImplicitInit() {
@@ -237,8 +246,8 @@ public final class TaskRunner: @unchecked Sendable {
         while true {
             if !cycleStarted {
                 let open = activeItems().filter { !Items.isResolved($0.record.status) }.count
-                if let pending = pendingConsecutiveFailures { task.consecutiveFailures = pending }
-                pendingConsecutiveFailures = nil
+                if let pending = ledger.pendingConsecutiveFailures { task.consecutiveFailures = pending }
+                ledger.pendingConsecutiveFailures = nil
                 try tasks.write { writer in
                     try writer.startCycle(task: taskID, cycle: cycle, consecutiveFailures: task.consecutiveFailures)
                     try writer.append(
@@ -251,10 +260,10 @@ public final class TaskRunner: @unchecked Sendable {
                             ])), task: taskID)
                 }
                 task.cycle = cycle
-                done = [:]
-                for state in items.values { state.resetCycle() }
-                taskFailedThisCycle = false
-                taskStopped = false
+                ledger.done = [:]
+                for state in ledger.items.values { state.resetCycle() }
+                ledger.taskFailedThisCycle = false
+                ledger.taskStopped = false
                 progress(.cycleStarted, cycle: cycle)
             }
             cycleStarted = false
@@ -298,7 +307,7 @@ public final class TaskRunner: @unchecked Sendable {
     // MARK: - A cycle
 
     func activeItems() -> [ItemState] {
-        itemOrder.compactMap { items[$0] }.filter { $0.record.active }
+        ledger.itemOrder.compactMap { ledger.items[$0] }.filter { $0.record.active }
     }
 
     func runCycle(_ cycle: Int) throws -> StepFlow {
@@ -306,20 +315,20 @@ public final class TaskRunner: @unchecked Sendable {
             let steps = segment.stepIDs.compactMap { graph.step($0) }
             if segment.scope == .task {
                 for step in steps {
-                    if taskStopped {
+                    if ledger.taskStopped {
                         try recordSkip(step, cycle: cycle, item: nil, reason: "early_return", explanation: "an earlier step returned early")
                         continue
                     }
                     let flow = try process(step, cycle: cycle, item: nil)
                     switch flow {
                     case .next: continue
-                    case .stop: taskStopped = true
+                    case .stop: ledger.taskStopped = true
                     case .pause, .failTask: return flow
                     }
                 }
             } else {
                 let worklist = activeItems().filter { !Items.isResolved($0.record.status) }
-                if taskStopped {
+                if ledger.taskStopped {
                     for step in steps {
                         try recordSkip(step, cycle: cycle, item: nil, reason: "early_return", explanation: "an earlier step returned early")
                     }
@@ -365,10 +374,10 @@ public final class TaskRunner: @unchecked Sendable {
             return mine
         }
         for batch in batches {
-            var ordinal = (items.values.map(\.record.ordinal).max() ?? -1) + 1
+            var ordinal = (ledger.items.values.map(\.record.ordinal).max() ?? -1) + 1
             var added: [ItemRecord] = []
-            for entry in batch.items where items[entry.id] == nil || batch.replace {
-                if let existing = items[entry.id] {
+            for entry in batch.items where ledger.items[entry.id] == nil || batch.replace {
+                if let existing = ledger.items[entry.id] {
                     // Replacing with an item of the same id: it stays, active, as generated.
                     existing.record.active = true
                     continue
@@ -394,11 +403,11 @@ public final class TaskRunner: @unchecked Sendable {
             }
             for item in added {
                 let state = ItemState(item)
-                items[item.itemID] = state
-                itemOrder.append(item.itemID)
+                ledger.items[item.itemID] = state
+                ledger.itemOrder.append(item.itemID)
             }
             if batch.replace {
-                for state in items.values { state.record.active = keep.contains(state.id) }
+                for state in ledger.items.values { state.record.active = keep.contains(state.id) }
                 if batch.items.isEmpty {
                     progress(
                         .note("\(batch.step): generate_items gave an empty list: it replaces every item, so item steps have nothing to run"),
@@ -414,13 +423,13 @@ public final class TaskRunner: @unchecked Sendable {
     func process(_ step: CompiledStep, cycle: Int, item: ItemState?) throws -> StepFlow {
         if try pauseRequested() { return .pause }
         let key = slotKey(cycle, step.id, item?.id)
-        if let recorded = done[key] {
+        if let recorded = ledger.done[key] {
             let outcome = RunOutcome(json: recorded.outcome)
             if outcome.earlyReturn { return .stop }
             if let reason = outcome.failTask { return .failTask(reason) }
             return .next
         }
-        let scopeItem = item ?? taskItem
+        let scopeItem = item ?? ledger.taskItem
         var decision = StepDecision.decide(
             step, cycle: cycle,
             evaluatePrehook: { prehook in
@@ -457,7 +466,7 @@ public final class TaskRunner: @unchecked Sendable {
         _ step: CompiledStep, cycle: Int, item: ItemState?, reason: String, explanation: String?, prehookEvent: NewEvent? = nil
     ) throws {
         let key = slotKey(cycle, step.id, item?.id)
-        if done[key] != nil { return }
+        if ledger.done[key] != nil { return }
         let outcome = RunOutcome.skipped(reason)
         try tasks.write { writer in
             if let prehookEvent { try writer.append(prehookEvent, task: taskID) }
@@ -485,7 +494,7 @@ public final class TaskRunner: @unchecked Sendable {
         progress(.stepStarted, cycle: cycle, step: step.id, item: item?.id)
         var flow = StepFlow.next
         var failed = false
-        let state = item ?? taskItem
+        let state = item ?? ledger.taskItem
         let before = state?.history.count ?? 0
         for child in step.children {
             let childFlow = try process(child, cycle: cycle, item: item)
@@ -494,7 +503,7 @@ public final class TaskRunner: @unchecked Sendable {
             flow = childFlow
             break
         }
-        if state == nil && taskFailedThisCycle { failed = true }
+        if state == nil && ledger.taskFailedThisCycle { failed = true }
         let duration = monotonicMilliseconds() - clock
         try tasks.write { writer in
             try writer.append(
@@ -550,3 +559,4 @@ extension Value {
         }
     }
 }
+
