@@ -229,9 +229,12 @@ func makeDirectories(_ path: String) throws(RunnerError) {
     }
 }
 
-/// Writes `text` to a new (or truncated) file with mode 0600.
+/// Writes `text` to a new file with mode 0600, replacing what was there; a symlink at `path` is
+/// removed, never followed (the logs folder is the runner's, whatever an agent planted in it).
 func writeTextFile(_ path: String, _ text: String) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    var info = stat()
+    if lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK { unlink(path) }
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
     guard fd >= 0 else { return }
     writeAll(fd, Array(text.utf8))
     close(fd)

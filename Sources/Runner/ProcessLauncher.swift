@@ -322,12 +322,13 @@ private struct Supervisor {
     }
 
     /// A log opened on first output (-1 when it cannot be: the output is dropped, as a full disk would).
+    /// Log files are never opened through a symlink (an agent may plant one in the logs folder).
     static func openLogLazily(_ path: String) -> Int32 {
-        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
     }
 
     private static func openLog(_ path: String) throws(LaunchError) -> Int32 {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
         if fd < 0 { throw .cannotOpenLog(path: path, errno: errno) }
         return fd
     }

@@ -68,9 +68,17 @@ extension TaskRunner {
         let directory = tasks.logDirectory(taskID) + "/cycle-\(cycle)"
         if !createdDirectories.withLock({ $0.contains(directory) }) {
             try makeDirectories(directory)
+            // The cycle's folder must be a folder, not a symlink to somewhere else.
+            var info = stat()
+            if lstat(directory, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR {
+                throw RunnerError("the log folder \(directory) is not a directory (a symlink?); the runner does not write through it")
+            }
             createdDirectories.withLock { _ = $0.insert(directory) }
         }
-        let base = directory + "/" + fileNameSlug(step.id) + (item.map { "-" + fileNameSlug($0.id) } ?? "")
+        // A stable name per (step, item): the readable slug of the item's id, then the first 12 hex
+        // digits of its SHA-256, so two items whose ids slug alike (`a/b.md`, `a_b.md`, `a b.md`)
+        // never share a log (issue 23.2). The run row keeps the readable item id beside the path.
+        let base = directory + "/" + fileNameSlug(step.id) + (item.map { "-" + fileNameSlug($0.id) + "-" + String(SHA256.hex($0.id).prefix(12)) } ?? "")
         return (base + ".stdout", base + ".stderr")
     }
 

@@ -45,12 +45,16 @@ public enum TaskCreation {
         let items = Items.discover(graph: pinned.graph, workspace: pinned.workspace, root: pinned.root, targets: options.targets)
         let now = StoreClock.timestamp()
         let id = newID()
+        // The task's own fields are stored and shown masked, as events are (issue 23.5): a
+        // secret typed into a goal is not kept in the clear.
+        let masker = SecretMasker(secrets: pinned.secretValues(environment: [:]))
+        let goal = masker.mask(goal)
+        let name = name.map { masker.mask($0) }
         let task = TaskRecord(
             id: id, name: name ?? "\(workflow)-\(id.prefix(6))", project: project, workflow: workflow,
             workspace: pinned.workspaceName, goal: goal, status: .created, graphHash: pinned.graph.contentHash, snapshot: snapshot,
             options: options, cycle: 0, finalizedCycle: 0, consecutiveFailures: 0, pauseRequested: false, runnerPID: nil,
             runnerStart: nil, reason: nil, createdAt: now, updatedAt: now, startedAt: nil, finishedAt: nil)
-        let masker = SecretMasker(secrets: pinned.secretValues(environment: [:]))
         try tasks.write { writer in
             try writer.insertTask(task)
             for item in items { try writer.insertItem(item, task: id) }

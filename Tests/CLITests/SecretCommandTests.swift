@@ -28,7 +28,7 @@ private final class SecretSandbox: @unchecked Sendable {
 }
 
 /// `strings` over every file below `directory`: which of `values` it finds.
-private func stringsScan(_ values: [String], under directory: String) -> [String] {
+func stringsScan(_ values: [String], under directory: String) -> [String] {
     var found: [String] = []
     let enumerator = FileManager.default.enumerator(atPath: directory)
     while let relative = enumerator?.nextObject() as? String {

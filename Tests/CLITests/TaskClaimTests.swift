@@ -115,4 +115,99 @@ struct TaskClaimTests {
         let again = ofType(try box.events(second), "task_started")
         #expect(again.first?["payload"]?["process_compilations"]?.int == 1, "\(again)")
     }
+
+    @Test("four items whose names slug alike keep four logs and four captures")
+    func collidingItemNamesKeepTheirLogs() throws {
+        let box = try TaskSandbox("collide")
+        let names = ["a b.md", "a_b.md", "a:b.md", "a#b.md"]
+        for name in names { try box.file("qa/" + name, name + "\n") }
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: collide}
+            spec:
+              max_parallel: 4
+              steps:
+                - id: qa
+                  scope: item
+                  command: "cat {rel_path}; printf '{\\"seen\\": \\"%s\\"}\\n' {item_id}"
+                  behavior:
+                    captures: [{var: seen, source: stdout, json_path: "$.seen"}]
+            """)
+        let run = box.run("collide")
+        #expect(run.result.status == 0, "\(run.result.stdout)\(run.result.stderr)")
+        let directory = box.data + "/logs/" + run.task + "/cycle-1"
+        let logs = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("qa-") && $0.hasSuffix(".stdout") }
+        #expect(logs.count == 4, "\(logs)")
+        let contents = Set(try logs.map { try String(contentsOfFile: directory + "/" + $0, encoding: .utf8) })
+        for name in names { #expect(contents.contains { $0.hasPrefix(name + "\n") }, "\(name): \(contents)") }
+        let finished = ofType(try box.events(run.task), "step_finished")
+        for event in finished {
+            let item = event["item"]?.string ?? ""
+            #expect(event["payload"]?["captures"]?["seen"]?.string == item, "\(event)")
+        }
+        #expect(finished.count == 4)
+    }
+
+    @Test("the runner does not write through a symlink planted in the logs folder")
+    func logsDoNotFollowSymlinks() throws {
+        let box = try TaskSandbox("log-symlink")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: planted}
+            spec:
+              steps:
+                - {id: self_test, builtin: self_test}
+                - {id: work, scope: task, command: "echo overwritten"}
+            """)
+        #expect(box.cli(["apply", "-f", box.root + "/manifest.yaml"]).status == 0)
+        let task = TaskSandbox.taskID(in: box.cli(["task", "create", "-n", "p", "-W", "planted", "-g", "g", "--no-start"]).stdout)
+        let outside = box.root + "/outside.txt"
+        FileManager.default.createFile(atPath: outside, contents: Data("precious\n".utf8))
+        let cycle = box.data + "/logs/" + task + "/cycle-1"
+        try FileManager.default.createDirectory(atPath: cycle, withIntermediateDirectories: true)
+        for name in ["self_test.stdout", "work.stdout"] {
+            try FileManager.default.createSymbolicLink(atPath: cycle + "/" + name, withDestinationPath: outside)
+        }
+        #expect(box.cli(["task", "start", task, "-q"]).status == 0)
+        #expect(try String(contentsOfFile: outside, encoding: .utf8) == "precious\n")
+        // The logs are real files in the folder now.
+        let attributes = try FileManager.default.attributesOfItem(atPath: cycle + "/work.stdout")
+        #expect(attributes[.type] as? FileAttributeType == .typeRegular)
+        #expect(box.cli(["task", "logs", task]).stdout.contains("overwritten"))
+    }
+
+    @Test("a secret typed into a task's goal is stored and shown masked, like events")
+    func goalIsMasked() throws {
+        let box = try TaskSandbox("goal-mask")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: SecretStore
+            metadata: {name: keys}
+            spec:
+              data: {PIN: "4821"}
+            ---
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: g}
+            spec:
+              steps:
+                - {id: work, scope: task, command: "true"}
+            """)
+        #expect(box.cli(["apply", "-f", box.root + "/manifest.yaml"]).status == 0)
+        let created = box.cli(["task", "create", "-n", "pin-4821", "-W", "g", "-g", "use pin 4821 to log in", "--no-start"])
+        let task = TaskSandbox.taskID(in: created.stdout)
+        var shown = ""
+        for arguments in [["task", "info", task], ["task", "info", task, "-o", "json"], ["task", "list"], ["task", "list", "-o", "json"],
+            ["event", "list", task, "-o", "json"]] {
+            shown += box.cli(arguments).stdout
+        }
+        #expect(!shown.contains("4821"), "\(shown)")
+        #expect(shown.contains("use pin *** to log in"))
+        #expect(stringsScan(["4821"], under: box.data).isEmpty)
+    }
 }
