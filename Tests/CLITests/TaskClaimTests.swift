@@ -210,4 +210,32 @@ struct TaskClaimTests {
         #expect(shown.contains("use pin *** to log in"))
         #expect(stringsScan(["4821"], under: box.data).isEmpty)
     }
+
+    @Test("deleting a running task is refused, or with --force stops its runner and its step first")
+    func deleteRunningTask() throws {
+        let box = try TaskSandbox("delete-running")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: long}
+            spec:
+              steps:
+                - {id: long, scope: task, command: "sleep 60 & echo $! > sleeper.pid; wait"}
+            """)
+        #expect(box.cli(["apply", "-f", box.root + "/manifest.yaml"]).status == 0)
+        let task = TaskSandbox.taskID(in: box.cli(["task", "create", "-n", "long", "-W", "long", "-g", "g", "--no-start"]).stdout)
+        let runner = try Self.spawn(box, ["task", "start", task], label: "runner")
+        #expect(TaskRecoveryTests.waitFor(20) { !box.read("sleeper.pid").isEmpty })
+        let sleeper = Int32(box.read("sleeper.pid").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let refused = box.cli(["task", "delete", task])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("task \(task) is running (pid \(runner.processIdentifier))"), "\(refused.stderr)")
+        let forced = box.cli(["task", "delete", task, "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        runner.waitUntilExit()
+        #expect(!isAliveProcess(runner.processIdentifier))
+        #expect(TaskRecoveryTests.waitFor(5) { !isAliveProcess(sleeper) }, "the step's process survived")
+        #expect(box.cli(["task", "info", task]).status == 2)
+    }
 }
