@@ -523,7 +523,9 @@ struct TaskDeleteCommand: OneTaskCommand {
         Usage: orchestrator task delete ID [--force]
 
         Deletes the task with its items, runs, events and log files. A running task is refused
-        unless --force.
+        unless --force, which first stops its runner (SIGTERM: the runner pauses the task and ends
+        its steps' process groups, as Ctrl-C does) and waits for it, then deletes; a runner that
+        does not stop within 30 s is not deleted under (exit 1).
         """
     var force = false
     var dataDirectory: String?
@@ -534,8 +536,27 @@ struct TaskDeleteCommand: OneTaskCommand {
     }
 
     func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
-        if task.status == .running && !force {
-            throw UsageError("task \(task.id) is running", help: "pause it first, or pass --force")
+        if task.status == .running {
+            guard force else {
+                throw UsageError(
+                    "task \(task.id) is running" + (task.runnerPID.map { " (pid \($0))" } ?? ""),
+                    help: "pause it first (`orchestrator task pause \(task.id)`), or pass --force to stop its runner and delete it")
+            }
+            // Never delete under a live runner: stop it the way Ctrl-C does, then wait.
+            if let pid = task.runnerPID, RunnerIdentity.isAlive(pid: pid, start: task.runnerStart) {
+                context.stderr.write("stopping the runner of task \(task.id) (pid \(pid))\n")
+                kill(pid, SIGTERM)
+                var waited = 0
+                while RunnerIdentity.isAlive(pid: pid, start: task.runnerStart), waited < 30_000 {
+                    usleep(50_000)
+                    waited += 50
+                }
+                if RunnerIdentity.isAlive(pid: pid, start: task.runnerStart) {
+                    context.stderr.write("orchestrator: error: the runner of task \(task.id) (pid \(pid)) did not stop within 30 s; nothing deleted\n")
+                    return .findings
+                }
+            }
+            try tasks.recoverOrphanedTasks()
         }
         try tasks.deleteTask(task.id)
         TaskCommand.removeTree(tasks.logDirectory(task.id))

@@ -283,11 +283,26 @@ extension TaskRunner {
     }
 
     func finishPaused() throws {
-        try tasks.write { writer in
-            try writer.append(NewEvent(.taskPaused, cycle: task.cycle, payload: .object([("cycle", .int(Int64(task.cycle)))])), task: taskID)
-            try writer.pause(task: taskID)
+        let reason = pauseReason.withLock { $0 }
+        do {
+            try tasks.write { writer in
+                var payload: [(key: String, value: JSONValue)] = [("cycle", .int(Int64(task.cycle)))]
+                if let reason { payload.append(("reason", .string(reason))) }
+                try writer.append(NewEvent(.taskPaused, cycle: task.cycle, payload: .object(payload)), task: taskID)
+                try writer.pause(task: taskID, reason: reason)
+            }
+        } catch {
+            // The store could not record the pause (a full disk fills the database too): the
+            // runner stops anyway; the next command finds the task interrupted, and resume works.
+            progress(.note("task paused: \(reason ?? "stopped"); the pause could not be recorded (\(error)); `orchestrator task resume \(taskID)` continues it once the store can be written"), cycle: task.cycle)
+            throw error
         }
         task.status = .paused
-        progress(.note("task paused in cycle \(task.cycle); `orchestrator task resume \(taskID)` continues it"), cycle: task.cycle)
+        task.reason = reason
+        if let reason {
+            progress(.note("task paused: \(reason); `orchestrator task resume \(taskID)` continues it"), cycle: task.cycle)
+        } else {
+            progress(.note("task paused in cycle \(task.cycle); `orchestrator task resume \(taskID)` continues it"), cycle: task.cycle)
+        }
     }
 }

@@ -114,6 +114,10 @@ public struct ProcessResult: Sendable, Equatable {
     /// captures, output variables and decisions read (issue 11.3: masking applies to what is
     /// stored and shown, never to what the workflow computes with). Held in memory only.
     public var rawOutput: RawOutput = RawOutput()
+    /// A log could not be written (errno; ENOSPC: the disk is full). The group was terminated
+    /// as on a timeout, and the log is cut at `LogWriteFailure.keptBytes` to free space for the
+    /// runner's records: the step has no result.
+    public var logWriteFailure: Int32?
 
     /// The shell's convention: the exit status, or 128 + the signal number.
     public var exitCode: Int32 {
@@ -502,6 +506,7 @@ private struct Supervisor {
     private var lastGroupCheck: ContinuousClock.Instant?
     private var stdoutBytes: Int64 = 0
     private var stderrBytes: Int64 = 0
+    private var logWriteFailure: Int32?
     private var rawStdout = TailWindow(limit: RawOutput.window)
     private var rawStderr = TailWindow(limit: RawOutput.window)
 
@@ -630,16 +635,29 @@ private struct Supervisor {
                 }
                 let chunk = Array(buffer[0..<count])
                 if isStdout { rawStdout.append(chunk) } else { rawStderr.append(chunk) }
+                var failure: Int32?
                 if isStdout {
                     let masked = stdoutMasking.feed(chunk)
                     if stdoutLog < 0 && !masked.isEmpty { stdoutLog = Supervisor.openLogLazily(request.stdoutLogPath) }
-                    writeAll(stdoutLog, masked)
+                    if logWriteFailure == nil, !masked.isEmpty { failure = stdoutLog < 0 ? errno : writeAll(stdoutLog, masked) }
                     stdoutBytes += Int64(masked.count)
                 } else {
                     let masked = stderrMasking.feed(chunk)
                     if stderrLog < 0 && !masked.isEmpty { stderrLog = Supervisor.openLogLazily(request.stderrLogPath) }
-                    writeAll(stderrLog, masked)
+                    if logWriteFailure == nil, !masked.isEmpty { failure = stderrLog < 0 ? errno : writeAll(stderrLog, masked) }
                     stderrBytes += Int64(masked.count)
+                }
+                if let failure, logWriteFailure == nil {
+                    // Nothing is lost silently: the step stops, and says why (ENOSPC: a full disk).
+                    logWriteFailure = failure
+                    for fd in [stdoutLog, stderrLog] where fd >= 0 && lseek(fd, 0, SEEK_END) > off_t(LogWriteFailure.keptBytes) {
+                        _ = ftruncate(fd, off_t(LogWriteFailure.keptBytes))
+                        _ = lseek(fd, off_t(LogWriteFailure.keptBytes), SEEK_SET)
+                    }
+                    if !timedOut, !cancelled {
+                        cancelled = true
+                        beginTermination(clock.now)
+                    }
                 }
             }
         }
@@ -677,8 +695,14 @@ private struct Supervisor {
             notices: notices,
             rawOutput: RawOutput(
                 stdout: rawStdout.window, stderr: rawStderr.window, stdoutTruncated: rawStdout.dropped || rawStdout.bytes.count > RawOutput.window,
-                stderrTruncated: rawStderr.dropped || rawStderr.bytes.count > RawOutput.window))
+                stderrTruncated: rawStderr.dropped || rawStderr.bytes.count > RawOutput.window),
+            logWriteFailure: logWriteFailure)
     }
+}
+
+/// What is left of a log whose write failed: its first bytes (the rest is cut to free space).
+public enum LogWriteFailure {
+    public static let keptBytes = 1 << 20
 }
 
 /// The unmasked tail of a process's two streams (see `ProcessResult.rawOutput`).

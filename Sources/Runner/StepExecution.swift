@@ -57,6 +57,8 @@ struct StepResult {
     /// The unmasked output (the process's in-memory window, or a builtin's text); nil when the
     /// step did not run.
     var rawOutput: RawOutput?
+    /// The step's log could not be written (errno): the step has no result.
+    var logWriteFailure: Int32?
 
     var success: Bool { exitCode == 0 && !timedOut && error == nil }
 }
@@ -111,6 +113,18 @@ extension TaskRunner {
 
         let result = launch(step, prepared: &prepared, paths: paths, runID: runID)
         prepared.notices += result.notices
+        if let failure = result.logWriteFailure {
+            // The log could not be written (ENOSPC: the disk is full): no result, the task
+            // pauses with the reason, and the step runs again on resume (issue 23.6).
+            let reason = failure == ENOSPC ? "no space left on device" : "cannot write the step's log: \(errnoDescription(failure))"
+            pauseReason.withLock { $0 = $0 ?? reason }
+            pauseFlag.withLock { $0 = true }
+            progress(
+                .note("\(step.id)\(item.map { " [\($0.id)]" } ?? ""): \(reason) (its log is cut at \(LogWriteFailure.keptBytes >> 20) MiB); it runs again on resume"),
+                cycle: cycle)
+            try tasks.write { try $0.markRunInterrupted(runID) }
+            return .pause
+        }
         if result.interrupted {
             try tasks.write { try $0.markRunInterrupted(runID) }
             progress(.note("\(step.id)\(item.map { " [\($0.id)]" } ?? ""): interrupted; it runs again on resume"), cycle: cycle)
@@ -434,7 +448,7 @@ extension TaskRunner {
                 exitCode: result.exitCode, timedOut: result.timedOut, durationMS: result.durationMS, stdoutPath: paths.stdout,
                 stderrPath: paths.stderr, leftovers: result.terminatedLeftoverProcesses, notices: result.notices,
                 interrupted: result.cancelled, outputBytes: (Int64(result.stdoutBytes), Int64(result.stderrBytes)),
-                rawOutput: result.rawOutput)
+                rawOutput: result.rawOutput, logWriteFailure: result.logWriteFailure)
         } catch {
             let message = masker.mask(error.description)
             writeTextFile(paths.stdout, "")

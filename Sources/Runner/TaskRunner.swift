@@ -138,6 +138,8 @@ public final class TaskRunner: @unchecked Sendable {
     var ledger = RunnerState()
 
     let pauseFlag = Locked(false)
+    /// Why the runner pauses when it was not asked to (a full disk); nil for a requested pause.
+    let pauseReason = Locked<String?>(nil)
     /// Set by `interrupt()`: running steps are terminated (and run again on resume).
     let interruption = ProcessCancellation()
     let createdDirectories = Locked(Set<String>())

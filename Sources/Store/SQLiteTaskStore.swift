@@ -372,8 +372,13 @@ struct SQLiteTaskWriter: TaskWriter {
 
     /// The runner stops at a step boundary and leaves the task paused (resumable); items left
     /// running go back to pending.
-    public func pause(task id: String) throws {
-        try setTask(id, [("status", .text(TaskStatus.paused.rawValue)), ("pause_requested", .integer(0)), ("runner_pid", .null)])
+    public func pause(task id: String, reason: String?) throws {
+        try setTask(
+            id,
+            [
+                ("status", .text(TaskStatus.paused.rawValue)), ("pause_requested", .integer(0)), ("runner_pid", .null),
+                ("reason", reason.map { .text($0) } ?? .null),
+            ])
         try releaseRunningItems(task: id)
     }
 

@@ -91,9 +91,9 @@ public protocol TaskWriter {
     func adoptWorkflow(task id: String, graphHash: String, snapshot: JSONValue) throws
     /// The task ends (`completed` or `failed`); items left running go back to pending.
     func finish(task id: String, status: TaskStatus, reason: String, consecutiveFailures: Int?) throws
-    /// The runner stops at a step boundary and leaves the task paused; items left running go
-    /// back to pending.
-    func pause(task id: String) throws
+    /// The runner stops at a step boundary and leaves the task paused, with why when it was not
+    /// asked to (`no space left on device`); items left running go back to pending.
+    func pause(task id: String, reason: String?) throws
     /// A run ended by an interruption of its runner: it runs again on resume.
     func markRunInterrupted(_ runID: Int64) throws
     /// Records a run that starts now; returns its id.

@@ -210,4 +210,78 @@ struct TaskClaimTests {
         #expect(shown.contains("use pin *** to log in"))
         #expect(stringsScan(["4821"], under: box.data).isEmpty)
     }
+
+    @Test("deleting a running task is refused, or with --force stops its runner and its step first")
+    func deleteRunningTask() throws {
+        let box = try TaskSandbox("delete-running")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: long}
+            spec:
+              steps:
+                - {id: long, scope: task, command: "sleep 60 & echo $! > sleeper.pid; wait"}
+            """)
+        #expect(box.cli(["apply", "-f", box.root + "/manifest.yaml"]).status == 0)
+        let task = TaskSandbox.taskID(in: box.cli(["task", "create", "-n", "long", "-W", "long", "-g", "g", "--no-start"]).stdout)
+        let runner = try Self.spawn(box, ["task", "start", task], label: "runner")
+        #expect(TaskRecoveryTests.waitFor(20) { !box.read("sleeper.pid").isEmpty })
+        let sleeper = Int32(box.read("sleeper.pid").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        let refused = box.cli(["task", "delete", task])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("task \(task) is running (pid \(runner.processIdentifier))"), "\(refused.stderr)")
+        let forced = box.cli(["task", "delete", task, "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        runner.waitUntilExit()
+        #expect(!isAliveProcess(runner.processIdentifier))
+        #expect(TaskRecoveryTests.waitFor(5) { !isAliveProcess(sleeper) }, "the step's process survived")
+        #expect(box.cli(["task", "info", task]).status == 2)
+    }
+
+    @Test("a step that fills the disk pauses the task with `no space left on device`; resume completes it")
+    func fullDiskPauses() throws {
+        let box = try TaskSandbox("enospc")
+        try FileManager.default.createDirectory(atPath: box.data, withIntermediateDirectories: true)
+        func run(_ path: String, _ arguments: [String]) -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return -1 }
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m,mode=0700", "tmpfs", box.data]) == 0 else {
+            print("note: mounting a tmpfs is not allowed here; the full-disk test is skipped")
+            return
+        }
+        defer { _ = run("/bin/umount", [box.data]) }
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: flood}
+            spec:
+              steps:
+                - {id: before, scope: task, command: "echo before"}
+                - {id: flood, scope: task, command: "if [ ! -f flooded ]; then touch flooded; yes 'a line that fills the disk' | head -c 20000000; fi; echo calm"}
+                - {id: after, scope: task, command: "echo after"}
+            """, workspaceSpec: "qa_targets: []")
+        let first = box.runShowingProgress("flood")
+        #expect(first.result.status == 1, "\(first.result.stdout)\(first.result.stderr)")
+        #expect(first.result.stdout.contains("task paused: no space left on device"), "\(first.result.stdout)")
+        let info = try box.taskInfo(first.task)
+        #expect(info["status"]?.string == "paused")
+        #expect(info["reason"]?.string == "no space left on device")
+        let paused = ofType(try box.events(first.task), "task_paused")
+        #expect(paused.first?["payload"]?["reason"]?.string == "no space left on device")
+        let resumed = box.cli(["task", "resume", first.task, "-q"])
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(box.read("flooded").isEmpty && FileManager.default.fileExists(atPath: box.workspace + "/flooded"))
+        // Every step finished once; the flooding one ran twice (its first run had no result).
+        let finished = ofType(try box.events(first.task), "step_finished").compactMap { $0["step"]?.string }
+        #expect(finished == ["before", "flood", "after"], "\(finished)")
+    }
 }
