@@ -37,12 +37,18 @@ public enum Items {
 
     /// The static items of a new task: explicit targets, else every `*.md` under the workspace's
     /// `qa_targets` (sorted) when an enabled step is item-scoped, else the task-level item.
-    public static func discover(graph: WorkflowGraph, workspace: WorkspaceSpec, root: String, targets: [String]) -> [ItemRecord] {
+    /// Items stay inside the workspace (issue 23.4): a target that leaves the root (through
+    /// `..` or a symlink) is refused.
+    public static func discover(graph: WorkflowGraph, workspace: WorkspaceSpec, root: String, targets: [String]) throws -> [ItemRecord] {
         if !targets.isEmpty {
             var seen = Set<String>()
             var items: [ItemRecord] = []
             for target in targets {
-                let relative = relativePath(target, root: root)
+                let absolute = target.hasPrefix("/") ? target : root + "/" + target
+                guard let relative = contained(absolute, root: root) else {
+                    throw RunnerError(
+                        "-t \(target): outside the workspace root \(root) (resolved: \(canonicalPath(absolute) ?? absolute)); items stay inside the workspace")
+                }
                 guard seen.insert(relative).inserted else { continue }
                 items.append(ItemRecord(ordinal: items.count, itemID: relative, path: relative, label: relative, origin: "target"))
             }
@@ -53,15 +59,17 @@ public enum Items {
         }
         if itemScoped {
             var paths: [String] = []
+            var visited = Set<String>()
             for target in workspace.qaTargets.map(\.value) {
                 let absolute = target.hasPrefix("/") ? target : root + "/" + target
+                guard contained(absolute, root: root) != nil else { continue }
                 if isDirectory(absolute) {
-                    collectMarkdown(absolute, into: &paths)
+                    collectMarkdown(absolute, root: root, visited: &visited, into: &paths)
                 } else if absolute.hasSuffix(".md"), fileExists(absolute) {
                     paths.append(absolute)
                 }
             }
-            let relative = Array(Set(paths.map { relativePath($0, root: root) })).sorted()
+            let relative = Array(Set(paths.compactMap { contained($0, root: root) })).sorted()
             return relative.enumerated().map { index, path in
                 ItemRecord(ordinal: index, itemID: path, path: path, label: path, origin: "qa_targets")
             }
@@ -77,15 +85,37 @@ public enum Items {
         return path
     }
 
-    static func collectMarkdown(_ directory: String, into paths: inout [String]) {
+    /// The `*.md` files under `directory`. A symlink is followed only when it stays inside the
+    /// root, and each directory is entered once (by its canonical path), so a symlink loop ends.
+    static func collectMarkdown(_ directory: String, root: String, visited: inout Set<String>, into paths: inout [String]) {
+        guard let canonical = canonicalPath(directory), visited.insert(canonical).inserted else { return }
         for name in directoryEntries(directory) where !name.hasPrefix(".") {
             let path = directory + "/" + name
+            guard contained(path, root: root) != nil else { continue }
             if isDirectory(path) {
-                collectMarkdown(path, into: &paths)
+                collectMarkdown(path, root: root, visited: &visited, into: &paths)
             } else if name.hasSuffix(".md") {
                 paths.append(path)
             }
         }
+    }
+
+    /// `path` relative to the workspace root when it lies inside it once both are canonical
+    /// (symlinks and `..` resolved), else nil. A path that does not exist yet is judged by its
+    /// existing parent.
+    public static func contained(_ path: String, root: String) -> String? {
+        guard let canonicalRoot = canonicalPath(root) else { return nil }
+        var resolved = canonicalPath(path)
+        if resolved == nil, let slash = path.lastIndex(of: "/"), let parent = canonicalPath(String(path[..<slash])) {
+            let name = String(path[path.index(after: slash)...])
+            guard name != "..", name != "." else { return nil }
+            resolved = parent + "/" + name
+        }
+        guard let resolved else { return nil }
+        if resolved == canonicalRoot { return "" }
+        let prefix = canonicalRoot.hasSuffix("/") ? canonicalRoot : canonicalRoot + "/"
+        guard resolved.hasPrefix(prefix) else { return nil }
+        return String(resolved.dropFirst(prefix.count))
     }
 
     // MARK: tickets
@@ -186,9 +216,17 @@ public enum Items {
             }
             var path: String?
             if let explicit = vars.first(where: { $0.key == "qa_file_path" || $0.key == "path" })?.value.stringValue {
+                // An agent's output names the path: it must stay inside the workspace.
+                guard contained(explicit.hasPrefix("/") ? explicit : root + "/" + explicit, root: root) != nil else {
+                    return ([], "generate_items: item `\(id)` names the path `\(explicit)`, which leaves the workspace root \(root)")
+                }
                 path = explicit
             } else if fileExists(id.hasPrefix("/") ? id : root + "/" + id), !isDirectory(id.hasPrefix("/") ? id : root + "/" + id) {
-                path = relativePath(id, root: root)
+                // An id naming a file is its path only inside the workspace.
+                guard let inside = contained(id.hasPrefix("/") ? id : root + "/" + id, root: root) else {
+                    return ([], "generate_items: item `\(id)` names a file that leaves the workspace root \(root)")
+                }
+                path = inside
             }
             items.append(GeneratedItem(id: id, path: path, label: label, vars: .object(vars)))
         }
@@ -313,7 +351,8 @@ extension Items {
         let absolute = target.hasPrefix("/") ? target : root + "/" + target
         if isDirectory(absolute) {
             var paths: [String] = []
-            collectMarkdown(absolute, into: &paths)
+            var visited = Set<String>()
+            collectMarkdown(absolute, root: root, visited: &visited, into: &paths)
             return paths.isEmpty ? .noMarkdown : .documents(paths.count)
         }
         guard fileExists(absolute) else { return .missing }

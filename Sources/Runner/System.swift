@@ -100,6 +100,13 @@ func readFileTail(_ path: String, limit: Int) -> (bytes: [UInt8], truncated: Boo
     return (Array(result[0..<filled]), true)
 }
 
+/// The canonical absolute path (symlinks and `..` resolved), nil when it does not exist.
+func canonicalPath(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}
+
 func fileExistsAsDirectory(_ path: String) -> Bool {
     var info = stat()
     guard stat(path, &info) == 0 else { return false }

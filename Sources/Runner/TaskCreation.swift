@@ -42,7 +42,7 @@ public enum TaskCreation {
         guard isDirectory(pinned.root) else {
             throw RunnerError("the root of workspace \(pinned.workspaceName) does not exist: \(pinned.root)")
         }
-        let items = Items.discover(graph: pinned.graph, workspace: pinned.workspace, root: pinned.root, targets: options.targets)
+        let items = try Items.discover(graph: pinned.graph, workspace: pinned.workspace, root: pinned.root, targets: options.targets)
         let now = StoreClock.timestamp()
         let id = newID()
         // The task's own fields are stored and shown masked, as events are (issue 23.5): a

@@ -284,4 +284,54 @@ struct TaskClaimTests {
         let finished = ofType(try box.events(first.task), "step_finished").compactMap { $0["step"]?.string }
         #expect(finished == ["before", "flood", "after"], "\(finished)")
     }
+
+    @Test("items stay inside the workspace: -t, generated paths and qa_targets symlinks cannot leave it; symlink loops end")
+    func itemsStayInsideTheWorkspace() throws {
+        let box = try TaskSandbox("contained")
+        try box.file("qa/a.md", "a\n")
+        let outside = box.root + "/outside"
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: outside + "/secret.md", contents: Data("x\n".utf8))
+        // A symlink out of the root, and a loop back into qa/ itself.
+        try FileManager.default.createSymbolicLink(atPath: box.workspace + "/qa/out", withDestinationPath: outside)
+        try FileManager.default.createSymbolicLink(atPath: box.workspace + "/qa/loop", withDestinationPath: box.workspace + "/qa")
+        try FileManager.default.createSymbolicLink(atPath: box.workspace + "/qa/escape.md", withDestinationPath: outside + "/secret.md")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: scan}
+            spec:
+              steps:
+                - {id: check, scope: item, command: "echo {item_id} >> ran"}
+            ---
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: gen}
+            spec:
+              steps:
+                - id: pick
+                  scope: task
+                  command: "echo '[{\\"id\\": \\"x\\", \\"p\\": \\"../outside/secret.md\\"}]'"
+                  behavior:
+                    post_actions:
+                      - {type: generate_items, from_var: pick_output, mapping: {item_id: "$.id", vars: {qa_file_path: "$.p"}}, replace: true}
+                - {id: use, scope: item, command: "echo {item_id} >> generated"}
+            """)
+        #expect(box.cli(["apply", "-f", box.root + "/manifest.yaml"]).status == 0)
+        // The scan: only qa/a.md (the loop is entered once, nothing outside is collected).
+        let scan = box.run("scan")
+        #expect(scan.result.status == 0, "\(scan.result.stdout)\(scan.result.stderr)")
+        #expect(box.read("ran") == "qa/a.md\n", "\(box.read("ran"))")
+        // -t outside the root: refused before anything is created.
+        for target in [outside + "/secret.md", box.workspace + "/qa/escape.md", box.workspace + "/../outside/secret.md"] {
+            let refused = box.cli(["task", "create", "-W", "scan", "-t", target, "--no-start"])
+            #expect(refused.status == 2, "\(target): \(refused.stderr)")
+            #expect(refused.stderr.contains("outside the workspace root"), "\(refused.stderr)")
+        }
+        // A generated item whose path leaves the root: the extraction fails, the items stay.
+        let generated = box.run("gen")
+        #expect(ofType(try box.events(generated.task), "items_generation_failed").first?["payload"]?["problem"]?.string?.contains("leaves the workspace root") == true)
+        #expect(box.read("generated") == "qa/a.md\n", "\(box.read("generated"))")
+    }
 }
