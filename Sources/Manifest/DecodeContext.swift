@@ -227,6 +227,10 @@ final class DecodeContext {
                 help: "write an integer that is \(bound)")
             return nil
         }
+        if let excess = IntegerRanges.excess(number, key: key) {
+            error(.invalidValue, excess.message, at: value.range, help: excess.help)
+            return nil
+        }
         return Located(number, range: value.range)
     }
 

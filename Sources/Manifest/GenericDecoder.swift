@@ -66,6 +66,8 @@ extension DecodeContext {
             if number < minimum {
                 let bound = minimum == 0 ? "zero or more" : "at least \(minimum)"
                 error(.invalidValue, "`\(key)` must be \(bound), found \(number)", at: node.range, help: "write an integer that is \(bound)")
+            } else if let excess = IntegerRanges.excess(number, key: key) {
+                error(.invalidValue, excess.message, at: node.range, help: excess.help)
             }
         case .number:
             guard case .scalar(let scalar) = node.content else {
