@@ -427,6 +427,7 @@ struct TaskTraceCommand: OneTaskCommand {
                     ])
                 })),
                 ("deviations", .array(trace.deviations.map { .string($0) })),
+                ("history_starts_at", trace.historyStartsAt.map { .int($0) } ?? .null),
                 ("findings", .array(trace.findings.map(\.json))),
                 ("summary", .object(counts)),
                 ("notes", .array(trace.notes.map(\.json))),
@@ -455,6 +456,11 @@ struct TaskTraceCommand: OneTaskCommand {
                         + ForegroundRun.pad(row.outcome, 12) + ForegroundRun.pad(duration, 9) + ForegroundRun.pad(exit, 9)
                         + (row.decision ?? "") + why + "\n"
                 }
+            }
+            if let first = trace.historyStartsAt {
+                text += first == 0
+                    ? "the task's events were cleaned up (event cleanup): nothing is left to trace\n"
+                    : "the task's events before event \(first) were cleaned up (event cleanup): the trace covers what remains\n"
             }
             if trace.deviations.isEmpty {
                 text += "no deviation: the execution followed the plan\n"
@@ -697,71 +703,3 @@ extension TaskCommand {
     }
 }
 
-/// `orchestrator event list`
-enum EventCommand: CommandGroup {
-    static let name = "event"
-    static let summary = "list a task's events"
-    static let discussion = "Events are what a task did, in order (ids are monotonic); the types are listed in docs/runner.md."
-    static let subcommands: [any CommandEntry.Type] = [EventListCommand.self]
-}
-
-/// `event list --task ID` (or `event list ID`)
-struct EventListCommand: Command {
-    /// The event types `--type WORD` selects: the type, or every type it begins. A word that
-    /// names none is bad usage, with the closest type and the families (never an empty success).
-    static func types(_ word: String) throws(UsageError) -> [EventType] {
-        let matches = EventType.matching(word)
-        guard matches.isEmpty else { return matches }
-        let names = EventType.allCases.map(\.rawValue)
-        let close = Suggestions.closest(to: word, in: names).map { "did you mean `\($0)`? " } ?? ""
-        throw UsageError(
-            "no event type is or begins with `\(word)`",
-            help: close + "the families are " + EventType.families.map { "`\($0)`" }.joined(separator: ", ") + " (docs/runner.md lists every type)")
-    }
-
-    static let name = "list"
-    static let summary = "the events of a task, in order"
-    static let usage = """
-        Usage: orchestrator event list --task ID [--type TYPE] [--limit N] [-o text|json]
-               orchestrator event list ID [--type TYPE] [--limit N] [-o text|json]
-
-        The events of a task in order (ids are monotonic). --type keeps one type or every type
-        it begins (`step_`, `self_restart`); an unknown one is bad usage. --limit keeps the
-        last N. -o json: an array of {"id", "task", "type", "cycle", "step", "item", "timestamp",
-        "payload"}. The event types are listed in docs/runner.md.
-        """
-    var task: String?
-    var type: String?
-    var limit: Int?
-    var output = TaskCommand.Output.text
-    var dataDirectory: String?
-    var ids: [String] = []
-
-    static var options: [Option<Self>] {
-        [
-            .value(\.task, "--task", value: "ID", help: "the task (or give ID alone)"),
-            .value(\.type, "--type", value: "TYPE", help: "only events of this type, or of the types it begins (`step_`)"),
-            .integer(\.limit, "--limit", value: "N", help: "only the last N events"),
-            .output(\.output), .dataDirectory(\.dataDirectory),
-        ]
-    }
-    static var positionals: Positionals<Self>? { Positionals(\.ids) }
-
-    func run(context: CommandContext) -> ExitStatus {
-        runStoreCommand(context) {
-            guard ids.count <= 1, task == nil || ids.isEmpty || ids == [task] else {
-                throw UsageError("`event list` takes one task", help: "e.g. `orchestrator event list --task ID` or `orchestrator event list ID`")
-            }
-            guard let id = task ?? ids.first else { throw UsageError("`event list` needs --task ID (or the ID alone)") }
-            let (_, tasks) = try TaskCommand.open(dataDirectory, context: context)
-            let task = try TaskCommand.find(id, tasks: tasks)
-            let events = try tasks.events(task.id, types: try type.map(EventListCommand.types), limit: limit)
-            if output == .json {
-                context.stdout.write(JSONWriter(pretty: false).string(.array(events.map(\.json))) + "\n")
-            } else {
-                for event in events { context.stdout.write(TaskCommand.eventLine(event)) }
-            }
-            return .success
-        }
-    }
-}

@@ -44,6 +44,9 @@ public struct TaskTrace: Sendable {
     public var entries: [TraceEntry]
     public var deviations: [String]
     public var cycles: Int
+    /// Set when the task's oldest events were cleaned up (`event cleanup`): the id of the oldest
+    /// event left (0: none is left). The trace covers what remains.
+    public var historyStartsAt: Int64?
     /// What did not happen although nothing failed (steps that did nothing, failed
     /// generate_items extractions) and failed steps' first stderr lines.
     public var notes: [TaskNote] = []
@@ -62,7 +65,11 @@ public struct TaskTrace: Sendable {
         let pinned = try PinnedWorkflow.compile(snapshot: task.snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace)
         let graph = pinned.graph
         let executedCycles = events.filter { $0.type == .cycleStarted }.compactMap(\.cycle)
-        let cycles = executedCycles.max() ?? 0
+        // `event cleanup` may have deleted the oldest events: the trace then covers what remains
+        // and does not call missing history a deviation.
+        let trimmed = events.first?.type != .taskCreated
+        let startedCycles = Set(executedCycles)
+        let cycles = max(executedCycles.max() ?? 0, trimmed ? task.cycle : 0)
         let plan = Planner.plan(graph, cycles: graph.loop.cycleLimit == nil ? max(cycles, 1) : nil)
         var deviations: [String] = []
         var entries: [TraceEntry] = []
@@ -88,7 +95,7 @@ public struct TaskTrace: Sendable {
         let finished = task.finalizedCycle
         let stoppedByGuard = events.contains { $0.type == .loopGuardDecision && $0.payload["continue"] == .bool(false) }
 
-        for cycle in 1...max(cycles, 1) where cycles > 0 {
+        for cycle in 1...max(cycles, 1) where cycles > 0 && (!trimmed || startedCycles.contains(cycle)) {
             guard cycle <= plan.cycles.count else {
                 deviations.append("cycle \(cycle) ran, but the plan has only \(plan.cycles.count) cycle\(plan.cycles.count == 1 ? "" : "s")")
                 continue
@@ -136,7 +143,7 @@ public struct TaskTrace: Sendable {
                 }
             }
         }
-        if task.status == .completed, cycles < plan.cycles.count, !plan.truncated, !stoppedByGuard {
+        if !trimmed, task.status == .completed, cycles < plan.cycles.count, !plan.truncated, !stoppedByGuard {
             deviations.append("the task completed after \(cycles) cycle\(cycles == 1 ? "" : "s"), but the plan has \(plan.cycles.count) and no guard stopped the loop")
         }
         var timeouts: [String: Int] = [:]
@@ -147,7 +154,8 @@ public struct TaskTrace: Sendable {
             taskStatus: task.status, events: events, timeouts: timeouts, deviations: deviations,
             now: now ?? TraceClock.milliseconds(task.updatedAt) ?? 0)
         return TaskTrace(
-            entries: entries, deviations: deviations, cycles: cycles, notes: TaskNote.notes(from: events),
+            entries: entries, deviations: deviations, cycles: cycles,
+            historyStartsAt: trimmed ? (events.first?.id ?? 0) : nil, notes: TaskNote.notes(from: events),
             findings: TraceRules.check(context), timeline: timeline(events))
     }
 

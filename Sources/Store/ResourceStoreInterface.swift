@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // The resource side of the store: resources with generations and append-only revisions, the
 // secrets at rest, and the task store of the same engine. The CLI, the runner and the daemon
 // hold an `any ResourceStore`; `SQLiteResourceStore` is the embedded engine (the PostgreSQL
@@ -36,6 +42,12 @@ public protocol ResourceStore: AnyObject, Sendable {
     /// Re-encrypts every value with a new key in one transaction (`secret key rotate`).
     func rotateSecretKey() throws -> SecretKeyRotation
 
+    /// Where the database lives and how big it is (`db status`): its path and bytes on disk.
+    func databaseFiles() throws -> [(path: String, bytes: Int64)]
+    /// Rebuilds the database to reclaim the space of deleted rows (`db vacuum`); returns the
+    /// bytes before and after.
+    func vacuum() throws -> (before: Int64, after: Int64)
+
     /// The task store of this engine, over the same database.
     func taskStore() -> any TaskStore
 }
@@ -60,4 +72,20 @@ extension SQLiteResourceStore {
     public func rotateSecretKey() throws -> SecretKeyRotation { try SecretSealing.rotate(self) }
 
     public func taskStore() -> any TaskStore { SQLiteTaskStore(self) }
+
+    public func databaseFiles() throws -> [(path: String, bytes: Int64)] {
+        [database.path, database.path + "-wal", database.path + "-shm"].compactMap { path in
+            var info = stat()
+            return stat(path, &info) == 0 ? (path, Int64(info.st_size)) : nil
+        }
+    }
+
+    public func vacuum() throws -> (before: Int64, after: Int64) {
+        let before = try databaseFiles().map(\.bytes).reduce(0, +)
+        try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try database.execute("VACUUM")
+        try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        let after = try databaseFiles().map(\.bytes).reduce(0, +)
+        return (before, after)
+    }
 }

@@ -155,16 +155,49 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
             } else {
                 sql += " ORDER BY id"
             }
-            return try database.query(sql, parameters).map { row in
-                guard row.count == 8, let id = row[0].integer, let task = row[1].text, let typeText = row[2].text,
-                    let timestamp = row[6].text, let payload = row[7].text
-                else { throw StoreError("an event row is malformed") }
-                guard let type = EventType(rawValue: typeText) else {
-                    throw StoreError("event \(id) of task \(task) has the type `\(typeText)`, which this version does not know: it was written by a newer orchestrator")
-                }
-                return EventRecord(
-                    id: id, task: task, type: type, cycle: row[3].integer.map { Int($0) }, step: row[4].text, item: row[5].text,
-                    timestamp: timestamp, payload: try JSONParser.parse(payload))
+            return try database.query(sql, parameters).map(SQLiteTaskStore.decodeEvent)
+        }
+    }
+
+    static let eventColumns = "id, task_id, type, cycle, step, item, timestamp, payload"
+
+    static func decodeEvent(_ row: [SQLValue]) throws -> EventRecord {
+        guard row.count == 8, let id = row[0].integer, let task = row[1].text, let typeText = row[2].text,
+            let timestamp = row[6].text, let payload = row[7].text
+        else { throw StoreError("an event row is malformed") }
+        guard let type = EventType(rawValue: typeText) else {
+            throw StoreError("event \(id) of task \(task) has the type `\(typeText)`, which this version does not know: it was written by a newer orchestrator")
+        }
+        return EventRecord(
+            id: id, task: task, type: type, cycle: row[3].integer.map { Int($0) }, step: row[4].text, item: row[5].text,
+            timestamp: timestamp, payload: try JSONParser.parse(payload))
+    }
+
+    // MARK: retention
+
+    public func eventsRecorded(before cutoff: String, limit: Int) throws -> [EventRecord] {
+        try read { database in
+            try database.query(
+                "SELECT \(SQLiteTaskStore.eventColumns) FROM events WHERE timestamp < ? ORDER BY id LIMIT ?", [.text(cutoff), .integer(Int64(limit))]
+            ).map(SQLiteTaskStore.decodeEvent)
+        }
+    }
+
+    public func deleteEvents(_ ids: [Int64]) throws -> Int {
+        try sqliteWrite { writer in
+            var deleted = 0
+            for id in ids {
+                try writer.database.run("DELETE FROM events WHERE id = ?", [.integer(id)])
+                deleted += writer.database.changes
+            }
+            return deleted
+        }
+    }
+
+    public func counts() throws -> [(table: String, rows: Int)] {
+        try read { database in
+            try ["tasks", "items", "runs", "events"].map { table in
+                (table, Int(try database.query("SELECT COUNT(*) FROM \(table)").first?.first?.integer ?? 0))
             }
         }
     }

@@ -55,6 +55,12 @@ public protocol TaskStore: AnyObject, Sendable {
     func claim(
         _ id: String, allowed: Set<TaskStatus>, runner: (pid: Int32, start: String?), then: (any TaskWriter, TaskRecord) throws -> Void
     ) throws -> TaskClaimOutcome
+    /// Retention: the oldest events recorded before `cutoff` (a store timestamp), at most `limit`.
+    func eventsRecorded(before cutoff: String, limit: Int) throws -> [EventRecord]
+    /// Deletes events by id in one transaction; returns how many were deleted.
+    func deleteEvents(_ ids: [Int64]) throws -> Int
+    /// Rows per table (`db status`).
+    func counts() throws -> [(table: String, rows: Int)]
     /// Tasks marked running whose runner is gone become `interrupted`; returns their ids.
     @discardableResult
     func recoverOrphanedTasks() throws -> [String]
