@@ -56,7 +56,7 @@ enum ForegroundRun {
         }
         let runner = try TaskRunner(
             tasks: tasks, resources: store, taskID: taskID,
-            options: RunnerOptions(environment: context.environment, progress: quiet ? nil : printer), pinned: pinned)
+            options: ForegroundRun.runnerOptions(context, progress: quiet ? nil : printer), pinned: pinned)
         // Ctrl-C / SIGTERM pause the task (running steps are stopped and run again on resume).
         let watcher = InterruptWatcher()
         watcher.start { signal in
@@ -85,6 +85,17 @@ enum ForegroundRun {
             output.write("task \(final.id) \(final.status.rawValue): \(final.reason ?? "")\n")
             return .findings
         }
+    }
+
+    /// The runner's options for a command: its environment, the progress printer, and the
+    /// heartbeat interval (`ORCHESTRATOR_HEARTBEAT`: a duration such as `30s` or `500ms`;
+    /// default one minute).
+    static func runnerOptions(_ context: CommandContext, progress: (@Sendable (ProgressUpdate) -> Void)?) -> RunnerOptions {
+        var options = RunnerOptions(environment: context.environment, progress: progress)
+        if let text = context.environment["ORCHESTRATOR_HEARTBEAT"], let every = WatchDuration(text) {
+            options.heartbeatInterval = .milliseconds(every.milliseconds)
+        }
+        return options
     }
 
     /// `--set k=v` values.

@@ -24,6 +24,8 @@ struct WatchSnapshot {
     var items: [ItemRecord]
     var runs: [RunRecord]
     var recentEvents: [EventRecord]
+    /// The latest `step_heartbeat` events (what the running steps wrote so far).
+    var heartbeats: [EventRecord] = []
     /// Milliseconds since the epoch, now.
     var now: Int64
 }
@@ -55,7 +57,7 @@ enum WatchPanel {
         } else {
             let now = running.prefix(4).map { run -> String in
                 let since = run.startedAt.flatMap(Timestamps.milliseconds).map { " " + Timestamps.short(snapshot.now - $0) } ?? ""
-                return run.step + (run.item.map { " [\($0)]" } ?? "") + since
+                return run.step + (run.item.map { " [\($0)]" } ?? "") + since + WatchPanel.output(of: run, heartbeats: snapshot.heartbeats)
             }
             lines.append("now: " + now.joined(separator: ", ") + (running.count > 4 ? " and \(running.count - 4) more" : ""))
         }
@@ -97,6 +99,26 @@ enum WatchPanel {
         lines.append("last events:")
         for event in snapshot.recentEvents.suffix(recentEventCount) { lines.append("  " + EventLine.compact(event)) }
         return lines.map { cut($0, width) }
+    }
+
+    /// What a running step wrote so far and for how long it has been silent, from its
+    /// heartbeats: ` (12 KB, silent 3m00s)`; empty before its first heartbeat.
+    static func output(of run: RunRecord, heartbeats: [EventRecord]) -> String {
+        let beats = heartbeats.filter { $0.cycle == run.cycle && $0.step == run.step && $0.item == run.item }
+        guard let last = beats.last else { return "" }
+        func total(_ event: EventRecord) -> Int64 {
+            (event.payload["stdout_bytes"]?.intValue ?? 0) + (event.payload["stderr_bytes"]?.intValue ?? 0)
+        }
+        let bytes = total(last)
+        let size = bytes < 10_240 ? "\(bytes) B" : bytes < 10_485_760 ? "\(bytes / 1024) KB" : "\(bytes / 1_048_576) MB"
+        // The earliest heartbeat since which nothing was written.
+        var quietSince = last
+        for beat in beats.reversed() {
+            guard total(beat) == bytes else { break }
+            quietSince = beat
+        }
+        let silent = (last.payload["running_ms"]?.intValue ?? 0) - (quietSince.payload["running_ms"]?.intValue ?? 0)
+        return " (\(size)" + (silent > 0 ? ", silent \(Timestamps.short(silent))" : "") + ")"
     }
 
     /// The line cut to `width` columns (by characters; a cut line ends with `…`).
@@ -218,7 +240,8 @@ extension TaskCommand {
             if terminal {
                 let snapshot = WatchSnapshot(
                     task: current, maxCycles: maxCycles, items: try tasks.items(task.id), runs: try tasks.runs(task.id),
-                    recentEvents: try tasks.events(task.id, limit: WatchPanel.recentEventCount), now: Timestamps.nowMilliseconds())
+                    recentEvents: try tasks.events(task.id, limit: WatchPanel.recentEventCount),
+                    heartbeats: try tasks.events(task.id, types: [.stepHeartbeat], limit: 64), now: Timestamps.nowMilliseconds())
                 let screen = WatchPanel.lines(snapshot, width: width).joined(separator: "\n")
                 // Only on change: the elapsed clock changes each second, so a panel redraws at
                 // most once per interval.

@@ -56,6 +56,10 @@ public struct ProcessRequest: Sendable {
     /// before the launcher waits for it: the runner records it, so a runner that dies can have its
     /// step's process group ended by whoever recovers the task.
     public var onStart: (@Sendable (Int32) -> Void)?
+    /// Called every `heartbeatInterval` while the process runs, with the bytes written to each
+    /// log so far: the runner records them, so a step that is alive but silent shows.
+    public var heartbeatInterval: Duration?
+    public var onHeartbeat: (@Sendable (_ stdoutBytes: Int64, _ stderrBytes: Int64) -> Void)?
 
     public init(
         command: String, workingDirectory: String, environment: [String: String] = [:],
@@ -574,9 +578,14 @@ private struct Supervisor {
         let deadline = request.timeout.map { started + $0 }
         let grace = request.terminationGracePeriod
         let tick = Duration.milliseconds(50)
+        var nextHeartbeat = request.heartbeatInterval.map { started + $0 }
 
         while true {
             let now = clock.now
+            if let due = nextHeartbeat, let interval = request.heartbeatInterval, now >= due, leaderStatus == nil {
+                request.onHeartbeat?(stdoutBytes, stderrBytes)
+                nextHeartbeat = due + interval
+            }
             reapLeaderIfExited(now)
             if leaderStatus == nil {
                 if let deadline, now >= deadline, !timedOut, !cancelled {

@@ -111,7 +111,7 @@ extension TaskRunner {
         item?.markedRunning = true
         progress(.stepStarted, cycle: cycle, step: step.id, item: item?.id)
 
-        let result = launch(step, prepared: &prepared, paths: paths, runID: runID)
+        let result = launch(step, prepared: &prepared, paths: paths, runID: runID, cycle: cycle, itemID: item?.id)
         prepared.notices += result.notices
         if let failure = result.logWriteFailure {
             // The log could not be written (ENOSPC: the disk is full): no result, the task
@@ -407,7 +407,9 @@ extension TaskRunner {
     }
 
     /// Runs the prepared step and waits for it.
-    func launch(_ step: CompiledStep, prepared: inout PreparedStep, paths: (stdout: String, stderr: String), runID: Int64) -> StepResult {
+    func launch(
+        _ step: CompiledStep, prepared: inout PreparedStep, paths: (stdout: String, stderr: String), runID: Int64, cycle: Int, itemID: String?
+    ) -> StepResult {
         let begin = monotonicMilliseconds()
         defer { if let file = prepared.promptFile { unlink(file) } }
         if let refusal = prepared.refusal {
@@ -437,6 +439,21 @@ extension TaskRunner {
         request.inheritedVariables = []
         request.createsEmptyLogs = false
         request.cancellation = interruption
+        request.heartbeatInterval = options.heartbeatInterval
+        let heartbeatStarted = monotonicMilliseconds()
+        let stepID = step.id
+        request.onHeartbeat = { [tasks, taskID] stdout, stderr in
+            // Best effort, like the pid record: a heartbeat that cannot be written is skipped.
+            _ = try? tasks.write { writer in
+                try writer.append(
+                    NewEvent(
+                        .stepHeartbeat, cycle: cycle, step: stepID, item: itemID,
+                        payload: .object([
+                            ("stdout_bytes", .int(stdout)), ("stderr_bytes", .int(stderr)),
+                            ("running_ms", .int(monotonicMilliseconds() - heartbeatStarted)),
+                        ])), task: taskID)
+            }
+        }
         request.onStart = { [tasks] pid in
             // Best effort: if this write fails the step still runs; only orphan clean-up after a
             // crash would miss it.

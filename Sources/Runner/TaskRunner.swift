@@ -48,6 +48,8 @@ public struct RunnerOptions: Sendable {
     public var progress: (@Sendable (ProgressUpdate) -> Void)?
     /// SIGTERM -> SIGKILL delay when a step times out.
     public var terminationGrace: Duration
+    /// How often a running step's output is recorded (`step_heartbeat`); nil: never.
+    public var heartbeatInterval: Duration? = .seconds(60)
 
     public init(
         environment: [String: String] = [:], progress: (@Sendable (ProgressUpdate) -> Void)? = nil,

@@ -16,6 +16,8 @@ public enum EventType: String, Sendable, CaseIterable, Comparable {
     case stepSkipped = "step_skipped"
     case stepStarted = "step_started"
     case stepFinished = "step_finished"
+    /// A running step's output so far, every heartbeat interval (a silent step shows).
+    case stepHeartbeat = "step_heartbeat"
     case selfRestartRequested = "self_restart_requested"
     // Items.
     case itemsGenerated = "items_generated"

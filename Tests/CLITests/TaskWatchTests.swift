@@ -123,4 +123,27 @@ struct TaskWatchTests {
         #expect(timed.status == 1, "\(timed.stdout)")
         #expect(timed.stdout.contains("watch stopped after its timeout; task \(task) is still running"), "\(timed.stdout)")
     }
+
+    @Test("a running step records heartbeats with its output so far")
+    func heartbeats() throws {
+        let box = try TaskSandbox("heartbeat")
+        try box.manifest(
+            """
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: quiet}
+            spec:
+              steps:
+                - {id: think, scope: task, command: "echo start; sleep 0.8"}
+            """, workspaceSpec: "qa_targets: []")
+        let run = runInProcess(
+            ["run", "-f", box.root + "/manifest.yaml", "-W", "quiet", "-q", "--data-dir", box.data],
+            environment: ["ORCHESTRATOR_HEARTBEAT": "100ms", "PATH": "/usr/bin:/bin"], directory: box.root)
+        #expect(run.status == 0, "\(run.stderr)")
+        let beats = ofType(try box.events(TaskSandbox.taskID(in: run.stdout)), "step_heartbeat")
+        #expect(beats.count >= 3, "\(beats.count)")
+        #expect(beats.allSatisfy { $0["step"]?.string == "think" && $0["payload"]?["stdout_bytes"]?.int == 6 })
+        let running = beats.compactMap { $0["payload"]?["running_ms"]?.int }
+        #expect(running == running.sorted())
+    }
 }
