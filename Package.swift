@@ -51,7 +51,7 @@ let package = Package(
         // It knows nothing of tasks: verbs are plugged in by the layer that serves them.
         .target(name: "Control", dependencies: ["JSON", "Diagnostics", "Platform"]),
         // The daemon itself: options, the verbs it serves, signals and drain (CLI level).
-        .target(name: "Daemon", dependencies: ["Control", "CLI", "Hashing", "JSON", "Diagnostics", "Platform"]),
+        .target(name: "Daemon", dependencies: ["Control", "CLI", "Runner", "Store", "Hashing", "JSON", "Diagnostics", "Platform"]),
         .executableTarget(name: "orchestratord", dependencies: ["Daemon"]),
         // Release-build benchmarks: `swift run -c release orchestrator-bench --help`.
         .executableTarget(

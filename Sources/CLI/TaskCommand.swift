@@ -46,6 +46,21 @@ enum TaskCommand: CommandGroup {
         return (store, tasks)
     }
 
+    /// With a daemon serving the data directory, the task is queued for its workers and the
+    /// command returns at once (true); without one, it says that the task runs in the foreground
+    /// here (false). control-plane.md "Processes and modes".
+    static func queueIfDaemon(_ id: String, tasks: any TaskStore, dataDirectory: String?, context: CommandContext) throws -> Bool {
+        let data = DataDirectory.path(dataDirectory, context: context)
+        guard case .success(let status) = DaemonControl.status(dataDirectory: data, timeoutSeconds: 2) else {
+            context.stderr.write("note: no daemon serves \(data): task \(id) runs in the foreground\n")
+            return false
+        }
+        let position = try tasks.enqueue(id)
+        context.stdout.write(
+            "task \(id) queued (position \(position)): the daemon (pid \(status.pid), \(status.workers) worker\(status.workers == 1 ? "" : "s")) runs it; `orchestrator task watch \(id)` follows it\n")
+        return true
+    }
+
     /// `task start`/`task resume` of a task a runner owns: bad usage naming the owner. (The
     /// runner's claim decides races atomically; this is the message for the common case.)
     static func refuseIfRunning(_ task: TaskRecord) throws(UsageError) {
@@ -132,15 +147,7 @@ struct TaskCreateCommand: Command {
             let task = created.task
             context.stdout.write("task \(task.id) created\n")
             if noStart { return .success }
-            // No daemon: the task runs in the foreground (control-plane.md: say so).
-            let data = DataDirectory.path(dataDirectory, context: context)
-            if case .success(let status) = DaemonControl.status(dataDirectory: data, timeoutSeconds: 2) {
-                context.stderr.write(
-                    "note: the daemon (pid \(status.pid)) serving \(data) does not queue tasks yet; task \(task.id) runs in the foreground\n")
-            } else {
-                context.stderr.write(
-                    "note: no daemon serves \(data): task \(task.id) runs in the foreground\n")
-            }
+            if try TaskCommand.queueIfDaemon(task.id, tasks: tasks, dataDirectory: dataDirectory, context: context) { return .success }
             return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet, pinned: created.pinned)
         }
     }
@@ -166,6 +173,7 @@ struct TaskStartCommand: OneTaskCommand {
         guard task.status == .created else {
             throw UsageError("task \(task.id) is \(task.status.rawValue)", help: task.status.isResumable ? "use `task resume`" : nil)
         }
+        if try TaskCommand.queueIfDaemon(task.id, tasks: tasks, dataDirectory: dataDirectory, context: context) { return .success }
         return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet)
     }
 }
@@ -213,12 +221,23 @@ struct TaskListCommand: Command {
         runStoreCommand(context) {
             let (_, tasks) = try TaskCommand.open(dataDirectory, context: context)
             let all = try tasks.tasks()
+            // A task waiting for a daemon's worker shows its place in the queue.
+            var positions: [String: Int] = [:]
+            for task in all where task.status == .created || task.status.isResumable {
+                positions[task.id] = try tasks.queuePosition(task.id)
+            }
             if output == .json {
-                context.stdout.write(JSONWriter(pretty: true).string(.array(all.map(TaskCommand.taskJSON))) + "\n")
+                let values = all.map { task -> JSONValue in
+                    guard case .object(var pairs) = TaskCommand.taskJSON(task) else { return TaskCommand.taskJSON(task) }
+                    pairs.append(("queuePosition", positions[task.id].map { .int(Int64($0)) } ?? .null))
+                    return .object(pairs)
+                }
+                context.stdout.write(JSONWriter(pretty: true).string(.array(values)) + "\n")
             } else {
                 var rows = [["ID", "NAME", "WORKFLOW", "STATUS", "CYCLE", "CREATED"]]
                 for task in all {
-                    rows.append([task.id, task.name, task.workflow, task.status.rawValue, String(task.cycle), task.createdAt])
+                    let status = positions[task.id].map { "queued (\($0))" } ?? task.status.rawValue
+                    rows.append([task.id, task.name, task.workflow, status, String(task.cycle), task.createdAt])
                 }
                 context.stdout.write(TaskCommand.table(rows))
             }

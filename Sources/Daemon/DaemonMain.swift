@@ -33,7 +33,7 @@ public enum DaemonMain {
             break
         }
         if options.foreground {
-            return DaemonRuntime(options: options, logsToFile: false).run(reporter: nil)
+            return serve(DaemonRuntime(options: options, logsToFile: false), reporter: nil)
         }
         let role: Detach.Role
         do throws(ControlFailure) {
@@ -44,10 +44,21 @@ public enum DaemonMain {
         }
         switch role {
         case .daemon(let reporter):
-            return DaemonRuntime(options: options, logsToFile: true).run(reporter: reporter)
+            return serve(DaemonRuntime(options: options, logsToFile: true), reporter: reporter)
         case .launcher(let waiter):
             return awaitDaemon(waiter, options: options)
         }
+    }
+
+    /// Runs the daemon with its worker pool: the pool starts once the daemon holds the lock and
+    /// serves, and drains when it stops.
+    static func serve(_ runtime: DaemonRuntime, reporter: ReadinessReporter?) -> Int32 {
+        let pool = WorkerPool(
+            dataDirectory: runtime.options.dataDirectory, workers: runtime.options.workers, environment: processEnvironment(),
+            say: { [runtime] in runtime.say($0) })
+        runtime.onServing = { pool.start() }
+        runtime.onDrain = { pool.drain(timeoutSeconds: $0) }
+        return runtime.run(reporter: reporter)
     }
 
     /// The launcher's side of a detached start: report what the daemon said, once its socket

@@ -19,6 +19,8 @@ public final class DaemonRuntime: @unchecked Sendable {
     /// Called once the daemon stops accepting, with the drain timeout; returns when running work
     /// has reached a safe point (the worker pool plugs in here). Runs before the socket is removed.
     public var onDrain: @Sendable (_ timeoutSeconds: Double) -> Void = { _ in }
+    /// Called once the daemon holds the lock and its socket accepts (the worker pool starts here).
+    public var onServing: @Sendable () -> Void = {}
     /// Called for every client refused for its user id (after the log line; the event goes here).
     public var onPeerRefused: @Sendable (PeerCredentials) -> Void = { _ in }
 
@@ -86,6 +88,7 @@ public final class DaemonRuntime: @unchecked Sendable {
         }
         say("serving \(options.dataDirectory) on \(server.socketPath) (PID \(getpid()), \(options.workers) worker\(options.workers == 1 ? "" : "s"), protocol \(ControlProtocol.version))")
         reporter?.ready()
+        onServing()
 
         var lastRotationCheck = monotonicSeconds()
         var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)

@@ -177,6 +177,11 @@ public final class TaskRunner: @unchecked Sendable {
         interruption.cancel()
     }
 
+    /// Pauses the task at its next step boundary: running steps finish first (a daemon's drain).
+    public func requestPause() {
+        pauseFlag.withLock { $0 = true }
+    }
+
     /// Starts (created) or resumes (paused, interrupted) the task and runs it in the calling
     /// thread until it completes, fails or is paused. Returns its final record.
     @discardableResult

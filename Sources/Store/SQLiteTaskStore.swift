@@ -173,6 +173,50 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
             timestamp: timestamp, payload: try JSONParser.parse(payload))
     }
 
+    // MARK: the daemon's queue
+
+    public func enqueue(_ id: String) throws -> Int {
+        try sqliteWrite { writer in
+            guard let row = try writer.database.query("SELECT status, cycle FROM tasks WHERE id = ?", [.text(id)]).first,
+                let text = row[0].text, let status = TaskStatus(rawValue: text)
+            else { throw StoreError("no task \(id)") }
+            guard status == .created || status.isResumable else { throw StoreError("task \(id) is \(status.rawValue); it cannot be queued") }
+            try writer.setTask(id, [("queued_at", .text(StoreClock.timestamp()))])
+            let position = try SQLiteTaskStore.position(id, in: writer.database) ?? 1
+            try writer.append(
+                NewEvent(.taskQueued, cycle: (row[1].integer ?? 0) > 0 ? Int(row[1].integer ?? 0) : nil, payload: .object([("position", .int(Int64(position)))])),
+                task: id)
+            return position
+        }
+    }
+
+    public func nextQueued() throws -> TaskRecord? {
+        try read { database in
+            try database.query(
+                """
+                SELECT \(SQLiteTaskStore.taskColumns) FROM tasks
+                WHERE queued_at IS NOT NULL AND status IN ('created', 'paused', 'interrupted') ORDER BY queued_at, id LIMIT 1
+                """
+            ).first.map(SQLiteTaskStore.decodeTask)
+        }
+    }
+
+    public func queuePosition(_ id: String) throws -> Int? {
+        try read { database in try SQLiteTaskStore.position(id, in: database) }
+    }
+
+    static func position(_ id: String, in database: Database) throws -> Int? {
+        guard let row = try database.query("SELECT queued_at FROM tasks WHERE id = ? AND queued_at IS NOT NULL", [.text(id)]).first,
+            let queued = row[0].text
+        else { return nil }
+        let ahead = try database.query(
+            """
+            SELECT COUNT(*) FROM tasks WHERE queued_at IS NOT NULL AND status IN ('created', 'paused', 'interrupted')
+            AND (queued_at < ? OR (queued_at = ? AND id < ?))
+            """, [.text(queued), .text(queued), .text(id)])
+        return Int(ahead.first?.first?.integer ?? 0) + 1
+    }
+
     // MARK: retention
 
     public func eventsRecorded(before cutoff: String, limit: Int) throws -> [EventRecord] {
@@ -261,6 +305,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
             var fields: [(column: String, value: SQLValue)] = [
                 ("status", .text(TaskStatus.running.rawValue)), ("runner_pid", .integer(Int64(runner.pid))),
                 ("runner_start", runner.start.map { .text($0) } ?? .null), ("pause_requested", .integer(0)), ("reason", .null),
+                ("queued_at", .null),
             ]
             if task.startedAt == nil { fields.append(("started_at", .text(StoreClock.timestamp()))) }
             try writer.setTask(id, fields)

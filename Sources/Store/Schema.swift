@@ -149,6 +149,12 @@ public enum Schema {
                 WHERE EXISTS (SELECT 1 FROM resource_revisions WHERE kind = 'SecretStore')
                    OR EXISTS (SELECT 1 FROM tasks WHERE snapshot LIKE '%SecretStore%');
                 """),
+        Migration(
+            version: 4, summary: "the daemon's queue: when a task was queued for a worker",
+            sql: """
+                ALTER TABLE tasks ADD COLUMN queued_at TEXT;
+                CREATE INDEX tasks_queue ON tasks (queued_at) WHERE queued_at IS NOT NULL;
+                """),
     ]
 
     /// Brings `database` to the newest schema. A database newer than this build is refused

@@ -55,6 +55,13 @@ public protocol TaskStore: AnyObject, Sendable {
     func claim(
         _ id: String, allowed: Set<TaskStatus>, runner: (pid: Int32, start: String?), then: (any TaskWriter, TaskRecord) throws -> Void
     ) throws -> TaskClaimOutcome
+    /// The daemon's queue: marks a task (created, paused or interrupted) as waiting for a worker
+    /// and records `task_queued`; returns its position (1: next).
+    func enqueue(_ id: String) throws -> Int
+    /// The oldest queued task that a worker may run, nil when none waits.
+    func nextQueued() throws -> TaskRecord?
+    /// A task's place in the queue (1: next), nil when it is not queued.
+    func queuePosition(_ id: String) throws -> Int?
     /// Retention: the oldest events recorded before `cutoff` (a store timestamp), at most `limit`.
     func eventsRecorded(before cutoff: String, limit: Int) throws -> [EventRecord]
     /// Deletes events by id in one transaction; returns how many were deleted.

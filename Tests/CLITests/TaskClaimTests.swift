@@ -52,7 +52,7 @@ struct TaskClaimTests {
             let codes = [a.terminationStatus, b.terminationStatus].sorted()
             let errors = ["a", "b"].map { (try? String(contentsOfFile: box.root + "/\(trial)\($0).err", encoding: .utf8)) ?? "" }
             #expect(codes == [0, 2], "trial \(trial): exit codes \(codes): \(errors)")
-            let loser = errors.first { !$0.isEmpty } ?? ""
+            let loser = a.terminationStatus == 2 ? errors[0] : errors[1]
             // The loser says who runs it, or that it has already ended.
             #expect(
                 loser.contains("task \(task) is already running (pid ") || loser.contains("task \(task) is completed"),

@@ -1,0 +1,125 @@
+import Platform
+import Runner
+import Store
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The daemon's workers (control-plane.md "Queue and workers"): the store is the queue. `task
+// create` (and `task start`) with a daemon serving the data directory marks the task queued
+// and returns; a dispatcher thread takes queued tasks oldest first and runs each on a worker
+// thread, at most `--workers` at once. Every run begins with the store's atomic claim, so a task
+// is never run twice (a foreground runner that got there first wins). On start, tasks whose
+// runner died are recovered and queued again; on SIGTERM the running tasks pause at their next
+// step boundary (within the drain timeout, else at once) and are queued again, so the next
+// daemon resumes them.
+final class WorkerPool: @unchecked Sendable {
+    let dataDirectory: String
+    let workers: Int
+    let environment: [String: String]
+    let say: @Sendable (String) -> Void
+    private let running = Locked<[String: TaskRunner]>([:])
+    private let stopping = Locked(false)
+    /// Tasks a claim was refused for (another runner has them), with when to look again.
+    private let refused = Locked<[String: Int64]>([:])
+    private let dispatcher = Locked<JoinableThread?>(nil)
+    private let store = Locked<(any ResourceStore, any TaskStore)?>(nil)
+
+    init(dataDirectory: String, workers: Int, environment: [String: String], say: @escaping @Sendable (String) -> Void) {
+        self.dataDirectory = dataDirectory
+        self.workers = workers
+        self.environment = environment
+        self.say = say
+    }
+
+    func start() {
+        do {
+            let resources = try SQLiteResourceStore(dataDirectory: dataDirectory)
+            let tasks = resources.taskStore()
+            store.withLock { $0 = (resources, tasks) }
+            for id in try tasks.recoverOrphanedTasks() {
+                _ = try? tasks.enqueue(id)
+                say("task \(id): its runner had died; recovered and queued again")
+            }
+        } catch {
+            say("error: the worker pool cannot open the store: \(error); no task will run")
+            return
+        }
+        let thread = Threads.start(joinable: true) { [self] in dispatch() }
+        dispatcher.withLock { $0 = thread }
+    }
+
+    private func dispatch() {
+        guard let (resources, tasks) = store.withLock({ $0 }) else { return }
+        while !stopping.withLock({ $0 }) {
+            let busy = running.withLock { $0.count }
+            guard busy < workers, let next = try? tasks.nextQueued(), !skipped(next.id), running.withLock({ $0[next.id] == nil }) else {
+                usleep(100_000)
+                continue
+            }
+            launch(next.id, resources: resources, tasks: tasks)
+        }
+    }
+
+    private func skipped(_ id: String) -> Bool {
+        let now = monotonicMilliseconds()
+        return refused.withLock { ($0[id] ?? 0) > now }
+    }
+
+    private func launch(_ id: String, resources: any ResourceStore, tasks: any TaskStore) {
+        let runner: TaskRunner
+        do {
+            runner = try TaskRunner(tasks: tasks, resources: resources, taskID: id, options: RunnerOptions(environment: environment))
+        } catch {
+            say("task \(id) cannot run: \(error)")
+            refused.withLock { $0[id] = monotonicMilliseconds() + 5_000 }
+            return
+        }
+        running.withLock { $0[id] = runner }
+        let started = Threads.start { [self] in
+            defer { running.withLock { $0[id] = nil } }
+            do {
+                let final = try runner.run()
+                say("task \(id) \(final.status.rawValue)\(final.reason.map { ": \($0)" } ?? "")")
+            } catch let refusal as TaskClaimRefused {
+                say("task \(id) not run: \(refusal.message)")
+                refused.withLock { $0[id] = monotonicMilliseconds() + 5_000 }
+            } catch {
+                say("task \(id) stopped with an error: \(error)")
+            }
+        }
+        if started == nil {
+            running.withLock { $0[id] = nil }
+            say("no thread for task \(id); it stays queued")
+            refused.withLock { $0[id] = monotonicMilliseconds() + 1_000 }
+        }
+    }
+
+    /// Stops taking tasks; running ones pause at their next step boundary, or at once when the
+    /// timeout passes; each is queued again for the next start.
+    func drain(timeoutSeconds: Double) {
+        stopping.withLock { $0 = true }
+        dispatcher.withLock { $0 }?.join()
+        let active = running.withLock { $0 }
+        guard !active.isEmpty else { return }
+        say("draining \(active.count) running task\(active.count == 1 ? "" : "s"): they pause at their next step boundary")
+        for runner in active.values { runner.requestPause() }
+        let deadline = monotonicMilliseconds() + Int64(timeoutSeconds * 1000)
+        while !running.withLock({ $0.isEmpty }), monotonicMilliseconds() < deadline { usleep(50_000) }
+        let left = running.withLock { $0 }
+        if !left.isEmpty {
+            say("drain timeout: pausing \(left.count) task\(left.count == 1 ? "" : "s") at once (their running steps run again on resume)")
+            for runner in left.values { runner.interrupt() }
+            while !running.withLock({ $0.isEmpty }) { usleep(50_000) }
+        }
+        guard let (_, tasks) = store.withLock({ $0 }) else { return }
+        for id in active.keys.sorted() {
+            if (try? tasks.task(id))?.status == .paused, (try? tasks.enqueue(id)) != nil {
+                say("task \(id) paused by the drain; queued for the next start")
+            }
+        }
+    }
+}
