@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Hashing", "JSON", "Platform"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "Hashing", "JSON", "Platform"]),
         .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics", "Platform"]),
     ],
     swiftLanguageModes: [.v6]

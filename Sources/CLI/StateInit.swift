@@ -1,6 +1,7 @@
 import Compiler
 import Diagnostics
 import JSON
+import Platform
 import Runner
 
 #if canImport(Glibc)
@@ -428,7 +429,7 @@ enum StateProcess {
         var template = Array("/tmp/orchestrator-state-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw StateCommandError("cannot create a temporary directory: \(FileSystem.errorText())") }
         let logs = String(cString: made)
-        defer { TaskCommand.removeTree(logs) }
+        defer { removeTree(logs) }
         let request = ProcessRequest(
             command: command, workingDirectory: directory, environment: context.environment, inheritedVariables: [],
             stdoutLogPath: logs + "/stdout", stderrLogPath: logs + "/stderr", timeout: timeout)

@@ -334,14 +334,17 @@ struct TaskLogsCommand: OneTaskCommand {
     static let name = "logs"
     static let summary = "the output of a task's finished steps"
     static let usage = """
-        Usage: orchestrator task logs ID [--step S]... [--tail N] [--follow] [--interval DURATION]
+        Usage: orchestrator task logs ID [--step S]... [--tail N] [--follow] [--timestamps] [--interval DURATION]
 
         Every finished run's stdout and stderr, in order, under a `==> cycle N STEP [ITEM] ... <==`
-        header. --follow keeps printing runs as they finish until the task stops.
+        header. --follow keeps printing runs as they finish until the task stops. --timestamps puts
+        each run's start and end times in its header (a log is the step's byte stream: its lines
+        carry no times of their own).
         """
     var steps: [String] = []
     var tail: Int?
     var follow = false
+    var timestamps = false
     var interval: WatchDuration?
     var dataDirectory: String?
     var ids: [String] = []
@@ -351,6 +354,7 @@ struct TaskLogsCommand: OneTaskCommand {
             .values(\.steps, "--step", value: "S", help: "only this step's logs"),
             .integer(\.tail, "--tail", value: "N", help: "the last N lines of each log"),
             .flag(\.follow, "--follow", help: "keep printing logs as steps finish until the task stops"),
+            .flag(\.timestamps, "--timestamps", help: "each run's start and end times in its header"),
             .interval(\.interval), .dataDirectory(\.dataDirectory),
         ]
     }
@@ -584,7 +588,7 @@ struct TaskDeleteCommand: OneTaskCommand {
             try tasks.recoverOrphanedTasks()
         }
         try tasks.deleteTask(task.id)
-        TaskCommand.removeTree(tasks.logDirectory(task.id))
+        removeTree(tasks.logDirectory(task.id))
         context.stdout.write("task \(task.id) deleted\n")
         return .success
     }
@@ -682,7 +686,8 @@ extension TaskCommand {
                         text = lines.suffix(tail).joined(separator: "\n") + (lines.isEmpty ? "" : "\n")
                     }
                     let item = run.item.map { " [\($0)]" } ?? ""
-                    context.stdout.write("==> cycle \(run.cycle) \(run.step)\(item) \(label) (exit \(run.exitCode ?? -1)) <==\n")
+                    let times = options.timestamps ? ", \(run.startedAt ?? "?") to \(run.finishedAt ?? "?")" : ""
+                    context.stdout.write("==> cycle \(run.cycle) \(run.step)\(item) \(label) (exit \(run.exitCode ?? -1)\(times)) <==\n")
                     context.stdout.write(text.isEmpty || text.hasSuffix("\n") ? text : text + "\n")
                 }
             }
@@ -698,27 +703,6 @@ extension TaskCommand {
         if let step = event.step { where_ += step + " " }
         if let item = event.item { where_ += "[\(item)] " }
         return "\(event.id)  \(event.timestamp)  \(ForegroundRun.pad(event.type.rawValue, 24))\(where_)\(JSONWriter().string(event.payload))\n"
-    }
-
-    static func removeTree(_ path: String) {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
-        if (info.st_mode & S_IFMT) == S_IFDIR {
-            if let directory = opendir(path) {
-                var names: [String] = []
-                while let entry = readdir(directory) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                        String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-                    }
-                    if name != "." && name != ".." { names.append(name) }
-                }
-                closedir(directory)
-                for name in names { removeTree(path + "/" + name) }
-            }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
     }
 }
 

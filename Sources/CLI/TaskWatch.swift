@@ -189,11 +189,7 @@ enum EventLine {
 enum Timestamps {
     static func milliseconds(_ text: String) -> Int64? { TraceClock.milliseconds(text) }
 
-    static func nowMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
+    static func nowMilliseconds() -> Int64 { realtimeMilliseconds() }
 
     /// `1:02:03` or `02:03`.
     static func clock(_ milliseconds: Int64) -> String {

@@ -56,8 +56,15 @@ public enum DaemonMain {
         let pool = WorkerPool(
             dataDirectory: runtime.options.dataDirectory, workers: runtime.options.workers, environment: processEnvironment(),
             say: { [runtime] in runtime.say($0) })
-        runtime.onServing = { pool.start() }
-        runtime.onDrain = { pool.drain(timeoutSeconds: $0) }
+        let sweeper = RetentionSweeper(options: runtime.options, say: { [runtime] in runtime.say($0) })
+        runtime.onServing = {
+            pool.start()
+            sweeper.start()
+        }
+        runtime.onDrain = {
+            sweeper.stop()
+            pool.drain(timeoutSeconds: $0)
+        }
         return runtime.run(reporter: reporter)
     }
 

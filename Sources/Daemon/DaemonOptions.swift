@@ -30,6 +30,10 @@ public struct DaemonOptions: Sendable, Equatable {
     /// Absolute.
     public var dataDirectory: String
     public var drainTimeoutSeconds: Double = 30
+    /// Retention, swept hourly (0: keep): events and step logs 30 days, finished tasks kept.
+    public var eventRetentionDays = 30
+    public var logRetentionDays = 30
+    public var taskRetentionDays = 0
 
     public static let defaultDataDirectory = ".orchestrator"
     public static let maxWorkers = 256
@@ -40,13 +44,18 @@ public struct DaemonOptions: Sendable, Equatable {
 
     /// The words the daemon was started with that matter to a new incarnation (self-restart).
     public var serveArguments: [String] {
-        var words = ["--data-dir", dataDirectory, "--workers", String(workers), "--drain-timeout", DaemonOptions.format(drainTimeoutSeconds)]
+        var words = [
+            "--data-dir", dataDirectory, "--workers", String(workers), "--drain-timeout", DaemonOptions.format(drainTimeoutSeconds),
+            "--event-retention-days", String(eventRetentionDays), "--log-retention-days", String(logRetentionDays),
+            "--task-retention-days", String(taskRetentionDays),
+        ]
         if foreground { words.insert("--foreground", at: 0) }
         return words
     }
 
     public static let usage = """
         usage: orchestratord [--foreground] [--workers N] [--data-dir DIR] [--drain-timeout S]
+                             [--event-retention-days D] [--log-retention-days D] [--task-retention-days D]
                orchestratord --request VERB [--args JSON] [--data-dir DIR]
 
         Serves one data directory on DATA/orchestrator.sock (docs/daemon.md, docs/protocol.md).
@@ -57,6 +66,9 @@ public struct DaemonOptions: Sendable, Equatable {
           --workers N         tasks run at once (default 1)
           --data-dir DIR      the data directory (default $ORCHESTRATOR_DATA_DIR, else ./.orchestrator)
           --drain-timeout S   on stop, how long running steps may finish: 30, 30s, 500ms (default 30s)
+          --event-retention-days D   delete events older than D days, hourly (default 30; 0 keeps them)
+          --log-retention-days D     delete the step logs of tasks finished D days ago (default 30; 0 keeps)
+          --task-retention-days D    delete tasks finished D days ago with their history (default 0: keep)
           --request VERB      send one request to the running daemon and print the answer lines
           --args JSON         the request's args object (with --request)
           --help, --version
@@ -75,7 +87,10 @@ public struct DaemonOptions: Sendable, Equatable {
         var requestVerb: String?
         var requestArgs: String?
         var index = 0
-        let known = ["--foreground", "--workers", "--data-dir", "--drain-timeout", "--request", "--args", "--help", "--version"]
+        let known = [
+            "--foreground", "--workers", "--data-dir", "--drain-timeout", "--event-retention-days", "--log-retention-days",
+            "--task-retention-days", "--request", "--args", "--help", "--version",
+        ]
 
         func value(_ flag: String, inline: String?) throws(DaemonUsageError) -> String {
             if let inline { return inline }
@@ -112,6 +127,16 @@ public struct DaemonOptions: Sendable, Equatable {
                     throw DaemonUsageError("`--drain-timeout` takes a duration such as 30, 30s or 500ms, not `\(text)`")
                 }
                 options.drainTimeoutSeconds = seconds
+            case "--event-retention-days", "--log-retention-days", "--task-retention-days":
+                let text = try value(flag, inline: inline)
+                guard let days = Int(text), (0...36_500).contains(days) else {
+                    throw DaemonUsageError("`\(flag)` takes a number of days from 0 (keep) to 36500, not `\(text)`", help: "e.g. \(flag) 30")
+                }
+                switch flag {
+                case "--event-retention-days": options.eventRetentionDays = days
+                case "--log-retention-days": options.logRetentionDays = days
+                default: options.taskRetentionDays = days
+                }
             case "--request": requestVerb = try value(flag, inline: inline)
             case "--args": requestArgs = try value(flag, inline: inline)
             default:

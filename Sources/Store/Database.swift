@@ -106,12 +106,16 @@ public final class Database: @unchecked Sendable {
         self.path = path
         if path != Database.inMemory {
             // Create the file ourselves so its mode is 0600 from the first byte; SQLite gives the
-            // -wal and -shm files the same permissions as the database file.
-            let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            if fd < 0 {
+            // -wal and -shm files the same permissions as the database file. Only a file that
+            // does not exist yet is opened here: closing a descriptor of a database another
+            // connection of this process has open would drop that connection's POSIX locks (a
+            // daemon opens several connections), and its writes would no longer be seen.
+            let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            if fd >= 0 {
+                close(fd)
+            } else if errno != EEXIST {
                 throw StoreError("cannot open the database file \(path): \(String(cString: strerror(errno)))")
             }
-            close(fd)
         }
         var connection: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX

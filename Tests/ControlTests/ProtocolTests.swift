@@ -72,7 +72,14 @@ struct ProtocolTests {
             environment: ["ORCHESTRATOR_DATA_DIR": "/elsewhere"], currentDirectory: "/w/repo")
         #expect(explicit.dataDirectory == "/w/d/x")
         #expect(explicit.foreground && explicit.workers == 2 && explicit.drainTimeoutSeconds == 0.5)
-        #expect(explicit.serveArguments == ["--foreground", "--data-dir", "/w/d/x", "--workers", "2", "--drain-timeout", "500ms"])
+        #expect(
+            explicit.serveArguments == [
+                "--foreground", "--data-dir", "/w/d/x", "--workers", "2", "--drain-timeout", "500ms", "--event-retention-days", "30",
+                "--log-retention-days", "30", "--task-retention-days", "0",
+            ])
+        let kept = try DaemonOptions.parse(["--event-retention-days", "0", "--task-retention-days=90"], environment: [:], currentDirectory: "/")
+        #expect(kept.eventRetentionDays == 0 && kept.logRetentionDays == 30 && kept.taskRetentionDays == 90)
+        #expect(throws: DaemonUsageError.self) { try DaemonOptions.parse(["--log-retention-days", "-1"], environment: [:], currentDirectory: "/") }
         let request = try DaemonOptions.parse(["--request", "status", "--args", "{}"], environment: [:], currentDirectory: "/")
         #expect(request.mode == .request(verb: "status", args: "{}"))
     }
