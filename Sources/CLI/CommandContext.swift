@@ -102,6 +102,8 @@ public struct CommandContext: Sendable {
     public var readStandardInput: @Sendable () -> [UInt8]
     public var environment: [String: String]
     public var currentDirectory: String
+    /// `--verbose`: commands say which data directory they use and in which mode.
+    public var verbose = false
 
     public init(
         stdout: OutputStream, stderr: OutputStream, readStandardInput: @escaping @Sendable () -> [UInt8],

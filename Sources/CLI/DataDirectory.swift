@@ -1,3 +1,4 @@
+import Control
 import Store
 
 #if canImport(Glibc)
@@ -55,9 +56,22 @@ public enum DataDirectory {
     /// Opens the store for a command that writes, creating the directory and the database on
     /// first use. What opening changed (permissions made private) is said on stderr.
     public static func open(_ given: String?, context: CommandContext) throws -> any ResourceStore {
-        let store = try SQLiteResourceStore(dataDirectory: path(given, context: context), keyFile: SecretKeyFile(environment: context.environment))
+        let location = locate(given, context: context)
+        let store = try SQLiteResourceStore(dataDirectory: location.path, keyFile: SecretKeyFile(environment: context.environment))
         for notice in store.notices { context.stderr.write("orchestrator: warning: \(notice)\n") }
+        if context.verbose { context.stderr.write(modeLine(location)) }
         return store
+    }
+
+    /// `--verbose`: the data directory in use, where it came from, and the mode.
+    static func modeLine(_ location: Location) -> String {
+        let mode: String
+        if case .success(let status) = DaemonControl.status(dataDirectory: location.path, timeoutSeconds: 2) {
+            mode = "daemon mode: orchestratord (pid \(status.pid), \(status.workers) worker\(status.workers == 1 ? "" : "s")) serves it"
+        } else {
+            mode = "embedded mode: no daemon serves it"
+        }
+        return "orchestrator: data directory \(location.path) (from \(location.origin.rawValue)); \(mode)\n"
     }
 
     /// Opens the store for a command that only reads: an existing database, else a usage error

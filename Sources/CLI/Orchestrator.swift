@@ -30,6 +30,17 @@ public enum Orchestrator {
 
     /// Runs one command line (without the program name) and returns the exit status.
     public static func main(_ arguments: [String], context: CommandContext) -> ExitStatus {
+        // `--verbose` (or `-v` before the command) is global: the command says which data
+        // directory it uses and whether a daemon serves it. A command with a `--verbose` of its
+        // own (`task trace`) keeps it too.
+        var arguments = arguments
+        var context = context
+        if arguments.first == "--verbose" || arguments.first == "-v" {
+            arguments.removeFirst()
+            context.verbose = true
+        } else if arguments[..<(arguments.firstIndex(of: "--") ?? arguments.count)].contains("--verbose") {
+            context.verbose = true
+        }
         guard let first = arguments.first else {
             context.stderr.write(overview)
             return .usage

@@ -334,4 +334,19 @@ struct TaskClaimTests {
         #expect(ofType(try box.events(generated.task), "items_generation_failed").first?["payload"]?["problem"]?.string?.contains("leaves the workspace root") == true)
         #expect(box.read("generated") == "qa/a.md\n", "\(box.read("generated"))")
     }
+
+    @Test("--verbose on any command names the data directory in use, where it came from, and the mode")
+    func verboseNamesTheDataDirectory() throws {
+        let box = try TaskSandbox("verbose")
+        try box.manifest(Self.workflow)
+        #expect(box.cli(["apply", "-f", box.root + "/manifest.yaml"]).status == 0)
+        for arguments in [["task", "list", "--verbose"], ["--verbose", "task", "list"], ["-v", "get", "workflows"]] {
+            let result = box.cli(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            #expect(
+                result.stderr.contains("orchestrator: data directory \(box.data) (from --data-dir); embedded mode: no daemon serves it"),
+                "\(arguments): \(result.stderr)")
+        }
+        #expect(!box.cli(["task", "list"]).stderr.contains("data directory"))
+    }
 }

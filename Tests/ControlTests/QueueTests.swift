@@ -55,6 +55,8 @@ import Testing
         let (_, data) = try Self.setUp("    - {id: work, command: \"sleep 0.4\"}\n    - {id: more, command: \"sleep 0.2\"}")
         let daemon = try ForegroundDaemon(dataDirectory: data, extra: ["--workers", "2"])
         #expect(daemon.waitUntilServing(), "\(daemon.stderr)")
+        let verbose = try Self.cli(["task", "list", "--verbose"], data: data)
+        #expect(verbose.stderr.contains("daemon mode: orchestratord (pid \(daemon.pid), 2 workers) serves it"), "\(verbose.stderr)")
         let ids = try (1...5).map { try Self.create("t\($0)", data: data) }
         #expect(eventually(30) { ids.allSatisfy { Self.taskStatus($0, data: data) == "completed" } }, "\(daemon.stderr)")
         // Each task's run as an interval of its own events' times; at most 2 overlap.

@@ -26,6 +26,8 @@ enum CommandParser {
                 name = String(argument[..<eq])
                 inlineValue = String(argument[argument.index(after: eq)...])
             }
+            // The global `--verbose` (read by `Orchestrator.main`) is accepted by every command.
+            if name == "--verbose", byName[name] == nil, inlineValue == nil { continue }
             guard let spec = byName[name] else { throw unknownOption(name, specs: specs, path: path) }
             if spec.valueName != nil {
                 let value: String
