@@ -78,6 +78,8 @@ public enum SchemaExport {
 
     static func property(_ field: Field) -> JSONValue {
         guard case .object(var pairs) = type(field.type) else { return type(field.type) }
+        // An integer's maximum is the one `validate` checks (IntegerRanges).
+        if case .integer = field.type { pairs.append(("maximum", .int(Int64(IntegerRanges.maximum(for: field.key).value)))) }
         var notes = field.doc
         if case .notExecuted(let why) = field.status { notes += (notes.isEmpty ? "" : "; ") + "not executed: " + why }
         if field.status == .ours { notes += (notes.isEmpty ? "" : "; ") + "our extension" }

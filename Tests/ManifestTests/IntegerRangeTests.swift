@@ -1,4 +1,5 @@
 import Diagnostics
+import JSON
 import Manifest
 import Testing
 
@@ -33,5 +34,11 @@ import Testing
         // One past the largest Int is not an integer at all.
         let overflow = Self.decode(workflow("9223372036854775808", "1", "0"))
         #expect(overflow.contains { $0.hasPrefix("5:35 ") }, "\(overflow)")
+    }
+
+    @Test func theExportedSchemaCarriesTheSameMaxima() {
+        let text = JSONWriter(pretty: false).string(SchemaExport.schema(for: .workflow))
+        #expect(text.contains("\"max_cycles\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":4294967295"), "\(text.prefix(400))")
+        #expect(text.contains("\"stagger_delay_ms\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":86400000"))
     }
 }
