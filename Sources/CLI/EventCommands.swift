@@ -50,7 +50,7 @@ struct EventListCommand: Command {
     var type: String?
     var limit: Int?
     var follow = false
-    var interval: WatchDuration?
+    var interval: DurationText?
     var output = TaskCommand.Output.text
     var dataDirectory: String?
     var ids: [String] = []
@@ -132,70 +132,42 @@ struct EventCleanupCommand: Command {
         ]
     }
 
-    /// `30d`, `12h`, `90m`, `45s`, or a bare number of days, in milliseconds.
-    static func age(_ text: String) throws(UsageError) -> Int64 {
-        var number = Substring(text)
-        var unit: Int64 = 86_400_000
-        if let last = number.last, !last.isNumber {
-            switch last {
-            case "d": unit = 86_400_000
-            case "h": unit = 3_600_000
-            case "m": unit = 60_000
-            case "s": unit = 1_000
-            default: throw UsageError("`--older-than \(text)` is not a duration", help: "e.g. `30d`, `12h`, `90m`, or a number of days")
-            }
-            number = number.dropLast()
-        }
-        guard let value = Int64(number), value >= 0, value <= 36_500 * (86_400_000 / unit) else {
-            throw UsageError("`--older-than \(text)` is not a duration", help: "e.g. `30d`, `12h`, `90m`, or a number of days")
-        }
-        return value * unit
-    }
-
     func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
             guard let olderThan else { throw UsageError("`event cleanup` needs --older-than DURATION", help: "e.g. `--older-than 30d`") }
-            let age = try Self.age(olderThan)
+            guard let age = DurationText(olderThan, bareUnit: .days)?.milliseconds else {
+                throw UsageError("`--older-than \(olderThan)` is not a duration", help: "e.g. `30d`, `12h`, `90m`, or a number of days")
+            }
             let (_, tasks) = try TaskCommand.open(dataDirectory, context: context)
-            let cutoff = StoreClock.timestamp(epochMilliseconds: Timestamps.nowMilliseconds() - age)
+            let cutoff = StoreClock.timestamp(epochMilliseconds: realtimeMilliseconds() - age)
+            if dryRun {
+                let count = try tasks.countEvents(before: cutoff)
+                context.stdout.write("\(count) event\(count == 1 ? "" : "s") recorded before \(cutoff) would be deleted\n")
+                return .success
+            }
             var archived = 0
-            var deleted = 0
             var file: Int32 = -1
             var archivePath: String?
             defer { if file >= 0 { close(file) } }
-            while true {
-                let batch = try tasks.eventsRecorded(before: cutoff, limit: 10_000)
-                if batch.isEmpty { break }
-                if dryRun {
-                    deleted += batch.count
-                    if batch.count < 10_000 { break }
-                    // A dry run reads on, without deleting: count what remains past this batch.
-                    deleted = try tasks.eventsRecorded(before: cutoff, limit: Int.max >> 1).count
-                    break
+            let deleted = try tasks.deleteEvents(recordedBefore: cutoff, keep: { batch in
+                guard let archive else { return }
+                if file < 0 {
+                    try SQLiteResourceStore.createDirectory(archive, what: "archive directory")
+                    let path = archive + "/events-" + String(cutoff.map { $0 == ":" ? "-" : $0 }) + ".jsonl"
+                    file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+                    guard file >= 0 else { throw UsageError("cannot write the archive \(path): \(errnoDescription(errno))") }
+                    archivePath = path
                 }
-                if let archive {
-                    if file < 0 {
-                        try SQLiteResourceStore.createDirectory(archive, what: "archive directory")
-                        let path = archive + "/events-" + String(cutoff.map { $0 == ":" ? "-" : $0 }) + ".jsonl"
-                        file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-                        guard file >= 0 else { throw UsageError("cannot write the archive \(path): \(errnoDescription(errno))") }
-                        archivePath = path
-                    }
-                    var bytes: [UInt8] = []
-                    for event in batch { bytes += Array((JSONWriter(pretty: false).string(event.json) + "\n").utf8) }
-                    guard writeFully(file, bytes) == nil, fsync(file) == 0 else {
-                        throw UsageError("cannot write the archive \(archivePath ?? archive): \(errnoDescription(errno)); nothing more was deleted")
-                    }
-                    archived += batch.count
+                var bytes: [UInt8] = []
+                for event in batch { bytes += Array((JSONWriter(pretty: false).string(event.json) + "\n").utf8) }
+                // Synced before the batch is deleted: a crash in between loses nothing.
+                guard writeFully(file, bytes) == nil, fsync(file) == 0 else {
+                    throw UsageError("cannot write the archive \(archivePath ?? archive): \(errnoDescription(errno)); nothing more was deleted")
                 }
-                deleted += try tasks.deleteEvents(batch.map(\.id))
-            }
-            if dryRun {
-                context.stdout.write("\(deleted) event\(deleted == 1 ? "" : "s") recorded before \(cutoff) would be deleted\n")
-            } else {
-                let where_ = archivePath.map { ", archived to \($0) (\(archived))" } ?? ""
-                context.stdout.write("\(deleted) event\(deleted == 1 ? "" : "s") recorded before \(cutoff) deleted\(where_)\n")
-            }
+                archived += batch.count
+            })
+            let where_ = archivePath.map { ", archived to \($0) (\(archived))" } ?? ""
+            context.stdout.write("\(deleted) event\(deleted == 1 ? "" : "s") recorded before \(cutoff) deleted\(where_)\n")
             return .success
         }
     }

@@ -92,7 +92,7 @@ enum ForegroundRun {
     /// default one minute).
     static func runnerOptions(_ context: CommandContext, progress: (@Sendable (ProgressUpdate) -> Void)?) -> RunnerOptions {
         var options = RunnerOptions(environment: context.environment, progress: progress)
-        if let text = context.environment["ORCHESTRATOR_HEARTBEAT"], let every = WatchDuration(text) {
+        if let text = context.environment["ORCHESTRATOR_HEARTBEAT"], let every = DurationText(text), every.milliseconds >= 10 {
             options.heartbeatInterval = .milliseconds(every.milliseconds)
         }
         return options

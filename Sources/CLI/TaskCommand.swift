@@ -345,7 +345,7 @@ struct TaskLogsCommand: OneTaskCommand {
     var tail: Int?
     var follow = false
     var timestamps = false
-    var interval: WatchDuration?
+    var interval: DurationText?
     var dataDirectory: String?
     var ids: [String] = []
 
@@ -379,8 +379,8 @@ struct TaskWatchCommand: OneTaskCommand {
         longer running (exit 0) or when --timeout passes first (exit 1). Durations: `2` or `2s`,
         `500ms`, `1m`.
         """
-    var interval: WatchDuration?
-    var timeout: WatchDuration?
+    var interval: DurationText?
+    var timeout: DurationText?
     var dataDirectory: String?
     var ids: [String] = []
 
@@ -435,7 +435,7 @@ struct TaskTraceCommand: OneTaskCommand {
     }
 
     func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
-        let trace = try TaskTrace.trace(task: task, events: try tasks.events(task.id), now: Timestamps.nowMilliseconds())
+        let trace = try TaskTrace.trace(task: task, events: try tasks.events(task.id), now: realtimeMilliseconds())
         if output == .json {
             var counts: [(key: String, value: JSONValue)] = []
             for severity in TraceSeverity.allCases.reversed() {
@@ -619,7 +619,7 @@ extension OneTaskCommand {
 
 extension Option {
     /// `--interval DURATION`: how often `task watch` and `task logs --follow` look again.
-    static func interval(_ path: WritableKeyPath<Root, WatchDuration?>) -> Option {
+    static func interval(_ path: WritableKeyPath<Root, DurationText?>) -> Option {
         duration(path, "--interval", help: "how often to look again: `2` or `2s`, `500ms` (default 2s)")
     }
 }
@@ -659,7 +659,7 @@ extension TaskCommand {
         return out
     }
 
-    static func interval(_ duration: WatchDuration?) -> UInt32 {
+    static func interval(_ duration: DurationText?) -> UInt32 {
         UInt32(min(max(duration?.milliseconds ?? 2000, 10), 3_600_000))
     }
 

@@ -37,8 +37,8 @@ enum WatchPanel {
     static func lines(_ snapshot: WatchSnapshot, width: Int) -> [String] {
         let task = snapshot.task
         var lines: [String] = []
-        let started = task.startedAt.flatMap(Timestamps.milliseconds)
-        let ended = task.finishedAt.flatMap(Timestamps.milliseconds)
+        let started = task.startedAt.flatMap(TraceClock.milliseconds)
+        let ended = task.finishedAt.flatMap(TraceClock.milliseconds)
         let elapsed = started.map { (ended ?? snapshot.now) - $0 }
         lines.append(
             "task \(task.id) \(task.name)  \(task.status.rawValue.uppercased())"
@@ -56,7 +56,7 @@ enum WatchPanel {
             }
         } else {
             let now = running.prefix(4).map { run -> String in
-                let since = run.startedAt.flatMap(Timestamps.milliseconds).map { " " + Timestamps.short(snapshot.now - $0) } ?? ""
+                let since = run.startedAt.flatMap(TraceClock.milliseconds).map { " " + Timestamps.short(snapshot.now - $0) } ?? ""
                 return run.step + (run.item.map { " [\($0)]" } ?? "") + since + WatchPanel.output(of: run, heartbeats: snapshot.heartbeats)
             }
             lines.append("now: " + now.joined(separator: ", ") + (running.count > 4 ? " and \(running.count - 4) more" : ""))
@@ -185,12 +185,8 @@ enum EventLine {
     }
 }
 
-/// The store's timestamps (`2026-12-04T00:42:11.853Z`, UTC) as numbers, and durations as text.
+/// Durations as the panel and the trace print them.
 enum Timestamps {
-    static func milliseconds(_ text: String) -> Int64? { TraceClock.milliseconds(text) }
-
-    static func nowMilliseconds() -> Int64 { realtimeMilliseconds() }
-
     /// `1:02:03` or `02:03`.
     static func clock(_ milliseconds: Int64) -> String {
         let total = max(0, milliseconds / 1000)
@@ -215,12 +211,12 @@ extension TaskCommand {
     /// `task watch`: see the top of this file. Exit 0 when the task stopped running, 1 when
     /// `--timeout` passed first. A task that has not started yet is watched until it has run.
     static func watch(
-        _ task: TaskRecord, interval: WatchDuration?, timeout: WatchDuration?, tasks: any TaskStore, context: CommandContext
+        _ task: TaskRecord, interval: DurationText?, timeout: DurationText?, tasks: any TaskStore, context: CommandContext
     ) throws -> ExitStatus {
         let every = interval?.milliseconds ?? 2000
         let terminal = context.stdout.isTerminal
         let width = context.stdout.columns ?? Int(context.environment["COLUMNS"] ?? "") ?? 100
-        let deadline = timeout.map { monotonicNow() + $0.milliseconds }
+        let deadline = timeout.map { monotonicMilliseconds() + $0.milliseconds }
         let maxCycles = try tasks.events(task.id, types: [.taskCreated]).first?.payload["max_cycles"]?.intValue.map { Int($0) }
         var lastScreen = ""
         var lastStatusLine = ""
@@ -237,7 +233,7 @@ extension TaskCommand {
                 let snapshot = WatchSnapshot(
                     task: current, maxCycles: maxCycles, items: try tasks.items(task.id), runs: try tasks.runs(task.id),
                     recentEvents: try tasks.events(task.id, limit: WatchPanel.recentEventCount),
-                    heartbeats: try tasks.events(task.id, types: [.stepHeartbeat], limit: 64), now: Timestamps.nowMilliseconds())
+                    heartbeats: try tasks.events(task.id, types: [.stepHeartbeat], limit: 64), now: realtimeMilliseconds())
                 let screen = WatchPanel.lines(snapshot, width: width).joined(separator: "\n")
                 // Only on change: the elapsed clock changes each second, so a panel redraws at
                 // most once per interval.
@@ -264,51 +260,12 @@ extension TaskCommand {
                 context.stdout.write("task \(current.id) is \(current.status.rawValue)\(how)\n")
                 return .success
             }
-            if let deadline, monotonicNow() >= deadline {
+            if let deadline, monotonicMilliseconds() >= deadline {
                 context.stdout.write("watch stopped after its timeout; task \(current.id) is still \(current.status.rawValue)\n")
                 return .findings
             }
-            let wait = deadline.map { min(every, max(0, $0 - monotonicNow())) } ?? every
+            let wait = deadline.map { min(every, max(0, $0 - monotonicMilliseconds())) } ?? every
             usleep(UInt32(min(wait, 3_600_000)) * 1000)
         }
-    }
-
-    static func monotonicNow() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-    }
-}
-
-/// A duration option's value: `2` (seconds, the replaced system's unit), `2s`, `500ms`, `1.5s`,
-/// `1m`. At least 10 ms, at most a day.
-struct WatchDuration: Sendable, Equatable {
-    var milliseconds: Int64
-
-    init(milliseconds: Int64) {
-        self.milliseconds = milliseconds
-    }
-
-    init?(_ text: String) {
-        var number = Substring(text)
-        var scale = 1000.0
-        if number.hasSuffix("ms") {
-            number = number.dropLast(2)
-            scale = 1
-        } else if number.hasSuffix("s") {
-            number = number.dropLast()
-        } else if number.hasSuffix("m") {
-            number = number.dropLast()
-            scale = 60_000
-        } else if number.hasSuffix("h") {
-            number = number.dropLast()
-            scale = 3_600_000
-        }
-        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let value = Double(number) else {
-            return nil
-        }
-        let milliseconds = value * scale
-        guard milliseconds >= 10, milliseconds <= 86_400_000 else { return nil }
-        self.milliseconds = Int64(milliseconds)
     }
 }

@@ -1,3 +1,4 @@
+import CLI
 import Diagnostics
 
 /// A bad command line: exit 2 with the message and a hint.
@@ -160,15 +161,8 @@ public struct DaemonOptions: Sendable, Equatable {
     }
 
     /// `30`, `30s`, `1.5s`, `500ms`, `2m` → seconds; nil for anything else (negative included).
-    public static func duration(_ text: String) -> Double? {
-        let units: [(suffix: String, scale: Double)] = [("ms", 0.001), ("s", 1), ("m", 60)]
-        for unit in units where text.hasSuffix(unit.suffix) {
-            guard let number = Double(text.dropLast(unit.suffix.count)), number.isFinite, number >= 0 else { return nil }
-            return number * unit.scale
-        }
-        guard let number = Double(text), number.isFinite, number >= 0 else { return nil }
-        return number
-    }
+    /// A duration as `--drain-timeout` takes it (the CLI's one parser; a bare number is seconds).
+    public static func duration(_ text: String) -> Double? { DurationText(text)?.seconds }
 
     static func format(_ seconds: Double) -> String {
         seconds == seconds.rounded() ? "\(Int(seconds))s" : "\(Int((seconds * 1000).rounded()))ms"

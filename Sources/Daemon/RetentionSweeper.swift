@@ -50,12 +50,8 @@ final class RetentionSweeper: @unchecked Sendable {
             let now = realtimeMilliseconds()
             func cutoff(_ days: Int) -> String { StoreClock.timestamp(epochMilliseconds: now - Int64(days) * 86_400_000) }
             if options.eventRetentionDays > 0 {
-                var deleted = 0
-                while !stopping.withLock({ $0 }) {
-                    let batch = try tasks.eventsRecorded(before: cutoff(options.eventRetentionDays), limit: 10_000)
-                    if batch.isEmpty { break }
-                    deleted += try tasks.deleteEvents(batch.map(\.id))
-                }
+                let deleted = try tasks.deleteEvents(
+                    recordedBefore: cutoff(options.eventRetentionDays), stop: { stopping.withLock { $0 } })
                 if deleted > 0 { say("retention: \(deleted) events older than \(options.eventRetentionDays) days deleted") }
             }
             let finished = try tasks.tasks().filter { $0.status.isTerminal }

@@ -238,6 +238,12 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
         }
     }
 
+    public func countEvents(before cutoff: String) throws -> Int {
+        try read { database in
+            Int(try database.query("SELECT COUNT(*) FROM events WHERE timestamp < ?", [.text(cutoff)]).first?.first?.integer ?? 0)
+        }
+    }
+
     public func counts() throws -> [(table: String, rows: Int)] {
         try read { database in
             try ["tasks", "items", "runs", "events"].map { table in

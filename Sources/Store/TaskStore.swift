@@ -66,6 +66,8 @@ public protocol TaskStore: AnyObject, Sendable {
     func eventsRecorded(before cutoff: String, limit: Int) throws -> [EventRecord]
     /// Deletes events by id in one transaction; returns how many were deleted.
     func deleteEvents(_ ids: [Int64]) throws -> Int
+    /// How many events were recorded before `cutoff`.
+    func countEvents(before cutoff: String) throws -> Int
     /// Rows per table (`db status`).
     func counts() throws -> [(table: String, rows: Int)]
     /// Tasks marked running whose runner is gone become `interrupted`; returns their ids.
@@ -83,6 +85,23 @@ extension TaskStore {
 
     public func claim(_ id: String, allowed: Set<TaskStatus>, runner: (pid: Int32, start: String?)) throws -> TaskClaimOutcome {
         try claim(id, allowed: allowed, runner: runner, then: { _, _ in })
+    }
+
+    /// Retention (`event cleanup`, the daemon's sweep): deletes every event recorded before
+    /// `cutoff`, oldest first, 10,000 per transaction. `keep` sees each batch before it is deleted
+    /// (an archive); when it throws, that batch and the rest stay. `stop` ends the sweep between
+    /// batches. Returns how many were deleted.
+    public func deleteEvents(
+        recordedBefore cutoff: String, keep: ([EventRecord]) throws -> Void = { _ in }, stop: () -> Bool = { false }
+    ) throws -> Int {
+        var deleted = 0
+        while !stop() {
+            let batch = try eventsRecorded(before: cutoff, limit: 10_000)
+            if batch.isEmpty { break }
+            try keep(batch)
+            deleted += try deleteEvents(batch.map(\.id))
+        }
+        return deleted
     }
 }
 

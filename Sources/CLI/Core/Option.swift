@@ -138,10 +138,10 @@ public struct Option<Root> {
     }
 
     /// A duration: `2` (seconds), `2s`, `500ms`, `1.5s`, `1m` (`--interval`, `--timeout`).
-    static func duration(_ path: WritableKeyPath<Root, WatchDuration?>, _ names: String..., help: String) -> Option {
+    static func duration(_ path: WritableKeyPath<Root, DurationText?>, _ names: String..., help: String) -> Option {
         let displayName = OptionSpec<Root>.displayName(names)
         return one(names, value: "DURATION", help: help) { (root: inout Root, text: String) throws(UsageError) in
-            guard let duration = WatchDuration(text) else {
+            guard let duration = DurationText(text), (10...86_400_000).contains(duration.milliseconds) else {
                 throw UsageError(
                     "`\(displayName)` needs a duration, got `\(text)`",
                     help: "e.g. `2` or `2s` (seconds), `500ms`, `1m`; between 10ms and a day")

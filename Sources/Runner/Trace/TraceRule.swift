@@ -205,6 +205,13 @@ public enum TraceRules {
     }
 }
 
+extension EventRecord {
+    /// One run of a step: its cycle, step and item as one key.
+    var slot: String { "\(cycle ?? -1)|\(step ?? "")|\(item ?? "")" }
+    /// How a finding names the step: `step qa for item docs/qa/a.md`.
+    var stepName: String { "step \(step ?? "?")" + (item.map { " for item \($0)" } ?? "") }
+}
+
 /// The runner sessions of a task: each `task_started`/`task_resumed` opens one; `task_paused`,
 /// `task_completed`, `task_failed` close it; a resume `from: interrupted` closes the one before
 /// (its runner died). Several rules need them.

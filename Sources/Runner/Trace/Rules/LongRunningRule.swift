@@ -29,8 +29,8 @@ extension TraceRule {
             var open: [String: EventRecord] = [:]
             func limit(_ step: String?) -> Int64 { Int64(context.timeouts[step ?? ""] ?? 1800) * 1000 }
             for event in context.events {
-                let key = "\(event.cycle ?? -1)|\(event.step ?? "")|\(event.item ?? "")"
-                let name = "step \(event.step ?? "?")\(event.item.map { " for item \($0)" } ?? "")"
+                let key = event.slot
+                let name = "\(event.stepName)"
                 switch event.type {
                 case .stepStarted:
                     open[key] = event
@@ -60,7 +60,7 @@ extension TraceRule {
                     if elapsed * 10 >= limit(started.step) * 8 {
                         findings.append(
                             TraceRule.longRunning.finding(
-                                "step \(started.step ?? "?")\(started.item.map { " for item \($0)" } ?? "") has been running for \(elapsed / 1000) s of its \(limit(started.step) / 1000) s timeout",
+                                "\(started.stepName) has been running for \(elapsed / 1000) s of its \(limit(started.step) / 1000) s timeout",
                                 at: started))
                     }
                 }

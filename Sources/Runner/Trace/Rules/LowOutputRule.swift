@@ -29,7 +29,7 @@ extension TraceRule {
             var findings: [TraceFinding] = []
             var latestBeat: [String: EventRecord] = [:]
             for event in context.events {
-                let key = "\(event.cycle ?? -1)|\(event.step ?? "")|\(event.item ?? "")"
+                let key = event.slot
                 switch event.type {
                 case .stepHeartbeat:
                     latestBeat[key] = event
@@ -42,7 +42,7 @@ extension TraceRule {
                     guard bytes < 100 else { continue }
                     findings.append(
                         TraceRule.lowOutput.finding(
-                            "step \(event.step ?? "?")\(event.item.map { " for item \($0)" } ?? "") ran \(duration / 60_000) min and wrote \(bytes) bytes",
+                            "\(event.stepName) ran \(duration / 60_000) min and wrote \(bytes) bytes",
                             at: event))
                 default:
                     continue
@@ -55,7 +55,7 @@ extension TraceRule {
                 guard running >= 300_000, bytes < 100 else { continue }
                 findings.append(
                     TraceRule.lowOutput.finding(
-                        "step \(beat.step ?? "?")\(beat.item.map { " for item \($0)" } ?? "") has been running \(running / 60_000) min and has written \(bytes) bytes",
+                        "\(beat.stepName) has been running \(running / 60_000) min and has written \(bytes) bytes",
                         at: beat))
             }
             return findings

@@ -25,7 +25,7 @@ extension TraceRule {
         check: { context in
             var open: [String: EventRecord] = [:]
             for event in context.events {
-                let key = "\(event.cycle ?? -1)|\(event.step ?? "")|\(event.item ?? "")"
+                let key = event.slot
                 switch event.type {
                 case .stepStarted: open[key] = event
                 case .stepFinished: open[key] = nil
@@ -37,7 +37,7 @@ extension TraceRule {
             if context.taskStatus == .running || context.taskStatus == .interrupted { return [] }
             return open.values.sorted { $0.id < $1.id }.map { started in
                 TraceRule.missingStepEnd.finding(
-                    "step \(started.step ?? "?")\(started.item.map { " for item \($0)" } ?? "") started (event \(started.id)) and has no step_finished, though the task is \(context.taskStatus.rawValue)",
+                    "\(started.stepName) started (event \(started.id)) and has no step_finished, though the task is \(context.taskStatus.rawValue)",
                     at: started)
             }
         })

@@ -29,7 +29,7 @@ extension TraceRule {
                 let line = event.payload["stderr_first_line"]?.stringValue ?? event.payload["error"]?.stringValue
                 let what = timedOut ? "timed out" : "exited \(code)"
                 return TraceRule.nonzeroExit.finding(
-                    "step \(event.step ?? "?")\(event.item.map { " for item \($0)" } ?? "") \(what)\(line.map { ": " + $0 } ?? "")",
+                    "\(event.stepName) \(what)\(line.map { ": " + $0 } ?? "")",
                     at: event, escalation: code == 126 || code == 127 ? .intervene : nil)
             }
         })

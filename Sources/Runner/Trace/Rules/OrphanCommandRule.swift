@@ -31,13 +31,13 @@ extension TraceRule {
                 for started in open.values.sorted(by: { $0.id < $1.id }) {
                     findings.append(
                         TraceRule.orphanCommand.finding(
-                            "step \(started.step ?? "?")\(started.item.map { " for item \($0)" } ?? "") was running when its runner died; \(reason)",
+                            "\(started.stepName) was running when its runner died; \(reason)",
                             at: started))
                 }
                 open.removeAll()
             }
             for event in context.events {
-                let key = "\(event.cycle ?? -1)|\(event.step ?? "")|\(event.item ?? "")"
+                let key = event.slot
                 switch event.type {
                 case .stepStarted: open[key] = event
                 case .stepFinished: open[key] = nil

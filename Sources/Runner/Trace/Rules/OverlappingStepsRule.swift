@@ -25,13 +25,13 @@ extension TraceRule {
             let sessions = RunnerSessions(context.events)
             var open: [String: EventRecord] = [:]
             for event in context.events {
-                let key = "\(event.cycle ?? -1)|\(event.step ?? "")|\(event.item ?? "")"
+                let key = event.slot
                 switch event.type {
                 case .stepStarted:
                     if let first = open[key], !sessions.ended(between: first.id, and: event.id) {
                         findings.append(
                             TraceRule.overlappingSteps.finding(
-                                "step \(event.step ?? "?")\(event.item.map { " for item \($0)" } ?? "") started again (event \(event.id)) while its run from event \(first.id) had not finished",
+                                "\(event.stepName) started again (event \(event.id)) while its run from event \(first.id) had not finished",
                                 at: event, events: [first.id, event.id]))
                     }
                     open[key] = event

@@ -38,7 +38,7 @@ extension TraceRule {
                 }
                 findings.append(
                     TraceRule.transientReadError.finding(
-                        "step \(event.step ?? "?")\(event.item.map { " for item \($0)" } ?? "") failed with a transient error (\(word))"
+                        "\(event.stepName) failed with a transient error (\(word))"
                             + (recovered ? "; a later run succeeded" : "; no later run succeeded: retry it"),
                         at: event, escalation: recovered ? nil : .attention))
             }

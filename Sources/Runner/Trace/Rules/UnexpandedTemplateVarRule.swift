@@ -25,7 +25,7 @@ extension TraceRule {
                 else { return nil }
                 let names = missing.compactMap(\.stringValue).map { "{\($0)}" }.joined(separator: ", ")
                 return TraceRule.unexpandedTemplateVar.finding(
-                    "step \(event.step ?? "?")\(event.item.map { " for item \($0)" } ?? "") ran with \(names) left unexpanded",
+                    "\(event.stepName) ran with \(names) left unexpanded",
                     at: event)
             }
         })
