@@ -1,3 +1,4 @@
+import Runner
 import Diagnostics
 
 import Platform
@@ -104,6 +105,10 @@ public struct CommandContext: Sendable {
     public var currentDirectory: String
     /// `--verbose`: commands say which data directory they use and in which mode.
     public var verbose = false
+    /// The `orchestrator` executable this process runs, when the process is the CLI itself: a
+    /// foreground runner re-executes it after a `self_restart` step (nil: the CLI runs inside
+    /// another program, which cannot be replaced).
+    public var executable: String?
 
     public init(
         stdout: OutputStream, stderr: OutputStream, readStandardInput: @escaping @Sendable () -> [UInt8],
@@ -116,7 +121,7 @@ public struct CommandContext: Sendable {
         self.currentDirectory = currentDirectory
     }
 
-    /// The context of the running process.
+    /// The context of the running process (the `orchestrator` executable).
     public static func process() -> CommandContext {
         var environment: [String: String] = [:]
         var pointer = environ
@@ -129,10 +134,12 @@ public struct CommandContext: Sendable {
         }
         var cwd = [CChar](repeating: 0, count: 4096)
         let directory = getcwd(&cwd, cwd.count).map { _ in String(decoding: cwd.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) } ?? "."
-        return CommandContext(
+        var context = CommandContext(
             stdout: OutputStream(fileDescriptor: 1), stderr: OutputStream(fileDescriptor: 2),
             readStandardInput: { FileSystem.readAll(fileDescriptor: 0, limit: FileSystem.inputLimit + 1) },
             environment: environment, currentDirectory: directory)
+        context.executable = SelfRestartHost.currentExecutable()
+        return context
     }
 
     /// A context whose output is captured (for tests); `stdin` is what standard input holds.

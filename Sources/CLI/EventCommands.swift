@@ -39,17 +39,22 @@ struct EventListCommand: Command {
     static let usage = """
         Usage: orchestrator event list --task ID [--type TYPE] [--limit N] [--follow] [-o text|json]
                orchestrator event list ID [--type TYPE] [--limit N] [--follow] [-o text|json]
+               orchestrator event list --daemon [--type TYPE] [--limit N] [-o text|json]
 
         The events of a task in order (ids are monotonic). --type keeps one type or every type
         it begins (`step_`, `self_restart`); an unknown one is bad usage. --limit keeps the
         last N. --follow keeps printing new events (one line each; with -o json one object per
         line) until the task stops running. -o json: an array of {"id", "task", "type", "cycle",
         "step", "item", "timestamp", "payload"}. The event types are listed in docs/runner.md.
+        --daemon lists the daemon's own events instead (daemon_started, daemon_restarted,
+        daemon_draining, socket_peer_refused): -o json gives {"id", "type", "incarnation",
+        "timestamp", "payload"} (docs/daemon.md).
         """
     var task: String?
     var type: String?
     var limit: Int?
     var follow = false
+    var daemon = false
     var interval: DurationText?
     var output = TaskCommand.Output.text
     var dataDirectory: String?
@@ -61,6 +66,7 @@ struct EventListCommand: Command {
             .value(\.type, "--type", value: "TYPE", help: "only events of this type, or of the types it begins (`step_`)"),
             .integer(\.limit, "--limit", value: "N", help: "only the last N events"),
             .flag(\.follow, "--follow", "-f", help: "keep printing new events until the task stops running"),
+            .flag(\.daemon, "--daemon", help: "the daemon's own events (starts, restarts in place, drains, refused clients)"),
             .interval(\.interval), .output(\.output), .dataDirectory(\.dataDirectory),
         ]
     }
@@ -68,6 +74,26 @@ struct EventListCommand: Command {
 
     func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
+            if daemon {
+                guard task == nil, ids.isEmpty, !follow else {
+                    throw UsageError("`event list --daemon` takes no task and no --follow", help: "e.g. `orchestrator event list --daemon --limit 20`")
+                }
+                let (_, tasks) = try TaskCommand.open(dataDirectory, context: context)
+                let types = try type.map(EventListCommand.types)
+                var events = try tasks.daemonEvents(after: 0, limit: nil)
+                if let types { events = events.filter { types.contains($0.type) } }
+                if let limit { events = Array(events.suffix(max(0, limit))) }
+                if output == .json {
+                    context.stdout.write(JSONWriter(pretty: false).string(.array(events.map(\.json))) + "\n")
+                } else {
+                    for event in events {
+                        let incarnation = event.incarnation.map { "incarnation \($0) " } ?? ""
+                        context.stdout.write(
+                            "\(event.id)  \(event.timestamp)  \(ForegroundRun.pad(event.type.rawValue, 24))\(incarnation)\(JSONWriter().string(event.payload))\n")
+                    }
+                }
+                return .success
+            }
             guard ids.count <= 1, task == nil || ids.isEmpty || ids == [task] else {
                 throw UsageError("`event list` takes one task", help: "e.g. `orchestrator event list --task ID` or `orchestrator event list ID`")
             }

@@ -54,9 +54,13 @@ enum ForegroundRun {
         let printer: @Sendable (ProgressUpdate) -> Void = { update in
             if let text = line(update) { output.write(text) }
         }
-        let runner = try TaskRunner(
-            tasks: tasks, resources: store, taskID: taskID,
-            options: ForegroundRun.runnerOptions(context, progress: quiet ? nil : printer), pinned: pinned)
+        var options = ForegroundRun.runnerOptions(context, progress: quiet ? nil : printer)
+        if let executable = context.executable {
+            options.selfRestart = SelfRestartHost(executable: executable, stableDirectory: tasks.dataDirectory + "/bin")
+            // A runner that re-executed itself records which binary runs the rest of the task.
+            if context.environment[SelfRestartExec.previousBuildVariable] != nil { options.buildID = BuildIdentity.current }
+        }
+        let runner = try TaskRunner(tasks: tasks, resources: store, taskID: taskID, options: options, pinned: pinned)
         // Ctrl-C / SIGTERM pause the task (running steps are stopped and run again on resume).
         let watcher = InterruptWatcher()
         watcher.start { signal in
@@ -81,6 +85,13 @@ enum ForegroundRun {
         case .paused:
             output.write("task \(final.id) paused: `orchestrator task resume \(final.id)` continues it\n")
             return .findings
+        case .restartPending:
+            guard let request = runner.restartRequest, context.executable != nil else {
+                output.write("task \(final.id) restart_pending: `orchestrator task resume \(final.id)` continues it\n")
+                return .findings
+            }
+            watcher.stop()
+            return SelfRestartExec.replaceProcess(request, taskID: final.id, dataDirectory: tasks.dataDirectory, quiet: quiet, context: context)
         default:
             output.write("task \(final.id) \(final.status.rawValue): \(final.reason ?? "")\n")
             return .findings

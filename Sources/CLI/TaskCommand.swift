@@ -181,24 +181,33 @@ struct TaskStartCommand: OneTaskCommand {
 /// `task resume ID`
 struct TaskResumeCommand: OneTaskCommand {
     static let name = "resume"
-    static let summary = "continue a paused or interrupted task from its last finished step"
+    static let summary = "continue a paused, interrupted or restart_pending task from its last finished step"
     static let usage = """
-        Usage: orchestrator task resume ID
+        Usage: orchestrator task resume ID [--foreground] [-q]
 
-        Continues a paused task, or one whose runner died (`interrupted`), in the foreground from
-        its last finished step; finished steps do not run again. Exit 0 iff it completed.
+        Continues a paused task, one whose runner died (`interrupted`), or one that waits for a
+        rebuilt runner (`restart_pending`) from its last finished step; finished steps do not run
+        again. When a daemon serves the data directory the task is queued for its workers and the
+        command returns; --foreground runs it here anyway. Exit 0 iff it completed (or was queued).
         """
     var quiet = false
+    var foreground = false
     var dataDirectory: String?
     var ids: [String] = []
 
-    static var options: [Option<Self>] { [.quiet(\.quiet), .dataDirectory(\.dataDirectory)] }
+    static var options: [Option<Self>] {
+        [
+            .quiet(\.quiet), .flag(\.foreground, "--foreground", help: "run the task in this process even when a daemon serves the data directory"),
+            .dataDirectory(\.dataDirectory),
+        ]
+    }
 
     func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
         try TaskCommand.refuseIfRunning(task)
         guard task.status.isResumable else {
-            throw UsageError("task \(task.id) is \(task.status.rawValue); only a paused or interrupted task resumes")
+            throw UsageError("task \(task.id) is \(task.status.rawValue); only a paused, interrupted or restart_pending task resumes")
         }
+        if !foreground, try TaskCommand.queueIfDaemon(task.id, tasks: tasks, dataDirectory: dataDirectory, context: context) { return .success }
         return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet)
     }
 }

@@ -101,6 +101,21 @@ public final class ControlServer: @unchecked Sendable {
     /// first: call this only while holding the data directory's `DaemonLock`, which proves that
     /// no other daemon serves it. Anything at the path that is not a socket is left alone.
     public func start() throws(ControlFailure) {
+        try start(inheriting: nil)
+    }
+
+    /// `start`, or, with `inherited`, serve the listening socket a previous incarnation of this
+    /// process handed over across `execve` (`handOverListener`): it must be a listening Unix
+    /// socket bound to `socketPath`. Clients that connected meanwhile waited in its backlog.
+    public func start(inheriting inherited: Int32?) throws(ControlFailure) {
+        if let inherited {
+            guard UnixSocket.boundPath(inherited) == socketPath else {
+                throw ControlFailure("descriptor \(inherited) handed over by the previous incarnation is not the socket \(socketPath)")
+            }
+            _ = fcntl(inherited, F_SETFD, FD_CLOEXEC)
+            try startAccepting(inherited)
+            return
+        }
         switch UnixSocket.kind(socketPath) {
         case .missing: break
         case .socket:
@@ -116,6 +131,10 @@ public final class ControlServer: @unchecked Sendable {
         case .success(let opened): fd = opened
         case .failure(let failure): throw failure
         }
+        try startAccepting(fd)
+    }
+
+    private func startAccepting(_ fd: Int32) throws(ControlFailure) {
         listener.withLock { $0 = fd }
         acceptLoopDone.withLock { $0 = false }
         guard Threads.start({ [self] in acceptLoop(fd) }) != nil else {
@@ -124,6 +143,20 @@ public final class ControlServer: @unchecked Sendable {
             removeSocket()
             throw ControlFailure("cannot start the server's accept thread: \(errnoDescription(errno))")
         }
+    }
+
+    /// Stops the accept loop but keeps the listening socket open, without close-on-exec, for the
+    /// next incarnation (`start(inheriting:)`): clients that connect meanwhile wait in the
+    /// backlog instead of finding no daemon. Returns the descriptor.
+    public func handOverListener() -> Int32? {
+        let fd = listener.withLock { fd -> Int32 in
+            defer { fd = -1 }
+            return fd
+        }
+        guard fd >= 0 else { return nil }
+        while !acceptLoopDone.withLock({ $0 }) { usleep(5_000) }
+        _ = fcntl(fd, F_SETFD, 0)
+        return fd
     }
 
     /// Stops accepting new connections (they are refused from now on); open ones go on.

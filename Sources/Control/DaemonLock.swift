@@ -57,6 +57,31 @@ public final class DaemonLock: @unchecked Sendable {
         return .success(lock)
     }
 
+    /// Takes over the lock a previous incarnation of this process handed over across `execve`
+    /// (`handOver`): the descriptor must be open on this data directory's lock file, and the lock
+    /// must be held through it (re-locking an open file description that holds it succeeds).
+    public static func adopt(fd: Int32, dataDirectory: String) -> Result<DaemonLock, Failure> {
+        let path = path(dataDirectory: dataDirectory)
+        var held = stat()
+        var onDisk = stat()
+        guard fd >= 0, fstat(fd, &held) == 0, stat(path, &onDisk) == 0, held.st_dev == onDisk.st_dev, held.st_ino == onDisk.st_ino
+        else {
+            return .failure(.system(ControlFailure("descriptor \(fd) handed over by the previous incarnation is not \(path)")))
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            return .failure(.held(pid: holderPID(path: path), dataDirectory: dataDirectory))
+        }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        return .success(DaemonLock(path: path, fd: fd))
+    }
+
+    /// Keeps the lock open across the coming `execve` (the descriptor loses close-on-exec) and
+    /// returns its number for the next incarnation's `adopt`. The lock is never released.
+    public func handOver() -> Int32 {
+        _ = fcntl(fd, F_SETFD, 0)
+        return fd
+    }
+
     /// Writes the current PID into the lock file (again after a fork moved the daemon).
     public func recordPID() -> ControlFailure? {
         let text = Array("\(getpid())\n".utf8)

@@ -1,5 +1,5 @@
-// POSIX plumbing for the transport: whole-buffer writes and readiness waits (the mutex, threads,
-// the clock and errno text are the shared ones of the Platform target).
+// POSIX plumbing for the transport: readiness waits (the mutex, threads, the clock, errno text and
+// whole-buffer writes are the shared ones of the Platform target).
 
 import Platform
 
@@ -8,33 +8,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// Writes every byte of `bytes` to a file descriptor (stdout, a pipe, a file); errno on failure.
-@discardableResult
-public func writeFully(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
-    sendAll(fd, bytes, socket: false)
-}
-
-/// Writes every byte of `bytes` to `fd` (retrying on EINTR and short writes); errno on failure.
-/// Uses `send` with MSG_NOSIGNAL on sockets so a vanished peer is an error, not a SIGPIPE.
-func sendAll(_ fd: Int32, _ bytes: [UInt8], socket: Bool) -> Int32? {
-    var done = 0
-    while done < bytes.count {
-        let count = bytes.withUnsafeBytes { raw -> Int in
-            guard let base = raw.baseAddress else { return 0 }
-            #if os(Linux)
-            if socket { return send(fd, base + done, raw.count - done, Int32(MSG_NOSIGNAL)) }
-            #endif
-            return write(fd, base + done, raw.count - done)
-        }
-        if count < 0 {
-            if errno == EINTR { continue }
-            return errno
-        }
-        done += count
-    }
-    return nil
-}
 
 /// Waits until `fd` is readable or `timeoutMilliseconds` pass (-1: forever). True when readable
 /// (or hung up: the next read tells which).

@@ -133,6 +133,19 @@ enum UnixSocket {
         return .success(fd)
     }
 
+    /// The path a Unix socket is bound to (nil: not a bound Unix socket).
+    static func boundPath(_ fd: Int32) -> String? {
+        var address = sockaddr_un()
+        var length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        let got = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard got == 0, address.sun_family == sa_family_t(AF_UNIX) else { return nil }
+        return withUnsafeBytes(of: address.sun_path) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+    }
+
     /// The peer of a connected socket (SO_PEERCRED on Linux, getpeereid elsewhere).
     static func peer(_ fd: Int32) -> PeerCredentials? {
         #if os(Linux)

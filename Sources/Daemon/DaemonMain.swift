@@ -1,5 +1,7 @@
 import Control
 import JSON
+import Platform
+import Store
 
 #if canImport(Glibc)
 import Glibc
@@ -32,6 +34,15 @@ public enum DaemonMain {
         case .serve:
             break
         }
+        // A restart in place: the previous incarnation of this process handed over its lock and
+        // socket and is gone; this binary serves on (never detaching again: it already is).
+        if let text = getenv(DaemonHandover.variable).map({ String(cString: $0) }) {
+            unsetenv(DaemonHandover.variable)
+            if let handover = DaemonHandover(text: text) {
+                return serve(DaemonRuntime(options: options, logsToFile: !options.foreground, handover: handover), reporter: nil)
+            }
+            printError("orchestratord: warning: ignoring a malformed \(DaemonHandover.variable) (`\(text)`); starting afresh\n")
+        }
         if options.foreground {
             return serve(DaemonRuntime(options: options, logsToFile: false), reporter: nil)
         }
@@ -57,9 +68,26 @@ public enum DaemonMain {
             dataDirectory: runtime.options.dataDirectory, workers: runtime.options.workers, environment: processEnvironment(),
             say: { [runtime] in runtime.say($0) })
         let sweeper = RetentionSweeper(options: runtime.options, say: { [runtime] in runtime.say($0) })
-        runtime.onServing = {
-            pool.start()
+        pool.onRestart = { [runtime] request, taskID in runtime.requestRestart(request, by: taskID) }
+        runtime.onServing = { [runtime] in
+            if let identity = pool.start(handover: runtime.handover, version: DaemonRuntime.version) {
+                runtime.setIdentity(incarnation: identity.incarnation, buildID: identity.buildID)
+                runtime.say("incarnation \(identity.incarnation), build \(identity.buildID.map { String($0.prefix(12)) } ?? "unknown")")
+            }
             sweeper.start()
+        }
+        runtime.onPeerRefused = { peer in
+            pool.record(.socketPeerRefused, .object([("uid", .int(Int64(peer.uid))), ("pid", .int(Int64(peer.pid)))]))
+        }
+        runtime.onDraining = { reason, restart in
+            var payload: [(key: String, value: JSONValue)] = [
+                ("reason", .string(reason)), ("drain_timeout_seconds", .double(runtime.options.drainTimeoutSeconds)),
+            ]
+            if let restart {
+                payload.append(("restart_binary", .string(restart.binary)))
+                payload.append(("new_sha", .string(restart.newSHA256)))
+            }
+            pool.record(.daemonDraining, .object(payload))
         }
         runtime.onDrain = {
             sweeper.stop()

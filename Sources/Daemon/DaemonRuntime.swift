@@ -1,7 +1,7 @@
 import Control
 import JSON
-
 import Platform
+import Runner
 
 #if canImport(Glibc)
 import Glibc
@@ -23,6 +23,10 @@ public final class DaemonRuntime: @unchecked Sendable {
     public var onServing: @Sendable () -> Void = {}
     /// Called for every client refused for its user id (after the log line; the event goes here).
     public var onPeerRefused: @Sendable (PeerCredentials) -> Void = { _ in }
+    /// Called when the daemon begins to drain (a stop, or a restart in place when `restart` is set).
+    public var onDraining: @Sendable (_ reason: String, _ restart: RestartRequest?) -> Void = { _, _ in }
+    /// What the previous incarnation handed over across `execve` (nil: a fresh start).
+    public let handover: DaemonHandover?
 
     private let startedAt = monotonicSeconds()
     private let state = Locked(RuntimeState())
@@ -33,11 +37,16 @@ public final class DaemonRuntime: @unchecked Sendable {
         var stopReason: String?
         var draining = false
         var peersRefused = 0
+        /// Set by a task's `self_restart`: the daemon drains and re-executes this binary.
+        var restart: RestartRequest?
+        var incarnation: Int64 = 1
+        var buildID: String?
     }
 
-    public init(options: DaemonOptions, logsToFile: Bool) {
+    public init(options: DaemonOptions, logsToFile: Bool, handover: DaemonHandover? = nil) {
         self.options = options
         self.logsToFile = logsToFile
+        self.handover = handover
         server = ControlServer(socketPath: ControlClient.socketPath(dataDirectory: options.dataDirectory))
         server.onPeerRefused { [unowned self] in peerRefused($0) }
         registerCoreVerbs()
@@ -59,7 +68,9 @@ public final class DaemonRuntime: @unchecked Sendable {
         }
         if let problem = prepareDirectory() { return fail(2, problem) }
         let lock: DaemonLock
-        switch DaemonLock.acquire(dataDirectory: options.dataDirectory) {
+        let locking = handover.map { DaemonLock.adopt(fd: $0.lockDescriptor, dataDirectory: options.dataDirectory) }
+            ?? DaemonLock.acquire(dataDirectory: options.dataDirectory)
+        switch locking {
         case .success(let held): lock = held
         case .failure(let failure):
             if case .held = failure { return fail(2, "\(failure); stop it first (`orchestratord --request shutdown --data-dir \(options.dataDirectory)`)") }
@@ -82,10 +93,11 @@ public final class DaemonRuntime: @unchecked Sendable {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
         do throws(ControlFailure) {
-            try server.start()
+            try server.start(inheriting: handover?.socketDescriptor)
         } catch {
             return fail(2, error.description)
         }
+        if handover != nil { say("restarted in place: this is the new binary, serving the same socket") }
         say("serving \(options.dataDirectory) on \(server.socketPath) (PID \(getpid()), \(options.workers) worker\(options.workers == 1 ? "" : "s"), protocol \(ControlProtocol.version))")
         reporter?.ready()
         onServing()
@@ -106,9 +118,25 @@ public final class DaemonRuntime: @unchecked Sendable {
                 try? log.rotateAndReopenIfNeeded()
             }
         }
-        let reason = state.withLock { $0.stopReason } ?? "a stop request"
-        say("stopping (\(reason)): no new connections; draining for up to \(DaemonOptions.format(options.drainTimeoutSeconds))")
+        let (reason, restart) = state.withLock { ($0.stopReason ?? "a stop request", $0.restart) }
         state.withLock { $0.draining = true }
+        onDraining(reason, restart)
+        if let restart {
+            say("restarting in place (\(reason)): draining for up to \(DaemonOptions.format(options.drainTimeoutSeconds)), then executing \(restart.binary)")
+            let listener = server.handOverListener()
+            onDrain(options.drainTimeoutSeconds)
+            server.closeConnections()
+            let handover = DaemonHandover(lockDescriptor: lock.handOver(), socketDescriptor: listener, previousBuildID: restart.previousSHA256)
+            for binary in [restart.binary, restart.stableCopy] {
+                let failure = reexecute(binary, handover: handover)
+                say("error: cannot execute \(binary): \(errnoDescription(failure))" + (binary == restart.binary ? "; trying the kept copy of the running binary" : ""))
+            }
+            say("stopped: neither binary could be executed; the tasks waiting restart_pending resume at the next start")
+            if let listener { close(listener) }
+            server.removeSocket()
+            return 3
+        }
+        say("stopping (\(reason)): no new connections; draining for up to \(DaemonOptions.format(options.drainTimeoutSeconds))")
         server.stopAccepting()
         onDrain(options.drainTimeoutSeconds)
         server.closeConnections()
@@ -122,14 +150,51 @@ public final class DaemonRuntime: @unchecked Sendable {
         state.withLock { if $0.stopReason == nil { $0.stopReason = reason } }
     }
 
+    /// Ends `run` with a restart in place: drain, then `execve` the rebuilt binary (same PID).
+    public func requestRestart(_ request: RestartRequest, by taskID: String) {
+        state.withLock { state in
+            guard state.stopReason == nil else { return }
+            state.restart = request
+            state.stopReason = "task \(taskID) rebuilt the daemon"
+        }
+    }
+
+    /// Records which incarnation this is and which binary it runs (the worker pool reads the store).
+    public func setIdentity(incarnation: Int64, buildID: String?) {
+        state.withLock {
+            $0.incarnation = incarnation
+            $0.buildID = buildID
+        }
+    }
+
+    /// Replaces this process with `binary`, same arguments, the handover in its environment;
+    /// returns errno when `execve` fails.
+    private func reexecute(_ binary: String, handover: DaemonHandover) -> Int32 {
+        var environment = DaemonMain.processEnvironment()
+        environment[DaemonHandover.variable] = handover.text
+        let arguments = [binary] + CommandLine.arguments.dropFirst()
+        let argv = arguments.map { strdup($0) }
+        let envp = environment.keys.sorted().map { strdup($0 + "=" + (environment[$0] ?? "")) }
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        guard let first = argv.first, let program = first else { return EINVAL }
+        say("executing \(binary) in place (PID \(getpid()))")
+        execve(program, argv + [nil], envp + [nil])
+        return errno
+    }
+
     public var status: DaemonStatus {
-        let (draining, refused) = state.withLock { ($0.draining, $0.peersRefused) }
+        let current = state.withLock { $0 }
         var status = DaemonStatus(
-            pid: getpid(), incarnation: 1, dataDirectory: options.dataDirectory,
+            pid: getpid(), incarnation: current.incarnation, dataDirectory: options.dataDirectory,
             uptimeSeconds: ((monotonicSeconds() - startedAt) * 1000).rounded() / 1000, workers: options.workers,
-            version: DaemonRuntime.version, state: draining ? .draining : .serving,
-            connections: server.connectionCount, peersRefused: refused)
+            version: DaemonRuntime.version, state: current.restart != nil ? .restarting : current.draining ? .draining : .serving,
+            connections: server.connectionCount, peersRefused: current.peersRefused)
         status.maintenance = MaintenanceMode.isEnabled(dataDirectory: options.dataDirectory)
+        status.binarySHA256 = current.buildID
+        status.previousBinarySHA256 = handover?.previousBuildID
         return status
     }
 

@@ -1,3 +1,5 @@
+import Control
+import JSON
 import Platform
 import Runner
 import Store
@@ -27,6 +29,11 @@ final class WorkerPool: @unchecked Sendable {
     private let refused = Locked<[String: Int64]>([:])
     private let dispatcher = Locked<JoinableThread?>(nil)
     private let store = Locked<(any ResourceStore, any TaskStore)?>(nil)
+    /// Which worker slots (1...workers) run a task now, by task id.
+    private let slots = Locked<[String: Int]>([:])
+    private let identity = Locked<(incarnation: Int64, buildID: String?)>((1, nil))
+    /// Called when a task's `self_restart` left a new daemon binary (the daemon drains and re-executes).
+    var onRestart: @Sendable (RestartRequest, String) -> Void = { _, _ in }
 
     init(dataDirectory: String, workers: Int, environment: [String: String], say: @escaping @Sendable (String) -> Void) {
         self.dataDirectory = dataDirectory
@@ -35,21 +42,66 @@ final class WorkerPool: @unchecked Sendable {
         self.say = say
     }
 
-    func start() {
+    /// Opens the store, records this start (its incarnation), recovers tasks of dead runners,
+    /// queues the tasks that wait for this restart, and starts dispatching. Returns the
+    /// incarnation and the build id, nil when the store cannot be opened (no task runs).
+    func start(handover: DaemonHandover?, version: String) -> (incarnation: Int64, buildID: String?)? {
+        let buildID = BuildIdentity.current
+        let incarnation: Int64
         do {
             let resources = try SQLiteResourceStore(dataDirectory: dataDirectory)
             let tasks = resources.taskStore()
             store.withLock { $0 = (resources, tasks) }
-            for id in try tasks.recoverOrphanedTasks() {
+            incarnation = try tasks.beginIncarnation(pid: getpid(), buildID: buildID, previousBuildID: handover?.previousBuildID)
+            identity.withLock { $0 = (incarnation, buildID) }
+            var started: [(key: String, value: JSONValue)] = [
+                ("incarnation", .int(incarnation)), ("pid", .int(Int64(getpid()))), ("version", .string(version)),
+                ("build_id", buildID.map { .string($0) } ?? .null), ("workers", .int(Int64(workers))),
+            ]
+            if let handover {
+                started.append(("restarted_from", handover.previousBuildID.map { .string($0) } ?? .null))
+                record(.daemonRestarted, restartPayload(handover: handover, incarnation: incarnation, buildID: buildID))
+            }
+            record(.daemonStarted, .object(started))
+            // After a restart in place this process has the PID that owned the previous
+            // incarnation's tasks: none of them runs any more.
+            for id in try tasks.recoverOrphanedTasks(deadRunner: handover == nil ? nil : getpid()) {
                 _ = try? tasks.enqueue(id)
                 say("task \(id): its runner had died; recovered and queued again")
             }
+            for task in try tasks.tasksAwaitingRestart() {
+                let payload = restartPayload(handover: handover, incarnation: incarnation, buildID: buildID)
+                try tasks.write { writer in
+                    try writer.append(NewEvent(.daemonRestarted, cycle: task.cycle > 0 ? task.cycle : nil, payload: payload), task: task.id)
+                }
+                _ = try tasks.enqueue(task.id)
+                say("task \(task.id): it waited for this restart; queued to continue at its next step")
+            }
         } catch {
             say("error: the worker pool cannot open the store: \(error); no task will run")
-            return
+            return nil
         }
         let thread = Threads.start(joinable: true) { [self] in dispatch() }
         dispatcher.withLock { $0 = thread }
+        return (incarnation, buildID)
+    }
+
+    private func restartPayload(handover: DaemonHandover?, incarnation: Int64, buildID: String?) -> JSONValue {
+        .object([
+            ("old_sha", handover?.previousBuildID.map { .string($0) } ?? .null), ("new_sha", buildID.map { .string($0) } ?? .null),
+            ("incarnation", .int(incarnation)), ("pid", .int(Int64(getpid()))),
+        ])
+    }
+
+    /// Records a daemon event (best effort: a failure is logged, never fatal).
+    func record(_ type: EventType, _ payload: JSONValue) {
+        guard let (_, tasks) = store.withLock({ $0 }) else { return }
+        let incarnation = identity.withLock { $0.incarnation }
+        do {
+            try tasks.appendDaemonEvent(type, incarnation: incarnation, payload: payload)
+        } catch {
+            say("cannot record the daemon event \(type.rawValue): \(error)")
+        }
     }
 
     private func dispatch() {
@@ -71,19 +123,40 @@ final class WorkerPool: @unchecked Sendable {
 
     private func launch(_ id: String, resources: any ResourceStore, tasks: any TaskStore) {
         let runner: TaskRunner
+        let slot = slots.withLock { taken in
+            let used = Set(taken.values)
+            let free = (1...max(1, workers)).first { !used.contains($0) } ?? 1
+            taken[id] = free
+            return free
+        }
+        let (incarnation, buildID) = identity.withLock { $0 }
+        var options = RunnerOptions(environment: environment)
+        options.buildID = buildID
+        options.claim = RunnerClaim(worker: slot, incarnation: incarnation)
+        if let executable = SelfRestartHost.currentExecutable() {
+            options.selfRestart = SelfRestartHost(executable: executable, stableDirectory: dataDirectory + "/bin")
+        }
         do {
-            runner = try TaskRunner(tasks: tasks, resources: resources, taskID: id, options: RunnerOptions(environment: environment))
+            runner = try TaskRunner(tasks: tasks, resources: resources, taskID: id, options: options)
         } catch {
+            slots.withLock { $0[id] = nil }
             say("task \(id) cannot run: \(error)")
             refused.withLock { $0[id] = monotonicMilliseconds() + 5_000 }
             return
         }
         running.withLock { $0[id] = runner }
         let started = Threads.start { [self] in
-            defer { running.withLock { $0[id] = nil } }
+            defer {
+                running.withLock { $0[id] = nil }
+                slots.withLock { $0[id] = nil }
+            }
             do {
                 let final = try runner.run()
                 say("task \(id) \(final.status.rawValue)\(final.reason.map { ": \($0)" } ?? "")")
+                if let request = runner.restartRequest {
+                    stopping.withLock { $0 = true }
+                    onRestart(request, id)
+                }
             } catch let refusal as TaskClaimRefused {
                 say("task \(id) not run: \(refusal.message)")
                 refused.withLock { $0[id] = monotonicMilliseconds() + 5_000 }
@@ -93,6 +166,7 @@ final class WorkerPool: @unchecked Sendable {
         }
         if started == nil {
             running.withLock { $0[id] = nil }
+            slots.withLock { $0[id] = nil }
             say("no thread for task \(id); it stays queued")
             refused.withLock { $0[id] = monotonicMilliseconds() + 1_000 }
         }

@@ -297,6 +297,8 @@ public enum ManifestDecoder {
         let artifactsDir = context.string(fields, "artifacts_dir")
         let selfTest = context.stringList(fields, "self_test")
         let initScript = context.nonEmptyString(fields, "init")
+        let buildCommand = context.nonEmptyString(fields, "build_command")
+        let buildOutput = context.nonEmptyString(fields, "build_output")
         guard let root else { return nil }
         var spec = WorkspaceSpec(rootPath: root)
         spec.qaTargets = qaTargets ?? []
@@ -305,6 +307,8 @@ public enum ManifestDecoder {
         spec.artifactsDir = artifactsDir
         spec.selfTest = selfTest
         spec.initScript = initScript
+        spec.buildCommand = buildCommand
+        spec.buildOutput = buildOutput
         return spec
     }
 

@@ -225,8 +225,15 @@ public struct WorkspaceSpec: Sendable {
     public var selfTest: [Located<String>]?
     /// A smoke-check script run once before a task's first cycle (our extension).
     public var initScript: Located<String>?
+    /// The command the `self_restart` builtin runs to rebuild this tool (our extension).
+    public var buildCommand: Located<String>?
+    /// Where that build leaves its executables, relative to the root (our extension).
+    public var buildOutput: Located<String>?
 
     public init(rootPath: Located<String>) { self.rootPath = rootPath }
+
+    /// The folder `self_restart` takes the new executable from: `.build/release` unless set.
+    public var buildOutputDirectory: String { buildOutput?.value ?? ".build/release" }
 
     public var ticketDirectory: String { ticketDir?.value ?? "tickets" }
     public var artifactsDirectory: String { artifactsDir?.value ?? ".orchestrator/artifacts" }

@@ -128,3 +128,30 @@ public func removeTree(_ path: String) {
         unlink(path)
     }
 }
+
+/// Writes every byte of `bytes` to a file descriptor (stdout, a pipe, a file); errno on failure.
+@discardableResult
+public func writeFully(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
+    sendAll(fd, bytes, socket: false)
+}
+
+/// Writes every byte of `bytes` to `fd` (retrying on EINTR and short writes); errno on failure.
+/// Uses `send` with MSG_NOSIGNAL on sockets so a vanished peer is an error, not a SIGPIPE.
+public func sendAll(_ fd: Int32, _ bytes: [UInt8], socket: Bool) -> Int32? {
+    var done = 0
+    while done < bytes.count {
+        let count = bytes.withUnsafeBytes { raw -> Int in
+            guard let base = raw.baseAddress else { return 0 }
+            #if os(Linux)
+            if socket { return send(fd, base + done, raw.count - done, Int32(MSG_NOSIGNAL)) }
+            #endif
+            return write(fd, base + done, raw.count - done)
+        }
+        if count < 0 {
+            if errno == EINTR { continue }
+            return errno
+        }
+        done += count
+    }
+    return nil
+}

@@ -283,6 +283,10 @@ extension TaskRunner {
     }
 
     func finishPaused() throws {
+        if let request = restart.withLock({ $0 }) {
+            try finishAwaitingRestart(request)
+            return
+        }
         let reason = pauseReason.withLock { $0 }
         do {
             try tasks.write { writer in
@@ -304,5 +308,15 @@ extension TaskRunner {
         } else {
             progress(.note("task paused in cycle \(task.cycle); `orchestrator task resume \(taskID)` continues it"), cycle: task.cycle)
         }
+    }
+
+    /// Stops at the step boundary after a `self_restart` step: the task waits `restart_pending`
+    /// for the re-executed runner (the step after `self_restart` runs next).
+    func finishAwaitingRestart(_ request: RestartRequest) throws {
+        let reason = "restart pending: \(request.binary) (SHA-256 \(request.newSHA256.prefix(12))) replaces the running executable"
+        try tasks.write { writer in try writer.awaitRestart(task: taskID, reason: reason) }
+        task.status = .restartPending
+        task.reason = reason
+        progress(.note("self_restart: the task waits for the rebuilt executable, then continues at the next step"), cycle: task.cycle)
     }
 }

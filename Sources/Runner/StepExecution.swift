@@ -36,6 +36,8 @@ struct PreparedStep {
     /// why, shown in the progress line, the step_finished event, `task info` and the trace.
     var didNothing: String?
     var extraStartPayload: [(key: String, value: JSONValue)] = []
+    /// A `self_restart` build that no host can execute: why, once the build succeeded.
+    var restartHostMissing: String?
 }
 
 /// How a step ended.
@@ -111,7 +113,7 @@ extension TaskRunner {
         item?.markedRunning = true
         progress(.stepStarted, cycle: cycle, step: step.id, item: item?.id)
 
-        let result = launch(step, prepared: &prepared, paths: paths, runID: runID, cycle: cycle, itemID: item?.id)
+        var result = launch(step, prepared: &prepared, paths: paths, runID: runID, cycle: cycle, itemID: item?.id)
         prepared.notices += result.notices
         if let failure = result.logWriteFailure {
             // The log could not be written (ENOSPC: the disk is full): no result, the task
@@ -129,6 +131,31 @@ extension TaskRunner {
             try tasks.write { try $0.markRunInterrupted(runID) }
             progress(.note("\(step.id)\(item.map { " [\($0.id)]" } ?? ""): interrupted; it runs again on resume"), cycle: cycle)
             return .pause
+        }
+
+        // self_restart: the build succeeded; check the new binary and keep the running one.
+        var restartPayload: [(key: String, value: JSONValue)] = []
+        var pendingRestart: RestartRequest?
+        if step.kind == .builtin(.self_restart), result.success, prepared.command != nil {
+            if let missing = prepared.restartHostMissing {
+                result.didNothing = missing
+            } else if let host = options.selfRestart {
+                switch SelfRestart.prepare(host: host, root: pinned.root, buildOutput: pinned.workspace.buildOutputDirectory) {
+                case .restart(let request):
+                    pendingRestart = request
+                    restartPayload = [
+                        ("binary", .string(request.binary)), ("previous_sha256", .string(request.previousSHA256)),
+                        ("new_sha256", .string(request.newSHA256)), ("stable_copy", .string(request.stableCopy)),
+                    ]
+                case .unchanged(let sha):
+                    result.didNothing = "the build left the same executable as the one running (SHA-256 \(sha.prefix(12))): nothing to restart"
+                    restartPayload = [("previous_sha256", .string(sha)), ("new_sha256", .string(sha))]
+                case .failed(let message):
+                    result.exitCode = 1
+                    result.error = message
+                    appendToFile(paths.stderr, masker.mask("orchestrator: self_restart: \(message)\n"))
+                }
+            }
         }
 
         // Variables: output, exit code, captures, builtin variables.
@@ -251,6 +278,7 @@ extension TaskRunner {
         }
         let failureLine = result.success ? nil : firstLine(ofFile: paths.stderr) ?? result.error
         if let failureLine { finished.append(("stderr_first_line", .string(failureLine))) }
+        finished += restartPayload
         if !captureProblems.isEmpty { finished.append(("capture_problems", .array(captureProblems.map { .string($0) }))) }
         if result.leftovers { finished.append(("terminated_leftover_processes", .bool(true))) }
         if !result.notices.isEmpty { finished.append(("profile_notices", .array(result.notices.map { .string($0.description) }))) }
@@ -278,6 +306,14 @@ extension TaskRunner {
             try writer.finishRun(
                 runID, exitCode: Int(result.exitCode), success: result.success, timedOut: result.timedOut,
                 durationMS: result.durationMS, variables: maskedVariables, outcome: outcomeValue)
+            if pendingRestart != nil {
+                try writer.append(NewEvent(.restartPending, cycle: cycle, step: step.id, item: item?.id, payload: .object(restartPayload)), task: taskID)
+            }
+        }
+        if let pendingRestart {
+            // The task stops at this step boundary, `restart_pending`; the host re-executes itself.
+            restart.withLock { $0 = pendingRestart }
+            pauseFlag.withLock { $0 = true }
         }
         progress(
             .stepFinished(exitCode: Int(result.exitCode), success: result.success, timedOut: result.timedOut, durationMS: result.durationMS),
@@ -368,23 +404,23 @@ extension TaskRunner {
                     prepared.didNothing = "workspace \(pinned.workspaceName) has no init script"
                 }
             case .self_restart:
-                let rebuild = options.environment["ORCHESTRATOR_REBUILD_COMMAND"].flatMap { $0.isEmpty ? nil : $0 }
-                prepared.extraStartPayload.append(("restart", .string(rebuild == nil ? "event only" : "rebuild command")))
-                if let rebuild {
-                    prepared.command = rebuild
+                let build = pinned.workspace.buildCommand?.value
+                prepared.extraStartPayload.append(("build_command", build.map { .string(masker.mask($0)) } ?? .null))
+                if let build {
+                    prepared.command = build
+                    if options.selfRestart == nil {
+                        prepared.restartHostMissing = "no daemon or foreground runner of this tool runs the task, so the rebuilt binary is not executed"
+                    }
                 } else {
-                    prepared.internalOutput = (
-                        "self_restart: restart requested; no rebuild command is configured (ORCHESTRATOR_REBUILD_COMMAND) and the runner keeps running\n",
-                        0
-                    )
-                    prepared.didNothing = "no rebuild command is configured (ORCHESTRATOR_REBUILD_COMMAND) and no daemon runs this task, so nothing restarted"
+                    prepared.internalOutput = ("self_restart: workspace \(pinned.workspaceName) has no build_command; nothing was rebuilt or restarted\n", 0)
+                    prepared.didNothing = "workspace \(pinned.workspaceName) has no build_command, so nothing was rebuilt or restarted"
                 }
                 do {
                     try tasks.write { writer in
                         try writer.append(
                             NewEvent(
                                 .selfRestartRequested, cycle: cycle, step: step.id, item: item?.id,
-                                payload: .object([("rebuild_command", rebuild.map { .string(masker.mask($0)) } ?? .null)])),
+                                payload: .object([("build_command", build.map { .string(masker.mask($0)) } ?? .null)])),
                             task: taskID)
                     }
                 } catch {

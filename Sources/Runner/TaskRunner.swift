@@ -42,9 +42,28 @@ public struct ProgressUpdate: Sendable {
     public var failureLine: String?
 }
 
+/// Which daemon worker claims a task (recorded as `task_claimed`).
+public struct RunnerClaim: Sendable, Equatable {
+    public var worker: Int
+    public var incarnation: Int64
+
+    public init(worker: Int, incarnation: Int64) {
+        self.worker = worker
+        self.incarnation = incarnation
+    }
+}
+
 public struct RunnerOptions: Sendable {
-    /// The runner's environment: `fromEnv` store values and `ORCHESTRATOR_REBUILD_COMMAND`.
+    /// The runner's environment (`fromEnv` store values read it).
     public var environment: [String: String]
+    /// Who re-executes the runner after a `self_restart` step rebuilt this tool (the daemon, the
+    /// foreground `run`); nil: the step rebuilds but restarts nothing, and says so.
+    public var selfRestart: SelfRestartHost?
+    /// The SHA-256 of the executable running the task, recorded in `task_started` and
+    /// `task_resumed` (which binary ran which cycle); nil: not recorded.
+    public var buildID: String?
+    /// Set by the daemon's workers: the claim records `task_claimed {worker, incarnation}`.
+    public var claim: RunnerClaim?
     public var progress: (@Sendable (ProgressUpdate) -> Void)?
     /// SIGTERM -> SIGKILL delay when a step times out.
     public var terminationGrace: Duration
@@ -142,6 +161,11 @@ public final class TaskRunner: @unchecked Sendable {
     let pauseFlag = Locked(false)
     /// Why the runner pauses when it was not asked to (a full disk); nil for a requested pause.
     let pauseReason = Locked<String?>(nil)
+    /// Set by a `self_restart` step that left a new executable: the task stops `restart_pending`.
+    let restart = Locked<RestartRequest?>(nil)
+
+    /// What the host must execute after `run` returned with the task `restart_pending`.
+    public var restartRequest: RestartRequest? { restart.withLock { $0 } }
     /// Set by `interrupt()`: running steps are terminated (and run again on resume).
     let interruption = ProcessCancellation()
     let createdDirectories = Locked(Set<String>())
@@ -190,13 +214,25 @@ public final class TaskRunner: @unchecked Sendable {
         // One transaction claims the task and records the start: of two runners started at once,
         // exactly one wins (issue 23.1); the other is told who runs it.
         var resuming = false
-        let outcome = try tasks.claim(taskID, allowed: [.created, .paused, .interrupted], runner: me) { writer, task in
+        let outcome = try tasks.claim(taskID, allowed: TaskStatus.claimable, runner: me) { writer, task in
             resuming = task.status != .created
+            if let claim = options.claim {
+                try writer.append(
+                    NewEvent(
+                        .taskClaimed, cycle: task.cycle > 0 ? task.cycle : nil,
+                        payload: .object([
+                            ("worker", .int(Int64(claim.worker))), ("incarnation", .int(claim.incarnation)), ("pid", .int(Int64(me.pid))),
+                            ("build_id", options.buildID.map { .string($0) } ?? .null),
+                        ])),
+                    task: taskID)
+            }
             if resuming {
                 try writer.append(
                     NewEvent(
                         .taskResumed, cycle: task.cycle > 0 ? task.cycle : nil,
-                        payload: .object([("from", .string(task.status.rawValue)), ("cycle", .int(Int64(task.cycle)))])),
+                        payload: .object(
+                            [("from", .string(task.status.rawValue)), ("cycle", .int(Int64(task.cycle)))]
+                                + (options.buildID.map { [("build_id", JSONValue.string($0))] } ?? []))),
                     task: taskID)
             } else {
                 try writer.append(
@@ -210,7 +246,7 @@ public final class TaskRunner: @unchecked Sendable {
                             ("process_compilations", .int(Int64(Compiler.compilations))),
                             ("not_executed", .array(pinned.graph.settingsNotExecuted.map { .string($0) })),
                             ("unmasked_secrets", .array(pinned.unmaskedSecrets(environment: options.environment).map { .string($0) })),
-                        ])), task: taskID)
+                        ] + (options.buildID.map { [("build_id", JSONValue.string($0))] } ?? []))), task: taskID)
             }
         }
         switch outcome {
@@ -221,7 +257,7 @@ public final class TaskRunner: @unchecked Sendable {
             throw TaskClaimRefused("task \(taskID) is already running (pid \(pid))", help: "watch it with `orchestrator task watch \(taskID)`")
         case .notRunnable(let status):
             throw TaskClaimRefused(
-                "task \(taskID) is \(status.rawValue); only a created, paused or interrupted task can run",
+                "task \(taskID) is \(status.rawValue); only a created, paused, interrupted or restart_pending task can run",
                 help: status == .running ? "it is running in this process" : "`orchestrator task info \(taskID)` shows why it ended")
         }
         if !resuming {

@@ -14,7 +14,7 @@ import Darwin
 
 /// The store of tasks. Thread-safe: every database use holds the lock.
 public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
-    private let database: Database
+    let database: Database
     private let lock = Locked(())
     public let dataDirectory: String
 
@@ -39,7 +39,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
         }
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
         try lock.withLock { _ in try body(database) }
     }
 
@@ -195,7 +195,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
             try database.query(
                 """
                 SELECT \(SQLiteTaskStore.taskColumns) FROM tasks
-                WHERE queued_at IS NOT NULL AND status IN ('created', 'paused', 'interrupted') ORDER BY queued_at, id LIMIT 1
+                WHERE queued_at IS NOT NULL AND status IN (\(TaskStatus.claimableSQL)) ORDER BY queued_at, id LIMIT 1
                 """
             ).first.map(SQLiteTaskStore.decodeTask)
         }
@@ -211,7 +211,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
         else { return nil }
         let ahead = try database.query(
             """
-            SELECT COUNT(*) FROM tasks WHERE queued_at IS NOT NULL AND status IN ('created', 'paused', 'interrupted')
+            SELECT COUNT(*) FROM tasks WHERE queued_at IS NOT NULL AND status IN (\(TaskStatus.claimableSQL))
             AND (queued_at < ? OR (queued_at = ? AND id < ?))
             """, [.text(queued), .text(queued), .text(id)])
         return Int(ahead.first?.first?.integer ?? 0) + 1
@@ -246,7 +246,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
 
     public func counts() throws -> [(table: String, rows: Int)] {
         try read { database in
-            try ["tasks", "items", "runs", "events"].map { table in
+            try ["tasks", "items", "runs", "events", "daemon_events"].map { table in
                 (table, Int(try database.query("SELECT COUNT(*) FROM \(table)").first?.first?.integer ?? 0))
             }
         }
@@ -273,7 +273,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
             case .running:
                 try writer.setTask(id, [("pause_requested", .integer(1))])
                 return .requested
-            case .created, .interrupted:
+            case .created, .interrupted, .restartPending:
                 try writer.append(
                     NewEvent(.taskPaused, cycle: cycle > 0 ? Int(cycle) : nil, payload: .object([("cycle", .int(cycle))])), task: id)
                 try writer.setTask(id, [("status", .text(TaskStatus.paused.rawValue))])
@@ -326,7 +326,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
     /// `interrupted`: their running items go back to pending, their running step runs are marked
     /// interrupted (they run again on resume). Returns the ids recovered.
     @discardableResult
-    public func recoverOrphanedTasks() throws -> [String] {
+    public func recoverOrphanedTasks(deadRunner: Int32?) throws -> [String] {
         let running = try read { database in
             try database.query("SELECT id, runner_pid, runner_start FROM tasks WHERE status = 'running'")
         }
@@ -334,7 +334,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
         for row in running {
             guard let id = row[0].text else { continue }
             let pid = row[1].integer.map { Int32(truncatingIfNeeded: $0) }
-            if let pid, RunnerIdentity.isAlive(pid: pid, start: row[2].text) { continue }
+            if let pid, pid != deadRunner, RunnerIdentity.isAlive(pid: pid, start: row[2].text) { continue }
             // The dead runner's steps may still be running in their own process groups: end them,
             // so a resumed task never has two copies of a step at work in one workspace.
             let leftovers = try read { database in
@@ -457,10 +457,18 @@ struct SQLiteTaskWriter: TaskWriter {
     /// The runner stops at a step boundary and leaves the task paused (resumable); items left
     /// running go back to pending.
     public func pause(task id: String, reason: String?) throws {
+        try stopAtBoundary(task: id, status: .paused, reason: reason)
+    }
+
+    public func awaitRestart(task id: String, reason: String) throws {
+        try stopAtBoundary(task: id, status: .restartPending, reason: reason)
+    }
+
+    private func stopAtBoundary(task id: String, status: TaskStatus, reason: String?) throws {
         try setTask(
             id,
             [
-                ("status", .text(TaskStatus.paused.rawValue)), ("pause_requested", .integer(0)), ("runner_pid", .null),
+                ("status", .text(status.rawValue)), ("pause_requested", .integer(0)), ("runner_pid", .null),
                 ("reason", reason.map { .text($0) } ?? .null),
             ])
         try releaseRunningItems(task: id)

@@ -155,6 +155,28 @@ public enum Schema {
                 ALTER TABLE tasks ADD COLUMN queued_at TEXT;
                 CREATE INDEX tasks_queue ON tasks (queued_at) WHERE queued_at IS NOT NULL;
                 """),
+        Migration(
+            version: 5, summary: "the daemon's incarnations and its own events (starts, restarts in place, refused peers)",
+            sql: """
+                -- One row per start of a daemon on this data directory, a restart in place included:
+                -- the row id is the incarnation the daemon reports and records in its claims.
+                CREATE TABLE daemon_incarnations (
+                    incarnation        INTEGER PRIMARY KEY AUTOINCREMENT,
+                    pid                INTEGER NOT NULL,
+                    started_at         TEXT NOT NULL,
+                    build_id           TEXT,            -- SHA-256 of the executable it runs
+                    previous_build_id  TEXT             -- set when it began by re-executing a rebuilt binary
+                );
+                -- Events that belong to no task (daemon_started, daemon_restarted, daemon_draining,
+                -- socket_peer_refused): `event list --daemon`.
+                CREATE TABLE daemon_events (
+                    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+                    type        TEXT NOT NULL,
+                    incarnation INTEGER,
+                    timestamp   TEXT NOT NULL,
+                    payload     TEXT NOT NULL
+                );
+                """),
     ]
 
     /// Brings `database` to the newest schema. A database newer than this build is refused

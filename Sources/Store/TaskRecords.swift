@@ -13,11 +13,18 @@ import Darwin
 /// The lifecycle of a task.
 public enum TaskStatus: String, Sendable, CaseIterable {
     case created, running, paused, interrupted, completed, failed
+    /// Its `self_restart` step rebuilt this tool: it continues at the next step once the runner
+    /// re-executed itself (the daemon's next incarnation, or the foreground runner's `execve`).
+    case restartPending = "restart_pending"
 
     /// The task will not run again.
     public var isTerminal: Bool { self == .completed || self == .failed }
     /// `task resume` may continue it.
-    public var isResumable: Bool { self == .paused || self == .interrupted }
+    public var isResumable: Bool { self == .paused || self == .interrupted || self == .restartPending }
+    /// The statuses a runner may claim a task in (to start or resume it).
+    public static let claimable: Set<TaskStatus> = [.created, .paused, .interrupted, .restartPending]
+    /// The same, as an SQL list (`'created', 'paused', ...`), for the queue's queries.
+    static let claimableSQL = claimable.map { "'\($0.rawValue)'" }.sorted().joined(separator: ", ")
 }
 
 /// What the task was created with besides the workflow (stored as JSON in `tasks.options`).

@@ -71,8 +71,21 @@ public protocol TaskStore: AnyObject, Sendable {
     /// Rows per table (`db status`).
     func counts() throws -> [(table: String, rows: Int)]
     /// Tasks marked running whose runner is gone become `interrupted`; returns their ids.
+    /// `deadRunner` names a process to treat as gone although it lives: a daemon that has just
+    /// re-executed itself keeps its PID, and nothing of its previous incarnation runs any more.
     @discardableResult
-    func recoverOrphanedTasks() throws -> [String]
+    func recoverOrphanedTasks(deadRunner: Int32?) throws -> [String]
+
+    // The daemon's own state (control-plane.md "Self-restart", "Events added").
+    /// Records a daemon start on this data directory; returns its incarnation (1, 2, ...).
+    func beginIncarnation(pid: Int32, buildID: String?, previousBuildID: String?) throws -> Int64
+    /// Appends an event that belongs to no task; returns its id.
+    @discardableResult
+    func appendDaemonEvent(_ type: EventType, incarnation: Int64?, payload: JSONValue) throws -> Int64
+    /// The daemon's events in id order: after an id, the last `limit`.
+    func daemonEvents(after: Int64, limit: Int?) throws -> [DaemonEventRecord]
+    /// Tasks waiting for a re-executed runner (`restart_pending`), oldest first.
+    func tasksAwaitingRestart() throws -> [TaskRecord]
 }
 
 extension TaskStore {
@@ -82,6 +95,9 @@ extension TaskStore {
     public func events(_ taskID: String, types: [EventType]? = nil, after: Int64 = 0, limit: Int? = nil) throws -> [EventRecord] {
         try events(taskID, types: types, after: after, limit: limit)
     }
+
+    @discardableResult
+    public func recoverOrphanedTasks() throws -> [String] { try recoverOrphanedTasks(deadRunner: nil) }
 
     public func claim(_ id: String, allowed: Set<TaskStatus>, runner: (pid: Int32, start: String?)) throws -> TaskClaimOutcome {
         try claim(id, allowed: allowed, runner: runner, then: { _, _ in })
@@ -126,6 +142,9 @@ public protocol TaskWriter {
     /// The runner stops at a step boundary and leaves the task paused, with why when it was not
     /// asked to (`no space left on device`); items left running go back to pending.
     func pause(task id: String, reason: String?) throws
+    /// The runner stops after a `self_restart` step rebuilt this tool: the task waits
+    /// `restart_pending` for the re-executed runner, which resumes it at the next step.
+    func awaitRestart(task id: String, reason: String) throws
     /// A run ended by an interruption of its runner: it runs again on resume.
     func markRunInterrupted(_ runID: Int64) throws
     /// Records a run that starts now; returns its id.

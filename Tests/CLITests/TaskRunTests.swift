@@ -437,7 +437,7 @@ struct TaskRunTests {
         #expect(selfTest.contains("skipped: no self_test commands configured"), "\(selfTest)")
         #expect(!selfTest.contains(" ok "), "\(selfTest)")
         let restart = lines.first { $0.contains(" self_restart ") } ?? ""
-        #expect(restart.contains("skipped: no rebuild command is configured"), "\(restart)")
+        #expect(restart.contains("skipped: workspace ws has no build_command"), "\(restart)")
         #expect(lines.first { $0.contains(" work ") }?.contains(" ok ") == true)
         #expect(run.result.stdout.contains("note: 2 steps did nothing"), "\(run.result.stdout)")
         let finished = ofType(try box.events(run.task), "step_finished")

@@ -179,6 +179,13 @@ struct DaemonProcessTests {
         let status = DaemonStatus(json: try ControlClient(dataDirectory: data).request("status"))
         #expect(status?.peersRefused == 1)
         #expect(eventually(5) { daemon.stderr.contains("refused a client running as user id 65534") })
+        // The refusal is an event of the daemon's journal.
+        let journal = try runToEnd(
+            (daemonExecutable as NSString).deletingLastPathComponent + "/orchestrator",
+            ["event", "list", "--daemon", "--type", "socket_peer_refused", "-o", "json", "--data-dir", data])
+        let refusals = (try? JSONParser.parse(journal.stdout))?.arrayValue ?? []
+        #expect(refusals.count == 1, "\(journal.stdout)\(journal.stderr)")
+        #expect(refusals.first?["payload"]?["uid"] == .int(65534))
         #expect(daemon.stop() == 0)
     }
 

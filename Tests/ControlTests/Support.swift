@@ -75,11 +75,13 @@ final class ForegroundDaemon {
 
     var pid: Int32 { process.processIdentifier }
 
-    /// Waits until the socket answers `ping` (true) or the process ended / 10 s passed (false).
+    /// Waits until the socket answers and the worker pool has opened the store (the status
+    /// names the binary's build id) (true), or the process ended / 10 s passed (false).
     func waitUntilServing() -> Bool {
         eventually(10) {
             guard process.isRunning else { return true }
-            return (try? ControlClient(dataDirectory: dataDirectory, timeoutSeconds: 2).request("ping")) != nil
+            guard let answer = try? ControlClient(dataDirectory: dataDirectory, timeoutSeconds: 2).request("status") else { return false }
+            return DaemonStatus(json: answer)?.binarySHA256 != nil
         } && process.isRunning
     }
 
