@@ -109,6 +109,8 @@ public struct CommandContext: Sendable {
     /// foreground runner re-executes it after a `self_restart` step (nil: the CLI runs inside
     /// another program, which cannot be replaced).
     public var executable: String?
+    /// Set when the command runs inside the daemon (forwarded by a client over the socket).
+    public var daemonHost: DaemonHost?
 
     public init(
         stdout: OutputStream, stderr: OutputStream, readStandardInput: @escaping @Sendable () -> [UInt8],

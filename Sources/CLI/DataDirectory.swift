@@ -59,14 +59,16 @@ public enum DataDirectory {
         let location = locate(given, context: context)
         let store = try SQLiteResourceStore(dataDirectory: location.path, keyFile: SecretKeyFile(environment: context.environment))
         for notice in store.notices { context.stderr.write("orchestrator: warning: \(notice)\n") }
-        if context.verbose { context.stderr.write(modeLine(location)) }
+        if context.verbose { context.stderr.write(modeLine(location, context: context)) }
         return store
     }
 
     /// `--verbose`: the data directory in use, where it came from, and the mode.
-    static func modeLine(_ location: Location) -> String {
+    static func modeLine(_ location: Location, context: CommandContext) -> String {
         let mode: String
-        if case .success(let status) = DaemonControl.status(dataDirectory: location.path, timeoutSeconds: 2) {
+        if let host = context.daemonHost {
+            mode = "daemon mode: the command runs in orchestratord (pid \(host.pid), \(host.workers) worker\(host.workers == 1 ? "" : "s"))"
+        } else if case .success(let status) = DaemonControl.status(dataDirectory: location.path, timeoutSeconds: 2) {
             mode = "daemon mode: orchestratord (pid \(status.pid), \(status.workers) worker\(status.workers == 1 ? "" : "s")) serves it"
         } else {
             mode = "embedded mode: no daemon serves it"

@@ -21,6 +21,7 @@ struct DatabaseStatusCommand: Command {
         """
     var output = TaskCommand.Output.text
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
     static var options: [Option<Self>] { [.output(\.output), .dataDirectory(\.dataDirectory)] }
 
@@ -63,6 +64,7 @@ struct DatabaseVacuumCommand: Command {
         the size of the database while it runs.
         """
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
     static var options: [Option<Self>] { [.dataDirectory(\.dataDirectory)] }
 

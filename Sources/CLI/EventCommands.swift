@@ -58,6 +58,7 @@ struct EventListCommand: Command {
     var interval: DurationText?
     var output = TaskCommand.Output.text
     var dataDirectory: String?
+    var routing: DaemonRouting { follow ? .here : .daemon(dataDirectory: dataDirectory) }
     var ids: [String] = []
 
     static var options: [Option<Self>] {
@@ -148,6 +149,7 @@ struct EventCleanupCommand: Command {
     var archive: String?
     var dryRun = false
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
     static var options: [Option<Self>] {
         [

@@ -70,6 +70,7 @@ struct GetCommand: Command {
     var output = Output.table
     var labels: [String] = []
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
     var words: [String] = []
 
     static var options: [Option<Self>] {
@@ -169,6 +170,7 @@ struct DescribeCommand: Command {
         """
     var project: String?
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
     var words: [String] = []
 
     static var options: [Option<Self>] {
@@ -228,6 +230,7 @@ struct DeleteCommand: Command {
     var force = false
     var dryRun = false
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
     var words: [String] = []
 
     static var options: [Option<Self>] {
@@ -311,6 +314,7 @@ struct ExportCommand: Command {
         """
     var project: String?
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
     static var options: [Option<Self>] {
         [.project(\.project, help: "only this project (default: every project)"), .dataDirectory(\.dataDirectory)]

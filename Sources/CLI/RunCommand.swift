@@ -177,7 +177,7 @@ struct RunCommand: Command {
     static let name = "run"
     static let summary = "apply, create a task and run it in the foreground; exit 0 iff it completed"
     static let usage = """
-        Usage: orchestrator run -f FILE|DIR|- ... -W WORKFLOW [-w WORKSPACE] [-p P] [-g GOAL] [-t FILE]... [--set k=v]... [--step S]...
+        Usage: orchestrator run -f FILE|DIR|- ... -W WORKFLOW [-w WORKSPACE] [-p P] [-g GOAL] [-t FILE]... [--set k=v]... [--step S]... [--detach]
 
         Applies the files (as `apply` does; nothing runs when they have errors), creates a task for
         the workflow in the workspace (-w may be left out when the project has one workspace),
@@ -185,6 +185,8 @@ struct RunCommand: Command {
         Items: the -t files, else every *.md under the workspace's qa_targets when a step is
         item-scoped, else one task-level item. --set NAME=VALUE sets a pipeline variable;
         --step S runs only the named steps (the others are skipped as not selected).
+        --detach queues the task for the daemon serving the data directory and returns at once
+        (exit 0: queued); without a daemon it says so and runs the task here.
         Exit 0 when the task completed, 1 when it failed or was paused (or the files have
         errors), 2 on bad usage, 3 on internal errors. See docs/runner.md.
         """
@@ -192,11 +194,16 @@ struct RunCommand: Command {
     var project: String?
     var newTask = NewTaskOptions()
     var quiet = false
+    var detach = false
     var report = DiagnosticOptions()
     var dataDirectory: String?
 
     static var options: [Option<Self>] {
-        [.filename(\.files), .project(\.project), .group(\.newTask), .quiet(\.quiet), .group(\.report), .dataDirectory(\.dataDirectory)]
+        [
+            .filename(\.files), .project(\.project), .group(\.newTask), .quiet(\.quiet),
+            .flag(\.detach, "--detach", help: "queue the task for the daemon and return (runs here when no daemon serves the data directory)"),
+            .group(\.report), .dataDirectory(\.dataDirectory),
+        ]
     }
 
     func run(context: CommandContext) -> ExitStatus {
@@ -249,6 +256,7 @@ struct RunCommand: Command {
             context.stdout.write(
                 "task \(task.id) created: workflow \(workflow), workspace \(task.workspace), \(itemCount) item\(itemCount == 1 ? "" : "s"), graph \(task.graphHash.prefix(12))\n"
             )
+            if detach, try TaskCommand.queueIfDaemon(task.id, tasks: tasks, dataDirectory: dataDirectory, context: context) { return .success }
             return try ForegroundRun.run(task.id, store: store, tasks: tasks, context: context, quiet: quiet, pinned: created.pinned)
         }
     }

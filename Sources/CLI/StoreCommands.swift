@@ -75,6 +75,7 @@ struct ApplyCommand: Command {
     var prune = false
     var report = DiagnosticOptions()
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
     static var options: [Option<Self>] {
         [
@@ -134,6 +135,7 @@ struct DiffCommand: Command {
     var prune = false
     var report = DiagnosticOptions()
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
     static var options: [Option<Self>] {
         [

@@ -50,14 +50,21 @@ enum TaskCommand: CommandGroup {
     /// command returns at once (true); without one, it says that the task runs in the foreground
     /// here (false). control-plane.md "Processes and modes".
     static func queueIfDaemon(_ id: String, tasks: any TaskStore, dataDirectory: String?, context: CommandContext) throws -> Bool {
-        let data = DataDirectory.path(dataDirectory, context: context)
-        guard case .success(let status) = DaemonControl.status(dataDirectory: data, timeoutSeconds: 2) else {
-            context.stderr.write("note: no daemon serves \(data): task \(id) runs in the foreground\n")
-            return false
+        let daemon: DaemonHost
+        if let host = context.daemonHost {
+            // Forwarded: this process is the daemon.
+            daemon = host
+        } else {
+            let data = DataDirectory.path(dataDirectory, context: context)
+            guard case .success(let status) = DaemonControl.status(dataDirectory: data, timeoutSeconds: 2) else {
+                context.stderr.write("note: no daemon serves \(data): task \(id) runs in the foreground\n")
+                return false
+            }
+            daemon = DaemonHost(pid: status.pid, workers: status.workers)
         }
         let position = try tasks.enqueue(id)
         context.stdout.write(
-            "task \(id) queued (position \(position)): the daemon (pid \(status.pid), \(status.workers) worker\(status.workers == 1 ? "" : "s")) runs it; `orchestrator task watch \(id)` follows it\n")
+            "task \(id) queued (position \(position)): the daemon (pid \(daemon.pid), \(daemon.workers) worker\(daemon.workers == 1 ? "" : "s")) runs it; `orchestrator task watch \(id)` follows it\n")
         return true
     }
 
@@ -117,6 +124,7 @@ struct TaskCreateCommand: Command {
     var noStart = false
     var quiet = false
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
     static var options: [Option<Self>] {
         [
@@ -164,6 +172,7 @@ struct TaskStartCommand: OneTaskCommand {
         """
     var quiet = false
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
     var ids: [String] = []
 
     static var options: [Option<Self>] { [.quiet(\.quiet), .dataDirectory(\.dataDirectory)] }
@@ -193,6 +202,7 @@ struct TaskResumeCommand: OneTaskCommand {
     var quiet = false
     var foreground = false
     var dataDirectory: String?
+    var routing: DaemonRouting { foreground ? .here : .daemon(dataDirectory: dataDirectory) }
     var ids: [String] = []
 
     static var options: [Option<Self>] {
@@ -223,6 +233,7 @@ struct TaskListCommand: Command {
         """
     var output = TaskCommand.Output.text
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
     static var options: [Option<Self>] { [.output(\.output), .dataDirectory(\.dataDirectory)] }
 
@@ -267,6 +278,7 @@ struct TaskInfoCommand: OneTaskCommand {
         """
     var output = TaskCommand.Output.text
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
     var ids: [String] = []
 
     static var options: [Option<Self>] { [.output(\.output), .dataDirectory(\.dataDirectory)] }
@@ -319,6 +331,7 @@ struct TaskItemsCommand: OneTaskCommand {
         """
     var output = TaskCommand.Output.text
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
     var ids: [String] = []
 
     static var options: [Option<Self>] { [.output(\.output), .dataDirectory(\.dataDirectory)] }
@@ -356,6 +369,7 @@ struct TaskLogsCommand: OneTaskCommand {
     var timestamps = false
     var interval: DurationText?
     var dataDirectory: String?
+    var routing: DaemonRouting { follow ? .here : .daemon(dataDirectory: dataDirectory) }
     var ids: [String] = []
 
     static var options: [Option<Self>] {
@@ -424,6 +438,7 @@ struct TaskTraceCommand: OneTaskCommand {
     var verbose = false
     var rulesMarkdown = false
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
     var ids: [String] = []
 
     static var options: [Option<Self>] {
@@ -534,6 +549,7 @@ struct TaskPauseCommand: OneTaskCommand {
         interrupted task is paused at once. `task resume ID` continues it.
         """
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
     var ids: [String] = []
 
     static var options: [Option<Self>] { [.dataDirectory(\.dataDirectory)] }
@@ -567,6 +583,7 @@ struct TaskDeleteCommand: OneTaskCommand {
         """
     var force = false
     var dataDirectory: String?
+    var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
     var ids: [String] = []
 
     static var options: [Option<Self>] {

@@ -1,3 +1,4 @@
+import CLI
 import Control
 import JSON
 import Platform
@@ -69,6 +70,13 @@ public enum DaemonMain {
             say: { [runtime] in runtime.say($0) })
         let sweeper = RetentionSweeper(options: runtime.options, say: { [runtime] in runtime.say($0) })
         pool.onRestart = { [runtime] request, taskID in runtime.requestRestart(request, by: taskID) }
+        // Commands forwarded by clients run here, in-process (docs/protocol.md, verb `command`).
+        let host = DaemonHost(pid: getpid(), workers: runtime.options.workers)
+        runtime.server.handleStream(DaemonVerb.command.rawValue) { request, _, stream throws(ControlError) in
+            let command = try ForwardedCommand(json: request.args)
+            let status = CommandForwarder.serve(command, host: host) { stream.send($0.json) }
+            return ForwardedOutput.end(exitStatus: status.rawValue)
+        }
         runtime.onServing = { [runtime] in
             if let identity = pool.start(handover: runtime.handover, version: DaemonRuntime.version) {
                 runtime.setIdentity(incarnation: identity.incarnation, buildID: identity.buildID)

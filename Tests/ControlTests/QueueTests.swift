@@ -56,7 +56,7 @@ import Testing
         let daemon = try ForegroundDaemon(dataDirectory: data, extra: ["--workers", "2"])
         #expect(daemon.waitUntilServing(), "\(daemon.stderr)")
         let verbose = try Self.cli(["task", "list", "--verbose"], data: data)
-        #expect(verbose.stderr.contains("daemon mode: orchestratord (pid \(daemon.pid), 2 workers) serves it"), "\(verbose.stderr)")
+        #expect(verbose.stderr.contains("daemon mode: the command runs in orchestratord (pid \(daemon.pid), 2 workers)"), "\(verbose.stderr)")
         let ids = try (1...5).map { try Self.create("t\($0)", data: data) }
         #expect(eventually(30) { ids.allSatisfy { Self.taskStatus($0, data: data) == "completed" } }, "\(daemon.stderr)")
         // Each task's run as an interval of its own events' times; at most 2 overlap.
@@ -79,6 +79,25 @@ import Testing
             peak = max(peak, current)
         }
         #expect(peak == 2, "peak concurrency \(peak)")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test("task create returns before its task ends, and a worker starts it within 1 s of being queued (the store's clock)")
+    func createReturnsAtOnce() throws {
+        let (_, data) = try Self.setUp("    - {id: long, command: \"sleep 3\"}")
+        let daemon = try ForegroundDaemon(dataDirectory: data)
+        #expect(daemon.waitUntilServing(), "\(daemon.stderr)")
+        let id = try Self.create("quick", data: data)
+        // `create` came back while the task's only step (3 s) had not ended.
+        #expect(Self.taskStatus(id, data: data) != "completed")
+        #expect(eventually(5) { Self.taskStatus(id, data: data) == "running" })
+        let events = Self.events(id, data: data)
+        func time(_ type: String) -> Date? {
+            events.first { $0["type"]?.stringValue == type }?["timestamp"]?.stringValue.flatMap { try? Date($0, strategy: .iso8601.year().month().day().time(includingFractionalSeconds: true)) }
+        }
+        let queued = try #require(time("task_queued"), "\(events)")
+        let started = try #require(time("task_started"), "\(events)")
+        #expect(started.timeIntervalSince(queued) < 1, "queued \(queued), started \(started)")
         #expect(daemon.stop() == 0)
     }
 

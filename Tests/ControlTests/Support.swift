@@ -35,11 +35,22 @@ struct Finished {
 }
 
 /// Runs a program to its end (stdin from /dev/null), collecting both streams.
-func runToEnd(_ executable: String, _ arguments: [String]) throws -> Finished {
+func runToEnd(_ executable: String, _ arguments: [String], input: String? = nil, environment extra: [String: String] = [:]) throws -> Finished {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
-    process.standardInput = FileHandle.nullDevice
+    if !extra.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 } }
+    if let input {
+        let pipe = Pipe()
+        process.standardInput = pipe
+        let bytes = Data(input.utf8)
+        Thread {
+            pipe.fileHandleForWriting.write(bytes)
+            try? pipe.fileHandleForWriting.close()
+        }.start()
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
     let output = Pipe(), errors = Pipe()
     process.standardOutput = output
     process.standardError = errors

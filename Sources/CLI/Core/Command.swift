@@ -26,11 +26,14 @@ public protocol Command: CommandEntry {
     static var options: [Option<Self>] { get }
     /// Where positional arguments go; nil (the default) when the command takes none.
     static var positionals: Positionals<Self>? { get }
+    /// Where the parsed command runs when a daemon serves its data directory (Routing.swift).
+    var routing: DaemonRouting { get }
     func run(context: CommandContext) -> ExitStatus
 }
 
 extension Command {
     public static var positionals: Positionals<Self>? { nil }
+    public var routing: DaemonRouting { .here }
 
     public static func main(_ arguments: [String], path: String, context: CommandContext) -> ExitStatus {
         if wantsHelp(arguments) {
@@ -43,6 +46,18 @@ extension Command {
         } catch {
             Orchestrator.reportUsage(error, context: context)
             return .usage
+        }
+        var context = context
+        switch command.routing {
+        case .daemon(let dataDirectory):
+            let words = path.split(separator: " ").map(String.init) + arguments
+            if let status = CommandForwarder.forward(words, dataDirectory: dataDirectory, context: &context) { return status }
+        case .here:
+            if context.daemonHost != nil {
+                Orchestrator.reportUsage(
+                    UsageError("`\(path)` runs in the client, not in the daemon", help: "run it without a daemon connection"), context: context)
+                return .usage
+            }
         }
         return command.run(context: context)
     }
