@@ -56,7 +56,7 @@ let package = Package(
         // Release-build benchmarks: `swift run -c release orchestrator-bench --help`.
         .executableTarget(
             name: "orchestrator-bench",
-            dependencies: ["Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner", "CLI", "JSON"],
+            dependencies: ["Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner", "CLI", "Control", "Platform", "JSON"],
             path: "Sources/Benchmarks"),
 
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "JSON"]),

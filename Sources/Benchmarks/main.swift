@@ -22,6 +22,7 @@ let suites: [(name: String, help: String, run: ([String]) -> Int32)] = [
     ("store", StoreBenchmark.help, StoreBenchmark.run),
     ("runner", RunnerBenchmark.help, RunnerBenchmark.run),
     ("hostile", HostileBenchmark.help, HostileBenchmark.run),
+    ("daemon", DaemonBenchmark.help, DaemonBenchmark.run),
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

@@ -88,10 +88,10 @@ enum TaskCommand: CommandGroup {
     /// word is a usage error listing the candidates, never a guess.
     static func find(_ word: String, tasks: any TaskStore) throws -> TaskRecord {
         if let task = try tasks.findTask(word) { return task }
-        let all = try tasks.tasks()
+        let all = try tasks.taskSummaries()
         let named = all.filter { $0.name == word }
-        if named.count == 1 { return named[0] }
-        func list(_ matches: [TaskRecord]) -> String {
+        if named.count == 1, let task = try tasks.task(named[0].id) { return task }
+        func list(_ matches: [TaskSummary]) -> String {
             matches.prefix(10).map { "\($0.id) (\($0.name), \($0.status.rawValue))" }.joined(separator: ", ")
                 + (matches.count > 10 ? " and \(matches.count - 10) more" : "")
         }
@@ -240,12 +240,9 @@ struct TaskListCommand: Command {
     func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
             let (_, tasks) = try TaskCommand.open(dataDirectory, context: context)
-            let all = try tasks.tasks()
+            let all = try tasks.taskSummaries()
             // A task waiting for a daemon's worker shows its place in the queue.
-            var positions: [String: Int] = [:]
-            for task in all where task.status == .created || task.status.isResumable {
-                positions[task.id] = try tasks.queuePosition(task.id)
-            }
+            let positions = try tasks.queuePositions()
             if output == .json {
                 let values = all.map { task -> JSONValue in
                     guard case .object(var pairs) = TaskCommand.taskJSON(task) else { return TaskCommand.taskJSON(task) }
@@ -287,7 +284,7 @@ struct TaskInfoCommand: OneTaskCommand {
         let items = try tasks.items(task.id)
         let notes = TaskNote.notes(from: try tasks.events(task.id))
         if output == .json {
-            var value = TaskCommand.taskJSON(task)
+            var value = TaskCommand.taskJSON(task.summary)
             if case .object(var pairs) = value {
                 pairs.append(("items", .array(items.map(TaskCommand.itemJSON))))
                 pairs.append(("notes", .array(notes.map(\.json))))
@@ -652,7 +649,7 @@ extension Option {
 
 extension TaskCommand {
 
-    static func taskJSON(_ task: TaskRecord) -> JSONValue {
+    static func taskJSON(_ task: TaskSummary) -> JSONValue {
         .object([
             ("id", .string(task.id)), ("name", .string(task.name)), ("project", .string(task.project)),
             ("workflow", .string(task.workflow)), ("workspace", .string(task.workspace)), ("goal", .string(task.goal)),

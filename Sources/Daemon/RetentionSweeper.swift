@@ -54,7 +54,7 @@ final class RetentionSweeper: @unchecked Sendable {
                     recordedBefore: cutoff(options.eventRetentionDays), stop: { stopping.withLock { $0 } })
                 if deleted > 0 { say("retention: \(deleted) events older than \(options.eventRetentionDays) days deleted") }
             }
-            let finished = try tasks.tasks().filter { $0.status.isTerminal }
+            let finished = try tasks.taskSummaries().filter { $0.status.isTerminal }
             if options.logRetentionDays > 0 {
                 let limit = cutoff(options.logRetentionDays)
                 for task in finished where (task.finishedAt ?? task.updatedAt) < limit {

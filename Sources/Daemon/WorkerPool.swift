@@ -107,18 +107,29 @@ final class WorkerPool: @unchecked Sendable {
     private func dispatch() {
         guard let (resources, tasks) = store.withLock({ $0 }) else { return }
         while !stopping.withLock({ $0 }) {
-            let busy = running.withLock { $0.count }
-            guard busy < workers, let next = try? tasks.nextQueued(), !skipped(next.id), running.withLock({ $0[next.id] == nil }) else {
-                usleep(100_000)
+            let active = running.withLock { Set($0.keys) }
+            // Every worker busy: look again soon (a finishing task frees one).
+            if active.count >= workers {
+                usleep(20_000)
+                continue
+            }
+            // The oldest queued task that no worker has taken up yet (its claim, in the
+            // worker's thread, takes it off the queue a moment later) and that was not refused.
+            guard let next = try? tasks.nextQueued(excluding: active.union(skipped())) else {
+                usleep(50_000)
                 continue
             }
             launch(next.id, resources: resources, tasks: tasks)
         }
     }
 
-    private func skipped(_ id: String) -> Bool {
+    /// Tasks a claim was refused for recently: not tried again before their time.
+    private func skipped() -> Set<String> {
         let now = monotonicMilliseconds()
-        return refused.withLock { ($0[id] ?? 0) > now }
+        return refused.withLock { entries in
+            entries = entries.filter { $0.value > now }
+            return Set(entries.keys)
+        }
     }
 
     private func launch(_ id: String, resources: any ResourceStore, tasks: any TaskStore) {

@@ -79,11 +79,46 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
         }
     }
 
+    static let summaryColumns =
+        "id, name, project, workflow, workspace, goal, status, graph_hash, cycle, consecutive_failures, reason, created_at, updated_at, started_at, finished_at"
+
+    public func taskSummaries() throws -> [TaskSummary] {
+        try read { database in
+            try database.query("SELECT \(SQLiteTaskStore.summaryColumns) FROM tasks ORDER BY created_at, id").map { row in
+                guard row.count == 15, let id = row[0].text, let name = row[1].text, let project = row[2].text, let workflow = row[3].text,
+                    let workspace = row[4].text, let goal = row[5].text, let statusText = row[6].text,
+                    let status = TaskStatus(rawValue: statusText), let hash = row[7].text, let cycle = row[8].integer,
+                    let failures = row[9].integer, let created = row[11].text, let updated = row[12].text
+                else { throw StoreError("a task row is malformed") }
+                return TaskSummary(
+                    id: id, name: name, project: project, workflow: workflow, workspace: workspace, goal: goal, status: status,
+                    graphHash: hash, cycle: Int(cycle), consecutiveFailures: Int(failures), reason: row[10].text, createdAt: created,
+                    updatedAt: updated, startedAt: row[13].text, finishedAt: row[14].text)
+            }
+        }
+    }
+
+    public func queuePositions() throws -> [String: Int] {
+        try read { database in
+            var positions: [String: Int] = [:]
+            let rows = try database.query(
+                "SELECT id FROM tasks WHERE queued_at IS NOT NULL AND status IN (\(TaskStatus.claimableSQL)) ORDER BY queued_at, id")
+            for (index, row) in rows.enumerated() {
+                if let id = row[0].text { positions[id] = index + 1 }
+            }
+            return positions
+        }
+    }
+
     /// A task by id, or by a unique prefix of its id.
     public func findTask(_ idOrPrefix: String) throws -> TaskRecord? {
         if let exact = try task(idOrPrefix) { return exact }
-        let matches = try tasks().filter { $0.id.hasPrefix(idOrPrefix) }
-        return matches.count == 1 ? matches[0] : nil
+        let matches = try read { database in
+            // The id column is hex: a prefix with `%` or `_` never matches, so LIKE is exact here.
+            try database.query("SELECT id FROM tasks WHERE id LIKE ? LIMIT 2", [.text(idOrPrefix + "%")])
+        }
+        guard matches.count == 1, let id = matches[0][0].text, id.hasPrefix(idOrPrefix) else { return nil }
+        return try task(id)
     }
 
     /// The task's status and pause flag only (cheap; read between steps).
@@ -190,19 +225,17 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
         }
     }
 
-    public func nextQueued() throws -> TaskRecord? {
-        try read { database in
+    public func nextQueued(excluding: Set<String>) throws -> TaskRecord? {
+        let left = excluding.sorted()
+        let placeholders = left.isEmpty ? "" : " AND id NOT IN (" + left.map { _ in "?" }.joined(separator: ", ") + ")"
+        return try read { database in
             try database.query(
                 """
                 SELECT \(SQLiteTaskStore.taskColumns) FROM tasks
-                WHERE queued_at IS NOT NULL AND status IN (\(TaskStatus.claimableSQL)) ORDER BY queued_at, id LIMIT 1
-                """
+                WHERE queued_at IS NOT NULL AND status IN (\(TaskStatus.claimableSQL))\(placeholders) ORDER BY queued_at, id LIMIT 1
+                """, left.map { .text($0) }
             ).first.map(SQLiteTaskStore.decodeTask)
         }
-    }
-
-    public func queuePosition(_ id: String) throws -> Int? {
-        try read { database in try SQLiteTaskStore.position(id, in: database) }
     }
 
     static func position(_ id: String, in database: Database) throws -> Int? {

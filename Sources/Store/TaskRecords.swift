@@ -66,6 +66,48 @@ public struct TaskOptions: Sendable, Equatable {
     }
 }
 
+/// What lists and lookups need of a task: every column but the pinned snapshot and the options
+/// (`taskSummaries` reads these without decoding a snapshot per task).
+public struct TaskSummary: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var project: String
+    public var workflow: String
+    public var workspace: String
+    public var goal: String
+    public var status: TaskStatus
+    public var graphHash: String
+    public var cycle: Int
+    public var consecutiveFailures: Int
+    public var reason: String?
+    public var createdAt: String
+    public var updatedAt: String
+    public var startedAt: String?
+    public var finishedAt: String?
+
+    public init(
+        id: String, name: String, project: String, workflow: String, workspace: String, goal: String, status: TaskStatus,
+        graphHash: String, cycle: Int, consecutiveFailures: Int, reason: String?, createdAt: String, updatedAt: String,
+        startedAt: String?, finishedAt: String?
+    ) {
+        self.id = id
+        self.name = name
+        self.project = project
+        self.workflow = workflow
+        self.workspace = workspace
+        self.goal = goal
+        self.status = status
+        self.graphHash = graphHash
+        self.cycle = cycle
+        self.consecutiveFailures = consecutiveFailures
+        self.reason = reason
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+    }
+}
+
 public struct TaskRecord: Sendable {
     public var id: String
     public var name: String
@@ -228,5 +270,14 @@ public struct NewEvent: Sendable {
         self.step = step
         self.item = item
         self.payload = payload
+    }
+}
+
+extension TaskRecord {
+    public var summary: TaskSummary {
+        TaskSummary(
+            id: id, name: name, project: project, workflow: workflow, workspace: workspace, goal: goal, status: status, graphHash: graphHash,
+            cycle: cycle, consecutiveFailures: consecutiveFailures, reason: reason, createdAt: createdAt, updatedAt: updatedAt,
+            startedAt: startedAt, finishedAt: finishedAt)
     }
 }

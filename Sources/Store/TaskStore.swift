@@ -38,6 +38,10 @@ public protocol TaskStore: AnyObject, Sendable {
     func task(_ id: String) throws -> TaskRecord?
     /// Every task, oldest first.
     func tasks() throws -> [TaskRecord]
+    /// Every task without its snapshot, oldest first (lists, lookups by name or prefix).
+    func taskSummaries() throws -> [TaskSummary]
+    /// The queue's order: each queued task's position (1: next), by task id.
+    func queuePositions() throws -> [String: Int]
     /// A task by id, or by a unique prefix of its id.
     func findTask(_ idOrPrefix: String) throws -> TaskRecord?
     /// The task's status and pause flag only (cheap; read between steps).
@@ -58,10 +62,9 @@ public protocol TaskStore: AnyObject, Sendable {
     /// The daemon's queue: marks a task (created, paused or interrupted) as waiting for a worker
     /// and records `task_queued`; returns its position (1: next).
     func enqueue(_ id: String) throws -> Int
-    /// The oldest queued task that a worker may run, nil when none waits.
-    func nextQueued() throws -> TaskRecord?
-    /// A task's place in the queue (1: next), nil when it is not queued.
-    func queuePosition(_ id: String) throws -> Int?
+    /// The oldest queued task that a worker may run, leaving out `excluding` (tasks a worker
+    /// has already taken up); nil when none waits.
+    func nextQueued(excluding: Set<String>) throws -> TaskRecord?
     /// Retention: the oldest events recorded before `cutoff` (a store timestamp), at most `limit`.
     func eventsRecorded(before cutoff: String, limit: Int) throws -> [EventRecord]
     /// Deletes events by id in one transaction; returns how many were deleted.
