@@ -63,26 +63,37 @@ public struct JSONWriter: Sendable {
     }
 
     public static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
+        // On UTF-8 bytes: runs that need no escape are copied whole (bytes of multi-byte
+        // characters are all >= 0x80 and never need one).
+        var text = s
+        let escaped = text.withUTF8 { bytes -> [UInt8] in
+            var result = [UInt8]()
+            result.reserveCapacity(bytes.count + 2)
+            result.append(0x22)
+            var runStart = 0
+            for index in 0..<bytes.count {
+                let byte = bytes[index]
+                if byte >= 0x20 && byte != 0x22 && byte != 0x5C && byte != 0x7F { continue }
+                if runStart < index { result.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+                runStart = index + 1
+                switch byte {
+                case 0x22: result += [0x5C, 0x22]
+                case 0x5C: result += [0x5C, 0x5C]
+                case 0x0A: result += [0x5C, 0x6E]
+                case 0x0D: result += [0x5C, 0x72]
+                case 0x09: result += [0x5C, 0x74]
+                case 0x08: result += [0x5C, 0x62]
+                case 0x0C: result += [0x5C, 0x66]
+                default:
+                    let hex = Array("0123456789abcdef".utf8)
+                    result += [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
                 }
             }
+            if runStart < bytes.count { result.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
+            result.append(0x22)
+            return result
         }
-        out += "\""
+        out += String(decoding: escaped, as: UTF8.self)
     }
 
     public static func quoted(_ s: String) -> String {
