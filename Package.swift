@@ -3,7 +3,7 @@
 // Layers (a lower layer never imports a higher one):
 //   JSON -> Diagnostics -> YAML, Expr -> Manifest -> Compiler -> Store (CSQLite, CCrypto) -> Runner -> CLI -> orchestrator
 //   JSON, Diagnostics -> Control (transport) -> CLI (the client side: forwarding, `daemon` commands)
-//   Control, CLI, Hashing -> Daemon (runs forwarded commands, restarts in place) -> orchestratord
+//   Control, CLI, Runner, Store -> Daemon (runs forwarded commands, restarts in place) -> orchestratord
 //   Hashing (SHA-256, HMAC) sits below Compiler and Triggers; Triggers (cron, webhooks, file watch) needs only
 //   JSON, Diagnostics and Hashing.
 import PackageDescription
@@ -51,7 +51,7 @@ let package = Package(
         // It knows nothing of tasks: verbs are plugged in by the layer that serves them.
         .target(name: "Control", dependencies: ["JSON", "Diagnostics", "Platform"]),
         // The daemon itself: options, the verbs it serves, signals and drain (CLI level).
-        .target(name: "Daemon", dependencies: ["Control", "CLI", "Runner", "Store", "Hashing", "JSON", "Diagnostics", "Platform"]),
+        .target(name: "Daemon", dependencies: ["Control", "CLI", "Runner", "Store", "JSON", "Diagnostics", "Platform"]),
         .executableTarget(name: "orchestratord", dependencies: ["Daemon"]),
         // Release-build benchmarks: `swift run -c release orchestrator-bench --help`.
         .executableTarget(
@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "Hashing", "JSON", "Platform"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "JSON", "Platform"]),
         .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics", "Platform"]),
     ],
     swiftLanguageModes: [.v6]
