@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "YAML", "Diagnostics", "JSON"]),
         .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Manifest", "YAML", "Expr", "Diagnostics"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "JSON"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "Expr", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "JSON", "Platform"]),
         .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics", "Platform"]),

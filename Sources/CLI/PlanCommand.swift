@@ -1,3 +1,4 @@
+import Runner
 import Compiler
 import Diagnostics
 import JSON
@@ -75,9 +76,25 @@ struct PlanCommand: Command {
                 throw UsageError("the given files define no Workflow", help: "pass the file that defines the workflow with -f")
             }
             let plans = graphs.map { Planner.plan($0, cycles: cycles) }
+            // The shell, environment and redaction the steps would run with (the project's
+            // RuntimePolicy in the files, else the defaults): a line after each plan.
+            func runtime(_ graph: WorkflowGraph) -> Result<RuntimePolicy, RunnerError> {
+                Result { () throws(RunnerError) -> RuntimePolicy in
+                    let policy = try RuntimePolicy.of(checked.resources.filter { $0.resolvedProject == graph.project }, project: graph.project)
+                    _ = try policy.redaction()
+                    return policy
+                }
+            }
+            func runtimeLine(_ graph: WorkflowGraph) -> String {
+                switch runtime(graph) {
+                case .success(let policy): return "runtime: " + policy.summary + (policy.refusal.map { "; REFUSED: \($0)" } ?? "") + "\n"
+                case .failure(let error): return "runtime: \(error.message)\n"
+                }
+            }
             switch output {
-            case .text: context.stdout.write(plans.map(PlanText.render).joined(separator: "\n"))
+            case .text: context.stdout.write(zip(plans, graphs).map { PlanText.render($0.0) + runtimeLine($0.1) }.joined(separator: "\n"))
             case .json:
+                // The keys of cli.md's contract only (the runtime policy is in `task info -o json`).
                 let value: JSONValue = plans.count == 1 ? PlanJSON.value(plans[0]) : .array(plans.map(PlanJSON.value))
                 context.stdout.write(JSONWriter(pretty: true).string(value) + "\n")
             case .dot: context.stdout.write(plans.map(PlanGraphviz.render).joined(separator: "\n"))

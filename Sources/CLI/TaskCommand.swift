@@ -283,9 +283,17 @@ struct TaskInfoCommand: OneTaskCommand {
     func run(_ task: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext) throws -> ExitStatus {
         let items = try tasks.items(task.id)
         let notes = TaskNote.notes(from: try tasks.events(task.id))
+        // The runtime policy the task runs under: its pinned project's RuntimePolicy, or the defaults.
+        let runtime = Result { () throws(RunnerError) -> RuntimePolicy in
+            try RuntimePolicy.of(PinnedWorkflow.resources(from: task.snapshot, project: task.project), project: task.project)
+        }
         if output == .json {
             var value = TaskCommand.taskJSON(task.summary)
             if case .object(var pairs) = value {
+                switch runtime {
+                case .success(let policy): pairs.append(("runtime", policy.json))
+                case .failure(let error): pairs.append(("runtime", .object([("error", .string(error.message))])))
+                }
                 pairs.append(("items", .array(items.map(TaskCommand.itemJSON))))
                 pairs.append(("notes", .array(notes.map(\.json))))
                 value = .object(pairs)
@@ -300,6 +308,7 @@ struct TaskInfoCommand: OneTaskCommand {
                 ("consecutive failures", String(task.consecutiveFailures)), ("graph", "sha256:" + task.graphHash),
                 ("created", task.createdAt), ("started", task.startedAt ?? ""), ("finished", task.finishedAt ?? ""),
                 ("logs", tasks.logDirectory(task.id)),
+                ("runtime", (try? runtime.get())?.summary ?? "\(runtime)"),
             ]
             for (key, value) in pairs { text += ForegroundRun.pad(key + ":", 22) + value + "\n" }
             var counts: [String: Int] = [:]

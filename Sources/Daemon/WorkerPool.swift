@@ -66,6 +66,14 @@ final class WorkerPool: @unchecked Sendable {
             // After a restart in place this process has the PID that owned the previous
             // incarnation's tasks: none of them runs any more.
             for id in try tasks.recoverOrphanedTasks(deadRunner: handover == nil ? nil : getpid()) {
+                // A project whose RuntimePolicy says `resume: {auto: false}` resumes by hand.
+                if let task = try tasks.task(id),
+                    let policy = try? RuntimePolicy.of(PinnedWorkflow.resources(from: task.snapshot, project: task.project), project: task.project),
+                    !policy.resumeAutomatically
+                {
+                    say("task \(id): its runner had died; left interrupted (RuntimePolicy \(policy.name ?? "") has resume.auto false: `orchestrator task resume \(id)`)")
+                    continue
+                }
                 _ = try? tasks.enqueue(id)
                 say("task \(id): its runner had died; recovered and queued again")
             }

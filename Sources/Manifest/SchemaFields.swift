@@ -99,7 +99,7 @@ private func f(_ key: String, _ type: FieldType, required: Bool = false, default
     Field(key: key, type: type, required: required, defaultValue: value, status: .executed, doc: doc)
 }
 
-private let runnerNotYet = FieldStatus.notExecuted("the RuntimePolicy is stored; its runner settings are not executed yet (steps run with /bin/sh -c and the whole environment)")
+private let runnerNotYet = FieldStatus.notExecuted("stored; the daemon's logging is configured by its own options, not by a RuntimePolicy's observability")
 private let triggerNotYet = FieldStatus.notExecuted("Triggers are stored; nothing fires them yet")
 private let storeNotYet = FieldStatus.notExecuted("WorkflowStores and StoreBackendProviders are stored; store_inputs/store_outputs/store_put do not run yet")
 private let crdHookNotYet = FieldStatus.notExecuted("CRD hooks and plugins are stored; they are never run")
@@ -316,15 +316,15 @@ extension SchemaLevel {
             ]
         case .runner:
             return [
-                f("shell", .string, required: true, runnerNotYet), f("shell_arg", .string, default: "-lc", runnerNotYet),
-                f("policy", .values(["allowlist", "unsafe", "legacy"]), default: "allowlist", runnerNotYet),
-                f("executor", .values(["shell"]), default: "shell", runnerNotYet),
-                f("allowed_shells", .strings, default: "[/bin/bash, /bin/zsh, /bin/sh]", runnerNotYet),
-                f("allowed_shell_args", .strings, default: "[-lc, -c]", runnerNotYet),
-                f("env_allowlist", .strings, default: "[PATH, HOME, USER, LANG, TERM]", runnerNotYet),
-                f("redaction_patterns", .strings, default: "[token, password, secret, api_key, authorization]", runnerNotYet),
+                f("shell", .string, required: true), f("shell_arg", .string, default: "-lc"),
+                f("policy", .values(["allowlist", "unsafe", "legacy"]), default: "allowlist"),
+                f("executor", .values(["shell"]), default: "shell"),
+                f("allowed_shells", .strings, default: "[/bin/bash, /bin/zsh, /bin/sh]"),
+                f("allowed_shell_args", .strings, default: "[-lc, -c]"),
+                f("env_allowlist", .strings, default: "[PATH, HOME, USER, LANG, TERM]"),
+                f("redaction_patterns", .strings, default: "[token, password, secret, api_key, authorization]"),
             ]
-        case .resume: return [f("auto", .bool, required: true, runnerNotYet)]
+        case .resume: return [f("auto", .bool, required: true)]
         case .observability: return [f("logging", .object(.logging), runnerNotYet)]
         case .logging:
             return [

@@ -57,7 +57,7 @@ extension TaskRunner {
         if let adopt {
             pinned = adopt
             task.graphHash = adopt.graph.contentHash
-            masker = SecretMasker(secrets: adopt.secretValues(environment: options.environment))
+            masker = adopt.masker(environment: options.environment)
         }
         if policy == .fail { return "configuration drift: the applied workflow changed (\(changed.joined(separator: ", "))) and safety.on_drift is fail" }
         return nil

@@ -40,6 +40,10 @@ public struct PinnedWorkflow: Sendable {
     public var stores: [String: (secret: Bool, data: [StoreEntry])]
     /// Execution profiles by name (for the resource limits and notices).
     public var profiles: [String: ExecutionProfileSpec]
+    /// The project's RuntimePolicy (or the defaults): shell, environment, redaction.
+    public var runtime: RuntimePolicy
+    /// `runtime`'s redaction patterns, compiled.
+    public var redaction: Redaction
     public var snapshot: JSONValue
 
     /// The resources stored in `project` as manifest documents (SecretStore values as stored:
@@ -125,9 +129,16 @@ public struct PinnedWorkflow: Sendable {
                         + problems.map(\.text).joined(separator: "; ") + " (" + problems.map(\.help).joined(separator: "; ") + ")")
             }
         }
+        let runtime = try RuntimePolicy.of(resources, project: project)
         return PinnedWorkflow(
             graph: graph, workspace: chosen.1, workspaceName: chosen.0, root: chosen.1.rootPath.value, stores: stores,
-            profiles: profiles, snapshot: snapshot)
+            profiles: profiles, runtime: runtime, redaction: try runtime.redaction(), snapshot: snapshot)
+    }
+
+    /// What masks everything the task stores and shows: its secret values (with `environment`
+    /// for `fromEnv` entries) and its RuntimePolicy's redaction.
+    public func masker(environment: [String: String]) -> SecretMasker {
+        SecretMasker(secrets: secretValues(environment: environment), redaction: redaction)
     }
 
     /// Every secret value the task's processes can see: SecretStore literals, and `fromEnv`

@@ -29,8 +29,11 @@ public struct ProcessRequest: Sendable {
     /// Variables passed through from the runner's own environment when set there.
     public static let defaultInheritedVariables = ["PATH", "HOME", "USER", "LANG", "TERM"]
 
-    /// The shell command, run as `/bin/sh -c COMMAND`.
+    /// The shell command, run as `SHELL SHELL_ARGUMENT COMMAND` (`/bin/sh -c COMMAND` by default).
     public var command: String
+    /// The shell that runs `command` and its argument (a RuntimePolicy's `shell`, `shell_arg`).
+    public var shell: String = "/bin/sh"
+    public var shellArgument: String = "-c"
     /// The directory the command starts in (it must exist).
     public var workingDirectory: String
     /// Variables added to the environment (they win over inherited ones of the same name).
@@ -143,7 +146,7 @@ public enum LaunchError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidLimit(name: String, value: Int)
     case cannotOpenLog(path: String, errno: Int32)
     case cannotOpenInput(path: String, errno: Int32)
-    case spawnFailed(errno: Int32)
+    case spawnFailed(program: String, errno: Int32)
     case systemCall(name: String, errno: Int32)
     case cannotApplyLimit(name: String, errno: Int32)
 
@@ -161,12 +164,12 @@ public enum LaunchError: Error, Sendable, Equatable, CustomStringConvertible {
             return "cannot open log file \(path): \(errnoDescription(code))"
         case .cannotOpenInput(let path, let code):
             return "cannot open standard input file \(path): \(errnoDescription(code))"
-        case .spawnFailed(let code) where code == E2BIG:
+        case .spawnFailed(let program, let code) where code == E2BIG:
             return
-                "cannot start /bin/sh: the command or the environment is too large (\(errnoDescription(code))); "
+                "cannot start \(program): the command or the environment is too large (\(errnoDescription(code))); "
                 + "Linux limits one argument or variable to 128 KiB: deliver a long prompt with promptDelivery stdin or file"
-        case .spawnFailed(let code):
-            return "cannot start /bin/sh: \(errnoDescription(code))"
+        case .spawnFailed(let program, let code):
+            return "cannot start \(program): \(errnoDescription(code))"
         case .systemCall(let name, let code):
             return "\(name) failed: \(errnoDescription(code))"
         case .cannotApplyLimit(let name, let code):
@@ -210,11 +213,12 @@ public enum ProcessLauncher {
 /// "go" on fd 3; if the parent dies first, the read ends without it and the command never runs),
 /// then runs the command exactly as `/bin/sh -c COMMAND` would. The command is an argument,
 /// never part of the script text.
-private let gatedScript = #"read -r _gate <&3; [ "$_gate" = go ] || exit 125; exec /bin/sh -c "$1" 3<&-"#
+/// The shell and its argument come as `$2` and `$3` (the request's `shell`, `shellArgument`).
+private let gatedScript = #"read -r _gate <&3; [ "$_gate" = go ] || exit 125; exec "$2" "$3" "$1" 3<&-"#
 /// Like `gatedScript`, also changing directory first (for C libraries without addchdir).
 private let gatedChdirScript =
-    #"read -r _gate <&3; [ "$_gate" = go ] || exit 125; cd -- "$2" || exit 126; exec /bin/sh -c "$1" 3<&-"#
-private let chdirScript = #"cd -- "$2" || exit 126; exec /bin/sh -c "$1""#
+    #"read -r _gate <&3; [ "$_gate" = go ] || exit 125; cd -- "$4" || exit 126; exec "$2" "$3" "$1" 3<&-"#
+private let chdirScript = #"cd -- "$4" || exit 126; exec "$2" "$3" "$1""#
 
 private struct Supervisor {
     let request: ProcessRequest
@@ -252,11 +256,12 @@ private struct Supervisor {
 
             var arguments = ["/bin/sh", "-c"]
             let chdirInChild = calls.addChdir == nil
+            let shell = [request.shell, request.shellArgument]
             switch (gated, chdirInChild) {
-            case (false, false): arguments += [request.command]
-            case (true, false): arguments += [gatedScript, "orchestrator", request.command]
-            case (false, true): arguments += [chdirScript, "orchestrator", request.command, request.workingDirectory]
-            case (true, true): arguments += [gatedChdirScript, "orchestrator", request.command, request.workingDirectory]
+            case (false, false): arguments = shell + [request.command]
+            case (true, false): arguments += [gatedScript, "orchestrator", request.command] + shell
+            case (false, true): arguments += [chdirScript, "orchestrator", request.command] + shell + [request.workingDirectory]
+            case (true, true): arguments += [gatedChdirScript, "orchestrator", request.command] + shell + [request.workingDirectory]
             }
 
             let pid = try spawn(arguments: arguments, environment: environment, fds: fds, request: request)
@@ -452,8 +457,9 @@ private struct Supervisor {
         argv.append(nil)
         envp.append(nil)
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, envp)
-        if rc != 0 { throw .spawnFailed(errno: rc) }
+        let program = arguments.first ?? "/bin/sh"
+        let rc = posix_spawn(&pid, program, &actions, &attributes, argv, envp)
+        if rc != 0 { throw .spawnFailed(program: program, errno: rc) }
         return pid
     }
 

@@ -21,10 +21,13 @@ public struct SecretMasker: Sendable {
     private let byFirstByte: [UInt8: [[UInt8]]]
     /// `startsSecret[b]`: some secret starts with byte `b` (checked before the dictionary).
     private let startsSecret: [Bool]
-    /// The length of the longest secret (0: nothing to mask).
+    /// The length of the longest secret (0: no secret value to mask).
     public let longestSecretLength: Int
+    /// The RuntimePolicy's redaction of values written after secrets' names (applied first).
+    public let redaction: Redaction
 
-    public init(secrets: some Sequence<String>) {
+    public init(secrets: some Sequence<String>, redaction: Redaction = Redaction(patterns: [])) {
+        self.redaction = redaction
         var unique = Set<[UInt8]>()
         for secret in secrets where secret.count >= SecretMasker.minimumLength { unique.insert(Array(secret.utf8)) }
         var table: [UInt8: [[UInt8]]] = [:]
@@ -41,7 +44,8 @@ public struct SecretMasker: Sendable {
     /// A masker that masks nothing.
     public static let none = SecretMasker(secrets: [String]())
 
-    public var isEmpty: Bool { longestSecretLength == 0 }
+    /// Nothing to mask or redact.
+    public var isEmpty: Bool { longestSecretLength == 0 && redaction.isEmpty }
 
     public func mask(_ text: String) -> String {
         if isEmpty { return text }
@@ -50,6 +54,12 @@ public struct SecretMasker: Sendable {
 
     public func mask(_ bytes: [UInt8]) -> [UInt8] {
         if isEmpty { return bytes }
+        return maskSecrets(redaction.redact(bytes))
+    }
+
+    /// The secret values only (the stream has redacted its lines already).
+    func maskSecrets(_ bytes: [UInt8]) -> [UInt8] {
+        if longestSecretLength == 0 { return bytes }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var maskEnd = 0
@@ -121,12 +131,33 @@ public struct SecretMaskingStream: Sendable {
     private var pending: [UInt8] = []
     /// In `pending`'s positions: the end of a masked stretch that started in an earlier chunk.
     private var maskEnd = 0
+    /// With a redaction: the start of a line not ended yet (redaction works on whole lines).
+    private var partialLine: [UInt8] = []
 
     public init(masker: SecretMasker) { self.masker = masker }
 
     /// The masked bytes that can be decided now.
     public mutating func feed(_ chunk: [UInt8]) -> [UInt8] {
         if masker.isEmpty { return chunk }
+        if masker.redaction.isEmpty { return feedSecrets(chunk) }
+        partialLine.append(contentsOf: chunk)
+        let ready: [UInt8]
+        if let newline = partialLine.lastIndex(of: 0x0A) {
+            ready = masker.redaction.redact(Array(partialLine[...newline]))
+            partialLine.removeFirst(newline + 1)
+        } else if partialLine.count >= Redaction.lineLimit {
+            // A line this long is redacted in pieces (a name and its value split across two
+            // pieces stay unredacted: the limit keeps memory bounded for endless lines).
+            ready = masker.redaction.redact(partialLine)
+            partialLine = []
+        } else {
+            return []
+        }
+        return feedSecrets(ready)
+    }
+
+    private mutating func feedSecrets(_ chunk: [UInt8]) -> [UInt8] {
+        if masker.longestSecretLength == 0 { return chunk }
         pending.append(contentsOf: chunk)
         // A position is decided when every secret fits in what is buffered from it.
         let decidable = pending.count - (masker.longestSecretLength - 1)
@@ -142,6 +173,12 @@ public struct SecretMaskingStream: Sendable {
     /// The rest, masked, at the end of the stream.
     public mutating func finish() -> [UInt8] {
         var out: [UInt8] = []
+        if !partialLine.isEmpty {
+            let rest = masker.redaction.redact(partialLine)
+            partialLine = []
+            out = feedSecrets(rest)
+        }
+        if masker.longestSecretLength == 0 { return out }
         _ = masker.scan(pending, from: 0, upTo: pending.count, maskEnd: &maskEnd, into: &out)
         pending = []
         maskEnd = 0

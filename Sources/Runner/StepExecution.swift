@@ -448,6 +448,8 @@ extension TaskRunner {
     ) -> StepResult {
         let begin = monotonicMilliseconds()
         defer { if let file = prepared.promptFile { unlink(file) } }
+        // A shell the RuntimePolicy does not allow: the step fails before any process starts.
+        if prepared.refusal == nil, prepared.internalOutput == nil, let refusal = pinned.runtime.refusal { prepared.refusal = refusal }
         if let refusal = prepared.refusal {
             writeTextFile(paths.stdout, "")
             writeTextFile(paths.stderr, masker.mask("orchestrator: step \(step.id) did not run: \(refusal)\n"))
@@ -473,6 +475,8 @@ extension TaskRunner {
             standardInput: prepared.standardInput, stdoutLogPath: paths.stdout, stderrLogPath: paths.stderr,
             timeout: .seconds(timeout), terminationGracePeriod: options.terminationGrace, limits: prepared.limits, masker: masker)
         request.inheritedVariables = []
+        request.shell = pinned.runtime.shell
+        request.shellArgument = pinned.runtime.shellArgument
         request.createsEmptyLogs = false
         request.cancellation = interruption
         request.heartbeatInterval = options.heartbeatInterval
@@ -512,14 +516,14 @@ extension TaskRunner {
         }
     }
 
-    /// A step process's environment: the variables of `ProcessRequest.defaultInheritedVariables`
+    /// A step process's environment: the variables of the RuntimePolicy's `env_allowlist`
     /// as the runner's environment (`RunnerOptions.environment`: the command's, or the daemon's)
     /// has them, then `extra` (the agent's own env). Nothing else reaches a step; the process
     /// environment of the runner is never read directly, so a runner serving another client's
     /// command passes that client's variables.
     func childEnvironment(adding extra: [String: String]) -> [String: String] {
         var result: [String: String] = [:]
-        for name in ProcessRequest.defaultInheritedVariables { if let value = options.environment[name] { result[name] = value } }
+        for name in pinned.runtime.environmentAllowlist { if let value = options.environment[name] { result[name] = value } }
         for (name, value) in extra { result[name] = value }
         return result
     }
@@ -542,17 +546,25 @@ extension TaskRunner {
             timeout: .seconds(graph.safety.stepTimeoutSecs ?? TaskRunner.defaultTimeoutSecs),
             terminationGracePeriod: options.terminationGrace, masker: masker)
         request.inheritedVariables = []
+        request.shell = pinned.runtime.shell
+        request.shellArgument = pinned.runtime.shellArgument
         var exitCode: Int32 = 127
         var timedOut = false
         var duration: Int64 = 0
         var error: String?
-        do {
-            let result = try ProcessLauncher.runBlocking(request)
-            exitCode = result.exitCode
-            timedOut = result.timedOut
-            duration = result.durationMS
-        } catch let launch {
-            error = masker.mask(launch.description)
+        if let refusal = pinned.runtime.refusal {
+            exitCode = 126
+            error = refusal
+            writeTextFile(paths.stderr, masker.mask("orchestrator: the init script did not run: \(refusal)\n"))
+        } else {
+            do {
+                let result = try ProcessLauncher.runBlocking(request)
+                exitCode = result.exitCode
+                timedOut = result.timedOut
+                duration = result.durationMS
+            } catch let launch {
+                error = masker.mask(launch.description)
+            }
         }
         let success = exitCode == 0 && !timedOut && error == nil
         try tasks.write { writer in

@@ -47,7 +47,7 @@ public enum TaskCreation {
         let id = newID()
         // The task's own fields are stored and shown masked, as events are (issue 23.5): a
         // secret typed into a goal is not kept in the clear.
-        let masker = SecretMasker(secrets: pinned.secretValues(environment: [:]))
+        let masker = pinned.masker(environment: [:])
         let goal = masker.mask(goal)
         let name = name.map { masker.mask($0) }
         let task = TaskRecord(

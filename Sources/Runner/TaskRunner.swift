@@ -189,7 +189,7 @@ public final class TaskRunner: @unchecked Sendable {
             pinned = try PinnedWorkflow.compile(
                 snapshot: task.snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace, secrets: resources.secrets)
         }
-        masker = SecretMasker(secrets: pinned.secretValues(environment: options.environment))
+        masker = pinned.masker(environment: options.environment)
     }
 
     // MARK: - Running
@@ -245,6 +245,7 @@ public final class TaskRunner: @unchecked Sendable {
                             // (`run` compiles its workflow once: its apply's graph is reused).
                             ("process_compilations", .int(Int64(Compiler.compilations))),
                             ("not_executed", .array(pinned.graph.settingsNotExecuted.map { .string($0) })),
+                            ("runtime", pinned.runtime.json),
                             ("unmasked_secrets", .array(pinned.unmaskedSecrets(environment: options.environment).map { .string($0) })),
                         ] + (options.buildID.map { [("build_id", JSONValue.string($0))] } ?? []))), task: taskID)
             }

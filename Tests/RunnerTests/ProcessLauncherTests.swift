@@ -278,7 +278,7 @@ func onlyStandardDescriptors(listing: String) -> Bool {
             _ = try await ProcessLauncher.run(dir.request(huge))
             Issue.record("a 200 KB argument was accepted")
         } catch {
-            #expect(error == .spawnFailed(errno: E2BIG))
+            #expect(error == .spawnFailed(program: "/bin/sh", errno: E2BIG))
             #expect(error.description.contains("promptDelivery stdin or file"))
         }
     }

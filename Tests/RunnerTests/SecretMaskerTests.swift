@@ -1,3 +1,4 @@
+import Expr
 import JSON
 import Runner
 import Testing
@@ -91,5 +92,44 @@ import Testing
         // At most longest - 1 bytes stay buffered.
         #expect(out.count >= "hello world, no secrets".utf8.count - (masker.longestSecretLength - 1))
         #expect(out + stream.finish() == Array("hello world, no secrets".utf8))
+    }
+}
+
+@Suite struct RedactionTests {
+    static let redaction = Redaction(patterns: ["token", "password", "api_key", "authorization"].compactMap { try? Regex($0) })
+
+    func redact(_ text: String) -> String { String(decoding: Self.redaction.redact(Array(text.utf8)), as: UTF8.self) }
+
+    @Test("the value after a matching name is masked, in the forms logs and JSON write; the name stays")
+    func forms() {
+        #expect(redact("API_KEY=abc123 next") == "API_KEY=*** next")
+        #expect(redact("{\"access_token\": \"t-1\", \"user\": \"me\"}") == "{\"access_token\": \"***\", \"user\": \"me\"}")
+        #expect(redact("Authorization: Bearer abc.def") == "Authorization: Bearer ***")
+        #expect(redact("db_password: 'p w'") == "db_password: '***'")
+        // Not assignments: a word in prose, a YAML key with a block below, a URL.
+        #expect(redact("the token expired") == "the token expired")
+        #expect(redact("password:\n  - x") == "password:\n  - x")
+        #expect(redact("see https://example.com/token") == "see https://example.com/token")
+        #expect(redact("user=me") == "user=me")
+    }
+
+    @Test("a stream redacts whole lines: any chunking gives what masking the whole text gives")
+    func streaming() {
+        let masker = SecretMasker(secrets: ["s3cr3t-value"], redaction: Self.redaction)
+        let text = "start\ntoken=abcdef and s3cr3t-value\npassword: \"x y\"\nno newline api_key=zz"
+        let whole = masker.mask(Array(text.utf8))
+        for size in [1, 2, 3, 7, 16, 1000] {
+            var stream = masker.stream()
+            var out: [UInt8] = []
+            var index = 0
+            let bytes = Array(text.utf8)
+            while index < bytes.count {
+                out += stream.feed(Array(bytes[index..<min(bytes.count, index + size)]))
+                index += size
+            }
+            out += stream.finish()
+            #expect(out == whole, "chunks of \(size)")
+        }
+        #expect(String(decoding: whole, as: UTF8.self) == "start\ntoken=*** and ***\npassword: \"***\"\nno newline api_key=***")
     }
 }
