@@ -1,9 +1,9 @@
 // `orchestrator-bench runner`: the task runner's overhead per step against a plain shell loop
 // running the same commands, measured in the same run.
 //  1. A workflow of 1,000 `true` command steps (one task segment, one cycle) against
-//     `for i in $(seq 1000); do sh -c true; done`.
+//     `for i in $(seq 1000); do bash -c true; done` (the default step shell; `sh -c` shown too).
 //  2. 1,000 items (QA documents), one `true` step each, `max_parallel: 8`, against the same
-//     sequential loop and against `xargs -P 8` running `sh -c true` 1,000 times.
+//     sequential loop and against `xargs -P 8` running `bash -c true` 1,000 times.
 // Each figure is the median of --runs runs (default 3). The runner runs through the library
 // (TaskCreation + TaskRunner: events, runs, logs, everything a task does), not a subprocess.
 
@@ -121,17 +121,24 @@ enum RunnerBenchmark {
             values.sort()
             return values[values.count / 2]
         }
-        let loop = "for i in $(seq \(count)); do sh -c true; done"
-        let parallelLoop = "seq \(count) | xargs -P 8 -n 1 sh -c true"
+        // The floor runs what each step runs: the default runtime policy's shell (bash -c, as
+        // the replaced system's shell; /bin/sh where there is none). `sh -c` is shown as well.
+        let stepShell = RuntimePolicy.defaults.shell
+        let loop = "for i in $(seq \(count)); do \(stepShell) -c true; done"
+        let parallelLoop = "seq \(count) | xargs -P 8 -n 1 \(stepShell) -c true"
+        let dashLoop = "for i in $(seq \(count)); do sh -c true; done"
         guard let shell = median({ spawnShell(loop, directory: root) }),
             let shellParallel = median({ spawnShell(parallelLoop, directory: root) }),
+            let dash = median({ spawnShell(dashLoop, directory: root) }),
             let steps = median({ runTask("steps") }),
             let items = median({ runTask("items") })
         else { return 1 }
         func ms(_ seconds: Double) -> String { "\((seconds * 10_000).rounded() / 10) ms" }
         func per(_ seconds: Double) -> String { "\((seconds * 1_000_000 / Double(count)).rounded()) µs" }
         func ratio(_ a: Double, _ b: Double) -> String { "\((a / b * 100).rounded() / 100)x" }
+        print("step shell: \(stepShell) -c (the default runtime policy)")
         print("shell loop (sequential):      \(ms(shell))  (\(per(shell)) per command)")
+        print("sh -c loop, for reference:    \(ms(dash))  (\(per(dash)) per command)")
         print("shell xargs -P 8:             \(ms(shellParallel))  (\(per(shellParallel)) per command)")
         print("runner, \(count) steps:          \(ms(steps))  (\(per(steps)) per step, \(ratio(steps, shell)) the shell loop, overhead \(per(steps - shell)) per step)")
         print("runner, \(count) items x8:       \(ms(items))  (\(per(items)) per item, \(ratio(items, shell)) the sequential loop, \(ratio(items, shellParallel)) xargs -P 8)")
