@@ -297,6 +297,7 @@ public enum ManifestDecoder {
         let artifactsDir = context.string(fields, "artifacts_dir")
         let selfTest = context.stringList(fields, "self_test")
         let initScript = context.nonEmptyString(fields, "init")
+        let sessionInit = context.nonEmptyString(fields, "init_script")
         let buildCommand = context.nonEmptyString(fields, "build_command")
         let buildOutput = context.nonEmptyString(fields, "build_output")
         guard let root else { return nil }
@@ -307,6 +308,7 @@ public enum ManifestDecoder {
         spec.artifactsDir = artifactsDir
         spec.selfTest = selfTest
         spec.initScript = initScript
+        spec.sessionInitScript = sessionInit
         spec.buildCommand = buildCommand
         spec.buildOutput = buildOutput
         return spec

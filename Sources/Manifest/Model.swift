@@ -223,6 +223,9 @@ public struct WorkspaceSpec: Sendable {
     public var selfTest: [Located<String>]?
     /// A smoke-check script run once before a task's first cycle (our extension).
     public var initScript: Located<String>?
+    /// The session's smoke check (state-files.md `init_script`, e.g. `./init.sh`): run before the
+    /// first cycle and after every resume; a failure pauses the task.
+    public var sessionInitScript: Located<String>?
     /// The command the `self_restart` builtin runs to rebuild this tool (our extension).
     public var buildCommand: Located<String>?
     /// Where that build leaves its executables, relative to the root (our extension).

@@ -140,7 +140,8 @@ extension SchemaLevel {
                 f("root_path", .string, required: true), f("qa_targets", .strings, default: "[]"),
                 f("ticket_dir", .string, default: "tickets"), f("self_referential", .bool, default: "false"),
                 f("health_policy", .object(.healthPolicy), healthNotYet), f("artifacts_dir", .string, default: ".orchestrator/artifacts"),
-                f("self_test", .strings, .ours), f("init", .string, .ours), f("build_command", .string, .ours),
+                f("self_test", .strings, .ours), f("init", .string, .ours), f("init_script", .string, .ours),
+                f("build_command", .string, .ours),
                 f("build_output", .string, default: ".build/release", .ours),
             ]
         case .healthPolicy:

@@ -531,16 +531,57 @@ extension TaskRunner {
     /// The workspace `init` script before cycle 1 (when the workflow has no init_once step).
     func runImplicitInit() throws -> StepFlow {
         guard let script = pinned.workspace.initScript?.value else { return .next }
-        let directory = tasks.logDirectory(taskID) + "/cycle-0"
+        let ran = try runScript(script, step: "init", cycle: 0)
+        if ran.success {
+            ledger.initDone = true
+            return .next
+        }
+        return .failTask("the workspace init script failed (exit \(ran.exitCode)\(ran.timedOut ? ", timed out" : ""))")
+    }
+
+    /// The workspace's `init_script` (state-files.md): before the first cycle and after every
+    /// resume, as pseudo-step `init_script` of the current cycle. False when it failed: the task
+    /// is paused then, with `init_failed` and the script's output.
+    func runSessionInit(resuming: Bool) throws -> Bool {
+        guard let script = pinned.workspace.sessionInitScript?.value else { return true }
+        let cycle = task.cycle
+        let ran = try runScript(script, step: "init_script", cycle: cycle)
+        if ran.success { return true }
+        let output = [ran.paths.stdout, ran.paths.stderr].compactMap { readFileTail($0, limit: 2048)?.bytes }
+            .map { String(decoding: $0, as: UTF8.self) }.joined()
+        let first = output.split(separator: "\n").first.map(String.init) ?? ran.error ?? "no output"
+        let reason = "init_failed: the workspace init_script `\(script)` exited \(ran.exitCode)\(ran.timedOut ? " (timed out)" : ""): \(first)"
+        try tasks.write { writer in
+            try writer.append(
+                NewEvent(
+                    .initFailed, cycle: cycle > 0 ? cycle : nil, step: "init_script",
+                    payload: masker.mask(
+                        .object([
+                            ("script", .string(script)), ("exit_code", .int(Int64(ran.exitCode))), ("timed_out", .bool(ran.timedOut)),
+                            ("when", .string(resuming ? "resume" : "start")), ("output", .string(output)),
+                            ("stdout", .string(ran.paths.stdout)), ("stderr", .string(ran.paths.stderr)),
+                        ]))), task: taskID)
+        }
+        pauseReason.withLock { $0 = masker.mask(reason) }
+        try finishPaused()
+        return false
+    }
+
+    /// Runs a workspace script as a pseudo-step (`init`, `init_script`) with its events, run row
+    /// and logs under `cycle-N/`.
+    func runScript(_ script: String, step: String, cycle: Int) throws
+        -> (success: Bool, exitCode: Int32, timedOut: Bool, error: String?, paths: (stdout: String, stderr: String))
+    {
+        let directory = tasks.logDirectory(taskID) + "/cycle-\(cycle)"
         try makeDirectories(directory)
-        let paths = (stdout: directory + "/init.stdout", stderr: directory + "/init.stderr")
+        let paths = (stdout: directory + "/\(step).stdout", stderr: directory + "/\(step).stderr")
         let runID = try tasks.write { writer -> Int64 in
             try writer.append(
-                NewEvent(.stepStarted, cycle: 0, step: "init", payload: .object([("kind", .string("init")), ("command", .string(masker.mask(script)))])),
+                NewEvent(.stepStarted, cycle: cycle, step: step, payload: .object([("kind", .string(step)), ("command", .string(masker.mask(script)))])),
                 task: taskID)
-            return try writer.startRun(task: taskID, cycle: 0, step: "init", item: nil, command: masker.mask(script), stdout: paths.stdout, stderr: paths.stderr)
+            return try writer.startRun(task: taskID, cycle: cycle, step: step, item: nil, command: masker.mask(script), stdout: paths.stdout, stderr: paths.stderr)
         }
-        progress(.stepStarted, cycle: 0, step: "init")
+        progress(.stepStarted, cycle: cycle, step: step)
         var request = ProcessRequest(
             command: script, workingDirectory: pinned.root, environment: childEnvironment(adding: [:]), stdoutLogPath: paths.stdout, stderrLogPath: paths.stderr,
             timeout: .seconds(graph.safety.stepTimeoutSecs ?? TaskRunner.defaultTimeoutSecs),
@@ -555,7 +596,7 @@ extension TaskRunner {
         if let refusal = pinned.runtime.refusal {
             exitCode = 126
             error = refusal
-            writeTextFile(paths.stderr, masker.mask("orchestrator: the init script did not run: \(refusal)\n"))
+            writeTextFile(paths.stderr, masker.mask("orchestrator: the \(step) script did not run: \(refusal)\n"))
         } else {
             do {
                 let result = try ProcessLauncher.runBlocking(request)
@@ -572,14 +613,10 @@ extension TaskRunner {
                 ("exit_code", .int(Int64(exitCode))), ("success", .bool(success)), ("duration_ms", .int(duration)), ("timed_out", .bool(timedOut)),
             ]
             if let error { payload.append(("error", .string(error))) }
-            try writer.append(NewEvent(.stepFinished, cycle: 0, step: "init", payload: .object(payload)), task: taskID)
+            try writer.append(NewEvent(.stepFinished, cycle: cycle, step: step, payload: .object(payload)), task: taskID)
             try writer.finishRun(runID, exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration, variables: .object([]), outcome: RunOutcome().json)
         }
-        progress(.stepFinished(exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration), cycle: 0, step: "init")
-        if success {
-            ledger.initDone = true
-            return .next
-        }
-        return .failTask("the workspace init script failed (exit \(exitCode)\(timedOut ? ", timed out" : ""))")
+        progress(.stepFinished(exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration), cycle: cycle, step: step)
+        return (success, exitCode, timedOut, error, paths)
     }
 }

@@ -269,6 +269,8 @@ public final class TaskRunner: @unchecked Sendable {
         }
         do {
             try loadState()
+            // The workspace's init_script: before the first cycle and after every resume.
+            guard try runSessionInit(resuming: resuming) else { return try tasks.task(taskID) ?? task }
             try runLoop()
         } catch {
             let message = masker.mask("runner error: \(error)")

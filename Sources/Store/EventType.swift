@@ -19,6 +19,8 @@ public enum EventType: String, Sendable, CaseIterable, Comparable {
     /// A running step's output so far, every heartbeat interval (a silent step shows).
     case stepHeartbeat = "step_heartbeat"
     case selfRestartRequested = "self_restart_requested"
+    /// The workspace's init_script failed (at start or resume): the task is paused.
+    case initFailed = "init_failed"
     // Items.
     case itemsGenerated = "items_generated"
     case itemsGenerationFailed = "items_generation_failed"
