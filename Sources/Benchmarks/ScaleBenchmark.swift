@@ -81,8 +81,11 @@ enum ScaleBenchmark {
         let bigMiddle = (try? tasks.events(ids[0], types: nil, after: 0, first: bigEvents / 2).last?.id) ?? 0
         setenv("ORCHESTRATOR_EMBEDDED", "1", 1)
         func measure(_ label: String, _ words: [String]) {
-            let times = (0..<runs).map { _ in DaemonBenchmark.timed { _ = CompilerBenchmark.spawn(cli, words + ["--data-dir", data]) } }
-            DaemonBenchmark.report(label, times)
+            var failures = 0
+            let times = (0..<runs).map { _ in
+                DaemonBenchmark.timed { if CompilerBenchmark.spawn(cli, words + ["--data-dir", data]) != 0 { failures += 1 } }
+            }
+            DaemonBenchmark.report(label + (failures > 0 ? " (FAILED \(failures) times)" : ""), times)
         }
         measure("baseline: `orchestrator --version` process", ["--version"])
         measure("`task list --limit 50`", ["task", "list", "--limit", "50"])
