@@ -23,6 +23,7 @@ let suites: [(name: String, help: String, run: ([String]) -> Int32)] = [
     ("runner", RunnerBenchmark.help, RunnerBenchmark.run),
     ("hostile", HostileBenchmark.help, HostileBenchmark.run),
     ("daemon", DaemonBenchmark.help, DaemonBenchmark.run),
+    ("scale", ScaleBenchmark.help, ScaleBenchmark.run),
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

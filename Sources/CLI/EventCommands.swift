@@ -37,13 +37,14 @@ struct EventListCommand: Command {
     static let name = "list"
     static let summary = "the events of a task, in order"
     static let usage = """
-        Usage: orchestrator event list --task ID [--type TYPE] [--limit N] [--follow] [-o text|json]
-               orchestrator event list ID [--type TYPE] [--limit N] [--follow] [-o text|json]
+        Usage: orchestrator event list --task ID [--type TYPE] [--limit N] [--after EVENT] [--follow] [-o text|json]
+               orchestrator event list ID [--type TYPE] [--limit N] [--after EVENT] [--follow] [-o text|json]
                orchestrator event list --daemon [--type TYPE] [--limit N] [-o text|json]
 
         The events of a task in order (ids are monotonic). --type keeps one type or every type
         it begins (`step_`, `self_restart`); an unknown one is bad usage. --limit keeps the
-        last N. --follow keeps printing new events (one line each; with -o json one object per
+        last N; with --after EVENT (an event id) it pages forward instead: the first N events
+        after that one. --follow keeps printing new events (one line each; with -o json one object per
         line) until the task stops running. -o json: an array of {"id", "task", "type", "cycle",
         "step", "item", "timestamp", "payload"}. The event types are listed in docs/runner.md.
         --daemon lists the daemon's own events instead (daemon_started, daemon_restarted,
@@ -54,6 +55,7 @@ struct EventListCommand: Command {
     var type: String?
     var limit: Int?
     var follow = false
+    var after: Int?
     var daemon = false
     var interval: DurationText?
     var output = TaskCommand.Output.text
@@ -65,7 +67,8 @@ struct EventListCommand: Command {
         [
             .value(\.task, "--task", value: "ID", help: "the task (or give ID alone)"),
             .value(\.type, "--type", value: "TYPE", help: "only events of this type, or of the types it begins (`step_`)"),
-            .integer(\.limit, "--limit", value: "N", help: "only the last N events"),
+            .integer(\.limit, "--limit", value: "N", help: "only the last N events (with --after: the first N after it)"),
+            .integer(\.after, "--after", value: "EVENT", help: "only the events after this event id (paging forward)"),
             .flag(\.follow, "--follow", "-f", help: "keep printing new events until the task stops running"),
             .flag(\.daemon, "--daemon", help: "the daemon's own events (starts, restarts in place, drains, refused clients)"),
             .interval(\.interval), .output(\.output), .dataDirectory(\.dataDirectory),
@@ -102,7 +105,14 @@ struct EventListCommand: Command {
             let (_, tasks) = try TaskCommand.open(dataDirectory, context: context)
             let task = try TaskCommand.find(id, tasks: tasks)
             let types = try type.map(EventListCommand.types)
-            let events = try tasks.events(task.id, types: types, limit: limit)
+            let events: [EventRecord]
+            if let after {
+                let start = Int64(max(0, after))
+                events = try limit.map { try tasks.events(task.id, types: types, after: start, first: $0) }
+                    ?? tasks.events(task.id, types: types, after: start, limit: nil)
+            } else {
+                events = try tasks.events(task.id, types: types, limit: limit)
+            }
             guard follow else {
                 if output == .json {
                     context.stdout.write(JSONWriter(pretty: false).string(.array(events.map(\.json))) + "\n")

@@ -88,8 +88,7 @@ enum TaskCommand: CommandGroup {
     /// word is a usage error listing the candidates, never a guess.
     static func find(_ word: String, tasks: any TaskStore) throws -> TaskRecord {
         if let task = try tasks.findTask(word) { return task }
-        let all = try tasks.taskSummaries()
-        let named = all.filter { $0.name == word }
+        let named = try tasks.tasks(named: word)
         if named.count == 1, let task = try tasks.task(named[0].id) { return task }
         func list(_ matches: [TaskSummary]) -> String {
             matches.prefix(10).map { "\($0.id) (\($0.name), \($0.status.rawValue))" }.joined(separator: ", ")
@@ -98,9 +97,11 @@ enum TaskCommand: CommandGroup {
         if named.count > 1 {
             throw UsageError("\(named.count) tasks are named `\(word)`: \(list(named))", help: "name the task by its id (or a unique prefix of it)")
         }
-        let prefixed = all.filter { $0.id.hasPrefix(word) }
+        let prefixed = word.isEmpty ? [] : try tasks.tasks(withIDPrefix: word, limit: 11)
         if prefixed.count > 1 {
-            throw UsageError("`\(word)` is the start of \(prefixed.count) task ids: \(list(prefixed))", help: "give more of the id")
+            throw UsageError(
+                "`\(word)` is the start of \(prefixed.count > 10 ? "more than 10" : String(prefixed.count)) task ids: \(list(Array(prefixed.prefix(10))))",
+                help: "give more of the id")
         }
         throw UsageError("no task \(word) (neither an id, a unique id prefix nor a task name)", help: "`orchestrator task list` shows the tasks")
     }
@@ -227,20 +228,45 @@ struct TaskListCommand: Command {
     static let name = "list"
     static let summary = "every task"
     static let usage = """
-        Usage: orchestrator task list [-o text|json]
+        Usage: orchestrator task list [--limit N] [--after ID] [-o text|json]
 
-        Every task: id, name, workflow, status, cycle, creation time.
+        Every task, oldest first: id, name, workflow, status, cycle, creation time. --limit N
+        shows the first N (a page); --after ID continues after the task ID (the text output's
+        last line says how to get the next page).
         """
     var output = TaskCommand.Output.text
+    var limit: Int?
+    var after: String?
     var dataDirectory: String?
     var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
-    static var options: [Option<Self>] { [.output(\.output), .dataDirectory(\.dataDirectory)] }
+    static var options: [Option<Self>] {
+        [
+            .integer(\.limit, "--limit", value: "N", help: "at most N tasks (a page)"),
+            .value(\.after, "--after", value: "ID", help: "the tasks created after the task ID (the next page)"),
+            .output(\.output), .dataDirectory(\.dataDirectory),
+        ]
+    }
 
     func run(context: CommandContext) -> ExitStatus {
         runStoreCommand(context) {
             let (_, tasks) = try TaskCommand.open(dataDirectory, context: context)
-            let all = try tasks.taskSummaries()
+            var all: [TaskSummary]
+            var more = false
+            if limit != nil || after != nil {
+                let cursor = try after.map { try TaskCommand.find($0, tasks: tasks).id }
+                // One more than asked: whether a next page exists.
+                guard let page = try tasks.taskSummaries(after: cursor, limit: (limit ?? Int(Int32.max) - 1) + 1) else {
+                    throw UsageError("no task \(after ?? "") to continue after", help: "`--after` takes the last id of the previous page")
+                }
+                all = page
+                if let limit, all.count > limit {
+                    all.removeLast(all.count - limit)
+                    more = true
+                }
+            } else {
+                all = try tasks.taskSummaries()
+            }
             // A task waiting for a daemon's worker shows its place in the queue.
             let positions = try tasks.queuePositions()
             if output == .json {
@@ -257,6 +283,9 @@ struct TaskListCommand: Command {
                     rows.append([task.id, task.name, task.workflow, status, String(task.cycle), task.createdAt])
                 }
                 context.stdout.write(TaskCommand.table(rows))
+                if more, let last = all.last {
+                    context.stdout.write("more: orchestrator task list --after \(last.id) --limit \(limit ?? all.count)\n")
+                }
             }
             return .success
         }

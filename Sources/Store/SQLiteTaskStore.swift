@@ -82,19 +82,86 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
     static let summaryColumns =
         "id, name, project, workflow, workspace, goal, status, graph_hash, cycle, consecutive_failures, reason, created_at, updated_at, started_at, finished_at"
 
+    static func decodeSummary(_ row: [SQLValue]) throws -> TaskSummary {
+        guard row.count == 15, let id = row[0].text, let name = row[1].text, let project = row[2].text, let workflow = row[3].text,
+            let workspace = row[4].text, let goal = row[5].text, let statusText = row[6].text,
+            let status = TaskStatus(rawValue: statusText), let hash = row[7].text, let cycle = row[8].integer,
+            let failures = row[9].integer, let created = row[11].text, let updated = row[12].text
+        else { throw StoreError("a task row is malformed") }
+        return TaskSummary(
+            id: id, name: name, project: project, workflow: workflow, workspace: workspace, goal: goal, status: status,
+            graphHash: hash, cycle: Int(cycle), consecutiveFailures: Int(failures), reason: row[10].text, createdAt: created,
+            updatedAt: updated, startedAt: row[13].text, finishedAt: row[14].text)
+    }
+
     public func taskSummaries() throws -> [TaskSummary] {
         try read { database in
-            try database.query("SELECT \(SQLiteTaskStore.summaryColumns) FROM tasks ORDER BY created_at, id").map { row in
-                guard row.count == 15, let id = row[0].text, let name = row[1].text, let project = row[2].text, let workflow = row[3].text,
-                    let workspace = row[4].text, let goal = row[5].text, let statusText = row[6].text,
-                    let status = TaskStatus(rawValue: statusText), let hash = row[7].text, let cycle = row[8].integer,
-                    let failures = row[9].integer, let created = row[11].text, let updated = row[12].text
-                else { throw StoreError("a task row is malformed") }
-                return TaskSummary(
-                    id: id, name: name, project: project, workflow: workflow, workspace: workspace, goal: goal, status: status,
-                    graphHash: hash, cycle: Int(cycle), consecutiveFailures: Int(failures), reason: row[10].text, createdAt: created,
-                    updatedAt: updated, startedAt: row[13].text, finishedAt: row[14].text)
+            try database.query("SELECT \(SQLiteTaskStore.summaryColumns) FROM tasks ORDER BY created_at, id").map(SQLiteTaskStore.decodeSummary)
+        }
+    }
+
+    static let firstPageSQL = "SELECT \(summaryColumns) FROM tasks ORDER BY created_at, id LIMIT ?"
+    static let nextPageSQL = """
+        SELECT \(summaryColumns) FROM tasks WHERE (created_at, id) > (SELECT created_at, id FROM tasks WHERE id = ?)
+        ORDER BY created_at, id LIMIT ?
+        """
+    static let namedSQL = "SELECT \(summaryColumns) FROM tasks WHERE name = ? ORDER BY created_at, id"
+    /// Ids are hex: every id beginning with the prefix sorts at or after it and before it + U+FFFF.
+    static let prefixSQL = "SELECT \(summaryColumns) FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT ?"
+    static let eventsForwardSQL = "SELECT \(eventColumns) FROM events WHERE task_id = ? AND id > ? ORDER BY id LIMIT ?"
+    static let eventsLastSQL = "SELECT * FROM (SELECT \(eventColumns) FROM events WHERE task_id = ? AND id > ? ORDER BY id DESC LIMIT ?) ORDER BY id"
+
+    public func taskSummaries(after: String?, limit: Int) throws -> [TaskSummary]? {
+        try read { database in
+            guard let after else {
+                return try database.query(SQLiteTaskStore.firstPageSQL, [.integer(Int64(max(0, limit)))]).map(SQLiteTaskStore.decodeSummary)
             }
+            guard try !database.query("SELECT 1 FROM tasks WHERE id = ?", [.text(after)]).isEmpty else { return nil }
+            return try database.query(SQLiteTaskStore.nextPageSQL, [.text(after), .integer(Int64(max(0, limit)))]).map(SQLiteTaskStore.decodeSummary)
+        }
+    }
+
+    public func tasks(named name: String) throws -> [TaskSummary] {
+        try read { database in try database.query(SQLiteTaskStore.namedSQL, [.text(name)]).map(SQLiteTaskStore.decodeSummary) }
+    }
+
+    public func tasks(withIDPrefix prefix: String, limit: Int) throws -> [TaskSummary] {
+        try read { database in
+            try database.query(SQLiteTaskStore.prefixSQL, [.text(prefix), .text(prefix + "\u{FFFF}"), .integer(Int64(max(0, limit)))])
+                .map(SQLiteTaskStore.decodeSummary)
+        }
+    }
+
+    public func events(_ taskID: String, types: [EventType]?, after: Int64, first count: Int) throws -> [EventRecord] {
+        try read { database in
+            var sql = "SELECT \(SQLiteTaskStore.eventColumns) FROM events WHERE task_id = ? AND id > ?"
+            var parameters: [SQLValue] = [.text(taskID), .integer(after)]
+            if let types {
+                sql += " AND type IN (" + types.map { _ in "?" }.joined(separator: ", ") + ")"
+                parameters += types.map { .text($0.rawValue) }
+            }
+            sql += " ORDER BY id LIMIT ?"
+            parameters.append(.integer(Int64(max(0, count))))
+            return try database.query(sql, parameters).map(SQLiteTaskStore.decodeEvent)
+        }
+    }
+
+    public func queryPlans() throws -> [String: String] {
+        let queries: [(String, String, [SQLValue])] = [
+            ("task list, first page", SQLiteTaskStore.firstPageSQL, [.integer(50)]),
+            ("task list, next page", SQLiteTaskStore.nextPageSQL, [.text("x"), .integer(50)]),
+            ("task by name", SQLiteTaskStore.namedSQL, [.text("x")]),
+            ("task by id prefix", SQLiteTaskStore.prefixSQL, [.text("ab"), .text("ab\u{FFFF}"), .integer(11)]),
+            ("event list, first page after an id", SQLiteTaskStore.eventsForwardSQL, [.text("x"), .integer(0), .integer(50)]),
+            ("event list, last N", SQLiteTaskStore.eventsLastSQL, [.text("x"), .integer(0), .integer(50)]),
+            ("queue positions", "SELECT id FROM tasks WHERE queued_at IS NOT NULL AND status IN (\(TaskStatus.claimableSQL)) ORDER BY queued_at, id", []),
+        ]
+        return try read { database in
+            var plans: [String: String] = [:]
+            for (name, sql, parameters) in queries {
+                plans[name] = try database.query("EXPLAIN QUERY PLAN " + sql, parameters).compactMap { $0.last?.text }.joined(separator: "; ")
+            }
+            return plans
         }
     }
 
@@ -113,12 +180,10 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
     /// A task by id, or by a unique prefix of its id.
     public func findTask(_ idOrPrefix: String) throws -> TaskRecord? {
         if let exact = try task(idOrPrefix) { return exact }
-        let matches = try read { database in
-            // The id column is hex: a prefix with `%` or `_` never matches, so LIKE is exact here.
-            try database.query("SELECT id FROM tasks WHERE id LIKE ? LIMIT 2", [.text(idOrPrefix + "%")])
-        }
-        guard matches.count == 1, let id = matches[0][0].text, id.hasPrefix(idOrPrefix) else { return nil }
-        return try task(id)
+        guard !idOrPrefix.isEmpty else { return nil }
+        let matches = try tasks(withIDPrefix: idOrPrefix, limit: 2)
+        guard matches.count == 1 else { return nil }
+        return try task(matches[0].id)
     }
 
     /// The task's status and pause flag only (cheap; read between steps).

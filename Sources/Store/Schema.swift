@@ -177,6 +177,12 @@ public enum Schema {
                     payload     TEXT NOT NULL
                 );
                 """),
+        Migration(
+            version: 6, summary: "history at scale: tasks in creation order and by name without a full scan",
+            sql: """
+                CREATE INDEX tasks_by_created ON tasks (created_at, id);
+                CREATE INDEX tasks_by_name ON tasks (name);
+                """),
     ]
 
     /// Brings `database` to the newest schema. A database newer than this build is refused

@@ -40,6 +40,18 @@ public protocol TaskStore: AnyObject, Sendable {
     func tasks() throws -> [TaskRecord]
     /// Every task without its snapshot, oldest first (lists, lookups by name or prefix).
     func taskSummaries() throws -> [TaskSummary]
+    /// A page of `taskSummaries`: at most `limit` tasks created after the task `after` (nil: from
+    /// the first). Nil when the task `after` does not exist.
+    func taskSummaries(after: String?, limit: Int) throws -> [TaskSummary]?
+    /// Tasks whose name is `name`, oldest first.
+    func tasks(named name: String) throws -> [TaskSummary]
+    /// Tasks whose id begins with `prefix`, at most `limit`, in id order.
+    func tasks(withIDPrefix prefix: String, limit: Int) throws -> [TaskSummary]
+    /// The first `count` events of a task after the event `after` (paging forward).
+    func events(_ taskID: String, types: [EventType]?, after: Int64, first count: Int) throws -> [EventRecord]
+    /// `EXPLAIN QUERY PLAN` of the queries behind the paged and indexed reads above, by name:
+    /// a test checks that none reads a whole table or sorts one.
+    func queryPlans() throws -> [String: String]
     /// The queue's order: each queued task's position (1: next), by task id.
     func queuePositions() throws -> [String: Int]
     /// A task by id, or by a unique prefix of its id.
