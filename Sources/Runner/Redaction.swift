@@ -3,10 +3,11 @@ import Expr
 /// A RuntimePolicy's `redaction_patterns`: regular expressions for the *names* of secrets
 /// (`token`, `api_key`, `authorization`, ...). In everything the runner stores or prints, the
 /// value written after such a name is replaced with `***`: `NAME=VALUE`, `NAME: VALUE`,
-/// `"NAME": "VALUE"`, `--NAME VALUE` is not (a flag's value is an argument, not an assignment),
+/// `"NAME": "VALUE"` (not `--NAME VALUE`: a flag's value is an argument, not an assignment),
 /// and `Authorization: Bearer VALUE` keeps the scheme and masks the credential. The name stays
 /// readable, so a log still says which setting was there. A name matches when a pattern matches
-/// anywhere in it, case-insensitively (the name is also tried in lower case).
+/// anywhere in it, case-insensitively (the name is also tried in lower case). Values that cannot
+/// be a credential stay: a structure (`{`, `[`), true/false/null, a number of under 8 digits.
 public struct Redaction: Sendable {
     public let patterns: [Regex]
 
@@ -62,10 +63,24 @@ public struct Redaction: Sendable {
                 }
                 valueEnd += 1
             }
-            if valueEnd > valueStart { out.append(contentsOf: SecretMasker.mask) }
-            index = valueEnd
+            if valueEnd > valueStart, !Redaction.isPlainValue(bytes[valueStart..<valueEnd]) {
+                out.append(contentsOf: SecretMasker.mask)
+                index = valueEnd
+            } else {
+                index = valueStart
+            }
         }
         return out
+    }
+
+    /// Values that are no credential, left readable: the start of a structure (`{`, `[`), a
+    /// boolean or null, a number of fewer than 8 digits (`max_tokens: 4096`).
+    static func isPlainValue(_ value: ArraySlice<UInt8>) -> Bool {
+        guard let first = value.first else { return true }
+        if first == 0x7B || first == 0x5B { return true }
+        let text = String(decoding: value, as: UTF8.self)
+        if ["true", "false", "null"].contains(text.lowercased()) { return true }
+        return value.count < 8 && value.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
     static func isNameByte(_ byte: UInt8) -> Bool {
