@@ -246,6 +246,20 @@ public struct FinalizeRuleBinding: Sendable, Hashable {
     public var reason: String?
 }
 
+/// Where a workflow's items come from when it says `items_from` (state-files.md).
+public struct ItemsSource: Sendable, Hashable {
+    /// The tasks.json, relative to the workspace root.
+    public var tasksJSON: String
+    /// Which tasks become items: an expression over the task's fields.
+    public var when: String
+    public static let defaultWhen = #"status == "pending" || status == "in_progress""#
+
+    public init(tasksJSON: String, when: String) {
+        self.tasksJSON = tasksJSON
+        self.when = when
+    }
+}
+
 /// The compiled graph of one workflow.
 public struct WorkflowGraph: Sendable, Hashable {
     public var name: String
@@ -268,6 +282,8 @@ public struct WorkflowGraph: Sendable, Hashable {
     /// Fields of the workflow's document that are stored but not executed (`path: why`, from the
     /// field tables), shown with `settingsNotExecuted`.
     public var fieldsNotExecuted: [String] = []
+    /// `items_from`: the items are the tasks of this tasks.json that `when` selects.
+    public var itemsFrom: ItemsSource?
 
     /// The top-level step with this id.
     public func step(_ id: String) -> CompiledStep? { steps.first(where: { $0.id == id }) }

@@ -117,6 +117,7 @@ extension CompileContext {
                 minCycleIntervalSecs: safety.minCycleIntervalSecs?.value, onDrift: safety.drift),
             finalizeRules: finalizeRules, maxParallel: spec.maxParallel?.value, staggerDelayMs: spec.staggerDelayMs?.value,
             contentHash: "")
+        graph.itemsFrom = spec.itemsFrom.map { ItemsSource(tasksJSON: $0.tasksJSON.value, when: $0.when?.text ?? ItemsSource.defaultWhen) }
         graph.contentHash = CanonicalForm.hash(of: graph)
         graph.fieldsNotExecuted = resource.notExecutedSettings
         checkSelfReferentialWorkspaces(graph, spec: spec, resource: resource)

@@ -550,8 +550,22 @@ public struct StepSpec: Sendable {
     public var stepType: String { type?.value ?? id.value }
 }
 
+/// `items_from` (ours, state-files.md): the task's items are the tasks of a tasks.json that
+/// `when` selects (default: pending or in progress).
+public struct ItemsFromSpec: Sendable {
+    /// Relative to the workspace root.
+    public var tasksJSON: Located<String>
+    public var when: ExpressionSource?
+
+    public init(tasksJSON: Located<String>, when: ExpressionSource?) {
+        self.tasksJSON = tasksJSON
+        self.when = when
+    }
+}
+
 public struct WorkflowSpec: Sendable {
     public var steps: [StepSpec] = []
+    public var itemsFrom: ItemsFromSpec?
     public var loop = LoopSpec()
     public var maxParallel: Located<Int>?
     public var staggerDelayMs: Located<Int>?

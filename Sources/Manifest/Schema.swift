@@ -20,6 +20,8 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
     case storeValue
     case workflowSpec
     case loop
+    /// A Workflow's `items_from` (ours, state-files.md): items from a tasks.json.
+    case itemsFrom
     case convergence
     case safety
     case finalize
@@ -86,7 +88,7 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
         case .stepTemplateSpec: return [.stepTemplate]
         case .executionProfileSpec: return [.executionProfile]
         case .storeSpec, .storeValue: return [.envStore, .secretStore]
-        case .workflowSpec, .loop, .convergence, .safety, .finalize, .finalizeRule, .step, .prehook, .behavior,
+        case .workflowSpec, .loop, .itemsFrom, .convergence, .safety, .finalize, .finalizeRule, .step, .prehook, .behavior,
             .onFailure, .onSuccess, .capture, .postAction, .generateMapping, .invariant, .adaptive, .itemIsolation, .dynamicStep,
             .prehookUI, .execution, .spawnInherit, .itemSelect, .storeTarget, .storeInput, .storeOutput:
             return [.workflow]
@@ -116,6 +118,7 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
         case .commandRule: return "spec.command_rules[]"
         case .storeValue: return "spec.data.*"
         case .loop: return "spec.loop"
+        case .itemsFrom: return "spec.items_from"
         case .convergence: return "spec.loop.convergence_expr[]"
         case .safety: return "spec.safety"
         case .finalize: return "spec.finalize"
@@ -184,6 +187,7 @@ public enum SchemaLevel: String, Sendable, Hashable, CaseIterable {
         case .storeValue: return "a store value (`{fromEnv: NAME}`)"
         case .workflowSpec: return "a Workflow's spec"
         case .loop: return "a Workflow's `loop`"
+        case .itemsFrom: return "a Workflow's `items_from`"
         case .convergence: return "a `loop.convergence_expr` entry"
         case .safety: return "a Workflow's `safety`"
         case .finalize: return "a Workflow's `finalize`"

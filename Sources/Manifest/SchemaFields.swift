@@ -184,6 +184,7 @@ extension SchemaLevel {
             return [
                 f("steps", .objects(.step), required: true), f("loop", .object(.loop)), f("max_parallel", .integer(minimum: 1), default: "1"),
                 f("stagger_delay_ms", .integer(minimum: 0)), f("safety", .object(.safety)), f("finalize", .object(.finalize)),
+                f("items_from", .object(.itemsFrom), .ours),
                 f("item_isolation", .object(.itemIsolation), .notExecuted("items share the workspace")),
                 f("adaptive", .object(.adaptive), .notExecuted("no adaptive planner runs")),
                 f("dynamic_steps", .objectOrObjects(.dynamicStep), .notExecuted("no dynamic step runs")),
@@ -220,6 +221,7 @@ extension SchemaLevel {
                 f("on_violation", .values(["halt", "rollback", "warn"]), default: "halt"), f("protected_files", .strings),
             ]
         case .finalize: return [f("rules", .objects(.finalizeRule), required: true)]
+        case .itemsFrom: return [f("tasks_json", .string, required: true, .ours), f("when", .string, default: "status == \"pending\" || status == \"in_progress\"", .ours)]
         case .finalizeRule:
             return [
                 f("id", .string), f("engine", .values(["cel"]), default: "cel"), f("when", .string, required: true),

@@ -89,6 +89,12 @@ extension ManifestDecoder {
             spec.finalizeRules = rules
         }
 
+        if let itemsFrom = context.nested(fields, "items_from", .itemsFrom) {
+            let path = context.nonEmptyString(itemsFrom, "tasks_json", required: true)
+            let when = context.expression(itemsFrom, "when")
+            if let path { spec.itemsFrom = ItemsFromSpec(tasksJSON: path, when: when) }
+        }
+
         for field in workflowStoredOnly {
             guard let (key, value) = context.stored(fields, field.key, mapping: field.mapping, list: field.list) else {
                 continue

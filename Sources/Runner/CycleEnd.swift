@@ -204,7 +204,11 @@ extension TaskRunner {
             var status: String
             var reason: String
             var rule: String?
-            if let override = item.statusOverride {
+            if item.record.origin == Items.tasksJSONOrigin, item.statusOverride == nil, !item.history.isEmpty {
+                // A tasks.json task: its verify and its evaluation decide (state-files.md).
+                (status, reason) = try tasksJSONGate(item, cycle: cycle)
+                rule = "tasks_json"
+            } else if let override = item.statusOverride {
                 status = override
                 reason = "set_status"
             } else if item.history.isEmpty {
@@ -318,5 +322,80 @@ extension TaskRunner {
         task.status = .restartPending
         task.reason = reason
         progress(.note("self_restart: the task waits for the rebuilt executable, then continues at the next step"), cycle: task.cycle)
+    }
+
+    // MARK: tasks.json items (items_from)
+
+    /// The tasks.json this task's items come from (absolute).
+    var tasksJSONPath: String? {
+        graph.itemsFrom.map { $0.tasksJSON.hasPrefix("/") ? $0.tasksJSON : pinned.root + "/" + $0.tasksJSON }
+    }
+
+    /// Marks the item's task `in_progress` in tasks.json when its first step starts.
+    func markInProgress(_ item: ItemState, cycle: Int) {
+        item.markedInProgress = true
+        guard let path = tasksJSONPath, item.record.vars["status"]?.stringValue != "in_progress" else { return }
+        if let problem = StateFiles.setStatus(path: path, taskID: item.id, status: "in_progress", blockedBy: nil) {
+            progress(.note("\(item.id): tasks.json not updated: \(problem)"), cycle: cycle)
+        }
+    }
+
+    /// Runs the item's `verify` (the gate), reads its evaluation when `requires_eval`, writes the
+    /// outcome to tasks.json and progress.md, and returns the item's status and why.
+    func tasksJSONGate(_ item: ItemState, cycle: Int) throws -> (String, String) {
+        let vars = item.record.vars
+        let title = vars["title"]?.stringValue ?? item.id
+        let verify = vars["verify"]?.stringValue ?? ""
+        let commands = verify.split(separator: "\n").map(String.init).filter { !$0.allSatisfy { $0 == " " || $0 == "\t" } }
+        let failedSteps = item.history.filter { !$0.success }.map(\.step)
+        var verdict: (file: String, item: String, reason: String, blockedBy: String?)
+        var verifyNote = "no verify"
+        if commands.isEmpty {
+            verdict = ("blocked", "blocked", "the task has no verify: never done without running it", "no verify commands in tasks.json")
+        } else {
+            let script = commands.map { "(\($0))" }.joined(separator: " && ")
+            let ran = try runScript(script, step: "verify", cycle: cycle, item: item.id)
+            verifyNote = "verify exit \(ran.exitCode)"
+            if !ran.success {
+                let output = [ran.paths.stderr, ran.paths.stdout].compactMap { readFileTail($0, limit: 2048)?.bytes }
+                    .map { String(decoding: $0, as: UTF8.self) }.joined()
+                let first = output.split(separator: "\n").first.map(String.init) ?? ran.error ?? "no output"
+                let why = masker.mask("verify failed (exit \(ran.exitCode)): \(first)")
+                verdict = ("blocked", "blocked", why, why)
+            } else if vars["requires_eval"] == .bool(true) {
+                let evaluations = item.history.filter { graph.step($0.step)?.capability == "evaluate" }
+                if let last = evaluations.last, last.success {
+                    verdict = ("done", "done", "verify passed and the evaluator (\(last.step)) approved", nil)
+                } else if let last = evaluations.last {
+                    verdict = ("in_progress", "unresolved", "verify passed but the evaluator (\(last.step)) rejected it: it is worked on again", nil)
+                } else {
+                    verdict = ("in_progress", "unresolved", "requires_eval and no evaluator step (capability `evaluate`) ran for it", nil)
+                }
+            } else if !failedSteps.isEmpty {
+                verdict = ("done", "done", "verify passed (steps that failed on the way: \(failedSteps.joined(separator: ", ")))", nil)
+            } else {
+                verdict = ("done", "done", "verify passed", nil)
+            }
+        }
+        if let path = tasksJSONPath {
+            if let problem = StateFiles.setStatus(path: path, taskID: item.id, status: verdict.file, blockedBy: verdict.blockedBy) {
+                progress(.note("\(item.id): tasks.json not updated: \(problem)"), cycle: cycle)
+            }
+            do {
+                // progress.md lives next to tasks.json.
+                let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+                let entry = """
+                    ## \(StateFiles.today()) \(item.id) \(title)
+                    - \(verdict.file): \(verdict.reason)
+                    - \(verifyNote); orchestrator task \(taskID), cycle \(cycle)
+
+                    """
+                if let problem = StateFiles.prependProgress(path: folder + "/progress.md", entry: masker.mask(entry)) {
+                    progress(.note("\(item.id): progress.md not updated: \(problem)"), cycle: cycle)
+                }
+            }
+        }
+        progress(.note("\(item.id): \(verdict.file): \(verdict.reason)"), cycle: cycle)
+        return (verdict.item, verdict.reason)
     }
 }

@@ -34,12 +34,21 @@ public enum Items {
 
     /// The id of the task-level item.
     public static let taskItemID = "task"
+    /// The origin of an item that is a task of a tasks.json (`items_from`).
+    public static let tasksJSONOrigin = "tasks_json"
+
+    /// A tasks.json item its gate marked `blocked` (its verify failed): unresolved, but not
+    /// worked on again by this task (tasks.json says why).
+    static func isSettledBlocked(_ item: ItemRecord) -> Bool { item.origin == tasksJSONOrigin && item.status == "blocked" }
 
     /// The static items of a new task: explicit targets, else every `*.md` under the workspace's
     /// `qa_targets` (sorted) when an enabled step is item-scoped, else the task-level item.
     /// Items stay inside the workspace (issue 23.4): a target that leaves the root (through
     /// `..` or a symlink) is refused.
     public static func discover(graph: WorkflowGraph, workspace: WorkspaceSpec, root: String, targets: [String]) throws -> [ItemRecord] {
+        if targets.isEmpty, let source = graph.itemsFrom {
+            return try StateFiles.items(source, root: root)
+        }
         if !targets.isEmpty {
             var seen = Set<String>()
             var items: [ItemRecord] = []

@@ -111,6 +111,7 @@ extension TaskRunner {
                 stdout: paths.stdout, stderr: paths.stderr)
         }
         item?.markedRunning = true
+        if let item, item.record.origin == Items.tasksJSONOrigin, !item.markedInProgress { markInProgress(item, cycle: cycle) }
         progress(.stepStarted, cycle: cycle, step: step.id, item: item?.id)
 
         var result = launch(step, prepared: &prepared, paths: paths, runID: runID, cycle: cycle, itemID: item?.id)
@@ -569,17 +570,18 @@ extension TaskRunner {
 
     /// Runs a workspace script as a pseudo-step (`init`, `init_script`) with its events, run row
     /// and logs under `cycle-N/`.
-    func runScript(_ script: String, step: String, cycle: Int) throws
+    func runScript(_ script: String, step: String, cycle: Int, item: String? = nil) throws
         -> (success: Bool, exitCode: Int32, timedOut: Bool, error: String?, paths: (stdout: String, stderr: String))
     {
         let directory = tasks.logDirectory(taskID) + "/cycle-\(cycle)"
         try makeDirectories(directory)
-        let paths = (stdout: directory + "/\(step).stdout", stderr: directory + "/\(step).stderr")
+        let name = fileNameSlug(step) + (item.map { "-" + fileNameSlug($0) + "-" + String(SHA256.hex($0).prefix(12)) } ?? "")
+        let paths = (stdout: directory + "/\(name).stdout", stderr: directory + "/\(name).stderr")
         let runID = try tasks.write { writer -> Int64 in
             try writer.append(
-                NewEvent(.stepStarted, cycle: cycle, step: step, payload: .object([("kind", .string(step)), ("command", .string(masker.mask(script)))])),
+                NewEvent(.stepStarted, cycle: cycle, step: step, item: item, payload: .object([("kind", .string(step)), ("command", .string(masker.mask(script)))])),
                 task: taskID)
-            return try writer.startRun(task: taskID, cycle: cycle, step: step, item: nil, command: masker.mask(script), stdout: paths.stdout, stderr: paths.stderr)
+            return try writer.startRun(task: taskID, cycle: cycle, step: step, item: item, command: masker.mask(script), stdout: paths.stdout, stderr: paths.stderr)
         }
         progress(.stepStarted, cycle: cycle, step: step)
         var request = ProcessRequest(
@@ -613,10 +615,10 @@ extension TaskRunner {
                 ("exit_code", .int(Int64(exitCode))), ("success", .bool(success)), ("duration_ms", .int(duration)), ("timed_out", .bool(timedOut)),
             ]
             if let error { payload.append(("error", .string(error))) }
-            try writer.append(NewEvent(.stepFinished, cycle: cycle, step: step, payload: .object(payload)), task: taskID)
+            try writer.append(NewEvent(.stepFinished, cycle: cycle, step: step, item: item, payload: .object(payload)), task: taskID)
             try writer.finishRun(runID, exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration, variables: .object([]), outcome: RunOutcome().json)
         }
-        progress(.stepFinished(exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration), cycle: cycle, step: step)
+        progress(.stepFinished(exitCode: Int(exitCode), success: success, timedOut: timedOut, durationMS: duration), cycle: cycle, step: step, item: item)
         return (success, exitCode, timedOut, error, paths)
     }
 }

@@ -90,6 +90,8 @@ final class ItemState: @unchecked Sendable {
     var statusOverride: String?
     var stopped = false
     var markedRunning = false
+    /// A tasks.json item whose task was marked `in_progress` in the file by this runner.
+    var markedInProgress = false
 
     init(_ record: ItemRecord) {
         self.record = record
@@ -375,7 +377,7 @@ public final class TaskRunner: @unchecked Sendable {
                     }
                 }
             } else {
-                let worklist = activeItems().filter { !Items.isResolved($0.record.status) }
+                let worklist = activeItems().filter { !Items.isResolved($0.record.status) && !Items.isSettledBlocked($0.record) }
                 if ledger.taskStopped {
                     for step in steps {
                         try recordSkip(step, cycle: cycle, item: nil, reason: "early_return", explanation: "an earlier step returned early")
