@@ -253,6 +253,11 @@ public struct ItemsSource: Sendable, Hashable {
     /// Which tasks become items: an expression over the task's fields.
     public var when: String
     public static let defaultWhen = #"status == "pending" || status == "in_progress""#
+    /// A tasks.json task's fields, as variables of its item (and of `when`).
+    public static let fields: [(name: String, type: VariableType)] = [
+        ("id", .string), ("title", .string), ("description", .string), ("status", .string), ("priority", .string),
+        ("blocked_by", .string), ("verify", .string), ("requires_eval", .bool),
+    ]
 
     public init(tasksJSON: String, when: String) {
         self.tasksJSON = tasksJSON

@@ -87,6 +87,15 @@ public enum WorkflowCompiler {
 extension CompileContext {
     mutating func compileWorkflow(_ spec: WorkflowSpec, of resource: Resource) -> WorkflowGraph {
         var state = WorkflowState(resource: resource, project: Compiler.project(of: resource))
+        if let itemsFrom = spec.itemsFrom {
+            // The tasks' fields are the items' variables; `when` reads them (state-files.md).
+            for (name, type) in ItemsSource.fields { state.declared.declare(name, type) }
+            if let when = itemsFrom.when {
+                _ = checkExpression(
+                    when, file: resource.file, declared: state.declared, what: "items_from.when",
+                    undeclaredHelp: "items_from.when reads a task's fields: " + ItemsSource.fields.map(\.name).joined(separator: ", "))
+            }
+        }
         var steps: [CompiledStep] = []
         for step in spec.steps {
             steps.append(compileStep(step, chainScope: nil, state: &state))

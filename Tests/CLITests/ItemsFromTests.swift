@@ -154,4 +154,20 @@ import Testing
         })
         #expect(statuses == ["CORE-01": "done", "CORE-02": "blocked", "CORE-03": "done", "CORE-04": "done", "CORE-05": "done"], "\(statuses)")
     }
+
+    @Test("the example of manifests/tasks-json, run on a copy as README says: done, done after review, blocked")
+    func example() throws {
+        let copy = try makeTemporaryDirectory("tasks-demo")
+        for name in ["tasks.json", "progress.md", "init.sh", "workflow.yaml"] {
+            try FileManager.default.copyItem(atPath: packageRoot + "/manifests/tasks-json/" + name, toPath: copy + "/" + name)
+        }
+        let run = runInProcess(["run", "-f", "workflow.yaml", "-W", "tasks-demo", "--data-dir", copy + "/.orchestrator"], directory: copy)
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("GREET-03: blocked: verify failed"), "\(run.stdout)")
+        let tasks = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: copy + "/tasks.json"))))
+        let statuses = (tasks["tasks"]?.arrayValue ?? []).map { $0["status"]?.string ?? "" }
+        #expect(statuses == ["done", "done", "blocked"], "\(statuses)")
+        // The example in the repository is untouched.
+        #expect((try? String(contentsOfFile: packageRoot + "/manifests/tasks-json/tasks.json", encoding: .utf8))?.contains("\"done\"") == false)
+    }
 }

@@ -47,7 +47,20 @@ func stringsScan(_ values: [String], under directory: String) -> [String] {
                 current = []
             }
         }
-        for value in values where runs.contains(where: { $0.contains(value) }) { found.append("\(value) in \(relative)") }
+        // A value counts where it stands as a word: `4821` inside a hash (`ab4821cd`) or a larger
+        // number (`14821`) is chance, not a leak.
+        func standsAlone(_ value: String, in run: String) -> Bool {
+            let text = Array(run.utf8), needle = Array(value.utf8)
+            guard needle.count <= text.count else { return false }
+            func isWordByte(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
+            for start in 0...(text.count - needle.count) where Array(text[start..<(start + needle.count)]) == needle {
+                let before = start == 0 || !isWordByte(text[start - 1])
+                let after = start + needle.count == text.count || !isWordByte(text[start + needle.count])
+                if before && after { return true }
+            }
+            return false
+        }
+        for value in values where runs.contains(where: { standsAlone(value, in: $0) }) { found.append("\(value) in \(relative)") }
     }
     return found
 }

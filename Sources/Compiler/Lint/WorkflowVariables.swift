@@ -42,6 +42,13 @@ struct WorkflowVariables {
 
     init(_ workflow: LintedWorkflow, context: LintContext) {
         for name in Declarations.builtins.types.keys { declaredAt[name] = 0 }
+        if workflow.graph.itemsFrom != nil {
+            // A tasks.json task's fields, set for every item before its first step.
+            for field in ItemsSource.fields {
+                declaredAt[field.name] = 0
+                setters[field.name, default: []].append("items_from")
+            }
+        }
 
         // `workflow.flatSteps` is in visiting order: a step, then its chain's children.
         steps = workflow.flatSteps

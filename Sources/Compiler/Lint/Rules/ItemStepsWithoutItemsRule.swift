@@ -99,6 +99,8 @@ private enum ItemStepsWithoutItems {
             let flat = workflow.flatSteps
             guard let first = flat.first(where: { $0.compiled.enabled && $0.compiled.scope == .item }) else { continue }
             if flat.contains(where: { $0.compiled.postActions.contains { $0.generateItems != nil } }) { continue }
+            // Items from a tasks.json (`items_from`).
+            if workflow.graph.itemsFrom != nil { continue }
             let workspaces = context.workspaces(for: workflow)
             guard !workspaces.isEmpty, workspaces.allSatisfy({ $0.spec.qaTargets.isEmpty }) else { continue }
             let names = workspaces.map { "`\($0.name)`" }.joined(separator: ", ")
