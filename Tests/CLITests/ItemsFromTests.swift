@@ -81,7 +81,11 @@ import Testing
         try FileManager.default.createDirectory(atPath: box.workspace + "/state", withIntermediateDirectories: true)
         try box.file("state/tasks.json", Self.tasksJSON)
         try box.file("state/progress.md", "# Progress\n\n## 2026-01-01 CORE-05 Old.\n- done long ago\n")
-        try box.manifest(Self.manifest, workspaceSpec: "qa_targets: []")
+        // CORE-04's build also edits tasks.json as a person would, between the runner's writes.
+        try box.manifest(
+            Self.manifest.replacingOccurrences(
+                of: "4) touch d.out;;", with: "4) touch d.out; sed -i 's/Ship the four tasks./Edited by a person./' state/tasks.json;;"),
+            workspaceSpec: "qa_targets: []")
         let run = box.runShowingProgress("wf")
         // CORE-02 is blocked: the task ends with one unresolved item.
         #expect(run.result.status == 1, "\(run.result.stdout)\(run.result.stderr)")
@@ -98,7 +102,8 @@ import Testing
         #expect(tasks["last_updated"]?.string == String(ISO8601DateFormatter().string(from: Date()).prefix(10)))
         // Only the changed values moved: the key order and the one-line object are as written.
         #expect(text.contains(#""id": "CORE-04", "title": "Write d.", "description": "Small.", "status": "done", "priority": "low","#), "\(text)")
-        #expect(text.contains("\"current_focus\": \"Ship the four tasks.\""))
+        // The person's edit made between two of the runner's writes is kept.
+        #expect(text.contains("\"current_focus\": \"Edited by a person.\""), "\(text)")
         // The evaluator ran only for CORE-03: rejected in cycle 1, approved in cycle 2.
         #expect(FileManager.default.fileExists(atPath: box.workspace + "/approved-CORE-03"))
         #expect(!FileManager.default.fileExists(atPath: box.workspace + "/approved-CORE-01"))
