@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "ExprTests", dependencies: ["Expr", "Diagnostics", "JSON"]),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "YAML", "Diagnostics", "JSON"]),
         .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Manifest", "YAML", "Expr", "Diagnostics"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "JSON"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "Platform"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "Expr", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "JSON", "Platform"]),

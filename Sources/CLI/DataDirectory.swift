@@ -79,6 +79,9 @@ public enum DataDirectory {
     /// Opens the store for a command that only reads: an existing database, else a usage error
     /// that says where it looked and how to choose one. Nothing is created.
     public static func openExisting(_ given: String?, context: CommandContext) throws -> any ResourceStore {
+        // In the daemon the data directory is the one it serves: it exists, even when the
+        // command arrives before the daemon's own first use of the database created it.
+        if context.daemonHost != nil { return try open(given, context: context) }
         let location = locate(given, context: context)
         guard SQLiteResourceStore.exists(in: location.path) else { throw missing(location) }
         return try open(given, context: context)

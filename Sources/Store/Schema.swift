@@ -195,7 +195,11 @@ public enum Schema {
                 "the database \(database.path) has schema version \(current), newer than this orchestrator knows (\(newest)); use a newer orchestrator")
         }
         for migration in migrations where migration.version > current {
+            // Each migration checks the version again inside its write transaction: two
+            // processes (or two connections of one, the daemon's pool and a forwarded command)
+            // opening a new database at once must not both apply it.
             try database.transaction {
+                guard try database.schemaVersion() < migration.version else { return }
                 try database.execute(migration.sql)
                 try database.execute("PRAGMA user_version = \(migration.version)")
             }

@@ -1,4 +1,6 @@
+import Foundation
 import JSON
+import Platform
 import Store
 import Testing
 
@@ -55,5 +57,28 @@ import Testing
         let all = try tasks.events(task(0).id)
         let page = try tasks.events(task(0).id, types: nil, after: all[1].id, first: 2)
         #expect(page.map(\.id) == [all[2].id, all[3].id])
+    }
+}
+
+@Suite struct ConcurrentOpenTests {
+    @Test("connections opening a new database at once apply each migration once, and none fails")
+    func concurrentFirstOpen() throws {
+        for round in 0..<10 {
+            let data = temporaryDirectory("open-\(round)") + "/data"
+            let failures = Locked<[String]>([])
+            let threads = (0..<4).map { _ in
+                Thread {
+                    do {
+                        let tasks = try SQLiteResourceStore(dataDirectory: data).taskStore()
+                        _ = try tasks.counts()
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+            threads.forEach { $0.start() }
+            while threads.contains(where: { !$0.isFinished }) { usleep(1_000) }
+            #expect(failures.withLock { $0 }.isEmpty, "round \(round): \(failures.withLock { $0 })")
+        }
     }
 }
