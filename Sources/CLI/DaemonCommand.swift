@@ -21,7 +21,7 @@ enum DaemonCommand: CommandGroup {
         commands run embedded in this process. `--verbose` on any command says which.
         """
     static let subcommands: [any CommandEntry.Type] = [
-        DaemonStartCommand.self, DaemonStopCommand.self, DaemonStatusCommand.self, DaemonMaintenanceCommand.self,
+        DaemonStartCommand.self, DaemonStopCommand.self, DaemonRestartCommand.self, DaemonStatusCommand.self, DaemonMaintenanceCommand.self,
     ]
 
     /// The `orchestratord` executable: `$ORCHESTRATORD` when set, else the one beside the running
@@ -118,26 +118,19 @@ struct DaemonStopCommand: Command {
         SIGTERM and waits 10 s more. Exit 0 when it stopped or none was running, 1 when it is
         still running.
         """
-    var timeout: String?
+    var timeout: DurationText?
     var dataDirectory: String?
 
     static var options: [Option<Self>] {
         [
-            .value(\.timeout, "--timeout", value: "S", help: "how long to wait before SIGTERM; more than the daemon's drain timeout (default 40s)"),
+            .duration(\.timeout, "--timeout", help: "how long to wait before SIGTERM; more than the daemon's drain timeout (default 40s)"),
             .dataDirectory(\.dataDirectory),
         ]
     }
 
     func run(context: CommandContext) -> ExitStatus {
         let location = DataDirectory.locate(dataDirectory, context: context)
-        var seconds = 40.0
-        if let timeout {
-            guard let parsed = Self.seconds(timeout) else {
-                Orchestrator.reportUsage(UsageError("`--timeout` takes a duration such as 40, 40s or 2m, not `\(timeout)`"), context: context)
-                return .usage
-            }
-            seconds = parsed
-        }
+        let seconds = timeout?.seconds ?? 40
         switch DaemonControl.stop(dataDirectory: location.path, timeoutSeconds: seconds) {
         case .notRunning:
             context.stdout.write("no daemon is running for \(location.path)\n")
@@ -153,14 +146,67 @@ struct DaemonStopCommand: Command {
         }
     }
 
-    /// `40`, `40s`, `500ms`, `2m` → seconds.
-    static func seconds(_ text: String) -> Double? {
-        for (suffix, scale) in [("ms", 0.001), ("s", 1.0), ("m", 60.0)] where text.hasSuffix(suffix) {
-            guard let number = Double(text.dropLast(suffix.count)), number.isFinite, number >= 0 else { return nil }
-            return number * scale
+}
+
+struct DaemonRestartCommand: Command {
+    static let name = "restart"
+    static let summary = "re-execute the daemon in place (same PID, lock and socket), e.g. after a rebuild"
+    static let usage = """
+        Usage: orchestrator daemon restart [--binary PATH] [--timeout S] [--data-dir DIR]
+
+        The daemon checks the new binary (its own executable's path, or --binary) with `--help`,
+        keeps the running one as DATA/bin/orchestratord.stable, lets running tasks reach a step
+        boundary (they pause and the new incarnation resumes them), and executes it in place:
+        the same PID, lock and socket, incarnation + 1 (docs/daemon.md, "Self-restart in place").
+        Waits until the new incarnation serves (--timeout, default 90s). Exit 0 when it does, 1
+        when the daemon refused (the binary failed its check) or did not come back in time.
+        """
+    var binary: String?
+    var timeout: DurationText?
+    var dataDirectory: String?
+
+    static var options: [Option<Self>] {
+        [
+            .value(\.binary, "--binary", value: "PATH", help: "the executable to run (default: the daemon's own path, rebuilt or not)"),
+            .duration(\.timeout, "--timeout", help: "how long to wait for the new incarnation (default 90s)"),
+            .dataDirectory(\.dataDirectory),
+        ]
+    }
+
+    func run(context: CommandContext) -> ExitStatus {
+        let location = DataDirectory.locate(dataDirectory, context: context)
+        let seconds = timeout?.seconds ?? 90
+        var args: [(key: String, value: JSONValue)] = []
+        if let binary { args.append(("binary", .string(DataDirectory.absolute(binary, base: context.absoluteDirectory)))) }
+        let answer: JSONValue
+        do throws(ControlClientError) {
+            answer = try ControlClient(dataDirectory: location.path, timeoutSeconds: 120).request(DaemonVerb.restart.rawValue, args: .object(args))
+        } catch {
+            if case .noDaemon = error {
+                context.stderr.write("orchestrator: error: no daemon is running for \(location.path); nothing to restart\n  = help: `orchestrator daemon start`\n")
+            } else {
+                context.stderr.write("orchestrator: error: the daemon did not restart: \(error)\n")
+            }
+            return .findings
         }
-        guard let number = Double(text), number.isFinite, number >= 0 else { return nil }
-        return number
+        let before = answer["incarnation"]?.intValue ?? 0
+        let pid = answer["pid"]?.intValue ?? 0
+        let deadline = monotonicMilliseconds() + Int64(seconds * 1000)
+        while monotonicMilliseconds() < deadline {
+            if case .success(let status) = DaemonControl.status(dataDirectory: location.path, timeoutSeconds: 2), status.incarnation > before,
+                status.binarySHA256 != nil
+            {
+                let old = answer["previous_sha256"]?.stringValue ?? ""
+                let new = status.binarySHA256 ?? ""
+                context.stdout.write(
+                    "daemon restarted in place (PID \(status.pid)\(Int64(status.pid) == pid ? "" : ", was \(pid)"), incarnation \(before) -> \(status.incarnation)); binary \(new.prefix(12))\(old == new ? " (unchanged)" : ", was \(old.prefix(12))")\n")
+                return .success
+            }
+            usleep(100_000)
+        }
+        context.stderr.write(
+            "orchestrator: error: the daemon (PID \(pid)) did not serve again within \(Int(seconds)) s\n  = help: see \(DaemonLog(dataDirectory: location.path).path)\n")
+        return .findings
     }
 }
 

@@ -2,6 +2,7 @@ import CLI
 import Control
 import JSON
 import Platform
+import Runner
 import Store
 
 #if canImport(Glibc)
@@ -69,7 +70,34 @@ public enum DaemonMain {
             dataDirectory: runtime.options.dataDirectory, workers: runtime.options.workers, environment: processEnvironment(),
             say: { [runtime] in runtime.say($0) })
         let sweeper = RetentionSweeper(options: runtime.options, say: { [runtime] in runtime.say($0) })
-        pool.onRestart = { [runtime] request, taskID in runtime.requestRestart(request, by: taskID) }
+        pool.onRestart = { [runtime] request, taskID in runtime.requestRestart(request, reason: "task \(taskID) rebuilt the daemon") }
+        // `orchestrator daemon restart`: the same restart in place, asked for by hand.
+        runtime.server.handle(DaemonVerb.restart.rawValue) { [runtime] request, peer throws(ControlError) in
+            guard let executable = SelfRestartHost.currentExecutable() else {
+                throw ControlError(.internalError, "the daemon cannot find its own executable (/proc/self/exe)")
+            }
+            var binary = executable
+            switch request.args["binary"] {
+            case nil, .null?: break
+            case .string(let path)? where path.hasPrefix("/"): binary = path
+            default: throw ControlError(.invalidArguments, "`binary` must be an absolute path", help: "see docs/protocol.md, verb `restart`")
+            }
+            let host = SelfRestartHost(executable: executable, stableDirectory: runtime.options.dataDirectory + "/bin")
+            switch host.restartRequest(to: binary) {
+            case .failure(let error):
+                throw ControlError(.invalidArguments, error.message, help: "the daemon keeps running its current binary")
+            case .success(let restart):
+                let before = runtime.status.incarnation
+                guard runtime.requestRestart(restart, reason: "a restart requested by PID \(peer.pid)") else {
+                    throw ControlError(.shuttingDown, "the daemon is already stopping or restarting")
+                }
+                return .object([
+                    ("restarting", .bool(true)), ("pid", .int(Int64(getpid()))), ("incarnation", .int(before)),
+                    ("binary", .string(restart.binary)), ("previous_sha256", .string(restart.previousSHA256)),
+                    ("new_sha256", .string(restart.newSHA256)), ("stable_copy", .string(restart.stableCopy)),
+                ])
+            }
+        }
         // Commands forwarded by clients run here, in-process (docs/protocol.md, verb `command`).
         let host = DaemonHost(pid: getpid(), workers: runtime.options.workers)
         runtime.server.handleStream(DaemonVerb.command.rawValue) { request, _, stream throws(ControlError) in

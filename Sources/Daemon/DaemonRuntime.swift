@@ -151,11 +151,14 @@ public final class DaemonRuntime: @unchecked Sendable {
     }
 
     /// Ends `run` with a restart in place: drain, then `execve` the rebuilt binary (same PID).
-    public func requestRestart(_ request: RestartRequest, by taskID: String) {
+    /// False when a stop or another restart is under way already.
+    @discardableResult
+    public func requestRestart(_ request: RestartRequest, reason: String) -> Bool {
         state.withLock { state in
-            guard state.stopReason == nil else { return }
+            guard state.stopReason == nil else { return false }
             state.restart = request
-            state.stopReason = "task \(taskID) rebuilt the daemon"
+            state.stopReason = reason
+            return true
         }
     }
 

@@ -21,20 +21,40 @@ public struct SelfRestartHost: Sendable {
     public var executable: String
     /// Where the running executable is copied before the restart (`DATA/bin`).
     public var stableDirectory: String
+    /// Where the bytes of the running executable are read (hashed, kept as `.stable`): the
+    /// kernel's view of this process's image, right even when a build has already replaced the
+    /// file at `executable` (the self-bootstrap case: the build writes where the daemon runs from).
+    public var runningImage: String = "/proc/self/exe"
 
     public init(executable: String, stableDirectory: String) {
         self.executable = executable
         self.stableDirectory = stableDirectory
     }
 
-    /// The running process's executable (`/proc/self/exe`), nil where it cannot be read.
+    /// The path the running process's executable was started from (`/proc/self/exe`); nil where
+    /// it cannot be read. A file replaced since reads as "PATH (deleted)": the path is kept.
     public static func currentExecutable() -> String? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         guard count > 0 else { return nil }
         let path = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        // A binary replaced while it runs reads as "PATH (deleted)": that path is not this binary.
-        return path.hasSuffix(" (deleted)") ? nil : path
+        return path.hasSuffix(" (deleted)") ? String(path.dropLast(" (deleted)".count)) : path
+    }
+
+    /// A restart asked for by hand (`orchestrator daemon restart`): `binary` is checked with
+    /// `--help`, both images are hashed and the running one is kept as `.stable`, as for a
+    /// `self_restart` step; an identical binary is restarted too (the operator asked).
+    public func restartRequest(to binary: String) -> Result<RestartRequest, RunnerError> {
+        switch SelfRestart.verified(binary: binary, host: self, root: "/") {
+        case .failed(let message): return .failure(RunnerError(message))
+        case .unchanged(let sha):
+            let stable = stableDirectory + "/" + executableName + ".stable"
+            if let problem = SelfRestart.copyExecutable(from: runningImage, to: stable) {
+                return .failure(RunnerError("cannot keep a copy of the running executable for rollback: \(problem)"))
+            }
+            return .success(RestartRequest(binary: binary, previousSHA256: sha, newSHA256: sha, stableCopy: stable))
+        case .restart(let request): return .success(request)
+        }
     }
 
     /// The file name of the running executable (`orchestratord`, `orchestrator`).
@@ -64,8 +84,8 @@ public enum BuildIdentity {
     /// The hex SHA-256 of the file at `path` (libcrypto); nil when it cannot be read.
     public static func sha256(ofFile path: String) -> String? { FileDigest.sha256(ofFile: path) }
 
-    /// The running executable's SHA-256, computed once per process.
-    public static let current: String? = SelfRestartHost.currentExecutable().flatMap { sha256(ofFile: $0) }
+    /// The running executable's SHA-256 (of the process's image), computed once per process.
+    public static let current: String? = sha256(ofFile: "/proc/self/exe")
 }
 
 enum SelfRestart {
@@ -84,7 +104,11 @@ enum SelfRestart {
     /// Runs after the build command succeeded: finds, verifies, hashes and snapshots.
     static func prepare(host: SelfRestartHost, root: String, buildOutput: String) -> Prepared {
         let folder = buildOutput.hasPrefix("/") ? buildOutput : root + "/" + buildOutput
-        let binary = folder + "/" + host.executableName
+        return verified(binary: folder + "/" + host.executableName, host: host, root: root)
+    }
+
+    /// Checks `binary` with `--help`, hashes it and the running image, keeps the running one.
+    static func verified(binary: String, host: SelfRestartHost, root: String) -> Prepared {
         guard access(binary, X_OK) == 0 else {
             return .failed(
                 "the build left no executable \(binary) (\(errnoDescription(errno))); set the workspace's `build_output` to the folder the build writes `\(host.executableName)` to")
@@ -101,15 +125,15 @@ enum SelfRestart {
         } catch {
             return .failed("cannot run the new executable \(binary) to check it: \(error)")
         }
-        guard let previous = BuildIdentity.sha256(ofFile: host.executable) else {
-            return .failed("cannot read the running executable \(host.executable) to hash it: \(errnoDescription(errno))")
+        guard let previous = BuildIdentity.sha256(ofFile: host.runningImage) else {
+            return .failed("cannot read the running executable (\(host.runningImage)) to hash it: \(errnoDescription(errno))")
         }
         guard let new = BuildIdentity.sha256(ofFile: binary) else {
             return .failed("cannot read the new executable \(binary) to hash it: \(errnoDescription(errno))")
         }
         if previous == new { return .unchanged(sha256: new) }
         let stable = host.stableDirectory + "/" + host.executableName + ".stable"
-        if let problem = copyExecutable(from: host.executable, to: stable) {
+        if let problem = copyExecutable(from: host.runningImage, to: stable) {
             return .failed("cannot keep a copy of the running executable for rollback: \(problem)")
         }
         return .restart(RestartRequest(binary: binary, previousSHA256: previous, newSHA256: new, stableCopy: stable))

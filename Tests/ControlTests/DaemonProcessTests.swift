@@ -133,7 +133,7 @@ struct DaemonProcessTests {
         #expect(unknown["id"] == .int(1))
         #expect(unknown["ok"] == .bool(false))
         #expect(unknown["error"]?["code"] == .string("unknown_verb"))
-        #expect(unknown["error"]?["details"]?["verbs"] == .array(["command", "ping", "shutdown", "status", "version"].map { .string($0) }))
+        #expect(unknown["error"]?["details"]?["verbs"] == .array(["command", "ping", "restart", "shutdown", "status", "version"].map { .string($0) }))
         try client.sendLine(#"{"v":99,"id":2,"verb":"ping","args":{}}"#)
         let (id, reply) = try client.readReply()
         #expect(id == .int(2))

@@ -14,8 +14,8 @@ import Testing
 
     /// A workspace whose build "compiles" a new daemon: a copy of the test's own executable with
     /// bytes appended (a different file, so a different SHA-256, that runs the same code).
-    static func setUp(build: String? = nil) throws -> (root: String, data: String) {
-        let root = try scratchDirectory()
+    static func setUp(build: String? = nil, output: String = "out", root given: String? = nil) throws -> (root: String, data: String) {
+        let root = try given ?? scratchDirectory()
         try FileManager.default.createDirectory(atPath: root + "/ws", withIntermediateDirectories: true)
         let command = build ?? "mkdir -p out && cp \(daemonExecutable) out/next && printf 'build-2' >> out/next && mv out/next out/orchestratord"
         let manifest = """
@@ -25,7 +25,7 @@ import Testing
             spec:
               root_path: \(root)/ws
               build_command: "\(command)"
-              build_output: out
+              build_output: \(output)
             ---
             apiVersion: orchestrator.dev/v2
             kind: Workflow
@@ -152,5 +152,50 @@ import Testing
         #expect(events.last?["type"]?.stringValue == "task_completed")
         let runs = (try? String(contentsOfFile: root + "/ws/runs", encoding: .utf8)) ?? ""
         #expect(runs == "cycle 1\nafter 1\ncycle 2\nafter 2\n", "\(runs)")
+    }
+
+    @Test("a build that replaces the very file the daemon runs from still restarts it: the old image is read from the process")
+    func buildOverwritesTheRunningBinary() throws {
+        let root = try scratchDirectory()
+        let bin = root + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: daemonExecutable, toPath: bin + "/orchestratord")
+        // `swift build` writes where the daemon runs from: a new file renamed over the old path.
+        let (_, data) = try Self.setUp(
+            build: "cp \(daemonExecutable) \(bin)/next && printf 'build-3' >> \(bin)/next && mv \(bin)/next \(bin)/orchestratord",
+            output: bin, root: root)
+        let daemon = try ForegroundDaemon(dataDirectory: data, executable: bin + "/orchestratord")
+        #expect(daemon.waitUntilServing(), "\(daemon.stderr)")
+        let oldSHA = try Self.sha256(daemonExecutable)
+        let id = try QueueTests.create("inplace", data: data)
+        #expect(eventually(60) { QueueTests.taskStatus(id, data: data) == "completed" }, "\(daemon.stderr)")
+        let status = try #require(DaemonStatus(json: try ControlClient(dataDirectory: data).request("status")))
+        #expect(status.pid == daemon.pid && status.incarnation == 2, "\(daemon.stderr)")
+        #expect(status.previousBinarySHA256 == oldSHA)
+        #expect(status.binarySHA256 == (try Self.sha256(bin + "/orchestratord")))
+        #expect(try Self.sha256(data + "/bin/orchestratord.stable") == oldSHA, "the kept copy is the old image, not the new file")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test("orchestrator daemon restart: the same restart in place by hand; a binary that fails its check is refused")
+    func restartByHand() throws {
+        let root = try scratchDirectory()
+        let data = root + "/d"
+        let daemon = try ForegroundDaemon(dataDirectory: data)
+        #expect(daemon.waitUntilServing(), "\(daemon.stderr)")
+        let restarted = try QueueTests.cli(["daemon", "restart"], data: data)
+        #expect(restarted.status == 0, "\(restarted.stdout)\(restarted.stderr)\(daemon.stderr)")
+        #expect(restarted.stdout.contains("daemon restarted in place (PID \(daemon.pid), incarnation 1 -> 2)"), "\(restarted.stdout)")
+        let status = try #require(DaemonStatus(json: try ControlClient(dataDirectory: data).request("status")))
+        #expect(status.pid == daemon.pid && status.incarnation == 2)
+        // A binary that does not answer --help: refused, the daemon keeps serving as it was.
+        try "#!/bin/sh\nexit 9\n".write(toFile: root + "/broken", atomically: true, encoding: .utf8)
+        chmod(root + "/broken", 0o755)
+        let refused = try QueueTests.cli(["daemon", "restart", "--binary", root + "/broken"], data: data)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("`--help` exited 9"), "\(refused.stderr)")
+        let after = try #require(DaemonStatus(json: try ControlClient(dataDirectory: data).request("status")))
+        #expect(after.incarnation == 2 && after.state == .serving)
+        #expect(daemon.stop() == 0)
     }
 }

@@ -72,11 +72,11 @@ final class ForegroundDaemon {
     let dataDirectory: String
     let stderrPath: String
 
-    init(dataDirectory: String, extra: [String] = []) throws {
+    init(dataDirectory: String, extra: [String] = [], executable: String = daemonExecutable) throws {
         self.dataDirectory = dataDirectory
         stderrPath = dataDirectory + "-stderr.log"
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: daemonExecutable)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--foreground", "--data-dir", dataDirectory] + extra
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
