@@ -183,6 +183,11 @@ enum PlanText {
         var out = "workflow \(graph.name) (project \(graph.project), \(graph.file))\n"
         out += "  hash   sha256:\(graph.contentHash)\n"
         out += "  loop   \(plan.loopWords)\n"
+        if let source = plan.workflow.itemsFrom {
+            // Where the items come from, and what decides each (state-files.md, items_from).
+            out += "  items  the tasks of \(source.tasksJSON) where \(source.when); each task's verify is its gate, "
+                + "requires_eval waits for the `evaluate` step's approval\n"
+        }
         for note in graph.settingsNotExecuted { out += "  note   not executed by this runner: \(note)\n" }
         func width(_ step: CompiledStep, depth: Int) -> Int {
             step.children.reduce(step.id.count + 2 * depth) { max($0, width($1, depth: depth + 1)) }

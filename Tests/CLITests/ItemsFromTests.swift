@@ -166,6 +166,8 @@ import Testing
         for name in ["tasks.json", "progress.md", "init.sh", "workflow.yaml"] {
             try FileManager.default.copyItem(atPath: packageRoot + "/manifests/tasks-json/" + name, toPath: copy + "/" + name)
         }
+        let plan = runInProcess(["plan", "-f", "workflow.yaml"], directory: copy)
+        #expect(plan.stdout.contains("items  the tasks of tasks.json where status == \"pending\" || status == \"in_progress\""), "\(plan.stdout)")
         let run = runInProcess(["run", "-f", "workflow.yaml", "-W", "tasks-demo", "--data-dir", copy + "/.orchestrator"], directory: copy)
         #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("GREET-03: blocked: verify failed"), "\(run.stdout)")
