@@ -125,15 +125,7 @@ public struct CommandContext: Sendable {
 
     /// The context of the running process (the `orchestrator` executable).
     public static func process() -> CommandContext {
-        var environment: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let eq = text.firstIndex(of: "=") {
-                environment[String(text[..<eq])] = String(text[text.index(after: eq)...])
-            }
-            pointer += 1
-        }
+        let environment = processEnvironment()
         var cwd = [CChar](repeating: 0, count: 4096)
         let directory = getcwd(&cwd, cwd.count).map { _ in String(decoding: cwd.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self) } ?? "."
         var context = CommandContext(

@@ -23,24 +23,9 @@ enum SelfRestartExec {
         environment[previousBuildVariable] = request.previousSHA256
         context.stdout.write(
             "self_restart: executing \(request.binary) (SHA-256 \(request.newSHA256.prefix(12)), was \(request.previousSHA256.prefix(12))) in this process (PID \(getpid()))\n")
-        let failure = execute(arguments, environment: environment)
+        let failure = Platform.replaceProcess(arguments, environment: environment)
         context.stderr.write(
             "error: cannot execute \(request.binary): \(errnoDescription(failure)); task \(taskID) waits restart_pending: `orchestrator task resume \(taskID)` continues it\n")
         return .internalError
-    }
-
-    /// `execve` with owned C strings; returns errno when it fails.
-    static func execute(_ arguments: [String], environment: [String: String]) -> Int32 {
-        let argv = arguments.map { strdup($0) }
-        let envp = environment.keys.sorted().map { strdup($0 + "=" + (environment[$0] ?? "")) }
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        guard let path = argv.first, let program = path else { return EINVAL }
-        let argvList: [UnsafeMutablePointer<CChar>?] = argv + [nil]
-        let envpList: [UnsafeMutablePointer<CChar>?] = envp + [nil]
-        execve(program, argvList, envpList)
-        return errno
     }
 }

@@ -360,13 +360,7 @@ enum StateInit {
     }
 
     /// Today in the local time zone, YYYY-MM-DD.
-    static func today() -> String {
-        var now = time(nil)
-        var parts = tm()
-        localtime_r(&now, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))"
-    }
+    static func today() -> String { localDate() }
 
     enum WriteOutcome: Equatable {
         case written, replaced, kept
@@ -377,34 +371,10 @@ enum StateInit {
     static func write(_ text: String, to path: String, mode: mode_t, force: Bool) throws -> WriteOutcome {
         let existed = FileSystem.type(of: path) != .missing
         if existed && !force { return .kept }
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw StateCommandError("cannot write \(temporary): \(FileSystem.errorText())") }
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { raw in
-                #if canImport(Glibc)
-                Glibc.write(fd, raw.baseAddress, raw.count)
-                #else
-                Darwin.write(fd, raw.baseAddress, raw.count)
-                #endif
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                let reason = FileSystem.errorText()
-                close(fd)
-                unlink(temporary)
-                throw StateCommandError("cannot write \(temporary): \(reason)")
-            }
-            offset += written
-        }
-        fchmod(fd, mode)
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let reason = FileSystem.errorText()
-            unlink(temporary)
-            throw StateCommandError("cannot write \(path): \(reason)")
+        do throws(AtomicWriteError) {
+            try AtomicFile.write(path, Array(text.utf8), mode: mode)
+        } catch {
+            throw StateCommandError(error.description)
         }
         return existed ? .replaced : .written
     }

@@ -52,6 +52,7 @@ public enum Compiler {
         context.strict = strict
         var workflows: [WorkflowGraph] = []
         context.checkDuplicateResources()
+        context.checkRuntimePolicies()
         for resource in resources {
             switch resource.spec {
             case .agent(let agent):

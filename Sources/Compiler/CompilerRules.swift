@@ -29,6 +29,9 @@ public enum CompilerRule: String, Sendable, CaseIterable {
     case loopGuardMissing = "loop-guard-missing"
     case adaptivePlanner = "adaptive-planner"
     case selfReferentialProbe = "self-referential-probe"
+    case runtimePolicyDuplicate = "runtime-policy-duplicate"
+    case runtimePolicyPattern = "runtime-policy-pattern"
+    case runtimePolicyShell = "runtime-policy-shell"
 
     public var summary: String {
         switch self {
@@ -54,6 +57,9 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .loopGuardMissing: return "a repeating loop with neither a loop_guard step nor an agent with capability loop_guard (the replaced system refused it; a warning here)"
         case .adaptivePlanner: return "adaptive planning enabled without a planner_agent that exists and has capability adaptive_plan"
         case .selfReferentialProbe: return "safety.profile self_referential_probe with a workflow or project that breaks its conditions"
+        case .runtimePolicyDuplicate: return "a second RuntimePolicy in one project (the runner takes one per project)"
+        case .runtimePolicyPattern: return "a RuntimePolicy redaction pattern that is not a regular expression"
+        case .runtimePolicyShell: return "a RuntimePolicy whose shell or shell_arg its own allowlist refuses: every step would fail"
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
         case .undefinedVariable, .loopCannotEnd, .selfReferentialUnsafe, .secretTooShort: return LintRegistry.rule(rawValue)?.summary ?? rawValue
         }

@@ -1,4 +1,5 @@
 import Diagnostics
+import Expr
 import Manifest
 
 // Checks of resources other than workflows: duplicates, agents' env references and command
@@ -112,5 +113,54 @@ extension CompileContext {
         }
         projectDeclarations[project] = declared
         return declared
+    }
+}
+
+extension CompileContext {
+    /// What a task would refuse at start, said at validate with positions: a second
+    /// RuntimePolicy in a project, a redaction pattern that is no regular expression, a shell
+    /// the policy's own allowlist refuses (docs/manifests.md, RuntimePolicy).
+    mutating func checkRuntimePolicies() {
+        var first: [String: Resource] = [:]
+        for resource in resources {
+            guard case .runtimePolicy(let stored) = resource.spec else { continue }
+            let project = Compiler.project(of: resource)
+            if let earlier = first[project] {
+                report(
+                    .runtimePolicyDuplicate,
+                    "project `\(project)` has a second RuntimePolicy, `\(resource.name)` (the first is `\(earlier.name)`, \(earlier.file):\(earlier.metadata.name.range.start.line)): tasks of the project would be refused",
+                    file: resource.file, range: resource.metadata.name.range, help: "keep one RuntimePolicy per project")
+            } else {
+                first[project] = resource
+            }
+            let runner = stored.node["runner"]
+            for pattern in runner?["redaction_patterns"]?.sequence ?? [] {
+                guard let text = pattern.scalar?.text else { continue }
+                do throws(RegexError) {
+                    _ = try Regex(text)
+                } catch {
+                    report(
+                        .runtimePolicyPattern, "redaction pattern `\(text)` is not a regular expression: \(error)", file: resource.file,
+                        range: pattern.range, help: "write a regular expression for the names of secrets, e.g. `api_key` or `(?:access|refresh)_token`")
+                }
+            }
+            let policy = runner?["policy"]?.scalar?.text ?? "allowlist"
+            guard policy != "unsafe", policy != "legacy", let runner else { continue }
+            let shells = runner["allowed_shells"]?.sequence?.compactMap { $0.scalar?.text } ?? ["/bin/bash", "/bin/zsh", "/bin/sh"]
+            let arguments = runner["allowed_shell_args"]?.sequence?.compactMap { $0.scalar?.text } ?? ["-lc", "-c"]
+            if let shell = runner["shell"], let text = shell.scalar?.text, !shells.contains(text) {
+                report(
+                    .runtimePolicyShell, "shell `\(text)` is not in allowed_shells (\(shells.joined(separator: ", "))): every step of the project would fail",
+                    file: resource.file, range: shell.range, help: "add it to allowed_shells, choose an allowed shell, or set `policy: unsafe`")
+            }
+            let argument = runner["shell_arg"]
+            let argumentText = argument?.scalar?.text ?? "-lc"
+            if !arguments.contains(argumentText) {
+                report(
+                    .runtimePolicyShell,
+                    "shell_arg `\(argumentText)` is not in allowed_shell_args (\(arguments.joined(separator: ", "))): every step of the project would fail",
+                    file: resource.file, range: argument?.range ?? resource.kindRange, help: "add it to allowed_shell_args or choose an allowed one")
+            }
+        }
     }
 }

@@ -18,7 +18,7 @@ public enum MaintenanceMode {
 
     /// When maintenance mode was turned on (UTC, ISO 8601), or nil when it is off.
     public static func enabledSince(dataDirectory: String) -> String? {
-        guard let bytes = AtomicFile.contents(of: path(dataDirectory: dataDirectory)) else { return nil }
+        guard let bytes = SmallFile.contents(of: path(dataDirectory: dataDirectory)) else { return nil }
         guard let value = try? JSONParser.parse(bytes), value["enabled"] == .bool(true) else { return nil }
         return value["since"]?.stringValue ?? "an unknown time"
     }
@@ -36,7 +36,11 @@ public enum MaintenanceMode {
         }
         if isEnabled(dataDirectory: dataDirectory) { return }
         let value = JSONValue.object([("enabled", .bool(true)), ("since", .string(utcTimestamp()))])
-        try AtomicFile.write(file, Array((JSONWriter().string(value) + "\n").utf8))
+        do throws(AtomicWriteError) {
+            try AtomicFile.write(file, Array((JSONWriter().string(value) + "\n").utf8))
+        } catch {
+            throw ControlFailure(error.description)
+        }
     }
 
     /// The refusal every task-creating command gives while the mode is on.
@@ -47,31 +51,8 @@ public enum MaintenanceMode {
     public static let refusalHelp = "turn it off with `orchestrator daemon maintenance --disable`"
 }
 
-/// Small files written whole: a temporary file, fsync, then rename over the old one.
-public enum AtomicFile {
-    public static func write(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws(ControlFailure) {
-        let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw ControlFailure("cannot write \(temporary): \(errnoDescription(errno))") }
-        if let code = writeFully(fd, bytes) {
-            close(fd)
-            unlink(temporary)
-            throw ControlFailure("cannot write \(temporary): \(errnoDescription(code))")
-        }
-        let synced = fsync(fd) == 0
-        let code = errno
-        close(fd)
-        guard synced else {
-            unlink(temporary)
-            throw ControlFailure("cannot write \(temporary): \(errnoDescription(code))")
-        }
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            throw ControlFailure("cannot replace \(path): \(errnoDescription(code))")
-        }
-    }
-
+/// Reading the small files the daemon writes with `AtomicFile.write` (Platform).
+public enum SmallFile {
     /// The whole file (at most 1 MiB), or nil when it cannot be read.
     public static func contents(of path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

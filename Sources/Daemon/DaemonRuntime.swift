@@ -173,19 +173,10 @@ public final class DaemonRuntime: @unchecked Sendable {
     /// Replaces this process with `binary`, same arguments, the handover in its environment;
     /// returns errno when `execve` fails.
     private func reexecute(_ binary: String, handover: DaemonHandover) -> Int32 {
-        var environment = DaemonMain.processEnvironment()
+        var environment = processEnvironment()
         environment[DaemonHandover.variable] = handover.text
-        let arguments = [binary] + CommandLine.arguments.dropFirst()
-        let argv = arguments.map { strdup($0) }
-        let envp = environment.keys.sorted().map { strdup($0 + "=" + (environment[$0] ?? "")) }
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        guard let first = argv.first, let program = first else { return EINVAL }
         say("executing \(binary) in place (PID \(getpid()))")
-        execve(program, argv + [nil], envp + [nil])
-        return errno
+        return replaceProcess([binary] + CommandLine.arguments.dropFirst(), environment: environment)
     }
 
     public var status: DaemonStatus {

@@ -81,11 +81,8 @@ public struct RestartRequest: Sendable, Equatable {
 
 /// SHA-256 of an executable, the "build id" a runner records (`task_claimed`, `daemon_restarted`).
 public enum BuildIdentity {
-    /// The hex SHA-256 of the file at `path` (libcrypto); nil when it cannot be read.
-    public static func sha256(ofFile path: String) -> String? { FileDigest.sha256(ofFile: path) }
-
     /// The running executable's SHA-256 (of the process's image), computed once per process.
-    public static let current: String? = sha256(ofFile: "/proc/self/exe")
+    public static let current: String? = FileDigest.sha256(ofFile: "/proc/self/exe")
 }
 
 enum SelfRestart {
@@ -125,10 +122,10 @@ enum SelfRestart {
         } catch {
             return .failed("cannot run the new executable \(binary) to check it: \(error)")
         }
-        guard let previous = BuildIdentity.sha256(ofFile: host.runningImage) else {
+        guard let previous = FileDigest.sha256(ofFile: host.runningImage) else {
             return .failed("cannot read the running executable (\(host.runningImage)) to hash it: \(errnoDescription(errno))")
         }
-        guard let new = BuildIdentity.sha256(ofFile: binary) else {
+        guard let new = FileDigest.sha256(ofFile: binary) else {
             return .failed("cannot read the new executable \(binary) to hash it: \(errnoDescription(errno))")
         }
         if previous == new { return .unchanged(sha256: new) }

@@ -75,8 +75,8 @@ enum StateFiles {
         return items
     }
 
-    /// Today in the recipe's form, `YYYY-MM-DD` (UTC).
-    static func today() -> String { String(StoreClock.timestamp().prefix(10)) }
+    /// Today in the recipe's form, `YYYY-MM-DD` (local time, as `state init` writes it).
+    static func today() -> String { localDate() }
 
     /// Sets a task's `status` (and `blocked_by` with it: written when blocked, removed otherwise)
     /// and the file's `last_updated`. Returns why it could not, nil when it did.
@@ -165,26 +165,12 @@ enum StateFiles {
     /// Writes `text` to a temporary file next to `path`, syncs it, and renames it over `path`
     /// only if `path` still holds `expected` (what the caller read).
     static func replace(_ path: String, expected: [UInt8], with text: [UInt8]) -> Replaced {
-        let temporary = path + ".orchestrator-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o644)
-        guard fd >= 0 else { return .failed("cannot write \(temporary): \(errnoDescription(errno))") }
-        if let code = writeFully(fd, text) {
-            close(fd)
-            unlink(temporary)
-            return .failed("cannot write \(temporary): \(errnoDescription(code))")
+        do throws(AtomicWriteError) {
+            // The last look before the rename: a change since our read is kept, and we start over.
+            let written = try AtomicFile.write(path, text, mode: 0o644, onlyIf: { (readFileBytes(path) ?? []) == expected })
+            return written ? .written : .changedMeanwhile
+        } catch {
+            return .failed(error.description)
         }
-        fsync(fd)
-        close(fd)
-        // The last look before the rename: a change since our read is kept, and we start over.
-        if (readFileBytes(path) ?? []) != expected {
-            unlink(temporary)
-            return .changedMeanwhile
-        }
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
-            return .failed("cannot rename \(temporary) to \(path): \(errnoDescription(code))")
-        }
-        return .written
     }
 }

@@ -99,7 +99,9 @@ import Testing
         #expect(task("CORE-04")?["status"]?.string == "done")
         #expect(task("CORE-05")?["status"]?.string == "done")
         #expect(task("CORE-01")?["blocked_by"] == nil)
-        #expect(tasks["last_updated"]?.string == String(ISO8601DateFormatter().string(from: Date()).prefix(10)))
+        let today = DateFormatter()
+        today.dateFormat = "yyyy-MM-dd"
+        #expect(tasks["last_updated"]?.string == today.string(from: Date()), "local date, as `state init` writes it")
         // Only the changed values moved: the key order and the one-line object are as written.
         #expect(text.contains(#""id": "CORE-04", "title": "Write d.", "description": "Small.", "status": "done", "priority": "low","#), "\(text)")
         // The person's edit made between two of the runner's writes is kept.

@@ -58,20 +58,21 @@ import Testing
         #expect(plan.stdout.contains("runtime: /bin/bash -c; env PATH,HOME,USER,LANG,TERM; redacts token,password,secret,api_key,authorization (defaults"), "\(plan.stdout)")
     }
 
-    @Test("a shell the policy does not allow fails the step before it starts, with the reason; `unsafe` allows it")
+    @Test("a shell the policy does not allow is an error at its line (nothing runs); `unsafe` allows it")
     func shellAllowlist() throws {
         let box = try TaskSandbox("policy-shell")
         try box.manifest(
             Self.workflow("    - {id: work, command: \"echo ran > ran.txt\"}")
                 + Self.policy("    shell: /usr/bin/env\n    shell_arg: -c"), workspaceSpec: "qa_targets: []")
-        let (refused, task) = run(box)
+        let (refused, _) = run(box)
         #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
         #expect(box.read("ran.txt").isEmpty, "the step ran under a refused shell")
-        let finished = try #require(ofType(try box.events(task), "step_finished").first)
-        #expect(finished["payload"]?["exit_code"]?.int == 126)
-        let error = finished["payload"]?["error"]?.string ?? ""
-        #expect(error.contains("the shell /usr/bin/env is not in the allowed_shells of RuntimePolicy runtime (/bin/bash, /bin/zsh, /bin/sh)"), "\(error)")
-        #expect(refused.stdout.contains("not in the allowed_shells"), "\(refused.stdout)")
+        // The Workspace takes 7 lines and the Workflow 6, then `---` and the policy: `shell` is line 21.
+        #expect(
+            refused.stderr.contains(
+                "manifest.yaml:21:12: error: shell `/usr/bin/env` is not in allowed_shells (/bin/bash, /bin/zsh, /bin/sh): every step of the project would fail [runtime-policy-shell]"),
+            "\(refused.stderr)")
+        #expect(refused.stderr.contains("nothing applied"), "\(refused.stderr)")
 
         // The same shell under `policy: unsafe` runs (`env -c` is not a shell: it fails, but it ran).
         try box.manifest(
@@ -120,7 +121,7 @@ import Testing
         #expect(!all.contains("abc123") && !all.contains("hunter22") && !all.contains("tok-998877"), "a redacted value reached an event")
     }
 
-    @Test("two RuntimePolicies in one project, or a pattern that is not a regular expression, refuse the task with the reason")
+    @Test("two RuntimePolicies in one project, or a pattern that is not a regular expression, are positioned errors")
     func refusals() throws {
         let box = try TaskSandbox("policy-refusals")
         try box.manifest(
@@ -128,15 +129,17 @@ import Testing
                 + Self.policy("    shell: /bin/sh", name: "one") + "\n" + Self.policy("    shell: /bin/bash", name: "two"),
             workspaceSpec: "qa_targets: []")
         let two = run(box).result
-        #expect(two.status != 0)
-        #expect(two.stderr.contains("has 2 RuntimePolicies (one, two): one per project"), "\(two.stderr)")
+        #expect(two.status == 1)
+        #expect(two.stderr.contains("error: project `default` has a second RuntimePolicy, `two` (the first is `one`"), "\(two.stderr)")
+        #expect(two.stderr.contains("[runtime-policy-duplicate]"), "\(two.stderr)")
 
         let other = try TaskSandbox("policy-regex")
         try other.manifest(
             Self.workflow("    - {id: work, command: \"true\"}") + Self.policy("    shell: /bin/sh\n    redaction_patterns: [\"(unclosed\"]"),
             workspaceSpec: "qa_targets: []")
         let bad = run(other).result
-        #expect(bad.status != 0)
-        #expect(bad.stderr.contains("the redaction pattern `(unclosed` of RuntimePolicy runtime is not a regular expression"), "\(bad.stderr)")
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains("error: redaction pattern `(unclosed` is not a regular expression"), "\(bad.stderr)")
+        #expect(bad.stderr.contains("[runtime-policy-pattern]"), "\(bad.stderr)")
     }
 }
