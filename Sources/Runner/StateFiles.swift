@@ -44,7 +44,8 @@ enum StateFiles {
         let file: TasksFile
         switch TasksFileReader.read(SourceFile(path: path, bytes: bytes)) {
         case .success(let read): file = read
-        case .failure(let failure): throw RunnerError("items_from: \(path): \(failure.diagnostic.message)")
+        case .failure(let failure):
+            throw RunnerError("items_from: \(where_(failure.diagnostic, path)): \(failure.diagnostic.message); fix it (`orchestrator lint --state \(path)`) and create the task again")
         }
         let program: Program
         do throws(ExprSyntaxError) {
@@ -75,6 +76,11 @@ enum StateFiles {
         return items
     }
 
+    /// `PATH:LINE:COLUMN` of a tasks.json finding (the path alone when it has no position).
+    static func where_(_ diagnostic: Diagnostic, _ path: String) -> String {
+        diagnostic.range.map { "\(path):\($0.start.line):\($0.start.column)" } ?? path
+    }
+
     /// Today in the recipe's form, `YYYY-MM-DD` (local time, as `state init` writes it).
     static func today() -> String { localDate() }
 
@@ -86,7 +92,7 @@ enum StateFiles {
             let file: TasksFile
             switch TasksFileReader.read(SourceFile(path: path, bytes: bytes)) {
             case .success(let read): file = read
-            case .failure(let failure): return "\(path) is no longer valid JSON (\(failure.diagnostic.message)); nothing written"
+            case .failure(let failure): return "\(where_(failure.diagnostic, path)): \(failure.diagnostic.message); nothing written"
             }
             guard let task = file.tasks.first(where: { $0.id?.value == taskID }) else {
                 return "task \(taskID) is no longer in \(path); nothing written"

@@ -179,4 +179,16 @@ import Testing
         // The example in the repository is untouched.
         #expect((try? String(contentsOfFile: packageRoot + "/manifests/tasks-json/tasks.json", encoding: .utf8))?.contains("\"done\"") == false)
     }
+
+    @Test("a tasks.json that is not JSON refuses the task with its file, line and column")
+    func brokenTasksJSON() throws {
+        let box = try TaskSandbox("items-broken")
+        try FileManager.default.createDirectory(atPath: box.workspace + "/state", withIntermediateDirectories: true)
+        try box.file("state/tasks.json", "{\n  \"project\": \"demo\",\n  \"tasks\": [,]\n}\n")
+        try box.manifest(Self.manifest, workspaceSpec: "qa_targets: []")
+        let run = box.run("wf")
+        #expect(run.result.status != 0)
+        #expect(run.result.stderr.contains("items_from: \(box.workspace)/state/tasks.json:3:"), "\(run.result.stderr)")
+        #expect(run.result.stderr.contains("orchestrator lint --state"), "\(run.result.stderr)")
+    }
 }
