@@ -65,6 +65,7 @@ public enum Compiler {
             case .custom(let custom): context.checkCustomResource(custom, of: resource)
             case .customResourceDefinition(let crd): context.checkDefinition(crd, of: resource)
             case .secretStore(let store): context.checkSecretLengths(store, of: resource)
+            case .trigger: context.checkTrigger(of: resource)
             case .workflow(let workflow):
                 workflows.append(context.compileWorkflow(workflow, of: resource))
                 context.checkWorkflowLoadRules(workflow, of: resource)
