@@ -21,6 +21,12 @@ public struct ArmedTrigger: Sendable {
     /// Why it cannot fire; nil when it can.
     public let problem: String?
 
+    /// A webhook trigger that refuses every request: no key and no annotation allowing unsigned
+    /// ones (it still fires by `trigger fire`).
+    public var refusesEveryWebhook: Bool {
+        definition.source == .webhook && definition.webhook?.secretStore == nil && !definition.allowsUnsignedWebhooks
+    }
+
     /// Whether it is suspended now, and by what (`manifest` or `trigger suspend`/`trigger resume`).
     public func suspension(tasks: any TaskStore) -> (suspended: Bool, by: String) {
         if let override = try? tasks.triggerOverride(key), override.generation == generation {
@@ -95,9 +101,6 @@ public enum TriggerCatalog {
             case .success(let expression): condition = expression.compile()
             case .failure(let error): problem = problem ?? "condition `\(text)` does not parse: \(error.diagnostic.message)"
             }
-        }
-        if definition.source == .webhook, definition.webhook?.secretStore == nil, !definition.allowsUnsignedWebhooks {
-            problem = problem ?? "no `event.webhook.secret.fromRef`: every request is refused (401 no_key)"
         }
         return ArmedTrigger(
             key: TriggerKey(project: stored.key.project, name: stored.key.name), definition: definition, generation: stored.generation,

@@ -224,6 +224,10 @@ public final class TriggerEngine: @unchecked Sendable {
             }
         case .webhook:
             payload.append(("path", .string("/webhook/\(key.project)/\(key.name)")))
+            if trigger.refusesEveryWebhook {
+                payload.append(("problem", .string("no `event.webhook.secret.fromRef`: every request is refused (401 no_key)")))
+                say("trigger \(key): no webhook secret; every request to it is refused (401)")
+            }
         case .taskCompleted, .taskFailed:
             break
         }

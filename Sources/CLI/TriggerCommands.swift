@@ -74,6 +74,8 @@ enum TriggerCommand: CommandGroup {
                 next = "cannot fire: \(problem)"
             } else if trigger.definition.source == .cron {
                 next = trigger.nextFires(after: now, count: 1).first.map { trigger.format($0) } ?? "never"
+            } else if trigger.refusesEveryWebhook {
+                next = "never by webhook: no secret.fromRef (every request gets 401); `trigger fire` works"
             } else {
                 next = "on event"
             }
