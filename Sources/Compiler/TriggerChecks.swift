@@ -63,7 +63,9 @@ extension CompileContext {
             let names = declared.names.map { "`\($0)`" }.joined(separator: ", ")
             _ = checkExpression(
                 condition, file: resource.file, declared: declared, what: "trigger `\(trigger.name)` condition",
-                undeclaredHelp: "a \(trigger.source.rawValue) trigger's condition reads \(names)")
+                undeclaredHelp: "a \(trigger.source.rawValue) trigger's condition reads \(names)",
+                undeclaredReason: "which a \(trigger.source.rawValue) trigger does not have (the condition could never hold)",
+                undeclaredSeverity: .error)
         }
         if trigger.source == .webhook {
             if let store = trigger.webhook?.secretStore {
