@@ -147,9 +147,9 @@ import Triggers
         #expect(fires == ["2026-03-08T07:00:00Z", "2026-03-09T06:30:00Z"])
     }
 
-    @Test("a task_completed trigger with a false condition does not fire; with a true one it fires once")
+    @Test("a task_completed trigger with a false condition does not fire; with a true one it fires once; another project's task fires neither")
     func taskCompletedCondition() throws {
-        let (_, data) = try Self.setUp(
+        let (root, data) = try Self.setUp(
             """
             apiVersion: orchestrator.dev/v2
             kind: Trigger
@@ -172,6 +172,29 @@ import Triggers
         let daemon = try ForegroundDaemon(dataDirectory: data, extra: ["--webhook-bind", "off"])
         #expect(daemon.waitUntilServing(), "\(daemon.stderr)")
         #expect(eventually(10) { Self.events(data, "trigger_armed").count == 2 })
+        // The same workflow and task name in another project: the triggers of `default` do not see it.
+        let other = """
+            apiVersion: orchestrator.dev/v2
+            kind: Workspace
+            metadata: {name: ws, project: other}
+            spec: {root_path: \(root)/ws, qa_targets: []}
+            ---
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: wf, project: other}
+            spec:
+              steps:
+                - {id: work, command: "true"}
+            """
+        try other.write(toFile: root + "/other.yaml", atomically: true, encoding: .utf8)
+        #expect(try QueueTests.cli(["apply", "-f", root + "/other.yaml"], data: data).status == 0)
+        let foreign = try QueueTests.cli(["task", "create", "-n", "seed", "-W", "wf", "-p", "other", "-g", "g"], data: data)
+        #expect(foreign.status == 0, "\(foreign.stderr)")
+        #expect(eventually(10) { Self.tasks(data).first?["status"]?.stringValue == "completed" })
+        usleep(800_000)
+        #expect(Self.tasks(data, workflow: "slow").isEmpty)
+        #expect(Self.events(data, "trigger_fired").isEmpty && Self.events(data, "trigger_skipped").isEmpty)
+
         let created = try QueueTests.cli(["task", "create", "-n", "seed", "-W", "wf", "-w", "ws", "-g", "g"], data: data)
         #expect(created.status == 0, "\(created.stderr)")
         #expect(eventually(10) { Self.tasks(data, workflow: "slow").count == 1 }, "\(daemon.stderr)")
