@@ -35,7 +35,7 @@ let package = Package(
         // HTTP listener, the inotify file watcher.
         .target(name: "Triggers", dependencies: ["JSON", "Diagnostics", "Hashing", "Platform"]),
         // References -> step graph, planner, lint rules.
-        .target(name: "Compiler", dependencies: ["Diagnostics", "YAML", "Expr", "Manifest", "Hashing"]),
+        .target(name: "Compiler", dependencies: ["Diagnostics", "YAML", "Expr", "Manifest", "Hashing", "Triggers"]),
         // The system SQLite library (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // The system libcrypto (Debian: libssl-dev): AES-256-GCM and HMAC-SHA256 for secrets at rest.
@@ -44,14 +44,17 @@ let package = Package(
         .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler", "Platform"]),
         // Executes a pinned step graph: processes, items, cycles, events, drift.
         .target(name: "Runner", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Platform"]),
+        // Triggers executed: the applied Triggers armed, a fire claimed once with its task, the
+        // daemon's engine (cron by the trigger clock, task ends, webhooks, file changes).
+        .target(name: "Automation", dependencies: ["JSON", "Diagnostics", "Expr", "Manifest", "Store", "Runner", "Triggers", "Platform"]),
         // Commands and output formats; the executable is a thin shell around it.
-        .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner", "Control", "Platform"]),
+        .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner", "Automation", "Triggers", "Control", "Platform"]),
         .executableTarget(name: "orchestrator", dependencies: ["CLI"]),
         // The daemon's transport: protocol, Unix-socket server and client, lock, log, detaching.
         // It knows nothing of tasks: verbs are plugged in by the layer that serves them.
         .target(name: "Control", dependencies: ["JSON", "Diagnostics", "Platform"]),
         // The daemon itself: options, the verbs it serves, signals and drain (CLI level).
-        .target(name: "Daemon", dependencies: ["Control", "CLI", "Runner", "Store", "JSON", "Diagnostics", "Platform"]),
+        .target(name: "Daemon", dependencies: ["Control", "CLI", "Runner", "Store", "Automation", "Triggers", "JSON", "Diagnostics", "Platform"]),
         .executableTarget(name: "orchestratord", dependencies: ["Daemon"]),
         // Release-build benchmarks: `swift run -c release orchestrator-bench --help`.
         .executableTarget(
@@ -67,7 +70,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "Platform"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "Expr", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "JSON", "Platform"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "Automation", "Triggers", "Hashing", "JSON", "Platform"]),
         .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics", "Platform"]),
     ],
     swiftLanguageModes: [.v6]

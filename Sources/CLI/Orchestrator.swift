@@ -23,6 +23,7 @@ public enum Orchestrator {
         RunCommand.self,
         TaskCommand.self,
         EventCommand.self,
+        TriggerCommand.self,
         DatabaseCommand.self,
         StateCommand.self,
         DaemonCommand.self,

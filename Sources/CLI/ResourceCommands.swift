@@ -1,8 +1,10 @@
+import Automation
 import Compiler
 import Diagnostics
 import JSON
 import Manifest
 import Store
+import Triggers
 import YAML
 
 /// Finds one stored resource by kind and name, in `--project` or, without it, in whichever
@@ -121,7 +123,14 @@ struct GetCommand: Command {
                     context.stderr.write("no \(kind) resources\(project.map { " in project \($0)" } ?? "")\n")
                     return .success
                 }
-                context.stdout.write(Self.table(resources))
+                if kind == ResourceKind.trigger.rawValue {
+                    // Triggers show when they fired last and fire next (`trigger list`).
+                    let wanted = Set(resources.map { TriggerKey(project: $0.key.project, name: $0.key.name) })
+                    let triggers = try TriggerCatalog.load(store).filter { wanted.contains($0.key) }
+                    context.stdout.write(TriggerCommand.table(triggers, tasks: store.taskStore(), now: SystemClock().now()))
+                } else {
+                    context.stdout.write(Self.table(resources))
+                }
             }
             return .success
         }

@@ -316,9 +316,26 @@ struct TaskInfoCommand: OneTaskCommand {
         let runtime = Result { () throws(RunnerError) -> RuntimePolicy in
             try RuntimePolicy.of(PinnedWorkflow.resources(from: task.snapshot, project: task.project), project: task.project)
         }
+        // What started it: the trigger fire that created it, if one did.
+        let origin = try tasks.fire(ofTask: task.id)
+        // `--set` and trigger variables, masked as the runner masks what it records (a webhook's
+        // payload may carry a secret); hidden when the snapshot no longer compiles.
+        let variables: [(name: String, value: String)]
+        if task.options.variables.isEmpty {
+            variables = []
+        } else if let pinned = try? PinnedWorkflow.compile(
+            snapshot: task.snapshot, project: task.project, workflow: task.workflow, workspace: task.workspace, secrets: store.secrets)
+        {
+            let masker = pinned.masker(environment: processEnvironment())
+            variables = task.options.variables.map { ($0.name, masker.mask($0.value)) }
+        } else {
+            variables = task.options.variables.map { ($0.name, "(hidden: the task's workflow does not compile to mask it)") }
+        }
         if output == .json {
             var value = TaskCommand.taskJSON(task.summary)
             if case .object(var pairs) = value {
+                pairs.append(("variables", .object(variables.map { ($0.name, .string($0.value)) })))
+                pairs.append(("trigger", origin?.json ?? .null))
                 switch runtime {
                 case .success(let policy): pairs.append(("runtime", policy.json))
                 case .failure(let error): pairs.append(("runtime", .object([("error", .string(error.message))])))
@@ -339,6 +356,8 @@ struct TaskInfoCommand: OneTaskCommand {
                 ("logs", tasks.logDirectory(task.id)),
                 ("runtime", (try? runtime.get())?.summary ?? "\(runtime)"),
             ]
+                + (origin.map { [("trigger", "\($0.trigger.name) (\($0.source) fire \($0.key))")] } ?? [])
+                + (variables.isEmpty ? [] : [("variables", variables.map { "\($0.name)=\($0.value)" }.joined(separator: " "))])
             for (key, value) in pairs { text += ForegroundRun.pad(key + ":", 22) + value + "\n" }
             var counts: [String: Int] = [:]
             for item in items where item.active { counts[item.status, default: 0] += 1 }

@@ -65,6 +65,7 @@ public enum Compiler {
             case .custom(let custom): context.checkCustomResource(custom, of: resource)
             case .customResourceDefinition(let crd): context.checkDefinition(crd, of: resource)
             case .secretStore(let store): context.checkSecretLengths(store, of: resource)
+            case .trigger: context.checkTrigger(of: resource)
             case .workflow(let workflow):
                 workflows.append(context.compileWorkflow(workflow, of: resource))
                 context.checkWorkflowLoadRules(workflow, of: resource)
@@ -221,7 +222,8 @@ struct CompileContext {
     /// Checks an expression and reports its problems inside the YAML scalar.
     mutating func checkExpression(
         _ source: ExpressionSource, file: String, declared: Declarations, what: String,
-        undeclaredHelp: String
+        undeclaredHelp: String, undeclaredReason: String = "which is neither built in nor set by an earlier step",
+        undeclaredSeverity: Severity? = nil
     ) -> CompiledExpression {
         let check = ExpressionEngine.check(source.text, declared: declared)
         for problem in check.problems {
@@ -239,8 +241,9 @@ struct CompileContext {
             }
             report(
                 .undefinedVariable,
-                "\(what) reads `\(identifier.name)`, which is neither built in nor set by an earlier step",
-                file: file, range: expressionRange(source, file: file, start: identifier.start, end: identifier.end), help: help)
+                "\(what) reads `\(identifier.name)`, \(undeclaredReason)",
+                file: file, range: expressionRange(source, file: file, start: identifier.start, end: identifier.end), help: help,
+                severity: undeclaredSeverity)
         }
         return CompiledExpression(
             text: source.text, variables: check.variables, file: file, range: source.range, program: check.program)

@@ -32,6 +32,8 @@ public enum CompilerRule: String, Sendable, CaseIterable {
     case runtimePolicyDuplicate = "runtime-policy-duplicate"
     case runtimePolicyPattern = "runtime-policy-pattern"
     case runtimePolicyShell = "runtime-policy-shell"
+    case triggerWebhookUnsigned = "trigger-webhook-unsigned"
+    case triggerPathOutsideWorkspace = "trigger-path-outside-workspace"
 
     public var summary: String {
         switch self {
@@ -60,13 +62,15 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .runtimePolicyDuplicate: return "a second RuntimePolicy in one project (the runner takes one per project)"
         case .runtimePolicyPattern: return "a RuntimePolicy redaction pattern that is not a regular expression"
         case .runtimePolicyShell: return "a RuntimePolicy whose shell or shell_arg its own allowlist refuses: every step would fail"
+        case .triggerWebhookUnsigned: return "a webhook Trigger without a secret and without the annotation that accepts unsigned requests: every request is refused"
+        case .triggerPathOutsideWorkspace: return "a filesystem Trigger's path that is absolute or leaves the workspace with `..`"
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
         case .undefinedVariable, .loopCannotEnd, .selfReferentialUnsafe, .secretTooShort: return LintRegistry.rule(rawValue)?.summary ?? rawValue
         }
     }
 
     public var defaultSeverity: Severity {
-        if self == .workspaceWithoutQATargets || self == .loopGuardMissing { return .warning }
+        if self == .workspaceWithoutQATargets || self == .loopGuardMissing || self == .triggerWebhookUnsigned { return .warning }
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
         return LintRegistry.rule(rawValue)?.defaultSeverity ?? .error
     }

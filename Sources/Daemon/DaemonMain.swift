@@ -1,9 +1,11 @@
+import Automation
 import CLI
 import Control
 import JSON
 import Platform
 import Runner
 import Store
+import Triggers
 
 #if canImport(Glibc)
 import Glibc
@@ -70,6 +72,7 @@ public enum DaemonMain {
             dataDirectory: runtime.options.dataDirectory, workers: runtime.options.workers, environment: processEnvironment(),
             say: { [runtime] in runtime.say($0) })
         let sweeper = RetentionSweeper(options: runtime.options, say: { [runtime] in runtime.say($0) })
+        let triggers = Locked<TriggerEngine?>(nil)
         pool.onRestart = { [runtime] request, taskID in runtime.requestRestart(request, reason: "task \(taskID) rebuilt the daemon") }
         // `orchestrator daemon restart`: the same restart in place, asked for by hand.
         runtime.server.handle(DaemonVerb.restart.rawValue) { [runtime] request, peer throws(ControlError) in
@@ -111,6 +114,7 @@ public enum DaemonMain {
                 runtime.say("incarnation \(identity.incarnation), build \(identity.buildID.map { String($0.prefix(12)) } ?? "unknown")")
             }
             sweeper.start()
+            triggers.withLock { $0 = startTriggers(runtime) }
         }
         runtime.onPeerRefused = { peer in
             pool.record(.socketPeerRefused, .object([("uid", .int(Int64(peer.uid))), ("pid", .int(Int64(peer.pid)))]))
@@ -127,9 +131,33 @@ public enum DaemonMain {
         }
         runtime.onDrain = {
             sweeper.stop()
+            triggers.withLock { $0 }?.stop()
             pool.drain(timeoutSeconds: $0)
         }
         return runtime.run(reporter: reporter)
+    }
+
+    /// The trigger engine on its own connection to the store (docs/triggers.md); nil when the
+    /// store cannot be opened (said in the log).
+    static func startTriggers(_ runtime: DaemonRuntime) -> TriggerEngine? {
+        let options = runtime.options
+        let store: SQLiteResourceStore
+        do {
+            store = try SQLiteResourceStore(dataDirectory: options.dataDirectory)
+        } catch {
+            runtime.say("error: the trigger engine cannot open the store: \(error); no trigger will fire")
+            return nil
+        }
+        let clock: any TriggerClock = options.triggerClockFile.map { FileClock(path: $0) } ?? SystemClock()
+        if let file = options.triggerClockFile { runtime.say("triggers: the clock is read from \(file) (--trigger-clock)") }
+        let engine = TriggerEngine(
+            store: store,
+            options: TriggerEngine.Options(
+                clock: clock, webhookAddress: options.webhookAddress ?? "127.0.0.1", webhookPort: options.webhookPort,
+                webhookDisabled: options.webhookDisabled),
+            incarnation: { [runtime] in runtime.status.incarnation }, say: { [runtime] in runtime.say($0) })
+        engine.start()
+        return engine
     }
 
     /// The launcher's side of a detached start: report what the daemon said, once its socket

@@ -35,6 +35,14 @@ public struct DaemonOptions: Sendable, Equatable {
     public var eventRetentionDays = 30
     public var logRetentionDays = 30
     public var taskRetentionDays = 0
+    /// `--webhook-bind ADDR:PORT`: where webhook triggers listen (nil: 127.0.0.1:8787, and only
+    /// once a webhook Trigger is applied); `off`: never.
+    public var webhookAddress: String?
+    public var webhookPort: UInt16?
+    public var webhookDisabled = false
+    /// `--trigger-clock FILE`: the triggers' clock read from a file (seconds since the epoch), for
+    /// tests and dry runs of schedules; nil: the system clock.
+    public var triggerClockFile: String?
 
     public static let defaultDataDirectory = ".orchestrator"
     public static let maxWorkers = 256
@@ -51,12 +59,19 @@ public struct DaemonOptions: Sendable, Equatable {
             "--task-retention-days", String(taskRetentionDays),
         ]
         if foreground { words.insert("--foreground", at: 0) }
+        if webhookDisabled {
+            words += ["--webhook-bind", "off"]
+        } else if let webhookPort {
+            words += ["--webhook-bind", "\(webhookAddress ?? "127.0.0.1"):\(webhookPort)"]
+        }
+        if let triggerClockFile { words += ["--trigger-clock", triggerClockFile] }
         return words
     }
 
     public static let usage = """
         usage: orchestratord [--foreground] [--workers N] [--data-dir DIR] [--drain-timeout S]
                              [--event-retention-days D] [--log-retention-days D] [--task-retention-days D]
+                             [--webhook-bind ADDR:PORT|off] [--trigger-clock FILE]
                orchestratord --request VERB [--args JSON] [--data-dir DIR]
 
         Serves one data directory on DATA/orchestrator.sock (docs/daemon.md, docs/protocol.md).
@@ -70,6 +85,10 @@ public struct DaemonOptions: Sendable, Equatable {
           --event-retention-days D   delete events older than D days, hourly (default 30; 0 keeps them)
           --log-retention-days D     delete the step logs of tasks finished D days ago (default 30; 0 keeps)
           --task-retention-days D    delete tasks finished D days ago with their history (default 0: keep)
+          --webhook-bind ADDR:PORT   where webhook Triggers listen (default 127.0.0.1:8787, started only
+                              once a webhook Trigger is applied; port 0 picks a free one; `off`: never)
+          --trigger-clock FILE       read the triggers' clock from FILE (seconds since the epoch) instead
+                              of the system clock: for tests and dry runs of schedules
           --request VERB      send one request to the running daemon and print the answer lines
           --args JSON         the request's args object (with --request)
           --help, --version
@@ -90,7 +109,7 @@ public struct DaemonOptions: Sendable, Equatable {
         var index = 0
         let known = [
             "--foreground", "--workers", "--data-dir", "--drain-timeout", "--event-retention-days", "--log-retention-days",
-            "--task-retention-days", "--request", "--args", "--help", "--version",
+            "--task-retention-days", "--webhook-bind", "--trigger-clock", "--request", "--args", "--help", "--version",
         ]
 
         func value(_ flag: String, inline: String?) throws(DaemonUsageError) -> String {
@@ -138,6 +157,27 @@ public struct DaemonOptions: Sendable, Equatable {
                 case "--log-retention-days": options.logRetentionDays = days
                 default: options.taskRetentionDays = days
                 }
+            case "--webhook-bind":
+                let text = try value(flag, inline: inline)
+                if text == "off" {
+                    options.webhookDisabled = true
+                    options.webhookPort = nil
+                } else {
+                    guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]),
+                        text[..<colon] == "127.0.0.1" || text[..<colon] == "localhost"
+                    else {
+                        throw DaemonUsageError(
+                            "`--webhook-bind` takes 127.0.0.1:PORT or `off`, not `\(text)`",
+                            help: "webhooks listen on the loopback interface only; put a reverse proxy in front to receive from outside")
+                    }
+                    options.webhookAddress = "127.0.0.1"
+                    options.webhookPort = port
+                    options.webhookDisabled = false
+                }
+            case "--trigger-clock":
+                let text = try value(flag, inline: inline)
+                guard !text.isEmpty else { throw DaemonUsageError("`--trigger-clock` needs a file") }
+                options.triggerClockFile = text.hasPrefix("/") ? text : currentDirectory + "/" + text
             case "--request": requestVerb = try value(flag, inline: inline)
             case "--args": requestArgs = try value(flag, inline: inline)
             default:

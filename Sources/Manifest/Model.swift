@@ -58,7 +58,6 @@ public enum ResourceKind: String, Sendable, Hashable, CaseIterable {
     /// warning per document says so).
     public var storedOnlyReason: String? {
         switch self {
-        case .trigger: return "nothing fires Triggers yet: start tasks with `orchestrator run`"
         case .workflowStore, .storeBackendProvider: return "store_inputs, store_outputs and store_put do not run yet"
         default: return nil
         }

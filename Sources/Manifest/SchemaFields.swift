@@ -100,7 +100,7 @@ private func f(_ key: String, _ type: FieldType, required: Bool = false, default
 }
 
 private let runnerNotYet = FieldStatus.notExecuted("stored; the daemon's logging is configured by its own options, not by a RuntimePolicy's observability")
-private let triggerNotYet = FieldStatus.notExecuted("Triggers are stored; nothing fires them yet")
+private let crdRefNotYet = FieldStatus.notExecuted("webhook plugins of a CRD are stored; they are never run")
 private let storeNotYet = FieldStatus.notExecuted("WorkflowStores and StoreBackendProviders are stored; store_inputs/store_outputs/store_put do not run yet")
 private let crdHookNotYet = FieldStatus.notExecuted("CRD hooks and plugins are stored; they are never run")
 private let spawnNotYet = FieldStatus.notExecuted("spawn_task/spawn_tasks post-actions are not run")
@@ -348,38 +348,38 @@ extension SchemaLevel {
         // Trigger
         case .triggerSpec:
             return [
-                f("cron", .object(.triggerCron), triggerNotYet), f("event", .object(.triggerEvent), triggerNotYet),
-                f("action", .object(.triggerAction), required: true, triggerNotYet),
-                f("concurrencyPolicy", .values(["Allow", "Forbid", "Replace"]), default: "Forbid", triggerNotYet),
-                f("suspend", .bool, default: "false", triggerNotYet), f("historyLimit", .object(.triggerHistoryLimit), triggerNotYet),
-                f("throttle", .object(.triggerThrottle), triggerNotYet),
+                f("cron", .object(.triggerCron)), f("event", .object(.triggerEvent)),
+                f("action", .object(.triggerAction), required: true),
+                f("concurrencyPolicy", .values(["Allow", "Forbid", "Replace"]), default: "Forbid"),
+                f("suspend", .bool, default: "false"), f("historyLimit", .object(.triggerHistoryLimit)),
+                f("throttle", .object(.triggerThrottle)),
             ]
-        case .triggerCron: return [f("schedule", .string, required: true, triggerNotYet), f("timezone", .string, default: "UTC", triggerNotYet)]
+        case .triggerCron: return [f("schedule", .string, required: true), f("timezone", .string, default: "UTC")]
         case .triggerEvent:
             return [
-                f("source", .values(["task_completed", "task_failed", "webhook", "filesystem"]), required: true, triggerNotYet),
-                f("filter", .object(.triggerFilter), triggerNotYet), f("webhook", .object(.triggerWebhook), triggerNotYet),
-                f("filesystem", .object(.triggerFilesystem), triggerNotYet),
+                f("source", .values(["task_completed", "task_failed", "webhook", "filesystem"]), required: true),
+                f("filter", .object(.triggerFilter)), f("webhook", .object(.triggerWebhook)),
+                f("filesystem", .object(.triggerFilesystem)),
             ]
-        case .triggerFilter: return [f("workflow", .string, triggerNotYet), f("condition", .string, triggerNotYet)]
+        case .triggerFilter: return [f("workflow", .string), f("condition", .string)]
         case .triggerWebhook:
             return [
-                f("secret", .object(.webhookSecret), triggerNotYet), f("signatureHeader", .string, triggerNotYet),
-                f("crdRef", .string, triggerNotYet),
+                f("secret", .object(.webhookSecret)), f("signatureHeader", .string),
+                f("crdRef", .string, crdRefNotYet),
             ]
-        case .webhookSecret: return [f("fromRef", .string, required: true, triggerNotYet)]
+        case .webhookSecret: return [f("fromRef", .string, required: true)]
         case .triggerFilesystem:
             return [
-                f("paths", .strings, required: true, triggerNotYet), f("events", .strings, default: "[create, modify, delete]", triggerNotYet),
-                f("debounce_ms", .integer(minimum: 0), default: "500", triggerNotYet),
+                f("paths", .strings, required: true), f("events", .strings, default: "[create, modify, delete]"),
+                f("debounce_ms", .integer(minimum: 0), default: "500"),
             ]
         case .triggerAction:
             return [
-                f("workflow", .string, required: true, triggerNotYet), f("workspace", .string, required: true, triggerNotYet),
-                f("args", .stringListMap, triggerNotYet), f("start", .bool, default: "true", triggerNotYet),
+                f("workflow", .string, required: true), f("workspace", .string, required: true),
+                f("args", .stringListMap), f("start", .bool, default: "true"),
             ]
-        case .triggerHistoryLimit: return [f("successful", .integer(minimum: 0), triggerNotYet), f("failed", .integer(minimum: 0), triggerNotYet)]
-        case .triggerThrottle: return [f("minInterval", .integer(minimum: 0), default: "0", triggerNotYet)]
+        case .triggerHistoryLimit: return [f("successful", .integer(minimum: 0)), f("failed", .integer(minimum: 0))]
+        case .triggerThrottle: return [f("minInterval", .integer(minimum: 0), default: "0")]
         // WorkflowStore, StoreBackendProvider
         case .workflowStoreSpec:
             return [

@@ -25,9 +25,14 @@ public enum TaskCreation {
     /// Creates a task for `workflow` as applied now in `project`. `compiled`: the workflow's graph
     /// as the caller's `apply` compiled it from the same resources (`run`), so that it is not
     /// compiled again; nil compiles the snapshot.
+    ///
+    /// `within` runs first in the transaction that inserts the task (a trigger claims its fire
+    /// there; when it throws, nothing is created). `origin` is added to `task_created`'s payload.
+    /// `queue`: the task is queued for a daemon's worker in the same transaction.
     public static func create(
         store: any ResourceStore, tasks: any TaskStore, project: String, workflow: String, workspace: String?, goal: String,
-        name: String?, options: TaskOptions, compiled: WorkflowGraph? = nil
+        name: String?, options: TaskOptions, compiled: WorkflowGraph? = nil, origin: JSONValue? = nil, queue: Bool = false,
+        within: ((any TaskWriter, TaskRecord) throws -> Void)? = nil
     ) throws -> Created {
         let snapshot = try PinnedWorkflow.snapshot(store, project: project)
         let pinned =
@@ -55,20 +60,20 @@ public enum TaskCreation {
             workspace: pinned.workspaceName, goal: goal, status: .created, graphHash: pinned.graph.contentHash, snapshot: snapshot,
             options: options, cycle: 0, finalizedCycle: 0, consecutiveFailures: 0, pauseRequested: false, runnerPID: nil,
             runnerStart: nil, reason: nil, createdAt: now, updatedAt: now, startedAt: nil, finishedAt: nil)
+        var created: [(key: String, value: JSONValue)] = [
+            ("name", .string(task.name)), ("project", .string(project)), ("workflow", .string(workflow)),
+            ("workspace", .string(pinned.workspaceName)), ("goal", .string(goal)),
+            ("graph_hash", .string(pinned.graph.contentHash)), ("items", .int(Int64(items.count))),
+            ("loop", .string(pinned.graph.loop.mode.rawValue)),
+            ("max_cycles", pinned.graph.loop.cycleLimit.map { .int(Int64($0)) } ?? .null),
+        ]
+        if let origin { created.append(("origin", origin)) }
         try tasks.write { writer in
+            try within?(writer, task)
             try writer.insertTask(task)
             for item in items { try writer.insertItem(item, task: id) }
-            try writer.append(
-                NewEvent(
-                    .taskCreated,
-                    payload: masker.mask(
-                        .object([
-                            ("name", .string(task.name)), ("project", .string(project)), ("workflow", .string(workflow)),
-                            ("workspace", .string(pinned.workspaceName)), ("goal", .string(goal)),
-                            ("graph_hash", .string(pinned.graph.contentHash)), ("items", .int(Int64(items.count))),
-                            ("loop", .string(pinned.graph.loop.mode.rawValue)),
-                            ("max_cycles", pinned.graph.loop.cycleLimit.map { .int(Int64($0)) } ?? .null),
-                        ]))), task: id)
+            try writer.append(NewEvent(.taskCreated, payload: masker.mask(.object(created))), task: id)
+            if queue { _ = try writer.enqueue(task: id) }
         }
         return Created(task: task, pinned: pinned)
     }

@@ -37,12 +37,7 @@ extension SQLiteTaskStore {
 
     @discardableResult
     public func appendDaemonEvent(_ type: EventType, incarnation: Int64?, payload: JSONValue) throws -> Int64 {
-        try write { _ in
-            try database.run(
-                "INSERT INTO daemon_events (type, incarnation, timestamp, payload) VALUES (?, ?, ?, ?)",
-                [.text(type.rawValue), incarnation.map { .integer($0) } ?? .null, .text(StoreClock.timestamp()), .text(JSONWriter().string(payload))])
-            return database.lastInsertID
-        }
+        try write { writer in try writer.appendDaemonEvent(type, incarnation: incarnation, payload: payload) }
     }
 
     public func daemonEvents(after: Int64, limit: Int?) throws -> [DaemonEventRecord] {

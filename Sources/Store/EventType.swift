@@ -38,6 +38,17 @@ public enum EventType: String, Sendable, CaseIterable, Comparable {
     case daemonRestarted = "daemon_restarted"
     case daemonDraining = "daemon_draining"
     case socketPeerRefused = "socket_peer_refused"
+    // Triggers (docs/triggers.md): the daemon's events, with the trigger in the payload.
+    case triggerFired = "trigger_fired"
+    case triggerSkipped = "trigger_skipped"
+    case triggerFailed = "trigger_failed"
+    /// A trigger was armed, changed or removed, or could not be armed (a watch refused, a port taken).
+    case triggerArmed = "trigger_armed"
+    case triggerDisarmed = "trigger_disarmed"
+    case triggerSuspended = "trigger_suspended"
+    case triggerResumed = "trigger_resumed"
+    case webhookRefused = "webhook_refused"
+    case webhookListening = "webhook_listening"
 
     public static func < (a: EventType, b: EventType) -> Bool { a.rawValue < b.rawValue }
 

@@ -276,18 +276,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
     // MARK: the daemon's queue
 
     public func enqueue(_ id: String) throws -> Int {
-        try sqliteWrite { writer in
-            guard let row = try writer.database.query("SELECT status, cycle FROM tasks WHERE id = ?", [.text(id)]).first,
-                let text = row[0].text, let status = TaskStatus(rawValue: text)
-            else { throw StoreError("no task \(id)") }
-            guard status == .created || status.isResumable else { throw StoreError("task \(id) is \(status.rawValue); it cannot be queued") }
-            try writer.setTask(id, [("queued_at", .text(StoreClock.timestamp()))])
-            let position = try SQLiteTaskStore.position(id, in: writer.database) ?? 1
-            try writer.append(
-                NewEvent(.taskQueued, cycle: (row[1].integer ?? 0) > 0 ? Int(row[1].integer ?? 0) : nil, payload: .object([("position", .int(Int64(position)))])),
-                task: id)
-            return position
-        }
+        try write { writer in try writer.enqueue(task: id) }
     }
 
     public func nextQueued(excluding: Set<String>) throws -> TaskRecord? {

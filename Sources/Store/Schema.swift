@@ -183,6 +183,44 @@ public enum Schema {
                 CREATE INDEX tasks_by_created ON tasks (created_at, id);
                 CREATE INDEX tasks_by_name ON tasks (name);
                 """),
+        Migration(
+            version: 7, summary: "triggers: each fire claimed once (the task it created, or why none was), suspensions, the task-end cursor",
+            sql: """
+                -- One row per fire of a trigger, keyed by what makes it one fire (the scheduled
+                -- instant of a cron fire, the event of a task end, a webhook delivery): the insert
+                -- is the claim, in the transaction that creates the task, so a fire creates at most
+                -- one task however many daemons share the store.
+                CREATE TABLE trigger_fires (
+                    project      TEXT NOT NULL,
+                    trigger      TEXT NOT NULL,
+                    fire_key     TEXT NOT NULL,
+                    source       TEXT NOT NULL,
+                    outcome      TEXT NOT NULL,     -- fired, skipped, failed, armed
+                    reason       TEXT,
+                    task_id      TEXT,
+                    scheduled_at INTEGER,          -- seconds since the epoch (cron fires and arming)
+                    fired_at     INTEGER NOT NULL, -- seconds since the epoch, by the trigger clock
+                    recorded_at  TEXT NOT NULL,
+                    PRIMARY KEY (project, trigger, fire_key)
+                );
+                CREATE INDEX trigger_fires_by_time ON trigger_fires (project, trigger, fired_at);
+                CREATE INDEX trigger_fires_by_task ON trigger_fires (task_id) WHERE task_id IS NOT NULL;
+                -- `trigger suspend|resume`: overrides the manifest's `suspend` until the Trigger is
+                -- applied with a change (a new generation).
+                CREATE TABLE trigger_overrides (
+                    project    TEXT NOT NULL,
+                    trigger    TEXT NOT NULL,
+                    suspended  INTEGER NOT NULL,
+                    generation INTEGER NOT NULL,
+                    changed_at TEXT NOT NULL,
+                    PRIMARY KEY (project, trigger)
+                );
+                -- How far the task-end triggers have read the event log.
+                CREATE TABLE trigger_cursors (
+                    name     TEXT PRIMARY KEY,
+                    event_id INTEGER NOT NULL
+                );
+                """),
     ]
 
     /// Brings `database` to the newest schema. A database newer than this build is refused

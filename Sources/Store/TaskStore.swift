@@ -33,6 +33,7 @@ public protocol TaskStore: AnyObject, Sendable {
     var dataDirectory: String { get }
 
     /// Runs `body` in one transaction: all of its writes are committed together, or none.
+    @discardableResult
     func write<T>(_ body: (any TaskWriter) throws -> T) throws -> T
 
     func task(_ id: String) throws -> TaskRecord?
@@ -101,6 +102,29 @@ public protocol TaskStore: AnyObject, Sendable {
     func daemonEvents(after: Int64, limit: Int?) throws -> [DaemonEventRecord]
     /// Tasks waiting for a re-executed runner (`restart_pending`), oldest first.
     func tasksAwaitingRestart() throws -> [TaskRecord]
+
+    // Triggers (docs/triggers.md "Exactly once").
+    /// A trigger's fires, newest first.
+    func triggerFires(_ trigger: TriggerKey, limit: Int) throws -> [TriggerFireRecord]
+    /// The latest scheduled instant of a trigger's cron fires and arming (seconds since the epoch).
+    func lastScheduledFire(_ trigger: TriggerKey) throws -> Int64?
+    /// Claims a fire that creates no task (skipped, failed, armed) with its event, in one
+    /// transaction; false when the fire was claimed already (by this or another daemon).
+    func recordTriggerFire(_ fire: TriggerFireRecord, event: (type: EventType, incarnation: Int64?, payload: JSONValue)?) throws -> Bool
+    func triggerOverride(_ trigger: TriggerKey) throws -> TriggerOverride?
+    /// `trigger suspend|resume`: holds while the Trigger keeps `generation`.
+    func setTriggerOverride(_ trigger: TriggerKey, suspended: Bool, generation: Int) throws
+    /// `task_completed` and `task_failed` events after an event id, oldest first.
+    func taskEnds(after eventID: Int64, limit: Int) throws -> [TaskEnd]
+    /// The newest event id (0: none).
+    func lastEventID() throws -> Int64
+    func triggerCursor(_ name: String) throws -> Int64?
+    /// Moves a cursor forward (never back).
+    func setTriggerCursor(_ name: String, to eventID: Int64) throws
+    /// The tasks a trigger created, newest first, with their status.
+    func triggerTasks(_ trigger: TriggerKey) throws -> [(taskID: String, status: TaskStatus)]
+    /// The fire that created a task, nil when no trigger did.
+    func fire(ofTask taskID: String) throws -> TriggerFireRecord?
 }
 
 extension TaskStore {
@@ -171,4 +195,19 @@ public protocol TaskWriter {
     ) throws
     /// Records a decision not to run a step (so a resume does not decide it again).
     func skipRun(task: String, cycle: Int, step: String, item: String?, outcome: JSONValue) throws
+
+    /// Marks a task (created, paused or interrupted) as waiting for a daemon's worker and records
+    /// `task_queued`; returns its position (1: next).
+    func enqueue(task id: String) throws -> Int
+    /// Asks a running task's runner to pause at its next step boundary.
+    func requestPause(task id: String) throws
+    /// Appends an event that belongs to no task; returns its id.
+    @discardableResult
+    func appendDaemonEvent(_ type: EventType, incarnation: Int64?, payload: JSONValue) throws -> Int64
+    /// Claims a fire of a trigger: false when it was claimed already (the caller creates nothing).
+    func claimTriggerFire(_ fire: TriggerFireRecord) throws -> Bool
+    /// The trigger's tasks that are neither completed nor failed, oldest first.
+    func unfinishedTasks(of trigger: TriggerKey) throws -> [(taskID: String, status: TaskStatus)]
+    /// When the trigger last created a task (trigger clock, seconds since the epoch).
+    func lastFiredAt(_ trigger: TriggerKey) throws -> Int64?
 }

@@ -136,3 +136,28 @@ public struct CivilTime: Sendable, Hashable, Comparable, CustomStringConvertible
     /// 0 = Sunday for a day count since 1970-01-01 (a Thursday).
     static func weekday(days: Int) -> Int { ((days % 7) + 11) % 7 }
 }
+
+/// A clock read from a file holding seconds since the epoch (one integer), read at every
+/// `now()`: the daemon's `--trigger-clock FILE`, so a test (or a dry run of a schedule) moves time
+/// for a real daemon process without waiting. When the file cannot be read or holds no integer,
+/// the last value read stands (the system time before the first good read).
+public final class FileClock: TriggerClock {
+    public let path: String
+    private let last: Locked<Instant?>
+
+    public init(path: String) {
+        self.path = path
+        last = Locked(nil)
+    }
+
+    public func now() -> Instant {
+        if let bytes = readFileBytes(path, limit: 64),
+            let seconds = Int64(String(decoding: bytes.filter { $0 > 0x20 }, as: UTF8.self))
+        {
+            let instant = Instant(secondsSinceEpoch: seconds)
+            last.withLock { $0 = instant }
+            return instant
+        }
+        return last.withLock { $0 } ?? SystemClock().now()
+    }
+}
