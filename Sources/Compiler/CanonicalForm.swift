@@ -61,6 +61,19 @@ public enum CanonicalForm {
             out.int("maxItemStepFailures", safety.maxItemStepFailures)
             out.int("minCycleIntervalSecs", safety.minCycleIntervalSecs)
             out.string("onDrift", safety.onDrift.rawValue)
+            // Only when written, so the hashes of workflows without invariants stay as they were.
+            if !safety.invariants.isEmpty {
+                out.list("invariants", safety.invariants) { out, invariant in
+                    out.string("name", invariant.name)
+                    out.string("command", invariant.command)
+                    out.int("expectExit", invariant.expectExit)
+                    out.string("captureAs", invariant.captureAs)
+                    out.string("assert", invariant.assertion?.text)
+                    out.list("checkAt", invariant.checkAt) { out, point in out.string("point", point.rawValue) }
+                    out.string("onViolation", invariant.onViolation.rawValue)
+                    out.list("protectedFiles", invariant.protectedFiles) { out, file in out.string("file", file) }
+                }
+            }
         }
         if let rules = graph.finalizeRules {
             out.list("finalize", rules) { out, rule in

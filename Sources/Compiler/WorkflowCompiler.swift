@@ -1,5 +1,6 @@
 import Diagnostics
 import Manifest
+import YAML
 
 // One workflow -> its step graph: kinds, scopes, bindings, variables, segments, loop and safety.
 
@@ -116,6 +117,7 @@ extension CompileContext {
             }
         }
         let safety = spec.safety
+        let invariants = compileInvariants(safety.invariants, resource: resource, declared: allVariables)
         var graph = WorkflowGraph(
             name: resource.name, project: state.project, file: resource.file, nameRange: resource.metadata.name.range,
             steps: steps, segments: segments, loop: loop,
@@ -123,7 +125,7 @@ extension CompileContext {
                 maxConsecutiveFailures: safety.consecutiveFailureLimit, autoRollback: safety.rollsBack,
                 checkpointStrategy: safety.checkpoint, stepTimeoutSecs: safety.stepTimeoutSecs?.value,
                 binarySnapshot: safety.binarySnapshot?.value ?? false, maxItemStepFailures: safety.itemStepFailureLimit,
-                minCycleIntervalSecs: safety.minCycleIntervalSecs?.value, onDrift: safety.drift),
+                minCycleIntervalSecs: safety.minCycleIntervalSecs?.value, onDrift: safety.drift, invariants: invariants),
             finalizeRules: finalizeRules, maxParallel: spec.maxParallel?.value, staggerDelayMs: spec.staggerDelayMs?.value,
             contentHash: "")
         graph.itemsFrom = spec.itemsFrom.map { ItemsSource(tasksJSON: $0.tasksJSON.value, when: $0.when?.text ?? ItemsSource.defaultWhen) }
@@ -131,6 +133,63 @@ extension CompileContext {
         graph.fieldsNotExecuted = resource.notExecutedSettings
         checkSelfReferentialWorkspaces(graph, spec: spec, resource: resource)
         return graph
+    }
+
+    /// `safety.invariants` (their fields were type-checked by the decoder): each needs a command,
+    /// an assertion or protected files; the assertion is checked like any condition.
+    mutating func compileInvariants(_ node: Node?, resource: Resource, declared: Declarations) -> [CompiledInvariant] {
+        var compiled: [CompiledInvariant] = []
+        for entry in node?.sequence ?? [] {
+            func text(_ key: String) -> String? {
+                guard let scalar = entry[key]?.scalar, !(entry[key]?.isNull ?? true) else { return nil }
+                if case .string(let value) = scalar.value { return value }
+                return scalar.text
+            }
+            guard let name = text("name") else { continue }
+            var expectExit = 0
+            if case .int(let value)? = entry["expect_exit"]?.scalar?.value { expectExit = Int(value) }
+            var immutable = false
+            if case .bool(let flag)? = entry["immutable"]?.scalar?.value { immutable = flag }
+            var points: [CompiledInvariant.CheckPoint] = []
+            if let list = entry["check_at"] {
+                for item in list.sequence ?? [list] {
+                    guard let word = item.scalar?.text else { continue }
+                    if let point = CompiledInvariant.CheckPoint(rawValue: word) {
+                        points.append(point)
+                    } else {
+                        let all = CompiledInvariant.CheckPoint.allCases.map(\.rawValue)
+                        report(
+                            .invariantCheckPoint, "invariant `\(name)`: `\(word)` is not a check point", file: resource.file, range: item.range,
+                            help: Suggestions.closest(to: word, in: all).map { "did you mean `\($0)`?" } ?? "one of " + all.joined(separator: ", "))
+                    }
+                }
+            } else {
+                points = [.afterImplement, .beforeComplete]
+            }
+            let protected = entry["protected_files"]?.sequence?.compactMap { $0.scalar?.text } ?? []
+            let captureAs = text("capture_as")
+            var assertion: CompiledExpression?
+            if let node = entry["assert_expr"], let source = text("assert_expr") {
+                var scope = declared
+                scope.declare("exit_code", .int, overriding: true)
+                if let captureAs { scope.declare(captureAs, .string, overriding: true) }
+                assertion = checkExpression(
+                    ExpressionSource(text: source, node: node), file: resource.file, declared: scope, what: "invariant `\(name)` assert_expr",
+                    undeclaredHelp: "an invariant's assert_expr reads the pipeline's variables, `exit_code` and its `capture_as`")
+            }
+            let command = text("command")
+            if command == nil && assertion == nil && protected.isEmpty {
+                report(
+                    .invariantCheckPoint, "invariant `\(name)` checks nothing: it has no command, assert_expr or protected_files",
+                    file: resource.file, range: entry.range, help: "add `command: ...` (it holds when it exits expect_exit, default 0)")
+            }
+            compiled.append(
+                CompiledInvariant(
+                    name: name, description: text("description") ?? "", command: command, expectExit: expectExit, captureAs: captureAs,
+                    assertion: assertion, immutable: immutable, checkAt: points,
+                    onViolation: text("on_violation").flatMap(CompiledInvariant.OnViolation.init(rawValue:)) ?? .halt, protectedFiles: protected))
+        }
+        return compiled
     }
 
     // MARK: steps

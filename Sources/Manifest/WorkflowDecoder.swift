@@ -66,12 +66,8 @@ extension ManifestDecoder {
                     at: entry.key.range,
                     help: "it bounds `spawn_task`/`spawn_tasks` post-actions, which this tool does not run; remove it to silence this warning")
             }
-            if let (key, invariants) = context.stored(safety, "invariants", mapping: false, list: true) {
+            if let (_, invariants) = context.stored(safety, "invariants", mapping: false, list: true) {
                 spec.safety.invariants = invariants
-                context.warning(
-                    .notExecuted, "`safety.invariants` are accepted and stored but not checked by this tool",
-                    at: key.range,
-                    help: "check them in a command step or the workspace's `self_test` instead; remove them to silence this warning")
             }
         }
 

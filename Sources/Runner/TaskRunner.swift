@@ -141,6 +141,8 @@ struct RunnerState {
     var pendingConsecutiveFailures: Int?
     /// (cycle|step|) of generate_items batches already applied (an items_generated event exists).
     var appliedGenerations = Set<String>()
+    /// The digests of invariants' protected files when this runner began.
+    var protectedBaseline: [String: String]?
 }
 
 public final class TaskRunner: @unchecked Sendable {
@@ -271,6 +273,8 @@ public final class TaskRunner: @unchecked Sendable {
         }
         do {
             try loadState()
+            // Protected files are compared with the task's start: take (or read back) their digests now.
+            if graph.safety.invariants.contains(where: { !$0.protectedFiles.isEmpty }) { _ = protectedBaseline() }
             // The workspace's init_script: before the first cycle and after every resume.
             guard try runSessionInit(resuming: resuming) else { return try tasks.task(taskID) ?? task }
             try runLoop()
@@ -316,7 +320,18 @@ public final class TaskRunner: @unchecked Sendable {
                 ledger.taskStopped = false
                 progress(.cycleStarted, cycle: cycle)
             }
+            let newCycle = !cycleStarted
             cycleStarted = false
+            // The checkpoint before the cycle's first step (a resume takes it when it is missing),
+            // then the invariants checked before each cycle.
+            if case .failTask(let reason) = try ensureCheckpoint(cycle) {
+                try finish(.failed, reason: reason)
+                return
+            }
+            if newCycle, case .pause = try checkInvariants(.beforeCycle, cycle: cycle) {
+                try finishPaused()
+                return
+            }
             switch try runCycle(cycle) {
             case .pause:
                 try finishPaused()
@@ -346,6 +361,10 @@ public final class TaskRunner: @unchecked Sendable {
                 cycle += 1
                 cycleStartedAt = monotonicMilliseconds()
             case .end(let status, let reason, let unresolved):
+                if status == .completed, case .pause = try checkInvariants(.beforeComplete, cycle: cycle) {
+                    try finishPaused()
+                    return
+                }
                 try finish(status, reason: reason, payload: [("cycles", .int(Int64(cycle))), ("unresolved_items", .int(Int64(unresolved)))])
                 return
             }
@@ -412,6 +431,8 @@ public final class TaskRunner: @unchecked Sendable {
             if let reason = failure.withLock({ $0 }) { return .failTask(reason) }
             if pauseFlag.withLock({ $0 }) { return .pause }
             try applyGenerated(cycle: cycle, segment: segment)
+            // after_implement: once the segment holding an implement step has run.
+            if steps.contains(where: { $0.isImplementStep }), case .pause = try checkInvariants(.afterImplement, cycle: cycle) { return .pause }
         }
         return .next
     }
@@ -509,6 +530,7 @@ public final class TaskRunner: @unchecked Sendable {
         if case .chain = step.kind {
             return try runChain(step, cycle: cycle, item: item, prehookEvent: prehookEvent)
         }
+        if step.kind == .builtin(.self_restart), case .pause = try checkInvariants(.beforeRestart, cycle: cycle) { return .pause }
         return try execute(step, cycle: cycle, item: item, prehookEvent: prehookEvent)
     }
 

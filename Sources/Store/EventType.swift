@@ -21,6 +21,13 @@ public enum EventType: String, Sendable, CaseIterable, Comparable {
     case selfRestartRequested = "self_restart_requested"
     /// The workspace's init_script failed (at start or resume): the task is paused.
     case initFailed = "init_failed"
+    // Safety (docs/safety.md).
+    case checkpointCreated = "checkpoint_created"
+    case rolledBack = "rolled_back"
+    case invariantChecked = "invariant_checked"
+    case invariantViolated = "invariant_violated"
+    /// The digests of the invariants' protected files when the task started.
+    case protectedFilesRecorded = "protected_files_recorded"
     // Items.
     case itemsGenerated = "items_generated"
     case itemsGenerationFailed = "items_generation_failed"
