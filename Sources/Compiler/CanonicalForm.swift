@@ -87,6 +87,13 @@ public enum CanonicalForm {
         }
         out.int("maxParallel", graph.maxParallel)
         out.int("staggerDelayMs", graph.staggerDelayMs)
+        // Only when set, so the hashes of workflows without it stay as they were.
+        if let isolation = graph.itemIsolation {
+            out.object("itemIsolation") { out in
+                out.string("branchPrefix", isolation.branchPrefix)
+                out.bool("removeWhenDone", isolation.removeWhenDone)
+            }
+        }
         return out.bytes
     }
 }

@@ -308,6 +308,19 @@ public struct FinalizeRuleBinding: Sendable, Hashable {
     public var reason: String?
 }
 
+/// Item isolation by git worktrees (docs/safety.md "Item isolation").
+public struct ItemIsolation: Sendable, Hashable {
+    /// Branches are `PREFIX/ITEM` (default `orchestrator/TASK`).
+    public var branchPrefix: String?
+    /// Worktrees are removed when the task ends (`after_workflow`) or kept (`never`).
+    public var removeWhenDone: Bool
+
+    public init(branchPrefix: String?, removeWhenDone: Bool) {
+        self.branchPrefix = branchPrefix
+        self.removeWhenDone = removeWhenDone
+    }
+}
+
 /// Where a workflow's items come from when it says `items_from` (state-files.md).
 public struct ItemsSource: Sendable, Hashable {
     /// The tasks.json, relative to the workspace root.
@@ -351,6 +364,8 @@ public struct WorkflowGraph: Sendable, Hashable {
     public var fieldsNotExecuted: [String] = []
     /// `items_from`: the items are the tasks of this tasks.json that `when` selects.
     public var itemsFrom: ItemsSource?
+    /// `item_isolation: {strategy: git_worktree}`: each item's steps run in its own git worktree.
+    public var itemIsolation: ItemIsolation?
 
     /// The top-level step with this id.
     public func step(_ id: String) -> CompiledStep? { steps.first(where: { $0.id == id }) }

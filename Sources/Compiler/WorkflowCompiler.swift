@@ -129,6 +129,9 @@ extension CompileContext {
             finalizeRules: finalizeRules, maxParallel: spec.maxParallel?.value, staggerDelayMs: spec.staggerDelayMs?.value,
             contentHash: "")
         graph.itemsFrom = spec.itemsFrom.map { ItemsSource(tasksJSON: $0.tasksJSON.value, when: $0.when?.text ?? ItemsSource.defaultWhen) }
+        if let isolation = spec.itemIsolation, isolation.strategy?.value == "git_worktree" {
+            graph.itemIsolation = ItemIsolation(branchPrefix: isolation.branchPrefix?.value, removeWhenDone: isolation.cleanup?.value != "never")
+        }
         graph.contentHash = CanonicalForm.hash(of: graph)
         graph.fieldsNotExecuted = resource.notExecutedSettings
         checkSelfReferentialWorkspaces(graph, spec: spec, resource: resource)

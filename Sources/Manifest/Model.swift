@@ -562,9 +562,25 @@ public struct ItemsFromSpec: Sendable {
     }
 }
 
+/// `item_isolation` (docs/safety.md "Item isolation").
+public struct ItemIsolationSpec: Sendable {
+    /// `none` or `git_worktree`.
+    public var strategy: Located<String>?
+    public var branchPrefix: Located<String>?
+    /// `after_workflow` or `never`.
+    public var cleanup: Located<String>?
+
+    public init(strategy: Located<String>?, branchPrefix: Located<String>?, cleanup: Located<String>?) {
+        self.strategy = strategy
+        self.branchPrefix = branchPrefix
+        self.cleanup = cleanup
+    }
+}
+
 public struct WorkflowSpec: Sendable {
     public var steps: [StepSpec] = []
     public var itemsFrom: ItemsFromSpec?
+    public var itemIsolation: ItemIsolationSpec?
     public var loop = LoopSpec()
     public var maxParallel: Located<Int>?
     public var staggerDelayMs: Located<Int>?

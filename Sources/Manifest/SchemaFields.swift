@@ -185,7 +185,7 @@ extension SchemaLevel {
                 f("steps", .objects(.step), required: true), f("loop", .object(.loop)), f("max_parallel", .integer(minimum: 1), default: "1"),
                 f("stagger_delay_ms", .integer(minimum: 0)), f("safety", .object(.safety)), f("finalize", .object(.finalize)),
                 f("items_from", .object(.itemsFrom), .ours),
-                f("item_isolation", .object(.itemIsolation), .notExecuted("items share the workspace")),
+                f("item_isolation", .object(.itemIsolation)),
                 f("adaptive", .object(.adaptive), .notExecuted("no adaptive planner runs")),
                 f("dynamic_steps", .objectOrObjects(.dynamicStep), .notExecuted("no dynamic step runs")),
             ]

@@ -4,7 +4,7 @@ import YAML
 extension ManifestDecoder {
     /// Workflow fields that are accepted and stored but not executed (warned).
     static let workflowStoredOnly: [(key: String, mapping: Bool, list: Bool)] = [
-        ("item_isolation", true, false), ("adaptive", true, false), ("dynamic_steps", true, true),
+        ("adaptive", true, false), ("dynamic_steps", true, true),
     ]
 
     /// Step fields that are accepted and stored (not warned: they only feed features this tool
@@ -89,6 +89,12 @@ extension ManifestDecoder {
             let path = context.nonEmptyString(itemsFrom, "tasks_json", required: true)
             let when = context.expression(itemsFrom, "when")
             if let path { spec.itemsFrom = ItemsFromSpec(tasksJSON: path, when: when) }
+        }
+
+        if let isolation = context.nested(fields, "item_isolation", .itemIsolation) {
+            spec.itemIsolation = ItemIsolationSpec(
+                strategy: context.string(isolation, "strategy"), branchPrefix: context.nonEmptyString(isolation, "branch_prefix"),
+                cleanup: context.string(isolation, "cleanup"))
         }
 
         for field in workflowStoredOnly {

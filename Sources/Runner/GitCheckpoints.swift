@@ -98,7 +98,7 @@ public struct GitCheckpoints: Sendable {
 
     /// Runs `git ARGS` in the root; its stdout, or the failure with its stderr.
     @discardableResult
-    public func git(_ arguments: [String], environment: [String: String] = [:]) throws(GitFailure) -> String {
+    public func git(_ arguments: [String], environment: [String: String] = [:], input: [UInt8]? = nil) throws(GitFailure) -> String {
         let scratch = try temporaryDirectory()
         defer { removeTree(scratch) }
         var variables = environment
@@ -111,8 +111,8 @@ public struct GitCheckpoints: Sendable {
         }
         let request = ProcessRequest(
             command: (["git"] + arguments).map { ShellQuoting.singleQuoted($0) }.joined(separator: " "), workingDirectory: root, environment: variables,
-            inheritedVariables: ["PATH", "HOME", "USER", "LANG"], stdoutLogPath: scratch + "/stdout", stderrLogPath: scratch + "/stderr",
-            timeout: .seconds(300))
+            inheritedVariables: ["PATH", "HOME", "USER", "LANG"], standardInput: input.map { .bytes($0) } ?? .null,
+            stdoutLogPath: scratch + "/stdout", stderrLogPath: scratch + "/stderr", timeout: .seconds(300))
         let result: ProcessResult
         do {
             result = try ProcessLauncher.runBlocking(request)

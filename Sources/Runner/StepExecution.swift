@@ -481,7 +481,8 @@ extension TaskRunner {
         unlink(paths.stdout)
         unlink(paths.stderr)
         var request = ProcessRequest(
-            command: prepared.command ?? "true", workingDirectory: pinned.root, environment: childEnvironment(adding: prepared.environment),
+            command: prepared.command ?? "true", workingDirectory: itemID.flatMap { ledger.items[$0]?.workingDirectory } ?? pinned.root,
+            environment: childEnvironment(adding: prepared.environment),
             standardInput: prepared.standardInput, stdoutLogPath: paths.stdout, stderrLogPath: paths.stderr,
             timeout: .seconds(timeout), terminationGracePeriod: options.terminationGrace, limits: prepared.limits, masker: masker)
         request.inheritedVariables = []

@@ -92,6 +92,8 @@ final class ItemState: @unchecked Sendable {
     var markedRunning = false
     /// A tasks.json item whose task was marked `in_progress` in the file by this runner.
     var markedInProgress = false
+    /// With item isolation: the item's git worktree, where its steps run this segment.
+    var workingDirectory: String?
 
     init(_ record: ItemRecord) {
         self.record = record
@@ -143,6 +145,8 @@ struct RunnerState {
     var appliedGenerations = Set<String>()
     /// The digests of invariants' protected files when this runner began.
     var protectedBaseline: [String: String]?
+    /// With item isolation: the snapshot the running segment's worktrees were made from.
+    var isolationBase: String?
 }
 
 public final class TaskRunner: @unchecked Sendable {
@@ -273,6 +277,8 @@ public final class TaskRunner: @unchecked Sendable {
         }
         do {
             try loadState()
+            // Worktrees a killed runner left behind.
+            removeWorktrees(reason: nil)
             // Protected files are compared with the task's start: take (or read back) their digests now.
             if graph.safety.invariants.contains(where: { !$0.protectedFiles.isEmpty }) { _ = protectedBaseline() }
             // The workspace's init_script: before the first cycle and after every resume.
@@ -403,6 +409,7 @@ public final class TaskRunner: @unchecked Sendable {
                     }
                     continue
                 }
+                if case .failTask(let reason) = try prepareWorktrees(worklist, cycle: cycle, segment: segment.index) { return .failTask(reason) }
                 let errors = Locked<[String]>([])
                 Workers.run(count: worklist.count, limit: segment.maxParallel, staggerMs: segment.staggerDelayMs) { [self] index in
                     let item = worklist[index]
@@ -426,6 +433,9 @@ public final class TaskRunner: @unchecked Sendable {
                         failure.withLock { $0 = $0 ?? "runner error: \(error)" }
                     }
                 }
+                // Each item's work lands in the workspace (also before a pause: its finished steps
+                // do not run again on resume).
+                try mergeWorktrees(worklist, cycle: cycle)
                 if let error = errors.withLock({ $0.first }) { throw RunnerError(error) }
             }
             if let reason = failure.withLock({ $0 }) { return .failTask(reason) }

@@ -26,6 +26,9 @@ public enum EventType: String, Sendable, CaseIterable, Comparable {
     case rolledBack = "rolled_back"
     case invariantChecked = "invariant_checked"
     case invariantViolated = "invariant_violated"
+    /// Item isolation: the items' worktrees made for a segment, and each item's work merged back.
+    case worktreesCreated = "worktrees_created"
+    case itemMerged = "item_merged"
     /// The digests of the invariants' protected files when the task started.
     case protectedFilesRecorded = "protected_files_recorded"
     // Items.

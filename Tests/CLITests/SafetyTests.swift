@@ -207,6 +207,98 @@ import Testing
         }
     }
 
+    static let isolated = """
+        apiVersion: orchestrator.dev/v2
+        kind: Workspace
+        metadata: {name: ws}
+        spec:
+          root_path: ws
+          qa_targets: [docs]
+        ---
+        apiVersion: orchestrator.dev/v2
+        kind: Workflow
+        metadata: {name: wf}
+        spec:
+          steps:
+            - id: edit
+              type: qa_testing
+              scope: item
+              command: "cat app.txt > seen-$(basename {qa_file_path}).txt; ls > files-$(basename {qa_file_path}).txt; sleep SLEEP; echo changed-by-$(basename {qa_file_path}) > app.txt"
+          max_parallel: 2
+          loop: {mode: once}
+          item_isolation: {strategy: git_worktree}
+        """
+
+    static func documents(_ workspace: String) throws {
+        try FileManager.default.createDirectory(atPath: workspace + "/docs", withIntermediateDirectories: true)
+        try "# a\n".write(toFile: workspace + "/docs/a.md", atomically: true, encoding: .utf8)
+        try "# b\n".write(toFile: workspace + "/docs/b.md", atomically: true, encoding: .utf8)
+        Self.git(workspace, ["add", "docs"])
+        Self.git(workspace, ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "docs"])
+    }
+
+    @Test("two items editing one file in isolated worktrees do not see each other's edits; the conflict names the path and the other item")
+    func isolatedItemsConflict() throws {
+        let root = try makeTemporaryDirectory("safety-isolation")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let workspace = try Self.repository(root)
+        try Self.documents(workspace)
+        _ = try writeFile(root, "m.yaml", Self.isolated.replacingOccurrences(of: "SLEEP", with: "0.3"))
+        let run = runInProcess(["run", "-f", "m.yaml", "-W", "wf", "--data-dir", root + "/d"], directory: root)
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        let id = Self.taskID(run.stdout)
+        // Each item saw the workspace as it was, not the other's edit.
+        #expect(try String(contentsOfFile: workspace + "/seen-a.md.txt", encoding: .utf8) == "good\n")
+        let files = try String(contentsOfFile: workspace + "/files-a.md.txt", encoding: .utf8)
+        #expect(!files.contains("seen-b") && !files.contains("files-b"), "\(files)")
+        #expect(Self.git(workspace, ["show", "orchestrator/\(id)/docs_b.md:seen-b.md.txt"]).output == "good\n")
+        // The first item's work is merged; the second's conflicts on app.txt with the first.
+        #expect(try String(contentsOfFile: workspace + "/app.txt", encoding: .utf8) == "changed-by-a.md\n")
+        #expect(run.stdout.contains("docs/b.md: merge conflict: app.txt (also changed by item docs/a.md); the item's work stays on branch orchestrator/\(id)/docs_b.md"), "\(run.stdout)")
+        let merged = try Self.events(root, id).filter { $0["type"]?.stringValue == "item_merged" }
+        let conflict = merged.first { $0["item"]?.stringValue == "docs/b.md" }?["payload"]?["conflict"]
+        #expect(conflict?["paths"] == .array([.string("app.txt")]))
+        #expect(conflict?["with_items"] == .array([.string("docs/a.md")]))
+        let items = runInProcess(["task", "items", id, "-o", "json", "--data-dir", root + "/d"], directory: root)
+        let statuses = (try JSONParser.parse(items.stdout)).arrayValue?.map { ($0["item_id"]?.stringValue ?? $0["id"]?.stringValue ?? "", $0["status"]?.stringValue ?? "") }
+        #expect(statuses?.first { $0.0 == "docs/b.md" }?.1 == "unresolved", "\(items.stdout)")
+        // The worktrees are gone, the branches stay.
+        #expect(Self.git(workspace, ["worktree", "list"]).output.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: root + "/d/worktrees/" + id))
+    }
+
+    @Test("worktrees a killed runner left are removed when the task resumes, and it completes")
+    func staleWorktreesAfterKill() throws {
+        let root = try makeTemporaryDirectory("safety-isolation-kill")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let workspace = try Self.repository(root)
+        try Self.documents(workspace)
+        let manifest = Self.isolated.replacingOccurrences(of: "SLEEP", with: "3").replacingOccurrences(of: "max_parallel: 2", with: "max_parallel: 1")
+        _ = try writeFile(root, "m.yaml", manifest)
+        #expect(runInProcess(["apply", "-f", "m.yaml", "--data-dir", root + "/d"], directory: root).status == 0)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: orchestratorExecutable)
+        process.arguments = ["task", "create", "-W", "wf", "-g", "g", "--data-dir", root + "/d"]
+        process.currentDirectoryURL = URL(fileURLWithPath: root)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.environment = ProcessInfo.processInfo.environment.merging(["ORCHESTRATOR_EMBEDDED": "1"]) { $1 }
+        try process.run()
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, Self.git(workspace, ["worktree", "list"]).output.split(separator: "\n").count < 3 { usleep(50_000) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(Self.git(workspace, ["worktree", "list"]).output.split(separator: "\n").count == 3, "the worktrees exist after the kill")
+        let listed = runInProcess(["task", "list", "-o", "json", "--data-dir", root + "/d"], directory: root)
+        let id = (try JSONParser.parse(listed.stdout)).arrayValue?.first?["id"]?.stringValue ?? "?"
+        // Resume: the stale worktrees go, new ones come and go.
+        let resumed = runInProcess(["task", "resume", id, "--data-dir", root + "/d"], environment: ["ORCHESTRATOR_EMBEDDED": "1"], directory: root)
+        #expect(resumed.stdout.contains("item worktrees removed (cleanup: after_workflow)"), "\(resumed.stdout)\(resumed.stderr)")
+        #expect(Self.git(workspace, ["worktree", "list"]).output.split(separator: "\n").count == 1)
+        #expect(!FileManager.default.fileExists(atPath: root + "/d/worktrees/" + id))
+        #expect(Self.git(workspace, ["fsck", "--no-dangling"]).status == 0)
+    }
+
     /// The pids whose parent is `pid` (from /proc).
     static func children(of pid: Int32) -> [Int32] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
