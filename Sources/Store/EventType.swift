@@ -48,6 +48,8 @@ public enum EventType: String, Sendable, CaseIterable, Comparable {
     case daemonRestarted = "daemon_restarted"
     case daemonDraining = "daemon_draining"
     case socketPeerRefused = "socket_peer_refused"
+    /// A rebuilt binary failed its start check twice: the kept `.stable` copy runs instead.
+    case daemonRestartFallback = "daemon_restart_fallback"
     // Triggers (docs/triggers.md): the daemon's events, with the trigger in the payload.
     case triggerFired = "trigger_fired"
     case triggerSkipped = "trigger_skipped"
