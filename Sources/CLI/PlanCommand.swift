@@ -383,12 +383,21 @@ enum PlanJSON {
             ])
         }
         let cycles: [JSONValue] = plan.cycles.map { cycle in
-            .object([
+            // `safety` only when the workflow has checkpoints, rollbacks or invariants (cli.md's
+            // keys stay exactly as specified for every other workflow).
+            let points = PlanSafety.points(graph, cycle: cycle.cycle)
+            let safety: [(key: String, value: JSONValue)] = points.isEmpty ? [] : [
+                ("safety", .array(points.map { point in
+                    .object([
+                        ("at", .string(point.at)), ("what", .string(point.what)),
+                        ("after_segment", point.afterSegment.map { .int(Int64($0)) } ?? .null),
+                        ("after_step", point.afterStep.map { .string($0) } ?? .null),
+                    ])
+                }))
+            ]
+            return .object([
                 ("cycle", .int(Int64(cycle.cycle))),
-                ("safety", .array(PlanSafety.points(graph, cycle: cycle.cycle).map { point in
-                    .object([("at", .string(point.at)), ("what", .string(point.what)), ("after_segment", point.afterSegment.map { .int(Int64($0)) } ?? .null),
-                        ("after_step", point.afterStep.map { .string($0) } ?? .null)])
-                })),
+            ] + safety + [
                 ("steps", .array(cycle.steps.map { planned in
                     .object([
                         ("id", .string(planned.id)),

@@ -283,22 +283,6 @@ public struct CompiledInvariant: Sendable, Hashable {
     public var onViolation: OnViolation
     /// Files (relative to the workspace root) that must not change while the task runs.
     public var protectedFiles: [String]
-
-    public init(
-        name: String, description: String, command: String?, expectExit: Int, captureAs: String?, assertion: CompiledExpression?,
-        immutable: Bool, checkAt: [CheckPoint], onViolation: OnViolation, protectedFiles: [String]
-    ) {
-        self.name = name
-        self.description = description
-        self.command = command
-        self.expectExit = expectExit
-        self.captureAs = captureAs
-        self.assertion = assertion
-        self.immutable = immutable
-        self.checkAt = checkAt
-        self.onViolation = onViolation
-        self.protectedFiles = protectedFiles
-    }
 }
 
 public struct FinalizeRuleBinding: Sendable, Hashable {

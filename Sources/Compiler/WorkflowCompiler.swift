@@ -138,59 +138,43 @@ extension CompileContext {
         return graph
     }
 
-    /// `safety.invariants` (their fields were type-checked by the decoder): each needs a command,
-    /// an assertion or protected files; the assertion is checked like any condition.
-    mutating func compileInvariants(_ node: Node?, resource: Resource, declared: Declarations) -> [CompiledInvariant] {
+    /// `safety.invariants` (typed by the decoder): each needs a command, an assertion or protected
+    /// files; check points must be known; the assertion is checked like any condition.
+    mutating func compileInvariants(_ specs: [InvariantSpec], resource: Resource, declared: Declarations) -> [CompiledInvariant] {
         var compiled: [CompiledInvariant] = []
-        for entry in node?.sequence ?? [] {
-            func text(_ key: String) -> String? {
-                guard let scalar = entry[key]?.scalar, !(entry[key]?.isNull ?? true) else { return nil }
-                if case .string(let value) = scalar.value { return value }
-                return scalar.text
-            }
-            guard let name = text("name") else { continue }
-            var expectExit = 0
-            if case .int(let value)? = entry["expect_exit"]?.scalar?.value { expectExit = Int(value) }
-            var immutable = false
-            if case .bool(let flag)? = entry["immutable"]?.scalar?.value { immutable = flag }
+        for spec in specs {
+            let name = spec.name.value
             var points: [CompiledInvariant.CheckPoint] = []
-            if let list = entry["check_at"] {
-                for item in list.sequence ?? [list] {
-                    guard let word = item.scalar?.text else { continue }
-                    if let point = CompiledInvariant.CheckPoint(rawValue: word) {
-                        points.append(point)
-                    } else {
-                        let all = CompiledInvariant.CheckPoint.allCases.map(\.rawValue)
-                        report(
-                            .invariantCheckPoint, "invariant `\(name)`: `\(word)` is not a check point", file: resource.file, range: item.range,
-                            help: Suggestions.closest(to: word, in: all).map { "did you mean `\($0)`?" } ?? "one of " + all.joined(separator: ", "))
-                    }
+            for word in spec.checkAt ?? [] {
+                if let point = CompiledInvariant.CheckPoint(rawValue: word.value) {
+                    points.append(point)
+                } else {
+                    let all = CompiledInvariant.CheckPoint.allCases.map(\.rawValue)
+                    report(
+                        .invariantCheckPoint, "invariant `\(name)`: `\(word.value)` is not a check point", file: resource.file, range: word.range,
+                        help: Suggestions.closest(to: word.value, in: all).map { "did you mean `\($0)`?" } ?? "one of " + all.joined(separator: ", "))
                 }
-            } else {
-                points = [.afterImplement, .beforeComplete]
             }
-            let protected = entry["protected_files"]?.sequence?.compactMap { $0.scalar?.text } ?? []
-            let captureAs = text("capture_as")
+            if spec.checkAt == nil { points = [.afterImplement, .beforeComplete] }
             var assertion: CompiledExpression?
-            if let node = entry["assert_expr"], let source = text("assert_expr") {
+            if let source = spec.assertion {
                 var scope = declared
                 scope.declare("exit_code", .int, overriding: true)
-                if let captureAs { scope.declare(captureAs, .string, overriding: true) }
+                if let captureAs = spec.captureAs { scope.declare(captureAs, .string, overriding: true) }
                 assertion = checkExpression(
-                    ExpressionSource(text: source, node: node), file: resource.file, declared: scope, what: "invariant `\(name)` assert_expr",
+                    source, file: resource.file, declared: scope, what: "invariant `\(name)` assert_expr",
                     undeclaredHelp: "an invariant's assert_expr reads the pipeline's variables, `exit_code` and its `capture_as`")
             }
-            let command = text("command")
-            if command == nil && assertion == nil && protected.isEmpty {
+            if spec.command == nil && assertion == nil && spec.protectedFiles.isEmpty {
                 report(
                     .invariantCheckPoint, "invariant `\(name)` checks nothing: it has no command, assert_expr or protected_files",
-                    file: resource.file, range: entry.range, help: "add `command: ...` (it holds when it exits expect_exit, default 0)")
+                    file: resource.file, range: spec.name.range, help: "add `command: ...` (it holds when it exits expect_exit, default 0)")
             }
             compiled.append(
                 CompiledInvariant(
-                    name: name, description: text("description") ?? "", command: command, expectExit: expectExit, captureAs: captureAs,
-                    assertion: assertion, immutable: immutable, checkAt: points,
-                    onViolation: text("on_violation").flatMap(CompiledInvariant.OnViolation.init(rawValue:)) ?? .halt, protectedFiles: protected))
+                    name: name, description: spec.description ?? "", command: spec.command?.value, expectExit: spec.expectExit ?? 0,
+                    captureAs: spec.captureAs, assertion: assertion, immutable: spec.immutable, checkAt: points,
+                    onViolation: spec.onViolation.flatMap(CompiledInvariant.OnViolation.init(rawValue:)) ?? .halt, protectedFiles: spec.protectedFiles))
         }
         return compiled
     }

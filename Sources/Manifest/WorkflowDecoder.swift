@@ -66,8 +66,19 @@ extension ManifestDecoder {
                     at: entry.key.range,
                     help: "it bounds `spawn_task`/`spawn_tasks` post-actions, which this tool does not run; remove it to silence this warning")
             }
-            if let (_, invariants) = context.stored(safety, "invariants", mapping: false, list: true) {
-                spec.safety.invariants = invariants
+            for item in context.list(safety, "invariants", of: "`{name, command, ...}` entries") ?? [] {
+                guard let entry = context.fields(item, .invariant), let name = context.nonEmptyString(entry, "name", required: true) else { continue }
+                var checkAt: [Located<String>]?
+                if let (_, points) = entry.value("check_at") {
+                    checkAt = (points.sequence ?? [points]).compactMap { node in node.scalar.map { Located($0.text, range: node.range) } }
+                }
+                spec.safety.invariants.append(
+                    InvariantSpec(
+                        name: name, description: context.string(entry, "description")?.value, command: context.nonEmptyString(entry, "command"),
+                        expectExit: context.int(entry, "expect_exit", minimum: Int.min)?.value, captureAs: context.nonEmptyString(entry, "capture_as")?.value,
+                        assertion: context.expression(entry, "assert_expr"), immutable: context.bool(entry, "immutable")?.value ?? false,
+                        checkAt: checkAt, onViolation: context.string(entry, "on_violation")?.value,
+                        protectedFiles: context.stringList(entry, "protected_files")?.map(\.value) ?? [], range: item.range))
             }
         }
 

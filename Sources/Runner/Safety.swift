@@ -40,8 +40,15 @@ extension TaskRunner {
         let ref = checkpointRef(cycle)
         if git.resolve(ref) != nil { return .next }
         guard git.isRepository else {
-            return .failTask(
-                "safety.checkpoint_strategy \(graph.safety.checkpointStrategy.rawValue) needs a git repository at the workspace root \(pinned.root) (`git init` it, or set checkpoint_strategy: none)")
+            // The replaced system runs on without its checkpoint; so do we, but it is said in the
+            // progress, `task info` (a note) and the events, and a rollback says it has nothing.
+            let reason =
+                "no checkpoint before cycle \(cycle): the workspace root \(pinned.root) is not a git repository (checkpoint_strategy \(graph.safety.checkpointStrategy.rawValue) needs one: `git init` it)"
+            try tasks.write { writer in
+                try writer.append(NewEvent(.checkpointSkipped, cycle: cycle, step: "checkpoint", payload: .object([("reason", .string(reason))])), task: taskID)
+            }
+            progress(.note(reason), cycle: cycle)
+            return .next
         }
         let commit: String
         do throws(GitCheckpoints.GitFailure) {

@@ -23,6 +23,8 @@ public enum EventType: String, Sendable, CaseIterable, Comparable {
     case initFailed = "init_failed"
     // Safety (docs/safety.md).
     case checkpointCreated = "checkpoint_created"
+    /// No checkpoint could be taken (the workspace is not a git repository): said, not silent.
+    case checkpointSkipped = "checkpoint_skipped"
     case rolledBack = "rolled_back"
     case invariantChecked = "invariant_checked"
     case invariantViolated = "invariant_violated"
