@@ -171,6 +171,60 @@ extension Plan {
     }
 }
 
+// MARK: - safety points
+
+/// Where a cycle takes its checkpoint, may roll back and checks invariants (docs/safety.md), for
+/// `plan` (text and JSON) from the compiled graph.
+enum PlanSafety {
+    struct Point {
+        /// `before_cycle`, `after_segment`, `before_complete`.
+        var at: String
+        var label: String
+        var what: String
+        var afterSegment: Int?
+        /// The step it follows at once (a rollback follows the self_test step).
+        var afterStep: String?
+    }
+
+    static func points(_ graph: WorkflowGraph, cycle: Int) -> [Point] {
+        var points: [Point] = []
+        let safety = graph.safety
+        let checkpoint = safety.checkpointStrategy != .none
+        let ref = (safety.checkpointStrategy == .git_tag ? "tag " : "ref ") + "orchestrator/TASK/c\(cycle)"
+        if checkpoint {
+            points.append(Point(at: "before_cycle", label: "checkpoint", what: "the workspace is committed to \(ref) (git, a private index; HEAD untouched)"))
+        }
+        func invariants(_ point: CompiledInvariant.CheckPoint) -> [CompiledInvariant] {
+            safety.invariants.filter { $0.checkAt.contains(point) }
+        }
+        func describe(_ invariant: CompiledInvariant) -> String {
+            "invariant \(invariant.name) (on_violation \(invariant.onViolation.rawValue))"
+        }
+        for invariant in invariants(.beforeCycle) { points.append(Point(at: "before_cycle", label: "check", what: describe(invariant))) }
+        for segment in graph.segments {
+            let steps = segment.stepIDs.compactMap { graph.step($0) }
+            for test in steps where safety.autoRollback && test.enabled && test.kind == .builtin(.self_test) {
+                points.append(
+                    Point(
+                        at: "after_step", label: "rollback",
+                        what: checkpoint
+                            ? "if self_test fails: the workspace returns to \(ref); the failed state is kept on orchestrator/TASK/failed-c\(cycle)"
+                            : "if self_test fails: nothing to return to (no checkpoint_strategy)",
+                        afterSegment: nil, afterStep: test.id))
+            }
+            if steps.contains(where: { $0.isImplementStep }) {
+                for invariant in invariants(.afterImplement) {
+                    points.append(Point(at: "after_segment", label: "check", what: describe(invariant) + " after implement", afterSegment: segment.index))
+                }
+            }
+        }
+        for invariant in invariants(.beforeComplete) {
+            points.append(Point(at: "before_complete", label: "check", what: describe(invariant) + " before the task completes"))
+        }
+        return points
+    }
+}
+
 // MARK: - text
 
 enum PlanText {
@@ -216,12 +270,17 @@ enum PlanText {
             out += "\ncycle \(cycle.cycle)\(limitText)  (cycle=\(facts.cycle), max_cycles=\(facts.maxCycles), is_last_cycle=\(facts.isLastCycle))\n"
             let planned = Dictionary(cycle.steps.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             let decisions = planned.mapValues(\.decision)
+            let safety = PlanSafety.points(graph, cycle: cycle.cycle)
+            for point in safety where point.at == "before_cycle" { out += "  " + pad(point.label, 12) + point.what + "\n" }
             for segment in graph.segments {
                 out += "  segment \(segment.index) (\(segment.scope.rawValue))\n"
                 for id in segment.stepIDs {
                     if let step = planned[id] { out += decisionLines(step, indent: "    ", idWidth: idWidth) }
+                    for point in safety where point.afterStep == id { out += "    " + pad(point.label, 12) + point.what + "\n" }
                 }
+                for point in safety where point.afterSegment == segment.index { out += "    " + pad(point.label, 12) + point.what + "\n" }
             }
+            for point in safety where point.at == "before_complete" { out += "  " + pad(point.label, 12) + point.what + "\n" }
             let guards = graph.guards
             if !guards.isEmpty {
                 out += "  guards\n"
@@ -324,8 +383,21 @@ enum PlanJSON {
             ])
         }
         let cycles: [JSONValue] = plan.cycles.map { cycle in
-            .object([
+            // `safety` only when the workflow has checkpoints, rollbacks or invariants (cli.md's
+            // keys stay exactly as specified for every other workflow).
+            let points = PlanSafety.points(graph, cycle: cycle.cycle)
+            let safety: [(key: String, value: JSONValue)] = points.isEmpty ? [] : [
+                ("safety", .array(points.map { point in
+                    .object([
+                        ("at", .string(point.at)), ("what", .string(point.what)),
+                        ("after_segment", point.afterSegment.map { .int(Int64($0)) } ?? .null),
+                        ("after_step", point.afterStep.map { .string($0) } ?? .null),
+                    ])
+                }))
+            ]
+            return .object([
                 ("cycle", .int(Int64(cycle.cycle))),
+            ] + safety + [
                 ("steps", .array(cycle.steps.map { planned in
                     .object([
                         ("id", .string(planned.id)),

@@ -321,7 +321,8 @@ struct TriggerFireCommand: Command {
             let request = FireRequest(
                 source: "manual", key: "manual:\(now.secondsSinceEpoch):\(TaskCreationKey.random())", firedAt: now,
                 payload: body, details: [("by", .string("trigger fire"))])
-            let result = TriggerFiring(store: store, tasks: tasks, incarnation: nil, queueTasks: inDaemon).fire(trigger, request)
+            let firing = TriggerFiring(store: store, tasks: tasks, incarnation: nil, queueTasks: inDaemon)
+            let result = firing.fire(trigger, request)
             switch result {
             case .fired(let id, let position):
                 if let position {
@@ -331,7 +332,9 @@ struct TriggerFireCommand: Command {
                 context.stdout.write("trigger \(name) fired: task \(id) created\n")
                 guard trigger.definition.action.start, !inDaemon else { return .success }
                 context.stderr.write("note: no daemon serves \(DataDirectory.path(dataDirectory, context: context)): task \(id) runs in the foreground\n")
-                return try ForegroundRun.run(id, store: store, tasks: tasks, context: context, quiet: quiet)
+                let status = try ForegroundRun.run(id, store: store, tasks: tasks, context: context, quiet: quiet)
+                firing.prune(trigger)  // historyLimit, now that this task ended too
+                return status
             case .skipped(let reason):
                 context.stdout.write("trigger \(name) skipped: \(reason)\n")
                 return .findings

@@ -61,6 +61,19 @@ public enum CanonicalForm {
             out.int("maxItemStepFailures", safety.maxItemStepFailures)
             out.int("minCycleIntervalSecs", safety.minCycleIntervalSecs)
             out.string("onDrift", safety.onDrift.rawValue)
+            // Only when written, so the hashes of workflows without invariants stay as they were.
+            if !safety.invariants.isEmpty {
+                out.list("invariants", safety.invariants) { out, invariant in
+                    out.string("name", invariant.name)
+                    out.string("command", invariant.command)
+                    out.int("expectExit", invariant.expectExit)
+                    out.string("captureAs", invariant.captureAs)
+                    out.string("assert", invariant.assertion?.text)
+                    out.list("checkAt", invariant.checkAt) { out, point in out.string("point", point.rawValue) }
+                    out.string("onViolation", invariant.onViolation.rawValue)
+                    out.list("protectedFiles", invariant.protectedFiles) { out, file in out.string("file", file) }
+                }
+            }
         }
         if let rules = graph.finalizeRules {
             out.list("finalize", rules) { out, rule in
@@ -74,6 +87,13 @@ public enum CanonicalForm {
         }
         out.int("maxParallel", graph.maxParallel)
         out.int("staggerDelayMs", graph.staggerDelayMs)
+        // Only when set, so the hashes of workflows without it stay as they were.
+        if let isolation = graph.itemIsolation {
+            out.object("itemIsolation") { out in
+                out.string("branchPrefix", isolation.branchPrefix)
+                out.bool("removeWhenDone", isolation.removeWhenDone)
+            }
+        }
         return out.bytes
     }
 }

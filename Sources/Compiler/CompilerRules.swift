@@ -34,6 +34,7 @@ public enum CompilerRule: String, Sendable, CaseIterable {
     case runtimePolicyShell = "runtime-policy-shell"
     case triggerWebhookUnsigned = "trigger-webhook-unsigned"
     case triggerPathOutsideWorkspace = "trigger-path-outside-workspace"
+    case invariantCheckPoint = "invariant-check"
 
     public var summary: String {
         switch self {
@@ -63,6 +64,7 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .runtimePolicyPattern: return "a RuntimePolicy redaction pattern that is not a regular expression"
         case .runtimePolicyShell: return "a RuntimePolicy whose shell or shell_arg its own allowlist refuses: every step would fail"
         case .triggerWebhookUnsigned: return "a webhook Trigger without a secret and without the annotation that accepts unsigned requests: every request is refused"
+        case .invariantCheckPoint: return "a safety invariant with an unknown check point, or one that checks nothing"
         case .triggerPathOutsideWorkspace: return "a filesystem Trigger's path that is absolute or leaves the workspace with `..`"
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
         case .undefinedVariable, .loopCannotEnd, .selfReferentialUnsafe, .secretTooShort: return LintRegistry.rule(rawValue)?.summary ?? rawValue

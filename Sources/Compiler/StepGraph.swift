@@ -237,6 +237,52 @@ public struct SafetyPolicy: Sendable, Hashable {
     public var maxItemStepFailures: Int
     public var minCycleIntervalSecs: Int?
     public var onDrift: DriftPolicy
+    /// `safety.invariants`, checked by the runner at their check points (docs/safety.md).
+    public var invariants: [CompiledInvariant] = []
+}
+
+extension CompiledStep {
+    /// An implement step (its id or its agent capability says so): `after_implement` invariants
+    /// are checked once the segment holding it has run (the planner and the runner agree).
+    public var isImplementStep: Bool {
+        if id == "implement" { return true }
+        if case .agent(let capability) = kind { return capability == "implement" }
+        return false
+    }
+}
+
+/// One `safety.invariants` entry as the runner checks it (docs/safety.md "Invariants").
+public struct CompiledInvariant: Sendable, Hashable {
+    public enum CheckPoint: String, Sendable, Hashable, CaseIterable {
+        case beforeCycle = "before_cycle"
+        case afterImplement = "after_implement"
+        case beforeRestart = "before_restart"
+        case beforeComplete = "before_complete"
+    }
+
+    public enum OnViolation: String, Sendable, Hashable, CaseIterable {
+        /// The task pauses with the invariant's output (resume after fixing).
+        case halt
+        /// The workspace goes back to the cycle's checkpoint; the task goes on.
+        case rollback
+        /// An event and a progress note; the task goes on.
+        case warn
+    }
+
+    public var name: String
+    public var description: String
+    /// A shell command run in the workspace root; it holds when it exits `expectExit` (default 0).
+    public var command: String?
+    public var expectExit: Int
+    /// The command's stdout (trimmed) as this variable, for `assertion` and later steps.
+    public var captureAs: String?
+    /// A condition over the pipeline's variables (and `captureAs`, `exit_code`) that must be true.
+    public var assertion: CompiledExpression?
+    public var immutable: Bool
+    public var checkAt: [CheckPoint]
+    public var onViolation: OnViolation
+    /// Files (relative to the workspace root) that must not change while the task runs.
+    public var protectedFiles: [String]
 }
 
 public struct FinalizeRuleBinding: Sendable, Hashable {
@@ -244,6 +290,19 @@ public struct FinalizeRuleBinding: Sendable, Hashable {
     public var when: CompiledExpression
     public var status: String
     public var reason: String?
+}
+
+/// Item isolation by git worktrees (docs/safety.md "Item isolation").
+public struct ItemIsolation: Sendable, Hashable {
+    /// Branches are `PREFIX/ITEM` (default `orchestrator/TASK`).
+    public var branchPrefix: String?
+    /// Worktrees are removed when the task ends (`after_workflow`) or kept (`never`).
+    public var removeWhenDone: Bool
+
+    public init(branchPrefix: String?, removeWhenDone: Bool) {
+        self.branchPrefix = branchPrefix
+        self.removeWhenDone = removeWhenDone
+    }
 }
 
 /// Where a workflow's items come from when it says `items_from` (state-files.md).
@@ -289,6 +348,8 @@ public struct WorkflowGraph: Sendable, Hashable {
     public var fieldsNotExecuted: [String] = []
     /// `items_from`: the items are the tasks of this tasks.json that `when` selects.
     public var itemsFrom: ItemsSource?
+    /// `item_isolation: {strategy: git_worktree}`: each item's steps run in its own git worktree.
+    public var itemIsolation: ItemIsolation?
 
     /// The top-level step with this id.
     public func step(_ id: String) -> CompiledStep? { steps.first(where: { $0.id == id }) }
@@ -303,11 +364,9 @@ extension WorkflowGraph {
     /// written safety setting for one that is enforced. See docs/runner.md, "Not (yet) executed".
     public var settingsNotExecuted: [String] {
         var notes: [String] = []
-        if safety.checkpointStrategy != .none {
-            notes.append("safety.checkpoint_strategy \(safety.checkpointStrategy.rawValue): no checkpoint is taken")
+        if safety.autoRollback && safety.checkpointStrategy == .none {
+            notes.append("safety.auto_rollback without a checkpoint_strategy: there is no checkpoint to roll back to")
         }
-        if safety.autoRollback { notes.append("safety.auto_rollback: nothing is rolled back") }
-        if safety.binarySnapshot { notes.append("safety.binary_snapshot: no snapshot is kept") }
         func visit(_ steps: [CompiledStep]) {
             for step in steps {
                 if let stall = step.stallTimeoutSecs { notes.append("\(step.id).stall_timeout_secs \(stall): only timeout_secs is enforced") }

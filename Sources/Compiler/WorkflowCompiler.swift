@@ -1,5 +1,6 @@
 import Diagnostics
 import Manifest
+import YAML
 
 // One workflow -> its step graph: kinds, scopes, bindings, variables, segments, loop and safety.
 
@@ -116,6 +117,7 @@ extension CompileContext {
             }
         }
         let safety = spec.safety
+        let invariants = compileInvariants(safety.invariants, resource: resource, declared: allVariables)
         var graph = WorkflowGraph(
             name: resource.name, project: state.project, file: resource.file, nameRange: resource.metadata.name.range,
             steps: steps, segments: segments, loop: loop,
@@ -123,14 +125,58 @@ extension CompileContext {
                 maxConsecutiveFailures: safety.consecutiveFailureLimit, autoRollback: safety.rollsBack,
                 checkpointStrategy: safety.checkpoint, stepTimeoutSecs: safety.stepTimeoutSecs?.value,
                 binarySnapshot: safety.binarySnapshot?.value ?? false, maxItemStepFailures: safety.itemStepFailureLimit,
-                minCycleIntervalSecs: safety.minCycleIntervalSecs?.value, onDrift: safety.drift),
+                minCycleIntervalSecs: safety.minCycleIntervalSecs?.value, onDrift: safety.drift, invariants: invariants),
             finalizeRules: finalizeRules, maxParallel: spec.maxParallel?.value, staggerDelayMs: spec.staggerDelayMs?.value,
             contentHash: "")
         graph.itemsFrom = spec.itemsFrom.map { ItemsSource(tasksJSON: $0.tasksJSON.value, when: $0.when?.text ?? ItemsSource.defaultWhen) }
+        if let isolation = spec.itemIsolation, isolation.strategy?.value == "git_worktree" {
+            graph.itemIsolation = ItemIsolation(branchPrefix: isolation.branchPrefix?.value, removeWhenDone: isolation.cleanup?.value != "never")
+        }
         graph.contentHash = CanonicalForm.hash(of: graph)
         graph.fieldsNotExecuted = resource.notExecutedSettings
         checkSelfReferentialWorkspaces(graph, spec: spec, resource: resource)
         return graph
+    }
+
+    /// `safety.invariants` (typed by the decoder): each needs a command, an assertion or protected
+    /// files; check points must be known; the assertion is checked like any condition.
+    mutating func compileInvariants(_ specs: [InvariantSpec], resource: Resource, declared: Declarations) -> [CompiledInvariant] {
+        var compiled: [CompiledInvariant] = []
+        for spec in specs {
+            let name = spec.name.value
+            var points: [CompiledInvariant.CheckPoint] = []
+            for word in spec.checkAt ?? [] {
+                if let point = CompiledInvariant.CheckPoint(rawValue: word.value) {
+                    points.append(point)
+                } else {
+                    let all = CompiledInvariant.CheckPoint.allCases.map(\.rawValue)
+                    report(
+                        .invariantCheckPoint, "invariant `\(name)`: `\(word.value)` is not a check point", file: resource.file, range: word.range,
+                        help: Suggestions.closest(to: word.value, in: all).map { "did you mean `\($0)`?" } ?? "one of " + all.joined(separator: ", "))
+                }
+            }
+            if spec.checkAt == nil { points = [.afterImplement, .beforeComplete] }
+            var assertion: CompiledExpression?
+            if let source = spec.assertion {
+                var scope = declared
+                scope.declare("exit_code", .int, overriding: true)
+                if let captureAs = spec.captureAs { scope.declare(captureAs, .string, overriding: true) }
+                assertion = checkExpression(
+                    source, file: resource.file, declared: scope, what: "invariant `\(name)` assert_expr",
+                    undeclaredHelp: "an invariant's assert_expr reads the pipeline's variables, `exit_code` and its `capture_as`")
+            }
+            if spec.command == nil && assertion == nil && spec.protectedFiles.isEmpty {
+                report(
+                    .invariantCheckPoint, "invariant `\(name)` checks nothing: it has no command, assert_expr or protected_files",
+                    file: resource.file, range: spec.name.range, help: "add `command: ...` (it holds when it exits expect_exit, default 0)")
+            }
+            compiled.append(
+                CompiledInvariant(
+                    name: name, description: spec.description ?? "", command: spec.command?.value, expectExit: spec.expectExit ?? 0,
+                    captureAs: spec.captureAs, assertion: assertion, immutable: spec.immutable, checkAt: points,
+                    onViolation: spec.onViolation.flatMap(CompiledInvariant.OnViolation.init(rawValue:)) ?? .halt, protectedFiles: spec.protectedFiles))
+        }
+        return compiled
     }
 
     // MARK: steps

@@ -35,6 +35,8 @@ public enum DaemonMain {
             return 0
         case .request(let verb, let args):
             return request(verb, args: args, dataDirectory: options.dataDirectory)
+        case .checkStart:
+            return checkStart(options)
         case .serve:
             break
         }
@@ -119,6 +121,9 @@ public enum DaemonMain {
         runtime.onPeerRefused = { peer in
             pool.record(.socketPeerRefused, .object([("uid", .int(Int64(peer.uid))), ("pid", .int(Int64(peer.pid)))]))
         }
+        runtime.onRestartFallback = { reason in
+            pool.record(.daemonRestartFallback, .object([("reason", .string(reason))]))
+        }
         runtime.onDraining = { reason, restart in
             var payload: [(key: String, value: JSONValue)] = [
                 ("reason", .string(reason)), ("drain_timeout_seconds", .double(runtime.options.drainTimeoutSeconds)),
@@ -158,6 +163,32 @@ public enum DaemonMain {
             incarnation: { [runtime] in runtime.status.incarnation }, say: { [runtime] in runtime.say($0) })
         engine.start()
         return engine
+    }
+
+    /// `--check-start`: the data directory is usable and its database's schema is one this build
+    /// knows (nothing is written: a rebuilt binary that fails here is never executed in place).
+    static func checkStart(_ options: DaemonOptions) -> Int32 {
+        let path = options.dataDirectory + "/" + SQLiteResourceStore.databaseFileName
+        var info = stat()
+        guard stat(options.dataDirectory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            printError("orchestratord: start check failed: \(options.dataDirectory) is not a directory")
+            return 3
+        }
+        if access(path, F_OK) == 0 {
+            do {
+                let version = try Database(path: path).schemaVersion()
+                let newest = Schema.migrations.last?.version ?? 0
+                guard version <= newest else {
+                    printError("orchestratord: start check failed: the database has schema \(version), this build knows up to \(newest)")
+                    return 3
+                }
+            } catch {
+                printError("orchestratord: start check failed: \(error)")
+                return 3
+            }
+        }
+        printOut("orchestratord: start check passed on \(options.dataDirectory)\n")
+        return 0
     }
 
     /// The launcher's side of a detached start: report what the daemon said, once its socket

@@ -23,6 +23,9 @@ public struct DaemonOptions: Sendable, Equatable {
         case version
         /// Send one request to the running daemon and print the answer (`--request VERB`).
         case request(verb: String, args: String?)
+        /// `--check-start`: go through start-up as far as serving without serving (a rebuilt
+        /// binary is tried this way before a restart in place).
+        case checkStart
     }
 
     public var mode: Mode = .serve
@@ -89,6 +92,8 @@ public struct DaemonOptions: Sendable, Equatable {
                               once a webhook Trigger is applied; port 0 picks a free one; `off`: never)
           --trigger-clock FILE       read the triggers' clock from FILE (seconds since the epoch) instead
                               of the system clock: for tests and dry runs of schedules
+          --check-start       check that this binary can start on DIR (options, data directory, database
+                              schema) and exit: what a restart in place tries before it executes it
           --request VERB      send one request to the running daemon and print the answer lines
           --args JSON         the request's args object (with --request)
           --help, --version
@@ -109,7 +114,7 @@ public struct DaemonOptions: Sendable, Equatable {
         var index = 0
         let known = [
             "--foreground", "--workers", "--data-dir", "--drain-timeout", "--event-retention-days", "--log-retention-days",
-            "--task-retention-days", "--webhook-bind", "--trigger-clock", "--request", "--args", "--help", "--version",
+            "--task-retention-days", "--webhook-bind", "--trigger-clock", "--request", "--args", "--check-start", "--help", "--version",
         ]
 
         func value(_ flag: String, inline: String?) throws(DaemonUsageError) -> String {
@@ -131,6 +136,7 @@ public struct DaemonOptions: Sendable, Equatable {
             case "--foreground" where inline == nil: options.foreground = true
             case "--help", "-h": options.mode = .help
             case "--version": options.mode = .version
+            case "--check-start" where inline == nil: options.mode = .checkStart
             case "--workers":
                 let text = try value(flag, inline: inline)
                 guard let count = Int(text), (1...maxWorkers).contains(count) else {

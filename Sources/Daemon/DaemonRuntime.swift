@@ -25,6 +25,9 @@ public final class DaemonRuntime: @unchecked Sendable {
     public var onPeerRefused: @Sendable (PeerCredentials) -> Void = { _ in }
     /// Called when the daemon begins to drain (a stop, or a restart in place when `restart` is set).
     public var onDraining: @Sendable (_ reason: String, _ restart: RestartRequest?) -> Void = { _, _ in }
+    /// Called when a rebuilt binary failed its start check twice: the daemon goes on with its
+    /// kept `.stable` copy (the event records why).
+    public var onRestartFallback: @Sendable (_ reason: String) -> Void = { _ in }
     /// What the previous incarnation handed over across `execve` (nil: a fresh start).
     public let handover: DaemonHandover?
 
@@ -126,8 +129,16 @@ public final class DaemonRuntime: @unchecked Sendable {
             let listener = server.handOverListener()
             onDrain(options.drainTimeoutSeconds)
             server.closeConnections()
+            // The new binary must start (twice tried) before this process becomes it; else the
+            // kept copy of the running one is executed instead, and the event says why.
+            var binaries = [restart.binary, restart.stableCopy]
+            if let failure = startCheckFailure(restart.binary) {
+                say("the new binary \(restart.binary) failed its start check twice (\(failure)); continuing with the kept copy \(restart.stableCopy)")
+                onRestartFallback("the new binary \(restart.binary) failed its start check twice: \(failure); executing the kept copy \(restart.stableCopy)")
+                binaries = [restart.stableCopy]
+            }
             let handover = DaemonHandover(lockDescriptor: lock.handOver(), socketDescriptor: listener, previousBuildID: restart.previousSHA256)
-            for binary in [restart.binary, restart.stableCopy] {
+            for binary in binaries {
                 let failure = reexecute(binary, handover: handover)
                 say("error: cannot execute \(binary): \(errnoDescription(failure))" + (binary == restart.binary ? "; trying the kept copy of the running binary" : ""))
             }
@@ -168,6 +179,25 @@ public final class DaemonRuntime: @unchecked Sendable {
             $0.incarnation = incarnation
             $0.buildID = buildID
         }
+    }
+
+    /// Runs `binary --check-start` (at most twice); nil when it passed, else what it said.
+    private func startCheckFailure(_ binary: String) -> String? {
+        var last = ""
+        for _ in 0..<2 {
+            let request = ProcessRequest(
+                command: ShellQuoting.singleQuoted(binary) + " --check-start --data-dir " + ShellQuoting.singleQuoted(options.dataDirectory),
+                workingDirectory: "/", stdoutLogPath: "/dev/null", stderrLogPath: options.dataDirectory + "/.start-check.stderr",
+                timeout: .seconds(60), terminationGracePeriod: .seconds(2))
+            guard let result = try? ProcessLauncher.runBlocking(request) else {
+                last = "it could not be run"
+                continue
+            }
+            if result.succeeded { return nil }
+            let stderr = String(decoding: readFileBytes(options.dataDirectory + "/.start-check.stderr", limit: 2048) ?? [], as: UTF8.self)
+            last = (result.timedOut ? "timed out" : "\(result.termination)") + (stderr.isEmpty ? "" : ": " + stderr.split(separator: "\n").prefix(3).joined(separator: " "))
+        }
+        return last
     }
 
     /// Replaces this process with `binary`, same arguments, the handover in its environment;

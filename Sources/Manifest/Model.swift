@@ -385,8 +385,8 @@ public struct SafetySpec: Sendable {
     public var maxItemStepFailures: Located<Int>?
     public var minCycleIntervalSecs: Located<Int>?
     public var onDrift: Located<DriftPolicy>?
-    /// Accepted and stored.
-    public var invariants: Node?
+    /// `safety.invariants`, decoded (docs/safety.md "Invariants").
+    public var invariants: [InvariantSpec] = []
     /// Accepted, stored, warned as not executed: `max_spawn_depth`, `max_spawned_tasks` (they bound
     /// the `spawn_task`/`spawn_tasks` post-actions, which are not executed either).
     public var storedOnly: [(key: String, value: Node)] = []
@@ -562,9 +562,42 @@ public struct ItemsFromSpec: Sendable {
     }
 }
 
+/// One `safety.invariants` entry as written.
+public struct InvariantSpec: Sendable {
+    public var name: Located<String>
+    public var description: String?
+    public var command: Located<String>?
+    public var expectExit: Int?
+    public var captureAs: String?
+    public var assertion: ExpressionSource?
+    public var immutable: Bool
+    /// The check points as written (nil: the default, after_implement and before_complete).
+    public var checkAt: [Located<String>]?
+    public var onViolation: String?
+    public var protectedFiles: [String]
+    /// The entry's mapping (findings about the whole invariant point here).
+    public var range: SourceRange
+}
+
+/// `item_isolation` (docs/safety.md "Item isolation").
+public struct ItemIsolationSpec: Sendable {
+    /// `none` or `git_worktree`.
+    public var strategy: Located<String>?
+    public var branchPrefix: Located<String>?
+    /// `after_workflow` or `never`.
+    public var cleanup: Located<String>?
+
+    public init(strategy: Located<String>?, branchPrefix: Located<String>?, cleanup: Located<String>?) {
+        self.strategy = strategy
+        self.branchPrefix = branchPrefix
+        self.cleanup = cleanup
+    }
+}
+
 public struct WorkflowSpec: Sendable {
     public var steps: [StepSpec] = []
     public var itemsFrom: ItemsFromSpec?
+    public var itemIsolation: ItemIsolationSpec?
     public var loop = LoopSpec()
     public var maxParallel: Located<Int>?
     public var staggerDelayMs: Located<Int>?

@@ -185,7 +185,7 @@ extension SchemaLevel {
                 f("steps", .objects(.step), required: true), f("loop", .object(.loop)), f("max_parallel", .integer(minimum: 1), default: "1"),
                 f("stagger_delay_ms", .integer(minimum: 0)), f("safety", .object(.safety)), f("finalize", .object(.finalize)),
                 f("items_from", .object(.itemsFrom), .ours),
-                f("item_isolation", .object(.itemIsolation), .notExecuted("items share the workspace")),
+                f("item_isolation", .object(.itemIsolation)),
                 f("adaptive", .object(.adaptive), .notExecuted("no adaptive planner runs")),
                 f("dynamic_steps", .objectOrObjects(.dynamicStep), .notExecuted("no dynamic step runs")),
             ]
@@ -205,7 +205,7 @@ extension SchemaLevel {
                 f("step_timeout_secs", .integer(minimum: 1)), f("binary_snapshot", .bool, default: "false"),
                 f("max_item_step_failures", .integer(minimum: 1), default: "3"), f("min_cycle_interval_secs", .integer(minimum: 0)),
                 f("on_drift", .values(DriftPolicy.allCases.map(\.rawValue)), default: "pin", .ours),
-                f("invariants", .objects(.invariant), .notExecuted("invariants are not checked")),
+                f("invariants", .objects(.invariant)),
                 f("max_spawn_depth", .integer(minimum: 0), spawnNotYet), f("max_spawned_tasks", .integer(minimum: 0), spawnNotYet),
                 f("profile", .values(["standard", "self_referential_probe"]), default: "standard", .notExecuted("the probe profile's extra checks are validated, the profile itself changes nothing at run time")),
                 f("spawn_cooldown_seconds", .integer(minimum: 0), spawnNotYet),

@@ -4,7 +4,7 @@ import YAML
 extension ManifestDecoder {
     /// Workflow fields that are accepted and stored but not executed (warned).
     static let workflowStoredOnly: [(key: String, mapping: Bool, list: Bool)] = [
-        ("item_isolation", true, false), ("adaptive", true, false), ("dynamic_steps", true, true),
+        ("adaptive", true, false), ("dynamic_steps", true, true),
     ]
 
     /// Step fields that are accepted and stored (not warned: they only feed features this tool
@@ -66,12 +66,19 @@ extension ManifestDecoder {
                     at: entry.key.range,
                     help: "it bounds `spawn_task`/`spawn_tasks` post-actions, which this tool does not run; remove it to silence this warning")
             }
-            if let (key, invariants) = context.stored(safety, "invariants", mapping: false, list: true) {
-                spec.safety.invariants = invariants
-                context.warning(
-                    .notExecuted, "`safety.invariants` are accepted and stored but not checked by this tool",
-                    at: key.range,
-                    help: "check them in a command step or the workspace's `self_test` instead; remove them to silence this warning")
+            for item in context.list(safety, "invariants", of: "`{name, command, ...}` entries") ?? [] {
+                guard let entry = context.fields(item, .invariant), let name = context.nonEmptyString(entry, "name", required: true) else { continue }
+                var checkAt: [Located<String>]?
+                if let (_, points) = entry.value("check_at") {
+                    checkAt = (points.sequence ?? [points]).compactMap { node in node.scalar.map { Located($0.text, range: node.range) } }
+                }
+                spec.safety.invariants.append(
+                    InvariantSpec(
+                        name: name, description: context.string(entry, "description")?.value, command: context.nonEmptyString(entry, "command"),
+                        expectExit: context.int(entry, "expect_exit", minimum: Int.min)?.value, captureAs: context.nonEmptyString(entry, "capture_as")?.value,
+                        assertion: context.expression(entry, "assert_expr"), immutable: context.bool(entry, "immutable")?.value ?? false,
+                        checkAt: checkAt, onViolation: context.string(entry, "on_violation")?.value,
+                        protectedFiles: context.stringList(entry, "protected_files")?.map(\.value) ?? [], range: item.range))
             }
         }
 
@@ -93,6 +100,12 @@ extension ManifestDecoder {
             let path = context.nonEmptyString(itemsFrom, "tasks_json", required: true)
             let when = context.expression(itemsFrom, "when")
             if let path { spec.itemsFrom = ItemsFromSpec(tasksJSON: path, when: when) }
+        }
+
+        if let isolation = context.nested(fields, "item_isolation", .itemIsolation) {
+            spec.itemIsolation = ItemIsolationSpec(
+                strategy: context.string(isolation, "strategy"), branchPrefix: context.nonEmptyString(isolation, "branch_prefix"),
+                cleanup: context.string(isolation, "cleanup"))
         }
 
         for field in workflowStoredOnly {

@@ -84,7 +84,7 @@ extension TaskRunner {
                 case .itemID: values[name] = scopeItem?.id ?? ""
                 case .cycle: values[name] = String(cycle)
                 case .phase: values[name] = step.id
-                case .sourceTree, .workspaceRoot: values[name] = pinned.root
+                case .sourceTree, .workspaceRoot: values[name] = scopeItem?.workingDirectory ?? pinned.root
                 case .relPath, .qaFilePath: values[name] = scopeItem?.record.path ?? ""
                 case .ticketPaths:
                     let record = scopeItem?.record ?? taskLevelRecord

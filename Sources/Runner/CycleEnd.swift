@@ -274,6 +274,7 @@ extension TaskRunner {
     // MARK: endings
 
     func finish(_ status: TaskStatus, reason: String, payload extra: [(key: String, value: JSONValue)] = []) throws {
+        if graph.itemIsolation?.removeWhenDone == true { removeWorktrees(reason: "cleanup: after_workflow") }
         let type: EventType = status == .completed ? .taskCompleted : .taskFailed
         try tasks.write { writer in
             try writer.append(

@@ -234,6 +234,15 @@ extension TaskRunner {
             }
         }
 
+        // auto_rollback: a failed self_test puts the workspace back to the cycle's checkpoint.
+        if step.kind == .builtin(.self_test), !result.success, graph.safety.autoRollback {
+            if item == nil {
+                try rollBack(cycle, reason: "self_test failed (exit \(result.exitCode))")
+            } else {
+                progress(.note("auto_rollback: self_test runs per item here; the shared workspace is not rolled back for one item"), cycle: cycle)
+            }
+        }
+
         // on_failure / on_success.
         var flow = StepFlow.next
         let state = item ?? ledger.taskItem
@@ -472,7 +481,8 @@ extension TaskRunner {
         unlink(paths.stdout)
         unlink(paths.stderr)
         var request = ProcessRequest(
-            command: prepared.command ?? "true", workingDirectory: pinned.root, environment: childEnvironment(adding: prepared.environment),
+            command: prepared.command ?? "true", workingDirectory: itemID.flatMap { ledger.items[$0]?.workingDirectory } ?? pinned.root,
+            environment: childEnvironment(adding: prepared.environment),
             standardInput: prepared.standardInput, stdoutLogPath: paths.stdout, stderrLogPath: paths.stderr,
             timeout: .seconds(timeout), terminationGracePeriod: options.terminationGrace, limits: prepared.limits, masker: masker)
         request.inheritedVariables = []

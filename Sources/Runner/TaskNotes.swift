@@ -16,6 +16,8 @@ public struct TaskNote: Sendable, Equatable {
         case itemsGenerationFailed = "items_generation_failed"
         /// A step failed; the note carries the first line of its stderr.
         case failed
+        /// A safety setting could not act (no git repository for checkpoints, nothing to roll back to).
+        case safetySkipped = "safety_skipped"
     }
 
     public var kind: Kind
@@ -65,6 +67,8 @@ public struct TaskNote: Sendable, Equatable {
                     let line = event.payload["stderr_first_line"]?.stringValue.map { ": " + $0 } ?? ""
                     add(.failed, event, "failed (\(exit)\(timedOut))\(line)")
                 }
+            case .checkpointSkipped:
+                add(.safetySkipped, event, event.payload["reason"]?.stringValue ?? "no checkpoint was taken")
             case .itemsGenerationFailed:
                 let problem = event.payload["problem"]?.stringValue ?? "the extraction failed"
                 let kept = event.payload["kept_items"]?.intValue.map { "; the \($0) existing item\($0 == 1 ? " was" : "s were") kept" } ?? ""

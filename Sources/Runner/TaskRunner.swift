@@ -92,6 +92,8 @@ final class ItemState: @unchecked Sendable {
     var markedRunning = false
     /// A tasks.json item whose task was marked `in_progress` in the file by this runner.
     var markedInProgress = false
+    /// With item isolation: the item's git worktree, where its steps run this segment.
+    var workingDirectory: String?
 
     init(_ record: ItemRecord) {
         self.record = record
@@ -141,6 +143,10 @@ struct RunnerState {
     var pendingConsecutiveFailures: Int?
     /// (cycle|step|) of generate_items batches already applied (an items_generated event exists).
     var appliedGenerations = Set<String>()
+    /// The digests of invariants' protected files when this runner began.
+    var protectedBaseline: [String: String]?
+    /// With item isolation: the snapshot the running segment's worktrees were made from.
+    var isolationBase: String?
 }
 
 public final class TaskRunner: @unchecked Sendable {
@@ -271,6 +277,10 @@ public final class TaskRunner: @unchecked Sendable {
         }
         do {
             try loadState()
+            // Worktrees a killed runner left behind.
+            removeWorktrees(reason: nil)
+            // Protected files are compared with the task's start: take (or read back) their digests now.
+            if graph.safety.invariants.contains(where: { !$0.protectedFiles.isEmpty }) { _ = protectedBaseline() }
             // The workspace's init_script: before the first cycle and after every resume.
             guard try runSessionInit(resuming: resuming) else { return try tasks.task(taskID) ?? task }
             try runLoop()
@@ -316,7 +326,18 @@ public final class TaskRunner: @unchecked Sendable {
                 ledger.taskStopped = false
                 progress(.cycleStarted, cycle: cycle)
             }
+            let newCycle = !cycleStarted
             cycleStarted = false
+            // The checkpoint before the cycle's first step (a resume takes it when it is missing),
+            // then the invariants checked before each cycle.
+            if case .failTask(let reason) = try ensureCheckpoint(cycle) {
+                try finish(.failed, reason: reason)
+                return
+            }
+            if newCycle, case .pause = try checkInvariants(.beforeCycle, cycle: cycle) {
+                try finishPaused()
+                return
+            }
             switch try runCycle(cycle) {
             case .pause:
                 try finishPaused()
@@ -346,6 +367,10 @@ public final class TaskRunner: @unchecked Sendable {
                 cycle += 1
                 cycleStartedAt = monotonicMilliseconds()
             case .end(let status, let reason, let unresolved):
+                if status == .completed, case .pause = try checkInvariants(.beforeComplete, cycle: cycle) {
+                    try finishPaused()
+                    return
+                }
                 try finish(status, reason: reason, payload: [("cycles", .int(Int64(cycle))), ("unresolved_items", .int(Int64(unresolved)))])
                 return
             }
@@ -384,6 +409,7 @@ public final class TaskRunner: @unchecked Sendable {
                     }
                     continue
                 }
+                if case .failTask(let reason) = try prepareWorktrees(worklist, cycle: cycle, segment: segment.index) { return .failTask(reason) }
                 let errors = Locked<[String]>([])
                 Workers.run(count: worklist.count, limit: segment.maxParallel, staggerMs: segment.staggerDelayMs) { [self] index in
                     let item = worklist[index]
@@ -407,11 +433,16 @@ public final class TaskRunner: @unchecked Sendable {
                         failure.withLock { $0 = $0 ?? "runner error: \(error)" }
                     }
                 }
+                // Each item's work lands in the workspace (also before a pause: its finished steps
+                // do not run again on resume).
+                try mergeWorktrees(worklist, cycle: cycle)
                 if let error = errors.withLock({ $0.first }) { throw RunnerError(error) }
             }
             if let reason = failure.withLock({ $0 }) { return .failTask(reason) }
             if pauseFlag.withLock({ $0 }) { return .pause }
             try applyGenerated(cycle: cycle, segment: segment)
+            // after_implement: once the segment holding an implement step has run.
+            if steps.contains(where: { $0.isImplementStep }), case .pause = try checkInvariants(.afterImplement, cycle: cycle) { return .pause }
         }
         return .next
     }
@@ -509,6 +540,7 @@ public final class TaskRunner: @unchecked Sendable {
         if case .chain = step.kind {
             return try runChain(step, cycle: cycle, item: item, prehookEvent: prehookEvent)
         }
+        if step.kind == .builtin(.self_restart), case .pause = try checkInvariants(.beforeRestart, cycle: cycle) { return .pause }
         return try execute(step, cycle: cycle, item: item, prehookEvent: prehookEvent)
     }
 

@@ -21,6 +21,18 @@ public enum EventType: String, Sendable, CaseIterable, Comparable {
     case selfRestartRequested = "self_restart_requested"
     /// The workspace's init_script failed (at start or resume): the task is paused.
     case initFailed = "init_failed"
+    // Safety (docs/safety.md).
+    case checkpointCreated = "checkpoint_created"
+    /// No checkpoint could be taken (the workspace is not a git repository): said, not silent.
+    case checkpointSkipped = "checkpoint_skipped"
+    case rolledBack = "rolled_back"
+    case invariantChecked = "invariant_checked"
+    case invariantViolated = "invariant_violated"
+    /// Item isolation: the items' worktrees made for a segment, and each item's work merged back.
+    case worktreesCreated = "worktrees_created"
+    case itemMerged = "item_merged"
+    /// The digests of the invariants' protected files when the task started.
+    case protectedFilesRecorded = "protected_files_recorded"
     // Items.
     case itemsGenerated = "items_generated"
     case itemsGenerationFailed = "items_generation_failed"
@@ -38,6 +50,8 @@ public enum EventType: String, Sendable, CaseIterable, Comparable {
     case daemonRestarted = "daemon_restarted"
     case daemonDraining = "daemon_draining"
     case socketPeerRefused = "socket_peer_refused"
+    /// A rebuilt binary failed its start check twice: the kept `.stable` copy runs instead.
+    case daemonRestartFallback = "daemon_restart_fallback"
     // Triggers (docs/triggers.md): the daemon's events, with the trigger in the payload.
     case triggerFired = "trigger_fired"
     case triggerSkipped = "trigger_skipped"

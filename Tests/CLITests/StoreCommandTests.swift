@@ -371,15 +371,16 @@ private struct Scratch {
         let scratch = try Scratch()
         let a = try scratch.file("a.yaml", agentAndTemplate.replacingOccurrences(of: "command: echo \"{prompt}\"", with: "command: \"true\""))
         let ws = try scratch.file("ws.yaml", "apiVersion: orchestrator.dev/v2\nkind: Workspace\nmetadata:\n  name: ws\nspec:\n  root_path: .\n")
-        let w = try scratch.file("w.yaml", workflow + "  safety:\n    checkpoint_strategy: git_stash\n")
+        // auto_rollback without a checkpoint strategy has nothing to roll back to (docs/safety.md).
+        let w = try scratch.file("w.yaml", workflow + "  safety:\n    auto_rollback: true\n")
         let plan = runInProcess(["plan", "-f", a, "-f", w])
-        #expect(plan.stdout.contains("note   not executed by this runner: safety.checkpoint_strategy git_stash"), "\(plan.stdout)\(plan.stderr)")
+        #expect(plan.stdout.contains("note   not executed by this runner: safety.auto_rollback without a checkpoint_strategy"), "\(plan.stdout)\(plan.stderr)")
         let run = scratch.run(["run", "-f", ws, "-f", a, "-f", w, "-W", "hello"])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        #expect(run.stdout.contains("not executed by this runner: safety.checkpoint_strategy git_stash"))
+        #expect(run.stdout.contains("not executed by this runner: safety.auto_rollback without a checkpoint_strategy"))
         let taskID = try #require(run.stdout.split(separator: "\n").first { $0.hasPrefix("task ") }?.split(separator: " ").dropFirst().first)
         let events = try JSONParser.parse(scratch.run(["event", "list", "--task", String(taskID), "--type", "task_started", "-o", "json"]).stdout)
         let notes = events.arrayValue?.first?["payload"]?["not_executed"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        #expect(notes.contains { $0.hasPrefix("safety.checkpoint_strategy git_stash") }, "\(events)")
+        #expect(notes.contains { $0.hasPrefix("safety.auto_rollback without a checkpoint_strategy") }, "\(events)")
     }
 }

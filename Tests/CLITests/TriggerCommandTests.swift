@@ -37,6 +37,15 @@ import Testing
           action: {workflow: wf, workspace: ws, start: false}
           concurrencyPolicy: Allow
           throttle: {minInterval: 3600}
+        ---
+        apiVersion: orchestrator.dev/v2
+        kind: Trigger
+        metadata: {name: keep-one}
+        spec:
+          event: {source: webhook}
+          action: {workflow: wf, workspace: ws}
+          concurrencyPolicy: Allow
+          historyLimit: {successful: 1}
         """
 
     @Test func fireSuspendResumeAndThrottle() throws {
@@ -80,6 +89,18 @@ import Testing
         let events = run(["event", "list", "--daemon", "--type", "trigger_", "-o", "json"])
         let types = (try JSONParser.parse(events.stdout)).arrayValue?.compactMap { $0["type"]?.stringValue } ?? []
         #expect(types == ["trigger_fired", "trigger_suspended", "trigger_skipped", "trigger_resumed", "trigger_fired", "trigger_fired", "trigger_skipped"], "\(types)")
+        // historyLimit: of three completed tasks of the trigger the newest stays, with its logs.
+        var ids: [String] = []
+        for _ in 0..<3 {
+            let fired = run(["trigger", "fire", "keep-one", "-q"])
+            #expect(fired.status == 0, "\(fired.stdout)\(fired.stderr)")
+            ids.append(String(fired.stdout.split(separator: " ")[4]))
+        }
+        let remaining = (try JSONParser.parse(run(["task", "list", "-o", "json"]).stdout)).arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+        #expect(remaining.contains(ids[2]) && !remaining.contains(ids[0]) && !remaining.contains(ids[1]), "\(ids) \(remaining)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/d/logs/" + ids[0]))
+        #expect(FileManager.default.fileExists(atPath: root + "/d/logs/" + ids[2]))
+
         // An unknown trigger is bad usage with a suggestion.
         let unknown = run(["trigger", "fire", "hok"])
         #expect(unknown.status == 2)

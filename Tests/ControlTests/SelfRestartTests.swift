@@ -198,4 +198,32 @@ import Testing
         #expect(after.incarnation == 2 && after.state == .serving)
         #expect(daemon.stop() == 0)
     }
+
+    @Test("a rebuilt binary that passes --help but fails its start check twice is not executed: the daemon goes on from its .stable copy and records why")
+    func startCheckFailureFallsBackToStable() throws {
+        let root = try scratchDirectory()
+        let data = root + "/d"
+        let daemon = try ForegroundDaemon(dataDirectory: data)
+        #expect(daemon.waitUntilServing(), "\(daemon.stderr)")
+        let before = try #require(DaemonStatus(json: try ControlClient(dataDirectory: data).request("status")))
+        // Answers --help, crashes at start (any other invocation).
+        try "#!/bin/sh\ncase \"$1\" in --help) exit 0;; esac\necho 'segmentation fault' >&2\nexit 139\n".write(
+            toFile: root + "/crashes", atomically: true, encoding: .utf8)
+        chmod(root + "/crashes", 0o755)
+        let restarted = try QueueTests.cli(["daemon", "restart", "--binary", root + "/crashes"], data: data)
+        #expect(restarted.status == 0, "\(restarted.stdout)\(restarted.stderr)")
+        #expect(eventually(20) {
+            (try? ControlClient(dataDirectory: data, timeoutSeconds: 2).request("status")).flatMap(DaemonStatus.init(json:))?.incarnation == 2
+        }, "\(daemon.stderr)")
+        let after = try #require(DaemonStatus(json: try ControlClient(dataDirectory: data).request("status")))
+        #expect(after.pid == daemon.pid)
+        // The same build as before: the kept copy of the running binary, not the crashing one.
+        #expect(after.binarySHA256 == before.binarySHA256)
+        let events = try QueueTests.cli(["event", "list", "--daemon", "--type", "daemon_restart_fallback", "-o", "json"], data: data)
+        let fallback = (try JSONParser.parse(events.stdout)).arrayValue?.first
+        #expect(fallback?["payload"]?["reason"]?.stringValue?.contains("failed its start check twice") == true, "\(events.stdout)")
+        #expect(fallback?["payload"]?["reason"]?.stringValue?.contains("segmentation fault") == true)
+        #expect(daemon.stderr.contains("continuing with the kept copy"))
+        #expect(daemon.stop() == 0)
+    }
 }
