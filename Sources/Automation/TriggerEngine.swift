@@ -103,10 +103,10 @@ public final class TriggerEngine: @unchecked Sendable {
     // MARK: - The loop
 
     private func loop() {
-        var lastReload = -Double.infinity
+        var lastReload = Int64.min / 2
         while !stopping.withLock({ $0 }) {
-            if monotonicSeconds() - lastReload >= options.reloadSeconds {
-                lastReload = monotonicSeconds()
+            if monotonicMilliseconds() - lastReload >= Int64(options.reloadSeconds * 1000) {
+                lastReload = monotonicMilliseconds()
                 reload()
             }
             fireDueCronTriggers()
@@ -473,10 +473,4 @@ public enum TaskCreationKey {
         var generator = SystemRandomNumberGenerator()
         return String(generator.next() & 0xFFFF_FFFF_FFFF, radix: 16)
     }
-}
-
-func monotonicSeconds() -> Double {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
