@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Manifest", "YAML", "Expr", "Diagnostics"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "Platform"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "Expr", "JSON"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI", "JSON"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "Store", "JSON"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "Automation", "Triggers", "Hashing", "JSON", "Platform"]),
         .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics", "Platform"]),
     ],

@@ -24,6 +24,7 @@ public enum Orchestrator {
         TaskCommand.self,
         EventCommand.self,
         TriggerCommand.self,
+        StoreEntryCommand.self,
         DatabaseCommand.self,
         StateCommand.self,
         DaemonCommand.self,

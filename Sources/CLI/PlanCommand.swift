@@ -225,6 +225,63 @@ enum PlanSafety {
     }
 }
 
+// MARK: - stores and spawns
+
+/// A step's store reads and writes and its spawn points (docs/stores.md), for `plan`.
+enum PlanStores {
+    static func lines(_ step: CompiledStep, safety: SafetyPolicy) -> [String] {
+        var lines: [String] = []
+        for read in step.storeInputs {
+            lines.append("reads   \(read.store)/\(read.key) -> \(read.asVariable)" + (read.required ? " (required: the step fails without it)" : ""))
+        }
+        for write in step.storeOutputs + step.postActions.compactMap(\.storePut) {
+            lines.append("writes  \(write.store)/\(write.key) <- \(write.fromVariable) (after the step succeeds)")
+        }
+        for spawn in step.postActions.compactMap(\.spawn) { lines.append("spawns  " + words(spawn, safety: safety)) }
+        return lines
+    }
+
+    static func words(_ spawn: SpawnBinding, safety: SafetyPolicy) -> String {
+        let what: String
+        if spawn.goal != nil {
+            what = "a task of \(spawn.workflow ?? "this workflow")"
+        } else {
+            what = "a task per element of \(spawn.fromVariable ?? "?")\(spawn.jsonPath.map { " at \($0)" } ?? "") (at most \(spawn.maxTasks))"
+        }
+        if safety.maxSpawnDepth == 0 { return what + ": refused, safety.max_spawn_depth is 0" }
+        return what + " (children to depth \(safety.maxSpawnDepth), at most \(safety.maxSpawnedTasks) per task"
+            + (spawn.queue ? ")" : "; created, not started)")
+    }
+
+    /// `store_reads`, `store_writes` and `spawns`, only on steps that have them.
+    static func json(_ step: CompiledStep, safety: SafetyPolicy) -> [(key: String, value: JSONValue)] {
+        var pairs: [(key: String, value: JSONValue)] = []
+        if !step.storeInputs.isEmpty {
+            pairs.append(
+                ("store_reads", .array(step.storeInputs.map {
+                    .object([("store", .string($0.store)), ("key", .string($0.key)), ("as_var", .string($0.asVariable)), ("required", .bool($0.required))])
+                })))
+        }
+        let writes = step.storeOutputs + step.postActions.compactMap(\.storePut)
+        if !writes.isEmpty {
+            pairs.append(
+                ("store_writes", .array(writes.map { .object([("store", .string($0.store)), ("key", .string($0.key)), ("from_var", .string($0.fromVariable))]) })))
+        }
+        let spawns = step.postActions.compactMap(\.spawn)
+        if !spawns.isEmpty {
+            pairs.append(
+                ("spawns", .array(spawns.map { spawn in
+                    .object([
+                        ("workflow", spawn.workflow.map { .string($0) } ?? .null), ("from_var", spawn.fromVariable.map { .string($0) } ?? .null),
+                        ("max_tasks", .int(Int64(spawn.maxTasks))), ("max_spawn_depth", .int(Int64(safety.maxSpawnDepth))),
+                        ("max_spawned_tasks", .int(Int64(safety.maxSpawnedTasks))), ("what", .string(words(spawn, safety: safety))),
+                    ])
+                })))
+        }
+        return pairs
+    }
+}
+
 // MARK: - text
 
 enum PlanText {
@@ -262,7 +319,7 @@ enum PlanText {
         if !disabled.isEmpty { out += "  disabled  " + disabled.map(\.id).joined(separator: ", ") + "\n" }
 
         out += "\nsteps\n"
-        for step in graph.steps { out += describe(step, indent: "  ", idWidth: idWidth) }
+        for step in graph.steps { out += describe(step, indent: "  ", idWidth: idWidth, safety: graph.safety) }
 
         for cycle in plan.cycles {
             let facts = cycle.facts
@@ -329,7 +386,7 @@ enum PlanText {
         return line + "\n"
     }
 
-    static func describe(_ step: CompiledStep, indent: String, idWidth: Int) -> String {
+    static func describe(_ step: CompiledStep, indent: String, idWidth: Int, safety: SafetyPolicy) -> String {
         // Guards belong to no segment: they run after the cycle's segments.
         var parts = [step.kindWords] + (step.isGuard ? [] : [step.scope.rawValue])
         if let template = step.template { parts.append("template \(template.name)") }
@@ -347,7 +404,8 @@ enum PlanText {
             out += indent + pad("", idWidth) + "prehook: \(prehook.when.text)\n"
             if let reason = prehook.reason { out += indent + pad("", idWidth) + "  (\(reason))\n" }
         }
-        for child in step.children { out += describe(child, indent: indent + "  ", idWidth: max(0, idWidth - 2)) }
+        for line in PlanStores.lines(step, safety: safety) { out += indent + pad("", idWidth) + line + "\n" }
+        for child in step.children { out += describe(child, indent: indent + "  ", idWidth: max(0, idWidth - 2), safety: safety) }
         return out
     }
 }
@@ -372,7 +430,7 @@ enum PlanJSON {
                 ("template", optional(step.template?.name)),
                 ("onFailure", .string(step.onFailure.words)),
                 ("prehook", optional(step.prehook?.when.text)),
-            ])
+            ] + PlanStores.json(step, safety: graph.safety))
         }
         let segments: [JSONValue] = graph.segments.map { segment in
             .object([

@@ -81,7 +81,7 @@ enum ForegroundRun {
         switch final.status {
         case .completed:
             output.write("task \(final.id) completed\n")
-            return .success
+            return try runSpawned(final, store: store, tasks: tasks, context: context, quiet: quiet) ? .success : .findings
         case .paused:
             output.write("task \(final.id) paused: `orchestrator task resume \(final.id)` continues it\n")
             return .findings
@@ -94,8 +94,24 @@ enum ForegroundRun {
             return SelfRestartExec.replaceProcess(request, taskID: final.id, dataDirectory: tasks.dataDirectory, quiet: quiet, context: context)
         default:
             output.write("task \(final.id) \(final.status.rawValue): \(final.reason ?? "")\n")
+            if final.status == .failed { _ = try runSpawned(final, store: store, tasks: tasks, context: context, quiet: quiet) }
             return .findings
         }
+    }
+
+    /// Embedded, spawned tasks run after their parent (docs/stores.md "Spawned tasks"): the ones
+    /// the parent spawned to start (`queue: true`, the default) and nobody has run yet, in spawn
+    /// order, each followed by its own. True when every one of them completed.
+    static func runSpawned(_ parent: TaskRecord, store: any ResourceStore, tasks: any TaskStore, context: CommandContext, quiet: Bool) throws -> Bool {
+        let spawned = try tasks.events(parent.id, types: [.taskSpawned])
+        var allCompleted = true
+        for lineage in try tasks.spawnedTasks(of: parent.id) {
+            let event = spawned.first { $0.payload["child"]?.stringValue == lineage.child }
+            guard event?.payload["start"] != .bool(false), let child = try tasks.task(lineage.child), child.status == .created else { continue }
+            context.stdout.write("running task \(child.id) spawned by \(parent.id) (workflow \(child.workflow), depth \(lineage.depth))\n")
+            if try run(child.id, store: store, tasks: tasks, context: context, quiet: quiet) != .success { allCompleted = false }
+        }
+        return allCompleted
     }
 
     /// The runner's options for a command: its environment, the progress printer, and the

@@ -228,15 +228,17 @@ struct TaskListCommand: Command {
     static let name = "list"
     static let summary = "every task"
     static let usage = """
-        Usage: orchestrator task list [--limit N] [--after ID] [-o text|json]
+        Usage: orchestrator task list [--limit N] [--after ID] [--tree] [-o text|json]
 
         Every task, oldest first: id, name, workflow, status, cycle, creation time. --limit N
         shows the first N (a page); --after ID continues after the task ID (the text output's
-        last line says how to get the next page).
+        last line says how to get the next page). --tree puts each spawned task under the task
+        that spawned it (-o json: `parent` and `spawnDepth` on every task).
         """
     var output = TaskCommand.Output.text
     var limit: Int?
     var after: String?
+    var tree = false
     var dataDirectory: String?
     var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
@@ -244,6 +246,7 @@ struct TaskListCommand: Command {
         [
             .integer(\.limit, "--limit", value: "N", help: "at most N tasks (a page)"),
             .value(\.after, "--after", value: "ID", help: "the tasks created after the task ID (the next page)"),
+            .flag(\.tree, "--tree", help: "spawned tasks under their parents"),
             .output(\.output), .dataDirectory(\.dataDirectory),
         ]
     }
@@ -269,18 +272,38 @@ struct TaskListCommand: Command {
             }
             // A task waiting for a daemon's worker shows its place in the queue.
             let positions = try tasks.queuePositions()
+            var parents: [String: TaskLineage] = [:]
+            if tree { for link in try tasks.allLineage() { parents[link.child] = link } }
             if output == .json {
                 let values = all.map { task -> JSONValue in
                     guard case .object(var pairs) = TaskCommand.taskJSON(task) else { return TaskCommand.taskJSON(task) }
                     pairs.append(("queuePosition", positions[task.id].map { .int(Int64($0)) } ?? .null))
+                    if tree {
+                        pairs.append(("parent", parents[task.id].map { .string($0.parent) } ?? .null))
+                        pairs.append(("spawnDepth", .int(Int64(parents[task.id]?.depth ?? 0))))
+                    }
                     return .object(pairs)
                 }
                 context.stdout.write(JSONWriter(pretty: true).string(.array(values)) + "\n")
             } else {
                 var rows = [["ID", "NAME", "WORKFLOW", "STATUS", "CYCLE", "CREATED"]]
-                for task in all {
+                // --tree: depth first from the tasks whose parent is not on the page.
+                var ordered: [(task: TaskSummary, depth: Int)] = all.map { ($0, 0) }
+                if tree {
+                    let onPage = Set(all.map(\.id))
+                    var children: [String: [TaskSummary]] = [:]
+                    for task in all { if let parent = parents[task.id]?.parent, onPage.contains(parent) { children[parent, default: []].append(task) } }
+                    ordered = []
+                    func visit(_ task: TaskSummary, _ depth: Int) {
+                        ordered.append((task, depth))
+                        for child in children[task.id] ?? [] { visit(child, depth + 1) }
+                    }
+                    for task in all where !(parents[task.id].map { onPage.contains($0.parent) } ?? false) { visit(task, 0) }
+                }
+                for (task, depth) in ordered {
                     let status = positions[task.id].map { "queued (\($0))" } ?? task.status.rawValue
-                    rows.append([task.id, task.name, task.workflow, status, String(task.cycle), task.createdAt])
+                    let id = depth == 0 ? task.id : String(repeating: "  ", count: depth - 1) + "└─ " + task.id
+                    rows.append([id, task.name, task.workflow, status, String(task.cycle), task.createdAt])
                 }
                 context.stdout.write(TaskCommand.table(rows))
                 if more, let last = all.last {

@@ -61,6 +61,10 @@ public enum CanonicalForm {
             out.int("maxItemStepFailures", safety.maxItemStepFailures)
             out.int("minCycleIntervalSecs", safety.minCycleIntervalSecs)
             out.string("onDrift", safety.onDrift.rawValue)
+            if safety.maxSpawnDepth != 3 || safety.maxSpawnedTasks != 10 {
+                out.int("maxSpawnDepth", safety.maxSpawnDepth)
+                out.int("maxSpawnedTasks", safety.maxSpawnedTasks)
+            }
             // Only when written, so the hashes of workflows without invariants stay as they were.
             if !safety.invariants.isEmpty {
                 out.list("invariants", safety.invariants) { out, invariant in
@@ -204,6 +208,55 @@ struct CanonicalWriter {
                     out.string("value", entry.value)
                 }
                 out.bool("replace", items.replace)
+            }
+            if let write = action.storePut {
+                out.string("store", write.store)
+                out.string("key", write.key)
+                out.string("fromVar", write.fromVariable)
+            }
+            if let spawn = action.spawn {
+                out.string("goal", spawn.goal)
+                out.string("workflow", spawn.workflow)
+                out.string("fromVar", spawn.fromVariable)
+                out.string("jsonPath", spawn.jsonPath)
+                out.string("goalPath", spawn.goalPath)
+                out.string("workflowPath", spawn.workflowPath)
+                out.string("namePath", spawn.namePath)
+                out.int("maxTasks", spawn.maxTasks)
+                out.bool("queue", spawn.queue)
+                out.bool("inheritWorkspace", spawn.inheritWorkspace)
+                out.bool("inheritProject", spawn.inheritProject)
+                out.bool("inheritTargets", spawn.inheritTargets)
+            }
+        }
+        // Written only when present, so that graphs without them keep their hash.
+        if !step.storeInputs.isEmpty {
+            list("storeInputs", step.storeInputs) { out, read in
+                out.string("store", read.store)
+                out.string("key", read.key)
+                out.string("asVar", read.asVariable)
+                out.bool("required", read.required)
+            }
+        }
+        if let select = step.itemSelect {
+            object("itemSelect") { out in
+                out.string("strategy", select.strategy.rawValue)
+                out.string("metricVar", select.metricVariable)
+                out.list("weights", select.weights.sorted { $0.key < $1.key }) { out, entry in
+                    out.string("var", entry.key)
+                    out.string("weight", String(entry.value))
+                }
+                out.string("threshold", select.threshold.map { String($0) })
+                out.string("store", select.storeResult?.store)
+                out.string("key", select.storeResult?.key)
+                out.string("tieBreak", select.tieBreak.rawValue)
+            }
+        }
+        if !step.storeOutputs.isEmpty {
+            list("storeOutputs", step.storeOutputs) { out, write in
+                out.string("store", write.store)
+                out.string("key", write.key)
+                out.string("fromVar", write.fromVariable)
             }
         }
         bool("collectArtifacts", step.collectArtifacts)

@@ -66,9 +66,12 @@ public enum Compiler {
             case .customResourceDefinition(let crd): context.checkDefinition(crd, of: resource)
             case .secretStore(let store): context.checkSecretLengths(store, of: resource)
             case .trigger: context.checkTrigger(of: resource)
+            case .workflowStore: context.checkWorkflowStore(resource)
+            case .storeBackendProvider: context.checkStoreBackendProvider(resource)
             case .workflow(let workflow):
                 workflows.append(context.compileWorkflow(workflow, of: resource))
                 context.checkWorkflowLoadRules(workflow, of: resource)
+                context.checkSpawnTargets(workflow, of: resource)
             default: break
             }
         }

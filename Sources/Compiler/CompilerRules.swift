@@ -35,6 +35,8 @@ public enum CompilerRule: String, Sendable, CaseIterable {
     case triggerWebhookUnsigned = "trigger-webhook-unsigned"
     case triggerPathOutsideWorkspace = "trigger-path-outside-workspace"
     case invariantCheckPoint = "invariant-check"
+    case storeVariable = "store-variable"
+    case storeReference = "store-reference"
 
     public var summary: String {
         switch self {
@@ -66,13 +68,17 @@ public enum CompilerRule: String, Sendable, CaseIterable {
         case .triggerWebhookUnsigned: return "a webhook Trigger without a secret and without the annotation that accepts unsigned requests: every request is refused"
         case .invariantCheckPoint: return "a safety invariant with an unknown check point, or one that checks nothing"
         case .triggerPathOutsideWorkspace: return "a filesystem Trigger's path that is absolute or leaves the workspace with `..`"
+        case .storeVariable: return "a store write or spawn_tasks reads a variable no step sets (it is taken from the step's JSON output at run time)"
+        case .storeReference: return "a WorkflowStore whose provider is unknown or incomplete, or a spawn of a workflow the project lacks"
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
         case .undefinedVariable, .loopCannotEnd, .selfReferentialUnsafe, .secretTooShort: return LintRegistry.rule(rawValue)?.summary ?? rawValue
         }
     }
 
     public var defaultSeverity: Severity {
-        if self == .workspaceWithoutQATargets || self == .loopGuardMissing || self == .triggerWebhookUnsigned { return .warning }
+        if self == .workspaceWithoutQATargets || self == .loopGuardMissing || self == .triggerWebhookUnsigned || self == .storeVariable {
+            return .warning
+        }
         // Shared with lint: the lint registry holds their metadata (docs/lint.md).
         return LintRegistry.rule(rawValue)?.defaultSeverity ?? .error
     }

@@ -61,7 +61,7 @@ extension CompileContext {
         }
         guard let spec = custom.spec else { return }
         if let schema = version.schema {
-            var validator = SchemaValidator(file: resource.file, crd: definition.name)
+            var validator = SchemaValidator(file: resource.file, owner: "CRD `\(definition.name)`")
             validator.validate(spec, schema: schema, path: "$")
             diagnostics += validator.diagnostics
             if !validator.diagnostics.isEmpty { return }
@@ -94,14 +94,15 @@ extension CompileContext {
 /// the position of the value that broke it).
 struct SchemaValidator {
     let file: String
-    let crd: String
+    /// Whose schema it is, for messages: "CRD `name`", "WorkflowStore `name`".
+    let owner: String
     var diagnostics: [Diagnostic] = []
 
     mutating func fail(_ keyword: String, _ message: String, at node: Node, path: String, help: String) {
         diagnostics.append(
             Diagnostic(
                 severity: .error, rule: CompilerRule.customResourceSchema.rawValue,
-                message: "`\(path)`: \(message) (schema keyword `\(keyword)` of CRD `\(crd)`)", file: file, range: node.range,
+                message: "`\(path)`: \(message) (schema keyword `\(keyword)` of \(owner))", file: file, range: node.range,
                 help: help))
     }
 

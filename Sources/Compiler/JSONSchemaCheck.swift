@@ -8,8 +8,8 @@ import YAML
 public enum JSONSchemaCheck {
     /// The violations of `instance` against `schema` (both parsed YAML/JSON nodes), each naming
     /// the path and the keyword; empty when the instance conforms.
-    public static func violations(of instance: Node, against schema: Node, file: String) -> [Diagnostic] {
-        var validator = SchemaValidator(file: file, crd: "schema")
+    public static func violations(of instance: Node, against schema: Node, file: String, owner: String = "the schema") -> [Diagnostic] {
+        var validator = SchemaValidator(file: file, owner: owner)
         validator.validate(instance, schema: schema, path: "$")
         return validator.diagnostics
     }

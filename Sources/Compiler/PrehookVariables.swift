@@ -69,9 +69,15 @@ public enum PrehookVariables {
     public static func variablesSet(by builtin: Builtin) -> [(name: String, type: VariableType)] {
         switch builtin {
         case .self_test: return [("self_test_errors", .string), ("self_test_errors_path", .string)]
+        case .item_select: return [(itemSelectWinner, .string), (itemSelectScore, .dyn), (itemSelectResult, .dyn)]
         default: return []
         }
     }
+
+    /// What `item_select` sets: the winning item's id, its score, and `{item_id, label, score, strategy}`.
+    public static let itemSelectWinner = "item_select_winner"
+    public static let itemSelectScore = "item_select_score"
+    public static let itemSelectResult = "item_select_result"
 
     public static func exitCodeVariable(_ stepID: String) -> String { stepID + "_exit_code" }
     public static func outputVariable(_ stepID: String) -> String { stepID + "_output" }

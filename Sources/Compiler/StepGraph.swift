@@ -147,8 +147,59 @@ public struct GenerateItemsBinding: Sendable, Hashable {
 
 public struct PostActionBinding: Sendable, Hashable {
     public var type: PostActionType
-    /// Set for `generate_items`, the one post-action this tool executes.
+    /// Set for `generate_items`.
     public var generateItems: GenerateItemsBinding?
+    /// Set for `store_put`.
+    public var storePut: StoreWriteBinding? = nil
+    /// Set for `spawn_task` and `spawn_tasks`.
+    public var spawn: SpawnBinding? = nil
+}
+
+/// `item_select_config` as the `item_select` builtin runs it (docs/stores.md "Item selection").
+public struct ItemSelectBinding: Sendable, Hashable {
+    public var strategy: ItemSelectSpec.Strategy
+    public var metricVariable: String?
+    public var weights: [String: Double]
+    public var threshold: Double?
+    /// The winner is written here (store, key; `from_var` is `item_select_result`).
+    public var storeResult: StoreWriteBinding?
+    public var tieBreak: ItemSelectSpec.TieBreak
+}
+
+/// A `store_inputs` entry (docs/stores.md).
+public struct StoreReadBinding: Sendable, Hashable {
+    public var store: String
+    /// Placeholders (`{task_id}`, `{item_id}`, variables) are rendered when the step runs.
+    public var key: String
+    public var asVariable: String
+    public var required: Bool
+}
+
+/// A `store_outputs` entry or a `store_put` post-action.
+public struct StoreWriteBinding: Sendable, Hashable {
+    public var store: String
+    public var key: String
+    public var fromVariable: String
+}
+
+/// `spawn_task` (goal, workflow) or `spawn_tasks` (one task per element of a JSON array).
+public struct SpawnBinding: Sendable, Hashable {
+    /// `spawn_task`: the goal with placeholders; nil for `spawn_tasks`.
+    public var goal: String?
+    /// `spawn_task`: the child's workflow (nil: the parent's).
+    public var workflow: String?
+    /// `spawn_tasks`: the variable holding the JSON, the path to the array, and paths into each element.
+    public var fromVariable: String?
+    public var jsonPath: String?
+    public var goalPath: String?
+    public var workflowPath: String?
+    public var namePath: String?
+    public var maxTasks: Int
+    /// False: the children are created, not queued (started by hand).
+    public var queue: Bool
+    public var inheritWorkspace: Bool
+    public var inheritProject: Bool
+    public var inheritTargets: Bool
 }
 
 /// One step of the graph with every default applied.
@@ -187,6 +238,10 @@ public struct CompiledStep: Sendable, Hashable {
     public var segment: Int?
     /// Where the step's `id` value was written (not part of the content hash).
     public var idRange: SourceRange
+    /// Read before the step runs (bound as variables) and written after it (docs/stores.md).
+    public var storeInputs: [StoreReadBinding] = []
+    public var storeOutputs: [StoreWriteBinding] = []
+    public var itemSelect: ItemSelectBinding? = nil
 }
 
 /// A maximal run of consecutive enabled, non-guard steps with the same scope.
@@ -239,6 +294,9 @@ public struct SafetyPolicy: Sendable, Hashable {
     public var onDrift: DriftPolicy
     /// `safety.invariants`, checked by the runner at their check points (docs/safety.md).
     public var invariants: [CompiledInvariant] = []
+    /// Bounds of spawned tasks (docs/stores.md "Spawned tasks").
+    public var maxSpawnDepth: Int = 3
+    public var maxSpawnedTasks: Int = 10
 }
 
 extension CompiledStep {

@@ -125,7 +125,8 @@ extension CompileContext {
                 maxConsecutiveFailures: safety.consecutiveFailureLimit, autoRollback: safety.rollsBack,
                 checkpointStrategy: safety.checkpoint, stepTimeoutSecs: safety.stepTimeoutSecs?.value,
                 binarySnapshot: safety.binarySnapshot?.value ?? false, maxItemStepFailures: safety.itemStepFailureLimit,
-                minCycleIntervalSecs: safety.minCycleIntervalSecs?.value, onDrift: safety.drift, invariants: invariants),
+                minCycleIntervalSecs: safety.minCycleIntervalSecs?.value, onDrift: safety.drift, invariants: invariants,
+                maxSpawnDepth: safety.spawnDepthLimit, maxSpawnedTasks: safety.spawnedTaskLimit),
             finalizeRules: finalizeRules, maxParallel: spec.maxParallel?.value, staggerDelayMs: spec.staggerDelayMs?.value,
             contentHash: "")
         graph.itemsFrom = spec.itemsFrom.map { ItemsSource(tasksJSON: $0.tasksJSON.value, when: $0.when?.text ?? ItemsSource.defaultWhen) }
@@ -226,6 +227,11 @@ extension CompileContext {
         if let template = step.template {
             compiled.template = bindTemplate(template, state: state)
         }
+        // store_inputs are bound before the step (its prehook and command read them).
+        compiled.storeInputs = step.storeInputs.map { read in
+            state.declared.declare(read.asVar.value, .dyn)
+            return StoreReadBinding(store: read.store.value, key: read.key.value, asVariable: read.asVar.value, required: read.required)
+        }
         if let prehook = step.prehook {
             let when = checkExpression(
                 prehook.when, file: file, declared: state.declared, what: "prehook of step `\(id)`",
@@ -234,7 +240,7 @@ extension CompileContext {
         }
         // A step's post-actions run after it, so they see its own captures and output too.
         var afterStep = Declarations()
-        if !step.behavior.postActions.isEmpty {
+        if !step.behavior.postActions.isEmpty || !step.storeOutputs.isEmpty {
             afterStep = state.declared
             WorkflowCompiler.declareVariables(setBy: step, into: &afterStep)
         }
@@ -255,13 +261,53 @@ extension CompileContext {
                     fromVariable: items.fromVar.value, jsonPath: items.jsonPath?.value, itemID: items.itemID?.value,
                     label: items.label?.value, vars: vars, replace: items.replace)
             }
-            return PostActionBinding(type: action.type.value, generateItems: generate)
+            var binding = PostActionBinding(type: action.type.value, generateItems: generate)
+            if let write = action.storePut {
+                checkStoreVariable(write.fromVar, what: "store_put", afterStep: afterStep, step: id, file: file)
+                binding.storePut = StoreWriteBinding(store: write.store.value, key: write.key.value, fromVariable: write.fromVar.value)
+            }
+            if let spawn = action.spawn {
+                if let many = spawn.many { checkStoreVariable(many.fromVar, what: "spawn_tasks", afterStep: afterStep, step: id, file: file) }
+                binding.spawn = SpawnBinding(
+                    goal: spawn.goal?.value, workflow: spawn.workflow?.value, fromVariable: spawn.many?.fromVar.value,
+                    jsonPath: spawn.many?.jsonPath?.value, goalPath: spawn.many?.goal.value, workflowPath: spawn.many?.workflow?.value,
+                    namePath: spawn.many?.name?.value, maxTasks: spawn.many?.maxTasks ?? 1, queue: spawn.many?.queue ?? true,
+                    inheritWorkspace: spawn.inheritWorkspace, inheritProject: spawn.inheritProject, inheritTargets: spawn.inheritTargets)
+            }
+            return binding
+        }
+        if let select = step.itemSelect {
+            var weights: [String: Double] = [:]
+            for entry in select.weights { weights[entry.key] = entry.value }
+            compiled.itemSelect = ItemSelectBinding(
+                strategy: select.strategy.value, metricVariable: select.metricVar?.value, weights: weights, threshold: select.threshold,
+                storeResult: select.storeResult.map {
+                    StoreWriteBinding(store: $0.store.value, key: $0.key.value, fromVariable: PrehookVariables.itemSelectResult)
+                },
+                tieBreak: select.tieBreak)
+        }
+        compiled.storeOutputs = step.storeOutputs.map { write in
+            checkStoreVariable(write.fromVar, what: "store_outputs", afterStep: afterStep, step: id, file: file)
+            return StoreWriteBinding(store: write.store.value, key: write.key.value, fromVariable: write.fromVar.value)
         }
         if let children = step.chainSteps {
             compiled.children = children.map { compileStep($0, chainScope: scope, state: &state) }
         }
         WorkflowCompiler.declareVariables(setBy: step, into: &state.declared)
         return compiled
+    }
+
+    /// A variable a store write or spawn_tasks reads that no step sets: the runner falls back to
+    /// the key of that name in the step's own JSON output (as the replaced system's fixtures
+    /// expect), so this is a warning, not an error.
+    private mutating func checkStoreVariable(_ name: Located<String>, what: String, afterStep: Declarations, step: String, file: String) {
+        guard !afterStep.contains(name.value) else { return }
+        report(
+            .storeVariable,
+            "\(what) reads `\(name.value)`, which neither this step nor an earlier one sets; at run time it is the key `\(name.value)` of step `\(step)`'s JSON output, if that output has one",
+            file: file, range: name.range,
+            help: Suggestions.closest(to: name.value, in: afterStep.names).map { "did you mean `\($0)`?" }
+                ?? "capture it with `behavior.captures` (`source: stdout`, `json_path: $.\(name.value)`) to make it explicit")
     }
 
     private mutating func bindAgent(capability: String, step: StepSpec, state: WorkflowState) -> AgentBinding? {

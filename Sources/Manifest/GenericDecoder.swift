@@ -17,9 +17,9 @@ extension DecodeContext {
     }
 
     /// Checks every field of an already opened mapping against its level's table.
-    func genericFields(_ fields: Fields, quiet: Bool) {
+    func genericFields(_ fields: Fields, quiet: Bool, skipping skipped: Set<String> = []) {
         let level = fields.level
-        for field in level.fields {
+        for field in level.fields where !skipped.contains(field.key) {
             guard let entry = fields.entry(field.key) else {
                 if field.required { missing(field.key, in: fields) }
                 continue

@@ -162,11 +162,6 @@ public enum ManifestDecoder {
                 spec = .custom(CustomResourceSpec(apiVersion: versionLocated, kind: customKind, spec: specNode))
             } else if kind != .custom, let specFields = context.nested(fields, "spec", specLevel(kind), required: true) {
                 spec = decodeSpec(kind, specFields, context: context)
-                if let reason = kind.storedOnlyReason, let kindEntry {
-                    context.warning(
-                        .notExecuted, "\(kind.rawValue) `\(metadata?.name.value ?? "?")` is decoded and stored, but \(reason)",
-                        at: kindEntry.value.range, help: "see docs/manifests.md, \"\(kind.rawValue)\"")
-                }
             }
         }
 
@@ -213,7 +208,13 @@ public enum ManifestDecoder {
         case .workflow: return decodeWorkflow(fields, context: context).map(ResourceSpec.workflow)
         case .runtimePolicy, .trigger, .workflowStore, .storeBackendProvider:
             // Decoded by the tables alone; one `not-executed` warning per document says what is not run.
-            context.genericFields(fields, quiet: true)
+            var skipped: Set<String> = []
+            if kind == .trigger, let (_, value) = fields.value("historyLimit"), case .int? = value.scalar?.value {
+                // `historyLimit: N` (the replaced system's own promotion example) keeps N of each.
+                _ = context.int(fields, "historyLimit")
+                skipped.insert("historyLimit")
+            }
+            context.genericFields(fields, quiet: true, skipping: skipped)
             let spec = StoredSpec(node: fields.node)
             switch kind {
             case .runtimePolicy: return .runtimePolicy(spec)

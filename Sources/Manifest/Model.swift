@@ -54,14 +54,6 @@ public enum ResourceKind: String, Sendable, Hashable, CaseIterable {
     /// The kinds a manifest names itself (every case but `custom`).
     public static var builtin: [ResourceKind] { allCases.filter { $0 != .custom } }
 
-    /// Kinds decoded and stored whose settings this tool does not execute yet (one `not-executed`
-    /// warning per document says so).
-    public var storedOnlyReason: String? {
-        switch self {
-        case .workflowStore, .storeBackendProvider: return "store_inputs, store_outputs and store_put do not run yet"
-        default: return nil
-        }
-    }
 }
 
 public struct Metadata: Sendable {
@@ -387,9 +379,9 @@ public struct SafetySpec: Sendable {
     public var onDrift: Located<DriftPolicy>?
     /// `safety.invariants`, decoded (docs/safety.md "Invariants").
     public var invariants: [InvariantSpec] = []
-    /// Accepted, stored, warned as not executed: `max_spawn_depth`, `max_spawned_tasks` (they bound
-    /// the `spawn_task`/`spawn_tasks` post-actions, which are not executed either).
-    public var storedOnly: [(key: String, value: Node)] = []
+    /// Bounds of `spawn_task`/`spawn_tasks` (docs/stores.md "Spawned tasks").
+    public var maxSpawnDepth: Located<Int>?
+    public var maxSpawnedTasks: Located<Int>?
     /// The `safety` key's range when written.
     public var range: SourceRange?
 
@@ -400,6 +392,10 @@ public struct SafetySpec: Sendable {
     public var checkpoint: CheckpointStrategy { checkpointStrategy?.value ?? .none }
     public var drift: DriftPolicy { onDrift?.value ?? .pin }
     public var itemStepFailureLimit: Int { maxItemStepFailures?.value ?? 3 }
+    /// How deep a chain of spawned tasks may grow below a task nobody spawned (default 3).
+    public var spawnDepthLimit: Int { maxSpawnDepth?.value ?? 3 }
+    /// How many tasks one task may spawn in all (default 10).
+    public var spawnedTaskLimit: Int { maxSpawnedTasks?.value ?? 10 }
 }
 
 public struct FinalizeRule: Sendable {
@@ -474,10 +470,86 @@ public struct GenerateItems: Sendable {
     public init(fromVar: Located<String>) { self.fromVar = fromVar }
 }
 
+/// A `store_inputs` entry: a WorkflowStore value bound as a pipeline variable before a step.
+public struct StoreRead: Sendable {
+    public var store: Located<String>
+    public var key: Located<String>
+    public var asVar: Located<String>
+    /// The step fails without running when the key holds no value.
+    public var required: Bool
+
+    public init(store: Located<String>, key: Located<String>, asVar: Located<String>, required: Bool) {
+        self.store = store
+        self.key = key
+        self.asVar = asVar
+        self.required = required
+    }
+}
+
+/// A `store_outputs` entry or a `store_put` post-action: a pipeline variable written to a
+/// WorkflowStore after a step.
+public struct StoreWrite: Sendable {
+    public var store: Located<String>
+    public var key: Located<String>
+    public var fromVar: Located<String>
+
+    public init(store: Located<String>, key: Located<String>, fromVar: Located<String>) {
+        self.store = store
+        self.key = key
+        self.fromVar = fromVar
+    }
+}
+
+/// A step's `item_select_config`: how the `item_select` builtin picks the winning item.
+public struct ItemSelectSpec: Sendable {
+    public enum Strategy: String, Sendable, CaseIterable { case min, max, threshold, weighted }
+    public enum TieBreak: String, Sendable, CaseIterable { case first, last, random }
+
+    public var strategy: Located<Strategy>
+    public var metricVar: Located<String>?
+    /// `weighted`: variable -> weight.
+    public var weights: [(key: String, value: Double)] = []
+    public var threshold: Double?
+    /// Where the winner is written (`namespace` is the WorkflowStore).
+    public var storeResult: (store: Located<String>, key: Located<String>)?
+    public var tieBreak: TieBreak = .first
+
+    public init(strategy: Located<Strategy>) { self.strategy = strategy }
+}
+
+/// `spawn_task` (one task) or `spawn_tasks` (one per element of a JSON array).
+public struct SpawnSpec: Sendable {
+    public struct Many: Sendable {
+        public var fromVar: Located<String>
+        public var jsonPath: Located<String>?
+        /// JSON paths into each element.
+        public var goal: Located<String>
+        public var workflow: Located<String>?
+        public var name: Located<String>?
+        public var maxTasks: Int
+        public var queue: Bool
+    }
+
+    /// `spawn_task`: the goal (placeholders rendered) and the workflow (nil: the parent's).
+    public var goal: Located<String>?
+    public var workflow: Located<String>?
+    /// `spawn_tasks`.
+    public var many: Many?
+    public var inheritWorkspace: Bool = true
+    public var inheritProject: Bool = true
+    public var inheritTargets: Bool = false
+
+    public init() {}
+}
+
 public struct PostAction: Sendable {
     public var type: Located<PostActionType>
-    /// Set for `generate_items` (the one post-action this tool executes).
+    /// Set for `generate_items`.
     public var generateItems: GenerateItems?
+    /// Set for `store_put`.
+    public var storePut: StoreWrite?
+    /// Set for `spawn_task` and `spawn_tasks`.
+    public var spawn: SpawnSpec?
     /// The whole entry, kept for the kinds that are accepted and stored only.
     public var node: Node
 
@@ -533,7 +605,12 @@ public struct StepSpec: Sendable {
     public var prehook: Prehook?
     public var behavior = Behavior()
     public var costPreference: Located<CostPreference>?
-    /// Accepted and stored: `store_inputs`, `store_outputs`, `step_vars`, `item_select_config`.
+    /// `item_select_config` (the `item_select` builtin).
+    public var itemSelect: ItemSelectSpec?
+    /// `store_inputs` and `store_outputs` (docs/stores.md).
+    public var storeInputs: [StoreRead] = []
+    public var storeOutputs: [StoreWrite] = []
+    /// Accepted and stored: `step_vars`.
     public var storedOnly: [(key: String, value: Node)] = []
     /// The step's mapping (where step-level findings point: its `id` value is usually better).
     public var range: SourceRange

@@ -101,9 +101,7 @@ private func f(_ key: String, _ type: FieldType, required: Bool = false, default
 
 private let runnerNotYet = FieldStatus.notExecuted("stored; the daemon's logging is configured by its own options, not by a RuntimePolicy's observability")
 private let crdRefNotYet = FieldStatus.notExecuted("webhook plugins of a CRD are stored; they are never run")
-private let storeNotYet = FieldStatus.notExecuted("WorkflowStores and StoreBackendProviders are stored; store_inputs/store_outputs/store_put do not run yet")
 private let crdHookNotYet = FieldStatus.notExecuted("CRD hooks and plugins are stored; they are never run")
-private let spawnNotYet = FieldStatus.notExecuted("spawn_task/spawn_tasks post-actions are not run")
 private let healthNotYet = FieldStatus.notExecuted("agent health and disease tracking is not implemented; the policy is stored")
 private let selectionNotYet = FieldStatus.notExecuted("agents are chosen by lowest metadata.cost, then name; the selection strategy is stored")
 
@@ -206,9 +204,9 @@ extension SchemaLevel {
                 f("max_item_step_failures", .integer(minimum: 1), default: "3"), f("min_cycle_interval_secs", .integer(minimum: 0)),
                 f("on_drift", .values(DriftPolicy.allCases.map(\.rawValue)), default: "pin", .ours),
                 f("invariants", .objects(.invariant)),
-                f("max_spawn_depth", .integer(minimum: 0), spawnNotYet), f("max_spawned_tasks", .integer(minimum: 0), spawnNotYet),
+                f("max_spawn_depth", .integer(minimum: 0), default: "3"), f("max_spawned_tasks", .integer(minimum: 0), default: "10"),
                 f("profile", .values(["standard", "self_referential_probe"]), default: "standard", .notExecuted("the probe profile's extra checks are validated, the profile itself changes nothing at run time")),
-                f("spawn_cooldown_seconds", .integer(minimum: 0), spawnNotYet),
+                f("spawn_cooldown_seconds", .integer(minimum: 0), .notExecuted("spawns are bounded by max_spawn_depth and max_spawned_tasks; no cooldown is applied")),
                 f("stall_timeout_secs", .integer(minimum: 0), .notExecuted("only timeout_secs is enforced")),
                 f("inflight_wait_timeout_secs", .integer(minimum: 0), default: "300", .notExecuted("the runner has no in-flight heartbeat wait")),
                 f("inflight_heartbeat_grace_secs", .integer(minimum: 0), default: "60", .notExecuted("the runner has no in-flight heartbeat wait")),
@@ -253,9 +251,9 @@ extension SchemaLevel {
                 f("stagger_delay_ms", .integer(minimum: 0)), f("timeout_secs", .integer(minimum: 1)),
                 f("stall_timeout_secs", .integer(minimum: 1)), f("prehook", .object(.prehook)), f("behavior", .object(.behavior)),
                 f("cost_preference", .values(CostPreference.allCases.map(\.rawValue))),
-                f("store_inputs", .objects(.storeInput), storeNotYet), f("store_outputs", .objects(.storeOutput), storeNotYet),
+                f("store_inputs", .objects(.storeInput)), f("store_outputs", .objects(.storeOutput)),
                 f("step_vars", .stringMap, .notExecuted("step_vars are not bound")),
-                f("item_select_config", .object(.itemSelect), .notExecuted("item_select runs every unresolved item")),
+                f("item_select_config", .object(.itemSelect)),
             ]
         case .prehook:
             return SchemaLevel.convergence.fields + [
@@ -286,22 +284,22 @@ extension SchemaLevel {
             return [
                 f("type", .values(PostActionType.allCases.map(\.rawValue)), required: true), f("from_var", .string),
                 f("json_path", .string), f("mapping", .object(.generateMapping)), f("replace", .bool, default: "false"),
-                f("goal", .string, spawnNotYet), f("workflow", .string, spawnNotYet), f("inherit", .object(.spawnInherit), spawnNotYet),
-                f("max_tasks", .integer(minimum: 0), default: "5", spawnNotYet), f("queue", .bool, default: "true", spawnNotYet),
-                f("store", .string, storeNotYet), f("key", .string, storeNotYet),
+                f("goal", .string), f("workflow", .string), f("inherit", .object(.spawnInherit)),
+                f("max_tasks", .integer(minimum: 0), default: "5"), f("queue", .bool, default: "true"),
+                f("store", .string), f("key", .string),
             ]
         case .generateMapping:
             return [
                 f("item_id", .string), f("label", .string), f("vars", .stringMap),
-                f("goal", .string, spawnNotYet), f("workflow", .string, spawnNotYet), f("name", .string, spawnNotYet),
+                f("goal", .string), f("workflow", .string), f("name", .string),
             ]
         case .spawnInherit:
             return [f("workspace", .bool, default: "true"), f("project", .bool, default: "true"), f("target_files", .bool, default: "false")]
         case .itemSelect:
             return [
-                f("strategy", .values(["min", "max", "threshold", "weighted"]), required: true), f("metric_var", .string),
+                f("strategy", .values(ItemSelectSpec.Strategy.allCases.map(\.rawValue)), required: true), f("metric_var", .string),
                 f("weights", .numberMap), f("threshold", .number), f("store_result", .object(.storeTarget)),
-                f("tie_break", .values(["first", "last", "random"]), default: "first"),
+                f("tie_break", .values(ItemSelectSpec.TieBreak.allCases.map(\.rawValue)), default: "first"),
             ]
         case .storeTarget: return [f("namespace", .string, required: true), f("key", .string, required: true)]
         case .storeInput:
@@ -383,14 +381,14 @@ extension SchemaLevel {
         // WorkflowStore, StoreBackendProvider
         case .workflowStoreSpec:
             return [
-                f("provider", .string, default: "local", storeNotYet), f("base_path", .string, storeNotYet), f("schema", .any, storeNotYet),
-                f("retention", .object(.storeRetention), storeNotYet),
+                f("provider", .string, default: "local"), f("base_path", .string), f("schema", .any),
+                f("retention", .object(.storeRetention)),
             ]
-        case .storeRetention: return [f("max_entries", .integer(minimum: 0), storeNotYet), f("ttl_days", .integer(minimum: 0), storeNotYet)]
+        case .storeRetention: return [f("max_entries", .integer(minimum: 0)), f("ttl_days", .integer(minimum: 0))]
         case .storeBackendProviderSpec:
-            return [f("builtin", .bool, default: "false", storeNotYet), f("commands", .object(.storeBackendCommands), storeNotYet)]
+            return [f("builtin", .bool, default: "false"), f("commands", .object(.storeBackendCommands))]
         case .storeBackendCommands:
-            return ["get", "put", "delete", "list"].map { f($0, .string, required: true, storeNotYet) } + [f("prune", .string, storeNotYet)]
+            return ["get", "put", "delete", "list"].map { f($0, .string, required: true) } + [f("prune", .string)]
         // CustomResourceDefinition
         case .crdSpec:
             return [

@@ -106,8 +106,9 @@ public struct TriggerDefinition: Sendable {
         concurrency = spec["concurrencyPolicy"]?.scalar.flatMap { ConcurrencyPolicy(rawValue: $0.text) } ?? .forbid
         suspend = false
         if case .bool(let flag)? = spec["suspend"]?.scalar?.value { suspend = flag }
-        historySuccessful = integer(spec["historyLimit"]?["successful"])
-        historyFailed = integer(spec["historyLimit"]?["failed"])
+        // `historyLimit: N` is N of each (docs/compatibility.md "Triggers").
+        historySuccessful = integer(spec["historyLimit"]?["successful"]) ?? integer(spec["historyLimit"])
+        historyFailed = integer(spec["historyLimit"]?["failed"]) ?? integer(spec["historyLimit"])
         minIntervalSeconds = max(0, integer(spec["throttle"]?["minInterval"]) ?? 0)
         if let cronNode = spec["cron"], !cronNode.isNull {
             guard let schedule = text(cronNode["schedule"]) else { return nil }

@@ -10,8 +10,7 @@ extension ManifestDecoder {
     /// Step fields that are accepted and stored (not warned: they only feed features this tool
     /// leaves to the agents).
     static let stepStoredOnly: [(key: String, mapping: Bool, list: Bool)] = [
-        ("store_inputs", false, true), ("store_outputs", false, true), ("step_vars", true, false),
-        ("item_select_config", true, false),
+        ("step_vars", true, false),
     ]
 
     static func decodeWorkflow(_ fields: Fields, context: DecodeContext) -> WorkflowSpec? {
@@ -57,15 +56,8 @@ extension ManifestDecoder {
             spec.safety.maxItemStepFailures = context.int(safety, "max_item_step_failures", minimum: 1)
             spec.safety.minCycleIntervalSecs = context.int(safety, "min_cycle_interval_secs")
             spec.safety.onDrift = context.enumValue(safety, "on_drift", DriftPolicy.self)
-            for key in ["max_spawn_depth", "max_spawned_tasks"] {
-                guard let value = context.int(safety, key), let entry = safety.value(key) else { continue }
-                spec.safety.storedOnly.append((key, entry.value))
-                context.warning(
-                    .notExecuted,
-                    "`safety.\(key)` (\(value.value)) is accepted and stored but not executed by this tool",
-                    at: entry.key.range,
-                    help: "it bounds `spawn_task`/`spawn_tasks` post-actions, which this tool does not run; remove it to silence this warning")
-            }
+            spec.safety.maxSpawnDepth = context.int(safety, "max_spawn_depth")
+            spec.safety.maxSpawnedTasks = context.int(safety, "max_spawned_tasks")
             for item in context.list(safety, "invariants", of: "`{name, command, ...}` entries") ?? [] {
                 guard let entry = context.fields(item, .invariant), let name = context.nonEmptyString(entry, "name", required: true) else { continue }
                 var checkAt: [Located<String>]?
@@ -175,6 +167,26 @@ extension ManifestDecoder {
         }
         let cost = context.enumValue(fields, "cost_preference", CostPreference.self)
 
+        var storeInputs: [StoreRead] = []
+        for item in context.list(fields, "store_inputs", of: "`{store, key, as_var}` entries") ?? [] {
+            guard let entry = context.fields(item, .storeInput) else { continue }
+            let store = context.nonEmptyString(entry, "store", required: true)
+            let key = context.nonEmptyString(entry, "key", required: true)
+            let asVar = context.nonEmptyString(entry, "as_var", required: true)
+            let required = context.bool(entry, "required")?.value ?? false
+            if let store, let key, let asVar { storeInputs.append(StoreRead(store: store, key: key, asVar: asVar, required: required)) }
+        }
+        var storeOutputs: [StoreWrite] = []
+        for item in context.list(fields, "store_outputs", of: "`{store, key, from_var}` entries") ?? [] {
+            guard let entry = context.fields(item, .storeOutput) else { continue }
+            if let write = decodeStoreWrite(entry, context: context) { storeOutputs.append(write) }
+        }
+
+        var itemSelect: ItemSelectSpec?
+        if let select = context.nested(fields, "item_select_config", .itemSelect) {
+            itemSelect = decodeItemSelect(select, context: context)
+        }
+
         var stored: [(key: String, value: Node)] = []
         for field in stepStoredOnly {
             if let (_, value) = context.stored(fields, field.key, mapping: field.mapping, list: field.list) {
@@ -203,6 +215,9 @@ extension ManifestDecoder {
         step.prehook = prehook
         step.behavior = behavior
         step.costPreference = cost
+        step.storeInputs = storeInputs
+        step.itemSelect = itemSelect
+        step.storeOutputs = storeOutputs
         step.storedOnly = stored
         return step
     }
@@ -240,13 +255,26 @@ extension ManifestDecoder {
     }
 
     static func decodePostAction(_ node: Node, context: DecodeContext) -> PostAction? {
-        // One table for every type's keys; only `generate_items` is executed.
+        // One table for every type's keys.
         guard let fields = context.fields(node, .postAction) else { return nil }
         guard let type = context.enumValue(fields, "type", PostActionType.self, required: true) else { return nil }
+        switch type.value {
+        case .store_put:
+            guard let write = decodeStoreWrite(fields, context: context) else { return nil }
+            var action = PostAction(type: type, node: node)
+            action.storePut = write
+            return action
+        case .spawn_task, .spawn_tasks:
+            guard let spawn = decodeSpawn(fields, many: type.value == .spawn_tasks, context: context) else { return nil }
+            var action = PostAction(type: type, node: node)
+            action.spawn = spawn
+            return action
+        default: break
+        }
         guard type.value == .generate_items else {
             context.warning(
                 .notExecuted, "`\(type.value.rawValue)` post-actions are accepted and stored but not executed by this tool",
-                at: type.range, help: "only `generate_items` runs; remove it to silence this warning")
+                at: type.range, help: "generate_items, store_put, spawn_task and spawn_tasks run; remove it to silence this warning")
             context.genericFields(fields, quiet: true)
             return PostAction(type: type, node: node)
         }
@@ -269,5 +297,86 @@ extension ManifestDecoder {
         generate.vars = vars
         generate.replace = replace?.value ?? false
         return PostAction(type: type, generateItems: generate, node: node)
+    }
+
+    /// `{store, key, from_var}` (`store_outputs` entries, `store_put` post-actions).
+    static func decodeStoreWrite(_ fields: Fields, context: DecodeContext) -> StoreWrite? {
+        let store = context.nonEmptyString(fields, "store", required: true)
+        let key = context.nonEmptyString(fields, "key", required: true)
+        let fromVar = context.nonEmptyString(fields, "from_var", required: true)
+        guard let store, let key, let fromVar else { return nil }
+        return StoreWrite(store: store, key: key, fromVar: fromVar)
+    }
+
+    /// `spawn_task` (`goal`, `workflow`) and `spawn_tasks` (`from_var`, `json_path`, `mapping`,
+    /// `max_tasks`, `queue`), both with `inherit`.
+    static func decodeSpawn(_ fields: Fields, many: Bool, context: DecodeContext) -> SpawnSpec? {
+        var spawn = SpawnSpec()
+        if let inherit = context.nested(fields, "inherit", .spawnInherit) {
+            spawn.inheritWorkspace = context.bool(inherit, "workspace")?.value ?? true
+            spawn.inheritProject = context.bool(inherit, "project")?.value ?? true
+            spawn.inheritTargets = context.bool(inherit, "target_files")?.value ?? false
+        }
+        if !many {
+            let goal = context.nonEmptyString(fields, "goal", required: true)
+            spawn.workflow = context.nonEmptyString(fields, "workflow")
+            guard let goal else { return nil }
+            spawn.goal = goal
+            return spawn
+        }
+        let fromVar = context.nonEmptyString(fields, "from_var", required: true)
+        let jsonPath = context.nonEmptyString(fields, "json_path")
+        let maxTasks = context.int(fields, "max_tasks")?.value ?? 5
+        let queue = context.bool(fields, "queue")?.value ?? true
+        guard let mapping = context.nested(fields, "mapping", .generateMapping, required: true) else { return nil }
+        let goal = context.nonEmptyString(mapping, "goal", required: true)
+        let workflow = context.nonEmptyString(mapping, "workflow")
+        let name = context.nonEmptyString(mapping, "name")
+        guard let fromVar, let goal else { return nil }
+        spawn.many = SpawnSpec.Many(fromVar: fromVar, jsonPath: jsonPath, goal: goal, workflow: workflow, name: name, maxTasks: maxTasks, queue: queue)
+        return spawn
+    }
+
+    /// `item_select_config` (strategy, metric_var, weights, threshold, store_result, tie_break).
+    static func decodeItemSelect(_ fields: Fields, context: DecodeContext) -> ItemSelectSpec? {
+        let strategy = context.enumValue(fields, "strategy", ItemSelectSpec.Strategy.self, required: true)
+        let metric = context.nonEmptyString(fields, "metric_var")
+        let tieBreak = context.enumValue(fields, "tie_break", ItemSelectSpec.TieBreak.self)
+        func number(_ node: Node) -> Double? {
+            switch node.scalar?.value {
+            case .int(let value)?: return Double(value)
+            case .float(let value)?: return value
+            default: return nil
+            }
+        }
+        var threshold: Double?
+        if let entry = fields.entry("threshold"), !entry.value.isNull {
+            context.value(entry.value, .number, key: "threshold", anchor: entry.key.range, quiet: true)
+            threshold = number(entry.value)
+        }
+        var weights: [(key: String, value: Double)] = []
+        if let entry = fields.entry("weights"), !entry.value.isNull {
+            context.value(entry.value, .numberMap, key: "weights", anchor: entry.key.range, quiet: true)
+            for pair in entry.value.mapping ?? [] {
+                if let name = pair.key.scalar?.text, let weight = number(pair.value) { weights.append((name, weight)) }
+            }
+        }
+        var target: (store: Located<String>, key: Located<String>)?
+        if let result = context.nested(fields, "store_result", .storeTarget) {
+            let store = context.nonEmptyString(result, "namespace", required: true)
+            let key = context.nonEmptyString(result, "key", required: true)
+            if let store, let key { target = (store, key) }
+        }
+        guard let strategy else { return nil }
+        var spec = ItemSelectSpec(strategy: strategy)
+        spec.metricVar = metric
+        spec.weights = weights
+        spec.threshold = threshold
+        spec.storeResult = target
+        spec.tieBreak = tieBreak?.value ?? .first
+        if strategy.value != .weighted, metric == nil { context.missing("metric_var", in: fields, what: "VARIABLE") }
+        if strategy.value == .threshold, threshold == nil { context.missing("threshold", in: fields, what: "NUMBER") }
+        if strategy.value == .weighted, weights.isEmpty { context.missing("weights", in: fields, what: "{VARIABLE: WEIGHT}") }
+        return spec
     }
 }

@@ -209,7 +209,7 @@ public struct StepOutput: Sendable, Equatable {
 }
 
 extension String {
-    fileprivate func trimmingWhitespace() -> String {
+    func trimmingWhitespace() -> String {
         let scalars = unicodeScalars
         let isSpace: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
         guard let start = scalars.firstIndex(where: { !isSpace($0) }),

@@ -220,8 +220,10 @@ public enum Items {
             guard !id.isEmpty, seen.insert(id).inserted else { continue }
             let label = pick(binding.label).map(PipelineValue.text)
             var vars: [(key: String, value: JSONValue)] = []
+            // Item variables are text, as the replaced system's `mapping.vars` (string -> string)
+            // made them: `api_publishable == "true"` in its promotion example compares text.
             for name in binding.vars.keys.sorted() {
-                if let picked = pick(binding.vars[name]) { vars.append((name, picked)) }
+                if let picked = pick(binding.vars[name]) { vars.append((name, .string(PipelineValue.text(picked)))) }
             }
             var path: String?
             if let explicit = vars.first(where: { $0.key == "qa_file_path" || $0.key == "path" })?.value.stringValue {

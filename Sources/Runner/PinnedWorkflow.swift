@@ -45,6 +45,8 @@ public struct PinnedWorkflow: Sendable {
     /// `runtime`'s redaction patterns, compiled.
     public var redaction: Redaction
     public var snapshot: JSONValue
+    /// The project's WorkflowStores and StoreBackendProviders (docs/stores.md).
+    public var storeCatalog = WorkflowStoreCatalog([])
 
     /// The resources stored in `project` as manifest documents (SecretStore values as stored:
     /// encrypted; `compile` decrypts them with the store's key file).
@@ -130,9 +132,11 @@ public struct PinnedWorkflow: Sendable {
             }
         }
         let runtime = try RuntimePolicy.of(resources, project: project)
-        return PinnedWorkflow(
+        var pinned = PinnedWorkflow(
             graph: graph, workspace: chosen.1, workspaceName: chosen.0, root: chosen.1.rootPath.value, stores: stores,
             profiles: profiles, runtime: runtime, redaction: try runtime.redaction(), snapshot: snapshot)
+        pinned.storeCatalog = WorkflowStoreCatalog(resources)
+        return pinned
     }
 
     /// What masks everything the task stores and shows: its secret values (with `environment`

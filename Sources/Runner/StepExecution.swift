@@ -38,6 +38,8 @@ struct PreparedStep {
     var extraStartPayload: [(key: String, value: JSONValue)] = []
     /// A `self_restart` build that no host can execute: why, once the build succeeded.
     var restartHostMissing: String?
+    /// `item_select`: the winner.
+    var selection: ItemSelection?
 }
 
 /// How a step ended.
@@ -67,6 +69,9 @@ struct StepResult {
 
 extension TaskRunner {
     static let defaultTimeoutSecs = 1800
+    /// Set in every step's environment: the task's data directory and id.
+    public static let dataDirectoryVariable = "ORCHESTRATOR_DATA_DIR"
+    public static let taskIDVariable = "ORCHESTRATOR_TASK_ID"
 
     func logPaths(_ step: CompiledStep, cycle: Int, item: ItemState?) throws -> (stdout: String, stderr: String) {
         let directory = tasks.logDirectory(taskID) + "/cycle-\(cycle)"
@@ -86,9 +91,12 @@ extension TaskRunner {
         return (base + ".stdout", base + ".stderr")
     }
 
-    func execute(_ step: CompiledStep, cycle: Int, item: ItemState?, prehookEvent: NewEvent?) throws -> StepFlow {
+    func execute(
+        _ step: CompiledStep, cycle: Int, item: ItemState?, prehookEvent: NewEvent?, inputs: BoundStoreInputs = BoundStoreInputs()
+    ) throws -> StepFlow {
         let paths = try logPaths(step, cycle: cycle, item: item)
         var prepared = prepare(step, cycle: cycle, item: item, paths: paths)
+        if let refusal = inputs.refusal { prepared.refusal = refusal }
         let runID = try tasks.write { writer -> Int64 in
             if let prehookEvent { try writer.append(prehookEvent, task: taskID) }
             var payload: [(key: String, value: JSONValue)] = [("kind", .string(step.kind.name))]
@@ -160,7 +168,8 @@ extension TaskRunner {
         }
 
         // Variables: output, exit code, captures, builtin variables.
-        var variables: [(key: String, value: JSONValue)] = []
+        // What store_inputs bound is recorded with the step's variables (a resume restores them).
+        var variables: [(key: String, value: JSONValue)] = inputs.variables
         var output = StepOutput(step: step.id, stdoutLogPath: paths.stdout)
         // `{step}_output` is what the step printed, not its masked log (issue 11.3).
         if let raw = result.rawOutput, !raw.stdoutTruncated, raw.stdout.count <= StepOutput.inlineLimit {
@@ -194,12 +203,27 @@ extension TaskRunner {
             variables.append(("active_ticket_count", .int(Int64(tickets.count))))
             variables.append(("ticket_paths", .string(tickets.joined(separator: " "))))
         }
+        if let winner = prepared.selection {
+            variables.append((PrehookVariables.itemSelectWinner, .string(winner.itemID)))
+            variables.append((PrehookVariables.itemSelectScore, .double(winner.score)))
+            variables.append((PrehookVariables.itemSelectResult, winner.result))
+        }
         // Apply now: later steps of this item (and post-actions) read them.
         let scopeVars = variables
         if let item {
             for (key, value) in scopeVars { item.vars[key] = value }
         } else {
             for (key, value) in scopeVars { ledger.taskVars[key] = value }
+        }
+
+        // store_outputs and store_put: a write that did not happen fails the step.
+        if !step.storeOutputs.isEmpty || step.postActions.contains(where: { $0.storePut != nil }) || prepared.selection != nil {
+            let problems = try writeStoreOutputs(step, cycle: cycle, item: item, raw: result.rawOutput, stepSucceeded: result.success)
+            if !problems.isEmpty {
+                let message = "store write failed: " + problems.joined(separator: "; ")
+                result.error = masker.mask(message)
+                appendToFile(paths.stderr, masker.mask("orchestrator: \(message)\n"))
+            }
         }
 
         // generate_items (buffered; applied when the segment ends).
@@ -232,6 +256,11 @@ extension TaskRunner {
                 // A resume re-applies the step's first batch (when it was not applied yet).
                 if outcome.generated == nil { outcome.generated = (binding.replace, made.items) }
             }
+        }
+
+        // spawn_task / spawn_tasks.
+        if result.success, step.postActions.contains(where: { $0.spawn != nil }) {
+            try spawnTasks(step, cycle: cycle, item: item, raw: result.rawOutput)
         }
 
         // auto_rollback: a failed self_test puts the workspace back to the cycle's checkpoint.
@@ -286,7 +315,8 @@ extension TaskRunner {
             finished.append(("did_nothing", .string(reason)))
             outcome.didNothing = reason
         }
-        let failureLine = result.success ? nil : firstLine(ofFile: paths.stderr) ?? result.error
+        // A step that exited 0 but failed afterwards (a store write) says why, not its own stderr.
+        let failureLine = result.success ? nil : (result.exitCode == 0 ? result.error : nil) ?? firstLine(ofFile: paths.stderr) ?? result.error
         if let failureLine { finished.append(("stderr_first_line", .string(failureLine))) }
         finished += restartPayload
         if !captureProblems.isEmpty { finished.append(("capture_problems", .array(captureProblems.map { .string($0) }))) }
@@ -441,8 +471,19 @@ extension TaskRunner {
                 let tickets = Items.tickets(for: record, ticketDirectory: pinned.workspace.ticketDirectory, root: pinned.root)
                 prepared.internalOutput = (tickets.map { $0 + "\n" }.joined(), 0)
             case .item_select:
-                prepared.internalOutput = ("item_select is accepted but not executed by this tool; every unresolved item runs\n", 0)
-                prepared.didNothing = "item_select is not executed by this tool; every unresolved item runs"
+                guard let select = step.itemSelect else {
+                    prepared.internalOutput = ("item_select has no item_select_config: nothing was selected\n", 0)
+                    prepared.didNothing = "item_select has no item_select_config: nothing was selected"
+                    break
+                }
+                switch selectItem(select) {
+                case .success(let winner):
+                    prepared.selection = winner
+                    prepared.internalOutput = (JSONWriter().string(winner.result) + "\n", 0)
+                case .failure(let reason):
+                    prepared.internalOutput = (reason.message + "\n", 0)
+                    prepared.didNothing = reason.message
+                }
             case .loop_guard:
                 prepared.internalOutput = ("loop_guard runs after the cycle's segments\n", 0)
             }
@@ -535,6 +576,10 @@ extension TaskRunner {
     func childEnvironment(adding extra: [String: String]) -> [String: String] {
         var result: [String: String] = [:]
         for name in pinned.runtime.environmentAllowlist { if let value = options.environment[name] { result[name] = value } }
+        // Where the task lives (docs/stores.md): `orchestrator store put ...` in a step writes to
+        // this task's data directory, whatever the step's working directory.
+        result[TaskRunner.dataDirectoryVariable] = tasks.dataDirectory
+        result[TaskRunner.taskIDVariable] = taskID
         for (name, value) in extra { result[name] = value }
         return result
     }

@@ -510,6 +510,8 @@ public final class TaskRunner: @unchecked Sendable {
             if let reason = outcome.failTask { return .failTask(reason) }
             return .next
         }
+        // store_inputs first: the prehook and the command read them.
+        let inputs = step.enabled ? try bindStoreInputs(step, cycle: cycle, item: item) : BoundStoreInputs()
         let scopeItem = item ?? ledger.taskItem
         var decision = StepDecision.decide(
             step, cycle: cycle,
@@ -541,7 +543,7 @@ public final class TaskRunner: @unchecked Sendable {
             return try runChain(step, cycle: cycle, item: item, prehookEvent: prehookEvent)
         }
         if step.kind == .builtin(.self_restart), case .pause = try checkInvariants(.beforeRestart, cycle: cycle) { return .pause }
-        return try execute(step, cycle: cycle, item: item, prehookEvent: prehookEvent)
+        return try execute(step, cycle: cycle, item: item, prehookEvent: prehookEvent, inputs: inputs)
     }
 
     func recordSkip(

@@ -128,7 +128,25 @@ public final class Database: @unchecked Sendable {
         handle = connection
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
         sqlite3_extended_result_codes(handle, 1)
-        if path != Database.inMemory { try execute("PRAGMA journal_mode = WAL") }
+        if path != Database.inMemory {
+            // Switching to WAL needs a moment alone with the file: a second connection opening a
+            // new database at the same instant is answered SQLITE_BUSY without the busy handler.
+            // Retry for the busy timeout, then report.
+            var waited: Int32 = 0
+            while true {
+                do {
+                    try execute("PRAGMA journal_mode = WAL")
+                    break
+                } catch {
+                    // (A throw here closes the connection: deinit runs for an initialised object.)
+                    guard error.code & 0xFF == SQLITE_BUSY || error.code & 0xFF == SQLITE_LOCKED, waited < busyTimeoutMilliseconds else {
+                        throw error
+                    }
+                    usleep(10_000)
+                    waited += 10
+                }
+            }
+        }
         try execute("PRAGMA foreign_keys = ON")
         try execute("PRAGMA synchronous = NORMAL")
     }

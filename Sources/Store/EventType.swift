@@ -33,6 +33,14 @@ public enum EventType: String, Sendable, CaseIterable, Comparable {
     case itemMerged = "item_merged"
     /// The digests of the invariants' protected files when the task started.
     case protectedFilesRecorded = "protected_files_recorded"
+    // Workflow stores and spawned tasks (docs/stores.md): keys and versions, never values.
+    case storeRead = "store_read"
+    case storeWritten = "store_written"
+    /// A write that did not happen: the schema refused it, the provider failed, the variable was unset, the step failed.
+    case storeWriteFailed = "store_write_failed"
+    case taskSpawned = "task_spawned"
+    /// A spawn refused by max_spawn_depth or max_spawned_tasks, or one whose workflow could not be found.
+    case spawnRefused = "spawn_refused"
     // Items.
     case itemsGenerated = "items_generated"
     case itemsGenerationFailed = "items_generation_failed"

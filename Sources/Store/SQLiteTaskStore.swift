@@ -333,7 +333,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
 
     public func counts() throws -> [(table: String, rows: Int)] {
         try read { database in
-            try ["tasks", "items", "runs", "events", "daemon_events"].map { table in
+            try ["tasks", "items", "runs", "events", "daemon_events", "workflow_store_entries", "task_spawns"].map { table in
                 (table, Int(try database.query("SELECT COUNT(*) FROM \(table)").first?.first?.integer ?? 0))
             }
         }
@@ -346,6 +346,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
             try writer.database.run("DELETE FROM runs WHERE task_id = ?", [.text(id)])
             try writer.database.run("DELETE FROM items WHERE task_id = ?", [.text(id)])
             try writer.database.run("DELETE FROM tasks WHERE id = ?", [.text(id)])
+            try writer.database.run("DELETE FROM task_spawns WHERE child_id = ?", [.text(id)])
         }
     }
 

@@ -221,6 +221,37 @@ public enum Schema {
                     event_id INTEGER NOT NULL
                 );
                 """),
+        Migration(
+            version: 8, summary: "workflow stores: entries kept across tasks (versioned, per project); spawned tasks linked to their parent",
+            sql: """
+                -- One row per key of a WorkflowStore with the built-in provider; `version` counts
+                -- the writes of the key (1: first written), `task_id`/`step` name the last writer.
+                CREATE TABLE workflow_store_entries (
+                    project     TEXT NOT NULL,
+                    store       TEXT NOT NULL,
+                    key         TEXT NOT NULL,
+                    value       TEXT NOT NULL,     -- JSON
+                    version     INTEGER NOT NULL,
+                    task_id     TEXT,
+                    step        TEXT,
+                    created_at  TEXT NOT NULL,
+                    updated_at  TEXT NOT NULL,
+                    PRIMARY KEY (project, store, key)
+                );
+                CREATE INDEX workflow_store_entries_by_age ON workflow_store_entries (project, store, updated_at);
+                -- A task spawned by a step of another: its parent, its depth (1: a child of a task
+                -- nobody spawned) and the spawn key (parent, cycle, step, item, action, element):
+                -- inserted with the child in one transaction, so a step that runs again after a
+                -- kill -9 finds its children and creates none twice.
+                CREATE TABLE task_spawns (
+                    child_id    TEXT PRIMARY KEY,
+                    parent_id   TEXT NOT NULL,
+                    depth       INTEGER NOT NULL,
+                    spawn_key   TEXT NOT NULL UNIQUE,
+                    spawned_at  TEXT NOT NULL
+                );
+                CREATE INDEX task_spawns_by_parent ON task_spawns (parent_id);
+                """),
     ]
 
     /// Brings `database` to the newest schema. A database newer than this build is refused

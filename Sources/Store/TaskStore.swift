@@ -125,6 +125,18 @@ public protocol TaskStore: AnyObject, Sendable {
     func triggerTasks(_ trigger: TriggerKey) throws -> [(taskID: String, status: TaskStatus)]
     /// The fire that created a task, nil when no trigger did.
     func fire(ofTask taskID: String) throws -> TriggerFireRecord?
+
+    // Workflow stores and spawned tasks (docs/stores.md).
+    /// An entry of a WorkflowStore with the built-in provider; nil when the key holds none.
+    func storeEntry(_ key: StoreEntryKey) throws -> WorkflowStoreEntry?
+    /// Every entry of a store in a project, by key.
+    func storeEntries(project: String, store: String) throws -> [WorkflowStoreEntry]
+    /// The parent of a spawned task; nil when no task spawned it.
+    func lineage(of taskID: String) throws -> TaskLineage?
+    /// The tasks a task spawned, oldest first.
+    func spawnedTasks(of parentID: String) throws -> [TaskLineage]
+    /// Every spawn link (`task list --tree`).
+    func allLineage() throws -> [TaskLineage]
 }
 
 extension TaskStore {
@@ -210,4 +222,21 @@ public protocol TaskWriter {
     func unfinishedTasks(of trigger: TriggerKey) throws -> [(taskID: String, status: TaskStatus)]
     /// When the trigger last created a task (trigger clock, seconds since the epoch).
     func lastFiredAt(_ trigger: TriggerKey) throws -> Int64?
+
+    /// Writes an entry of a built-in WorkflowStore (a new version of its key); returns the version.
+    func putStoreEntry(_ key: StoreEntryKey, value: JSONValue, task: String?, step: String?) throws -> Int
+    /// Deletes an entry; false when the key held none.
+    func deleteStoreEntry(_ key: StoreEntryKey) throws -> Bool
+    /// Retention: deletes the entries written before `cutoff` and all but the `keepNewest` newest;
+    /// returns the deleted keys.
+    func pruneStoreEntries(project: String, store: String, keepNewest: Int?, updatedBefore cutoff: String?) throws -> [String]
+    /// Links a spawned task to its parent. A second link with the same key fails (the caller
+    /// looks for it first with `spawnedChild`).
+    func linkSpawn(child: String, parent: String, depth: Int, key: String) throws
+    /// The task a spawn key created, if any.
+    func spawnedChild(key: String) throws -> String?
+    /// How many tasks a task spawned.
+    func spawnedCount(parent: String) throws -> Int
+    /// How deep a task is in its spawn chain (0: nobody spawned it).
+    func spawnDepth(of taskID: String) throws -> Int
 }

@@ -15,7 +15,7 @@ struct CommandOptionTests {
         let list = runInProcess(["task", "list", "--tail", "5", "--data-dir", data])
         #expect(list.status == 2)
         #expect(list.stderr.contains("unknown option `--tail` for `task list`"), "\(list.stderr)")
-        #expect(list.stderr.contains("`task list` takes: --limit, --after, -o/--output, --data-dir, -h/--help"), "\(list.stderr)")
+        #expect(list.stderr.contains("`task list` takes: --limit, --after, --tree, -o/--output, --data-dir, -h/--help"), "\(list.stderr)")
         #expect(list.stderr.contains("`--tail` is an option of `task logs`"), "\(list.stderr)")
         #expect(list.stdout.isEmpty)
         // Nothing ran: not even the data directory was created.

@@ -14,7 +14,6 @@ import Testing
 
     /// docs/compatibility.md, as data: corpus file -> its errors (rule, line).
     static let expectedErrors: [String: [Pair]] = [
-        "docs/workflow/promotion.yaml": [.init("type-mismatch", 433)],
         "docs/workflow/scheduled-scan.yaml": [.init("unknown-key", 121), .init("unknown-key", 123)],
         "fixtures/manifests/bundles/prehook-test.yaml": [.init("unknown-key", 16), .init("unknown-key", 26)],
     ]

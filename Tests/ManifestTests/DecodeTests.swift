@@ -193,7 +193,9 @@ import YAML
         #expect(generate?.vars.first?.value.value == "$.approach")
         #expect(generate?.replace == true)
         #expect(qa.behavior.collectArtifacts?.value == true)
-        #expect(qa.storedOnly.map(\.key) == ["store_inputs"])
+        #expect(qa.storedOnly.isEmpty)
+        #expect(qa.storeInputs.map { [$0.store.value, $0.key.value, $0.asVar.value] } == [["s", "k", "v"]])
+        #expect(qa.storeInputs.first?.required == false)
         #expect(qa.range.start.line == 35)
         #expect(workflow.steps[2].chainSteps?.map(\.command?.value) == ["make", "make test"])
     }

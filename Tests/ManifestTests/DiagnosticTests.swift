@@ -384,21 +384,22 @@ import YAML
                 - id: plan
                   behavior:
                     post_actions:
-                      - type: spawn_task
+                      - type: scan_tickets
                         workflow: child
                         goal: more
               item_isolation:
                 strategy: git_worktree
             """)
         let warnings = findings(loaded, "not-executed")
-        // item_isolation is executed (docs/safety.md): only the spawn post-action is warned.
+        // item_isolation and spawn_task are executed (docs/safety.md, docs/stores.md): only the
+        // scan_tickets post-action is warned.
         #expect(warnings.map { $0.range?.start.line } == [9])
         #expect(warnings.map { $0.range?.start.column } == [19])
         #expect(!loaded.hasErrors)
         let workflow = loaded.resources.first?.workflow
         #expect(workflow?.storedOnly.isEmpty == true)
         #expect(workflow?.itemIsolation?.strategy?.value == "git_worktree")
-        #expect(workflow?.steps.first?.behavior.postActions.first?.type.value == .spawn_task)
+        #expect(workflow?.steps.first?.behavior.postActions.first?.type.value == .scan_tickets)
         #expect(workflow?.steps.first?.behavior.postActions.first?.node["workflow"]?.scalar?.text == "child")
     }
 

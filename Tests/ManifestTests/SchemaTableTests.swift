@@ -62,14 +62,32 @@ import YAML
     static func document(_ kind: ResourceKind, level: SchemaLevel, field: Field) -> JSONValue? {
         guard let spec = SchemaExport.specLevel(kind), let trail = path(from: spec, to: level) else { return nil }
         var value = minimal(level, plus: (field.key, sample(field.type)))
+        let actionType = postActionType(level: level, key: field.key)
+        if level == .postAction, let actionType, case .object(let pairs) = value {
+            value = .object(pairs.map { $0.key == "type" ? ("type", .string(actionType)) : $0 })
+        }
         for (parent, via) in trail.reversed() {
             if case .objects = via.type { value = .array([value]) }
             value = minimal(parent, plus: (via.key, value))
+            if parent == .postAction, let actionType, case .object(let pairs) = value {
+                value = .object(pairs.map { $0.key == "type" ? ("type", .string(actionType)) : $0 })
+            }
         }
         return .object([
             ("apiVersion", .string(ManifestDecoder.apiVersion)), ("kind", .string(kind.rawValue)),
             ("metadata", .object([("name", .string("n"))])), ("spec", value),
         ])
+    }
+
+    /// A post-action's fields belong to its type: the document names the type that reads `key`.
+    static func postActionType(level: SchemaLevel, key: String) -> String? {
+        switch (level, key) {
+        case (.postAction, "goal"), (.postAction, "workflow"), (.postAction, "inherit"), (.spawnInherit, _): return "spawn_task"
+        case (.postAction, "max_tasks"), (.postAction, "queue"), (.generateMapping, "goal"), (.generateMapping, "workflow"), (.generateMapping, "name"):
+            return "spawn_tasks"
+        case (.postAction, "store"), (.postAction, "key"): return "store_put"
+        default: return nil
+        }
     }
 
     static func reads(_ document: JSONValue) -> Set<String> {
@@ -93,7 +111,7 @@ import YAML
                         if !levels.contains(child), field.isExecuted || field.status == .ours { levels.append(child) }
                     default: break
                     }
-                    guard field.isExecuted || field.status == .ours, kind.storedOnlyReason == nil else { continue }
+                    guard field.isExecuted || field.status == .ours else { continue }
                     guard let document = Self.document(kind, level: level, field: field) else {
                         Issue.record("no path to \(level).\(field.key) in \(kind)")
                         continue

@@ -23,6 +23,7 @@ public enum LintRegistry {
         .itemStepsWithoutItems,
         .builtinDoesNothing,
         .noEffect,
+        .storeInputNeverWritten,
         .lintConfig,
     ]
 

@@ -34,8 +34,6 @@ struct WorkflowVariables {
     var renderings: [StepRendering] = []
     /// Variable -> ids of the steps that set it (anywhere in the workflow).
     var setters: [String: [String]] = [:]
-    /// Variables named by `store_inputs[].as_var` (accepted, not executed) -> the step.
-    var storeInputs: [String: String] = [:]
     /// Every variable something in the workflow reads: expressions, placeholders,
     /// `generate_items.from_var`, and what the project's agents read.
     var reads: Set<String> = []
@@ -55,6 +53,11 @@ struct WorkflowVariables {
         var visited = 0
         func visit(_ compiled: [CompiledStep], _ written: [StepSpec]) {
             for (step, spec) in zip(compiled, written) {
+                // store_inputs are bound before the step: the step itself sees them.
+                for input in spec.storeInputs {
+                    setters[input.asVar.value, default: []].append(step.id)
+                    if declaredAt[input.asVar.value] == nil { declaredAt[input.asVar.value] = visited }
+                }
                 renderings.append(StepRendering(uses: WorkflowVariables.uses(of: steps[visited], in: workflow, context: context)))
                 visited += 1
                 visit(step.children, spec.chainSteps ?? [])
@@ -68,23 +71,13 @@ struct WorkflowVariables {
                 }
                 for action in spec.behavior.postActions {
                     if let items = action.generateItems { reads.insert(items.fromVar.value) }
+                    if let write = action.storePut { reads.insert(write.fromVar.value) }
+                    if let many = action.spawn?.many { reads.insert(many.fromVar.value) }
                 }
-                // Accepted-and-stored fields that name variables: what they set and what they read.
-                for stored in spec.storedOnly {
-                    switch stored.key {
-                    case "store_inputs":
-                        for input in stored.value.sequence ?? [] {
-                            if let name = input["as_var"]?.scalar?.text, !name.isEmpty { storeInputs[name] = step.id }
-                        }
-                    case "store_outputs":
-                        for output in stored.value.sequence ?? [] {
-                            if let name = output["from_var"]?.scalar?.text, !name.isEmpty { reads.insert(name) }
-                        }
-                    case "item_select_config":
-                        if let name = stored.value["metric_var"]?.scalar?.text, !name.isEmpty { reads.insert(name) }
-                    default:
-                        break
-                    }
+                for output in spec.storeOutputs { reads.insert(output.fromVar.value) }
+                if let select = spec.itemSelect {
+                    if let metric = select.metricVar { reads.insert(metric.value) }
+                    for weight in select.weights { reads.insert(weight.key) }
                 }
             }
         }

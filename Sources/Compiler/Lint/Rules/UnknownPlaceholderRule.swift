@@ -97,15 +97,8 @@ private enum UnknownPlaceholder {
             for (index, rendering) in variables.renderings.enumerated() where variables.steps[index].compiled.enabled {
                 for use in rendering.uses
                 where !PlaceholderScanner.builtinNames.contains(use.name) && variables.setters[use.name] == nil {
-                    let detail: String
-                    let help: String
-                    if let step = variables.storeInputs[use.name] {
-                        detail = "it would come from `store_inputs` of step `\(step)`, which this tool accepts but does not execute"
-                        help = "capture the value in an earlier step (`behavior.captures`), or remove the placeholder"
-                    } else {
-                        detail = "no step sets it and it is no built-in placeholder"
-                        help = suggestion(use.name) + "capture it in an earlier step (`behavior.captures`), or remove it"
-                    }
+                    let detail = "no step sets it and it is no built-in placeholder"
+                    let help = suggestion(use.name) + "capture it in an earlier step (`behavior.captures`), or remove it"
                     found.add(use, step: variables.steps[index].compiled.id, detail: detail, help: help)
                 }
             }
