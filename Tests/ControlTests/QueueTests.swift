@@ -9,7 +9,7 @@ import Testing
     static let cli = (daemonExecutable as NSString).deletingLastPathComponent + "/orchestrator"
 
     /// A scratch directory with a workspace and an applied workflow of `steps`.
-    static func setUp(_ steps: String) throws -> (root: String, data: String) {
+    static func setUp(_ steps: String, more documents: String = "") throws -> (root: String, data: String) {
         let root = try scratchDirectory()
         try FileManager.default.createDirectory(atPath: root + "/ws", withIntermediateDirectories: true)
         let manifest = """
@@ -24,6 +24,7 @@ import Testing
             spec:
               steps:
             \(steps)
+            \(documents)
             """
         try manifest.write(toFile: root + "/m.yaml", atomically: true, encoding: .utf8)
         let applied = try runToEnd(cli, ["apply", "-f", root + "/m.yaml", "--data-dir", root + "/d"])
@@ -79,6 +80,44 @@ import Testing
             peak = max(peak, current)
         }
         #expect(peak == 2, "peak concurrency \(peak)")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test("with a daemon, a spawned task is queued in the transaction that creates it and a worker runs it")
+    func spawnedTasksAreQueued() throws {
+        let (root, data) = try Self.setUp(
+            """
+                - id: work
+                  command: "echo {goal} >> ran.txt"
+                  behavior:
+                    post_actions:
+                      - {type: spawn_task, goal: "child of {task_id}", workflow: leaf}
+            """,
+            more: """
+                ---
+                apiVersion: orchestrator.dev/v2
+                kind: Workflow
+                metadata: {name: leaf}
+                spec:
+                  steps:
+                    - {id: do, command: "echo {goal} >> ran.txt"}
+                """)
+        let daemon = try ForegroundDaemon(dataDirectory: data)
+        #expect(daemon.waitUntilServing(), "\(daemon.stderr)")
+        let parent = try Self.create("parent", data: data)
+        var child = ""
+        #expect(eventually(20) {
+            let listed = (try? Self.cli(["task", "list", "--tree", "-o", "json"], data: data)).flatMap { try? JSONParser.parse($0.stdout) }?.arrayValue ?? []
+            child = listed.first { $0["parent"]?.stringValue == parent }?["id"]?.stringValue ?? ""
+            return !child.isEmpty && Self.taskStatus(child, data: data) == "completed" && Self.taskStatus(parent, data: data) == "completed"
+        }, "\(daemon.stderr)")
+        // Queued by the spawn itself (task_created, then task_queued), claimed by a worker.
+        let types = Self.events(child, data: data).compactMap { $0["type"]?.stringValue }
+        #expect(Array(types.prefix(3)) == ["task_created", "task_queued", "task_claimed"], "\(types)")
+        let spawned = Self.events(parent, data: data).first { $0["type"]?.stringValue == "task_spawned" }?["payload"]
+        #expect(spawned?["queued"] == .bool(true))
+        let ran = (try? String(contentsOfFile: root + "/ws/ran.txt", encoding: .utf8)) ?? ""
+        #expect(ran == "g\nchild of \(parent)\n", "\(ran)")
         #expect(daemon.stop() == 0)
     }
 
