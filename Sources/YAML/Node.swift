@@ -47,66 +47,123 @@ public struct MappingEntry: Sendable, Hashable {
     }
 }
 
-/// A node of a YAML document with its source range.
+/// A node of a YAML document with its source range: a handle on its stream's `NodeTree`
+/// (issue 20). Reading `content` builds the scalar or the list of children from the tree;
+/// `scalar`, `mapping`, `sequence`, `isNull`, the key subscript and `kindDescription` read the
+/// tree directly. Two nodes are equal when their contents and ranges are.
 public struct Node: Sendable, Hashable {
-    public indirect enum Content: Sendable, Hashable {
+    public enum Content: Sendable, Hashable {
         case scalar(Scalar)
         /// Entries in source order; duplicate keys are refused by the parser.
         case mapping([MappingEntry])
         case sequence([Node])
     }
 
-    public var content: Content
+    let tree: NodeTree
+    let id: Int32
+
+    init(tree: NodeTree, id: Int32) {
+        self.tree = tree
+        self.id = id
+    }
+
+    /// A node of its own (not parsed): its content copied into a tree of its own.
+    public init(_ content: Content, range: SourceRange) {
+        let tree = NodeTree()
+        switch content {
+        case .scalar(let scalar): self = tree.addScalar(scalar, range: range, explicit: true)
+        case .mapping(let entries): self = tree.addMapping(entries, range: range, explicit: true)
+        case .sequence(let items): self = tree.addSequence(items, range: range, explicit: true)
+        }
+    }
+
+    public var content: Content {
+        switch tree.kind(id) {
+        case NodeTree.scalarKind: return .scalar(tree.scalar(id))
+        case NodeTree.mappingKind: return .mapping(entries)
+        default: return .sequence(items)
+        }
+    }
+
     /// From the first byte of the node (for quoted scalars, the opening quote; for block
     /// scalars, the indicator; for block collections, the first key or `-`) to just after
     /// its last byte.
-    public var range: SourceRange
+    public var range: SourceRange { tree.range(id) }
 
-    public init(_ content: Content, range: SourceRange) {
-        self.content = content
-        self.range = range
+    private var entries: [MappingEntry] {
+        let count = Int(tree.length[Int(id)])
+        var result: [MappingEntry] = []
+        result.reserveCapacity(count)
+        for index in 0..<count {
+            result.append(
+                MappingEntry(key: Node(tree: tree, id: tree.child(id, 2 * index)), value: Node(tree: tree, id: tree.child(id, 2 * index + 1))))
+        }
+        return result
+    }
+
+    private var items: [Node] {
+        let count = Int(tree.length[Int(id)])
+        var result: [Node] = []
+        result.reserveCapacity(count)
+        for index in 0..<count { result.append(Node(tree: tree, id: tree.child(id, index))) }
+        return result
     }
 
     public var scalar: Scalar? {
-        if case .scalar(let s) = content { return s }
-        return nil
+        tree.kind(id) == NodeTree.scalarKind ? tree.scalar(id) : nil
     }
 
     public var mapping: [MappingEntry]? {
-        if case .mapping(let m) = content { return m }
-        return nil
+        tree.kind(id) == NodeTree.mappingKind ? entries : nil
     }
 
     public var sequence: [Node]? {
-        if case .sequence(let s) = content { return s }
-        return nil
+        tree.kind(id) == NodeTree.sequenceKind ? items : nil
     }
 
     /// True for an empty value, `~` or `null` written plain.
     public var isNull: Bool {
-        if case .scalar(let s) = content, s.value == .null { return true }
-        return false
+        tree.kind(id) == NodeTree.scalarKind && tree.info[Int(id)] >> 5 == 0
+    }
+
+    /// Whether this is a scalar whose text is `text` (no String is made).
+    public func hasText(_ text: String) -> Bool {
+        tree.kind(id) == NodeTree.scalarKind && tree.textEquals(id, text)
     }
 
     /// The value of the first entry whose key's text is `key`, for mappings.
     public subscript(key: String) -> Node? {
-        guard case .mapping(let entries) = content else { return nil }
-        return entries.first(where: { $0.key.scalar?.text == key })?.value
+        guard tree.kind(id) == NodeTree.mappingKind else { return nil }
+        let count = Int(tree.length[Int(id)])
+        for index in 0..<count {
+            let keyID = tree.child(id, 2 * index)
+            if tree.kind(keyID) == NodeTree.scalarKind, tree.textEquals(keyID, key) { return Node(tree: tree, id: tree.child(id, 2 * index + 1)) }
+        }
+        return nil
+    }
+
+    /// How many nodes this one holds, itself included.
+    public var nodeCount: Int {
+        guard tree.kind(id) != NodeTree.scalarKind else { return 1 }
+        var total = 1
+        let count = Int(tree.length[Int(id)]) * (tree.kind(id) == NodeTree.mappingKind ? 2 : 1)
+        for index in 0..<count { total += Node(tree: tree, id: tree.child(id, index)).nodeCount }
+        return total
     }
 
     /// What kind of node this is, in words users read in diagnostics
     /// ("a mapping", "a list", "a string", "an integer", ...).
     public var kindDescription: String {
-        switch content {
-        case .mapping: return "a mapping"
-        case .sequence: return "a list"
-        case .scalar(let s):
-            switch s.value {
-            case .null: return "an empty value"
-            case .bool: return "a boolean"
-            case .int: return "an integer"
-            case .float: return "a number"
-            case .string: return "a string"
+        switch tree.kind(id) {
+        case NodeTree.mappingKind: return "a mapping"
+        case NodeTree.sequenceKind: return "a list"
+        default:
+            switch tree.info[Int(id)] >> 5 {
+            case 0: return "an empty value"
+            case 1, 2: return "a boolean"
+            case 3: return "an integer"
+            case 4: return "a number"
+            default: return "a string"
             }
         }
     }
@@ -114,20 +171,31 @@ public struct Node: Sendable, Hashable {
     /// The node as JSON, the way a conforming YAML loader would give it (used by `parse -o json`
     /// and the conformance tests). Mapping keys become their scalar text.
     public var json: JSONValue {
-        switch content {
-        case .scalar(let s):
-            switch s.value {
+        switch tree.kind(id) {
+        case NodeTree.scalarKind:
+            switch tree.value(id) {
             case .null: return .null
             case .bool(let b): return .bool(b)
             case .int(let i): return .int(i)
             case .float(let d): return .double(d)
             case .string(let text): return .string(text)
             }
-        case .sequence(let items):
+        case NodeTree.sequenceKind:
             return .array(items.map(\.json))
-        case .mapping(let entries):
+        default:
             return .object(entries.map { (key: $0.key.scalar?.text ?? "", value: $0.value.json) })
         }
+    }
+
+    public static func == (lhs: Node, rhs: Node) -> Bool {
+        if lhs.tree === rhs.tree && lhs.id == rhs.id { return true }
+        return lhs.range == rhs.range && lhs.content == rhs.content
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(range)
+        hasher.combine(tree.kind(id))
+        if tree.kind(id) == NodeTree.scalarKind { hasher.combine(tree.text(id)) } else { hasher.combine(tree.length[Int(id)]) }
     }
 }
 

@@ -150,7 +150,7 @@ public struct ScalarSourceMap: Sendable {
         let recorded: [Int: [ContentSegment]]? = source.withUnsafeBufferPointer { input in
             guard let isASCII = try? EncodingCheck.validate(input) else { return nil }
             var parser = StreamParser(
-                input: input, limits: .standard, isASCII: isASCII, probeTargets: remaining,
+                input: input, source: source, limits: .standard, isASCII: isASCII, probeTargets: remaining,
                 probeEveryRewritten: reparseRecordsEverything)
             // A parse error after a scalar leaves what was recorded before it.
             _ = try? parser.parseStream()
@@ -188,7 +188,8 @@ extension StreamParser {
         func rescan(_ scan: (inout StreamParser) throws(ParseFailure) -> Node) -> [ContentSegment]? {
             // Only offsets are used: the ASCII column arithmetic (wrong columns on non-ASCII lines,
             // right offsets) spares counting characters on every line.
-            var parser = StreamParser(input: input, limits: .standard, isASCII: true, probeTargets: [start])
+            // (No source array: the scanned node's offsets and text are all that is read.)
+            var parser = StreamParser(input: input, source: [], limits: .standard, isASCII: true, probeTargets: [start])
             parser.pos = start
             parser.line = node.range.start.line
             var lineStart = start

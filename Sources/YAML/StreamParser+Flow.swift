@@ -74,7 +74,7 @@ extension StreamParser {
                 }
                 throw ParseFailure(.expectedFlowListSeparator, pos, pos + 1, opened.offset)
             }
-            return Node(.sequence(items), range: SourceRange(start: opened, end: here()))
+            return tree.addSequence(items, range: SourceRange(start: opened, end: here()))
         }
         var entries: [MappingEntry] = []
         var keys = MappingKeys(base: keyStack.count)
@@ -101,7 +101,7 @@ extension StreamParser {
             }
             throw ParseFailure(.expectedFlowMappingSeparator, pos, pos + 1, opened.offset)
         }
-        return Node(.mapping(entries), range: SourceRange(start: opened, end: here()))
+        return tree.addMapping(entries, range: SourceRange(start: opened, end: here()))
     }
 
     /// True when `pos` is at a `:` that separates a flow key from its value. After a quoted or
@@ -128,7 +128,7 @@ extension StreamParser {
         let colon = pos
         pos += 1
         let value = try parseFlowValue(parentIndent: parentIndent, opened: opened, isSequence: true, colon: colon)
-        return Node(.mapping([MappingEntry(key: node, value: value)]), range: SourceRange(start: node.range.start, end: value.range.end))
+        return tree.addMapping([MappingEntry(key: node, value: value)], range: SourceRange(start: node.range.start, end: value.range.end))
     }
 
     /// One entry of a flow mapping: `key: value`, `key:` or `key`.

@@ -84,7 +84,7 @@ extension StreamParser {
                 scalar = Scalar(text: text, style: .plain, value: CoreSchema.resolve(input, start, contentEnd, text: text))
                 if probing { probeResults[start] = [ContentSegment(contentOffset: 0, sourceOffset: start, verbatim: true)] }
             }
-            let node = Node(.scalar(scalar), range: SourceRange(start: startLocation, end: endLocation))
+            let node = tree.addScalar(scalar, range: SourceRange(start: startLocation, end: endLocation))
             if stop == .comment { skipToNextContentLine() }
             return (node, stop == .keyIndicator, multiLine)
         }
@@ -157,7 +157,7 @@ extension StreamParser {
                 scalar = Scalar(text: text, style: .plain, value: CoreSchema.resolve(input, start, contentEnd, text: text))
                 if probing { probeResults[start] = [ContentSegment(contentOffset: 0, sourceOffset: start, verbatim: true)] }
             }
-            return Node(.scalar(scalar), range: SourceRange(start: startLocation, end: endLocation))
+            return tree.addScalar(scalar, range: SourceRange(start: startLocation, end: endLocation))
         }
     }
 
@@ -197,7 +197,7 @@ extension StreamParser {
             let text = String(decoding: UnsafeBufferPointer(rebasing: input[pos..<offset]), as: UTF8.self)
             if probing { probeResults[start] = [ContentSegment(contentOffset: 0, sourceOffset: pos, verbatim: true)] }
             pos = offset + 1
-            return Node(.scalar(Scalar(text: text, style: style, value: .string(text))), range: SourceRange(start: startLocation, end: here()))
+            return tree.addScalar(Scalar(text: text, style: style, value: .string(text)), range: SourceRange(start: startLocation, end: here()))
         }
         // General path: escapes, doubled single quotes, folded line breaks.
         buffer.reset(recording: recordsRewritten(probing))
@@ -240,7 +240,7 @@ extension StreamParser {
         }
         let text = buffer.makeString()
         if buffer.recording { probeResults[start] = buffer.segments }
-        return Node(.scalar(Scalar(text: text, style: style, value: .string(text))), range: SourceRange(start: startLocation, end: here()))
+        return tree.addScalar(Scalar(text: text, style: style, value: .string(text)), range: SourceRange(start: startLocation, end: here()))
     }
 
     /// At a line break inside a quoted scalar: consumes it, the empty lines after it and the next
@@ -537,8 +537,8 @@ extension StreamParser {
         if chomping == .keep { buffer.append(byte: Byte.lineFeed, count: trailingBreaks, producedAt: trailingBreaksOffset) }
         let text = buffer.makeString()
         if buffer.recording { probeResults[start] = buffer.segments }
-        let node = Node(
-            .scalar(Scalar(text: text, style: folded ? .folded : .literal, value: .string(text))),
+        let node = tree.addScalar(
+            Scalar(text: text, style: folded ? .folded : .literal, value: .string(text)),
             range: SourceRange(start: startLocation, end: endLocation))
         skipToContentFromLineStart()
         return node

@@ -55,11 +55,16 @@ struct StreamParser {
     /// Scalar start offset -> where the runs of its content come from, in content order.
     var probeResults: [Int: [ContentSegment]] = [:]
 
+    /// Where the nodes go (issue 20: flat, see NodeTree).
+    let tree: NodeTree
+
     init(
-        input: UnsafeBufferPointer<UInt8>, limits: YAMLLimits, isASCII: Bool, probeTargets: Set<Int> = [],
+        input: UnsafeBufferPointer<UInt8>, source: [UInt8] = [], limits: YAMLLimits, isASCII: Bool, probeTargets: Set<Int> = [],
         probeEveryRewritten: Bool = false
     ) {
         self.input = input
+        self.tree = NodeTree(
+            source: source, isASCII: isASCII, hasByteOrderMark: source.count >= 3 && source[0] == 0xEF && source[1] == 0xBB && source[2] == 0xBF)
         self.end = input.count
         self.limits = limits
         self.isASCII = isASCII
@@ -144,6 +149,7 @@ struct StreamParser {
         pos += input[pos] == Byte.carriageReturn ? 2 : 1
         line += 1
         lineStart = pos
+        tree.lineBegins(line, at: pos)
     }
 
     /// Skips spaces and tabs on the current line.
@@ -246,15 +252,14 @@ struct StreamParser {
     /// An empty (null) plain scalar at `location`.
     mutating func emptyNode(at location: SourceLocation) throws(ParseFailure) -> Node {
         try countNode(at: location.offset)
-        return Node(.scalar(Scalar(text: "", style: .plain, value: .null)), range: SourceRange(at: location))
+        return tree.addScalar(Scalar(text: "", style: .plain, value: .null), range: SourceRange(at: location))
     }
 
     /// Appends `key: value` to `entries`, refusing a key already present.
     mutating func appendEntry(
         _ entries: inout [MappingEntry], key: consuming Node, value: consuming Node, keys: inout MappingKeys
     ) throws(ParseFailure) {
-        let text: String
-        if case .scalar(let scalar) = key.content { text = scalar.text } else { text = "" }
+        let text = key.scalar?.text ?? ""
         if let first = keys.insert(text, at: entries.count, stack: &keyStack) {
             throw ParseFailure(.duplicateKey, key.range.start.offset, key.range.end.offset, entries[first].key.range.start.offset)
         }
@@ -474,7 +479,7 @@ struct StreamParser {
             throw ParseFailure(.expectedSequenceItem, pos, lineEndOffset(pos))
         }
         let last = items.last?.range.end ?? start
-        return Node(.sequence(items), range: SourceRange(start: start, end: last))
+        return tree.addSequence(items, range: SourceRange(start: start, end: last))
     }
 
     /// A block mapping whose keys are at `column`; `pos` is at the `:` after `firstKey`.
@@ -499,7 +504,7 @@ struct StreamParser {
             key = try parseBlockKey(column: column)
         }
         let last = entries.last?.value.range.end ?? firstKey.range.end
-        return Node(.mapping(entries), range: SourceRange(start: firstKey.range.start, end: last))
+        return tree.addMapping(entries, range: SourceRange(start: firstKey.range.start, end: last))
     }
 
     /// The next key of a block mapping (at `pos`, on its own line); ends at the `:`.

@@ -203,27 +203,28 @@ extension Node {
     /// A node built from a JSON value (for resources read back from the store). It has no
     /// source: every range is the empty range at 1:1.
     public init(json: JSONValue) {
+        self = NodeTree().build(json)
+    }
+}
+
+extension NodeTree {
+    /// `json` as nodes of this tree, children first (nothing is copied), every range at the start.
+    func build(_ json: JSONValue) -> Node {
         let nowhere = SourceRange(at: .start)
         switch json {
-        case .null:
-            self.init(.scalar(Scalar(text: "", style: .plain, value: .null)), range: nowhere)
-        case .bool(let b):
-            self.init(.scalar(Scalar(text: b ? "true" : "false", style: .plain, value: .bool(b))), range: nowhere)
-        case .int(let i):
-            self.init(.scalar(Scalar(text: String(i), style: .plain, value: .int(i))), range: nowhere)
-        case .double(let d):
-            self.init(.scalar(Scalar(text: "\(d)", style: .plain, value: .float(d))), range: nowhere)
-        case .string(let s):
-            self.init(.scalar(Scalar(text: s, style: .doubleQuoted, value: .string(s))), range: nowhere)
-        case .array(let items):
-            self.init(.sequence(items.map { Node(json: $0) }), range: nowhere)
+        case .null: return addScalar(Scalar(text: "", style: .plain, value: .null), range: nowhere, explicit: true)
+        case .bool(let b): return addScalar(Scalar(text: b ? "true" : "false", style: .plain, value: .bool(b)), range: nowhere, explicit: true)
+        case .int(let i): return addScalar(Scalar(text: String(i), style: .plain, value: .int(i)), range: nowhere, explicit: true)
+        case .double(let d): return addScalar(Scalar(text: "\(d)", style: .plain, value: .float(d)), range: nowhere, explicit: true)
+        case .string(let s): return addScalar(Scalar(text: s, style: .doubleQuoted, value: .string(s)), range: nowhere, explicit: true)
+        case .array(let items): return addSequence(items.map { build($0) }, range: nowhere, explicit: true)
         case .object(let pairs):
-            self.init(
-                .mapping(pairs.map { pair in
-                    MappingEntry(
-                        key: Node(.scalar(Scalar(text: pair.key, style: .plain, value: .string(pair.key))), range: nowhere),
-                        value: Node(json: pair.value))
-                }), range: nowhere)
+            let entries = pairs.map { pair in
+                MappingEntry(
+                    key: addScalar(Scalar(text: pair.key, style: .plain, value: .string(pair.key)), range: nowhere, explicit: true),
+                    value: build(pair.value))
+            }
+            return addMapping(entries, range: nowhere, explicit: true)
         }
     }
 }

@@ -39,7 +39,7 @@ public enum YAMLParser {
         }
         return try bytes.withUnsafeBufferPointer { (input: UnsafeBufferPointer<UInt8>) throws(YAMLError) -> [Document] in
             let isASCII = try EncodingCheck.validate(input)
-            var parser = StreamParser(input: input, limits: limits, isASCII: isASCII)
+            var parser = StreamParser(input: input, source: bytes, limits: limits, isASCII: isASCII)
             do throws(ParseFailure) {
                 return try parser.parseStream()
             } catch {
