@@ -47,7 +47,7 @@ struct ParseCommand: Command {
                         context.stdout.write(JSONWriter().string(value) + "\n")
                     case .summary:
                         totals.documents += documents.count
-                        totals.nodes += documents.reduce(0) { $0 + ($1.root.map(Self.countNodes) ?? 0) }
+                        totals.nodes += documents.reduce(0) { $0 + ($1.root?.nodeCount ?? 0) }
                         totals.bytes += source.bytes.count
                     }
                 } catch {
@@ -68,12 +68,4 @@ struct ParseCommand: Command {
         }
     }
 
-    /// Nodes in a tree, keys included.
-    static func countNodes(_ node: Node) -> Int {
-        switch node.content {
-        case .scalar: return 1
-        case .sequence(let items): return 1 + items.reduce(0) { $0 + countNodes($1) }
-        case .mapping(let entries): return 1 + entries.reduce(0) { $0 + 1 + countNodes($1.value) }
-        }
-    }
 }

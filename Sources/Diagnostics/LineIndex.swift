@@ -3,8 +3,8 @@
 /// within it. The one place that turns offsets into `SourceLocation`s (the YAML layer's error
 /// paths and scalar source map, `SourceFile`, lint suppressions all use it).
 public struct LineIndex: Sendable {
-    /// 0, then the offset after every line feed, ascending.
-    public let starts: [Int]
+    /// 0, then the offset after every line feed, ascending (32 bits: inputs are far below 2 GiB).
+    let starts: [Int32]
     /// The size of the file in bytes.
     public let byteCount: Int
 
@@ -13,7 +13,7 @@ public struct LineIndex: Sendable {
     }
 
     public init(_ bytes: UnsafeBufferPointer<UInt8>) {
-        var starts = [0]
+        var starts: [Int32] = [0]
         starts.reserveCapacity(bytes.count / 32 + 1)
         let count = bytes.count
         if let base = bytes.baseAddress {
@@ -25,13 +25,13 @@ public struct LineIndex: Sendable {
                 let x = word ^ 0x0A0A_0A0A_0A0A_0A0A
                 var found = ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x | 0x7F7F_7F7F_7F7F_7F7F)
                 while found != 0 {
-                    starts.append(index + found.trailingZeroBitCount / 8 + 1)
+                    starts.append(Int32(truncatingIfNeeded: index + found.trailingZeroBitCount / 8 + 1))
                     found &= found &- 1
                 }
                 index += 8
             }
             while index < count {
-                if base[index] == 0x0A { starts.append(index + 1) }
+                if base[index] == 0x0A { starts.append(Int32(truncatingIfNeeded: index + 1)) }
                 index += 1
             }
         }
@@ -49,7 +49,7 @@ public struct LineIndex: Sendable {
         var high = starts.count - 1
         while low < high {
             let middle = (low + high + 1) / 2
-            if starts[middle] <= target { low = middle } else { high = middle - 1 }
+            if Int(starts[middle]) <= target { low = middle } else { high = middle - 1 }
         }
         return low + 1
     }
@@ -58,8 +58,8 @@ public struct LineIndex: Sendable {
     /// of range.
     public func byteRange(ofLine line: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
         guard line >= 1, line <= starts.count else { return nil }
-        let start = starts[line - 1]
-        var end = line < starts.count ? starts[line] - 1 : byteCount
+        let start = Int(starts[line - 1])
+        var end = line < starts.count ? Int(starts[line]) - 1 : byteCount
         if end > start, end - 1 < bytes.count, bytes[end - 1] == 0x0D { end -= 1 }
         return start..<max(start, end)
     }
@@ -68,7 +68,7 @@ public struct LineIndex: Sendable {
     public func location(ofOffset offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> SourceLocation {
         let target = max(0, min(offset, byteCount, bytes.count))
         let line = line(ofOffset: target)
-        return LineIndex.location(of: target, lineStart: starts[line - 1], line: line, in: bytes)
+        return LineIndex.location(of: target, lineStart: Int(starts[line - 1]), line: line, in: bytes)
     }
 
     /// The location of byte `offset` of `bytes` without an index: one pass from the start (for

@@ -7,48 +7,52 @@ import Diagnostics
 /// demand. About 30 bytes a node instead of a graph of boxed enums at 150 to 200, and nothing
 /// to tear down node by node: a handful of arrays.
 ///
-/// A tree is written by one parser (or one builder) and only read afterwards.
+/// A tree is written by one parser (or one builder) and only read afterwards; that is why its
+/// arrays skip the runtime's exclusivity checks (a third of the parse's time otherwise).
 public final class NodeTree: @unchecked Sendable {
     // Per node.
     /// Bits 0-1: kind (0 scalar, 1 mapping, 2 sequence); bits 2-4: scalar style; bits 5-7: value kind.
-    var info: [UInt8] = []
-    var startOffset: [Int32] = []
-    var startLine: [Int32] = []
-    var endOffset: [Int32] = []
-    var endLine: [Int32] = []
+    @exclusivity(unchecked) var info: [UInt8] = []
+    /// The start's line is the line holding `startOffset` (found in `lineStarts`); the end's is
+    /// that line plus `endLines` (or `endLineOverflow` from 65,535 lines on).
+    @exclusivity(unchecked) var startOffset: [Int32] = []
+    @exclusivity(unchecked) var endOffset: [Int32] = []
+    @exclusivity(unchecked) var endLines: [UInt16] = []
+    @exclusivity(unchecked) var endLineOverflow: [Int32: Int32] = [:]
     /// Scalars: where the text starts (>= 0: in `source`; < 0: at `-(first + 1)` in `texts`).
     /// Collections: where the children start in `links`.
-    var first: [Int32] = []
+    @exclusivity(unchecked) var first: [Int32] = []
     /// Scalars: the text's length in bytes. Mappings: entries (2 links each). Sequences: items.
-    var length: [Int32] = []
-    var links: [Int32] = []
-    var texts: [UInt8] = []
-    /// Values of `int` and `float` scalars, by node (only those nodes).
-    var numbers: [Int32: ScalarValue] = [:]
+    @exclusivity(unchecked) var length: [Int32] = []
+    @exclusivity(unchecked) var links: [Int32] = []
+    @exclusivity(unchecked) var texts: [UInt8] = []
 
     // Positions.
     let source: [UInt8]
     let isASCII: Bool
     let hasByteOrderMark: Bool
     /// The offset of each line's first byte (index: line - 1), as the parser met them.
-    var lineStarts: [Int32]
+    @exclusivity(unchecked) var lineStarts: [Int32]
     /// Nodes built from values rather than parsed (`Node(json:)`, `Node(_:range:)`): their ranges.
-    var explicitRanges: [Int32: SourceRange] = [:]
+    @exclusivity(unchecked) var explicitRanges: [Int32: SourceRange] = [:]
 
     init(source: [UInt8], isASCII: Bool, hasByteOrderMark: Bool) {
         self.source = source
         self.isASCII = isASCII
         self.hasByteOrderMark = hasByteOrderMark
         lineStarts = [hasByteOrderMark ? 3 : 0]
-        let estimate = source.count / 16
+        // Real manifests hold a node every 15 bytes or so: room for one every 10, so that the
+        // arrays never grow by copying (a copy doubles the memory touched, for a moment).
+        // Capacity that is never written costs no memory.
+        let estimate = source.count / 10
         info.reserveCapacity(estimate)
         startOffset.reserveCapacity(estimate)
-        startLine.reserveCapacity(estimate)
         endOffset.reserveCapacity(estimate)
-        endLine.reserveCapacity(estimate)
+        endLines.reserveCapacity(estimate)
         first.reserveCapacity(estimate)
         length.reserveCapacity(estimate)
         links.reserveCapacity(estimate)
+        texts.reserveCapacity(source.count / 2)
     }
 
     /// A tree for nodes that are not parsed from a source.
@@ -92,9 +96,14 @@ public final class NodeTree: @unchecked Sendable {
         let id = Int32(info.count)
         info.append(kind)
         startOffset.append(Int32(truncatingIfNeeded: range.start.offset))
-        startLine.append(Int32(truncatingIfNeeded: range.start.line))
         endOffset.append(Int32(truncatingIfNeeded: range.end.offset))
-        endLine.append(Int32(truncatingIfNeeded: range.end.line))
+        let lines = range.end.line - range.start.line
+        if lines >= 0 && lines < Int(UInt16.max) {
+            endLines.append(UInt16(lines))
+        } else {
+            endLines.append(UInt16.max)
+            endLineOverflow[id] = Int32(truncatingIfNeeded: range.end.line)
+        }
         first.append(0)
         length.append(0)
         if explicit { explicitRanges[id] = range }
@@ -106,10 +115,6 @@ public final class NodeTree: @unchecked Sendable {
         let id = appendNode(kind: NodeTree.scalarKind, range: range, explicit: explicit)
         let index = Int(id)
         info[index] |= NodeTree.styleCode(scalar.style) << 2 | NodeTree.valueCode(scalar.value) << 5
-        switch scalar.value {
-        case .int, .float: numbers[id] = scalar.value
-        default: break
-        }
         var text = scalar.text
         let count = text.utf8.count
         length[index] = Int32(count)
@@ -170,7 +175,8 @@ public final class NodeTree: @unchecked Sendable {
 
     /// Records the start of line `line` (the parser calls it at each line break).
     @inline(__always) func lineBegins(_ line: Int, at offset: Int) {
-        if lineStarts.count < line { lineStarts.append(Int32(truncatingIfNeeded: offset)) }
+        // Only in step (a parser started mid-stream at some line records nothing).
+        if lineStarts.count == line - 1 { lineStarts.append(Int32(truncatingIfNeeded: offset)) }
     }
 
     // MARK: - Reading
@@ -209,7 +215,7 @@ public final class NodeTree: @unchecked Sendable {
         case 0: return .null
         case 1: return .bool(false)
         case 2: return .bool(true)
-        case 3, 4: return numbers[id] ?? .string(text(id))
+        case 3, 4: return CoreSchema.resolve(text(id))
         default: return .string(text(id))
         }
     }
@@ -222,7 +228,7 @@ public final class NodeTree: @unchecked Sendable {
         case 0: value = .null
         case 1: value = .bool(false)
         case 2: value = .bool(true)
-        case 3, 4: value = numbers[id] ?? .string(text)
+        case 3, 4: value = CoreSchema.resolve(text)
         default: value = .string(text)
         }
         return Scalar(text: text, style: style, value: value)
@@ -235,9 +241,23 @@ public final class NodeTree: @unchecked Sendable {
     func range(_ id: Int32) -> SourceRange {
         if let explicit = explicitRanges[id] { return explicit }
         let index = Int(id)
-        return SourceRange(
-            start: location(offset: Int(startOffset[index]), line: Int(startLine[index])),
-            end: location(offset: Int(endOffset[index]), line: Int(endLine[index])))
+        let start = Int(startOffset[index])
+        let line = lineOf(start)
+        let endLine = endLines[index] == UInt16.max ? Int(endLineOverflow[id] ?? Int32(line)) : line + Int(endLines[index])
+        return SourceRange(start: location(offset: start, line: line), end: location(offset: Int(endOffset[index]), line: endLine))
+    }
+
+    /// The line holding `offset` among the lines the parser met (the last one that starts at or
+    /// before it).
+    func lineOf(_ offset: Int) -> Int {
+        var low = 0
+        var high = lineStarts.count - 1
+        let target = Int32(truncatingIfNeeded: offset)
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if lineStarts[middle] <= target { low = middle } else { high = middle - 1 }
+        }
+        return low + 1
     }
 
     /// The location the parser gave `offset` on line `line`: the column counts characters from
