@@ -39,7 +39,26 @@ PY
         else
             echo "rapidyaml is not installed (pip install rapidyaml): no rapidyaml baseline" | tee -a "$summary"
         fi
-        rm -f "$file"
+        # Whole processes on the real-manifest stream (issue 20's figures): time and peak
+        # memory of `orchestrator parse -o summary` against processes that load and parse the
+        # same file with rapidyaml and with PyYAML's C loader; best of 3 each.
+        stream=$(mktemp /tmp/yaml-stream.XXXXXX.yaml)
+        "$bench" yaml --size 24 --iterations 1 --write "$stream" >/dev/null
+        bytes=$(stat -c %s "$stream")
+        best() {  # best wall time and its peak RSS of 3 runs of "$@"
+            for _ in 1 2 3; do /usr/bin/time -f "%e %M" "$@" 2>&1 >/dev/null | tail -n 1; done | sort -n | head -n 1
+        }
+        read -r ours_s ours_kb < <(best .build/release/orchestrator parse -o summary "$stream")
+        echo "process: orchestrator parse -o summary: ${ours_s} s, ${ours_kb} KB peak (input $bytes bytes)" | tee -a "$summary"
+        if python3 -c 'import ryml' 2>/dev/null; then
+            read -r ryml_s ryml_kb < <(best python3 -c 'import sys, ryml; ryml.parse_in_arena(open(sys.argv[1], "rb").read())' "$stream")
+            echo "process: python3 + rapidyaml parse_in_arena: ${ryml_s} s, ${ryml_kb} KB peak" | tee -a "$summary"
+        fi
+        if python3 -c 'import yaml; yaml.CSafeLoader' 2>/dev/null; then
+            read -r py_s py_kb < <(best python3 -c 'import sys, yaml; list(yaml.load_all(open(sys.argv[1], "rb").read(), Loader=yaml.CSafeLoader))' "$stream")
+            echo "process: python3 + PyYAML CSafeLoader: ${py_s} s, ${py_kb} KB peak" | tee -a "$summary"
+        fi
+        rm -f "$file" "$stream"
         ;;
     *)
         "$bench" "$suite" | tee -a "$summary"
@@ -53,6 +72,15 @@ pyyaml=$(sed -n 's/^pyyaml CSafeLoader.*best \([0-9.]*\) MB\/s.*/\1/p' "$summary
 ryml=$(sed -n 's/^rapidyaml parse_in_arena: \([0-9.]*\) MB\/s.*/\1/p' "$summary")
 [ -n "$ours" ] && [ -n "$pyyaml" ] && awk -v a="$ours" -v b="$pyyaml" 'BEGIN { printf "yaml: %.1f MB/s, %.1fx PyYAML'"'"'s C loader\n", a, a / b }'
 [ -n "$ours" ] && [ -n "$ryml" ] && awk -v a="$ours" -v b="$ryml" 'BEGIN { printf "yaml: %.2fx rapidyaml\n", a / b }'
+p_ours=$(sed -n 's/^process: orchestrator parse -o summary: \([0-9.]*\) s, \([0-9]*\) KB peak (input \([0-9]*\) bytes).*/\1 \2 \3/p' "$summary")
+p_ryml=$(sed -n 's/^process: python3 + rapidyaml parse_in_arena: \([0-9.]*\) s.*/\1/p' "$summary")
+p_py=$(sed -n 's/^process: python3 + PyYAML CSafeLoader: \([0-9.]*\) s.*/\1/p' "$summary")
+if [ -n "$p_ours" ]; then
+    read -r t kb input <<<"$p_ours"
+    awk -v kb="$kb" -v input="$input" 'BEGIN { printf "yaml process: peak memory %.2fx the input\n", kb * 1024 / input }'
+    [ -n "$p_ryml" ] && awk -v a="$t" -v b="$p_ryml" 'BEGIN { printf "yaml process: %.2fx the time of python3 + rapidyaml (below 1: faster)\n", a / b }'
+    [ -n "$p_py" ] && awk -v a="$t" -v b="$p_py" 'BEGIN { printf "yaml process: %.1fx faster than python3 + PyYAML CSafeLoader\n", b / a }'
+fi
 apply=$(sed -n 's/^apply 1,000 resources (fresh store): median \([0-9.]*\) ms.*/\1/p' "$summary")
 sqlite=$(sed -n 's/^baseline: sqlite3 shell inserting 1,000 rows in one transaction: median \([0-9.]*\) ms.*/\1/p' "$summary")
 [ -n "$apply" ] && [ -n "$sqlite" ] && awk -v a="$apply" -v b="$sqlite" 'BEGIN { printf "store: apply of 1,000 resources %.1fx the sqlite3 shell\n", a / b }'

@@ -22,6 +22,26 @@ enum CoreSchema {
         }
     }
 
+    /// Whether the plain scalar `bytes[start..<end]` resolves to a string for sure (no null, no
+    /// boolean, no number), decided on the bytes alone: `resolve` would give `.string`.
+    static func isString(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        let length = end - start
+        guard length > 0 else { return false }
+        func word(_ text: StaticString) -> Bool {
+            guard text.utf8CodeUnitCount == length else { return false }
+            let expected = text.utf8Start
+            for index in 0..<length where bytes[start + index] != expected[index] { return false }
+            return true
+        }
+        switch bytes[start] {
+        case Byte.tilde, Byte.zero...Byte.nine, Byte.plus, Byte.minus, Byte.dot: return false
+        case 0x6E, 0x4E: return !(word("null") || word("Null") || word("NULL"))
+        case 0x74, 0x54: return !(word("true") || word("True") || word("TRUE"))
+        case 0x66, 0x46: return !(word("false") || word("False") || word("FALSE"))
+        default: return true
+        }
+    }
+
     /// Resolves a text the same way (for callers that hold a String).
     static func resolve(_ text: String) -> ScalarValue {
         var copy = text

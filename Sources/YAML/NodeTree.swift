@@ -143,6 +143,22 @@ public final class NodeTree: @unchecked Sendable {
         return Node(tree: self, id: id)
     }
 
+    /// Adds a plain scalar that is the string `input[from..<to]` as written (`input` is the
+    /// parser's view of `source`; a tree without the source array keeps a copy of the bytes).
+    func addSourceString(from: Int, to: Int, input: UnsafeBufferPointer<UInt8>, range: SourceRange) -> Node {
+        let id = appendNode(kind: NodeTree.scalarKind, range: range, explicit: false)
+        let index = Int(id)
+        info[index] |= NodeTree.styleCode(.plain) << 2 | NodeTree.valueCode(.string("")) << 5
+        length[index] = Int32(truncatingIfNeeded: to - from)
+        if to <= source.count {
+            first[index] = Int32(truncatingIfNeeded: from)
+        } else {
+            first[index] = -Int32(texts.count) - 1
+            texts.append(contentsOf: UnsafeBufferPointer(rebasing: input[from..<to]))
+        }
+        return Node(tree: self, id: id)
+    }
+
     func addMapping(_ entries: [MappingEntry], range: SourceRange, explicit: Bool = false) -> Node {
         let id = appendNode(kind: NodeTree.mappingKind, range: range, explicit: explicit)
         first[Int(id)] = Int32(links.count)
@@ -250,9 +266,14 @@ public final class NodeTree: @unchecked Sendable {
     /// The line holding `offset` among the lines the parser met (the last one that starts at or
     /// before it).
     func lineOf(_ offset: Int) -> Int {
-        var low = 0
-        var high = lineStarts.count - 1
         let target = Int32(truncatingIfNeeded: offset)
+        // While parsing, nodes are read back near the last lines met: try those first.
+        let last = lineStarts.count - 1
+        if lineStarts[last] <= target { return last + 1 }
+        if last >= 1, lineStarts[last - 1] <= target { return last }
+        if last >= 2, lineStarts[last - 2] <= target { return last - 1 }
+        var low = 0
+        var high = last
         while low < high {
             let middle = (low + high + 1) / 2
             if lineStarts[middle] <= target { low = middle } else { high = middle - 1 }

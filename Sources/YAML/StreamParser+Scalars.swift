@@ -74,17 +74,22 @@ extension StreamParser {
                     continue
                 }
             }
-            let scalar: Scalar
+            let node: Node
             if multiLine {
                 let text = buffer.makeString()
-                scalar = Scalar(text: text, style: .plain, value: .string(text))
+                node = tree.addScalar(Scalar(text: text, style: .plain, value: .string(text)), range: SourceRange(start: startLocation, end: endLocation))
                 if buffer.recording { probeResults[start] = buffer.segments }
             } else {
-                let text = String(decoding: UnsafeBufferPointer(rebasing: input[start..<contentEnd]), as: UTF8.self)
-                scalar = Scalar(text: text, style: .plain, value: CoreSchema.resolve(input, start, contentEnd, text: text))
+                if CoreSchema.isString(input, start, contentEnd) {
+                    // Most keys and values: a string as written, no String made.
+                    node = tree.addSourceString(from: start, to: contentEnd, input: input, range: SourceRange(start: startLocation, end: endLocation))
+                } else {
+                    let text = String(decoding: UnsafeBufferPointer(rebasing: input[start..<contentEnd]), as: UTF8.self)
+                    let scalar = Scalar(text: text, style: .plain, value: CoreSchema.resolve(input, start, contentEnd, text: text))
+                    node = tree.addScalar(scalar, range: SourceRange(start: startLocation, end: endLocation))
+                }
                 if probing { probeResults[start] = [ContentSegment(contentOffset: 0, sourceOffset: start, verbatim: true)] }
             }
-            let node = tree.addScalar(scalar, range: SourceRange(start: startLocation, end: endLocation))
             if stop == .comment { skipToNextContentLine() }
             return (node, stop == .keyIndicator, multiLine)
         }
