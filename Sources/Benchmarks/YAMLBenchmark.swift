@@ -48,7 +48,7 @@ enum YAMLBenchmark {
             return 1
         }
         var nodes = 0
-        for document in documents { nodes += document.root.map(countNodes) ?? 0 }
+        for document in documents { nodes += document.root?.nodeCount ?? 0 }
 
         var seconds: [Double] = []
         for _ in 0..<iterations {
@@ -67,14 +67,6 @@ enum YAMLBenchmark {
         print("input: \(bytes.count) bytes, \(documents.count) documents, \(nodes) nodes")
         print("yaml parse: best \(format(megabytes / best)) MB/s (\(format(best * 1000)) ms), median \(format(megabytes / median)) MB/s (\(format(median * 1000)) ms), \(iterations) iterations")
         return 0
-    }
-
-    static func countNodes(_ node: Node) -> Int {
-        switch node.content {
-        case .scalar: return 1
-        case .sequence(let items): return 1 + items.reduce(0) { $0 + countNodes($1) }
-        case .mapping(let entries): return 1 + entries.reduce(0) { $0 + 1 + countNodes($1.value) }
-        }
     }
 
     static func format(_ value: Double) -> String {

@@ -40,7 +40,7 @@ struct ParseCommand: Command {
             var totals = (documents: 0, nodes: 0, bytes: 0)
             for source in sources {
                 do {
-                    let documents = try YAMLParser.parse(source.bytes)
+                    let documents = try YAMLParser.parse(source)
                     switch output {
                     case .json:
                         let value = JSONValue.array(documents.map { $0.root?.json ?? .null })

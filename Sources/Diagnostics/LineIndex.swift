@@ -4,7 +4,7 @@
 /// paths and scalar source map, `SourceFile`, lint suppressions all use it).
 public struct LineIndex: Sendable {
     /// 0, then the offset after every line feed, ascending (32 bits: inputs are far below 2 GiB).
-    let starts: [Int32]
+    public let starts: [Int32]
     /// The size of the file in bytes.
     public let byteCount: Int
 

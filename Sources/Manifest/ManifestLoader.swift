@@ -37,7 +37,7 @@ public enum ManifestLoader {
         for source in sources {
             let documents: [Document]
             do {
-                documents = try YAMLParser.parse(source.bytes)
+                documents = try YAMLParser.parse(source)
             } catch {
                 collector.append(error.diagnostic(file: source.path))
                 continue

@@ -90,8 +90,14 @@ public struct Node: Sendable, Hashable {
     /// its last byte.
     public var range: SourceRange { tree.range(id) }
 
+    // The parts of `range` the parser reads, each without computing the rest.
+    var startOffset: Int { tree.explicitRanges.isEmpty ? Int(tree.records[Int(id)].startOffset) : range.start.offset }
+    var endOffset: Int { tree.explicitRanges.isEmpty ? Int(tree.records[Int(id)].endOffset) : range.end.offset }
+    var startLocation: SourceLocation { tree.explicitRanges.isEmpty ? tree.startLocation(id) : range.start }
+    var endLocation: SourceLocation { range.end }
+
     private var entries: [MappingEntry] {
-        let count = Int(tree.length[Int(id)])
+        let count = tree.length(id)
         var result: [MappingEntry] = []
         result.reserveCapacity(count)
         for index in 0..<count {
@@ -102,7 +108,7 @@ public struct Node: Sendable, Hashable {
     }
 
     private var items: [Node] {
-        let count = Int(tree.length[Int(id)])
+        let count = tree.length(id)
         var result: [Node] = []
         result.reserveCapacity(count)
         for index in 0..<count { result.append(Node(tree: tree, id: tree.child(id, index))) }
@@ -123,7 +129,7 @@ public struct Node: Sendable, Hashable {
 
     /// True for an empty value, `~` or `null` written plain.
     public var isNull: Bool {
-        tree.kind(id) == NodeTree.scalarKind && tree.info[Int(id)] >> 5 == 0
+        tree.kind(id) == NodeTree.scalarKind && tree.valueCode(id) == 0
     }
 
     /// Whether this is a scalar whose text is `text` (no String is made).
@@ -134,7 +140,7 @@ public struct Node: Sendable, Hashable {
     /// The value of the first entry whose key's text is `key`, for mappings.
     public subscript(key: String) -> Node? {
         guard tree.kind(id) == NodeTree.mappingKind else { return nil }
-        let count = Int(tree.length[Int(id)])
+        let count = tree.length(id)
         for index in 0..<count {
             let keyID = tree.child(id, 2 * index)
             if tree.kind(keyID) == NodeTree.scalarKind, tree.textEquals(keyID, key) { return Node(tree: tree, id: tree.child(id, 2 * index + 1)) }
@@ -146,7 +152,7 @@ public struct Node: Sendable, Hashable {
     public var nodeCount: Int {
         guard tree.kind(id) != NodeTree.scalarKind else { return 1 }
         var total = 1
-        let count = Int(tree.length[Int(id)]) * (tree.kind(id) == NodeTree.mappingKind ? 2 : 1)
+        let count = tree.length(id) * (tree.kind(id) == NodeTree.mappingKind ? 2 : 1)
         for index in 0..<count { total += Node(tree: tree, id: tree.child(id, index)).nodeCount }
         return total
     }
@@ -158,7 +164,7 @@ public struct Node: Sendable, Hashable {
         case NodeTree.mappingKind: return "a mapping"
         case NodeTree.sequenceKind: return "a list"
         default:
-            switch tree.info[Int(id)] >> 5 {
+            switch tree.valueCode(id) {
             case 0: return "an empty value"
             case 1, 2: return "a boolean"
             case 3: return "an integer"
@@ -195,7 +201,7 @@ public struct Node: Sendable, Hashable {
     public func hash(into hasher: inout Hasher) {
         hasher.combine(range)
         hasher.combine(tree.kind(id))
-        if tree.kind(id) == NodeTree.scalarKind { hasher.combine(tree.text(id)) } else { hasher.combine(tree.length[Int(id)]) }
+        if tree.kind(id) == NodeTree.scalarKind { hasher.combine(tree.text(id)) } else { hasher.combine(tree.length(id)) }
     }
 }
 

@@ -10,20 +10,24 @@ import Diagnostics
 /// A tree is written by one parser (or one builder) and only read afterwards; that is why its
 /// arrays skip the runtime's exclusivity checks (a third of the parse's time otherwise).
 public final class NodeTree: @unchecked Sendable {
-    // Per node.
-    /// Bits 0-1: kind (0 scalar, 1 mapping, 2 sequence); bits 2-4: scalar style; bits 5-7: value kind.
-    @exclusivity(unchecked) var info: [UInt8] = []
-    /// The start's line is the line holding `startOffset` (found in `lineStarts`); the end's is
-    /// that line plus `endLines` (or `endLineOverflow` from 65,535 lines on).
-    @exclusivity(unchecked) var startOffset: [Int32] = []
-    @exclusivity(unchecked) var endOffset: [Int32] = []
-    @exclusivity(unchecked) var endLines: [UInt16] = []
+    /// One node: 20 bytes.
+    struct Record {
+        var startOffset: Int32
+        var endOffset: Int32
+        /// Scalars: where the text starts (>= 0: in `source`; < 0: at `-(first + 1)` in `texts`).
+        /// Collections: where the children start in `links`.
+        var first: Int32
+        /// Scalars: the text's length in bytes. Mappings: entries (2 links each). Sequences: items.
+        var length: Int32
+        /// The end's line minus the start's (`UInt16.max`: see `endLineOverflow`). The start's line
+        /// is the line holding `startOffset` (found in `lineStarts`).
+        var endLines: UInt16
+        /// Bits 0-1: kind (0 scalar, 1 mapping, 2 sequence); bits 2-4: scalar style; bits 5-7: value kind.
+        var info: UInt8
+    }
+
+    @exclusivity(unchecked) var records: [Record] = []
     @exclusivity(unchecked) var endLineOverflow: [Int32: Int32] = [:]
-    /// Scalars: where the text starts (>= 0: in `source`; < 0: at `-(first + 1)` in `texts`).
-    /// Collections: where the children start in `links`.
-    @exclusivity(unchecked) var first: [Int32] = []
-    /// Scalars: the text's length in bytes. Mappings: entries (2 links each). Sequences: items.
-    @exclusivity(unchecked) var length: [Int32] = []
     @exclusivity(unchecked) var links: [Int32] = []
     @exclusivity(unchecked) var texts: [UInt8] = []
 
@@ -36,21 +40,24 @@ public final class NodeTree: @unchecked Sendable {
     /// Nodes built from values rather than parsed (`Node(json:)`, `Node(_:range:)`): their ranges.
     @exclusivity(unchecked) var explicitRanges: [Int32: SourceRange] = [:]
 
-    init(source: [UInt8], isASCII: Bool, hasByteOrderMark: Bool) {
+    /// The line the parser is on (written only while parsing: afterwards the tree is read-only).
+    @exclusivity(unchecked) var parsingLine = 1
+    /// The line table was given complete (a `LineIndex` of the source): the parser adds nothing.
+    let linesGiven: Bool
+
+    /// `lineStarts`: every line's first offset (`LineIndex.starts`: line 1 at 0 even after a byte
+    /// order mark, which then counts as the line's first character: the same columns).
+    init(source: [UInt8], isASCII: Bool, hasByteOrderMark: Bool, lineStarts given: [Int32]? = nil) {
         self.source = source
         self.isASCII = isASCII
         self.hasByteOrderMark = hasByteOrderMark
-        lineStarts = [hasByteOrderMark ? 3 : 0]
+        linesGiven = given != nil
+        lineStarts = given ?? [hasByteOrderMark ? 3 : 0]
         // Real manifests hold a node every 15 bytes or so: room for one every 10, so that the
         // arrays never grow by copying (a copy doubles the memory touched, for a moment).
         // Capacity that is never written costs no memory.
         let estimate = source.count / 10
-        info.reserveCapacity(estimate)
-        startOffset.reserveCapacity(estimate)
-        endOffset.reserveCapacity(estimate)
-        endLines.reserveCapacity(estimate)
-        first.reserveCapacity(estimate)
-        length.reserveCapacity(estimate)
+        records.reserveCapacity(estimate)
         links.reserveCapacity(estimate)
         texts.reserveCapacity(source.count / 2)
     }
@@ -59,7 +66,7 @@ public final class NodeTree: @unchecked Sendable {
     convenience init() { self.init(source: [], isASCII: true, hasByteOrderMark: false) }
 
     /// How many nodes the tree holds.
-    public var count: Int { info.count }
+    public var count: Int { records.count }
 
     // MARK: - Kinds and values
 
@@ -88,37 +95,35 @@ public final class NodeTree: @unchecked Sendable {
         }
     }
 
-    @inline(__always) func kind(_ id: Int32) -> UInt8 { info[Int(id)] & 0b11 }
+    @inline(__always) func kind(_ id: Int32) -> UInt8 { records[Int(id)].info & 0b11 }
+    @inline(__always) func valueCode(_ id: Int32) -> UInt8 { records[Int(id)].info >> 5 }
+    @inline(__always) func length(_ id: Int32) -> Int { Int(records[Int(id)].length) }
 
     // MARK: - Building
 
-    private func appendNode(kind: UInt8, range: SourceRange, explicit: Bool) -> Int32 {
-        let id = Int32(info.count)
-        info.append(kind)
-        startOffset.append(Int32(truncatingIfNeeded: range.start.offset))
-        endOffset.append(Int32(truncatingIfNeeded: range.end.offset))
+    private func appendNode(info: UInt8, first: Int32, length: Int32, range: SourceRange, explicit: Bool) -> Int32 {
+        let id = Int32(records.count)
         let lines = range.end.line - range.start.line
+        var endLines = UInt16.max
         if lines >= 0 && lines < Int(UInt16.max) {
-            endLines.append(UInt16(lines))
+            endLines = UInt16(lines)
         } else {
-            endLines.append(UInt16.max)
             endLineOverflow[id] = Int32(truncatingIfNeeded: range.end.line)
         }
-        first.append(0)
-        length.append(0)
+        records.append(
+            Record(
+                startOffset: Int32(truncatingIfNeeded: range.start.offset), endOffset: Int32(truncatingIfNeeded: range.end.offset),
+                first: first, length: length, endLines: endLines, info: info))
         if explicit { explicitRanges[id] = range }
         return id
     }
 
     /// Adds a scalar; its text is taken from the source when it is written there as it reads.
     func addScalar(_ scalar: Scalar, range: SourceRange, explicit: Bool = false) -> Node {
-        let id = appendNode(kind: NodeTree.scalarKind, range: range, explicit: explicit)
-        let index = Int(id)
-        info[index] |= NodeTree.styleCode(scalar.style) << 2 | NodeTree.valueCode(scalar.value) << 5
+        let info = NodeTree.scalarKind | NodeTree.styleCode(scalar.style) << 2 | NodeTree.valueCode(scalar.value) << 5
         var text = scalar.text
         let count = text.utf8.count
-        length[index] = Int32(count)
-        var placed = false
+        var first: Int32?
         if !explicit, count > 0 {
             // Where the text would sit in the source, written as it reads.
             let from: Int
@@ -128,53 +133,54 @@ public final class NodeTree: @unchecked Sendable {
             case .literal, .folded: from = -1
             }
             if from >= 0, from + count <= source.count {
-                placed = text.withUTF8 { bytes in
-                    source.withUnsafeBufferPointer { all in
-                        memcmp(all.baseAddress! + from, bytes.baseAddress!, count) == 0
-                    }
+                let same = text.withUTF8 { bytes in
+                    source.withUnsafeBufferPointer { all in memcmp(all.baseAddress! + from, bytes.baseAddress!, count) == 0 }
                 }
-                if placed { first[index] = Int32(from) }
+                if same { first = Int32(from) }
             }
         }
-        if !placed {
-            first[index] = -Int32(texts.count) - 1
+        if first == nil {
+            first = -Int32(texts.count) - 1
             texts.append(contentsOf: text.utf8)
         }
+        let id = appendNode(info: info, first: first ?? 0, length: Int32(count), range: range, explicit: explicit)
         return Node(tree: self, id: id)
     }
 
     /// Adds a plain scalar that is the string `input[from..<to]` as written (`input` is the
     /// parser's view of `source`; a tree without the source array keeps a copy of the bytes).
     func addSourceString(from: Int, to: Int, input: UnsafeBufferPointer<UInt8>, range: SourceRange) -> Node {
-        let id = appendNode(kind: NodeTree.scalarKind, range: range, explicit: false)
-        let index = Int(id)
-        info[index] |= NodeTree.styleCode(.plain) << 2 | NodeTree.valueCode(.string("")) << 5
-        length[index] = Int32(truncatingIfNeeded: to - from)
-        if to <= source.count {
-            first[index] = Int32(truncatingIfNeeded: from)
-        } else {
-            first[index] = -Int32(texts.count) - 1
+        let info = NodeTree.scalarKind | NodeTree.styleCode(.plain) << 2 | NodeTree.valueCode(.string("")) << 5
+        var first = Int32(truncatingIfNeeded: from)
+        if to > source.count {
+            first = -Int32(texts.count) - 1
             texts.append(contentsOf: UnsafeBufferPointer(rebasing: input[from..<to]))
         }
+        let id = appendNode(info: info, first: first, length: Int32(truncatingIfNeeded: to - from), range: range, explicit: false)
         return Node(tree: self, id: id)
     }
 
     func addMapping(_ entries: [MappingEntry], range: SourceRange, explicit: Bool = false) -> Node {
-        let id = appendNode(kind: NodeTree.mappingKind, range: range, explicit: explicit)
-        first[Int(id)] = Int32(links.count)
-        length[Int(id)] = Int32(entries.count)
+        // Children first (a copy of a node of another tree adds nodes), then the mapping.
+        var children: [Int32] = []
+        children.reserveCapacity(2 * entries.count)
         for entry in entries {
-            links.append(adopt(entry.key))
-            links.append(adopt(entry.value))
+            children.append(adopt(entry.key))
+            children.append(adopt(entry.value))
         }
+        let start = Int32(links.count)
+        links.append(contentsOf: children)
+        let id = appendNode(info: NodeTree.mappingKind, first: start, length: Int32(entries.count), range: range, explicit: explicit)
         return Node(tree: self, id: id)
     }
 
     func addSequence(_ items: [Node], range: SourceRange, explicit: Bool = false) -> Node {
-        let id = appendNode(kind: NodeTree.sequenceKind, range: range, explicit: explicit)
-        first[Int(id)] = Int32(links.count)
-        length[Int(id)] = Int32(items.count)
-        for item in items { links.append(adopt(item)) }
+        var children: [Int32] = []
+        children.reserveCapacity(items.count)
+        for item in items { children.append(adopt(item)) }
+        let start = Int32(links.count)
+        links.append(contentsOf: children)
+        let id = appendNode(info: NodeTree.sequenceKind, first: start, length: Int32(items.count), range: range, explicit: explicit)
         return Node(tree: self, id: id)
     }
 
@@ -192,16 +198,17 @@ public final class NodeTree: @unchecked Sendable {
     /// Records the start of line `line` (the parser calls it at each line break).
     @inline(__always) func lineBegins(_ line: Int, at offset: Int) {
         // Only in step (a parser started mid-stream at some line records nothing).
-        if lineStarts.count == line - 1 { lineStarts.append(Int32(truncatingIfNeeded: offset)) }
+        if !linesGiven, lineStarts.count == line - 1 { lineStarts.append(Int32(truncatingIfNeeded: offset)) }
+        parsingLine = line
     }
 
     // MARK: - Reading
 
     func text(_ id: Int32) -> String {
-        let index = Int(id)
-        let count = Int(length[index])
+        let record = records[Int(id)]
+        let count = Int(record.length)
         if count == 0 { return "" }
-        let start = Int(first[index])
+        let start = Int(record.first)
         if start >= 0 {
             return source.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[start..<(start + count)]), as: UTF8.self) }
         }
@@ -211,13 +218,13 @@ public final class NodeTree: @unchecked Sendable {
 
     /// Whether scalar `id`'s text is `other`, without making a String.
     func textEquals(_ id: Int32, _ other: String) -> Bool {
-        let index = Int(id)
-        let count = Int(length[index])
+        let record = records[Int(id)]
+        let count = Int(record.length)
         var other = other
         return other.withUTF8 { bytes in
             guard bytes.count == count else { return false }
             if count == 0 { return true }
-            let start = Int(first[index])
+            let start = Int(record.first)
             if start >= 0 {
                 return source.withUnsafeBufferPointer { memcmp($0.baseAddress! + start, bytes.baseAddress!, count) == 0 }
             }
@@ -227,7 +234,7 @@ public final class NodeTree: @unchecked Sendable {
     }
 
     func value(_ id: Int32) -> ScalarValue {
-        switch info[Int(id)] >> 5 {
+        switch valueCode(id) {
         case 0: return .null
         case 1: return .bool(false)
         case 2: return .bool(true)
@@ -237,10 +244,10 @@ public final class NodeTree: @unchecked Sendable {
     }
 
     func scalar(_ id: Int32) -> Scalar {
-        let style = NodeTree.styles[Int((info[Int(id)] >> 2) & 0b111)]
+        let style = NodeTree.styles[Int((records[Int(id)].info >> 2) & 0b111)]
         let text = self.text(id)
         let value: ScalarValue
-        switch info[Int(id)] >> 5 {
+        switch valueCode(id) {
         case 0: value = .null
         case 1: value = .bool(false)
         case 2: value = .bool(true)
@@ -250,30 +257,38 @@ public final class NodeTree: @unchecked Sendable {
         return Scalar(text: text, style: style, value: value)
     }
 
-    @inline(__always) func child(_ id: Int32, _ position: Int) -> Int32 { links[Int(first[Int(id)]) + position] }
+    @inline(__always) func child(_ id: Int32, _ position: Int) -> Int32 { links[Int(records[Int(id)].first) + position] }
 
     // MARK: - Positions
 
     func range(_ id: Int32) -> SourceRange {
         if let explicit = explicitRanges[id] { return explicit }
-        let index = Int(id)
-        let start = Int(startOffset[index])
+        let record = records[Int(id)]
+        let start = Int(record.startOffset)
         let line = lineOf(start)
-        let endLine = endLines[index] == UInt16.max ? Int(endLineOverflow[id] ?? Int32(line)) : line + Int(endLines[index])
-        return SourceRange(start: location(offset: start, line: line), end: location(offset: Int(endOffset[index]), line: endLine))
+        let endLine = record.endLines == UInt16.max ? Int(endLineOverflow[id] ?? Int32(line)) : line + Int(record.endLines)
+        return SourceRange(start: location(offset: start, line: line), end: location(offset: Int(record.endOffset), line: endLine))
+    }
+
+    func startLocation(_ id: Int32) -> SourceLocation {
+        let start = Int(records[Int(id)].startOffset)
+        return location(offset: start, line: lineOf(start))
     }
 
     /// The line holding `offset` among the lines the parser met (the last one that starts at or
     /// before it).
     func lineOf(_ offset: Int) -> Int {
         let target = Int32(truncatingIfNeeded: offset)
-        // While parsing, nodes are read back near the last lines met: try those first.
-        let last = lineStarts.count - 1
-        if lineStarts[last] <= target { return last + 1 }
-        if last >= 1, lineStarts[last - 1] <= target { return last }
-        if last >= 2, lineStarts[last - 2] <= target { return last - 1 }
+        // While parsing, nodes are read back near the line being parsed: try it and the two
+        // before it first.
+        let count = lineStarts.count
+        var line = min(parsingLine, count)
+        for _ in 0..<3 where line >= 1 {
+            if lineStarts[line - 1] <= target, line == count || target < lineStarts[line] { return line }
+            line -= 1
+        }
         var low = 0
-        var high = last
+        var high = count - 1
         while low < high {
             let middle = (low + high + 1) / 2
             if lineStarts[middle] <= target { low = middle } else { high = middle - 1 }

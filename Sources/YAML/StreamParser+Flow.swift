@@ -120,21 +120,21 @@ extension StreamParser {
         skipBlanks()
         let isJSONLike = node.scalar.map { $0.style != .plain } ?? true
         guard atFlowValueIndicator(adjacentAllowed: isJSONLike) else { return node }
-        if node.scalar == nil { throw ParseFailure(.complexKey, node.range.start.offset, node.range.end.offset) }
-        if line != keyLine || node.range.end.line != node.range.start.line { throw ParseFailure(.multiLineKey, node.range.start.offset, node.range.end.offset) }
-        try enterCollection(at: node.range.start.offset)
+        if node.scalar == nil { throw ParseFailure(.complexKey, node.startOffset, node.endOffset) }
+        if line != keyLine || node.endLocation.line != node.startLocation.line { throw ParseFailure(.multiLineKey, node.startOffset, node.endOffset) }
+        try enterCollection(at: node.startOffset)
         defer { depth -= 1 }
-        try countNode(at: node.range.start.offset)
+        try countNode(at: node.startOffset)
         let colon = pos
         pos += 1
         let value = try parseFlowValue(parentIndent: parentIndent, opened: opened, isSequence: true, colon: colon)
-        return tree.addMapping([MappingEntry(key: node, value: value)], range: SourceRange(start: node.range.start, end: value.range.end))
+        return tree.addMapping([MappingEntry(key: node, value: value)], range: SourceRange(start: node.startLocation, end: value.endLocation))
     }
 
     /// One entry of a flow mapping: `key: value`, `key:` or `key`.
     mutating func parseFlowMappingEntry(parentIndent: Int, opened: SourceLocation) throws(ParseFailure) -> (key: Node, value: Node) {
         let key = try parseFlowNode(parentIndent: parentIndent, opened: opened, isSequence: false)
-        if key.scalar == nil { throw ParseFailure(.complexKey, key.range.start.offset, key.range.end.offset) }
+        if key.scalar == nil { throw ParseFailure(.complexKey, key.startOffset, key.endOffset) }
         try skipFlowSpace(parentIndent: parentIndent, opened: opened, isSequence: false)
         let isJSONLike = key.scalar.map { $0.style != .plain } ?? true
         if atFlowValueIndicator(adjacentAllowed: isJSONLike) {
@@ -143,7 +143,7 @@ extension StreamParser {
             let value = try parseFlowValue(parentIndent: parentIndent, opened: opened, isSequence: false, colon: colon)
             return (key, value)
         }
-        return (key, try emptyNode(at: key.range.end))
+        return (key, try emptyNode(at: key.endLocation))
     }
 
     /// The value after a flow `:` (at `colon`); empty when a `,` or the closing bracket follows.

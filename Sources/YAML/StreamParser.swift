@@ -59,12 +59,13 @@ struct StreamParser {
     let tree: NodeTree
 
     init(
-        input: UnsafeBufferPointer<UInt8>, source: [UInt8] = [], limits: YAMLLimits, isASCII: Bool, probeTargets: Set<Int> = [],
-        probeEveryRewritten: Bool = false
+        input: UnsafeBufferPointer<UInt8>, source: [UInt8] = [], lineStarts: [Int32]? = nil, limits: YAMLLimits, isASCII: Bool,
+        probeTargets: Set<Int> = [], probeEveryRewritten: Bool = false
     ) {
         self.input = input
         self.tree = NodeTree(
-            source: source, isASCII: isASCII, hasByteOrderMark: source.count >= 3 && source[0] == 0xEF && source[1] == 0xBB && source[2] == 0xBF)
+            source: source, isASCII: isASCII, hasByteOrderMark: source.count >= 3 && source[0] == 0xEF && source[1] == 0xBB && source[2] == 0xBF,
+            lineStarts: lineStarts)
         self.end = input.count
         self.limits = limits
         self.isASCII = isASCII
@@ -261,7 +262,7 @@ struct StreamParser {
     ) throws(ParseFailure) {
         let text = key.scalar?.text ?? ""
         if let first = keys.insert(text, at: entries.count, stack: &keyStack) {
-            throw ParseFailure(.duplicateKey, key.range.start.offset, key.range.end.offset, entries[first].key.range.start.offset)
+            throw ParseFailure(.duplicateKey, key.startOffset, key.endOffset, entries[first].key.startOffset)
         }
         entries.append(MappingEntry(key: key, value: value))
     }
@@ -317,10 +318,10 @@ struct StreamParser {
             } else {
                 root = try parseBlockNode(parentIndent: -1, placement: .ownLine)
             }
-            var documentEnd = root?.range.end ?? documentStart
+            var documentEnd = root?.endLocation ?? documentStart
             if !atEnd, !atDocumentMarker {
                 if tabInIndent, indent == 0 { throw ParseFailure(.tabIndentation, lineStart, pos) }
-                throw ParseFailure(.contentAfterDocument, pos, lineEndOffset(pos), root?.range.start.offset ?? -1)
+                throw ParseFailure(.contentAfterDocument, pos, lineEndOffset(pos), root?.startOffset ?? -1)
             }
             documentStarted = false
             directivesAllowed = false
@@ -391,8 +392,8 @@ struct StreamParser {
         case Byte.leftBracket, Byte.leftBrace:
             let node = try parseFlowCollection(parentIndent: parentIndent)
             skipBlanks()
-            if byte(pos) == Byte.colon, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) || node.range.end.offset == pos {
-                throw ParseFailure(.complexKey, node.range.start.offset, node.range.end.offset)
+            if byte(pos) == Byte.colon, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) || node.endOffset == pos {
+                throw ParseFailure(.complexKey, node.startOffset, node.endOffset)
             }
             try finishLine(after: first == Byte.leftBracket ? .flowList : .flowMapping)
             return node
@@ -401,7 +402,7 @@ struct StreamParser {
             let node = try parseQuotedScalar(parentIndent: parentIndent)
             skipBlanks()
             if byte(pos) == Byte.colon, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) {
-                if line != startLine { throw ParseFailure(.multiLineKey, node.range.start.offset, node.range.end.offset) }
+                if line != startLine { throw ParseFailure(.multiLineKey, node.startOffset, node.endOffset) }
                 guard collectionAllowed else { throw ParseFailure(.mappingNotAllowed, pos, pos + 1, ParseFailure.placementCode(placement)) }
                 if placement == .ownLine, tabInIndent { throw ParseFailure(.tabIndentation, lineStart, start) }
                 return try parseBlockMapping(column: column, firstKey: node)
@@ -423,7 +424,7 @@ struct StreamParser {
         default:
             let scanned = try scanPlainBlock(parentIndent: parentIndent)
             guard scanned.isKey else { return scanned.node }
-            if scanned.multiLine { throw ParseFailure(.multiLineKey, scanned.node.range.start.offset, scanned.node.range.end.offset) }
+            if scanned.multiLine { throw ParseFailure(.multiLineKey, scanned.node.startOffset, scanned.node.endOffset) }
             guard collectionAllowed else { throw ParseFailure(.mappingNotAllowed, pos, pos + 1, ParseFailure.placementCode(placement)) }
             if placement == .ownLine, tabInIndent { throw ParseFailure(.tabIndentation, lineStart, start) }
             return try parseBlockMapping(column: column, firstKey: scanned.node)
@@ -478,15 +479,15 @@ struct StreamParser {
             if atKeyColumn { break }
             throw ParseFailure(.expectedSequenceItem, pos, lineEndOffset(pos))
         }
-        let last = items.last?.range.end ?? start
+        let last = items.last?.endLocation ?? start
         return tree.addSequence(items, range: SourceRange(start: start, end: last))
     }
 
     /// A block mapping whose keys are at `column`; `pos` is at the `:` after `firstKey`.
     mutating func parseBlockMapping(column: Int, firstKey: Node) throws(ParseFailure) -> Node {
-        try enterCollection(at: firstKey.range.start.offset)
+        try enterCollection(at: firstKey.startOffset)
         defer { depth -= 1 }
-        try countNode(at: firstKey.range.start.offset)
+        try countNode(at: firstKey.startOffset)
         var entries: [MappingEntry] = []
         entries.reserveCapacity(4)
         var keys = MappingKeys(base: keyStack.count)
@@ -503,8 +504,8 @@ struct StreamParser {
             if tabInIndent { throw ParseFailure(.tabIndentation, lineStart, pos) }
             key = try parseBlockKey(column: column)
         }
-        let last = entries.last?.value.range.end ?? firstKey.range.end
-        return tree.addMapping(entries, range: SourceRange(start: firstKey.range.start, end: last))
+        let last = entries.last?.value.endLocation ?? firstKey.endLocation
+        return tree.addMapping(entries, range: SourceRange(start: firstKey.startLocation, end: last))
     }
 
     /// The next key of a block mapping (at `pos`, on its own line); ends at the `:`.
@@ -527,24 +528,24 @@ struct StreamParser {
         case Byte.leftBracket, Byte.leftBrace:
             let node = try parseFlowCollection(parentIndent: column)
             skipBlanks()
-            if byte(pos) == Byte.colon { throw ParseFailure(.complexKey, node.range.start.offset, node.range.end.offset) }
-            throw ParseFailure(.expectedKey, node.range.start.offset, node.range.end.offset)
+            if byte(pos) == Byte.colon { throw ParseFailure(.complexKey, node.startOffset, node.endOffset) }
+            throw ParseFailure(.expectedKey, node.startOffset, node.endOffset)
         case Byte.doubleQuote, Byte.singleQuote:
             let startLine = line
             let node = try parseQuotedScalar(parentIndent: column)
             skipBlanks()
             guard byte(pos) == Byte.colon, Byte.isBlankOrBreakOrEnd(byte(pos + 1)) else {
-                throw ParseFailure(.missingColon, node.range.start.offset, node.range.end.offset)
+                throw ParseFailure(.missingColon, node.startOffset, node.endOffset)
             }
-            if line != startLine { throw ParseFailure(.multiLineKey, node.range.start.offset, node.range.end.offset) }
+            if line != startLine { throw ParseFailure(.multiLineKey, node.startOffset, node.endOffset) }
             return node
         case Byte.pipe, Byte.greaterThan, Byte.percent, Byte.at, Byte.backtick, Byte.comma, Byte.rightBracket,
             Byte.rightBrace, Byte.hash:
             throw ParseFailure(.expectedKey, pos, lineEndOffset(pos))
         default:
             let scanned = try scanPlainBlock(parentIndent: column)
-            guard scanned.isKey else { throw ParseFailure(.missingColon, scanned.node.range.start.offset, scanned.node.range.end.offset) }
-            if scanned.multiLine { throw ParseFailure(.multiLineKey, scanned.node.range.start.offset, scanned.node.range.end.offset) }
+            guard scanned.isKey else { throw ParseFailure(.missingColon, scanned.node.startOffset, scanned.node.endOffset) }
+            if scanned.multiLine { throw ParseFailure(.multiLineKey, scanned.node.startOffset, scanned.node.endOffset) }
             return scanned.node
         }
     }

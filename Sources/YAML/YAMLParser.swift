@@ -32,14 +32,20 @@ public enum YAMLParser {
         try parse(Array(text.utf8), limits: .standard)
     }
 
-    /// Parses a stream of documents from UTF-8 bytes with explicit limits.
-    public static func parse(_ bytes: [UInt8], limits: YAMLLimits) throws(YAMLError) -> [Document] {
+    /// Parses a file: its line index is the tree's (no second table of line starts is kept).
+    public static func parse(_ file: SourceFile, limits: YAMLLimits = .standard) throws(YAMLError) -> [Document] {
+        try parse(file.bytes, limits: limits, lineStarts: file.lines.starts)
+    }
+
+    /// Parses a stream of documents from UTF-8 bytes with explicit limits; `lineStarts`, when
+    /// given, is the offset of every line's first byte (`LineIndex.starts` of `bytes`).
+    public static func parse(_ bytes: [UInt8], limits: YAMLLimits, lineStarts: [Int32]? = nil) throws(YAMLError) -> [Document] {
         guard bytes.count <= limits.maxInputBytes else {
             throw YAMLError.inputTooLarge(bytes.count, limit: limits.maxInputBytes)
         }
         return try bytes.withUnsafeBufferPointer { (input: UnsafeBufferPointer<UInt8>) throws(YAMLError) -> [Document] in
             let isASCII = try EncodingCheck.validate(input)
-            var parser = StreamParser(input: input, source: bytes, limits: limits, isASCII: isASCII)
+            var parser = StreamParser(input: input, source: bytes, lineStarts: lineStarts, limits: limits, isASCII: isASCII)
             do throws(ParseFailure) {
                 return try parser.parseStream()
             } catch {

@@ -46,7 +46,7 @@ public struct LintConfiguration: Sendable {
         var configuration = LintConfiguration()
         let documents: [Document]
         do {
-            documents = try YAMLParser.parse(file.bytes)
+            documents = try YAMLParser.parse(file)
         } catch {
             configuration.diagnostics.append(error.diagnostic(file: file.path))
             return configuration

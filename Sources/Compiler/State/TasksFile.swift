@@ -109,7 +109,7 @@ public enum TasksFileReader {
         }
         let documents: [Document]
         do {
-            documents = try YAMLParser.parse(source.bytes)
+            documents = try YAMLParser.parse(source)
         } catch {
             // Valid JSON the positioned reader refuses: beyond its limits (nesting, size).
             return failure(
