@@ -350,7 +350,7 @@ public final class TriggerEngine: @unchecked Sendable {
     private func filesChanged(_ key: TriggerKey, root: String, batch: FileChangeBatch) {
         guard let trigger = state.withLock({ $0.armed[key] }) else { return }
         let now = options.clock.now()
-        let fireKey = "fs:\(now.secondsSinceEpoch):\(TaskCreationKey.random())"
+        let fireKey = "fs:\(now.secondsSinceEpoch):\(FireToken.random())"
         func relative(_ path: String) -> String { path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path }
         func bindings(_ change: FileChange) -> [(name: String, value: String)] {
             let path = relative(change.path)
@@ -429,7 +429,7 @@ public final class TriggerEngine: @unchecked Sendable {
     private func deliver(_ delivery: WebhookDelivery) -> WebhookDeliveryResult {
         guard let trigger = webhookTrigger(delivery.address) else { return .unknownTrigger }
         let id = delivery.headers["X-Webhook-Delivery"] ?? delivery.headers["X-GitHub-Delivery"] ?? delivery.headers["X-Request-Id"]
-        let key = "webhook:" + (id.map { String($0.prefix(200)) } ?? "\(delivery.receivedAt.secondsSinceEpoch):\(TaskCreationKey.random())")
+        let key = "webhook:" + (id.map { String($0.prefix(200)) } ?? "\(delivery.receivedAt.secondsSinceEpoch):\(FireToken.random())")
         let request = FireRequest(
             source: TriggerDefinition.Source.webhook.rawValue, key: key, firedAt: options.clock.now(), payload: delivery.payload,
             details: id.map { [("delivery", .string(String($0.prefix(200))))] } ?? [])
@@ -468,7 +468,7 @@ struct TriggerEngineError: Error, CustomStringConvertible {
 
 /// A short random token for fire keys that have no natural identity (a file-change window, a
 /// webhook delivery without an id, a manual fire).
-public enum TaskCreationKey {
+public enum FireToken {
     public static func random() -> String {
         var generator = SystemRandomNumberGenerator()
         return String(generator.next() & 0xFFFF_FFFF_FFFF, radix: 16)

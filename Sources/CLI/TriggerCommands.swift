@@ -319,7 +319,7 @@ struct TriggerFireCommand: Command {
             let inDaemon = context.daemonHost != nil
             let now = SystemClock().now()
             let request = FireRequest(
-                source: "manual", key: "manual:\(now.secondsSinceEpoch):\(TaskCreationKey.random())", firedAt: now,
+                source: "manual", key: "manual:\(now.secondsSinceEpoch):\(FireToken.random())", firedAt: now,
                 payload: body, details: [("by", .string("trigger fire"))])
             let firing = TriggerFiring(store: store, tasks: tasks, incarnation: nil, queueTasks: inDaemon)
             let result = firing.fire(trigger, request)

@@ -9,17 +9,19 @@ extension CompileContext {
     /// The same (kind, project, name) twice in one file is an error; across files the later
     /// definition is the one other files resolve to (see `ProjectIndex.lookup`).
     mutating func checkDuplicateResources() {
-        var seen: [String: Resource] = [:]
-        for resource in resources {
+        var seen: [String: Int] = [:]
+        seen.reserveCapacity(resources.count)
+        for (index, resource) in resources.enumerated() {
             let key = [resource.kindName, Compiler.project(of: resource), resource.name, resource.file].joined(separator: "\u{0}")
-            if let first = seen[key] {
+            if let firstIndex = seen[key] {
+                let first = resources[firstIndex]
                 report(
                     .duplicateResource,
                     "\(resource.kindName) `\(resource.name)` is defined twice in this file (project `\(Compiler.project(of: resource))`)",
                     file: resource.file, range: resource.metadata.name.range,
                     help: "the first definition is at line \(first.metadata.name.range.start.line); rename or remove one")
             } else {
-                seen[key] = resource
+                seen[key] = index
             }
         }
     }

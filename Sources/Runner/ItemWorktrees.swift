@@ -115,11 +115,9 @@ extension TaskRunner {
     func removeWorktrees(reason: String?) {
         guard graph.itemIsolation != nil || fileExistsAsDirectory(worktreeDirectory) else { return }
         let git = repository
-        if let entries = try? listDirectory(worktreeDirectory) {
-            for entry in entries {
-                _ = try? git.git(["worktree", "remove", "--force", worktreeDirectory + "/" + entry])
-                removeTree(worktreeDirectory + "/" + entry)
-            }
+        for entry in directoryEntries(worktreeDirectory) {
+            _ = try? git.git(["worktree", "remove", "--force", worktreeDirectory + "/" + entry])
+            removeTree(worktreeDirectory + "/" + entry)
         }
         _ = try? git.git(["worktree", "prune"])
         removeTree(worktreeDirectory)
@@ -147,13 +145,3 @@ extension TaskRunner {
     }
 }
 
-func listDirectory(_ path: String) throws -> [String] {
-    guard let directory = opendir(path) else { throw RunnerError("cannot read \(path)") }
-    defer { closedir(directory) }
-    var names: [String] = []
-    while let entry = readdir(directory) {
-        let name = withUnsafePointer(to: entry.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
-        if name != "." && name != ".." { names.append(name) }
-    }
-    return names.sorted()
-}

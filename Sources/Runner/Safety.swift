@@ -73,11 +73,14 @@ extension TaskRunner {
 
     /// Puts the workspace back to the cycle's checkpoint, keeping the state left on
     /// `failed-cN`; records `rolled_back`. False (with a note) when there is no checkpoint.
+    /// `announce: false` leaves the progress line to the caller (`rollBackNote`), so that a
+    /// failed step's own line comes first.
     @discardableResult
-    func rollBack(_ cycle: Int, reason: String) throws -> Bool {
+    func rollBack(_ cycle: Int, reason: String, announce: Bool = true) throws -> Bool {
         let git = repository
         guard checkpointing, let checkpoint = git.resolve(checkpointRef(cycle)) else {
-            progress(.note("auto_rollback: no checkpoint of cycle \(cycle) to roll back to (set safety.checkpoint_strategy); nothing was rolled back"), cycle: cycle)
+            let note = "auto_rollback: no checkpoint of cycle \(cycle) to roll back to (set safety.checkpoint_strategy); nothing was rolled back"
+            if announce { progress(.note(note), cycle: cycle) } else { rollBackNote.withLock { $0 = note } }
             return false
         }
         let failed: String
@@ -103,10 +106,9 @@ extension TaskRunner {
                             ("reason", .string(reason)), ("paths", .array(changed.prefix(200).map { .string($0) })),
                         ]))), task: taskID)
         }
-        progress(
-            .note(
-                "rolled back to the checkpoint of cycle \(cycle) (\(checkpoint.prefix(12))): \(reason); the state left is kept on \(failedRef(cycle).replacingPrefix("refs/tags/", "").replacingPrefix("refs/", ""))"),
-            cycle: cycle)
+        let note =
+            "rolled back to the checkpoint of cycle \(cycle) (\(checkpoint.prefix(12))): \(reason); the state left is kept on \(failedRef(cycle).replacingPrefix("refs/tags/", "").replacingPrefix("refs/", ""))"
+        if announce { progress(.note(note), cycle: cycle) } else { rollBackNote.withLock { $0 = note } }
         return true
     }
 

@@ -266,7 +266,7 @@ extension TaskRunner {
         // auto_rollback: a failed self_test puts the workspace back to the cycle's checkpoint.
         if step.kind == .builtin(.self_test), !result.success, graph.safety.autoRollback {
             if item == nil {
-                try rollBack(cycle, reason: "self_test failed (exit \(result.exitCode))")
+                try rollBack(cycle, reason: "self_test failed (exit \(result.exitCode))", announce: false)
             } else {
                 progress(.note("auto_rollback: self_test runs per item here; the shared workspace is not rolled back for one item"), cycle: cycle)
             }
@@ -363,6 +363,8 @@ extension TaskRunner {
                 .note("\(step.id): \(masker.mask(problem)); the \(keptItems) existing item\(keptItems == 1 ? " is" : "s are") kept"),
                 cycle: cycle)
         }
+        // A rollback after this step is said after the step's own line.
+        if let note = rollBackNote.withLock({ note -> String? in defer { note = nil }; return note }) { progress(.note(note), cycle: cycle) }
         return flow
     }
 

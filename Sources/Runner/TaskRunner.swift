@@ -179,6 +179,8 @@ public final class TaskRunner: @unchecked Sendable {
     let createdDirectories = Locked(Set<String>())
     let failure = Locked<String?>(nil)
     let generated = Locked<[GeneratedBatch]>([])
+    /// A rollback's progress line, said after the line of the step that caused it.
+    let rollBackNote = Locked<String?>(nil)
 
     /// Loads the task and its pinned graph: `pinned` when the caller has it (the task was just
     /// created in this process) and it is the task's graph, else compiled from the snapshot.
