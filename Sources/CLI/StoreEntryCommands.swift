@@ -56,6 +56,13 @@ enum StoreEntryCommand: CommandGroup {
     }
 }
 
+extension Option {
+    /// `-p/--project` of the `store` commands: whose stores.
+    static func storeProject(_ path: WritableKeyPath<Root, String?>) -> Option {
+        project(path, help: "the store's project (default `default`)")
+    }
+}
+
 /// Runs a store body; a provider failure (schema, command) is exit 1 with its message.
 func runEntryCommand(_ context: CommandContext, _ body: () throws -> ExitStatus) -> ExitStatus {
     runStoreCommand(context) {
@@ -85,7 +92,7 @@ struct StoreGetCommand: Command {
     var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
     static var options: [Option<Self>] {
-        [.project(\.project, help: "the store's project (default `default`)"), .output(\.output), .dataDirectory(\.dataDirectory)]
+        [.storeProject(\.project), .output(\.output), .dataDirectory(\.dataDirectory)]
     }
     static var positionals: Positionals<Self>? { Positionals(\.names) }
 
@@ -107,7 +114,7 @@ struct StorePutCommand: Command {
     static let name = "put"
     static let summary = "write the value of a key"
     static let usage = """
-        Usage: orchestrator store put STORE KEY VALUE|- [--json] [-p P] [-q]
+        Usage: orchestrator store put STORE KEY VALUE|- [--json] [-p P] [-q] [-o text|json]
 
         Writes VALUE (- reads it from stdin) as a string, or parsed as JSON with --json. The
         store's schema is checked first (exit 1 when the entry breaks it: nothing is written) and
@@ -115,6 +122,7 @@ struct StorePutCommand: Command {
         """
     var json = false
     var quiet = false
+    var output = TaskCommand.Output.text
     var project: String?
     var dataDirectory: String?
     var names: [String] = []
@@ -122,8 +130,8 @@ struct StorePutCommand: Command {
 
     static var options: [Option<Self>] {
         [
-            .flag(\.json, "--json", help: "VALUE is JSON (an object, array, number, ...), not a string"), .quiet(\.quiet),
-            .project(\.project, help: "the store's project (default `default`)"), .dataDirectory(\.dataDirectory),
+            .flag(\.json, "--json", help: "VALUE is JSON (an object, array, number, ...), not a string"), .quiet(\.quiet), .output(\.output),
+            .storeProject(\.project), .dataDirectory(\.dataDirectory),
         ]
     }
     static var positionals: Positionals<Self>? { Positionals(\.names) }
@@ -146,7 +154,14 @@ struct StorePutCommand: Command {
                 creating: true, context: context)
             let task = context.environment[TaskRunner.taskIDVariable]
             let written = try access.put(rest[0], value: value, task: task, step: nil)
-            if !quiet {
+            if output == .json {
+                context.stdout.write(
+                    JSONWriter(pretty: true).string(
+                        .object([
+                            ("store", .string(access.definition.name)), ("project", .string(access.project)), ("key", .string(rest[0])),
+                            ("version", written.version.map { .int(Int64($0)) } ?? .null), ("pruned", .array(written.pruned.map { .string($0) })),
+                        ])) + "\n")
+            } else if !quiet {
                 var line = "\(access.definition.name)/\(rest[0]) written"
                 if let version = written.version { line += " (version \(version))" }
                 if !written.pruned.isEmpty { line += "; retention removed \(written.pruned.count): \(written.pruned.joined(separator: ", "))" }
@@ -161,16 +176,17 @@ struct StoreDeleteCommand: Command {
     static let name = "delete"
     static let summary = "delete a key"
     static let usage = """
-        Usage: orchestrator store delete STORE KEY [-p P]
+        Usage: orchestrator store delete STORE KEY [-p P] [-o text|json]
 
         Exit 1 when the key held no value.
         """
+    var output = TaskCommand.Output.text
     var project: String?
     var dataDirectory: String?
     var names: [String] = []
     var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
-    static var options: [Option<Self>] { [.project(\.project, help: "the store's project (default `default`)"), .dataDirectory(\.dataDirectory)] }
+    static var options: [Option<Self>] { [.storeProject(\.project), .output(\.output), .dataDirectory(\.dataDirectory)] }
     static var positionals: Positionals<Self>? { Positionals(\.names) }
 
     func run(context: CommandContext) -> ExitStatus {
@@ -178,7 +194,16 @@ struct StoreDeleteCommand: Command {
             let (access, rest) = try StoreEntryCommand.access(
                 names, count: 2...2, usage: "store delete STORE KEY", project: project, dataDirectory: dataDirectory, creating: false, context: context)
             guard try access.delete(rest[0]) else { return StoreEntryCommand.noSuchKey(rest[0], in: access, context: context) }
-            context.stdout.write("\(access.definition.name)/\(rest[0]) deleted\n")
+            if output == .json {
+                context.stdout.write(
+                    JSONWriter(pretty: true).string(
+                        .object([
+                            ("store", .string(access.definition.name)), ("project", .string(access.project)), ("key", .string(rest[0])),
+                            ("deleted", .bool(true)),
+                        ])) + "\n")
+            } else {
+                context.stdout.write("\(access.definition.name)/\(rest[0]) deleted\n")
+            }
             return .success
         }
     }
@@ -200,7 +225,7 @@ struct StoreListCommand: Command {
     var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
     static var options: [Option<Self>] {
-        [.project(\.project, help: "the store's project (default `default`)"), .output(\.output), .dataDirectory(\.dataDirectory)]
+        [.storeProject(\.project), .output(\.output), .dataDirectory(\.dataDirectory)]
     }
     static var positionals: Positionals<Self>? { Positionals(\.names) }
 
@@ -241,28 +266,38 @@ struct StorePruneCommand: Command {
     static let name = "prune"
     static let summary = "apply a store's retention now"
     static let usage = """
-        Usage: orchestrator store prune STORE [-p P]
+        Usage: orchestrator store prune STORE [-p P] [-o text|json]
 
         Deletes the entries older than the WorkflowStore's retention.ttl_days and beyond its
         retention.max_entries newest (every write applies it too) and prints their keys.
         """
+    var output = TaskCommand.Output.text
     var project: String?
     var dataDirectory: String?
     var names: [String] = []
     var routing: DaemonRouting { .daemon(dataDirectory: dataDirectory) }
 
-    static var options: [Option<Self>] { [.project(\.project, help: "the store's project (default `default`)"), .dataDirectory(\.dataDirectory)] }
+    static var options: [Option<Self>] { [.storeProject(\.project), .output(\.output), .dataDirectory(\.dataDirectory)] }
     static var positionals: Positionals<Self>? { Positionals(\.names) }
 
     func run(context: CommandContext) -> ExitStatus {
         runEntryCommand(context) {
             let (access, _) = try StoreEntryCommand.access(
                 names, count: 1...1, usage: "store prune STORE", project: project, dataDirectory: dataDirectory, creating: false, context: context)
+            let pruned = try access.prune()
+            if output == .json {
+                context.stdout.write(
+                    JSONWriter(pretty: true).string(
+                        .object([
+                            ("store", .string(access.definition.name)), ("project", .string(access.project)),
+                            ("retention", access.definition.retentionText.map { .string($0) } ?? .null), ("pruned", .array(pruned.map { .string($0) })),
+                        ])) + "\n")
+                return .success
+            }
             guard access.definition.retentionText != nil else {
                 context.stderr.write("store \(access.definition.name) has no retention (retention.max_entries, retention.ttl_days): nothing to prune\n")
                 return .success
             }
-            let pruned = try access.prune()
             for key in pruned { context.stdout.write(key + "\n") }
             context.stderr.write("\(pruned.count) entr\(pruned.count == 1 ? "y" : "ies") pruned from store \(access.definition.name) (\(access.definition.retentionText ?? ""))\n")
             return .success
