@@ -16,34 +16,22 @@ import Triggers
 
     /// A scratch directory with a workspace `ws`, workflows `wf` (a quick step) and `slow`, and `extra` documents.
     static func setUp(_ extra: String) throws -> (root: String, data: String) {
-        let root = try scratchDirectory()
+        // The queue tests' workspace and workflow `wf`, with a slow workflow and `extra` beside them.
+        let (root, data) = try QueueTests.setUp(
+            "    - {id: work, command: \"echo {trigger_name} {trigger_source}\"}",
+            more: """
+                ---
+                apiVersion: orchestrator.dev/v2
+                kind: Workflow
+                metadata: {name: slow}
+                spec:
+                  steps:
+                    - {id: work, command: "sleep 3"}
+                ---
+                \(extra)
+                """)
         try FileManager.default.createDirectory(atPath: root + "/ws/inbox", withIntermediateDirectories: true)
-        let manifest = """
-            apiVersion: orchestrator.dev/v2
-            kind: Workspace
-            metadata: {name: ws}
-            spec: {root_path: \(root)/ws, qa_targets: []}
-            ---
-            apiVersion: orchestrator.dev/v2
-            kind: Workflow
-            metadata: {name: wf}
-            spec:
-              steps:
-                - {id: work, command: "echo {trigger_name} {trigger_source}"}
-            ---
-            apiVersion: orchestrator.dev/v2
-            kind: Workflow
-            metadata: {name: slow}
-            spec:
-              steps:
-                - {id: work, command: "sleep 3"}
-            ---
-            \(extra)
-            """
-        try manifest.write(toFile: root + "/m.yaml", atomically: true, encoding: .utf8)
-        let applied = try runToEnd(cli, ["apply", "-f", root + "/m.yaml", "--data-dir", root + "/d"])
-        #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
-        return (root, root + "/d")
+        return (root, data)
     }
 
     static func daemonEvents(_ data: String) -> [JSONValue] {
