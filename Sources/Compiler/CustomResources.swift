@@ -177,7 +177,7 @@ struct SchemaValidator {
             }
         }
         if case .mapping(let entries) = node.content {
-            for name in schema["required"]?.sequence?.compactMap({ $0.scalar?.text }) ?? [] where !entries.contains(where: { $0.key.scalar?.text == name }) {
+            for name in schema["required"]?.sequence?.compactMap({ $0.scalar?.text }) ?? [] where !entries.contains(where: { $0.key.hasText(name) }) {
                 fail("required", "missing required field `\(name)`", at: node, path: path, help: "add `\(name):`")
             }
             let properties = schema["properties"]

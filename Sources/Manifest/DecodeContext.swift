@@ -15,7 +15,7 @@ struct Fields {
 
     func entry(_ key: String) -> MappingEntry? {
         reads.keys.insert(key)
-        return entries.first { $0.key.scalar?.text == key }
+        return entries.first { $0.key.hasText(key) }
     }
 
     /// The value of `key`, nil when absent or written empty (`key:` or `key: ~`).
@@ -142,7 +142,7 @@ final class DecodeContext {
             case .ignored, .warned:
                 let before = level.unknownKeys == .ignored ? "the replaced system ignored it" : "the replaced system warned about it"
                 if let target = advice.sameLevelTarget, level.field(target)?.required == true,
-                    !fields.entries.contains(where: { $0.key.scalar?.text == target })
+                    !fields.entries.contains(where: { $0.key.hasText(target) })
                 {
                     error(
                         .unknownKey, message + "; \(before), but `\(target)` is required, so it refused this document",

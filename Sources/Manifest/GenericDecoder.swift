@@ -138,7 +138,7 @@ extension DecodeContext {
             }
             let read = fields.reads.keys
             for field in fields.level.fields where !read.contains(field.key) {
-                guard let entry = fields.entries.first(where: { $0.key.scalar?.text == field.key }), !entry.value.isNull else { continue }
+                guard let entry = fields.entries.first(where: { $0.key.hasText(field.key) }), !entry.value.isNull else { continue }
                 check(field, entry: entry, in: fields, quiet: false)
             }
         }

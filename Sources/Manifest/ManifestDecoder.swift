@@ -109,8 +109,8 @@ public enum ManifestDecoder {
         // The kind decides everything else. A kind this tool does not build in is a custom
         // resource (its CustomResourceDefinition is resolved by the compiler), unless it is
         // written with our apiVersion and is close to a built-in kind (a typo).
-        let kindEntry = root.mapping?.first { $0.key.scalar?.text == "kind" }
-        let versionEntry = root.mapping?.first { $0.key.scalar?.text == "apiVersion" }
+        let kindEntry = root.mapping?.first { $0.key.hasText("kind") }
+        let versionEntry = root.mapping?.first { $0.key.hasText("apiVersion") }
         var kind: ResourceKind?
         var customKind: Located<String>?
         if let kindEntry, !kindEntry.value.isNull {

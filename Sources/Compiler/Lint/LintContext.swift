@@ -202,7 +202,7 @@ public final class LintContext {
             return nil
         }
         guard let mapping = find(resource.node)?.mapping else { return nil }
-        return mapping.first(where: { $0.key.scalar?.text == key })?.key.range
+        return mapping.first(where: { $0.key.hasText(key) })?.key.range
     }
 
     /// True when the compiler reported an error inside `range` of `file` (an expression that does

@@ -84,7 +84,7 @@ public struct TasksFile: Sendable {
 
     /// The field node named `field` of `object`, and its key.
     public static func entry(_ field: TasksField, in object: Node) -> MappingEntry? {
-        object.mapping?.first(where: { $0.key.scalar?.text == field.rawValue })
+        object.mapping?.first(where: { $0.key.hasText(field.rawValue) })
     }
 }
 
