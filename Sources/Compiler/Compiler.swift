@@ -137,6 +137,10 @@ struct CompileContext {
     private var catalogs: [String: AgentCatalog] = [:]
     /// project -> every variable its workflows set, built on first use.
     var projectDeclarations: [String: Declarations] = [:]
+    /// "file NUL project" -> the indices of its Workspaces, built on first use.
+    var workspacesByFile: [String: [Int]]?
+    /// "project NUL file" -> whether an agent seen from there has capability `loop_guard`.
+    var loopGuardAgents: [String: Bool] = [:]
     /// Positions inside scalars (expression diagnostics), one map per file.
     private var scalarPositions = ScalarPositions()
 

@@ -116,15 +116,19 @@ extension CompileContext {
         }
 
         let index = index(project)
-        let agents = index.names(.agent).compactMap { index.lookup(.agent, $0, from: resource.file) }
-        func agentHas(_ capability: String) -> Bool {
-            agents.contains { if case .agent(let agent) = $0.spec { return agent.capabilities.contains { $0.value == capability } } else { return false } }
-        }
-
         if spec.loop.loopMode != .once, spec.loop.isEnabled {
             var hasGuard = false
             visit(spec.steps) { step in if step.builtin?.value == .loop_guard || step.stepType == "loop_guard" { hasGuard = true } }
-            if !hasGuard, !agentHas("loop_guard") {
+            // Whether an agent of the project (as seen from this file) serves `loop_guard`: once
+            // per project and file, not once per workflow.
+            let key = project + "\u{0}" + resource.file
+            if !hasGuard, loopGuardAgents[key] == nil {
+                loopGuardAgents[key] = index.names(.agent).contains { name in
+                    guard case .agent(let agent)? = index.lookup(.agent, name, from: resource.file)?.spec else { return false }
+                    return agent.capabilities.contains { $0.value == "loop_guard" }
+                }
+            }
+            if !hasGuard, loopGuardAgents[key] != true {
                 // A warning even at apply: this runner ends a fixed loop at max_cycles and checks
                 // that an infinite one can end (`loop-cannot-end`); it needs no guard agent.
                 report(

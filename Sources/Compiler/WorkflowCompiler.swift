@@ -469,12 +469,19 @@ extension CompileContext {
     /// run in (a bundle). A file with several workspaces (an `export` stream, say) pairs nothing
     /// here; the runner applies the same check to the pair a task actually names.
     private mutating func checkSelfReferentialWorkspaces(_ graph: WorkflowGraph, spec: WorkflowSpec, resource: Resource) {
-        let bundled = resources.filter { candidate in
-            guard case .workspace = candidate.spec else { return false }
-            return candidate.file == resource.file && Compiler.project(of: candidate) == graph.project
+        // The workspaces by (file, project), built once: a scan of every resource per workflow
+        // made large projects quadratic.
+        if workspacesByFile == nil {
+            var table: [String: [Int]] = [:]
+            for (index, candidate) in resources.enumerated() {
+                guard case .workspace = candidate.spec else { continue }
+                table[candidate.file + "\u{0}" + Compiler.project(of: candidate), default: []].append(index)
+            }
+            workspacesByFile = table
         }
+        let bundled = workspacesByFile?[resource.file + "\u{0}" + graph.project] ?? []
         guard bundled.count == 1 else { return }
-        for workspace in bundled {
+        for workspace in bundled.map({ resources[$0] }) {
             guard case .workspace(let ws) = workspace.spec, ws.isSelfReferential else { continue }
             for problem in SelfReferentialSafety.problems(graph) {
                 let range: SourceRange
