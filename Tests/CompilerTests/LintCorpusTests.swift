@@ -23,6 +23,7 @@ import Testing
         "docs/workflow/promotion-secrets.yaml:15:20 unexpanded-env-reference",
         "docs/workflow/promotion.yaml:141:46 unknown-placeholder",
         "docs/workflow/promotion.yaml:318:18 capture-unused",
+        "docs/workflow/promotion.yaml:322:11 folded-heredoc",
         "docs/workflow/promotion.yaml:332:27 unknown-placeholder",
         "docs/workflow/promotion.yaml:349:19 unknown-placeholder",
         "docs/workflow/scheduled-scan.yaml:73:12 prompt-not-delivered",

@@ -24,6 +24,7 @@ public enum LintRegistry {
         .builtinDoesNothing,
         .noEffect,
         .storeInputNeverWritten,
+        .foldedHeredoc,
         .lintConfig,
     ]
 
