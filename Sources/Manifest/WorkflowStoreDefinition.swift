@@ -133,7 +133,7 @@ public struct WorkflowStoreCatalog: Sendable {
         case "local", "builtin": return .success(.builtin)
         case "file":
             guard let base = store.basePath?.value, !base.isEmpty else {
-                return .failure(StoreResolutionError(message: "WorkflowStore \(store.name) uses the `file` provider without a `base_path`", range: store.providerName?.range))
+                return .failure(StoreResolutionError(message: "WorkflowStore \(store.name) uses the `file` provider without a `base_path`"))
             }
             return .success(.files(basePath: base))
         default:
@@ -141,24 +141,22 @@ public struct WorkflowStoreCatalog: Sendable {
                 let known = (["local", "file"] + providers.keys.sorted()).joined(separator: ", ")
                 return .failure(
                     StoreResolutionError(
-                        message: "WorkflowStore \(store.name) names provider `\(name)`, which is neither built in nor an applied StoreBackendProvider (known: \(known))",
-                        range: store.providerName?.range))
+                        message: "WorkflowStore \(store.name) names provider `\(name)`, which is neither built in nor an applied StoreBackendProvider (known: \(known))"))
             }
             if provider.builtin { return .success(.builtin) }
             guard let commands = provider.commands else {
                 return .failure(
                     StoreResolutionError(
-                        message: "StoreBackendProvider \(name) is neither `builtin: true` nor has `commands`", range: provider.nameRange))
+                        message: "StoreBackendProvider \(name) is neither `builtin: true` nor has `commands`"))
             }
             return .success(.commands(provider: name, commands))
         }
     }
 }
 
-/// A store that cannot be used, and where that is written.
+/// A store that cannot be used (validate reports the same with positions: Compiler/StoreChecks.swift).
 public struct StoreResolutionError: Error, Sendable, CustomStringConvertible {
     public var message: String
-    public var range: SourceRange?
     public var description: String { message }
 }
 

@@ -188,7 +188,7 @@ extension TaskRunner {
         for refusal in refusals { try recordSpawnRefused(refusal.reason, payload: refusal.payload, step: step, cycle: cycle, item: item) }
         guard !requests.isEmpty else { return }
 
-        let depth = try tasks.write { writer in try writer.spawnDepth(of: taskID) } + 1
+        let depth = (try tasks.lineage(of: taskID)?.depth ?? 0) + 1
         for request in requests {
             let payload: [(key: String, value: JSONValue)] = [
                 ("workflow", .string(request.workflow)), ("goal", .string(request.goal)), ("depth", .int(Int64(depth))), ("spawn_key", .string(request.key)),

@@ -237,6 +237,4 @@ public protocol TaskWriter {
     func spawnedChild(key: String) throws -> String?
     /// How many tasks a task spawned.
     func spawnedCount(parent: String) throws -> Int
-    /// How deep a task is in its spawn chain (0: nobody spawned it).
-    func spawnDepth(of taskID: String) throws -> Int
 }

@@ -186,8 +186,4 @@ extension SQLiteTaskWriter {
     public func spawnedCount(parent: String) throws -> Int {
         Int(try database.query("SELECT COUNT(*) FROM task_spawns WHERE parent_id = ?", [.text(parent)]).first?.first?.integer ?? 0)
     }
-
-    public func spawnDepth(of taskID: String) throws -> Int {
-        Int(try database.query("SELECT depth FROM task_spawns WHERE child_id = ?", [.text(taskID)]).first?.first?.integer ?? 0)
-    }
 }
