@@ -41,7 +41,7 @@ let package = Package(
         // The system libcrypto (Debian: libssl-dev): AES-256-GCM and HMAC-SHA256 for secrets at rest.
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", providers: [.apt(["libssl-dev"])]),
         // The embedded store: resources, revisions, projects (and later tasks and events) in SQLite.
-        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler", "Platform"]),
+        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler", "Hashing", "Platform"]),
         // Executes a pinned step graph: processes, items, cycles, events, drift.
         .target(name: "Runner", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Platform"]),
         // Triggers executed: the applied Triggers armed, a fire claimed once with its task, the
@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "ExprTests", dependencies: ["Expr", "Diagnostics", "JSON"]),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "YAML", "Diagnostics", "JSON"]),
         .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Manifest", "YAML", "Expr", "Diagnostics"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "JSON", "Platform"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing", "JSON", "Platform"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "Expr", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Store", "JSON"]),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "Automation", "Triggers", "Hashing", "JSON", "Platform"]),

@@ -127,7 +127,23 @@ enum RunnerBenchmark {
         let loop = "for i in $(seq \(count)); do \(stepShell) -c true; done"
         let parallelLoop = "seq \(count) | xargs -P 8 -n 1 \(stepShell) -c true"
         let dashLoop = "for i in $(seq \(count)); do sh -c true; done"
+        // The process launcher alone (no store, no runner): what a step's process costs the
+        // runner before any event is written, so the overhead splits into launch and bookkeeping.
+        func launchAlone() -> Double? {
+            let start = now()
+            for _ in 0..<count {
+                var request = ProcessRequest(
+                    command: "true", workingDirectory: root + "/ws", stdoutLogPath: root + "/launch.stdout",
+                    stderrLogPath: root + "/launch.stderr", timeout: .seconds(60))
+                request.inheritedVariables = []
+                request.shell = stepShell
+                request.createsEmptyLogs = false
+                guard let result = try? ProcessLauncher.runBlocking(request), result.termination == .exited(0) else { return nil }
+            }
+            return now() - start
+        }
         guard let shell = median({ spawnShell(loop, directory: root) }),
+            let launcher = median(launchAlone),
             let shellParallel = median({ spawnShell(parallelLoop, directory: root) }),
             let dash = median({ spawnShell(dashLoop, directory: root) }),
             let steps = median({ runTask("steps") }),
@@ -140,6 +156,7 @@ enum RunnerBenchmark {
         print("shell loop (sequential):      \(ms(shell))  (\(per(shell)) per command)")
         print("sh -c loop, for reference:    \(ms(dash))  (\(per(dash)) per command)")
         print("shell xargs -P 8:             \(ms(shellParallel))  (\(per(shellParallel)) per command)")
+        print("launcher alone, \(count) runs: \(ms(launcher))  (\(per(launcher)) per process, \(ratio(launcher, shell)) the shell loop)")
         print("runner, \(count) steps:          \(ms(steps))  (\(per(steps)) per step, \(ratio(steps, shell)) the shell loop, overhead \(per(steps - shell)) per step)")
         print("runner, \(count) items x8:       \(ms(items))  (\(per(items)) per item, \(ratio(items, shell)) the sequential loop, \(ratio(items, shellParallel)) xargs -P 8)")
         return steps <= 2 * shell ? 0 : 1

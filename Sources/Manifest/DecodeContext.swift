@@ -10,12 +10,22 @@ struct Fields {
     let anchor: SourceRange
     /// Keys an unknown key of this mapping was taken for (their absence is not reported again).
     var suggested: Set<String> = []
-    /// The keys the typed decoder looked at (the rest get the table-driven check).
-    let reads = ReadKeys()
+    /// The entries the typed decoder looked at (the rest get the table-driven check).
+    let reads: ReadKeys
+
+    init(node: Node, entries: [MappingEntry], level: SchemaLevel, anchor: SourceRange, tracksNames: Bool = false) {
+        self.node = node
+        self.entries = entries
+        self.level = level
+        self.anchor = anchor
+        self.reads = ReadKeys(count: entries.count, tracksNames: tracksNames)
+    }
 
     func entry(_ key: String) -> MappingEntry? {
-        reads.keys.insert(key)
-        return entries.first { $0.key.hasText(key) }
+        reads.names?.append(key)
+        guard let index = entries.firstIndex(where: { $0.key.hasText(key) }) else { return nil }
+        reads.entries[index] = true
+        return entries[index]
     }
 
     /// The value of `key`, nil when absent or written empty (`key:` or `key: ~`).
@@ -27,9 +37,17 @@ struct Fields {
     func has(_ key: String) -> Bool { value(key) != nil }
 }
 
-/// The keys of one mapping a decoder has read.
+/// What a decoder read of one mapping: which entries (by position; every decoded mapping has
+/// one of these, so no set of key names), and every key asked for when the schema-table test
+/// records them.
 final class ReadKeys {
-    var keys: Set<String> = []
+    var entries: [Bool]
+    var names: [String]?
+
+    init(count: Int, tracksNames: Bool) {
+        entries = [Bool](repeating: false, count: count)
+        names = tracksNames ? [] : nil
+    }
 }
 
 /// Collects the diagnostics of one file and offers typed readers that report, at the exact key
@@ -117,7 +135,7 @@ final class DecodeContext {
             return nil
         }
         let start = anchor ?? entries.first?.key.range ?? node.range
-        var fields = Fields(node: node, entries: entries, level: level, anchor: start)
+        var fields = Fields(node: node, entries: entries, level: level, anchor: start, tracksNames: typedReads != nil)
         mappings.append(fields)
         guard checkKeys else { return fields }
         reportUnknownKeys(&fields)
@@ -129,7 +147,7 @@ final class DecodeContext {
     /// stands for a required field that is missing (the replaced system refuses that file too).
     func reportUnknownKeys(_ fields: inout Fields) {
         let level = fields.level
-        let known = Set(level.keys)
+        let known = level.knownKeys
         for entry in fields.entries {
             let name = entry.key.scalar?.text ?? ""
             guard !known.contains(name) else { continue }

@@ -134,12 +134,24 @@ extension DecodeContext {
             let fields = mappings[index]
             index += 1
             if typedReads != nil, index <= typedCount {
-                for key in fields.reads.keys { typedReads?.insert(fields.level.rawValue + "." + key) }
+                for key in fields.reads.names ?? [] { typedReads?.insert(fields.level.rawValue + "." + key) }
             }
-            let read = fields.reads.keys
-            for field in fields.level.fields where !read.contains(field.key) {
-                guard let entry = fields.entries.first(where: { $0.key.hasText(field.key) }), !entry.value.isNull else { continue }
-                check(field, entry: entry, in: fields, quiet: false)
+            // The entries the typed decoder did not read, in the table's order (the order of
+            // the findings): a mapping has a few entries, its level up to dozens of fields.
+            let read = fields.reads.entries
+            var unread: [(position: Int, entry: MappingEntry)] = []
+            for (index, entry) in fields.entries.enumerated() where !read[index] {
+                // The first entry of a key only, and none of a key the decoder read (a duplicated
+                // key is reported elsewhere).
+                guard let name = entry.key.scalar?.text, let position = fields.level.position(of: name),
+                    !unread.contains(where: { $0.position == position }),
+                    !fields.entries.indices.contains(where: { read[$0] && fields.entries[$0].key.hasText(name) })
+                else { continue }
+                unread.append((position, entry))
+            }
+            let table = fields.level.fields
+            for item in unread.sorted(by: { $0.position < $1.position }) where !item.entry.value.isNull {
+                check(table[item.position], entry: item.entry, in: fields, quiet: false)
             }
         }
         mappings = []

@@ -115,7 +115,9 @@ public struct Resource: Sendable {
     public var kindName: String { customKind ?? kind.rawValue }
 }
 
-public enum ResourceSpec: Sendable {
+/// Indirect: a `Resource` is copied through arrays and passes many times per apply; its spec
+/// (a workflow's is large) is then one shared box instead of a copy of every field.
+public indirect enum ResourceSpec: Sendable {
     case project(ProjectSpec)
     case workspace(WorkspaceSpec)
     case agent(AgentSpec)

@@ -118,8 +118,28 @@ extension SchemaLevel {
         }
     }
 
-    /// The fields of this level, in documentation order.
-    public var fields: [Field] {
+    /// The fields of this level, in documentation order (built once per level: every mapping of
+    /// every decoded document reads them).
+    public var fields: [Field] { SchemaLevel.tables[self]?.fields ?? [] }
+
+    /// The field `key` of this level.
+    public func field(_ key: String) -> Field? {
+        guard let table = SchemaLevel.tables[self], let index = table.positions[key] else { return nil }
+        return table.fields[index]
+    }
+
+    /// Where `key` stands in this level's table (documentation order).
+    public func position(of key: String) -> Int? { SchemaLevel.tables[self]?.positions[key] }
+
+    /// The keys a mapping at this level may have, as a set.
+    public var knownKeys: Set<String> { SchemaLevel.tables[self]?.keys ?? [] }
+
+    /// Each level's fields, their positions by key and the set of keys, built on first use.
+    private static let tables: [SchemaLevel: LevelTable] = Dictionary(
+        uniqueKeysWithValues: allCases.map { level in (level, LevelTable(fields: level.declaredFields)) })
+
+    /// The field table of this level as declared (documentation order).
+    private var declaredFields: [Field] {
         switch self {
         case .document:
             return [
@@ -256,7 +276,7 @@ extension SchemaLevel {
                 f("item_select_config", .object(.itemSelect)),
             ]
         case .prehook:
-            return SchemaLevel.convergence.fields + [
+            return SchemaLevel.convergence.declaredFields + [
                 f("ui", .object(.prehookUI), .notExecuted("editor metadata of the replaced system's GUI")),
                 f("extended", .bool, default: "false", .notExecuted("prehooks decide run or skip only")),
             ]
@@ -414,7 +434,18 @@ extension SchemaLevel {
             ]
         }
     }
+}
 
-    /// The field `key` of this level.
-    public func field(_ key: String) -> Field? { fields.first { $0.key == key } }
+/// One level's fields with their lookup structures.
+private struct LevelTable: Sendable {
+    let fields: [Field]
+    let positions: [String: Int]
+    let keys: Set<String>
+
+    init(fields: [Field]) {
+        self.fields = fields
+        // The first declaration of a key wins, as the linear search it replaces did.
+        self.positions = Dictionary(fields.enumerated().map { ($0.element.key, $0.offset) }, uniquingKeysWith: { first, _ in first })
+        self.keys = Set(fields.map(\.key))
+    }
 }

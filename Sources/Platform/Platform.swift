@@ -87,7 +87,8 @@ public func readFileBytes(_ path: String, limit: Int = Int.max) -> [UInt8]? {
     guard fd >= 0 else { return nil }
     defer { close(fd) }
     var result: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
+    // Not zero-filled: every byte used was read. Small reads (/proc files) need no 64 KiB.
+    var buffer = [UInt8](unsafeUninitializedCapacity: min(65536, max(1, limit))) { _, count in count = min(65536, max(1, limit)) }
     while result.count < limit {
         let wanted = min(buffer.count, limit - result.count)
         let count = buffer.withUnsafeMutableBytes { raw -> Int in

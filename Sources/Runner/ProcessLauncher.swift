@@ -580,7 +580,8 @@ private struct Supervisor {
         let clock = ContinuousClock()
         var stdoutMasking = request.masker.stream()
         var stderrMasking = request.masker.stream()
-        var buffer = [UInt8](repeating: 0, count: 65536)
+        // Not zero-filled (every process's supervision makes one): only bytes read are used.
+        var buffer = [UInt8](unsafeUninitializedCapacity: 65536) { _, count in count = 65536 }
         let deadline = request.timeout.map { started + $0 }
         let grace = request.terminationGracePeriod
         let tick = Duration.milliseconds(50)

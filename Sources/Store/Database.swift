@@ -203,6 +203,17 @@ public final class Database: @unchecked Sendable {
         return rows
     }
 
+    /// Runs a cached statement without parameters or rows (the transaction's BEGIN, COMMIT and
+    /// ROLLBACK: prepared once per connection rather than parsed on every transaction).
+    private func step(_ sql: String) throws(StoreError) {
+        let prepared = try statement(sql)
+        defer { sqlite3_reset(prepared.handle) }
+        let result = sqlite3_step(prepared.handle)
+        guard result == SQLITE_DONE || result == SQLITE_ROW else {
+            throw StoreError("database error: \(lastError)", code: result)
+        }
+    }
+
     /// Runs a statement for its effect.
     public func run(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) {
         try query(sql, parameters)
@@ -223,16 +234,16 @@ public final class Database: @unchecked Sendable {
             defer { transactionDepth -= 1 }
             return try body()
         }
-        try execute("BEGIN IMMEDIATE")
+        try step("BEGIN IMMEDIATE")
         transactionDepth = 1
         do {
             let value = try body()
             transactionDepth = 0
-            try execute("COMMIT")
+            try step("COMMIT")
             return value
         } catch {
             transactionDepth = 0
-            try? execute("ROLLBACK")
+            try? step("ROLLBACK")
             throw error
         }
     }

@@ -1,4 +1,5 @@
 import CCrypto
+import Hashing
 
 #if canImport(Glibc)
 import Glibc
@@ -34,12 +35,32 @@ public enum FileDigest {
         guard digest.withUnsafeMutableBufferPointer({ EVP_DigestFinal_ex(context, $0.baseAddress, &length) }) == 1, length == 32 else {
             return nil
         }
-        let hex = Array("0123456789abcdef".utf8)
+        return hex(digest)
+    }
+
+    /// The hex SHA-256 of `text` (its UTF-8) through libcrypto: the content hash of every applied
+    /// resource (thousands per `apply`). The same digest as the Hashing module's `SHA256.hex`,
+    /// which it falls back to should libcrypto refuse.
+    public static func sha256(of text: String) -> String {
+        var text = text
+        let digest = text.withUTF8 { bytes -> [UInt8]? in
+            var digest = [UInt8](repeating: 0, count: 32)
+            var length: UInt32 = 0
+            let done = digest.withUnsafeMutableBufferPointer { out in
+                EVP_Digest(bytes.baseAddress, bytes.count, out.baseAddress, &length, EVP_sha256(), nil)
+            }
+            return done == 1 && length == 32 ? digest : nil
+        }
+        return digest.map(hex) ?? SHA256.hex(text)
+    }
+
+    private static func hex(_ digest: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
         var text = [UInt8]()
         text.reserveCapacity(64)
         for byte in digest {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 0x0f)])
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0f)])
         }
         return String(decoding: text, as: UTF8.self)
     }

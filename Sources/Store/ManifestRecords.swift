@@ -36,7 +36,7 @@ public enum ManifestRecords {
     /// A SecretStore's hash is not this one: the store replaces it by a keyed hash
     /// (`ResourceStore`), so that a short secret cannot be recovered from what `describe` prints.
     public static func contentHash(kind: String, apiVersion: String, metadata: JSONValue, spec: JSONValue) -> String {
-        SHA256.hex(canonicalText(kind: kind, apiVersion: apiVersion, metadata: metadata, spec: spec))
+        FileDigest.sha256(of: canonicalText(kind: kind, apiVersion: apiVersion, metadata: metadata, spec: spec))
     }
 
     /// The canonical form as JSON text: what content hashes are computed over.

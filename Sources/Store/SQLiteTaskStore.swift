@@ -641,13 +641,25 @@ struct SQLiteTaskWriter: TaskWriter {
 public enum RunnerIdentity {
     /// The start time (clock ticks since boot, field 22 of /proc/PID/stat) of a process.
     public static func startTime(of pid: Int32) -> String? {
-        guard let bytes = readFileBytes("/proc/\(pid)/stat", limit: 4096) else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        // After the command: state is field 3, so field 22 is index 19.
-        guard fields.count > 19 else { return nil }
-        return String(fields[19])
+        // Read on every step's start (the run row keeps it): bytes, not strings.
+        guard let bytes = readFileBytes("/proc/\(pid)/stat", limit: 4096),
+            let close = bytes.lastIndex(of: UInt8(ascii: ")"))
+        else { return nil }
+        // After the command: state is field 3, so field 22 is the 20th field after the ')'.
+        var field = 0
+        var start = close + 1
+        var index = close + 1
+        while index <= bytes.count {
+            if index == bytes.count || bytes[index] == UInt8(ascii: " ") {
+                if index > start {
+                    if field == 19 { return String(decoding: bytes[start..<index], as: UTF8.self) }
+                    field += 1
+                }
+                start = index + 1
+            }
+            index += 1
+        }
+        return nil
     }
 
     public static var current: (pid: Int32, start: String?) {

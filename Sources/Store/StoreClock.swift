@@ -19,11 +19,30 @@ public enum StoreClock {
         var seconds = time_t(epochMilliseconds / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        // Written digit by digit into 24 bytes (every event and run row carries one: no
+        // intermediate strings).
+        var bytes = [UInt8](repeating: 0, count: 24)
+        func put(_ value: Int32, at offset: Int, width: Int) {
+            var rest = max(0, value)
+            for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                bytes[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
         }
-        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(epochMilliseconds % 1000), 3))Z"
+        put(parts.tm_year + 1900, at: 0, width: 4)
+        bytes[4] = UInt8(ascii: "-")
+        put(parts.tm_mon + 1, at: 5, width: 2)
+        bytes[7] = UInt8(ascii: "-")
+        put(parts.tm_mday, at: 8, width: 2)
+        bytes[10] = UInt8(ascii: "T")
+        put(parts.tm_hour, at: 11, width: 2)
+        bytes[13] = UInt8(ascii: ":")
+        put(parts.tm_min, at: 14, width: 2)
+        bytes[16] = UInt8(ascii: ":")
+        put(parts.tm_sec, at: 17, width: 2)
+        bytes[19] = UInt8(ascii: ".")
+        put(Int32(((epochMilliseconds % 1000) + 1000) % 1000), at: 20, width: 3)
+        bytes[23] = UInt8(ascii: "Z")
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

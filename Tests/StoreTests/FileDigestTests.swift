@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import Hashing
 import Testing
 
 @Suite struct FileDigestTests {
@@ -25,5 +26,38 @@ import Testing
         #expect(expected.count == 64)
         #expect(FileDigest.sha256(ofFile: directory + "/big") == expected)
         #expect(FileDigest.sha256(ofFile: directory + "/missing") == nil)
+    }
+}
+
+@Suite struct ContentDigestTests {
+    @Test("the content hash through libcrypto equals the Hashing module's SHA-256 (so stored hashes stay valid)")
+    func textDigestMatchesTheSwiftImplementation() {
+        let texts = [
+            "", "abc", String(repeating: "a", count: 55), String(repeating: "b", count: 56), String(repeating: "c", count: 64),
+            "{\"apiVersion\":\"orchestrator.dev/v2\",\"kind\":\"Agent\",\"metadata\":{},\"spec\":{\"command\":\"ünïcode ✓\"}}",
+            String(repeating: "0123456789", count: 1000),
+        ]
+        #expect(FileDigest.sha256(of: "abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        for text in texts {
+            #expect(FileDigest.sha256(of: text) == SHA256.hex(text), "\(text.prefix(20))")
+        }
+    }
+
+    @Test("store timestamps: UTC, ISO 8601 with milliseconds, zero-padded")
+    func timestampsAreZeroPadded() {
+        #expect(StoreClock.timestamp(epochMilliseconds: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(StoreClock.timestamp(epochMilliseconds: 1_733_274_131_007) == "2024-12-04T01:02:11.007Z")
+        #expect(StoreClock.timestamp(epochMilliseconds: 253_402_300_799_999) == "9999-12-31T23:59:59.999Z")
+        let now = StoreClock.timestamp()
+        #expect(now.count == 24 && now.hasSuffix("Z") && now.hasPrefix("20"))
+    }
+
+    @Test("a process's start time is read from /proc and is stable for the process")
+    func startTimeOfThisProcess() {
+        let first = RunnerIdentity.current
+        #expect(first.start != nil)
+        #expect(first.start.map { !$0.isEmpty && $0.allSatisfy(\.isNumber) } == true)
+        #expect(RunnerIdentity.startTime(of: first.pid) == first.start)
+        #expect(RunnerIdentity.startTime(of: -5) == nil)
     }
 }
