@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // orchestrator: a declarative manifest compiler and runner for AI-agent workflows.
 // Layers (a lower layer never imports a higher one):
-//   JSON -> Diagnostics -> YAML, Expr -> Manifest -> Compiler -> Store (CSQLite, CCrypto) -> Runner -> CLI -> orchestrator
+//   JSON -> Diagnostics -> YAML, Expr -> Manifest -> Compiler -> Store (CSQLite, CCrypto, CPostgres) -> Runner -> CLI -> orchestrator
 //   JSON, Diagnostics -> Control (transport) -> CLI (the client side: forwarding, `daemon` commands)
 //   Control, CLI, Runner, Store -> Daemon (runs forwarded commands, restarts in place) -> orchestratord
 //   Hashing (SHA-256, HMAC) sits below Compiler and Triggers; Triggers (cron, webhooks, file watch) needs only
@@ -40,8 +40,10 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // The system libcrypto (Debian: libssl-dev): AES-256-GCM and HMAC-SHA256 for secrets at rest.
         .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", providers: [.apt(["libssl-dev"])]),
+        // The system libpq (Debian: libpq-dev): the PostgreSQL client of the scale-out store.
+        .systemLibrary(name: "CPostgres", path: "Sources/CPostgres", providers: [.apt(["libpq-dev"])]),
         // The embedded store: resources, revisions, projects (and later tasks and events) in SQLite.
-        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler", "Hashing", "Platform"]),
+        .target(name: "Store", dependencies: ["CSQLite", "CCrypto", "CPostgres", "JSON", "Diagnostics", "YAML", "Manifest", "Compiler", "Hashing", "Platform"]),
         // Executes a pinned step graph: processes, items, cycles, events, drift.
         .target(name: "Runner", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Platform"]),
         // Triggers executed: the applied Triggers armed, a fire claimed once with its task, the

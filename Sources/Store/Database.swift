@@ -10,6 +10,8 @@ import Darwin
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var code: Int32
+    /// PostgreSQL's SQLSTATE of a failed statement (e.g. `23505`, a unique violation); nil for SQLite.
+    public var sqlState: String?
 
     public init(_ message: String, code: Int32 = 0) {
         self.message = message
@@ -94,7 +96,7 @@ final class Statement {
 public final class Database: @unchecked Sendable {
     private let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
-    private var transactionDepth = 0
+    private let nesting = TransactionNesting()
     public let path: String
 
     /// The path of a private, empty, in-memory database (nothing touches the disk).
@@ -229,23 +231,7 @@ public final class Database: @unchecked Sendable {
     /// instead of failing mid-way): committed when it returns, rolled back when it throws.
     /// Nested calls join the outer transaction.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        if transactionDepth > 0 {
-            transactionDepth += 1
-            defer { transactionDepth -= 1 }
-            return try body()
-        }
-        try step("BEGIN IMMEDIATE")
-        transactionDepth = 1
-        do {
-            let value = try body()
-            transactionDepth = 0
-            try step("COMMIT")
-            return value
-        } catch {
-            transactionDepth = 0
-            try? step("ROLLBACK")
-            throw error
-        }
+        try nesting.run(begin: { try step("BEGIN IMMEDIATE") }, commit: { try step("COMMIT") }, rollback: { try? step("ROLLBACK") }, body)
     }
 
     /// `PRAGMA user_version`: the schema version the migrations have reached.
@@ -256,5 +242,31 @@ public final class Database: @unchecked Sendable {
     /// `PRAGMA integrity_check` answers `ok` for an intact database.
     public func integrityCheck() throws(StoreError) -> String {
         try query("PRAGMA integrity_check").first?.first?.text ?? "no answer"
+    }
+}
+
+/// The nesting rule of both engines' transactions: the outermost call begins, and commits when
+/// its body returns or rolls back when it throws; a call inside it joins it.
+final class TransactionNesting {
+    private var depth = 0
+
+    func run<T>(begin: () throws -> Void, commit: () throws -> Void, rollback: () -> Void, _ body: () throws -> T) throws -> T {
+        if depth > 0 {
+            depth += 1
+            defer { depth -= 1 }
+            return try body()
+        }
+        try begin()
+        depth = 1
+        do {
+            let value = try body()
+            depth = 0
+            try commit()
+            return value
+        } catch {
+            depth = 0
+            rollback()
+            throw error
+        }
     }
 }

@@ -35,7 +35,7 @@ public enum FileDigest {
         guard digest.withUnsafeMutableBufferPointer({ EVP_DigestFinal_ex(context, $0.baseAddress, &length) }) == 1, length == 32 else {
             return nil
         }
-        return hex(digest)
+        return Hex.encode(digest)
     }
 
     /// The hex SHA-256 of `text` (its UTF-8) through libcrypto: the content hash of every applied
@@ -51,17 +51,6 @@ public enum FileDigest {
             }
             return done == 1 && length == 32 ? digest : nil
         }
-        return digest.map(hex) ?? SHA256.hex(text)
-    }
-
-    private static func hex(_ digest: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(64)
-        for byte in digest {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        return digest.map { Hex.encode($0) } ?? SHA256.hex(text)
     }
 }

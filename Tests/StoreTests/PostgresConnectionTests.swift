@@ -1,0 +1,96 @@
+import Store
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The PostgreSQL server these tests use: `ORCHESTRATOR_TEST_POSTGRES` (a libpq URI), set by
+/// `scripts/postgres-test-cluster.sh start` (which `.ci/run` runs). Without it they skip.
+let testPostgres: String? = getenv("ORCHESTRATOR_TEST_POSTGRES").map { String(cString: $0) }
+
+@Suite(
+    "PostgreSQL client (libpq)",
+    .enabled(
+        if: testPostgres != nil,
+        "no PostgreSQL server: set ORCHESTRATOR_TEST_POSTGRES (scripts/postgres-test-cluster.sh start) to run these"))
+struct PostgresConnectionTests {
+    /// A table of this test's own, dropped when the connection's session ends.
+    func connection() throws -> PostgresConnection {
+        try PostgresConnection(testPostgres ?? "")
+    }
+
+    @Test("values of every kind go in as parameters and come back typed; SQL text never holds them")
+    func parametersAndRows() throws {
+        let db = try connection()
+        #expect(db.serverVersion >= 120_000)
+        try db.execute("CREATE TEMPORARY TABLE kinds (i BIGINT, r DOUBLE PRECISION, t TEXT, b BYTEA, n TEXT, f BOOLEAN)")
+        let hostile = "x'); DROP TABLE kinds; --\n✓ ünïcode"
+        try db.run(
+            "INSERT INTO kinds VALUES ($1, $2, $3, $4, $5, $6)",
+            [.integer(-9_007_199_254_740_993), .real(2.5), .text(hostile), .blob([0, 1, 0xfe, 0xff]), .null, .integer(1)])
+        let rows = try db.query("SELECT i, r, t, b, n, f FROM kinds WHERE t = $1", [.text(hostile)])
+        #expect(rows.count == 1)
+        #expect(rows.first == [.integer(-9_007_199_254_740_993), .real(2.5), .text(hostile), .blob([0, 1, 0xfe, 0xff]), .null, .integer(1)])
+        #expect(try db.query("SELECT count(*) FROM kinds").first == [.integer(1)])
+    }
+
+    @Test("a transaction that throws leaves nothing; nested transactions join the outer one")
+    func transactionsAreAllOrNothing() throws {
+        let db = try connection()
+        try db.execute("CREATE TEMPORARY TABLE t (k TEXT PRIMARY KEY)")
+        struct Stop: Error {}
+        #expect(throws: Stop.self) {
+            try db.transaction {
+                try db.run("INSERT INTO t VALUES ($1)", [.text("a")])
+                try db.transaction { try db.run("INSERT INTO t VALUES ($1)", [.text("b")]) }
+                throw Stop()
+            }
+        }
+        #expect(try db.query("SELECT count(*) FROM t").first == [.integer(0)])
+        try db.transaction {
+            try db.run("INSERT INTO t VALUES ($1)", [.text("a")])
+            try db.transaction { try db.run("INSERT INTO t VALUES ($1)", [.text("b")]) }
+        }
+        #expect(try db.query("SELECT k FROM t ORDER BY k") == [[.text("a")], [.text("b")]])
+    }
+
+    @Test("a failed statement says why and carries its SQLSTATE; the connection stays usable")
+    func errorsCarrySQLState() throws {
+        let db = try connection()
+        try db.execute("CREATE TEMPORARY TABLE u (k TEXT PRIMARY KEY)")
+        try db.run("INSERT INTO u VALUES ($1)", [.text("x")])
+        do {
+            try db.run("INSERT INTO u VALUES ($1)", [.text("x")])
+            Issue.record("a duplicate key was accepted")
+        } catch {
+            #expect(error.sqlState == "23505")
+            #expect(error.message.contains("duplicate key"))
+        }
+        do {
+            try db.run("SELEC 1")
+            Issue.record("a syntax error was accepted")
+        } catch {
+            #expect(error.sqlState == "42601")
+        }
+        #expect(try db.query("SELECT 1 + $1::int", [.integer(41)]).first == [.integer(42)])
+    }
+}
+
+/// No server needed: what a refused connection says.
+@Suite struct PostgresConnectionErrorTests {
+    @Test("a server that is not there is named without the password, and the error says what to check")
+    func unreachableServerNeverShowsThePassword() {
+        do {
+            _ = try PostgresConnection("postgres://orchestrator:s3cret-pw@127.0.0.1:1/nothing?connect_timeout=2")
+            Issue.record("connected to port 1")
+        } catch {
+            #expect(error.message.contains("127.0.0.1:1/nothing"))
+            #expect(!error.message.contains("s3cret-pw"))
+            #expect(error.message.contains("is the server running"))
+        }
+        #expect(PostgresConnection.redacted("postgres://u:pw@h:5/db") == "postgres://u:***@h:5/db")
+        #expect(PostgresConnection.redacted("host=h password=pw dbname=d") == "host=h password=*** dbname=d")
+        #expect(PostgresConnection.redacted("postgres://u@h/db?password=pw&sslmode=disable") == "postgres://u@h/db?password=***&sslmode=disable")
+    }
+}
