@@ -66,11 +66,14 @@ struct ApplyPreparation {
         let loaded = ManifestLoader.load(sources, projectOverride: project)
         var diagnostics = loaded.diagnostics
         var desired: [DesiredResource] = []
-        // Relative root paths mean the directory the command runs in (as in the replaced system).
+        // Relative root paths mean the directory the command runs in (as in the replaced system);
+        // it is asked for once, not once per resource.
+        let directory = context.absoluteDirectory
+        desired.reserveCapacity(loaded.resources.count)
         for resource in loaded.resources {
-            desired.append(ManifestRecords.desired(resource, project: resource.resolvedProject, baseDirectory: context.absoluteDirectory))
+            desired.append(ManifestRecords.desired(resource, project: resource.resolvedProject, baseDirectory: directory))
         }
-        diagnostics += WorkspacePaths.check(loaded.resources, currentDirectory: context.absoluteDirectory)
+        diagnostics += WorkspacePaths.check(loaded.resources, currentDirectory: directory)
         diagnostics += conflictingDefinitions(loaded.resources)
         let keys = Set(desired.map(\.key))
         let projects = Set(desired.map(\.key.project))

@@ -1,9 +1,12 @@
-/// Writes JSON text. Compact by default; `pretty` indents by two spaces.
+/// Writes JSON text. Compact by default; `pretty` indents by two spaces; `sortedKeys` writes
+/// every object's keys in ascending order (a canonical form, without copying the value).
 public struct JSONWriter: Sendable {
     public var pretty: Bool
+    public var sortedKeys: Bool
 
-    public init(pretty: Bool = false) {
+    public init(pretty: Bool = false, sortedKeys: Bool = false) {
         self.pretty = pretty
+        self.sortedKeys = sortedKeys
     }
 
     public func string(_ value: JSONValue) -> String {
@@ -32,7 +35,7 @@ public struct JSONWriter: Sendable {
         case .object(let pairs):
             if pairs.isEmpty { out += "{}"; return }
             out += "{"
-            for (index, pair) in pairs.enumerated() {
+            for (index, pair) in (sortedKeys ? pairs.sorted { $0.key < $1.key } : pairs).enumerated() {
                 if index > 0 { out += "," }
                 newline(&out, depth + 1)
                 JSONWriter.quote(pair.key, into: &out)

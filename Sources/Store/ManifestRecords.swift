@@ -41,22 +41,10 @@ public enum ManifestRecords {
 
     /// The canonical form as JSON text: what content hashes are computed over.
     public static func canonicalText(kind: String, apiVersion: String, metadata: JSONValue, spec: JSONValue) -> String {
-        let canonical: JSONValue = .object([
-            ("apiVersion", .string(apiVersion)), ("kind", .string(kind)),
-            ("metadata", canonicalize(metadata)), ("spec", canonicalize(spec)),
+        let document: JSONValue = .object([
+            ("apiVersion", .string(apiVersion)), ("kind", .string(kind)), ("metadata", metadata), ("spec", spec),
         ])
-        return JSONWriter().string(canonical)
-    }
-
-    static func canonicalize(_ value: JSONValue) -> JSONValue {
-        switch value {
-        case .object(let pairs):
-            return .object(pairs.sorted { $0.key < $1.key }.map { ($0.key, canonicalize($0.value)) })
-        case .array(let items):
-            return .array(items.map(canonicalize))
-        default:
-            return value
-        }
+        return JSONWriter(sortedKeys: true).string(document)
     }
 
     /// `root` made absolute against `base`, with `.` and `..` segments folded.

@@ -273,6 +273,7 @@ public final class SQLiteResourceStore: ResourceStore, @unchecked Sendable {
             let now = StoreClock.timestamp()
             let byKey = Dictionary(desired.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
             let writer = JSONWriter()
+            var ensuredProjects: Set<String> = []
             for outcome in outcomes {
                 switch outcome.change {
                 case .unchanged:
@@ -282,7 +283,7 @@ public final class SQLiteResourceStore: ResourceStore, @unchecked Sendable {
                 case .created, .configured:
                     guard var resource = byKey[outcome.key] else { continue }
                     resource = try prepareForStorage(resource)
-                    try ensureProject(resource.key.project, at: now)
+                    if ensuredProjects.insert(resource.key.project).inserted { try ensureProject(resource.key.project, at: now) }
                     let metadata = writer.string(resource.metadata)
                     let spec = writer.string(resource.spec)
                     if outcome.change == .created {

@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Hashing
+import JSON
 import Testing
 
 @Suite struct FileDigestTests {
@@ -59,5 +60,20 @@ import Testing
         #expect(first.start.map { !$0.isEmpty && $0.allSatisfy(\.isNumber) } == true)
         #expect(RunnerIdentity.startTime(of: first.pid) == first.start)
         #expect(RunnerIdentity.startTime(of: -5) == nil)
+    }
+}
+
+@Suite struct CanonicalTextTests {
+    @Test("the canonical text sorts keys at every depth (inside arrays too) and keeps array order: the content hash of a stored resource")
+    func keysSortedAtEveryDepth() throws {
+        let spec = try JSONParser.parse(#"{"z":1,"a":{"y":[{"k":2,"b":null}],"c":"d"},"m":[3,1],"é":true,"e":1.5}"#)
+        let metadata = try JSONParser.parse(#"{"labels":{"team":"core","app":"x"}}"#)
+        let text = ManifestRecords.canonicalText(kind: "Agent", apiVersion: "orchestrator.dev/v2", metadata: metadata, spec: spec)
+        #expect(
+            text
+                == #"{"apiVersion":"orchestrator.dev/v2","kind":"Agent","metadata":{"labels":{"app":"x","team":"core"}},"spec":{"a":{"c":"d","y":[{"b":null,"k":2}]},"e":1.5,"m":[3,1],"z":1,"é":true}}"#)
+        #expect(
+            ManifestRecords.contentHash(kind: "Agent", apiVersion: "orchestrator.dev/v2", metadata: metadata, spec: spec)
+                == SHA256.hex(text))
     }
 }
