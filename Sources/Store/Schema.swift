@@ -274,4 +274,28 @@ public enum Schema {
             }
         }
     }
+
+    /// The tables, columns and indexes of `database` (SQLite's own tables left out): a column is
+    /// `name`, or `name not null` when it cannot be NULL (a primary key's columns included).
+    public static func layout(_ database: Database) throws -> SchemaLayout {
+        var layout = SchemaLayout()
+        let tables = try database.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+        for table in tables.compactMap({ $0.first?.text }) {
+            let columns = try database.query("SELECT name, \"notnull\", pk FROM pragma_table_info(?)", [.text(table)])
+            layout.columns[table] = Set(columns.compactMap { row -> String? in
+                guard row.count == 3, let name = row[0].text else { return nil }
+                return (row[1].integer ?? 0) != 0 || (row[2].integer ?? 0) != 0 ? name + " not null" : name
+            })
+        }
+        let indexes = try database.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite\\_autoindex%' ESCAPE '\\'")
+        layout.indexes = Set(indexes.compactMap { $0.first?.text })
+        return layout
+    }
+}
+
+/// What a schema holds, engine-independent: its tables with their columns, and its named indexes.
+public struct SchemaLayout: Equatable, Sendable {
+    /// Table name -> its columns (`name` or `name not null`).
+    public var columns: [String: Set<String>] = [:]
+    public var indexes: Set<String> = []
 }

@@ -94,3 +94,72 @@ struct PostgresConnectionTests {
         #expect(PostgresConnection.redacted("postgres://u@h/db?password=pw&sslmode=disable") == "postgres://u@h/db?password=***&sslmode=disable")
     }
 }
+
+@Suite(
+    "PostgreSQL schema: the same numbered migrations as the embedded engine",
+    .enabled(
+        if: testPostgres != nil,
+        "no PostgreSQL server: set ORCHESTRATOR_TEST_POSTGRES (scripts/postgres-test-cluster.sh start) to run these"))
+struct PostgresSchemaTests {
+    /// A connection whose session works in a schema of its own (dropped at the end of the test).
+    func scratch() throws -> (PostgresConnection, String) {
+        let db = try PostgresConnection(testPostgres ?? "")
+        let name = "t_" + String(UInt64.random(in: 0..<UInt64.max), radix: 36)
+        try db.execute("CREATE SCHEMA \(name); SET search_path TO \(name)")
+        return (db, name)
+    }
+
+    @Test("migrating gives the SQLite engine's tables, columns, NOT NULLs and indexes; a second run changes nothing")
+    func sameLayoutAsSQLite() throws {
+        let (db, name) = try scratch()
+        defer { try? db.execute("DROP SCHEMA \(name) CASCADE") }
+        try PostgresSchema.migrate(db)
+        #expect(try PostgresSchema.version(db) == Schema.migrations.last?.version)
+        try PostgresSchema.migrate(db)
+        #expect(try PostgresSchema.version(db) == Schema.migrations.last?.version)
+
+        let sqlite = try Database(path: Database.inMemory)
+        try Schema.migrate(sqlite)
+        let expected = try Schema.layout(sqlite)
+        let actual = try PostgresSchema.layout(db)
+        #expect(expected.columns.count >= 15)
+        #expect(Set(actual.columns.keys) == Set(expected.columns.keys))
+        for (table, columns) in expected.columns {
+            #expect(actual.columns[table] == columns, "table \(table)")
+        }
+        #expect(actual.indexes == expected.indexes)
+    }
+
+    @Test("revisions stay append-only: no update or delete, except re-encrypting a SecretStore's spec")
+    func revisionsAreAppendOnly() throws {
+        let (db, name) = try scratch()
+        defer { try? db.execute("DROP SCHEMA \(name) CASCADE") }
+        try PostgresSchema.migrate(db)
+        let insert = """
+            INSERT INTO resource_revisions (kind, project, name, generation, change, api_version, metadata, spec, content_hash, recorded_at)
+            VALUES ($1, 'p', 'n', 1, 'created', 'v', '{}', '{}', 'h', 't') RETURNING id
+            """
+        let agent = try db.query(insert, [.text("Agent")]).first?.first ?? .null
+        let secret = try db.query(insert, [.text("SecretStore")]).first?.first ?? .null
+        #expect(throws: StoreError.self) { try db.run("UPDATE resource_revisions SET name = 'x' WHERE id = $1", [agent]) }
+        #expect(throws: StoreError.self) { try db.run("UPDATE resource_revisions SET spec = 'x' WHERE id = $1", [agent]) }
+        #expect(throws: StoreError.self) { try db.run("DELETE FROM resource_revisions WHERE id = $1", [agent]) }
+        try db.run("UPDATE resource_revisions SET spec = 'sealed', content_hash = 'k' WHERE id = $1", [secret])
+        #expect(try db.query("SELECT spec FROM resource_revisions WHERE id = $1", [secret]).first == [.text("sealed")])
+    }
+
+    @Test("a database newer than this build is refused, naming the versions")
+    func newerDatabaseIsRefused() throws {
+        let (db, name) = try scratch()
+        defer { try? db.execute("DROP SCHEMA \(name) CASCADE") }
+        try PostgresSchema.migrate(db)
+        try db.run("INSERT INTO orchestrator_schema (version) VALUES (999)")
+        do {
+            try PostgresSchema.migrate(db)
+            Issue.record("a newer schema was accepted")
+        } catch let error as StoreError {
+            #expect(error.message.contains("schema version 999"))
+            #expect(error.message.contains("use a newer orchestrator"))
+        }
+    }
+}
