@@ -33,7 +33,9 @@ start)
     "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
         -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null 2>&1 || {
         echo "echo 'postgres-test-cluster: the server did not start, see $dir/server.log' >&2"; exit 0; }
-    "$bin/createdb" -h 127.0.0.1 -p "$port" -U orchestrator orchestrator_test
+    "$bin/createdb" -h 127.0.0.1 -p "$port" -U orchestrator orchestrator_test 2>"$dir/createdb.log" || {
+        "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
+        echo "echo 'postgres-test-cluster: createdb failed, see $dir/createdb.log' >&2"; exit 0; }
     echo "export ORCHESTRATOR_TEST_POSTGRES='postgres://orchestrator@127.0.0.1:$port/orchestrator_test'"
     echo "export ORCHESTRATOR_TEST_POSTGRES_DIR='$dir'"
     ;;
