@@ -35,8 +35,10 @@ public final class DashboardHandler: HTTPHandler, Sendable {
         // `?token=` once: the cookie is set and the address without the token is loaded.
         if let offered = query["token"] {
             guard matches(offered) else { return unauthorized() }
-            // Only a path of this server (never `//host`, which a browser would leave for).
-            let location = (request.path.hasPrefix("//") ? "/" : request.path) + query.without("token")
+            // Only a path of this server: printable ASCII (nothing that could end the header
+            // line), never `//host` (which a browser would leave for).
+            let plain = request.path.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F } && !request.path.hasPrefix("//")
+            let location = (plain ? request.path : "/") + query.without("token")
             return HTTPResponse(
                 status: .seeOther,
                 headers: [
@@ -99,10 +101,10 @@ public final class DashboardHandler: HTTPHandler, Sendable {
             let after = request.headers["Last-Event-ID"].flatMap { Int64($0) } ?? query["after"].flatMap { Int64($0) } ?? 0
             return EventStream(handler: self, taskID: task.id, after: after).response()
         case 3 where parts[0] == "workflows":
-            guard let page_ = Pages.workflow(reader, project: parts[1], name: parts[2]) else {
+            guard let document = Pages.workflow(reader, project: parts[1], name: parts[2]) else {
                 return page(.notFound, Pages.notFound("no workflow \(parts[2]) in project \(parts[1])"))
             }
-            return page(.ok, page_)
+            return page(.ok, document)
         default:
             return page(.notFound, Pages.notFound("no page at this address"))
         }

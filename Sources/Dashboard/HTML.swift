@@ -1,3 +1,5 @@
+import Hashing
+
 // The one escaping function of the dashboard and the document every page is wrapped in.
 
 /// HTML text. Everything a page shows that came from a manifest, a task, an agent, a log or an
@@ -50,7 +52,7 @@ public enum HTML {
             let byte = utf8[index]
             if byte == UInt8(ascii: "%"), let high = utf8.index(index, offsetBy: 1, limitedBy: utf8.endIndex), high < utf8.endIndex,
                 let low = utf8.index(index, offsetBy: 2, limitedBy: utf8.endIndex), low < utf8.endIndex,
-                let value = UInt8(String(decoding: [utf8[high], utf8[low]], as: UTF8.self), radix: 16)
+                let value = Hex.decode(String(decoding: [utf8[high], utf8[low]], as: UTF8.self))?.first
             {
                 bytes.append(value)
                 index = utf8.index(after: low)

@@ -97,6 +97,11 @@ enum Pages {
         row("status", statusBadge(task.status) + (task.reason.map { " " + view.shown($0) } ?? ""))
         row("workflow", workflowLink(project: task.project, name: task.workflow) + " (project " + HTML.escape(task.project) + ", workspace " + HTML.escape(task.workspace) + ")")
         row("goal", view.shown(task.goal))
+        if !task.options.variables.isEmpty {
+            // `--set` and trigger variables are kept as given (a webhook's payload may carry a
+            // secret): masked here as `task info` masks them.
+            row("variables", task.options.variables.map { "<code>" + view.shown($0.name + "=" + $0.value) + "</code>" }.joined(separator: " "))
+        }
         row("cycle", "\(task.cycle)")
         row("duration", HTML.escape(DashboardClock.span(task.startedAt, task.finishedAt ?? (task.status == .running ? nil : task.updatedAt))))
         row("events", "\(view.events.count) (last \(view.events.last?.id ?? 0))")

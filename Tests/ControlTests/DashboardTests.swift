@@ -118,7 +118,10 @@ import Glibc
 
         // The demo task queued behind the hold task, with the payload as its name and goal (the
         // goal is in the plan and build steps' output).
-        let held = try Self.create(["-n", "hold", "-W", "hold", "-w", "demo"], data: setup.data)
+        // The hold task's goal and a variable hold the secret (a variable is stored as given: the
+        // page masks it).
+        let held = try Self.create(
+            ["-n", "hold", "-W", "hold", "-w", "demo", "-g", "deploy with " + Self.secret, "--set", "note=use-" + Self.secret], data: setup.data)
         let id = try Self.create(["-n", Self.payload, "-W", "demo", "-g", Self.payload], data: setup.data)
         #expect(Self.status(id, data: setup.data) == "created")
         // Follow its events from the last one recorded now: whatever arrives happened after.
@@ -166,6 +169,8 @@ import Glibc
         // The secret printed by the hold task's agent never reaches its page.
         let holdPage = try exchange(port: port, "GET", "/tasks/\(held)", headers: session)
         #expect(holdPage.body.contains("the token is ***"), "\(holdPage.body.suffix(2000))")
+        #expect(holdPage.body.contains("<dt>goal</dt><dd>deploy with ***</dd>"), "\(holdPage.body.prefix(4000))")
+        #expect(holdPage.body.contains("<dt>variables</dt><dd><code>note=use-***</code></dd>"), "\(holdPage.body.prefix(4000))")
         #expect(!holdPage.body.contains(Self.secret))
 
         // The workflow page: the plan per cycle, the decisions of `plan -o json`.
