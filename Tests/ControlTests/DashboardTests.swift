@@ -1,4 +1,5 @@
 import Control
+import Dashboard
 import Foundation
 import JSON
 import Testing
@@ -19,9 +20,11 @@ import Glibc
     static let payload = "<script>alert(1)</script> \"'><img src=x onerror=alert(2)>"
     static let secret = "s3cr3t-dashboard-value"
 
-    /// A workflow that holds the daemon's one worker for a while, so the demo task stays queued
-    /// until a client is following it; its agent prints a secret.
-    static let hold = """
+    /// A workflow that holds the daemon's one worker until the file `release` exists beside the
+    /// data directory (30 s at most), so the demo task stays queued until a client follows it;
+    /// its agent prints a secret.
+    static func hold(root: String) -> String {
+        """
         apiVersion: orchestrator.dev/v2
         kind: SecretStore
         metadata: {name: hold-secrets}
@@ -43,8 +46,14 @@ import Glibc
         spec:
           steps:
             - {id: leak, required_capability: leak}
-            - {id: wait, command: "sleep 3"}
+            - {id: wait, command: "for i in $(seq 600); do test -f \(root)/release && exit 0; sleep 0.05; done"}
         """
+    }
+
+    /// Lets the hold task end.
+    static func release(_ setup: Setup) {
+        FileManager.default.createFile(atPath: setup.root + "/release", contents: nil)
+    }
 
     /// The demo (its workspace copied, so the fixer's state stays out of the repository) and the
     /// hold workflow applied; a daemon with one worker and the dashboard on a free port.
@@ -62,7 +71,7 @@ import Glibc
         let demo = try String(contentsOfFile: repository + "/manifests/demo.yaml", encoding: .utf8)
             .replacingOccurrences(of: "root_path: manifests/demo", with: "root_path: \(root)/demo")
         try demo.write(toFile: root + "/demo.yaml", atomically: true, encoding: .utf8)
-        try hold.write(toFile: root + "/hold.yaml", atomically: true, encoding: .utf8)
+        try hold(root: root).write(toFile: root + "/hold.yaml", atomically: true, encoding: .utf8)
         let data = root + "/d"
         let applied = try runToEnd(cli, ["apply", "-f", root + "/demo.yaml", "-f", root + "/hold.yaml", "--data-dir", data])
         #expect(applied.status == 0, "\(applied.stderr)")
@@ -124,11 +133,15 @@ import Glibc
             ["-n", "hold", "-W", "hold", "-w", "demo", "-g", "deploy with " + Self.secret, "--set", "note=use-" + Self.secret], data: setup.data)
         let id = try Self.create(["-n", Self.payload, "-W", "demo", "-g", Self.payload], data: setup.data)
         #expect(Self.status(id, data: setup.data) == "created")
-        // Follow its events from the last one recorded now: whatever arrives happened after.
+        // Follow its events from the last one recorded now; once the stream has begun, let the
+        // hold task end: every step of the demo runs while the stream is open.
         let since = Self.lastEventID(id, data: setup.data)
         let stream = try EventStreamClient(port: port, path: "/tasks/\(id)/events?after=\(since)", headers: session)
-        let streamed = stream.readUntilEnd(seconds: 40)
-        #expect(streamed.contains("Content-Type: text/event-stream"), "\(streamed.prefix(400))")
+        let opening = stream.read(until: "retry: 1000", seconds: 10)
+        #expect(opening.contains("Content-Type: text/event-stream"), "\(opening)")
+        #expect(Self.status(id, data: setup.data) == "created")
+        Self.release(setup)
+        let streamed = opening + stream.read(until: nil, seconds: 40)
         let messages = streamed.components(separatedBy: "\n\n").compactMap { block -> JSONValue? in
             guard let line = block.split(separator: "\n").first(where: { $0.hasPrefix("data: {") }) else { return nil }
             return try? JSONParser.parse(String(line.dropFirst(6)))
@@ -213,10 +226,16 @@ import Glibc
         #expect(before.body.contains("Nothing has run yet"), "\(before.body.suffix(1500))")
         // The browser loads that page and runs its script, which follows the event stream and
         // reloads the live part; the DOM is dumped once the stream has ended (virtual time waits
-        // for it).
-        let dump = try runToEnd(Self.chromium ?? "", Self.browserFlags + ["--virtual-time-budget=30000", "--dump-dom", address])
-        #expect(dump.status == 0, "\(dump.stderr.suffix(500))")
-        let dom = dump.stdout
+        // for it). The hold task ends once the browser's stream has been open for a while.
+        nonisolated(unsafe) var dump: Finished?
+        let browser = Thread { dump = try? runToEnd(Self.chromium ?? "", Self.browserFlags + ["--virtual-time-budget=30000", "--dump-dom", address]) }
+        browser.start()
+        #expect(eventually(30) { openConnections(port: setup.port, lastingMilliseconds: 1500) }, "the browser never opened the event stream")
+        #expect(Self.status(id, data: setup.data) == "created")
+        Self.release(setup)
+        #expect(eventually(60) { browser.isFinished })
+        #expect(dump?.status == 0, "\(dump?.stderr.suffix(500) ?? "")")
+        let dom = dump?.stdout ?? ""
         #expect(Self.status(id, data: setup.data) == "completed")
         #expect(dom.contains("id=\"stream\">the task has stopped (completed)"), "\(dom.prefix(3000))")
         let cycleOne = dom.components(separatedBy: "data-cycle=\"1\"").dropFirst().first?.components(separatedBy: "data-cycle=\"2\"").first ?? ""
@@ -254,6 +273,23 @@ import Glibc
         #expect(printed.stdout == "http://127.0.0.1:\(setup.port)/?token=\(setup.token)\n")
         #expect(try exchange(port: setup.port, "GET", "/", headers: ["Authorization: Bearer " + setup.token]).status == 200)
         #expect(setup.daemon.stop() == 0)
+    }
+
+    @Test("the one escaping function, percent-coding and the loopback check")
+    func escapingAndAddresses() {
+        #expect(HTML.escape(Self.payload) == "&lt;script&gt;alert(1)&lt;/script&gt; &quot;&#39;&gt;&lt;img src=x onerror=alert(2)&gt;")
+        #expect(HTML.escape("a & b\u{0}") == "a &amp; b\u{FFFD}")
+        #expect(HTML.percentEncode("qa/02 é") == "qa%2F02%20%C3%A9")
+        #expect(HTML.percentDecode("qa%2F02%20%C3%A9", plusIsSpace: false) == "qa/02 é")
+        #expect(HTML.percentDecode("a+b%2", plusIsSpace: true) == "a b%2")
+        #expect(HTML.percentDecode("%+f%-1", plusIsSpace: false) == "%+f%-1", "only two hex digits decode")
+        #expect(HTML.percentDecode("%ff%fe", plusIsSpace: false) == nil, "not UTF-8")
+        for (text, expected) in [("127.0.0.1:8080", "127.0.0.1"), ("localhost:0", "127.0.0.1"), ("127.4.5.6:80", "127.4.5.6")] {
+            #expect(DashboardAccess.loopback(text)?.address == expected, "\(text)")
+        }
+        for text in ["0.0.0.0:80", "10.0.0.1:80", "::1:80", "[::1]:80", "127.0.0.1", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.300:80", "127.0.0:80", "host:80"] {
+            #expect(DashboardAccess.loopback(text) == nil, "\(text)")
+        }
     }
 
     static let browserFlags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1280,900"]
@@ -322,8 +358,9 @@ final class EventStreamClient {
 
     deinit { close(fd) }
 
-    /// Everything until the server closes the stream (after its `end` event) or `seconds` pass.
-    func readUntilEnd(seconds: Double) -> String {
+    /// What arrives until `marker` has (nil: until the server closes the stream, after its `end`
+    /// event), or `seconds` pass.
+    func read(until marker: String?, seconds: Double) -> String {
         let deadline = Date().addingTimeInterval(seconds)
         var received = Data()
         var buffer = [UInt8](repeating: 0, count: 16_384)
@@ -331,7 +368,29 @@ final class EventStreamClient {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count == 0 { break }
             if count > 0 { received.append(contentsOf: buffer[0..<count]) }
+            if let marker, String(decoding: received, as: UTF8.self).contains(marker) { break }
         }
         return String(decoding: received, as: UTF8.self)
     }
+}
+
+/// Whether a connection to the dashboard's `port` has stayed open for `lastingMilliseconds`
+/// (the kernel's table of TCP sockets, /proc/net/tcp): a page's request ends at once, an event
+/// stream stays.
+func openConnections(port: UInt16, lastingMilliseconds: Int) -> Bool {
+    func established() -> Set<String> {
+        let table = (try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8)) ?? ""
+        let local = String(format: ":%04X", port)
+        var found = Set<String>()
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ")
+            // local address, remote address, state (01: established)
+            if fields.count > 3, fields[1].hasSuffix(local), fields[3] == "01" { found.insert(String(fields[2])) }
+        }
+        return found
+    }
+    let first = established()
+    guard !first.isEmpty else { return false }
+    usleep(useconds_t(lastingMilliseconds * 1000))
+    return !first.isDisjoint(with: established())
 }
