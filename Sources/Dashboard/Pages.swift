@@ -104,7 +104,7 @@ enum Pages {
         }
         row("cycle", "\(task.cycle)")
         row("duration", HTML.escape(DashboardClock.span(task.startedAt, task.finishedAt ?? (task.status == .running ? nil : task.updatedAt))))
-        row("events", "\(view.events.count) (last \(view.events.last?.id ?? 0))")
+        row("events", "\(view.events.count) (the last has id \(view.events.last?.id ?? 0))")
         out += "</dl>"
         if let problem = view.problem { out += "<p class=\"finding-warning\">" + HTML.escape(problem) + "</p>" }
         let timeline = view.trace?.timeline ?? []
@@ -122,6 +122,20 @@ enum Pages {
         guard !timeline.isEmpty else { return "<h2>Timeline</h2><p>Nothing has run yet.</p>" }
         var out = "<h2>Timeline</h2>"
         let cycles = Array(Set(timeline.map(\.cycle))).sorted()
+        // How long each step took, cycle after cycle (an item-scoped step: its longest item).
+        var steps: [String] = []
+        var longestRun: [String: Int64] = [:]
+        for row in timeline {
+            if !steps.contains(row.step) { steps.append(row.step) }
+            if let duration = row.durationMS { longestRun["\(row.cycle) \(row.step)"] = max(longestRun["\(row.cycle) \(row.step)"] ?? 0, duration) }
+        }
+        out += "<h3>Durations, cycle after cycle</h3><table id=\"durations\"><thead><tr><th>step</th>" + cycles.map { "<th>cycle \($0)</th>" }.joined() + "</tr></thead><tbody>"
+        for step in steps {
+            out += "<tr><td>" + view.shown(step) + "</td>"
+            out += cycles.map { cycle in "<td>" + (longestRun["\(cycle) \(step)"].map { HTML.escape(DashboardClock.duration($0)) } ?? "") + "</td>" }.joined()
+            out += "</tr>"
+        }
+        out += "</tbody></table>"
         for cycle in cycles {
             let rows = timeline.filter { $0.cycle == cycle }
             out += "<section class=\"cycle\" data-cycle=\"\(cycle)\"><h3>Cycle \(cycle)</h3>"

@@ -179,6 +179,8 @@ import Glibc
         #expect(page.body.contains("building for &lt;script&gt;alert(1)&lt;/script&gt; &quot;&#39;&gt;&lt;img src=x onerror=alert(2)&gt;"), "\(page.body.suffix(3000))")
         #expect(!page.body.contains("<script>alert") && !page.body.contains("<img"))
         #expect(page.body.contains("nonzero_exit"), "the trace findings are shown")
+        let durations = page.body.components(separatedBy: "<table id=\"durations\">").dropFirst().first?.components(separatedBy: "</table>").first ?? ""
+        #expect(durations.contains("<th>cycle 1</th><th>cycle 2</th>") && durations.contains("<td>qa</td>"), "\(durations)")
         // The secret printed by the hold task's agent never reaches its page.
         let holdPage = try exchange(port: port, "GET", "/tasks/\(held)", headers: session)
         #expect(holdPage.body.contains("the token is ***"), "\(holdPage.body.suffix(2000))")
