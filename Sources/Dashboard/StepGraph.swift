@@ -70,7 +70,7 @@ struct StepGraphSVG {
             out += "<rect class=\"box outcome-\(outcome.rawValue)\" x=\"\(x)\" y=\"\(y)\" width=\"\(StepGraphSVG.boxWidth)\" height=\"\(boxHeight)\" rx=\"6\"\(dashed)/>"
             out += "<text x=\"\(x + 8)\" y=\"\(y + 17)\" font-weight=\"600\">" + HTML.escape(clipped(id, 22)) + "</text>"
             let kind = step.map { $0.kind.name + ($0.scope == .item ? ", per item" : "") } ?? ""
-            out += "<text x=\"\(x + 8)\" y=\"\(y + 33)\" class=\"muted\">" + HTML.escape(clipped(kind + " · " + outcome.rawValue, 26)) + "</text>"
+            out += "<text x=\"\(x + 8)\" y=\"\(y + 33)\" class=\"muted\">" + HTML.escape(clipped(rows.isEmpty ? kind : kind + " · " + outcome.rawValue, 26)) + "</text>"
             for (row, item) in stepItems.enumerated() {
                 let itemOutcome = latest[id]?[item] ?? .notRun
                 let itemY = y + StepGraphSVG.headHeight + row * StepGraphSVG.itemHeight
