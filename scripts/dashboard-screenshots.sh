@@ -13,7 +13,7 @@ sed "s|root_path: manifests/demo|root_path: $work/demo|" manifests/demo.yaml > "
 "$bin/orchestrator" apply -f "$work/demo.yaml" --data-dir "$work/data" > /dev/null
 "$bin/orchestratord" --foreground --data-dir "$work/data" --http 127.0.0.1:0 2> "$work/daemon.log" &
 daemon=$!
-trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null || true' EXIT
+trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do [ -f "$work/data/dashboard.json" ] && break; sleep 0.1; done
 url=$("$bin/orchestrator" dashboard --no-open --data-dir "$work/data")
 "$bin/orchestrator" task create -n nightly-docs -W demo -g "check the docs" --data-dir "$work/data" > /dev/null
