@@ -6,6 +6,7 @@
 //   Control, CLI, Runner, Store -> Daemon (runs forwarded commands, restarts in place) -> orchestratord
 //   Hashing (SHA-256, HMAC) sits below Compiler and Triggers; Triggers (cron, webhooks, file watch) needs only
 //   JSON, Diagnostics and Hashing.
+//   Compiler, Store, Runner, Triggers (its HTTP server) -> Dashboard (the web pages) -> CLI (`dashboard`), Daemon (`--http`)
 import PackageDescription
 
 let package = Package(
@@ -49,14 +50,17 @@ let package = Package(
         // Triggers executed: the applied Triggers armed, a fire claimed once with its task, the
         // daemon's engine (cron by the trigger clock, task ends, webhooks, file changes).
         .target(name: "Automation", dependencies: ["JSON", "Diagnostics", "Expr", "Manifest", "Store", "Runner", "Triggers", "Platform"]),
+        // The read-only web dashboard the daemon serves (`--http`): pages, the step graph as SVG,
+        // server-sent events, the token; on the Triggers' HTTP server.
+        .target(name: "Dashboard", dependencies: ["JSON", "Manifest", "Compiler", "Store", "Runner", "Triggers", "Hashing", "Platform"]),
         // Commands and output formats; the executable is a thin shell around it.
-        .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner", "Automation", "Triggers", "Control", "Platform"]),
+        .target(name: "CLI", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Manifest", "Compiler", "Store", "Runner", "Automation", "Triggers", "Control", "Dashboard", "Platform"]),
         .executableTarget(name: "orchestrator", dependencies: ["CLI"]),
         // The daemon's transport: protocol, Unix-socket server and client, lock, log, detaching.
         // It knows nothing of tasks: verbs are plugged in by the layer that serves them.
         .target(name: "Control", dependencies: ["JSON", "Diagnostics", "Platform"]),
         // The daemon itself: options, the verbs it serves, signals and drain (CLI level).
-        .target(name: "Daemon", dependencies: ["Control", "CLI", "Runner", "Store", "Automation", "Triggers", "JSON", "Diagnostics", "Platform"]),
+        .target(name: "Daemon", dependencies: ["Control", "CLI", "Runner", "Store", "Automation", "Triggers", "Dashboard", "JSON", "Diagnostics", "Platform"]),
         .executableTarget(name: "orchestratord", dependencies: ["Daemon"]),
         // Release-build benchmarks: `swift run -c release orchestrator-bench --help`.
         .executableTarget(
@@ -72,7 +76,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing", "JSON", "Platform"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "Expr", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Store", "JSON"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "Automation", "Triggers", "Hashing", "JSON", "Platform"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "Automation", "Triggers", "Dashboard", "Hashing", "JSON", "Platform"]),
         .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics", "Platform"]),
     ],
     swiftLanguageModes: [.v6]

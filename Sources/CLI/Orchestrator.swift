@@ -28,6 +28,7 @@ public enum Orchestrator {
         DatabaseCommand.self,
         StateCommand.self,
         DaemonCommand.self,
+        DashboardCommand.self,
     ]
 
     /// Runs one command line (without the program name) and returns the exit status.

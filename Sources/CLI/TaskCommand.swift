@@ -577,7 +577,7 @@ struct TaskTraceCommand: OneTaskCommand {
                     let why = row.reason.map { " (\($0))" } ?? ""
                     text +=
                         "  cycle \(row.cycle)  \(start)  " + ForegroundRun.pad(row.step + (row.item.map { " [\($0)]" } ?? ""), 30)
-                        + ForegroundRun.pad(row.outcome, 12) + ForegroundRun.pad(duration, 9) + ForegroundRun.pad(exit, 9)
+                        + ForegroundRun.pad(row.outcome.rawValue, 12) + ForegroundRun.pad(duration, 9) + ForegroundRun.pad(exit, 9)
                         + (row.decision ?? "") + why + "\n"
                 }
             }

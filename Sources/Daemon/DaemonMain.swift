@@ -1,6 +1,7 @@
 import Automation
 import CLI
 import Control
+import Dashboard
 import JSON
 import Platform
 import Runner
@@ -75,6 +76,7 @@ public enum DaemonMain {
             say: { [runtime] in runtime.say($0) })
         let sweeper = RetentionSweeper(options: runtime.options, say: { [runtime] in runtime.say($0) })
         let triggers = Locked<TriggerEngine?>(nil)
+        let dashboard = Locked<DashboardService?>(nil)
         pool.onRestart = { [runtime] request, taskID in runtime.requestRestart(request, reason: "task \(taskID) rebuilt the daemon") }
         // `orchestrator daemon restart`: the same restart in place, asked for by hand.
         runtime.server.handle(DaemonVerb.restart.rawValue) { [runtime] request, peer throws(ControlError) in
@@ -117,6 +119,7 @@ public enum DaemonMain {
             }
             sweeper.start()
             triggers.withLock { $0 = startTriggers(runtime) }
+            dashboard.withLock { $0 = startDashboard(runtime) }
         }
         runtime.onPeerRefused = { peer in
             pool.record(.socketPeerRefused, .object([("uid", .int(Int64(peer.uid))), ("pid", .int(Int64(peer.pid)))]))
@@ -135,6 +138,10 @@ public enum DaemonMain {
             pool.record(.daemonDraining, .object(payload))
         }
         runtime.onDrain = {
+            if let service = dashboard.withLock({ $0 }) {
+                service.stop()
+                DashboardAccess.remove(dataDirectory: runtime.options.dataDirectory)
+            }
             sweeper.stop()
             triggers.withLock { $0 }?.stop()
             pool.drain(timeoutSeconds: $0)
@@ -163,6 +170,28 @@ public enum DaemonMain {
             incarnation: { [runtime] in runtime.status.incarnation }, say: { [runtime] in runtime.say($0) })
         engine.start()
         return engine
+    }
+
+    /// The web dashboard (`--http`, docs/dashboard.md): its address and token go to the log and
+    /// to DATA/dashboard.json (mode 0600) for `orchestrator dashboard`; nil without `--http` or
+    /// when it cannot listen (said in the log; the daemon serves on without it).
+    static func startDashboard(_ runtime: DaemonRuntime) -> DashboardService? {
+        let options = runtime.options
+        guard let address = options.httpAddress, let port = options.httpPort else { return nil }
+        let service: DashboardService
+        do throws(DashboardStartError) {
+            service = try DashboardService(dataDirectory: options.dataDirectory, address: address, port: port)
+        } catch {
+            runtime.say("error: \(error); the daemon serves on without a dashboard")
+            return nil
+        }
+        do throws(AtomicWriteError) {
+            try service.access.write(dataDirectory: options.dataDirectory)
+        } catch {
+            runtime.say("warning: \(error); `orchestrator dashboard` will not find the address")
+        }
+        runtime.say("dashboard: \(service.access.urlWithToken)")
+        return service
     }
 
     /// `--check-start`: the data directory is usable and its database's schema is one this build

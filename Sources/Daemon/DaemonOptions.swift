@@ -1,4 +1,5 @@
 import CLI
+import Dashboard
 import Diagnostics
 
 /// A bad command line: exit 2 with the message and a hint.
@@ -43,6 +44,9 @@ public struct DaemonOptions: Sendable, Equatable {
     public var webhookAddress: String?
     public var webhookPort: UInt16?
     public var webhookDisabled = false
+    /// `--http ADDR:PORT`: where the web dashboard listens (a loopback address; nil: no dashboard).
+    public var httpAddress: String?
+    public var httpPort: UInt16?
     /// `--trigger-clock FILE`: the triggers' clock read from a file (seconds since the epoch), for
     /// tests and dry runs of schedules; nil: the system clock.
     public var triggerClockFile: String?
@@ -68,13 +72,14 @@ public struct DaemonOptions: Sendable, Equatable {
             words += ["--webhook-bind", "\(webhookAddress ?? "127.0.0.1"):\(webhookPort)"]
         }
         if let triggerClockFile { words += ["--trigger-clock", triggerClockFile] }
+        if let httpAddress, let httpPort { words += ["--http", "\(httpAddress):\(httpPort)"] }
         return words
     }
 
     public static let usage = """
         usage: orchestratord [--foreground] [--workers N] [--data-dir DIR] [--drain-timeout S]
                              [--event-retention-days D] [--log-retention-days D] [--task-retention-days D]
-                             [--webhook-bind ADDR:PORT|off] [--trigger-clock FILE]
+                             [--webhook-bind ADDR:PORT|off] [--trigger-clock FILE] [--http ADDR:PORT]
                orchestratord --request VERB [--args JSON] [--data-dir DIR]
 
         Serves one data directory on DATA/orchestrator.sock (docs/daemon.md, docs/protocol.md).
@@ -90,6 +95,9 @@ public struct DaemonOptions: Sendable, Equatable {
           --task-retention-days D    delete tasks finished D days ago with their history (default 0: keep)
           --webhook-bind ADDR:PORT   where webhook Triggers listen (default 127.0.0.1:8787, started only
                               once a webhook Trigger is applied; port 0 picks a free one; `off`: never)
+          --http ADDR:PORT    serve the read-only web dashboard on this loopback address (127.0.0.1:8080;
+                              port 0 picks a free one): a token is printed and written to DATA/dashboard.json
+                              (docs/dashboard.md); off by default, other addresses are refused
           --trigger-clock FILE       read the triggers' clock from FILE (seconds since the epoch) instead
                               of the system clock: for tests and dry runs of schedules
           --check-start       check that this binary can start on DIR (options, data directory, database
@@ -114,7 +122,7 @@ public struct DaemonOptions: Sendable, Equatable {
         var index = 0
         let known = [
             "--foreground", "--workers", "--data-dir", "--drain-timeout", "--event-retention-days", "--log-retention-days",
-            "--task-retention-days", "--webhook-bind", "--trigger-clock", "--request", "--args", "--check-start", "--help", "--version",
+            "--task-retention-days", "--webhook-bind", "--trigger-clock", "--http", "--request", "--args", "--check-start", "--help", "--version",
         ]
 
         func value(_ flag: String, inline: String?) throws(DaemonUsageError) -> String {
@@ -180,6 +188,15 @@ public struct DaemonOptions: Sendable, Equatable {
                     options.webhookPort = port
                     options.webhookDisabled = false
                 }
+            case "--http":
+                let text = try value(flag, inline: inline)
+                guard let (address, port) = DashboardAccess.loopback(text) else {
+                    throw DaemonUsageError(
+                        "`--http` takes a loopback address and port such as 127.0.0.1:8080, not `\(text)`",
+                        help: "the dashboard is served on the loopback interface only (127.0.0.0/8 or localhost); reach it from elsewhere through an SSH tunnel")
+                }
+                options.httpAddress = address
+                options.httpPort = port
             case "--trigger-clock":
                 let text = try value(flag, inline: inline)
                 guard !text.isEmpty else { throw DaemonUsageError("`--trigger-clock` needs a file") }

@@ -16,13 +16,24 @@ public struct TraceEntry: Sendable {
     public var executed: String
 }
 
+/// What became of one step run of the timeline.
+public enum TimelineOutcome: String, Sendable, CaseIterable {
+    case ran
+    /// It ran and reported that it did nothing (`did_nothing`).
+    case didNothing = "did nothing"
+    case skipped
+    /// No end yet.
+    case running
+    /// Its runner died before it ended.
+    case interrupted
+}
+
 /// One step run (or skip) of the timeline, in event order.
 public struct TimelineRow: Sendable {
     public var cycle: Int
     public var step: String
     public var item: String?
-    /// `ran`, `skipped`, `running` (no end yet), `interrupted` (its runner died).
-    public var outcome: String
+    public var outcome: TimelineOutcome
     public var start: String?
     public var durationMS: Int64?
     public var exitCode: Int64?
@@ -33,7 +44,7 @@ public struct TimelineRow: Sendable {
     public var json: JSONValue {
         .object([
             ("cycle", .int(Int64(cycle))), ("step", .string(step)), ("item", item.map { .string($0) } ?? .null),
-            ("outcome", .string(outcome)), ("start", start.map { .string($0) } ?? .null),
+            ("outcome", .string(outcome.rawValue)), ("start", start.map { .string($0) } ?? .null),
             ("duration_ms", durationMS.map { .int($0) } ?? .null), ("exit_code", exitCode.map { .int($0) } ?? .null),
             ("decision", decision.map { .string($0) } ?? .null), ("reason", reason.map { .string($0) } ?? .null),
         ])
@@ -167,7 +178,7 @@ public struct TaskTrace: Sendable {
         for event in events {
             guard let step = event.step else {
                 if event.type == .taskResumed, event.payload["from"]?.stringValue == "interrupted" {
-                    for index in open.values { rows[index].outcome = "interrupted" }
+                    for index in open.values { rows[index].outcome = .interrupted }
                     open.removeAll()
                 }
                 continue
@@ -181,12 +192,12 @@ public struct TaskTrace: Sendable {
                 let decision = decisions.removeValue(forKey: key)
                 rows.append(
                     TimelineRow(
-                        cycle: cycle, step: step, item: event.item, outcome: "running", start: event.timestamp, decision: decision?.0 ?? "run",
+                        cycle: cycle, step: step, item: event.item, outcome: .running, start: event.timestamp, decision: decision?.0 ?? "run",
                         reason: decision?.1))
                 open[key] = rows.count - 1
             case .stepFinished:
                 if let index = open.removeValue(forKey: key) {
-                    rows[index].outcome = event.payload["did_nothing"] != nil ? "did nothing" : "ran"
+                    rows[index].outcome = event.payload["did_nothing"] != nil ? .didNothing : .ran
                     rows[index].durationMS = event.payload["duration_ms"]?.intValue
                     rows[index].exitCode = event.payload["exit_code"]?.intValue
                 }
@@ -194,7 +205,7 @@ public struct TaskTrace: Sendable {
                 let decision = decisions.removeValue(forKey: key)
                 rows.append(
                     TimelineRow(
-                        cycle: cycle, step: step, item: event.item, outcome: "skipped", start: event.timestamp, decision: "skip",
+                        cycle: cycle, step: step, item: event.item, outcome: .skipped, start: event.timestamp, decision: "skip",
                         reason: event.payload["reason"]?.stringValue ?? decision?.1))
             default:
                 break

@@ -156,3 +156,9 @@ enum Base64 {
         return Array(out.dropLast(padding))
     }
 }
+
+/// Random bytes from the operating system (through libcrypto), for what is not a secret at rest
+/// but must not be guessed (the dashboard's token, a page's script nonce).
+public enum SystemRandom {
+    public static func bytes(_ count: Int) throws(SecretKeyError) -> [UInt8] { try SecretCrypto.randomBytes(count) }
+}

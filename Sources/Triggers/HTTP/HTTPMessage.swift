@@ -4,6 +4,7 @@ import JSON
 public enum HTTPStatus: Int, Sendable, CaseIterable {
     case ok = 200
     case `continue` = 100
+    case seeOther = 303
     case badRequest = 400
     case unauthorized = 401
     case notFound = 404
@@ -21,6 +22,7 @@ public enum HTTPStatus: Int, Sendable, CaseIterable {
         switch self {
         case .ok: return "OK"
         case .continue: return "Continue"
+        case .seeOther: return "See Other"
         case .badRequest: return "Bad Request"
         case .unauthorized: return "Unauthorized"
         case .notFound: return "Not Found"
@@ -80,16 +82,33 @@ public struct HTTPRequest: Sendable {
     }
 }
 
-/// A response; the server adds Content-Length and Connection: close.
+/// Writes the chunks of a streamed response; `write` is false once the client has gone.
+public protocol HTTPStreamWriter: Sendable {
+    func write(_ bytes: [UInt8]) -> Bool
+}
+
+/// A response; the server adds Content-Length and Connection: close. A streamed response
+/// (`stream` set, e.g. server-sent events) has no Content-Length: its head goes out, then
+/// `stream` writes the body until it returns, and the connection closes.
 public struct HTTPResponse: Sendable {
     public var status: HTTPStatus
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    public var stream: (@Sendable (any HTTPStreamWriter) -> Void)?
 
     public init(status: HTTPStatus, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    /// A response whose body `stream` writes while the connection stays open.
+    public static func streamed(
+        _ status: HTTPStatus, headers: [(name: String, value: String)], stream: @escaping @Sendable (any HTTPStreamWriter) -> Void
+    ) -> HTTPResponse {
+        var response = HTTPResponse(status: status, headers: headers)
+        response.stream = stream
+        return response
     }
 
     /// A JSON body (`application/json`).
@@ -102,14 +121,15 @@ public struct HTTPResponse: Sendable {
         json(status, .object([("error", .string(code)), ("message", .string(message))]), headers: headers)
     }
 
-    /// The bytes on the wire.
+    /// The bytes on the wire (for a streamed response: its head only).
     func serialized() -> [UInt8] {
         var head = "HTTP/1.1 \(status.rawValue) \(status.reasonPhrase)\r\n"
         for (name, value) in headers where name.lowercased() != "content-length" && name.lowercased() != "connection" {
             head += "\(name): \(value)\r\n"
         }
-        head += "Content-Length: \(body.count)\r\nConnection: close\r\n\r\n"
-        return Array(head.utf8) + body
+        if stream == nil { head += "Content-Length: \(body.count)\r\n" }
+        head += "Connection: close\r\n\r\n"
+        return Array(head.utf8) + (stream == nil ? body : [])
     }
 }
 

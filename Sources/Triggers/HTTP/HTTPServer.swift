@@ -189,7 +189,9 @@ public final class HTTPServer: Sendable {
         let reader = ConnectionReader(fd: fd, deadline: monotonicMilliseconds() + Int64(limits.readTimeoutMilliseconds))
         switch readRequest(reader) {
         case .request(let request):
-            send(fd, handler.respond(to: request).serialized())
+            let response = handler.respond(to: request)
+            guard send(fd, response.serialized()) else { return }
+            if let stream = response.stream { stream(SocketStreamWriter(fd: fd)) }
         case .refused(let refusal):
             handler.refused(refusal)
             send(fd, HTTPResponse.error(refusal.status, code: refusal.reason.rawValue, message: refusal.message).serialized())
@@ -267,20 +269,31 @@ public final class HTTPServer: Sendable {
         return .request(HTTPRequest(method: head.method, target: head.target, headers: head.headers, body: body))
     }
 
-    private func send(_ fd: Int32, _ bytes: [UInt8]) {
-        var sent = 0
-        while sent < bytes.count {
-            #if canImport(Glibc)
-            let flags = Int32(MSG_NOSIGNAL)
-            #else
-            let flags: Int32 = 0
-            #endif
-            let count = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress?.advanced(by: sent), bytes.count - sent, flags) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else { return }
-            sent += count
-        }
+    @discardableResult
+    private func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool { sendBytes(fd, bytes) }
+}
+
+/// Sends all of `bytes` (no SIGPIPE); false when the peer is gone or the send timed out.
+private func sendBytes(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var sent = 0
+    while sent < bytes.count {
+        #if canImport(Glibc)
+        let flags = Int32(MSG_NOSIGNAL)
+        #else
+        let flags: Int32 = 0
+        #endif
+        let count = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress?.advanced(by: sent), bytes.count - sent, flags) }
+        if count < 0, errno == EINTR { continue }
+        guard count > 0 else { return false }
+        sent += count
     }
+    return true
+}
+
+/// The body of a streamed response, written straight to the connection.
+private struct SocketStreamWriter: HTTPStreamWriter {
+    let fd: Int32
+    func write(_ bytes: [UInt8]) -> Bool { sendBytes(fd, bytes) }
 }
 
 /// Reads from a socket until a deadline on the monotonic clock.
