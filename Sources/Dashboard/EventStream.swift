@@ -38,8 +38,18 @@ struct EventStream {
         var lastWrite = monotonicMilliseconds()
         guard writer.write(Array("retry: 1000\n\n".utf8)) else { return }
         while !handler.stopping.withLock({ $0 }) {
-            let status = reader.task(taskID)?.status
-            guard let events = try? reader.tasks.events(taskID, types: nil, after: cursor, first: 500) else { return }
+            // A read that fails (the database busy for a moment) is tried again at the next poll:
+            // the stream stays open rather than making the browser reconnect, and a task that
+            // could not be read is not taken for a deleted one.
+            let status: TaskStatus?
+            let events: [EventRecord]
+            do {
+                status = try reader.tasks.task(taskID)?.status
+                events = try reader.tasks.events(taskID, types: nil, after: cursor, first: 500)
+            } catch {
+                usleep(useconds_t(handler.pollMilliseconds * 1000))
+                continue
+            }
             for event in events {
                 cursor = event.id
                 guard writer.write(Array(masker.mask(message(event)).utf8)) else { return }
