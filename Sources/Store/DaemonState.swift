@@ -28,10 +28,9 @@ public struct DaemonEventRecord: Sendable {
 extension SQLiteTaskStore {
     public func beginIncarnation(pid: Int32, buildID: String?, previousBuildID: String?) throws -> Int64 {
         try write { _ in
-            try database.run(
-                "INSERT INTO daemon_incarnations (pid, started_at, build_id, previous_build_id) VALUES (?, ?, ?, ?)",
+            try database.insertReturningID(
+                "INSERT INTO daemon_incarnations (pid, started_at, build_id, previous_build_id) VALUES (?, ?, ?, ?)", idColumn: "incarnation",
                 [.integer(Int64(pid)), .text(StoreClock.timestamp()), buildID.map { .text($0) } ?? .null, previousBuildID.map { .text($0) } ?? .null])
-            return database.lastInsertID
         }
     }
 

@@ -93,8 +93,8 @@ final class Statement {
 /// prepared statements cached by SQL text, every write in a transaction.
 ///
 /// A `Database` is used from one thread at a time (the CLI and each runner worker open their own).
-public final class Database: @unchecked Sendable {
-    private let handle: OpaquePointer
+public final class Database: SQLConnection, @unchecked Sendable {
+    fileprivate let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
     private let nesting = TransactionNesting()
     public let path: String
@@ -221,11 +221,6 @@ public final class Database: @unchecked Sendable {
         try query(sql, parameters)
     }
 
-    /// The rowid of the last insert.
-    public var lastInsertID: Int64 { sqlite3_last_insert_rowid(handle) }
-
-    /// Rows changed by the last statement.
-    public var changes: Int { Int(sqlite3_changes(handle)) }
 
     /// Runs `body` in one transaction (`BEGIN IMMEDIATE`, so writers queue on the busy timeout
     /// instead of failing mid-way): committed when it returns, rolled back when it throws.
@@ -268,5 +263,41 @@ final class TransactionNesting {
             rollback()
             throw error
         }
+    }
+}
+
+/// What the store's statements run on: the embedded engine's `Database` (SQLite) or a
+/// `PostgresConnection`. The statements are written once, in the SQL both accept: `?`
+/// parameters (the PostgreSQL client numbers them), `INSERT ... ON CONFLICT ... DO NOTHING`,
+/// and `RETURNING` for generated ids and for what a statement changed.
+public protocol SQLConnection: AnyObject {
+    /// Runs a statement and returns every row.
+    @discardableResult
+    func query(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> [[SQLValue]]
+    /// Runs statements without parameters (schema, settings).
+    func execute(_ sql: String) throws(StoreError)
+    /// Runs `body` in one transaction; nested calls join it.
+    func transaction<T>(_ body: () throws -> T) throws -> T
+    /// Runs an INSERT and returns the generated `idColumn` of the row it made.
+    func insertReturningID(_ sql: String, idColumn: String, _ parameters: [SQLValue]) throws(StoreError) -> Int64
+}
+
+extension SQLConnection {
+    /// The default: `INSERT ... RETURNING <idColumn>` (the PostgreSQL client's way).
+    public func insertReturningID(_ sql: String, idColumn: String, _ parameters: [SQLValue]) throws(StoreError) -> Int64 {
+        guard let id = try query(sql + " RETURNING " + idColumn, parameters).first?.first?.integer else {
+            throw StoreError("database error: an insert returned no id (\(sql.prefix(60)))")
+        }
+        return id
+    }
+}
+
+extension Database {
+    /// SQLite's way: the rowid of the insert, which is the table's integer primary key (every
+    /// table with a generated id has one). On the runner's path (events, runs), so not through
+    /// RETURNING, whose result buffering costs SQLite more.
+    public func insertReturningID(_ sql: String, idColumn: String, _ parameters: [SQLValue]) throws(StoreError) -> Int64 {
+        try run(sql, parameters)
+        return sqlite3_last_insert_rowid(handle)
     }
 }

@@ -12,9 +12,11 @@ import Hashing
 /// never shown: `displayTarget` is the URI without it.
 ///
 /// A `PostgresConnection` is used from one thread at a time, as a `Database` is.
-public final class PostgresConnection: @unchecked Sendable {
+public final class PostgresConnection: SQLConnection, @unchecked Sendable {
     private let handle: OpaquePointer
     private let nesting = TransactionNesting()
+    /// Statement texts with their `?` parameters numbered (`numberedPlaceholders`).
+    private var numbered: [String: String] = [:]
     /// Where it is connected, without a password: what messages name.
     public let displayTarget: String
 
@@ -63,8 +65,9 @@ public final class PostgresConnection: @unchecked Sendable {
             case .blob(let bytes): return "\\x" + Hex.encode(bytes)
             }
         }
+        let numbered = numberedPlaceholders(sql)
         let result = withCStrings(texts) { pointers in
-            PQexecParams(handle, sql, Int32(pointers.count), nil, pointers, nil, nil, 0)
+            PQexecParams(handle, numbered, Int32(pointers.count), nil, pointers, nil, nil, 0)
         }
         guard let result else { throw failure(nil, sql: sql) }
         defer { PQclear(result) }
@@ -98,6 +101,40 @@ public final class PostgresConnection: @unchecked Sendable {
             rows.append(values)
         }
         return rows
+    }
+
+    /// `sql` with its `?` parameters numbered `$1`, `$2`, … (the store's statements are written
+    /// once for both engines); a `?` inside a quoted string or identifier or a `--` comment stays.
+    /// Remembered per statement text.
+    func numberedPlaceholders(_ sql: String) -> String {
+        if let known = numbered[sql] { return known }
+        var out: [UInt8] = []
+        out.reserveCapacity(sql.utf8.count + 8)
+        var count = 0
+        var quote: UInt8? = nil
+        var comment = false
+        var previous: UInt8 = 0
+        for byte in sql.utf8 {
+            if comment {
+                if byte == UInt8(ascii: "\n") { comment = false }
+            } else if let open = quote {
+                if byte == open { quote = nil }
+            } else if byte == UInt8(ascii: "'") || byte == UInt8(ascii: "\"") {
+                quote = byte
+            } else if byte == UInt8(ascii: "-"), previous == UInt8(ascii: "-") {
+                comment = true
+            } else if byte == UInt8(ascii: "?") {
+                count += 1
+                out += Array("$\(count)".utf8)
+                previous = byte
+                continue
+            }
+            out.append(byte)
+            previous = byte
+        }
+        let text = String(decoding: out, as: UTF8.self)
+        numbered[sql] = text
+        return text
     }
 
     /// Runs a statement for its effect.

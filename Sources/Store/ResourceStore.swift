@@ -371,7 +371,7 @@ public final class SQLiteResourceStore: ResourceStore, @unchecked Sendable {
     }
 
     private func ensureProject(_ name: String, at now: String) throws {
-        try database.run("INSERT OR IGNORE INTO projects (name, created_at) VALUES (?, ?)", [.text(name), .text(now)])
+        try database.run("INSERT INTO projects (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", [.text(name), .text(now)])
     }
 
     private func recordRevision(

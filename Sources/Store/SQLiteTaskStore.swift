@@ -318,8 +318,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
         try sqliteWrite { writer in
             var deleted = 0
             for id in ids {
-                try writer.database.run("DELETE FROM events WHERE id = ?", [.integer(id)])
-                deleted += writer.database.changes
+                deleted += try writer.database.query("DELETE FROM events WHERE id = ? RETURNING id", [.integer(id)]).count
             }
             return deleted
         }
@@ -460,14 +459,13 @@ struct SQLiteTaskWriter: TaskWriter {
     /// Appends an event; returns its id.
     @discardableResult
     public func append(_ event: NewEvent, task: String) throws -> Int64 {
-        try database.run(
-            "INSERT INTO events (task_id, type, cycle, step, item, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        try database.insertReturningID(
+            "INSERT INTO events (task_id, type, cycle, step, item, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?, ?)", idColumn: "id",
             [
                 .text(task), .text(event.type.rawValue), event.cycle.map { .integer(Int64($0)) } ?? .null,
                 event.step.map { .text($0) } ?? .null, event.item.map { .text($0) } ?? .null, .text(StoreClock.timestamp()),
                 .text(JSONWriter().string(event.payload)),
             ])
-        return database.lastInsertID
     }
 
     public func insertTask(_ task: TaskRecord) throws {
@@ -588,16 +586,15 @@ struct SQLiteTaskWriter: TaskWriter {
     public func startRun(task: String, cycle: Int, step: String, item: String?, command: String?, stdout: String?, stderr: String?)
         throws -> Int64
     {
-        try database.run(
+        try database.insertReturningID(
             """
             INSERT INTO runs (task_id, cycle, step, item, status, command, stdout_path, stderr_path, started_at)
             VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
-            """,
+            """, idColumn: "id",
             [
                 .text(task), .integer(Int64(cycle)), .text(step), item.map { .text($0) } ?? .null, command.map { .text($0) } ?? .null,
                 stdout.map { .text($0) } ?? .null, stderr.map { .text($0) } ?? .null, .text(StoreClock.timestamp()),
             ])
-        return database.lastInsertID
     }
 
     /// Records the process a run started (its pid and start time), so recovery can end it.

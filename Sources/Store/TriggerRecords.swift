@@ -205,17 +205,17 @@ extension SQLiteTaskStore {
 
 extension SQLiteTaskWriter {
     public func claimTriggerFire(_ fire: TriggerFireRecord) throws -> Bool {
-        try database.run(
+        let claimed = try database.query(
             """
             INSERT INTO trigger_fires (\(SQLiteTaskStore.fireColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (project, trigger, fire_key) DO NOTHING
+            ON CONFLICT (project, trigger, fire_key) DO NOTHING RETURNING fire_key
             """,
             [
                 .text(fire.trigger.project), .text(fire.trigger.name), .text(fire.key), .text(fire.source), .text(fire.outcome.rawValue),
                 fire.reason.map { .text($0) } ?? .null, fire.taskID.map { .text($0) } ?? .null, fire.scheduledAt.map { .integer($0) } ?? .null,
                 .integer(fire.firedAt), .text(StoreClock.timestamp()),
             ])
-        return database.changes == 1
+        return claimed.count == 1
     }
 
     public func unfinishedTasks(of trigger: TriggerKey) throws -> [(taskID: String, status: TaskStatus)] {
@@ -239,10 +239,9 @@ extension SQLiteTaskWriter {
 
     @discardableResult
     public func appendDaemonEvent(_ type: EventType, incarnation: Int64?, payload: JSONValue) throws -> Int64 {
-        try database.run(
-            "INSERT INTO daemon_events (type, incarnation, timestamp, payload) VALUES (?, ?, ?, ?)",
+        try database.insertReturningID(
+            "INSERT INTO daemon_events (type, incarnation, timestamp, payload) VALUES (?, ?, ?, ?)", idColumn: "id",
             [.text(type.rawValue), incarnation.map { .integer($0) } ?? .null, .text(StoreClock.timestamp()), .text(JSONWriter().string(payload))])
-        return database.lastInsertID
     }
 
     public func requestPause(task id: String) throws {

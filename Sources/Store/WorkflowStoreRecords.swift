@@ -144,10 +144,10 @@ extension SQLiteTaskWriter {
     }
 
     public func deleteStoreEntry(_ key: StoreEntryKey) throws -> Bool {
-        try database.run(
-            "DELETE FROM workflow_store_entries WHERE project = ? AND store = ? AND key = ?",
-            [.text(key.project), .text(key.store), .text(key.key)])
-        return database.changes > 0
+        try !database.query(
+            "DELETE FROM workflow_store_entries WHERE project = ? AND store = ? AND key = ? RETURNING key",
+            [.text(key.project), .text(key.store), .text(key.key)]
+        ).isEmpty
     }
 
     public func pruneStoreEntries(project: String, store: String, keepNewest: Int?, updatedBefore cutoff: String?) throws -> [String] {
