@@ -26,6 +26,14 @@ public final class DashboardHandler: HTTPHandler, Sendable {
     public func refused(_ refusal: HTTPRefusal) {}
 
     public func respond(to request: HTTPRequest) -> HTTPResponse {
+        // A page of another site whose name was re-pointed at 127.0.0.1 (DNS rebinding) sends
+        // its own name: only requests addressed to a loopback name are answered (the token is
+        // still needed; this is the second lock).
+        guard DashboardHandler.isLoopbackHost(request.headers["Host"]) else {
+            return HTTPResponse(
+                status: .badRequest, headers: [("Content-Type", "text/plain; charset=utf-8")] + DashboardHandler.commonHeaders,
+                body: Array("400: the dashboard answers requests to 127.0.0.1, localhost or [::1] only\n".utf8))
+        }
         guard request.method == "GET" || request.method == "HEAD" else {
             return HTTPResponse(
                 status: .methodNotAllowed, headers: [("Allow", "GET, HEAD"), ("Content-Type", "text/plain; charset=utf-8")] + DashboardHandler.commonHeaders,
@@ -67,6 +75,22 @@ public final class DashboardHandler: HTTPHandler, Sendable {
             }
         }
         return false
+    }
+
+    /// Whether a Host header names a loopback address (`127.x.x.x`, `localhost`, `[::1]`, with
+    /// or without a port).
+    public static func isLoopbackHost(_ host: String?) -> Bool {
+        guard var name = host?.lowercased(), !name.isEmpty else { return false }
+        if name.hasPrefix("[") {
+            return name == "[::1]" || name.hasPrefix("[::1]:") && UInt16(name.dropFirst(6)) != nil
+        }
+        if let colon = name.lastIndex(of: ":") {
+            guard UInt16(name[name.index(after: colon)...]) != nil else { return false }
+            name = String(name[..<colon])
+        }
+        if name == "localhost" { return true }
+        let octets = name.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { !$0.isEmpty && $0.count <= 3 && UInt8($0) != nil }
     }
 
     func matches(_ offered: String) -> Bool { Hex.constantTimeEqual(Array(offered.utf8), token) }

@@ -211,6 +211,9 @@ import Glibc
             #expect(!missing.body.contains("<script>"))
         }
         #expect(try exchange(port: port, "POST", "/", headers: session + ["Content-Length: 0"]).status == 405)
+        // DNS rebinding: a request addressed to another name is refused, the right token or not.
+        let rebound = try exchange(port: port, "GET", "/", headers: session + ["Host: evil.example:\(port)"])
+        #expect(rebound.status == 400, "\(rebound.head)")
         #expect(setup.daemon.stop() == 0)
         #expect(!FileManager.default.fileExists(atPath: setup.data + "/dashboard.json"), "removed when the daemon stops")
     }
@@ -285,6 +288,12 @@ import Glibc
     func escapingAndAddresses() {
         #expect(HTML.escape(Self.payload) == "&lt;script&gt;alert(1)&lt;/script&gt; &quot;&#39;&gt;&lt;img src=x onerror=alert(2)&gt;")
         #expect(HTML.escape("a & b\u{0}") == "a &amp; b\u{FFFD}")
+        for host in ["127.0.0.1", "127.0.0.1:8080", "localhost:9", "LOCALHOST", "[::1]", "[::1]:8080", "127.9.8.7:1"] {
+            #expect(DashboardHandler.isLoopbackHost(host), "\(host)")
+        }
+        for host in [nil, "", "evil.example", "evil.example:8080", "127.0.0.1.evil.example", "10.0.0.1:80", "[::2]:80", "127.0.0.1:x", "localhost.:80"] {
+            #expect(!DashboardHandler.isLoopbackHost(host), "\(host ?? "nil")")
+        }
         #expect(HTML.percentEncode("qa/02 é") == "qa%2F02%20%C3%A9")
         #expect(HTML.percentDecode("qa%2F02%20%C3%A9", plusIsSpace: false) == "qa/02 é")
         #expect(HTML.percentDecode("a+b%2", plusIsSpace: true) == "a b%2")
@@ -338,7 +347,8 @@ func dashboardSocket(port: UInt16, timeoutSeconds: Int) throws -> Int32 {
 func exchange(port: UInt16, _ method: String, _ target: String, headers: [String] = []) throws -> DashboardAnswer {
     let fd = try dashboardSocket(port: port, timeoutSeconds: 20)
     defer { close(fd) }
-    let request = ([method + " " + target + " HTTP/1.1", "Host: 127.0.0.1"] + headers).joined(separator: "\r\n") + "\r\n\r\n"
+    let host = headers.contains { $0.lowercased().hasPrefix("host:") } ? [] : ["Host: 127.0.0.1"]
+    let request = ([method + " " + target + " HTTP/1.1"] + host + headers).joined(separator: "\r\n") + "\r\n\r\n"
     _ = Array(request.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     var received = Data()
     var buffer = [UInt8](repeating: 0, count: 65_536)
