@@ -201,8 +201,9 @@ enum Pages {
     }
 
     /// Follows the task: an EventSource on its event stream; every event (at most one reload at a
-    /// time) fetches the live part again; the stream's `end` closes it. Logs scroll to their end
-    /// while "follow" is ticked.
+    /// time) fetches the live part again; the stream's `end` closes it. While "follow" is ticked
+    /// the live part is also fetched every 2 s (a running step's log grows without events) and the
+    /// logs scroll to their end.
     static let liveScript = """
         (function(){
           var live=document.getElementById('live'),state=document.getElementById('stream'),follow=document.getElementById('follow');
@@ -214,7 +215,8 @@ enum Pages {
           var source=new EventSource(location.pathname+'/events?after='+encodeURIComponent(live.getAttribute('data-last-event')));
           source.onopen=function(){state.textContent='live: following the task';};
           source.onmessage=function(e){state.textContent='live: event '+e.lastEventId;refresh();};
-          source.addEventListener('end',function(e){source.close();state.textContent='the task has stopped ('+e.data+')';refresh();});
+          var timer=setInterval(function(){if(follow.checked)refresh();},2000);
+          source.addEventListener('end',function(e){source.close();clearInterval(timer);state.textContent='the task has stopped ('+e.data+')';refresh();});
           scroll();
         })();
         """
