@@ -24,15 +24,16 @@ struct TaskView {
 
 /// The store as the dashboard reads it: one connection per request (or per event stream).
 struct DashboardReader {
-    let store: SQLiteResourceStore
+    let store: any ResourceStore
     let tasks: any TaskStore
 
     /// The most of a log a page shows (its end).
     static let logLimit = 64 << 10
 
     init(dataDirectory: String) throws {
-        store = try SQLiteResourceStore(dataDirectory: dataDirectory)
-        tasks = store.taskStore()
+        let opened = try SQLiteResourceStore(dataDirectory: dataDirectory)
+        store = opened
+        tasks = opened.taskStore()
     }
 
     func task(_ id: String) -> TaskRecord? { (try? tasks.task(id)) ?? nil }
@@ -98,7 +99,7 @@ struct DashboardProblem: Error {
 
 /// Wall-clock times of the pages (durations of running tasks).
 enum DashboardClock {
-    static func nowMilliseconds() -> Int64 { TraceClock.milliseconds(StoreClock.timestamp()) ?? 0 }
+    static func nowMilliseconds() -> Int64 { realtimeMilliseconds() }
 
     /// `350 ms`, `12.4 s`, `3 min 05 s`, `2 h 01 min`.
     static func duration(_ milliseconds: Int64) -> String {

@@ -270,30 +270,13 @@ public final class HTTPServer: Sendable {
     }
 
     @discardableResult
-    private func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool { sendBytes(fd, bytes) }
-}
-
-/// Sends all of `bytes` (no SIGPIPE); false when the peer is gone or the send timed out.
-private func sendBytes(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-    var sent = 0
-    while sent < bytes.count {
-        #if canImport(Glibc)
-        let flags = Int32(MSG_NOSIGNAL)
-        #else
-        let flags: Int32 = 0
-        #endif
-        let count = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress?.advanced(by: sent), bytes.count - sent, flags) }
-        if count < 0, errno == EINTR { continue }
-        guard count > 0 else { return false }
-        sent += count
-    }
-    return true
+    private func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool { sendAll(fd, bytes, socket: true) == nil }
 }
 
 /// The body of a streamed response, written straight to the connection.
 private struct SocketStreamWriter: HTTPStreamWriter {
     let fd: Int32
-    func write(_ bytes: [UInt8]) -> Bool { sendBytes(fd, bytes) }
+    func write(_ bytes: [UInt8]) -> Bool { sendAll(fd, bytes, socket: true) == nil }
 }
 
 /// Reads from a socket until a deadline on the monotonic clock.
