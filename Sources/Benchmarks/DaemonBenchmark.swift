@@ -196,7 +196,7 @@ enum DaemonBenchmark {
 
     /// Milliseconds since the epoch of the first `step_started` of each task, by task name.
     static func firstStepsStarted(data: String) -> [String: Int64] {
-        guard let store = try? SQLiteResourceStore(dataDirectory: data), let all = try? store.taskStore().taskSummaries() else { return [:] }
+        guard let store = try? SQLResourceStore(dataDirectory: data), let all = try? store.taskStore().taskSummaries() else { return [:] }
         var result: [String: Int64] = [:]
         for task in all {
             if let first = try? store.taskStore().events(task.id, types: [.stepStarted], after: 0, limit: 1).first,
@@ -209,13 +209,13 @@ enum DaemonBenchmark {
     }
 
     static func runningTasks(_ data: String) -> Int {
-        guard let store = try? SQLiteResourceStore(dataDirectory: data), let all = try? store.taskStore().taskSummaries() else { return 0 }
+        guard let store = try? SQLResourceStore(dataDirectory: data), let all = try? store.taskStore().taskSummaries() else { return 0 }
         return all.filter { $0.status == .running }.count
     }
 
     /// `count` created (not queued) tasks of the `quick` workflow, through the library.
     static func fill(_ data: String, tasks count: Int) {
-        guard let store = try? SQLiteResourceStore(dataDirectory: data) else { return }
+        guard let store = try? SQLResourceStore(dataDirectory: data) else { return }
         let tasks = store.taskStore()
         for index in 0..<count {
             _ = try? TaskCreation.create(

@@ -84,7 +84,7 @@ enum RunnerBenchmark {
         }
         let store: any ResourceStore
         do {
-            store = try SQLiteResourceStore(dataDirectory: data)
+            store = try SQLResourceStore(dataDirectory: data)
         } catch {
             print("cannot open the store: \(error)")
             return 1

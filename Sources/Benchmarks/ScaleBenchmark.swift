@@ -33,7 +33,7 @@ enum ScaleBenchmark {
         let data = root + "/d"
         print("machine: \(ExprBenchmark.machine())")
         let fillStart = now()
-        guard let tasks = try? SQLiteResourceStore(dataDirectory: data).taskStore() else { return 1 }
+        guard let tasks = try? SQLResourceStore(dataDirectory: data).taskStore() else { return 1 }
         let bigEvents = eventCount / 10
         let perTask = max(1, (eventCount - bigEvents) / max(1, taskCount - 1))
         var ids: [String] = []

@@ -57,7 +57,7 @@ public enum DataDirectory {
     /// first use. What opening changed (permissions made private) is said on stderr.
     public static func open(_ given: String?, context: CommandContext) throws -> any ResourceStore {
         let location = locate(given, context: context)
-        let store = try SQLiteResourceStore(dataDirectory: location.path, keyFile: SecretKeyFile(environment: context.environment))
+        let store = try SQLResourceStore(dataDirectory: location.path, keyFile: SecretKeyFile(environment: context.environment))
         for notice in store.notices { context.stderr.write("orchestrator: warning: \(notice)\n") }
         if context.verbose { context.stderr.write(modeLine(location, context: context)) }
         return store
@@ -83,7 +83,7 @@ public enum DataDirectory {
         // command arrives before the daemon's own first use of the database created it.
         if context.daemonHost != nil { return try open(given, context: context) }
         let location = locate(given, context: context)
-        guard SQLiteResourceStore.exists(in: location.path) else { throw missing(location) }
+        guard SQLResourceStore.exists(in: location.path) else { throw missing(location) }
         return try open(given, context: context)
     }
 
@@ -91,8 +91,8 @@ public enum DataDirectory {
     /// (`apply --dry-run`): an existing database, else an empty one in memory.
     public static func openForReading(_ given: String?, context: CommandContext) throws -> any ResourceStore {
         let directory = path(given, context: context)
-        if SQLiteResourceStore.exists(in: directory) { return try open(given, context: context) }
-        return try SQLiteResourceStore(inMemoryFor: directory, keyFile: SecretKeyFile(environment: context.environment))
+        if SQLResourceStore.exists(in: directory) { return try open(given, context: context) }
+        return try SQLResourceStore(inMemoryFor: directory, keyFile: SecretKeyFile(environment: context.environment))
     }
 
     /// The refusal of a reading command when there is no data directory.

@@ -190,7 +190,7 @@ struct EventCleanupCommand: Command {
             let deleted = try tasks.deleteEvents(recordedBefore: cutoff, keep: { batch in
                 guard let archive else { return }
                 if file < 0 {
-                    try SQLiteResourceStore.createDirectory(archive, what: "archive directory")
+                    try SQLResourceStore.createDirectory(archive, what: "archive directory")
                     let path = archive + "/events-" + String(cutoff.map { $0 == ":" ? "-" : $0 }) + ".jsonl"
                     file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
                     guard file >= 0 else { throw UsageError("cannot write the archive \(path): \(errnoDescription(errno))") }

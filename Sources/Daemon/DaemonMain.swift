@@ -153,9 +153,9 @@ public enum DaemonMain {
     /// store cannot be opened (said in the log).
     static func startTriggers(_ runtime: DaemonRuntime) -> TriggerEngine? {
         let options = runtime.options
-        let store: SQLiteResourceStore
+        let store: SQLResourceStore
         do {
-            store = try SQLiteResourceStore(dataDirectory: options.dataDirectory)
+            store = try SQLResourceStore(dataDirectory: options.dataDirectory)
         } catch {
             runtime.say("error: the trigger engine cannot open the store: \(error); no trigger will fire")
             return nil
@@ -197,7 +197,7 @@ public enum DaemonMain {
     /// `--check-start`: the data directory is usable and its database's schema is one this build
     /// knows (nothing is written: a rebuilt binary that fails here is never executed in place).
     static func checkStart(_ options: DaemonOptions) -> Int32 {
-        let path = options.dataDirectory + "/" + SQLiteResourceStore.databaseFileName
+        let path = options.dataDirectory + "/" + SQLResourceStore.databaseFileName
         var info = stat()
         guard stat(options.dataDirectory, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
             printError("orchestratord: start check failed: \(options.dataDirectory) is not a directory")

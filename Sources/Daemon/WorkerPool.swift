@@ -49,7 +49,7 @@ final class WorkerPool: @unchecked Sendable {
         let buildID = BuildIdentity.current
         let incarnation: Int64
         do {
-            let resources = try SQLiteResourceStore(dataDirectory: dataDirectory)
+            let resources = try SQLResourceStore(dataDirectory: dataDirectory)
             let tasks = resources.taskStore()
             store.withLock { $0 = (resources, tasks) }
             incarnation = try tasks.beginIncarnation(pid: getpid(), buildID: buildID, previousBuildID: handover?.previousBuildID)

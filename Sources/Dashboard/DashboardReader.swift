@@ -31,7 +31,7 @@ struct DashboardReader {
     static let logLimit = 64 << 10
 
     init(dataDirectory: String) throws {
-        let opened = try SQLiteResourceStore(dataDirectory: dataDirectory)
+        let opened = try SQLResourceStore(dataDirectory: dataDirectory)
         store = opened
         tasks = opened.taskStore()
     }

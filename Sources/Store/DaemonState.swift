@@ -25,7 +25,7 @@ public struct DaemonEventRecord: Sendable {
     }
 }
 
-extension SQLiteTaskStore {
+extension SQLTaskStore {
     public func beginIncarnation(pid: Int32, buildID: String?, previousBuildID: String?) throws -> Int64 {
         try write { _ in
             try database.insertReturningID(
@@ -45,7 +45,7 @@ extension SQLiteTaskStore {
                 return try database.query(
                     """
                     SELECT id, type, incarnation, timestamp, payload FROM
-                    (SELECT * FROM daemon_events WHERE id > ? ORDER BY id DESC LIMIT ?) ORDER BY id
+                    (SELECT * FROM daemon_events WHERE id > ? ORDER BY id DESC LIMIT ?) AS page ORDER BY id
                     """, [.integer(after), .integer(Int64(max(0, limit)))])
             }
             return try database.query(
@@ -64,8 +64,8 @@ extension SQLiteTaskStore {
     public func tasksAwaitingRestart() throws -> [TaskRecord] {
         try read { database in
             try database.query(
-                "SELECT \(SQLiteTaskStore.taskColumns) FROM tasks WHERE status = ? ORDER BY created_at, id", [.text(TaskStatus.restartPending.rawValue)]
-            ).map(SQLiteTaskStore.decodeTask)
+                "SELECT \(SQLTaskStore.taskColumns) FROM tasks WHERE status = ? ORDER BY created_at, id", [.text(TaskStatus.restartPending.rawValue)]
+            ).map(SQLTaskStore.decodeTask)
         }
     }
 }

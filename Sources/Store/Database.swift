@@ -98,6 +98,8 @@ public final class Database: SQLConnection, @unchecked Sendable {
     private var statements: [String: Statement] = [:]
     private let nesting = TransactionNesting()
     public let path: String
+    public var engine: StoreEngine { .sqlite }
+    public var displayTarget: String { path }
 
     /// The path of a private, empty, in-memory database (nothing touches the disk).
     public static let inMemory = ":memory:"
@@ -271,18 +273,45 @@ final class TransactionNesting {
 /// parameters (the PostgreSQL client numbers them), `INSERT ... ON CONFLICT ... DO NOTHING`,
 /// and `RETURNING` for generated ids and for what a statement changed.
 public protocol SQLConnection: AnyObject {
+    /// Which engine this is: the few statements that differ (row locks, query plans, the
+    /// engine's own maintenance) ask it.
+    var engine: StoreEngine { get }
+    /// Where it is (a file path, or a PostgreSQL URI without its password): what messages name.
+    var displayTarget: String { get }
     /// Runs a statement and returns every row.
     @discardableResult
     func query(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> [[SQLValue]]
     /// Runs statements without parameters (schema, settings).
     func execute(_ sql: String) throws(StoreError)
+    /// Runs a statement for its effect.
+    func run(_ sql: String, _ parameters: [SQLValue]) throws(StoreError)
     /// Runs `body` in one transaction; nested calls join it.
     func transaction<T>(_ body: () throws -> T) throws -> T
     /// Runs an INSERT and returns the generated `idColumn` of the row it made.
     func insertReturningID(_ sql: String, idColumn: String, _ parameters: [SQLValue]) throws(StoreError) -> Int64
 }
 
+/// The two engines of the store.
+public enum StoreEngine: String, Sendable {
+    /// The embedded default: one file in the data directory.
+    case sqlite
+    /// Scale-out: one database shared by daemons on many machines (docs/scale-out.md).
+    case postgres
+
+    /// What a `SELECT` that decides a write appends to lock the rows it read until the
+    /// transaction ends. SQLite needs nothing: its write transaction (`BEGIN IMMEDIATE`) already
+    /// excludes every other writer.
+    var lockRows: String { self == .postgres ? " FOR UPDATE" : "" }
+    /// `lockRows`, passing over rows another transaction holds (a queue's claim).
+    var lockRowsSkippingLocked: String { self == .postgres ? " FOR UPDATE SKIP LOCKED" : "" }
+}
+
 extension SQLConnection {
+    public func run(_ sql: String) throws(StoreError) { try run(sql, []) }
+
+    @discardableResult
+    public func query(_ sql: String) throws(StoreError) -> [[SQLValue]] { try query(sql, []) }
+
     /// The default: `INSERT ... RETURNING <idColumn>` (the PostgreSQL client's way).
     public func insertReturningID(_ sql: String, idColumn: String, _ parameters: [SQLValue]) throws(StoreError) -> Int64 {
         guard let id = try query(sql + " RETURNING " + idColumn, parameters).first?.first?.integer else {

@@ -19,6 +19,7 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
     private var numbered: [String: String] = [:]
     /// Where it is connected, without a password: what messages name.
     public let displayTarget: String
+    public var engine: StoreEngine { .postgres }
 
     /// Connects, or throws a `StoreError` that names the target (without a password) and
     /// libpq's reason.

@@ -76,9 +76,12 @@ public struct ApplyOutcome: Sendable {
     public var generation: Int
 }
 
-/// The embedded engine: a data directory holding `orchestrator.db` (SQLite).
-public final class SQLiteResourceStore: ResourceStore, @unchecked Sendable {
-    public let database: Database
+/// The store of resources over SQL, on either engine: the embedded default (a data directory
+/// holding `orchestrator.db`, SQLite) or a PostgreSQL database shared by many daemons
+/// (`init(postgres:dataDirectory:)`, docs/scale-out.md). The statements are the same on both
+/// (`SQLConnection`); the data directory holds the logs either way.
+public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
+    public let database: any SQLConnection
     public let dataDirectory: String
 
     /// Encrypts SecretStore values with the user's key file (never kept in the data directory).
@@ -99,13 +102,30 @@ public final class SQLiteResourceStore: ResourceStore, @unchecked Sendable {
         self.dataDirectory = dataDirectory
         secrets = SecretCipher(keyFile: keyFile)
         let existed = access(dataDirectory, F_OK) == 0
-        try SQLiteResourceStore.createDirectory(dataDirectory)
-        if !existed { SQLiteResourceStore.writeIgnoreFile(in: dataDirectory) }
-        let databasePath = dataDirectory + "/" + SQLiteResourceStore.databaseFileName
-        notices += SQLiteResourceStore.makePrivate(dataDirectory, mode: 0o700)
-        database = try Database(path: databasePath)
-        notices += SQLiteResourceStore.makePrivate(databasePath, mode: 0o600)
-        try Schema.migrate(database)
+        try SQLResourceStore.createDirectory(dataDirectory)
+        if !existed { SQLResourceStore.writeIgnoreFile(in: dataDirectory) }
+        let databasePath = dataDirectory + "/" + SQLResourceStore.databaseFileName
+        notices += SQLResourceStore.makePrivate(dataDirectory, mode: 0o700)
+        let sqlite = try Database(path: databasePath)
+        database = sqlite
+        notices += SQLResourceStore.makePrivate(databasePath, mode: 0o600)
+        try Schema.migrate(sqlite)
+        try SecretSealing.sealPlaintextIfPending(self)
+    }
+
+    /// Opens the store in the PostgreSQL database `connectionString` names (a libpq URI,
+    /// `postgres://USER@HOST:PORT/DB`), running pending migrations; `dataDirectory` (created as
+    /// for the embedded engine) holds this machine's logs, socket and key file.
+    public init(postgres connectionString: String, dataDirectory: String, keyFile: SecretKeyFile = .forProcess()) throws {
+        self.dataDirectory = dataDirectory
+        secrets = SecretCipher(keyFile: keyFile)
+        let existed = access(dataDirectory, F_OK) == 0
+        try SQLResourceStore.createDirectory(dataDirectory)
+        if !existed { SQLResourceStore.writeIgnoreFile(in: dataDirectory) }
+        notices += SQLResourceStore.makePrivate(dataDirectory, mode: 0o700)
+        let postgres = try PostgresConnection(connectionString)
+        database = postgres
+        try PostgresSchema.migrate(postgres)
         try SecretSealing.sealPlaintextIfPending(self)
     }
 
@@ -134,8 +154,9 @@ public final class SQLiteResourceStore: ResourceStore, @unchecked Sendable {
     public init(inMemoryFor dataDirectory: String, keyFile: SecretKeyFile = .forProcess()) throws {
         self.dataDirectory = dataDirectory
         secrets = SecretCipher(keyFile: keyFile)
-        database = try Database(path: Database.inMemory)
-        try Schema.migrate(database)
+        let sqlite = try Database(path: Database.inMemory)
+        database = sqlite
+        try Schema.migrate(sqlite)
     }
 
     /// True when `dataDirectory` holds a database.
@@ -162,7 +183,7 @@ public final class SQLiteResourceStore: ResourceStore, @unchecked Sendable {
         guard row.count == 10, let kind = row[0].text, let project = row[1].text, let name = row[2].text,
             let apiVersion = row[3].text, let metadata = row[4].text, let spec = row[5].text,
             let hash = row[6].text, let generation = row[7].integer, let created = row[8].text, let updated = row[9].text
-        else { throw StoreError("a resource row in \(database.path) is malformed") }
+        else { throw StoreError("a resource row in \(database.displayTarget) is malformed") }
         return StoredResource(
             key: ResourceKey(kind: kind, project: project, name: name), apiVersion: apiVersion,
             metadata: try JSONParser.parse(metadata), spec: try JSONParser.parse(spec), contentHash: hash,
@@ -171,7 +192,7 @@ public final class SQLiteResourceStore: ResourceStore, @unchecked Sendable {
 
     public func resource(_ key: ResourceKey) throws -> StoredResource? {
         let rows = try database.query(
-            "SELECT \(SQLiteResourceStore.columns) FROM resources WHERE kind = ? AND project = ? AND name = ?",
+            "SELECT \(SQLResourceStore.columns) FROM resources WHERE kind = ? AND project = ? AND name = ?",
             [.text(key.kind), .text(key.project), .text(key.name)])
         return try rows.first.map(decode)
     }
@@ -179,7 +200,7 @@ public final class SQLiteResourceStore: ResourceStore, @unchecked Sendable {
     /// Resources, optionally of one kind, one project and/or one name, ordered by project,
     /// kind, name.
     public func resources(kind: String?, project: String?, name: String?) throws -> [StoredResource] {
-        var sql = "SELECT \(SQLiteResourceStore.columns) FROM resources"
+        var sql = "SELECT \(SQLResourceStore.columns) FROM resources"
         var conditions: [String] = []
         var parameters: [SQLValue] = []
         if let kind { conditions.append("kind = ?"); parameters.append(.text(kind)) }
@@ -204,7 +225,7 @@ public final class SQLiteResourceStore: ResourceStore, @unchecked Sendable {
         return try rows.map { row in
             guard row.count == 5, let generation = row[0].integer, let change = row[1].text, let hash = row[2].text,
                 let recorded = row[3].text, let spec = row[4].text
-            else { throw StoreError("a revision row in \(database.path) is malformed") }
+            else { throw StoreError("a revision row in \(database.displayTarget) is malformed") }
             return Revision(
                 generation: Int(generation), change: change, contentHash: hash, recordedAt: recorded,
                 spec: try JSONParser.parse(spec))

@@ -6,7 +6,7 @@ import Darwin
 
 // The resource side of the store: resources with generations and append-only revisions, the
 // secrets at rest, and the task store of the same engine. The CLI, the runner and the daemon
-// hold an `any ResourceStore`; `SQLiteResourceStore` is the embedded engine (the PostgreSQL
+// hold an `any ResourceStore`; `SQLResourceStore` is the embedded engine (the PostgreSQL
 // engine of scale-out implements the same protocol).
 
 public protocol ResourceStore: AnyObject, Sendable {
@@ -64,17 +64,28 @@ extension ResourceStore {
     public func apply(_ desired: [DesiredResource]) throws -> [ApplyOutcome] { try apply(desired, pruneScope: []) }
 }
 
-extension SQLiteResourceStore {
-    public func schemaVersion() throws -> Int { try database.schemaVersion() }
+extension SQLResourceStore {
+    public func schemaVersion() throws -> Int {
+        if let postgres = database as? PostgresConnection { return try PostgresSchema.version(postgres) }
+        guard let sqlite = database as? Database else { throw StoreError("the store's connection is of no known engine") }
+        return try sqlite.schemaVersion()
+    }
 
     public func secretKeyStatus() throws -> SecretKeyStatus { try SecretSealing.status(self) }
 
     public func rotateSecretKey() throws -> SecretKeyRotation { try SecretSealing.rotate(self) }
 
-    public func taskStore() -> any TaskStore { SQLiteTaskStore(self) }
+    public func taskStore() -> any TaskStore { SQLTaskStore(self) }
 
+    /// SQLite: the database file and its journal files. PostgreSQL: the database's size on the
+    /// server (`pg_database_size`), named by its URI.
     public func databaseFiles() throws -> [(path: String, bytes: Int64)] {
-        [database.path, database.path + "-wal", database.path + "-shm"].compactMap { path in
+        if database.engine == .postgres {
+            let bytes = try database.query("SELECT pg_database_size(current_database())", []).first?.first?.integer ?? 0
+            return [(database.displayTarget, bytes)]
+        }
+        let path = database.displayTarget
+        return [path, path + "-wal", path + "-shm"].compactMap { path in
             var info = stat()
             return stat(path, &info) == 0 ? (path, Int64(info.st_size)) : nil
         }
@@ -82,9 +93,13 @@ extension SQLiteResourceStore {
 
     public func vacuum() throws -> (before: Int64, after: Int64) {
         let before = try databaseFiles().map(\.bytes).reduce(0, +)
-        try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        try database.execute("VACUUM")
-        try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if database.engine == .postgres {
+            try database.execute("VACUUM")
+        } else {
+            try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            try database.execute("VACUUM")
+            try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
         let after = try databaseFiles().map(\.bytes).reduce(0, +)
         return (before, after)
     }

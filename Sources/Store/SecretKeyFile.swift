@@ -173,7 +173,7 @@ public struct SecretKeyFile: Sendable {
     /// Serialises key-file changes between processes (an exclusive lock on the directory).
     private func withLock<T>(_ body: () throws(SecretKeyError) -> T) throws(SecretKeyError) -> T {
         do {
-            try SQLiteResourceStore.createDirectory(directory, what: "configuration directory")
+            try SQLResourceStore.createDirectory(directory, what: "configuration directory")
         } catch {
             throw SecretKeyError("cannot create the directory of the secret key file \(path): \(error)")
         }

@@ -54,7 +54,7 @@ public enum SecretSealing {
 
     private enum Table { case resources, revisions, tasks }
 
-    private static func rows(_ database: Database) throws -> [Row] {
+    private static func rows(_ database: any SQLConnection) throws -> [Row] {
         var rows: [Row] = []
         for row in try database.query("SELECT id, spec FROM resources WHERE kind = 'SecretStore' ORDER BY id") {
             if let text = row[1].text { rows.append(Row(table: .resources, id: row[0], text: text)) }
@@ -77,7 +77,7 @@ public enum SecretSealing {
 
     // MARK: status
 
-    public static func status(_ store: SQLiteResourceStore) throws -> SecretKeyStatus {
+    public static func status(_ store: SQLResourceStore) throws -> SecretKeyStatus {
         let keyFile = store.secrets.keyFile
         let keys = try keyFile.load()
         var status = SecretKeyStatus(
@@ -109,7 +109,7 @@ public enum SecretSealing {
     /// decrypted first, so nothing changes when one cannot be; a kill at any instant loses
     /// nothing: until the transaction commits the values stay under the previous key, which the
     /// key file keeps as a retired key.
-    public static func rotate(_ store: SQLiteResourceStore) throws -> SecretKeyRotation {
+    public static func rotate(_ store: SQLResourceStore) throws -> SecretKeyRotation {
         let keyFile = store.secrets.keyFile
         let before = try keyFile.load()
         // Refuse before touching the key file when a value does not decrypt.
@@ -125,7 +125,7 @@ public enum SecretSealing {
     /// Decrypts every value with `keys` and, when `write`, stores it encrypted with the current
     /// key (the last), with the keyed content hash of the current key. Returns the counts.
     private static func reseal(
-        _ store: SQLiteResourceStore, keys: [SecretKey], write: Bool
+        _ store: SQLResourceStore, keys: [SecretKey], write: Bool
     ) throws -> (resources: Int, revisions: Int, tasks: Int) {
         let cipher = store.secrets
         let database = store.database
@@ -148,7 +148,7 @@ public enum SecretSealing {
                     let table = row.table == .resources ? "resources" : "resource_revisions"
                     let meta = try database.query("SELECT api_version, metadata FROM \(table) WHERE id = ?", [row.id]).first
                     guard let meta, let apiVersion = meta[0].text, let metadataText = meta[1].text else {
-                        throw StoreError("a SecretStore row of \(table) in \(database.path) is malformed")
+                        throw StoreError("a SecretStore row of \(table) in \(database.displayTarget) is malformed")
                     }
                     let text = ManifestRecords.canonicalText(
                         kind: "SecretStore", apiVersion: apiVersion, metadata: try JSONParser.parse(metadataText), spec: opened)
@@ -173,15 +173,18 @@ public enum SecretSealing {
     /// Encrypts the plaintext SecretStore values of a database migrated from a version that
     /// stored them as written (migration 3 marks such a database), then rewrites the database
     /// file (VACUUM) and truncates the journal so no old page keeps a plaintext copy.
-    static func sealPlaintextIfPending(_ store: SQLiteResourceStore) throws {
+    static func sealPlaintextIfPending(_ store: SQLResourceStore) throws {
         let database = store.database
         guard try !database.query("SELECT 1 FROM secret_sealing_pending LIMIT 1").isEmpty else { return }
-        try database.execute("PRAGMA secure_delete = ON")
+        // SQLite keeps deleted bytes in free pages and the journal until told otherwise.
+        let sqlite = database.engine == .sqlite
+        if sqlite { try database.execute("PRAGMA secure_delete = ON") }
         try database.transaction {
             // Plaintext values open as themselves; the key file is created on this first need.
             _ = try reseal(store, keys: try store.secrets.keyFile.loadOrCreate(), write: true)
             try database.run("DELETE FROM secret_sealing_pending")
         }
+        guard sqlite else { return }
         try database.execute("VACUUM")
         try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }

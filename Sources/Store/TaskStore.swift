@@ -2,7 +2,7 @@ import JSON
 
 // The task side of the store (docs/architecture.md "Adding a store operation"): one interface
 // with named operations, so that the runner, the CLI and the daemon never see an engine. The
-// embedded SQLite engine implements it (`SQLiteTaskStore`); the PostgreSQL engine of scale-out
+// embedded SQLite engine implements it (`SQLTaskStore`); the PostgreSQL engine of scale-out
 // implements the same protocols and passes the same tests.
 
 /// What `pause` did.
@@ -67,7 +67,7 @@ public protocol TaskStore: AnyObject, Sendable {
     func deleteTask(_ id: String) throws
     /// Pauses a task in one transaction with the read of its status.
     func pause(_ id: String) throws -> TaskPauseOutcome
-    /// Claims a task for a runner in one transaction (see `SQLiteTaskStore.claim`); `then` runs in
+    /// Claims a task for a runner in one transaction (see `SQLTaskStore.claim`); `then` runs in
     /// the same transaction.
     func claim(
         _ id: String, allowed: Set<TaskStatus>, runner: (pid: Int32, start: String?), then: (any TaskWriter, TaskRecord) throws -> Void

@@ -86,7 +86,7 @@ public struct TaskEnd: Sendable, Equatable {
     public var type: EventType
 }
 
-extension SQLiteTaskStore {
+extension SQLTaskStore {
     static let fireColumns = "project, trigger, fire_key, source, outcome, reason, task_id, scheduled_at, fired_at, recorded_at"
 
     static func decodeFire(_ row: [SQLValue]) throws -> TriggerFireRecord {
@@ -102,9 +102,9 @@ extension SQLiteTaskStore {
     public func triggerFires(_ trigger: TriggerKey, limit: Int) throws -> [TriggerFireRecord] {
         try read { database in
             try database.query(
-                "SELECT \(SQLiteTaskStore.fireColumns) FROM trigger_fires WHERE project = ? AND trigger = ? ORDER BY fired_at DESC, rowid DESC LIMIT ?",
+                "SELECT \(SQLTaskStore.fireColumns) FROM trigger_fires WHERE project = ? AND trigger = ? ORDER BY fired_at DESC, recorded_at DESC, fire_key DESC LIMIT ?",
                 [.text(trigger.project), .text(trigger.name), .integer(Int64(max(0, limit)))]
-            ).map(SQLiteTaskStore.decodeFire)
+            ).map(SQLTaskStore.decodeFire)
         }
     }
 
@@ -197,17 +197,17 @@ extension SQLiteTaskStore {
 
     public func fire(ofTask taskID: String) throws -> TriggerFireRecord? {
         try read { database in
-            try database.query("SELECT \(SQLiteTaskStore.fireColumns) FROM trigger_fires WHERE task_id = ? LIMIT 1", [.text(taskID)])
-                .first.map(SQLiteTaskStore.decodeFire)
+            try database.query("SELECT \(SQLTaskStore.fireColumns) FROM trigger_fires WHERE task_id = ? LIMIT 1", [.text(taskID)])
+                .first.map(SQLTaskStore.decodeFire)
         }
     }
 }
 
-extension SQLiteTaskWriter {
+extension SQLTaskWriter {
     public func claimTriggerFire(_ fire: TriggerFireRecord) throws -> Bool {
         let claimed = try database.query(
             """
-            INSERT INTO trigger_fires (\(SQLiteTaskStore.fireColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO trigger_fires (\(SQLTaskStore.fireColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (project, trigger, fire_key) DO NOTHING RETURNING fire_key
             """,
             [
@@ -254,7 +254,7 @@ extension SQLiteTaskWriter {
         else { throw StoreError("no task \(id)") }
         guard status == .created || status.isResumable else { throw StoreError("task \(id) is \(status.rawValue); it cannot be queued") }
         try setTask(id, [("queued_at", .text(StoreClock.timestamp()))])
-        let position = try SQLiteTaskStore.position(id, in: database) ?? 1
+        let position = try SQLTaskStore.position(id, in: database) ?? 1
         try append(
             NewEvent(.taskQueued, cycle: (row[1].integer ?? 0) > 0 ? Int(row[1].integer ?? 0) : nil, payload: .object([("position", .int(Int64(position)))])),
             task: id)

@@ -60,7 +60,7 @@ public struct TaskLineage: Sendable, Equatable {
     public var spawnedAt: String
 }
 
-extension SQLiteTaskStore {
+extension SQLTaskStore {
     static let entryColumns = "project, store, key, value, version, task_id, step, created_at, updated_at"
 
     static func decodeEntry(_ row: [SQLValue]) throws -> WorkflowStoreEntry {
@@ -76,18 +76,18 @@ extension SQLiteTaskStore {
     public func storeEntry(_ key: StoreEntryKey) throws -> WorkflowStoreEntry? {
         try read { database in
             try database.query(
-                "SELECT \(SQLiteTaskStore.entryColumns) FROM workflow_store_entries WHERE project = ? AND store = ? AND key = ?",
+                "SELECT \(SQLTaskStore.entryColumns) FROM workflow_store_entries WHERE project = ? AND store = ? AND key = ?",
                 [.text(key.project), .text(key.store), .text(key.key)]
-            ).first.map(SQLiteTaskStore.decodeEntry)
+            ).first.map(SQLTaskStore.decodeEntry)
         }
     }
 
     public func storeEntries(project: String, store: String) throws -> [WorkflowStoreEntry] {
         try read { database in
             try database.query(
-                "SELECT \(SQLiteTaskStore.entryColumns) FROM workflow_store_entries WHERE project = ? AND store = ? ORDER BY key",
+                "SELECT \(SQLTaskStore.entryColumns) FROM workflow_store_entries WHERE project = ? AND store = ? ORDER BY key",
                 [.text(project), .text(store)]
-            ).map(SQLiteTaskStore.decodeEntry)
+            ).map(SQLTaskStore.decodeEntry)
         }
     }
 
@@ -102,33 +102,33 @@ extension SQLiteTaskStore {
 
     public func lineage(of taskID: String) throws -> TaskLineage? {
         try read { database in
-            try database.query("SELECT \(SQLiteTaskStore.lineageColumns) FROM task_spawns WHERE child_id = ?", [.text(taskID)])
-                .first.flatMap(SQLiteTaskStore.decodeLineage)
+            try database.query("SELECT \(SQLTaskStore.lineageColumns) FROM task_spawns WHERE child_id = ?", [.text(taskID)])
+                .first.flatMap(SQLTaskStore.decodeLineage)
         }
     }
 
     public func spawnedTasks(of parentID: String) throws -> [TaskLineage] {
         try read { database in
             try database.query(
-                "SELECT \(SQLiteTaskStore.lineageColumns) FROM task_spawns WHERE parent_id = ? ORDER BY spawned_at, child_id", [.text(parentID)]
-            ).compactMap(SQLiteTaskStore.decodeLineage)
+                "SELECT \(SQLTaskStore.lineageColumns) FROM task_spawns WHERE parent_id = ? ORDER BY spawned_at, child_id", [.text(parentID)]
+            ).compactMap(SQLTaskStore.decodeLineage)
         }
     }
 
     public func allLineage() throws -> [TaskLineage] {
         try read { database in
-            try database.query("SELECT \(SQLiteTaskStore.lineageColumns) FROM task_spawns ORDER BY spawned_at, child_id")
-                .compactMap(SQLiteTaskStore.decodeLineage)
+            try database.query("SELECT \(SQLTaskStore.lineageColumns) FROM task_spawns ORDER BY spawned_at, child_id")
+                .compactMap(SQLTaskStore.decodeLineage)
         }
     }
 }
 
-extension SQLiteTaskWriter {
+extension SQLTaskWriter {
     public func putStoreEntry(_ key: StoreEntryKey, value: JSONValue, task: String?, step: String?) throws -> Int {
         let now = StoreClock.timestamp()
         try database.run(
             """
-            INSERT INTO workflow_store_entries (\(SQLiteTaskStore.entryColumns)) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)
+            INSERT INTO workflow_store_entries (\(SQLTaskStore.entryColumns)) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)
             ON CONFLICT (project, store, key) DO UPDATE SET value = excluded.value, version = version + 1,
                 task_id = excluded.task_id, step = excluded.step, updated_at = excluded.updated_at
             """,
@@ -175,7 +175,7 @@ extension SQLiteTaskWriter {
 
     public func linkSpawn(child: String, parent: String, depth: Int, key: String) throws {
         try database.run(
-            "INSERT INTO task_spawns (\(SQLiteTaskStore.lineageColumns)) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO task_spawns (\(SQLTaskStore.lineageColumns)) VALUES (?, ?, ?, ?, ?)",
             [.text(child), .text(parent), .integer(Int64(depth)), .text(key), .text(StoreClock.timestamp())])
     }
 

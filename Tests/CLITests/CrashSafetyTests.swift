@@ -45,8 +45,8 @@ private func largeManifest(_ count: Int, variant: String) -> String {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
 
-            let store = try SQLiteResourceStore(dataDirectory: data)
-            #expect(try store.database.integrityCheck() == "ok")
+            let store = try SQLResourceStore(dataDirectory: data)
+            #expect(try (store.database as? Database)?.integrityCheck() == "ok")
             let resources = try store.resources(kind: "StepTemplate")
             #expect(resources.count == count)
             let secondVersion = resources.filter { $0.spec["prompt"]?.stringValue?.contains("of second") == true }.count

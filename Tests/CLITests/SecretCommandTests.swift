@@ -274,7 +274,7 @@ private let manifests = manifestStream(
             let json = try JSONParser.parse(status.stdout)
             #expect(json["values"]?["total"]?.int == 6 && json["values"]?["undecryptable"]?.int == 0, "trial \(trial)")
         }
-        let store = try SQLiteResourceStore(
+        let store = try SQLResourceStore(
             dataDirectory: box.data, keyFile: SecretKeyFile(environment: ["XDG_CONFIG_HOME": box.config]))
         let stored = try #require(try store.resource(ResourceKey(kind: "SecretStore", project: "default", name: "keys")))
         let opened = try store.secrets.openSpec(stored.spec)

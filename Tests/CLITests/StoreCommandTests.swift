@@ -64,7 +64,7 @@ private struct Scratch {
 
     func file(_ name: String, _ text: String) throws -> String { try writeFile(root, name, text) }
 
-    func store() throws -> SQLiteResourceStore { try SQLiteResourceStore(dataDirectory: data) }
+    func store() throws -> SQLResourceStore { try SQLResourceStore(dataDirectory: data) }
 }
 
 @Suite struct ApplyTests {

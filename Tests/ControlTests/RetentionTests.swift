@@ -17,7 +17,7 @@ import Testing
         let old = list.first { $0["name"]?.stringValue == "old" }?["id"]?.stringValue ?? ""
         let fresh = list.first { $0["name"]?.stringValue == "fresh" }?["id"]?.stringValue ?? ""
         // Age the first task by rewriting its times in the database (a test may; Sources never do).
-        let store = try SQLiteResourceStore(dataDirectory: data)
+        let store = try SQLResourceStore(dataDirectory: data)
         try store.database.run("UPDATE events SET timestamp = '2020-01-01T00:00:00.000Z' WHERE task_id = ?", [.text(old)])
         try store.database.run("UPDATE tasks SET finished_at = '2020-01-01T00:00:00.000Z' WHERE id = ?", [.text(old)])
         #expect(FileManager.default.fileExists(atPath: data + "/logs/" + old))

@@ -343,7 +343,7 @@ import Triggers
               action: {workflow: wf, workspace: ws, start: false}
               concurrencyPolicy: Allow
             """)
-        let stores = try (0..<2).map { _ in try SQLiteResourceStore(dataDirectory: data) }
+        let stores = try (0..<2).map { _ in try SQLResourceStore(dataDirectory: data) }
         let triggers = try stores.map { try TriggerCatalog.load($0) }
         let scheduled = Instant(secondsSinceEpoch: 1_790_046_000)
         let results = Locked<[FireResult]>([])

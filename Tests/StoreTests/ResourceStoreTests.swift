@@ -24,7 +24,7 @@ func desired(_ name: String, spec: JSONValue, hash: String, kind: String = "Agen
 
 @Suite struct ResourceStoreTests {
     @Test func createdThenUnchangedThenConfigured() throws {
-        let store = try SQLiteResourceStore(dataDirectory: temporaryDirectory("store") + "/data")
+        let store = try SQLResourceStore(dataDirectory: temporaryDirectory("store") + "/data")
         let first = try store.apply([desired("a", spec: .object([("command", .string("echo"))]), hash: "h1")])
         #expect(first.map(\.change) == [.created])
         let again = try store.apply([desired("a", spec: .object([("command", .string("echo"))]), hash: "h1")])
@@ -39,7 +39,7 @@ func desired(_ name: String, spec: JSONValue, hash: String, kind: String = "Agen
     }
 
     @Test func pruneDeletesWhatTheFilesNoLongerHold() throws {
-        let store = try SQLiteResourceStore(dataDirectory: temporaryDirectory("prune"))
+        let store = try SQLResourceStore(dataDirectory: temporaryDirectory("prune"))
         try store.apply([desired("a", spec: .null, hash: "1"), desired("b", spec: .null, hash: "2")])
         let outcomes = try store.apply(
             [desired("a", spec: .null, hash: "1")], pruneScope: [PruneScope(project: "default", kind: "Agent")])
@@ -48,7 +48,7 @@ func desired(_ name: String, spec: JSONValue, hash: String, kind: String = "Agen
     }
 
     @Test func failedTransactionStoresNothing() throws {
-        let store = try SQLiteResourceStore(dataDirectory: temporaryDirectory("atomic"))
+        let store = try SQLResourceStore(dataDirectory: temporaryDirectory("atomic"))
         struct Boom: Error {}
         #expect(throws: Boom.self) {
             try store.database.transaction {
@@ -60,7 +60,7 @@ func desired(_ name: String, spec: JSONValue, hash: String, kind: String = "Agen
     }
 
     @Test func revisionsAreAppendOnly() throws {
-        let store = try SQLiteResourceStore(dataDirectory: temporaryDirectory("revisions"))
+        let store = try SQLResourceStore(dataDirectory: temporaryDirectory("revisions"))
         try store.apply([desired("a", spec: .null, hash: "1")])
         #expect(throws: StoreError.self) { try store.database.run("DELETE FROM resource_revisions") }
         #expect(throws: StoreError.self) { try store.database.run("UPDATE resource_revisions SET change = 'created'") }
@@ -68,11 +68,11 @@ func desired(_ name: String, spec: JSONValue, hash: String, kind: String = "Agen
 
     @Test func databaseIsOwnerOnlyAndMigrated() throws {
         let directory = temporaryDirectory("mode")
-        let store = try SQLiteResourceStore(dataDirectory: directory)
-        #expect(try store.database.schemaVersion() == Schema.migrations.count)
+        let store = try SQLResourceStore(dataDirectory: directory)
+        #expect(try store.schemaVersion() == Schema.migrations.count)
         var info = stat()
         #expect(stat(directory + "/orchestrator.db", &info) == 0)
         #expect(info.st_mode & 0o777 == 0o600)
-        #expect(try store.database.integrityCheck() == "ok")
+        #expect(try (store.database as? Database)?.integrityCheck() == "ok")
     }
 }

@@ -89,7 +89,7 @@ func fileMode(_ path: String) -> mode_t? {
     @Test("values are encrypted at rest; the key file is 0600 in the configuration directory, not the data directory")
     func valuesAreEncryptedAtRest() throws {
         #expect(!keyFile.exists)
-        let store = try SQLiteResourceStore(dataDirectory: data, keyFile: keyFile)
+        let store = try SQLResourceStore(dataDirectory: data, keyFile: keyFile)
         try store.apply([secretStore()])
         #expect(keyFile.path == root + "/config/orchestrator/secret.key")
         #expect(fileMode(keyFile.path) == 0o600)
@@ -113,18 +113,18 @@ func fileMode(_ path: String) -> mode_t? {
     @Test("a scan finds a value written in plain text (the control for the scans above)")
     func scanFindsPlainText() throws {
         let directory = root + "/plain"
-        let store = try SQLiteResourceStore(dataDirectory: directory, keyFile: keyFile)
+        let store = try SQLResourceStore(dataDirectory: directory, keyFile: keyFile)
         try store.apply([desired("plain", spec: .object([("note", .string(secretValues[0]))]), hash: "x", kind: "EnvStore")])
         #expect(leakedSecrets(secretValues, under: directory).contains { $0.hasPrefix(secretValues[0] + " in ") })
     }
 
     @Test("a copy opened with another key file cannot decrypt: a clear error naming the key file, never garbage")
     func anotherKeyCannotDecrypt() throws {
-        let store = try SQLiteResourceStore(dataDirectory: data, keyFile: keyFile)
+        let store = try SQLResourceStore(dataDirectory: data, keyFile: keyFile)
         try store.apply([secretStore()])
         let other = SecretKeyFile(environment: ["XDG_CONFIG_HOME": root + "/other"])
         _ = try other.loadOrCreate()
-        let copy = try SQLiteResourceStore(dataDirectory: data, keyFile: other)
+        let copy = try SQLResourceStore(dataDirectory: data, keyFile: other)
         let stored = try #require(try copy.resource(ResourceKey(kind: "SecretStore", project: "default", name: "vault")))
         let error = #expect(throws: SecretKeyError.self) { try copy.secrets.openSpec(stored.spec) }
         #expect(error?.message.contains(other.path) == true)
@@ -133,7 +133,7 @@ func fileMode(_ path: String) -> mode_t? {
         #expect(status.undecryptable == 6)
         #expect(status.totalValues == 6)
         // A key file with the right id but another key (or a changed byte) fails the tag check.
-        let damaged = try SQLiteResourceStore(dataDirectory: data, keyFile: keyFile)
+        let damaged = try SQLResourceStore(dataDirectory: data, keyFile: keyFile)
         let sealed = try #require(stored.spec["data"]?["K0"]?.stringValue)
         var bytes = Array(sealed.utf8)
         bytes[bytes.count - 6] = bytes[bytes.count - 6] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
@@ -143,7 +143,7 @@ func fileMode(_ path: String) -> mode_t? {
 
     @Test("a key file readable by others is refused, naming it")
     func looseKeyFileIsRefused() throws {
-        let store = try SQLiteResourceStore(dataDirectory: data, keyFile: keyFile)
+        let store = try SQLResourceStore(dataDirectory: data, keyFile: keyFile)
         try store.apply([secretStore()])
         chmod(keyFile.path, 0o644)
         let error = #expect(throws: SecretKeyError.self) { try keyFile.load() }
@@ -152,7 +152,7 @@ func fileMode(_ path: String) -> mode_t? {
 
     @Test("rotation re-encrypts every value (resources, revisions, task snapshots) and re-keys the hash")
     func rotation() throws {
-        let store = try SQLiteResourceStore(dataDirectory: data, keyFile: keyFile)
+        let store = try SQLResourceStore(dataDirectory: data, keyFile: keyFile)
         try store.apply([secretStore()])
         let key = ResourceKey(kind: "SecretStore", project: "default", name: "vault")
         let hashBefore = try #require(try store.resource(key)?.contentHash)
@@ -174,7 +174,7 @@ func fileMode(_ path: String) -> mode_t? {
 
     @Test("a key added without the re-encryption (a rotation killed before its transaction) loses nothing")
     func interruptedRotationLosesNothing() throws {
-        let store = try SQLiteResourceStore(dataDirectory: data, keyFile: keyFile)
+        let store = try SQLResourceStore(dataDirectory: data, keyFile: keyFile)
         try store.apply([secretStore()])
         _ = try keyFile.addKey()
         let key = ResourceKey(kind: "SecretStore", project: "default", name: "vault")
@@ -191,10 +191,10 @@ func fileMode(_ path: String) -> mode_t? {
 
     @Test("rotation refuses, changing nothing, when a value does not decrypt")
     func rotationRefusesUndecryptableValues() throws {
-        let store = try SQLiteResourceStore(dataDirectory: data, keyFile: keyFile)
+        let store = try SQLResourceStore(dataDirectory: data, keyFile: keyFile)
         try store.apply([secretStore()])
         let other = SecretKeyFile(environment: ["XDG_CONFIG_HOME": root + "/other"])
-        let copy = try SQLiteResourceStore(dataDirectory: data, keyFile: other)
+        let copy = try SQLResourceStore(dataDirectory: data, keyFile: other)
         #expect(throws: SecretKeyError.self) { try SecretSealing.rotate(copy) }
         #expect(!other.exists)
         #expect(try SecretSealing.status(store).valuesByKey.count == 1)
@@ -202,10 +202,10 @@ func fileMode(_ path: String) -> mode_t? {
 
     @Test("a database written before encryption is encrypted when opened, and no plaintext page is left")
     func plaintextDatabaseIsSealedOnOpen() throws {
-        try SQLiteResourceStore.createDirectory(data)
+        try SQLResourceStore.createDirectory(data)
         do {
             // Schema version 2 with plaintext values, as earlier versions wrote them.
-            let database = try Database(path: data + "/" + SQLiteResourceStore.databaseFileName)
+            let database = try Database(path: data + "/" + SQLResourceStore.databaseFileName)
             for migration in Schema.migrations where migration.version <= 2 { try database.execute(migration.sql) }
             try database.execute("PRAGMA user_version = 2")
             let spec = JSONWriter().string(.object([("data", .object([("TOKEN", .string(secretValues[0]))]))]))
@@ -224,19 +224,19 @@ func fileMode(_ path: String) -> mode_t? {
             try database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         }
         #expect(!leakedSecrets([secretValues[0]], under: data).isEmpty, "the control: the old database holds the plaintext")
-        let store = try SQLiteResourceStore(dataDirectory: data, keyFile: keyFile)
+        let store = try SQLResourceStore(dataDirectory: data, keyFile: keyFile)
         #expect(leakedSecrets([secretValues[0]], under: data).isEmpty)
         let status = try SecretSealing.status(store)
         #expect(status.plaintext == 0 && status.inResources == 1 && status.inRevisions == 1 && status.inTaskSnapshots == 1)
         let stored = try #require(try store.resource(ResourceKey(kind: "SecretStore", project: "default", name: "old")))
         #expect(try store.secrets.openSpec(stored.spec)["data"]?["TOKEN"] == .string(secretValues[0]))
         #expect(stored.contentHash != "h")
-        #expect(try store.database.integrityCheck() == "ok")
+        #expect(try (store.database as? Database)?.integrityCheck() == "ok")
     }
 
     @Test("revisions stay append-only except a SecretStore's re-encryption")
     func revisionsAllowOnlyReencryption() throws {
-        let store = try SQLiteResourceStore(dataDirectory: data, keyFile: keyFile)
+        let store = try SQLResourceStore(dataDirectory: data, keyFile: keyFile)
         try store.apply([secretStore(), desired("a", spec: .null, hash: "1")])
         #expect(throws: StoreError.self) { try store.database.run("UPDATE resource_revisions SET spec = 'null' WHERE kind = 'Agent'") }
         #expect(throws: StoreError.self) { try store.database.run("UPDATE resource_revisions SET name = 'x' WHERE kind = 'SecretStore'") }

@@ -17,7 +17,7 @@ import Testing
 
     @Test("EXPLAIN QUERY PLAN: every paged or indexed read searches an index; none scans a whole table or sorts one")
     func queryPlansUseIndexes() throws {
-        let tasks = try SQLiteResourceStore(dataDirectory: temporaryDirectory("plans") + "/data").taskStore()
+        let tasks = try SQLResourceStore(dataDirectory: temporaryDirectory("plans") + "/data").taskStore()
         let plans = try tasks.queryPlans()
         #expect(plans.count == 7)
         for (name, plan) in plans {
@@ -38,7 +38,7 @@ import Testing
 
     @Test("pages of tasks in creation order, by name and by id prefix; events page forward")
     func pages() throws {
-        let tasks = try SQLiteResourceStore(dataDirectory: temporaryDirectory("pages") + "/data").taskStore()
+        let tasks = try SQLResourceStore(dataDirectory: temporaryDirectory("pages") + "/data").taskStore()
         try tasks.write { writer in
             for index in 0..<7 { try writer.insertTask(task(index)) }
             for number in 0..<5 { try writer.append(NewEvent(.stepHeartbeat, payload: .object([("n", .int(Int64(number)))])), task: task(0).id) }
@@ -69,7 +69,7 @@ import Testing
             let threads = (0..<4).map { _ in
                 Thread {
                     do {
-                        let tasks = try SQLiteResourceStore(dataDirectory: data).taskStore()
+                        let tasks = try SQLResourceStore(dataDirectory: data).taskStore()
                         _ = try tasks.counts()
                     } catch {
                         failures.withLock { $0.append("\(error)") }

@@ -13,12 +13,12 @@ import Darwin
 // before the caller moves on. See docs/runner.md.
 
 /// The store of tasks. Thread-safe: every database use holds the lock.
-public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
-    let database: Database
+public final class SQLTaskStore: TaskStore, @unchecked Sendable {
+    let database: any SQLConnection
     private let lock = Locked(())
     public let dataDirectory: String
 
-    public init(_ store: SQLiteResourceStore) {
+    public init(_ store: SQLResourceStore) {
         database = store.database
         dataDirectory = store.dataDirectory
     }
@@ -28,18 +28,18 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
     @discardableResult
     public func write<T>(_ body: (any TaskWriter) throws -> T) throws -> T {
         try lock.withLock { _ in
-            try database.transaction { try body(SQLiteTaskWriter(database: database)) }
+            try database.transaction { try body(SQLTaskWriter(database: database)) }
         }
     }
 
     /// `write` with the concrete writer (for the operations of this engine that need its SQL).
-    private func sqliteWrite<T>(_ body: (SQLiteTaskWriter) throws -> T) throws -> T {
+    private func sqliteWrite<T>(_ body: (SQLTaskWriter) throws -> T) throws -> T {
         try lock.withLock { _ in
-            try database.transaction { try body(SQLiteTaskWriter(database: database)) }
+            try database.transaction { try body(SQLTaskWriter(database: database)) }
         }
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         try lock.withLock { _ in try body(database) }
     }
 
@@ -68,14 +68,14 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
 
     public func task(_ id: String) throws -> TaskRecord? {
         try read { database in
-            try database.query("SELECT \(SQLiteTaskStore.taskColumns) FROM tasks WHERE id = ?", [.text(id)]).first.map(SQLiteTaskStore.decodeTask)
+            try database.query("SELECT \(SQLTaskStore.taskColumns) FROM tasks WHERE id = ?", [.text(id)]).first.map(SQLTaskStore.decodeTask)
         }
     }
 
     /// Every task, oldest first.
     public func tasks() throws -> [TaskRecord] {
         try read { database in
-            try database.query("SELECT \(SQLiteTaskStore.taskColumns) FROM tasks ORDER BY created_at, id").map(SQLiteTaskStore.decodeTask)
+            try database.query("SELECT \(SQLTaskStore.taskColumns) FROM tasks ORDER BY created_at, id").map(SQLTaskStore.decodeTask)
         }
     }
 
@@ -96,7 +96,7 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
 
     public func taskSummaries() throws -> [TaskSummary] {
         try read { database in
-            try database.query("SELECT \(SQLiteTaskStore.summaryColumns) FROM tasks ORDER BY created_at, id").map(SQLiteTaskStore.decodeSummary)
+            try database.query("SELECT \(SQLTaskStore.summaryColumns) FROM tasks ORDER BY created_at, id").map(SQLTaskStore.decodeSummary)
         }
     }
 
@@ -109,32 +109,32 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
     /// Ids are hex: every id beginning with the prefix sorts at or after it and before it + U+FFFF.
     static let prefixSQL = "SELECT \(summaryColumns) FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT ?"
     static let eventsForwardSQL = "SELECT \(eventColumns) FROM events WHERE task_id = ? AND id > ? ORDER BY id LIMIT ?"
-    static let eventsLastSQL = "SELECT * FROM (SELECT \(eventColumns) FROM events WHERE task_id = ? AND id > ? ORDER BY id DESC LIMIT ?) ORDER BY id"
+    static let eventsLastSQL = "SELECT * FROM (SELECT \(eventColumns) FROM events WHERE task_id = ? AND id > ? ORDER BY id DESC LIMIT ?) AS page ORDER BY id"
 
     public func taskSummaries(after: String?, limit: Int) throws -> [TaskSummary]? {
         try read { database in
             guard let after else {
-                return try database.query(SQLiteTaskStore.firstPageSQL, [.integer(Int64(max(0, limit)))]).map(SQLiteTaskStore.decodeSummary)
+                return try database.query(SQLTaskStore.firstPageSQL, [.integer(Int64(max(0, limit)))]).map(SQLTaskStore.decodeSummary)
             }
             guard try !database.query("SELECT 1 FROM tasks WHERE id = ?", [.text(after)]).isEmpty else { return nil }
-            return try database.query(SQLiteTaskStore.nextPageSQL, [.text(after), .integer(Int64(max(0, limit)))]).map(SQLiteTaskStore.decodeSummary)
+            return try database.query(SQLTaskStore.nextPageSQL, [.text(after), .integer(Int64(max(0, limit)))]).map(SQLTaskStore.decodeSummary)
         }
     }
 
     public func tasks(named name: String) throws -> [TaskSummary] {
-        try read { database in try database.query(SQLiteTaskStore.namedSQL, [.text(name)]).map(SQLiteTaskStore.decodeSummary) }
+        try read { database in try database.query(SQLTaskStore.namedSQL, [.text(name)]).map(SQLTaskStore.decodeSummary) }
     }
 
     public func tasks(withIDPrefix prefix: String, limit: Int) throws -> [TaskSummary] {
         try read { database in
-            try database.query(SQLiteTaskStore.prefixSQL, [.text(prefix), .text(prefix + "\u{FFFF}"), .integer(Int64(max(0, limit)))])
-                .map(SQLiteTaskStore.decodeSummary)
+            try database.query(SQLTaskStore.prefixSQL, [.text(prefix), .text(prefix + "\u{FFFF}"), .integer(Int64(max(0, limit)))])
+                .map(SQLTaskStore.decodeSummary)
         }
     }
 
     public func events(_ taskID: String, types: [EventType]?, after: Int64, first count: Int) throws -> [EventRecord] {
         try read { database in
-            var sql = "SELECT \(SQLiteTaskStore.eventColumns) FROM events WHERE task_id = ? AND id > ?"
+            var sql = "SELECT \(SQLTaskStore.eventColumns) FROM events WHERE task_id = ? AND id > ?"
             var parameters: [SQLValue] = [.text(taskID), .integer(after)]
             if let types {
                 sql += " AND type IN (" + types.map { _ in "?" }.joined(separator: ", ") + ")"
@@ -142,24 +142,26 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
             }
             sql += " ORDER BY id LIMIT ?"
             parameters.append(.integer(Int64(max(0, count))))
-            return try database.query(sql, parameters).map(SQLiteTaskStore.decodeEvent)
+            return try database.query(sql, parameters).map(SQLTaskStore.decodeEvent)
         }
     }
 
     public func queryPlans() throws -> [String: String] {
         let queries: [(String, String, [SQLValue])] = [
-            ("task list, first page", SQLiteTaskStore.firstPageSQL, [.integer(50)]),
-            ("task list, next page", SQLiteTaskStore.nextPageSQL, [.text("x"), .integer(50)]),
-            ("task by name", SQLiteTaskStore.namedSQL, [.text("x")]),
-            ("task by id prefix", SQLiteTaskStore.prefixSQL, [.text("ab"), .text("ab\u{FFFF}"), .integer(11)]),
-            ("event list, first page after an id", SQLiteTaskStore.eventsForwardSQL, [.text("x"), .integer(0), .integer(50)]),
-            ("event list, last N", SQLiteTaskStore.eventsLastSQL, [.text("x"), .integer(0), .integer(50)]),
+            ("task list, first page", SQLTaskStore.firstPageSQL, [.integer(50)]),
+            ("task list, next page", SQLTaskStore.nextPageSQL, [.text("x"), .integer(50)]),
+            ("task by name", SQLTaskStore.namedSQL, [.text("x")]),
+            ("task by id prefix", SQLTaskStore.prefixSQL, [.text("ab"), .text("ab\u{FFFF}"), .integer(11)]),
+            ("event list, first page after an id", SQLTaskStore.eventsForwardSQL, [.text("x"), .integer(0), .integer(50)]),
+            ("event list, last N", SQLTaskStore.eventsLastSQL, [.text("x"), .integer(0), .integer(50)]),
             ("queue positions", "SELECT id FROM tasks WHERE queued_at IS NOT NULL AND status IN (\(TaskStatus.claimableSQL)) ORDER BY queued_at, id", []),
         ]
         return try read { database in
             var plans: [String: String] = [:]
             for (name, sql, parameters) in queries {
-                plans[name] = try database.query("EXPLAIN QUERY PLAN " + sql, parameters).compactMap { $0.last?.text }.joined(separator: "; ")
+                // SQLite's plan is one row per step, its text last; PostgreSQL's one row per line.
+                let explain = database.engine == .postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN "
+                plans[name] = try database.query(explain + sql, parameters).compactMap { $0.last?.text }.joined(separator: "; ")
             }
             return plans
         }
@@ -250,12 +252,12 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
                 parameters += types.map { .text($0.rawValue) }
             }
             if let limit {
-                sql = "SELECT * FROM (\(sql) ORDER BY id DESC LIMIT ?) ORDER BY id"
+                sql = "SELECT * FROM (\(sql) ORDER BY id DESC LIMIT ?) AS page ORDER BY id"
                 parameters.append(.integer(Int64(limit)))
             } else {
                 sql += " ORDER BY id"
             }
-            return try database.query(sql, parameters).map(SQLiteTaskStore.decodeEvent)
+            return try database.query(sql, parameters).map(SQLTaskStore.decodeEvent)
         }
     }
 
@@ -285,14 +287,14 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
         return try read { database in
             try database.query(
                 """
-                SELECT \(SQLiteTaskStore.taskColumns) FROM tasks
+                SELECT \(SQLTaskStore.taskColumns) FROM tasks
                 WHERE queued_at IS NOT NULL AND status IN (\(TaskStatus.claimableSQL))\(placeholders) ORDER BY queued_at, id LIMIT 1
                 """, left.map { .text($0) }
-            ).first.map(SQLiteTaskStore.decodeTask)
+            ).first.map(SQLTaskStore.decodeTask)
         }
     }
 
-    static func position(_ id: String, in database: Database) throws -> Int? {
+    static func position(_ id: String, in database: any SQLConnection) throws -> Int? {
         guard let row = try database.query("SELECT queued_at FROM tasks WHERE id = ? AND queued_at IS NOT NULL", [.text(id)]).first,
             let queued = row[0].text
         else { return nil }
@@ -309,8 +311,8 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
     public func eventsRecorded(before cutoff: String, limit: Int) throws -> [EventRecord] {
         try read { database in
             try database.query(
-                "SELECT \(SQLiteTaskStore.eventColumns) FROM events WHERE timestamp < ? ORDER BY id LIMIT ?", [.text(cutoff), .integer(Int64(limit))]
-            ).map(SQLiteTaskStore.decodeEvent)
+                "SELECT \(SQLTaskStore.eventColumns) FROM events WHERE timestamp < ? ORDER BY id LIMIT ?", [.text(cutoff), .integer(Int64(limit))]
+            ).map(SQLTaskStore.decodeEvent)
         }
     }
 
@@ -383,9 +385,9 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
         then: (any TaskWriter, TaskRecord) throws -> Void
     ) throws -> TaskClaimOutcome {
         try sqliteWrite { writer in
-            guard let row = try writer.database.query("SELECT \(SQLiteTaskStore.taskColumns) FROM tasks WHERE id = ?", [.text(id)]).first
+            guard let row = try writer.database.query("SELECT \(SQLTaskStore.taskColumns) FROM tasks WHERE id = ?", [.text(id)]).first
             else { throw StoreError("no task \(id)") }
-            let task = try SQLiteTaskStore.decodeTask(row)
+            let task = try SQLTaskStore.decodeTask(row)
             if task.status == .running, let pid = task.runnerPID, pid != runner.pid,
                 RunnerIdentity.isAlive(pid: pid, start: task.runnerStart)
             {
@@ -448,11 +450,11 @@ public final class SQLiteTaskStore: TaskStore, @unchecked Sendable {
     }
 }
 
-/// Writes inside one transaction (see `SQLiteTaskStore.write`).
-struct SQLiteTaskWriter: TaskWriter {
-    let database: Database
+/// Writes inside one transaction (see `SQLTaskStore.write`).
+struct SQLTaskWriter: TaskWriter {
+    let database: any SQLConnection
 
-    init(database: Database) {
+    init(database: any SQLConnection) {
         self.database = database
     }
 
