@@ -1,3 +1,4 @@
+import Store
 import Runner
 import Diagnostics
 
@@ -111,6 +112,9 @@ public struct CommandContext: Sendable {
     public var executable: String?
     /// Set when the command runs inside the daemon (forwarded by a client over the socket).
     public var daemonHost: DaemonHost?
+    /// The shared store: `--store URL`, else `$ORCHESTRATOR_STORE`; in the daemon, the daemon's.
+    /// Nil: the SQLite database of the data directory.
+    public var storeLocation: StoreLocation?
 
     public init(
         stdout: OutputStream, stderr: OutputStream, readStandardInput: @escaping @Sendable () -> [UInt8],

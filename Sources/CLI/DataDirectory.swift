@@ -57,7 +57,8 @@ public enum DataDirectory {
     /// first use. What opening changed (permissions made private) is said on stderr.
     public static func open(_ given: String?, context: CommandContext) throws -> any ResourceStore {
         let location = locate(given, context: context)
-        let store = try SQLResourceStore(dataDirectory: location.path, keyFile: SecretKeyFile(environment: context.environment))
+        let store = try SQLResourceStore.connect(
+            store: context.storeLocation, dataDirectory: location.path, keyFile: SecretKeyFile(environment: context.environment))
         for notice in store.notices { context.stderr.write("orchestrator: warning: \(notice)\n") }
         if context.verbose { context.stderr.write(modeLine(location, context: context)) }
         return store
@@ -66,7 +67,9 @@ public enum DataDirectory {
     /// `--verbose`: the data directory in use, where it came from, and the mode.
     static func modeLine(_ location: Location, context: CommandContext) -> String {
         let mode: String
-        if let host = context.daemonHost {
+        if let store = context.storeLocation {
+            mode = "shared store \(store.display): the daemons on it run queued tasks"
+        } else if let host = context.daemonHost {
             mode = "daemon mode: the command runs in orchestratord (pid \(host.pid), \(host.workers) worker\(host.workers == 1 ? "" : "s"))"
         } else if case .success(let status) = DaemonControl.status(dataDirectory: location.path, timeoutSeconds: 2) {
             mode = "daemon mode: orchestratord (pid \(status.pid), \(status.workers) worker\(status.workers == 1 ? "" : "s")) serves it"
@@ -83,7 +86,8 @@ public enum DataDirectory {
         // command arrives before the daemon's own first use of the database created it.
         if context.daemonHost != nil { return try open(given, context: context) }
         let location = locate(given, context: context)
-        guard SQLResourceStore.exists(in: location.path) else { throw missing(location) }
+        // A shared store exists on its server; the data directory only keeps this machine's logs.
+        guard context.storeLocation != nil || SQLResourceStore.exists(in: location.path) else { throw missing(location) }
         return try open(given, context: context)
     }
 
@@ -91,7 +95,7 @@ public enum DataDirectory {
     /// (`apply --dry-run`): an existing database, else an empty one in memory.
     public static func openForReading(_ given: String?, context: CommandContext) throws -> any ResourceStore {
         let directory = path(given, context: context)
-        if SQLResourceStore.exists(in: directory) { return try open(given, context: context) }
+        if context.storeLocation != nil || SQLResourceStore.exists(in: directory) { return try open(given, context: context) }
         return try SQLResourceStore(inMemoryFor: directory, keyFile: SecretKeyFile(environment: context.environment))
     }
 

@@ -44,6 +44,15 @@ public enum Orchestrator {
         } else if arguments[..<(arguments.firstIndex(of: "--") ?? arguments.count)].contains("--verbose") {
             context.verbose = true
         }
+        // `--store URL` (anywhere before `--`) is global too, as is `$ORCHESTRATOR_STORE`.
+        if context.daemonHost == nil {
+            switch StoreOption.take(&arguments, environment: context.environment) {
+            case .success(let location): context.storeLocation = location
+            case .failure(let error):
+                reportUsage(error, context: context)
+                return .usage
+            }
+        }
         guard let first = arguments.first else {
             context.stderr.write(overview)
             return .usage

@@ -50,6 +50,19 @@ enum TaskCommand: CommandGroup {
     /// command returns at once (true); without one, it says that the task runs in the foreground
     /// here (false). control-plane.md "Processes and modes".
     static func queueIfDaemon(_ id: String, tasks: any TaskStore, dataDirectory: String?, context: CommandContext) throws -> Bool {
+        if let shared = context.storeLocation, context.daemonHost == nil {
+            // A shared store's queue is served by every daemon on it that holds a live lease.
+            let daemons = try tasks.runners().filter { $0.kind == .daemon && $0.leaseAlive }
+            guard !daemons.isEmpty else {
+                context.stderr.write("note: no daemon serves the store \(shared.display): task \(id) runs in the foreground\n")
+                return false
+            }
+            let position = try tasks.enqueue(id)
+            let hosts = Set(daemons.map(\.host)).sorted().joined(separator: ", ")
+            context.stdout.write(
+                "task \(id) queued (position \(position)) on \(shared.display): \(daemons.count) daemon\(daemons.count == 1 ? "" : "s") (\(hosts)) take tasks from it; `orchestrator task watch \(id)` follows it\n")
+            return true
+        }
         let daemon: DaemonHost
         if let host = context.daemonHost {
             // Forwarded: this process is the daemon.

@@ -72,8 +72,9 @@ public enum DaemonMain {
     /// serves, and drains when it stops.
     static func serve(_ runtime: DaemonRuntime, reporter: ReadinessReporter?) -> Int32 {
         let pool = WorkerPool(
-            dataDirectory: runtime.options.dataDirectory, workers: runtime.options.workers, environment: processEnvironment(),
-            say: { [runtime] in runtime.say($0) })
+            dataDirectory: runtime.options.dataDirectory, store: runtime.options.store, lease: runtime.options.leaseRequest,
+            workers: runtime.options.workers, environment: processEnvironment(), say: { [runtime] in runtime.say($0) })
+        pool.onLeaseLost = { [runtime] in runtime.requestStop("the lease was lost") }
         let sweeper = RetentionSweeper(options: runtime.options, say: { [runtime] in runtime.say($0) })
         let triggers = Locked<TriggerEngine?>(nil)
         let dashboard = Locked<DashboardService?>(nil)
@@ -106,7 +107,7 @@ public enum DaemonMain {
             }
         }
         // Commands forwarded by clients run here, in-process (docs/protocol.md, verb `command`).
-        let host = DaemonHost(pid: getpid(), workers: runtime.options.workers)
+        let host = DaemonHost(pid: getpid(), workers: runtime.options.workers, store: runtime.options.store)
         runtime.server.handleStream(DaemonVerb.command.rawValue) { request, _, stream throws(ControlError) in
             let command = try ForwardedCommand(json: request.args)
             let status = CommandForwarder.serve(command, host: host) { stream.send($0.json) }
@@ -155,7 +156,7 @@ public enum DaemonMain {
         let options = runtime.options
         let store: SQLResourceStore
         do {
-            store = try SQLResourceStore(dataDirectory: options.dataDirectory)
+            store = try SQLResourceStore.connect(store: options.store, dataDirectory: options.dataDirectory)
         } catch {
             runtime.say("error: the trigger engine cannot open the store: \(error); no trigger will fire")
             return nil
@@ -180,7 +181,7 @@ public enum DaemonMain {
         guard let address = options.httpAddress, let port = options.httpPort else { return nil }
         let service: DashboardService
         do throws(DashboardStartError) {
-            service = try DashboardService(dataDirectory: options.dataDirectory, address: address, port: port)
+            service = try DashboardService(dataDirectory: options.dataDirectory, store: options.store, address: address, port: port)
         } catch {
             runtime.say("error: \(error); the daemon serves on without a dashboard")
             return nil
@@ -203,7 +204,19 @@ public enum DaemonMain {
             printError("orchestratord: start check failed: \(options.dataDirectory) is not a directory")
             return 3
         }
-        if access(path, F_OK) == 0 {
+        if let location = options.store {
+            do {
+                let version = try PostgresSchema.version(try PostgresConnection(location.connectionString))
+                let newest = Schema.migrations.last?.version ?? 0
+                guard version <= newest else {
+                    printError("orchestratord: start check failed: the database at \(location.display) has schema \(version), this build knows up to \(newest)")
+                    return 3
+                }
+            } catch {
+                printError("orchestratord: start check failed: \(error)")
+                return 3
+            }
+        } else if access(path, F_OK) == 0 {
             do {
                 let version = try Database(path: path).schemaVersion()
                 let newest = Schema.migrations.last?.version ?? 0

@@ -1,6 +1,7 @@
 import CLI
 import Dashboard
 import Diagnostics
+import Store
 
 /// A bad command line: exit 2 with the message and a hint.
 public struct DaemonUsageError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -50,6 +51,30 @@ public struct DaemonOptions: Sendable, Equatable {
     /// `--trigger-clock FILE`: the triggers' clock read from a file (seconds since the epoch), for
     /// tests and dry runs of schedules; nil: the system clock.
     public var triggerClockFile: String?
+    /// `--store URL` (or `$ORCHESTRATOR_STORE`): a shared PostgreSQL store (docs/scale-out.md);
+    /// nil: the SQLite database in the data directory.
+    public var store: StoreLocation?
+    /// `--lease-timeout S`: how long this daemon's claims last without a heartbeat.
+    public var leaseSeconds: Double = LeaseRequest.defaultLeaseSeconds
+    /// `--serve-workspace NAME` (repeatable): the workspaces whose tasks this daemon takes; empty: all.
+    public var servedWorkspaces: [String] = []
+    /// `--label k=v` (repeatable): what this daemon offers to tasks created with `--runs-on k=v`.
+    public var labels: [(name: String, value: String)] = []
+
+    public static func == (lhs: DaemonOptions, rhs: DaemonOptions) -> Bool {
+        lhs.mode == rhs.mode && lhs.foreground == rhs.foreground && lhs.workers == rhs.workers && lhs.dataDirectory == rhs.dataDirectory
+            && lhs.drainTimeoutSeconds == rhs.drainTimeoutSeconds && lhs.eventRetentionDays == rhs.eventRetentionDays
+            && lhs.logRetentionDays == rhs.logRetentionDays && lhs.taskRetentionDays == rhs.taskRetentionDays
+            && lhs.webhookAddress == rhs.webhookAddress && lhs.webhookPort == rhs.webhookPort && lhs.webhookDisabled == rhs.webhookDisabled
+            && lhs.httpAddress == rhs.httpAddress && lhs.httpPort == rhs.httpPort && lhs.triggerClockFile == rhs.triggerClockFile
+            && lhs.store == rhs.store && lhs.leaseSeconds == rhs.leaseSeconds && lhs.servedWorkspaces == rhs.servedWorkspaces
+            && lhs.labels.map { $0.name + "=" + $0.value } == rhs.labels.map { $0.name + "=" + $0.value }
+    }
+
+    /// What this daemon registers its lease with.
+    public var leaseRequest: LeaseRequest {
+        LeaseRequest(kind: .daemon, dataDirectory: dataDirectory, workspaces: servedWorkspaces, labels: labels, leaseSeconds: leaseSeconds)
+    }
 
     public static let defaultDataDirectory = ".orchestrator"
     public static let maxWorkers = 256
@@ -73,6 +98,10 @@ public struct DaemonOptions: Sendable, Equatable {
         }
         if let triggerClockFile { words += ["--trigger-clock", triggerClockFile] }
         if let httpAddress, let httpPort { words += ["--http", "\(httpAddress):\(httpPort)"] }
+        // (`--store` is left out: a URI may hold a password, never put on a command line here.)
+        if leaseSeconds != LeaseRequest.defaultLeaseSeconds { words += ["--lease-timeout", DaemonOptions.format(leaseSeconds)] }
+        for workspace in servedWorkspaces { words += ["--serve-workspace", workspace] }
+        for label in labels { words += ["--label", label.name + "=" + label.value] }
         return words
     }
 
@@ -80,6 +109,8 @@ public struct DaemonOptions: Sendable, Equatable {
         usage: orchestratord [--foreground] [--workers N] [--data-dir DIR] [--drain-timeout S]
                              [--event-retention-days D] [--log-retention-days D] [--task-retention-days D]
                              [--webhook-bind ADDR:PORT|off] [--trigger-clock FILE] [--http ADDR:PORT]
+                             [--store postgres://USER@HOST:PORT/DB] [--lease-timeout S]
+                             [--serve-workspace NAME]... [--label K=V]...
                orchestratord --request VERB [--args JSON] [--data-dir DIR]
 
         Serves one data directory on DATA/orchestrator.sock (docs/daemon.md, docs/protocol.md).
@@ -100,6 +131,13 @@ public struct DaemonOptions: Sendable, Equatable {
                               (docs/dashboard.md); off by default, other addresses are refused
           --trigger-clock FILE       read the triggers' clock from FILE (seconds since the epoch) instead
                               of the system clock: for tests and dry runs of schedules
+          --store URL         share a PostgreSQL database with other daemons (default $ORCHESTRATOR_STORE,
+                              else the SQLite database in DIR); docs/scale-out.md
+          --lease-timeout S   how long this daemon's claims on tasks last without a heartbeat (default 30s);
+                              another daemon takes the tasks of one silent for longer
+          --serve-workspace NAME     take only tasks of this workspace (repeatable; default: every workspace)
+          --label K=V         a label this daemon offers (repeatable): a task created with --runs-on K=V
+                              is taken only by a daemon with every such label
           --check-start       check that this binary can start on DIR (options, data directory, database
                               schema) and exit: what a restart in place tries before it executes it
           --request VERB      send one request to the running daemon and print the answer lines
@@ -123,6 +161,7 @@ public struct DaemonOptions: Sendable, Equatable {
         let known = [
             "--foreground", "--workers", "--data-dir", "--drain-timeout", "--event-retention-days", "--log-retention-days",
             "--task-retention-days", "--webhook-bind", "--trigger-clock", "--http", "--request", "--args", "--check-start", "--help", "--version",
+            "--store", "--lease-timeout", "--serve-workspace", "--label",
         ]
 
         func value(_ flag: String, inline: String?) throws(DaemonUsageError) -> String {
@@ -201,6 +240,30 @@ public struct DaemonOptions: Sendable, Equatable {
                 let text = try value(flag, inline: inline)
                 guard !text.isEmpty else { throw DaemonUsageError("`--trigger-clock` needs a file") }
                 options.triggerClockFile = text.hasPrefix("/") ? text : currentDirectory + "/" + text
+            case "--store":
+                let text = try value(flag, inline: inline)
+                guard let location = StoreLocation(text) else {
+                    throw DaemonUsageError(
+                        "`--store` takes a PostgreSQL URI such as postgres://orchestrator@db.example:5432/orchestrator, not `\(PostgresConnection.redacted(text))`",
+                        help: "without --store the SQLite database in the data directory is used")
+                }
+                options.store = location
+            case "--lease-timeout":
+                let text = try value(flag, inline: inline)
+                guard let seconds = duration(text), seconds >= 0.3 else {
+                    throw DaemonUsageError("`--lease-timeout` takes a duration of at least 300ms such as 30s, not `\(text)`")
+                }
+                options.leaseSeconds = seconds
+            case "--serve-workspace":
+                let text = try value(flag, inline: inline)
+                guard !text.isEmpty else { throw DaemonUsageError("`--serve-workspace` needs a workspace name") }
+                options.servedWorkspaces.append(text)
+            case "--label":
+                let text = try value(flag, inline: inline)
+                guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+                    throw DaemonUsageError("`--label` takes KEY=VALUE, not `\(text)`", help: "e.g. --label gpu=true")
+                }
+                options.labels.append((String(text[..<equals]), String(text[text.index(after: equals)...])))
             case "--request": requestVerb = try value(flag, inline: inline)
             case "--args": requestArgs = try value(flag, inline: inline)
             default:
@@ -217,6 +280,13 @@ public struct DaemonOptions: Sendable, Equatable {
             if options.mode == .serve { options.mode = .request(verb: requestVerb, args: requestArgs) }
         } else if requestArgs != nil {
             throw DaemonUsageError("`--args` goes with `--request VERB`", help: "e.g. orchestratord --request status --args '{}'")
+        }
+        if options.store == nil, let chosen = environment[StoreLocation.environmentVariable], !chosen.isEmpty {
+            guard let location = StoreLocation(chosen) else {
+                throw DaemonUsageError(
+                    "$\(StoreLocation.environmentVariable) must be a PostgreSQL URI such as postgres://orchestrator@db.example:5432/orchestrator, not `\(PostgresConnection.redacted(chosen))`")
+            }
+            options.store = location
         }
         let chosen = dataDirectory ?? environment["ORCHESTRATOR_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultDataDirectory
         options.dataDirectory = normalize(chosen.hasPrefix("/") ? chosen : currentDirectory + "/" + chosen)

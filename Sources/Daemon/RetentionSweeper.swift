@@ -45,7 +45,7 @@ final class RetentionSweeper: @unchecked Sendable {
     /// One sweep; what it removed goes to the daemon's log.
     func sweep() {
         do {
-            let store = try SQLResourceStore(dataDirectory: options.dataDirectory)
+            let store = try SQLResourceStore.connect(store: options.store, dataDirectory: options.dataDirectory)
             let tasks = store.taskStore()
             let now = realtimeMilliseconds()
             func cutoff(_ days: Int) -> String { StoreClock.timestamp(epochMilliseconds: now - Int64(days) * 86_400_000) }

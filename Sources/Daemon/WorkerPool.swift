@@ -20,6 +20,8 @@ import Darwin
 // daemon resumes them.
 final class WorkerPool: @unchecked Sendable {
     let dataDirectory: String
+    let storeLocation: StoreLocation?
+    let lease: LeaseRequest
     let workers: Int
     let environment: [String: String]
     let say: @Sendable (String) -> Void
@@ -35,8 +37,17 @@ final class WorkerPool: @unchecked Sendable {
     /// Called when a task's `self_restart` left a new daemon binary (the daemon drains and re-executes).
     var onRestart: @Sendable (RestartRequest, String) -> Void = { _, _ in }
 
-    init(dataDirectory: String, workers: Int, environment: [String: String], say: @escaping @Sendable (String) -> Void) {
+    /// Called when this daemon's lease was lost (it was silent longer than the lease: other
+    /// daemons may be running its tasks): the daemon stops.
+    var onLeaseLost: @Sendable () -> Void = {}
+
+    init(
+        dataDirectory: String, store: StoreLocation?, lease: LeaseRequest, workers: Int, environment: [String: String],
+        say: @escaping @Sendable (String) -> Void
+    ) {
         self.dataDirectory = dataDirectory
+        self.storeLocation = store
+        self.lease = lease
         self.workers = workers
         self.environment = environment
         self.say = say
@@ -49,9 +60,16 @@ final class WorkerPool: @unchecked Sendable {
         let buildID = BuildIdentity.current
         let incarnation: Int64
         do {
-            let resources = try SQLResourceStore(dataDirectory: dataDirectory)
+            let resources = try SQLResourceStore.connect(store: storeLocation, dataDirectory: dataDirectory)
             let tasks = resources.taskStore()
             store.withLock { $0 = (resources, tasks) }
+            // The claim on every task this daemon takes: renewed by a heartbeat; when it is lost
+            // (this process was stopped or cut off longer than the lease), its tasks stop here.
+            let runnerID = try tasks.holdLease(lease) { [self] in leaseLost() }
+            say("runner \(runnerID) on \(RunnerHost.current): lease \(DaemonOptions.format(lease.leaseSeconds))"
+                + (lease.workspaces.isEmpty ? "" : ", workspaces " + lease.workspaces.joined(separator: ", "))
+                + (lease.labels.isEmpty ? "" : ", labels " + lease.labels.map { $0.name + "=" + $0.value }.joined(separator: ", "))
+                + (storeLocation.map { "; store \($0.display)" } ?? ""))
             incarnation = try tasks.beginIncarnation(pid: getpid(), buildID: buildID, previousBuildID: handover?.previousBuildID)
             identity.withLock { $0 = (incarnation, buildID) }
             var started: [(key: String, value: JSONValue)] = [
@@ -65,18 +83,7 @@ final class WorkerPool: @unchecked Sendable {
             record(.daemonStarted, .object(started))
             // After a restart in place this process has the PID that owned the previous
             // incarnation's tasks: none of them runs any more.
-            for id in try tasks.recoverOrphanedTasks(deadRunner: handover == nil ? nil : getpid()) {
-                // A project whose RuntimePolicy says `resume: {auto: false}` resumes by hand.
-                if let task = try tasks.task(id),
-                    let policy = try? RuntimePolicy.of(PinnedWorkflow.resources(from: task.snapshot, project: task.project), project: task.project),
-                    !policy.resumeAutomatically
-                {
-                    say("task \(id): its runner had died; left interrupted (RuntimePolicy \(policy.name ?? "") has resume.auto false: `orchestrator task resume \(id)`)")
-                    continue
-                }
-                _ = try? tasks.enqueue(id)
-                say("task \(id): its runner had died; recovered and queued again")
-            }
+            try recover(tasks, deadRunner: handover == nil ? nil : getpid())
             for task in try tasks.tasksAwaitingRestart() {
                 let payload = restartPayload(handover: handover, incarnation: incarnation, buildID: buildID)
                 try tasks.write { writer in
@@ -112,9 +119,48 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
+    /// Takes back the tasks of runners that are gone (on this host: their process; elsewhere:
+    /// their lease expired) and queues them again, unless their RuntimePolicy resumes by hand.
+    /// At start with `deadRunner` (a restart in place), then every third of the lease.
+    private func recover(_ tasks: any TaskStore, deadRunner: Int32?) throws {
+        for id in try tasks.recoverOrphanedTasks(deadRunner: deadRunner) {
+            // A project whose RuntimePolicy says `resume: {auto: false}` resumes by hand.
+            if let task = try tasks.task(id),
+                let policy = try? RuntimePolicy.of(PinnedWorkflow.resources(from: task.snapshot, project: task.project), project: task.project),
+                !policy.resumeAutomatically
+            {
+                say("task \(id): its runner had died; left interrupted (RuntimePolicy \(policy.name ?? "") has resume.auto false: `orchestrator task resume \(id)`)")
+                continue
+            }
+            try tasks.write { writer in
+                try writer.append(NewEvent(.taskRequeued, payload: .object([("reason", .string("its runner was gone"))])), task: id)
+            }
+            _ = try? tasks.enqueue(id)
+            say("task \(id): its runner had died; recovered and queued again")
+        }
+    }
+
+    /// The lease was lost: nothing this daemon runs may go on (another daemon may have taken it).
+    private func leaseLost() {
+        say("error: this daemon's lease expired before its heartbeat renewed it (stopped or cut off from the store); its tasks stop here and the daemon stops")
+        stopping.withLock { $0 = true }
+        for runner in running.withLock({ $0 }).values { runner.interrupt() }
+        onLeaseLost()
+    }
+
     private func dispatch() {
         guard let (resources, tasks) = store.withLock({ $0 }) else { return }
+        let recoveryInterval = Int64(lease.leaseSeconds * 1000 / 3)
+        var nextRecovery = monotonicMilliseconds() + recoveryInterval
         while !stopping.withLock({ $0 }) {
+            if monotonicMilliseconds() >= nextRecovery {
+                nextRecovery = monotonicMilliseconds() + recoveryInterval
+                do {
+                    try recover(tasks, deadRunner: nil)
+                } catch {
+                    say("cannot take back the tasks of gone runners: \(error)")
+                }
+            }
             let active = running.withLock { Set($0.keys) }
             // Every worker busy: look again soon (a finishing task frees one).
             if active.count >= workers {
@@ -123,7 +169,7 @@ final class WorkerPool: @unchecked Sendable {
             }
             // The oldest queued task that no worker has taken up yet (its claim, in the
             // worker's thread, takes it off the queue a moment later) and that was not refused.
-            guard let next = try? tasks.nextQueued(excluding: active.union(skipped())) else {
+            guard let next = try? tasks.reserveNextQueued(excluding: active.union(skipped())) else {
                 usleep(50_000)
                 continue
             }
@@ -161,6 +207,7 @@ final class WorkerPool: @unchecked Sendable {
             slots.withLock { $0[id] = nil }
             say("task \(id) cannot run: \(error)")
             refused.withLock { $0[id] = monotonicMilliseconds() + 5_000 }
+            try? tasks.releaseReservation(id)
             return
         }
         running.withLock { $0[id] = runner }
@@ -179,6 +226,7 @@ final class WorkerPool: @unchecked Sendable {
             } catch let refusal as TaskClaimRefused {
                 say("task \(id) not run: \(refusal.message)")
                 refused.withLock { $0[id] = monotonicMilliseconds() + 5_000 }
+                try? tasks.releaseReservation(id)
             } catch {
                 say("task \(id) stopped with an error: \(error)")
             }
@@ -187,6 +235,7 @@ final class WorkerPool: @unchecked Sendable {
             running.withLock { $0[id] = nil }
             slots.withLock { $0[id] = nil }
             say("no thread for task \(id); it stays queued")
+            try? tasks.releaseReservation(id)
             refused.withLock { $0[id] = monotonicMilliseconds() + 1_000 }
         }
     }
@@ -196,6 +245,9 @@ final class WorkerPool: @unchecked Sendable {
     func drain(timeoutSeconds: Double) {
         stopping.withLock { $0 = true }
         dispatcher.withLock { $0 }?.join()
+        // At the end nothing runs here any more: reservations go back to the queue, the
+        // runner's row goes.
+        defer { store.withLock { $0 }?.1.releaseLease() }
         let active = running.withLock { $0 }
         guard !active.isEmpty else { return }
         say("draining \(active.count) running task\(active.count == 1 ? "" : "s"): they pause at their next step boundary")

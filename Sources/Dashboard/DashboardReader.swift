@@ -30,8 +30,8 @@ struct DashboardReader {
     /// The most of a log a page shows (its end).
     static let logLimit = 64 << 10
 
-    init(dataDirectory: String) throws {
-        let opened = try SQLResourceStore(dataDirectory: dataDirectory)
+    init(dataDirectory: String, store location: StoreLocation?) throws {
+        let opened = try SQLResourceStore.connect(store: location, dataDirectory: dataDirectory)
         store = opened
         tasks = opened.taskStore()
     }

@@ -9,14 +9,17 @@ public final class DashboardHandler: HTTPHandler, Sendable {
     public static let cookieName = "orchestrator_dashboard"
 
     let dataDirectory: String
+    /// The shared store the daemon serves (nil: the data directory's SQLite database).
+    let store: StoreLocation?
     let token: [UInt8]
     /// Set when the daemon stops: open event streams end.
     let stopping = Locked(false)
     /// How often an event stream looks for new events.
     let pollMilliseconds: Int
 
-    public init(dataDirectory: String, token: String, pollMilliseconds: Int = 200) {
+    public init(dataDirectory: String, store: StoreLocation? = nil, token: String, pollMilliseconds: Int = 200) {
         self.dataDirectory = dataDirectory
+        self.store = store
         self.token = Array(token.utf8)
         self.pollMilliseconds = pollMilliseconds
     }
@@ -107,7 +110,7 @@ public final class DashboardHandler: HTTPHandler, Sendable {
         let parts = segments.compactMap { $0 }
         let reader: DashboardReader
         do {
-            reader = try DashboardReader(dataDirectory: dataDirectory)
+            reader = try DashboardReader(dataDirectory: dataDirectory, store: store)
         } catch {
             return page(.internalServerError, Pages.problem("the store cannot be opened: \(error)"))
         }

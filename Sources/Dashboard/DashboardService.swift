@@ -1,3 +1,4 @@
+import Store
 import Triggers
 
 /// The dashboard served: the HTTP listener on a loopback address with its handler; the daemon
@@ -8,14 +9,14 @@ public final class DashboardService: Sendable {
     let handler: DashboardHandler
 
     /// Listens on `address:port` (a loopback address; port 0 picks a free one) with a new token.
-    public init(dataDirectory: String, address: String, port: UInt16) throws(DashboardStartError) {
+    public init(dataDirectory: String, store: StoreLocation? = nil, address: String, port: UInt16) throws(DashboardStartError) {
         let token: String
         do {
             token = try DashboardAccess.newToken()
         } catch {
             throw DashboardStartError(message: "no token for the dashboard: \(error)")
         }
-        handler = DashboardHandler(dataDirectory: dataDirectory, token: token)
+        handler = DashboardHandler(dataDirectory: dataDirectory, store: store, token: token)
         // Event streams stay open: more connections than a webhook listener needs, each its own thread.
         let limits = HTTPLimits(maxBodyBytes: 0, maxConnections: 32)
         do {

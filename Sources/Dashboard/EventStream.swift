@@ -32,7 +32,7 @@ struct EventStream {
     }
 
     static func run(handler: DashboardHandler, taskID: String, after: Int64, writer: any HTTPStreamWriter) {
-        guard let reader = try? DashboardReader(dataDirectory: handler.dataDirectory), let task = reader.task(taskID) else { return }
+        guard let reader = try? DashboardReader(dataDirectory: handler.dataDirectory, store: handler.store), let task = reader.task(taskID) else { return }
         let masker = (try? reader.pinnedWorkflow(task))?.masker(environment: processEnvironment()) ?? .none
         var cursor = after
         var lastWrite = monotonicMilliseconds()

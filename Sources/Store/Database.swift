@@ -309,6 +309,15 @@ public enum StoreEngine: String, Sendable {
 extension SQLConnection {
     public func run(_ sql: String) throws(StoreError) { try run(sql, []) }
 
+    /// Readers follow the event log by id (`events after N`, the trigger cursors): an id must
+    /// never become visible after a higher one. SQLite's single writer guarantees it; on
+    /// PostgreSQL, where sequence values are taken before commit, appends take one
+    /// transaction-scoped lock, so they commit in id order.
+    func serialiseAppends() throws(StoreError) {
+        guard engine == .postgres else { return }
+        try run("SELECT pg_advisory_xact_lock(?)", [.integer(0x6f72_6365_7674)])  // "orcevt"
+    }
+
     @discardableResult
     public func query(_ sql: String) throws(StoreError) -> [[SQLValue]] { try query(sql, []) }
 

@@ -239,6 +239,27 @@ public enum PostgresSchema {
             CREATE INDEX task_spawns_by_parent ON task_spawns (parent_id);
             """
         ),
+        (
+            9,
+            """
+            CREATE TABLE runners (
+                id                TEXT PRIMARY KEY,
+                host              TEXT NOT NULL,
+                pid               BIGINT NOT NULL,
+                pid_start         TEXT,
+                data_directory    TEXT NOT NULL,
+                kind              TEXT NOT NULL,
+                workspaces        TEXT NOT NULL,
+                labels            TEXT NOT NULL,
+                started_at        TEXT NOT NULL,
+                heartbeat_at      BIGINT NOT NULL,
+                lease_expires_at  BIGINT NOT NULL
+            );
+            ALTER TABLE tasks ADD COLUMN runner_id TEXT;
+            ALTER TABLE tasks ADD COLUMN runner_host TEXT;
+            CREATE INDEX tasks_by_runner ON tasks (runner_id) WHERE runner_id IS NOT NULL;
+            """
+        ),
     ]
 
     /// The advisory lock key the migrations run under (any constant; "orch" in ASCII).

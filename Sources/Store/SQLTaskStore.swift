@@ -17,10 +17,19 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
     let database: any SQLConnection
     private let lock = Locked(())
     public let dataDirectory: String
+    /// The lease this process holds as a runner (Leases.swift), once it claimed or asked for one.
+    let heldLease = Locked<HeldLease?>(nil)
 
     public init(_ store: SQLResourceStore) {
         database = store.database
         dataDirectory = store.dataDirectory
+    }
+
+    deinit { releaseLease() }
+
+    /// A transaction on the connection, for this engine's own statements.
+    func lockedWrite<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try lock.withLock { _ in try database.transaction { try body(database) } }
     }
 
 
@@ -47,23 +56,27 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
 
     static let taskColumns = """
         id, name, project, workflow, workspace, goal, status, graph_hash, snapshot, options, cycle, finalized_cycle,
-        consecutive_failures, pause_requested, runner_pid, runner_start, reason, created_at, updated_at, started_at, finished_at
+        consecutive_failures, pause_requested, runner_pid, runner_start, reason, created_at, updated_at, started_at, finished_at,
+        runner_id, runner_host
         """
 
     static func decodeTask(_ row: [SQLValue]) throws -> TaskRecord {
-        guard row.count == 21, let id = row[0].text, let name = row[1].text, let project = row[2].text,
+        guard row.count == 23, let id = row[0].text, let name = row[1].text, let project = row[2].text,
             let workflow = row[3].text, let workspace = row[4].text, let goal = row[5].text,
             let statusText = row[6].text, let status = TaskStatus(rawValue: statusText), let hash = row[7].text,
             let snapshot = row[8].text, let options = row[9].text, let cycle = row[10].integer,
             let finalized = row[11].integer, let failures = row[12].integer, let pause = row[13].integer,
             let created = row[17].text, let updated = row[18].text
         else { throw StoreError("a task row is malformed") }
-        return TaskRecord(
+        var record = TaskRecord(
             id: id, name: name, project: project, workflow: workflow, workspace: workspace, goal: goal, status: status,
             graphHash: hash, snapshot: try JSONParser.parse(snapshot), options: TaskOptions(json: try JSONParser.parse(options)),
             cycle: Int(cycle), finalizedCycle: Int(finalized), consecutiveFailures: Int(failures), pauseRequested: pause != 0,
             runnerPID: row[14].integer.map { Int32(truncatingIfNeeded: $0) }, runnerStart: row[15].text, reason: row[16].text,
             createdAt: created, updatedAt: updated, startedAt: row[19].text, finishedAt: row[20].text)
+        record.runnerID = row[21].text
+        record.runnerHost = row[22].text
+        return record
     }
 
     public func task(_ id: String) throws -> TaskRecord? {
@@ -281,19 +294,6 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
         try write { writer in try writer.enqueue(task: id) }
     }
 
-    public func nextQueued(excluding: Set<String>) throws -> TaskRecord? {
-        let left = excluding.sorted()
-        let placeholders = left.isEmpty ? "" : " AND id NOT IN (" + left.map { _ in "?" }.joined(separator: ", ") + ")"
-        return try read { database in
-            try database.query(
-                """
-                SELECT \(SQLTaskStore.taskColumns) FROM tasks
-                WHERE queued_at IS NOT NULL AND status IN (\(TaskStatus.claimableSQL))\(placeholders) ORDER BY queued_at, id LIMIT 1
-                """, left.map { .text($0) }
-            ).first.map(SQLTaskStore.decodeTask)
-        }
-    }
-
     static func position(_ id: String, in database: any SQLConnection) throws -> Int? {
         guard let row = try database.query("SELECT queued_at FROM tasks WHERE id = ? AND queued_at IS NOT NULL", [.text(id)]).first,
             let queued = row[0].text
@@ -355,7 +355,8 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
     /// same instant is asked to pause, never marked paused while it runs).
     public func pause(_ id: String) throws -> TaskPauseOutcome {
         try sqliteWrite { writer in
-            guard let row = try writer.database.query("SELECT status, cycle FROM tasks WHERE id = ?", [.text(id)]).first,
+            guard
+                let row = try writer.database.query("SELECT status, cycle FROM tasks WHERE id = ?" + writer.database.engine.lockRows, [.text(id)]).first,
                 let text = row[0].text, let status = TaskStatus(rawValue: text), let cycle = row[1].integer
             else { throw StoreError("no task \(id)") }
             switch status {
@@ -384,12 +385,22 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
         _ id: String, allowed: Set<TaskStatus>, runner: (pid: Int32, start: String?),
         then: (any TaskWriter, TaskRecord) throws -> Void
     ) throws -> TaskClaimOutcome {
-        try sqliteWrite { writer in
-            guard let row = try writer.database.query("SELECT \(SQLTaskStore.taskColumns) FROM tasks WHERE id = ?", [.text(id)]).first
+        let lease = try ensureLease()
+        return try sqliteWrite { writer in
+            guard
+                let row = try writer.database.query(
+                    "SELECT \(SQLTaskStore.taskColumns) FROM tasks WHERE id = ?" + writer.database.engine.lockRows, [.text(id)]
+                ).first
             else { throw StoreError("no task \(id)") }
             let task = try SQLTaskStore.decodeTask(row)
-            if task.status == .running, let pid = task.runnerPID, pid != runner.pid,
-                RunnerIdentity.isAlive(pid: pid, start: task.runnerStart)
+            // Owned, or reserved from the queue, by another runner that lives: not ours.
+            if let owner = task.runnerID, owner != lease {
+                let alive = RunnerLiveness.ownerAlive(
+                    pid: task.runnerPID, start: task.runnerStart, host: task.runnerHost,
+                    leaseAlive: try leaseAlive(owner, in: writer.database))
+                if alive { return .alreadyRunning(pid: task.runnerPID ?? 0) }
+            } else if task.runnerID == nil, task.status == .running, let pid = task.runnerPID, pid != runner.pid,
+                RunnerLiveness.ownerAlive(pid: pid, start: task.runnerStart, host: task.runnerHost, leaseAlive: nil)
             {
                 return .alreadyRunning(pid: pid)
             }
@@ -400,7 +411,7 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
             var fields: [(column: String, value: SQLValue)] = [
                 ("status", .text(TaskStatus.running.rawValue)), ("runner_pid", .integer(Int64(runner.pid))),
                 ("runner_start", runner.start.map { .text($0) } ?? .null), ("pause_requested", .integer(0)), ("reason", .null),
-                ("queued_at", .null),
+                ("queued_at", .null), ("runner_id", .text(lease)), ("runner_host", .text(RunnerHost.current)),
             ]
             if task.startedAt == nil { fields.append(("started_at", .text(StoreClock.timestamp()))) }
             try writer.setTask(id, fields)
@@ -416,35 +427,88 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
     /// interrupted (they run again on resume). Returns the ids recovered.
     @discardableResult
     public func recoverOrphanedTasks(deadRunner: Int32?) throws -> [String] {
-        let running = try read { database in
-            try database.query("SELECT id, runner_pid, runner_start FROM tasks WHERE status = 'running'")
+        let now = database.engine.nowMillisecondsSQL
+        // Running tasks, and tasks a runner reserved from the queue, with their owner's lease.
+        let owned = try read { database in
+            try database.query(
+                """
+                SELECT t.id, t.status, t.runner_pid, t.runner_start, t.runner_host, t.runner_id,
+                    CASE WHEN r.id IS NULL THEN NULL WHEN r.lease_expires_at > \(now) THEN 1 ELSE 0 END, r.kind
+                FROM tasks t LEFT JOIN runners r ON r.id = t.runner_id WHERE t.status = 'running'
+                UNION
+                SELECT t.id, t.status, t.runner_pid, t.runner_start, t.runner_host, t.runner_id,
+                    CASE WHEN r.id IS NULL THEN NULL WHEN r.lease_expires_at > \(now) THEN 1 ELSE 0 END, r.kind
+                FROM tasks t LEFT JOIN runners r ON r.id = t.runner_id WHERE t.runner_id IS NOT NULL
+                """, [])
         }
+        let myLease = heldLease.withLock { $0.map { (id: $0.id, kind: $0.request.kind) } }
         var recovered: [String] = []
-        for row in running {
-            guard let id = row[0].text else { continue }
-            let pid = row[1].integer.map { Int32(truncatingIfNeeded: $0) }
-            if let pid, pid != deadRunner, RunnerIdentity.isAlive(pid: pid, start: row[2].text) { continue }
-            // The dead runner's steps may still be running in their own process groups: end them,
+        for row in owned {
+            guard row.count == 8, let id = row[0].text, let statusText = row[1].text else { continue }
+            // On a shared store a daemon's tasks are taken back by a daemon, which queues them
+            // again for every daemon; another process would leave them interrupted, off the queue.
+            if database.engine == .postgres, row[7].text == RunnerKind.daemon.rawValue, myLease?.kind != .daemon { continue }
+            let pid = row[2].integer.map { Int32(truncatingIfNeeded: $0) }
+            let host = row[4].text
+            let owner = row[5].text
+            if let owner, owner == myLease?.id, pid != deadRunner { continue }
+            let leaseAlive = owner == nil ? nil : row[6].integer.map { $0 != 0 } ?? false
+            if RunnerLiveness.ownerAlive(pid: pid, start: row[3].text, host: host, leaseAlive: leaseAlive, deadRunner: deadRunner) { continue }
+            // The same owner still, when the rows are changed: another process may have taken
+            // the task back (and someone may run it) since it was read.
+            let sameOwner = owner == nil ? "runner_id IS NULL" : "runner_id = ?"
+            let ownerParameter: [SQLValue] = owner.map { [.text($0)] } ?? []
+            guard statusText == TaskStatus.running.rawValue else {
+                // Only reserved: back to the queue for any runner.
+                try lockedWrite { database in
+                    try database.run(
+                        "UPDATE tasks SET runner_id = NULL, runner_host = NULL WHERE id = ? AND status <> 'running' AND \(sameOwner)",
+                        [.text(id)] + ownerParameter)
+                }
+                continue
+            }
+            // The dead runner's steps may still be running in their own process groups: end them
+            // (on this host; another host's are out of reach: docs/scale-out.md, the window),
             // so a resumed task never has two copies of a step at work in one workspace.
-            let leftovers = try read { database in
-                try database.query("SELECT pid, pid_start FROM runs WHERE task_id = ? AND status = 'running' AND pid IS NOT NULL", [.text(id)])
+            if host == nil || host == RunnerHost.current {
+                let leftovers = try read { database in
+                    try database.query("SELECT pid, pid_start FROM runs WHERE task_id = ? AND status = 'running' AND pid IS NOT NULL", [.text(id)])
+                }
+                for leftover in leftovers {
+                    guard let raw = leftover[0].integer else { continue }
+                    RunnerIdentity.endProcessGroup(Int32(truncatingIfNeeded: raw), start: leftover[1].text)
+                }
             }
-            for leftover in leftovers {
-                guard let raw = leftover[0].integer else { continue }
-                RunnerIdentity.endProcessGroup(Int32(truncatingIfNeeded: raw), start: leftover[1].text)
-            }
-            try sqliteWrite { writer in
+            let byLease = !(host == nil || host == RunnerHost.current)
+            let taken = try sqliteWrite { writer -> Bool in
                 let now = StoreClock.timestamp()
-                try writer.database.run(
-                    "UPDATE tasks SET status = 'interrupted', runner_pid = NULL, updated_at = ?, reason = ? WHERE id = ? AND status = 'running'",
-                    [.text(now), .text("the runner stopped without finishing (killed or crashed)"), .text(id)])
+                let reason =
+                    byLease
+                    ? "its runner on \(host ?? "another host") stopped renewing its lease (killed, or the machine was lost)"
+                    : "the runner stopped without finishing (killed or crashed)"
+                let changed = try writer.database.query(
+                    """
+                    UPDATE tasks SET status = 'interrupted', runner_pid = NULL, runner_id = NULL, runner_host = NULL, updated_at = ?,
+                        reason = ? WHERE id = ? AND status = 'running' AND \(sameOwner) RETURNING cycle
+                    """, [.text(now), .text(reason), .text(id)] + ownerParameter)
+                guard let cycle = changed.first?.first?.integer else { return false }
                 try writer.database.run(
                     "UPDATE items SET status = 'pending', updated_at = ? WHERE task_id = ? AND status = 'running'", [.text(now), .text(id)])
                 try writer.database.run(
                     "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE task_id = ? AND status = 'running'",
                     [.text(now), .text(id)])
+                if byLease {
+                    try writer.append(
+                        NewEvent(
+                            .leaseLost, cycle: cycle > 0 ? Int(cycle) : nil,
+                            payload: .object([
+                                ("runner", owner.map { .string($0) } ?? .null), ("host", host.map { .string($0) } ?? .null),
+                                ("pid", pid.map { .int(Int64($0)) } ?? .null),
+                            ])), task: id)
+                }
+                return true
             }
-            recovered.append(id)
+            if taken { recovered.append(id) }
         }
         return recovered
     }
@@ -461,7 +525,8 @@ struct SQLTaskWriter: TaskWriter {
     /// Appends an event; returns its id.
     @discardableResult
     public func append(_ event: NewEvent, task: String) throws -> Int64 {
-        try database.insertReturningID(
+        try database.serialiseAppends()
+        return try database.insertReturningID(
             "INSERT INTO events (task_id, type, cycle, step, item, timestamp, payload) VALUES (?, ?, ?, ?, ?, ?, ?)", idColumn: "id",
             [
                 .text(task), .text(event.type.rawValue), event.cycle.map { .integer(Int64($0)) } ?? .null,
@@ -535,7 +600,7 @@ struct SQLTaskWriter: TaskWriter {
     public func finish(task id: String, status: TaskStatus, reason: String, consecutiveFailures: Int?) throws {
         var fields: [(column: String, value: SQLValue)] = [
             ("status", .text(status.rawValue)), ("reason", .text(reason)), ("finished_at", .text(StoreClock.timestamp())),
-            ("runner_pid", .null),
+            ("runner_pid", .null), ("runner_id", .null), ("runner_host", .null),
         ]
         if let consecutiveFailures { fields.append(("consecutive_failures", .integer(Int64(consecutiveFailures)))) }
         try setTask(id, fields)
@@ -557,7 +622,7 @@ struct SQLTaskWriter: TaskWriter {
             id,
             [
                 ("status", .text(status.rawValue)), ("pause_requested", .integer(0)), ("runner_pid", .null),
-                ("reason", reason.map { .text($0) } ?? .null),
+                ("runner_id", .null), ("runner_host", .null), ("reason", reason.map { .text($0) } ?? .null),
             ])
         try releaseRunningItems(task: id)
     }

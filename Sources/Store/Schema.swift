@@ -252,6 +252,31 @@ public enum Schema {
                 );
                 CREATE INDEX task_spawns_by_parent ON task_spawns (parent_id);
                 """),
+        Migration(
+            version: 9, summary: "scale-out: the processes that run tasks, each holding a lease renewed by heartbeats; a task names its owner",
+            sql: """
+                -- A daemon (or a foreground runner) that claims tasks registers here and renews
+                -- its lease; times are milliseconds since the epoch on the database's clock, so
+                -- machines' clocks never have to agree (docs/scale-out.md).
+                CREATE TABLE runners (
+                    id                TEXT PRIMARY KEY,
+                    host              TEXT NOT NULL,
+                    pid               INTEGER NOT NULL,
+                    pid_start         TEXT,
+                    data_directory    TEXT NOT NULL,
+                    kind              TEXT NOT NULL,   -- daemon | foreground
+                    workspaces        TEXT NOT NULL,   -- JSON array of names; [] serves every workspace
+                    labels            TEXT NOT NULL,   -- JSON object
+                    started_at        TEXT NOT NULL,
+                    heartbeat_at      INTEGER NOT NULL,
+                    lease_expires_at  INTEGER NOT NULL
+                );
+                -- The runner that owns (or has reserved) a task, and its host: a process on the
+                -- same host is checked by pid, one on another host by its lease.
+                ALTER TABLE tasks ADD COLUMN runner_id TEXT;
+                ALTER TABLE tasks ADD COLUMN runner_host TEXT;
+                CREATE INDEX tasks_by_runner ON tasks (runner_id) WHERE runner_id IS NOT NULL;
+                """),
     ]
 
     /// Brings `database` to the newest schema. A database newer than this build is refused

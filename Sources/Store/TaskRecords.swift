@@ -35,24 +35,34 @@ public struct TaskOptions: Sendable, Equatable {
     public var variables: [(name: String, value: String)]
     /// `--step S`: run only these steps (empty: all).
     public var steps: [String]
+    /// `--runs-on k=v`: labels a daemon must declare (`orchestratord --label k=v`) to take the
+    /// task from the queue (docs/scale-out.md).
+    public var runsOn: [(name: String, value: String)]
 
-    public init(targets: [String] = [], variables: [(name: String, value: String)] = [], steps: [String] = []) {
+    public init(
+        targets: [String] = [], variables: [(name: String, value: String)] = [], steps: [String] = [],
+        runsOn: [(name: String, value: String)] = []
+    ) {
         self.targets = targets
         self.variables = variables
         self.steps = steps
+        self.runsOn = runsOn
     }
 
     public static func == (lhs: TaskOptions, rhs: TaskOptions) -> Bool {
         lhs.targets == rhs.targets && lhs.steps == rhs.steps
             && lhs.variables.map { $0.name + "=" + $0.value } == rhs.variables.map { $0.name + "=" + $0.value }
+            && lhs.runsOn.map { $0.name + "=" + $0.value } == rhs.runsOn.map { $0.name + "=" + $0.value }
     }
 
     var json: JSONValue {
-        .object([
+        var fields: [(key: String, value: JSONValue)] = [
             ("targets", .array(targets.map { .string($0) })),
             ("variables", .object(variables.map { ($0.name, .string($0.value)) })),
             ("steps", .array(steps.map { .string($0) })),
-        ])
+        ]
+        if !runsOn.isEmpty { fields.append(("runs_on", .object(runsOn.map { ($0.name, .string($0.value)) }))) }
+        return .object(fields)
     }
 
     init(json: JSONValue) {
@@ -63,6 +73,11 @@ public struct TaskOptions: Sendable, Equatable {
             variables = []
         }
         steps = json["steps"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        if case .object(let pairs) = json["runs_on"] ?? .null {
+            runsOn = pairs.map { ($0.key, $0.value.stringValue ?? "") }
+        } else {
+            runsOn = []
+        }
     }
 }
 
@@ -126,6 +141,10 @@ public struct TaskRecord: Sendable {
     public var pauseRequested: Bool
     public var runnerPID: Int32?
     public var runnerStart: String?
+    /// The runner (a daemon or a foreground process, table `runners`) that owns the task or has
+    /// reserved it from the queue, and its host (docs/scale-out.md).
+    public var runnerID: String?
+    public var runnerHost: String?
     public var reason: String?
     public var createdAt: String
     public var updatedAt: String

@@ -75,9 +75,24 @@ public protocol TaskStore: AnyObject, Sendable {
     /// The daemon's queue: marks a task (created, paused or interrupted) as waiting for a worker
     /// and records `task_queued`; returns its position (1: next).
     func enqueue(_ id: String) throws -> Int
-    /// The oldest queued task that a worker may run, leaving out `excluding` (tasks a worker
-    /// has already taken up); nil when none waits.
-    func nextQueued(excluding: Set<String>) throws -> TaskRecord?
+    /// The oldest queued task this store's runner may run (its workspace served, its `runs_on`
+    /// labels held), leaving out `excluding`, reserved for the runner in the same transaction
+    /// (other daemons on a shared store pass over it); nil when none waits. Needs `holdLease`.
+    func reserveNextQueued(excluding: Set<String>) throws -> TaskRecord?
+    /// Hands a reservation back to the queue (the task could not start here).
+    func releaseReservation(_ id: String) throws
+
+    // Runners and leases (Leases.swift, docs/scale-out.md).
+    /// Registers this process as a runner and renews its lease from a thread until
+    /// `releaseLease`; `onLost` runs once if a renewal finds it expired. Returns the runner id.
+    @discardableResult
+    func holdLease(_ request: LeaseRequest, onLost: @escaping @Sendable () -> Void) throws -> String
+    /// Ends the lease (its reservations go back to the queue) and removes the runner.
+    func releaseLease()
+    /// The lease this store holds, if any, and whether it was lost.
+    var lease: (id: String, request: LeaseRequest, lost: Bool)? { get }
+    /// Every registered runner, oldest first.
+    func runners() throws -> [RunnerRecord]
     /// Retention: the oldest events recorded before `cutoff` (a store timestamp), at most `limit`.
     func eventsRecorded(before cutoff: String, limit: Int) throws -> [EventRecord]
     /// Deletes events by id in one transaction; returns how many were deleted.

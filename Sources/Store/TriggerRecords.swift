@@ -239,7 +239,8 @@ extension SQLTaskWriter {
 
     @discardableResult
     public func appendDaemonEvent(_ type: EventType, incarnation: Int64?, payload: JSONValue) throws -> Int64 {
-        try database.insertReturningID(
+        try database.serialiseAppends()
+        return try database.insertReturningID(
             "INSERT INTO daemon_events (type, incarnation, timestamp, payload) VALUES (?, ?, ?, ?)", idColumn: "id",
             [.text(type.rawValue), incarnation.map { .integer($0) } ?? .null, .text(StoreClock.timestamp()), .text(JSONWriter().string(payload))])
     }
@@ -249,7 +250,7 @@ extension SQLTaskWriter {
     }
 
     public func enqueue(task id: String) throws -> Int {
-        guard let row = try database.query("SELECT status, cycle FROM tasks WHERE id = ?", [.text(id)]).first,
+        guard let row = try database.query("SELECT status, cycle FROM tasks WHERE id = ?" + database.engine.lockRows, [.text(id)]).first,
             let text = row[0].text, let status = TaskStatus(rawValue: text)
         else { throw StoreError("no task \(id)") }
         guard status == .created || status.isResumable else { throw StoreError("task \(id) is \(status.rawValue); it cannot be queued") }

@@ -72,12 +72,13 @@ final class ForegroundDaemon {
     let dataDirectory: String
     let stderrPath: String
 
-    init(dataDirectory: String, extra: [String] = [], executable: String = daemonExecutable) throws {
+    init(dataDirectory: String, extra: [String] = [], executable: String = daemonExecutable, environment: [String: String] = [:]) throws {
         self.dataDirectory = dataDirectory
         stderrPath = dataDirectory + "-stderr.log"
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["--foreground", "--data-dir", dataDirectory] + extra
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: stderrPath)

@@ -23,8 +23,8 @@ func desired(_ name: String, spec: JSONValue, hash: String, kind: String = "Agen
 }
 
 @Suite struct ResourceStoreTests {
-    @Test func createdThenUnchangedThenConfigured() throws {
-        let store = try SQLResourceStore(dataDirectory: temporaryDirectory("store") + "/data")
+    @Test(arguments: Engine.available) func createdThenUnchangedThenConfigured(engine: Engine) throws {
+        let store = try engine.store("store")
         let first = try store.apply([desired("a", spec: .object([("command", .string("echo"))]), hash: "h1")])
         #expect(first.map(\.change) == [.created])
         let again = try store.apply([desired("a", spec: .object([("command", .string("echo"))]), hash: "h1")])
@@ -38,8 +38,8 @@ func desired(_ name: String, spec: JSONValue, hash: String, kind: String = "Agen
         #expect(try store.revisions(key).map(\.change) == ["configured", "created"])
     }
 
-    @Test func pruneDeletesWhatTheFilesNoLongerHold() throws {
-        let store = try SQLResourceStore(dataDirectory: temporaryDirectory("prune"))
+    @Test(arguments: Engine.available) func pruneDeletesWhatTheFilesNoLongerHold(engine: Engine) throws {
+        let store = try engine.store("prune")
         try store.apply([desired("a", spec: .null, hash: "1"), desired("b", spec: .null, hash: "2")])
         let outcomes = try store.apply(
             [desired("a", spec: .null, hash: "1")], pruneScope: [PruneScope(project: "default", kind: "Agent")])
@@ -47,8 +47,8 @@ func desired(_ name: String, spec: JSONValue, hash: String, kind: String = "Agen
         #expect(try store.resources(kind: "Agent").map(\.key.name) == ["a"])
     }
 
-    @Test func failedTransactionStoresNothing() throws {
-        let store = try SQLResourceStore(dataDirectory: temporaryDirectory("atomic"))
+    @Test(arguments: Engine.available) func failedTransactionStoresNothing(engine: Engine) throws {
+        let store = try engine.store("atomic")
         struct Boom: Error {}
         #expect(throws: Boom.self) {
             try store.database.transaction {
@@ -59,8 +59,8 @@ func desired(_ name: String, spec: JSONValue, hash: String, kind: String = "Agen
         #expect(try store.resources().isEmpty)
     }
 
-    @Test func revisionsAreAppendOnly() throws {
-        let store = try SQLResourceStore(dataDirectory: temporaryDirectory("revisions"))
+    @Test(arguments: Engine.available) func revisionsAreAppendOnly(engine: Engine) throws {
+        let store = try engine.store("revisions")
         try store.apply([desired("a", spec: .null, hash: "1")])
         #expect(throws: StoreError.self) { try store.database.run("DELETE FROM resource_revisions") }
         #expect(throws: StoreError.self) { try store.database.run("UPDATE resource_revisions SET change = 'created'") }

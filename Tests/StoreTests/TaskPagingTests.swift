@@ -36,9 +36,9 @@ import Testing
         }
     }
 
-    @Test("pages of tasks in creation order, by name and by id prefix; events page forward")
-    func pages() throws {
-        let tasks = try SQLResourceStore(dataDirectory: temporaryDirectory("pages") + "/data").taskStore()
+    @Test("pages of tasks in creation order, by name and by id prefix; events page forward", arguments: Engine.available)
+    func pages(engine: Engine) throws {
+        let tasks = try engine.store("pages").taskStore()
         try tasks.write { writer in
             for index in 0..<7 { try writer.insertTask(task(index)) }
             for number in 0..<5 { try writer.append(NewEvent(.stepHeartbeat, payload: .object([("n", .int(Int64(number)))])), task: task(0).id) }

@@ -1,6 +1,7 @@
 import Control
 import JSON
 import Platform
+import Store
 
 #if canImport(Glibc)
 import Glibc
@@ -26,10 +27,14 @@ public enum DaemonRouting: Sendable, Equatable {
 public struct DaemonHost: Sendable, Equatable {
     public var pid: Int32
     public var workers: Int
+    /// The store the daemon serves (nil: its data directory's SQLite database): forwarded
+    /// commands use it.
+    public var store: StoreLocation?
 
-    public init(pid: Int32, workers: Int) {
+    public init(pid: Int32, workers: Int, store: StoreLocation? = nil) {
         self.pid = pid
         self.workers = workers
+        self.store = store
     }
 }
 
@@ -42,6 +47,9 @@ public enum CommandForwarder {
     /// have its standard input replaced by what was read for forwarding.
     static func forward(_ words: [String], dataDirectory: String?, context: inout CommandContext) -> ExitStatus? {
         guard context.daemonHost == nil, context.environment[embeddedVariable] != "1" else { return nil }
+        // A shared store (PostgreSQL) is the same wherever the command runs, and its queue is
+        // served by every daemon on it: the command runs here (docs/scale-out.md).
+        if context.storeLocation != nil { return nil }
         let data = DataDirectory.path(dataDirectory, context: context)
         // The common embedded case costs one stat: no socket file, no daemon.
         guard access(ControlClient.socketPath(dataDirectory: data), F_OK) == 0 else { return nil }
@@ -102,6 +110,7 @@ public enum CommandForwarder {
             stdout: stdout, stderr: stderr, readStandardInput: { input }, environment: command.environment,
             currentDirectory: command.currentDirectory)
         context.daemonHost = host
+        context.storeLocation = host.store
         return Orchestrator.main(command.arguments, context: context)
     }
 }

@@ -1,0 +1,187 @@
+import Control
+import Foundation
+import JSON
+import Store
+import Testing
+
+/// The PostgreSQL server of the tests (`scripts/postgres-test-cluster.sh start`; `.ci/run`
+/// starts one); without it these tests skip.
+let scaleOutPostgres: String? = ProcessInfo.processInfo.environment["ORCHESTRATOR_TEST_POSTGRES"]
+
+/// Scale-out (docs/scale-out.md): several `orchestratord` processes, each as if on a machine of
+/// its own (`ORCHESTRATOR_RUNNER_HOST`), share one PostgreSQL store and its queue. What ran is
+/// counted by the steps' own side effects (lines appended to a file), not by our events.
+@Suite(
+    .serialized,
+    .enabled(if: scaleOutPostgres != nil, "no PostgreSQL server: set ORCHESTRATOR_TEST_POSTGRES (scripts/postgres-test-cluster.sh start) to run these"))
+struct ScaleOutTests {
+    static let cli = (daemonExecutable as NSString).deletingLastPathComponent + "/orchestrator"
+
+    /// A new schema of the test database, and the URI that makes it the only one seen.
+    static func freshStore() throws -> String {
+        let server = try #require(scaleOutPostgres)
+        let name = "scale_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        try PostgresConnection(server).execute("CREATE SCHEMA \(name)")
+        return server + (server.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(name)"
+    }
+
+    struct Cluster {
+        let root: String
+        let store: String
+        let effects: String
+        var daemons: [ForegroundDaemon] = []
+
+        var environment: [String: String] { ["ORCHESTRATOR_STORE": store] }
+
+        func cli(_ arguments: [String]) throws -> Finished {
+            try runToEnd(ScaleOutTests.cli, arguments + ["--data-dir", root + "/client"], environment: environment)
+        }
+
+        /// The store as the tests read it (through the public store interface).
+        func tasks() throws -> any TaskStore {
+            try SQLResourceStore(postgres: store, dataDirectory: root + "/reader").taskStore()
+        }
+
+        /// Lines of the side-effect file.
+        func effectLines() -> [String] {
+            ((try? String(contentsOfFile: effects, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+    }
+
+    /// A workflow of two steps that append `TASK STEP start` and `TASK STEP end` around a sleep,
+    /// applied to a fresh store, and `count` daemons with 2 workers each.
+    static func cluster(daemons count: Int, sleep: String, lease: String) throws -> Cluster {
+        let root = try scratchDirectory()
+        try FileManager.default.createDirectory(atPath: root + "/ws", withIntermediateDirectories: true)
+        var cluster = Cluster(root: root, store: try freshStore(), effects: root + "/effects.log")
+        let step = { (id: String) in
+            "    - {id: \(id), command: \"echo $ORCHESTRATOR_TASK_ID \(id) start >> \(cluster.effects); sleep \(sleep); echo $ORCHESTRATOR_TASK_ID \(id) end >> \(cluster.effects)\"}"
+        }
+        let manifest = """
+            apiVersion: orchestrator.dev/v2
+            kind: Workspace
+            metadata: {name: ws}
+            spec: {root_path: \(root)/ws, qa_targets: []}
+            ---
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: wf}
+            spec:
+              steps:
+            \(step("a"))
+            \(step("b"))
+            """
+        try manifest.write(toFile: root + "/m.yaml", atomically: true, encoding: .utf8)
+        let applied = try cluster.cli(["apply", "-f", root + "/m.yaml"])
+        #expect(applied.status == 0, "\(applied.stderr)")
+        for index in 0..<count {
+            let daemon = try ForegroundDaemon(
+                dataDirectory: root + "/d\(index)", extra: ["--workers", "2", "--lease-timeout", lease],
+                environment: ["ORCHESTRATOR_STORE": cluster.store, "ORCHESTRATOR_RUNNER_HOST": "machine-\(index)"])
+            #expect(daemon.waitUntilServing(), "\(daemon.stderr)")
+            cluster.daemons.append(daemon)
+        }
+        return cluster
+    }
+
+    /// Creates `count` tasks from 4 client processes at once; returns their ids.
+    static func createTasks(_ count: Int, in cluster: Cluster) throws -> [String] {
+        let ids = Locked<[String]>([])
+        let failures = Locked<[String]>([])
+        let threads = (0..<4).map { part in
+            Thread {
+                for index in stride(from: part, to: count, by: 4) {
+                    guard let created = try? cluster.cli(["task", "create", "-n", "t\(index)", "-W", "wf", "-g", "g"]),
+                        created.status == 0, created.stdout.contains("queued (position")
+                    else {
+                        failures.withLock { $0.append("task \(index) was not queued") }
+                        continue
+                    }
+                    let id = String(created.stdout.split(separator: " ").dropFirst().first ?? "")
+                    ids.withLock { $0.append(id) }
+                }
+            }
+        }
+        threads.forEach { $0.start() }
+        while threads.contains(where: { !$0.isFinished }) { usleep(10_000) }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(3))")
+        return ids.withLock { $0 }
+    }
+
+    static func allCompleted(_ ids: [String], _ tasks: any TaskStore) -> Bool {
+        guard let summaries = try? tasks.taskSummaries() else { return false }
+        let done = Set(summaries.filter { $0.status == .completed }.map(\.id))
+        return ids.allSatisfy { done.contains($0) }
+    }
+
+    @Test("3 daemons x 2 workers on one PostgreSQL, 300 tasks: every step runs exactly once, no task is lost, all three take work")
+    func threeDaemonsThreeHundredTasks() throws {
+        let cluster = try Self.cluster(daemons: 3, sleep: "0.01", lease: "5s")
+        let ids = try Self.createTasks(300, in: cluster)
+        #expect(Set(ids).count == 300)
+        let tasks = try cluster.tasks()
+        #expect(eventually(240) { Self.allCompleted(ids, tasks) }, "\(cluster.daemons.map(\.stderr))")
+        var counts: [String: Int] = [:]
+        for line in cluster.effectLines() { counts[line, default: 0] += 1 }
+        for id in ids {
+            for step in ["a", "b"] {
+                for mark in ["start", "end"] {
+                    #expect(counts["\(id) \(step) \(mark)"] == 1, "task \(id) step \(step) \(mark): \(counts["\(id) \(step) \(mark)"] ?? 0) times")
+                }
+            }
+        }
+        #expect(counts.count == 1200, "lines of tasks nobody created: \(counts.count - 1200)")
+        // Every daemon took tasks (its log names each task it finished).
+        for daemon in cluster.daemons {
+            let finished = daemon.stderr.components(separatedBy: " completed").count - 1
+            #expect(finished > 0, "a daemon ran no task: \(daemon.stderr.suffix(2000))")
+        }
+        for daemon in cluster.daemons { #expect(daemon.stop() == 0, "\(daemon.stderr.suffix(2000))") }
+        #expect(try tasks.runners().isEmpty, "a stopped daemon's lease is released")
+    }
+
+    @Test("kill -9 of one daemon mid-run: its tasks finish on the others after the lease timeout; no finished step runs again")
+    func killedDaemonsTasksMoveOn() throws {
+        let cluster = try Self.cluster(daemons: 3, sleep: "0.3", lease: "2s")
+        let ids = try Self.createTasks(60, in: cluster)
+        let tasks = try cluster.tasks()
+        let victim = cluster.daemons[0]
+        // Mid-run: once a fifth of the steps started, with the victim holding a running task.
+        #expect(
+            eventually(60) {
+                cluster.effectLines().count >= 40
+                    && ((try? tasks.taskSummaries()) ?? []).contains { summary in
+                        summary.status == .running && (try? tasks.task(summary.id))?.runnerHost == "machine-0"
+                    }
+            })
+        let orphaned = Set(((try? tasks.taskSummaries()) ?? []).filter { $0.status == .running }.compactMap { summary in
+            (try? tasks.task(summary.id))?.runnerHost == "machine-0" ? summary.id : nil
+        })
+        kill(victim.pid, SIGKILL)
+        #expect(!orphaned.isEmpty)
+        #expect(eventually(120) { Self.allCompleted(ids, tasks) }, "\(cluster.daemons.dropFirst().map(\.stderr))")
+        var counts: [String: Int] = [:]
+        for line in cluster.effectLines() { counts[line, default: 0] += 1 }
+        for id in ids {
+            let runs = try tasks.runs(id)
+            for step in ["a", "b"] {
+                let mine = runs.filter { $0.step == step }
+                // One finished run, and it is the last: nothing ran the step after it finished.
+                #expect(mine.filter { $0.status == .finished }.count == 1, "task \(id) step \(step): \(mine.map(\.status))")
+                #expect(mine.last?.status == .finished, "task \(id) step \(step): \(mine.map(\.status))")
+                // Each start the step made is a run the store knows; more than one only when a
+                // run was cut off by the kill (the at-least-once window of docs/scale-out.md).
+                let starts = counts["\(id) \(step) start"] ?? 0
+                #expect(starts >= 1 && starts <= mine.count, "task \(id) step \(step): \(starts) starts, runs \(mine.map(\.status))")
+                if starts > 1 { #expect(orphaned.contains(id), "task \(id) step \(step) ran twice without a kill") }
+            }
+        }
+        // The killed daemon's tasks were taken over by lease: `lease_lost`, then completed elsewhere.
+        for id in orphaned {
+            let events = try tasks.events(id)
+            #expect(events.contains { $0.type == .leaseLost }, "task \(id): \(events.map(\.type.rawValue))")
+            #expect(try tasks.task(id)?.status == .completed)
+        }
+        for daemon in cluster.daemons.dropFirst() { #expect(daemon.stop() == 0) }
+    }
+}
