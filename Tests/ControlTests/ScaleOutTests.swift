@@ -1,6 +1,7 @@
 import Control
 import Foundation
 import JSON
+import Platform
 import Store
 import Testing
 
@@ -25,7 +26,7 @@ struct ScaleOutTests {
         return server + (server.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(name)"
     }
 
-    struct Cluster {
+    struct Cluster: @unchecked Sendable {
         let root: String
         let store: String
         let effects: String
