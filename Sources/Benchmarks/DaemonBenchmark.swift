@@ -150,14 +150,14 @@ enum DaemonBenchmark {
     struct Daemon {
         let pid: pid_t
 
-        static func start(_ binary: String, data: String, workers: Int, log: String) -> Daemon? {
+        static func start(_ binary: String, data: String, workers: Int, log: String, extra: [String] = []) -> Daemon? {
             var actions = posix_spawn_file_actions_t()
             posix_spawn_file_actions_init(&actions)
             defer { posix_spawn_file_actions_destroy(&actions) }
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
             posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o600)
-            let arguments = [binary, "--foreground", "--workers", String(workers), "--data-dir", data]
+            let arguments = [binary, "--foreground", "--workers", String(workers), "--data-dir", data] + extra
             let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
             defer { for pointer in argv { free(pointer) } }
             var pid: pid_t = 0

@@ -24,6 +24,7 @@ let suites: [(name: String, help: String, run: ([String]) -> Int32)] = [
     ("hostile", HostileBenchmark.help, HostileBenchmark.run),
     ("daemon", DaemonBenchmark.help, DaemonBenchmark.run),
     ("scale", ScaleBenchmark.help, ScaleBenchmark.run),
+    ("scaleout", ScaleOutBenchmark.help, ScaleOutBenchmark.run),
 ]
 
 let args = Array(CommandLine.arguments.dropFirst())

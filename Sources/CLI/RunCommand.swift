@@ -125,12 +125,14 @@ enum ForegroundRun {
         return options
     }
 
-    /// `--set k=v` values.
-    static func variables(_ entries: [String]) throws(UsageError) -> [(name: String, value: String)] {
+    /// `--set k=v` values (and `--runs-on k=v` labels: `option`, `example`).
+    static func variables(
+        _ entries: [String], option: String = "--set", example: String = "--set target=docs/qa/01.md"
+    ) throws(UsageError) -> [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
         for entry in entries {
             guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else {
-                throw UsageError("`--set \(entry)` is not NAME=VALUE", help: "e.g. --set target=docs/qa/01.md")
+                throw UsageError("`\(option) \(entry)` is not NAME=VALUE", help: "e.g. \(example)")
             }
             result.append((String(entry[..<eq]), String(entry[entry.index(after: eq)...])))
         }
@@ -161,6 +163,14 @@ struct NewTaskOptions: OptionGroup {
     var variables: [String] = []
     var steps: [String] = []
     var name: String?
+    var runsOn: [String] = []
+
+    /// The stored options of the new task.
+    func taskOptions(targets: [String], variables: [(name: String, value: String)]) throws(UsageError) -> TaskOptions {
+        TaskOptions(
+            targets: targets, variables: variables, steps: steps,
+            runsOn: try ForegroundRun.variables(runsOn, option: "--runs-on", example: "--runs-on gpu=true"))
+    }
 
     static var options: [Option<Self>] {
         [
@@ -171,6 +181,9 @@ struct NewTaskOptions: OptionGroup {
             .values(\.variables, "--set", value: "NAME=VALUE", help: "a pipeline variable"),
             .values(\.steps, "--step", value: "S", help: "run only this step"),
             .value(\.name, "-n", "--name", value: "NAME", help: "the task's name (default WORKFLOW-ID)"),
+            .values(
+                \.runsOn, "--runs-on", value: "K=V",
+                help: "only a daemon started with --label K=V takes the task from the queue (docs/scale-out.md)"),
         ]
     }
 }
@@ -263,7 +276,7 @@ struct RunCommand: Command {
                 created = try TaskCreation.create(
                     store: store, tasks: tasks, project: project, workflow: workflow, workspace: newTask.workspace,
                     goal: newTask.goal ?? "", name: newTask.name,
-                    options: TaskOptions(targets: targets, variables: variables, steps: newTask.steps), compiled: compiled)
+                    options: try newTask.taskOptions(targets: targets, variables: variables), compiled: compiled)
             } catch let error as RunnerError {
                 throw UsageError(error.message)
             }

@@ -162,7 +162,7 @@ struct TaskCreateCommand: Command {
                     store: store, tasks: tasks, project: project ?? Resource.defaultProject,
                     workflow: workflow, workspace: newTask.workspace, goal: newTask.goal ?? "",
                     name: newTask.name,
-                    options: TaskOptions(targets: targets, variables: variables, steps: newTask.steps))
+                    options: try newTask.taskOptions(targets: targets, variables: variables))
             } catch let error as RunnerError {
                 throw UsageError(error.message)
             }
@@ -793,6 +793,15 @@ extension TaskCommand {
                 shown.insert(run.id)
                 for (label, path) in [("stdout", run.stdoutPath), ("stderr", run.stderrPath)] {
                     guard let path else { continue }
+                    let item = run.item.map { " [\($0)]" } ?? ""
+                    // A step that wrote nothing leaves no file here. One that ran on another
+                    // machine (a shared store) left its log there: never shown as empty.
+                    if let host = run.host, host != RunnerHost.current, FileSystem.type(of: path) == .missing {
+                        context.stdout.write(
+                            "==> cycle \(run.cycle) \(run.step)\(item) \(label) (exit \(run.exitCode ?? -1)) <==\n"
+                                + "(the log is on \(host), not on this machine (\(RunnerHost.current)): \(path); read it there, e.g. `ssh \(host) cat \(path)`)\n")
+                        continue
+                    }
                     let bytes = (try? FileSystem.readFile(path)) ?? []
                     if bytes.isEmpty && label == "stderr" { continue }
                     var text = String(decoding: bytes, as: UTF8.self)
@@ -801,7 +810,6 @@ extension TaskCommand {
                         if lines.last == "" { lines.removeLast() }
                         text = lines.suffix(tail).joined(separator: "\n") + (lines.isEmpty ? "" : "\n")
                     }
-                    let item = run.item.map { " [\($0)]" } ?? ""
                     let times = options.timestamps ? ", \(run.startedAt ?? "?") to \(run.finishedAt ?? "?")" : ""
                     context.stdout.write("==> cycle \(run.cycle) \(run.step)\(item) \(label) (exit \(run.exitCode ?? -1)\(times)) <==\n")
                     context.stdout.write(text.isEmpty || text.hasSuffix("\n") ? text : text + "\n")

@@ -98,6 +98,7 @@ public final class Database: SQLConnection, @unchecked Sendable {
     private var statements: [String: Statement] = [:]
     private let nesting = TransactionNesting()
     public let path: String
+    public private(set) var statementsRun = 0
     public var engine: StoreEngine { .sqlite }
     public var displayTarget: String { path }
 
@@ -164,6 +165,7 @@ public final class Database: SQLConnection, @unchecked Sendable {
 
     /// Runs one or more SQL statements without parameters (schema, pragmas).
     public func execute(_ sql: String) throws(StoreError) {
+        statementsRun += 1
         var message: UnsafeMutablePointer<CChar>?
         let result = sqlite3_exec(handle, sql, nil, nil, &message)
         if result != SQLITE_OK {
@@ -188,6 +190,7 @@ public final class Database: SQLConnection, @unchecked Sendable {
     /// Runs a statement and returns every row.
     @discardableResult
     public func query(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) -> [[SQLValue]] {
+        statementsRun += 1
         let prepared = try statement(sql)
         try prepared.bind(parameters, database: handle)
         defer { sqlite3_reset(prepared.handle) }
@@ -210,6 +213,7 @@ public final class Database: SQLConnection, @unchecked Sendable {
     /// Runs a cached statement without parameters or rows (the transaction's BEGIN, COMMIT and
     /// ROLLBACK: prepared once per connection rather than parsed on every transaction).
     private func step(_ sql: String) throws(StoreError) {
+        statementsRun += 1
         let prepared = try statement(sql)
         defer { sqlite3_reset(prepared.handle) }
         let result = sqlite3_step(prepared.handle)
@@ -278,6 +282,9 @@ public protocol SQLConnection: AnyObject {
     var engine: StoreEngine { get }
     /// Where it is (a file path, or a PostgreSQL URI without its password): what messages name.
     var displayTarget: String { get }
+    /// Statements sent to the engine so far, transaction control included: the store's round
+    /// trips (on PostgreSQL each is one over the network), counted for docs/performance.md.
+    var statementsRun: Int { get }
     /// Runs a statement and returns every row.
     @discardableResult
     func query(_ sql: String, _ parameters: [SQLValue]) throws(StoreError) -> [[SQLValue]]

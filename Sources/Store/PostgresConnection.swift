@@ -20,6 +20,7 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
     /// Where it is connected, without a password: what messages name.
     public let displayTarget: String
     public var engine: StoreEngine { .postgres }
+    public private(set) var statementsRun = 0
 
     /// Connects, or throws a `StoreError` that names the target (without a password) and
     /// libpq's reason.
@@ -44,6 +45,7 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
 
     /// Runs one or more statements without parameters (schema, settings).
     public func execute(_ sql: String) throws(StoreError) {
+        statementsRun += 1
         guard let result = PQexec(handle, sql) else { throw failure(nil, sql: sql) }
         defer { PQclear(result) }
         let status = PQresultStatus(result)
@@ -55,6 +57,7 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
     /// `.integer` 0/1, SQL NULL as `.null`, everything else as `.text`.
     @discardableResult
     public func query(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) -> [[SQLValue]] {
+        statementsRun += 1
         // Parameters go as text (bytea in its hex form) with their types left to the server,
         // which infers them from the statement.
         let texts: [String?] = parameters.map { value in

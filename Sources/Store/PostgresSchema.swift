@@ -258,6 +258,7 @@ public enum PostgresSchema {
             ALTER TABLE tasks ADD COLUMN runner_id TEXT;
             ALTER TABLE tasks ADD COLUMN runner_host TEXT;
             CREATE INDEX tasks_by_runner ON tasks (runner_id) WHERE runner_id IS NOT NULL;
+            ALTER TABLE runs ADD COLUMN host TEXT;
             """
         ),
     ]

@@ -237,20 +237,22 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
             try database.query(
                 """
                 SELECT id, cycle, step, item, status, exit_code, success, timed_out, duration_ms, command, stdout_path,
-                    stderr_path, variables, outcome, started_at, finished_at
+                    stderr_path, variables, outcome, started_at, finished_at, host
                 FROM runs WHERE task_id = ? ORDER BY id
                 """, [.text(taskID)]
             ).map { row in
-                guard row.count == 16, let id = row[0].integer, let cycle = row[1].integer, let step = row[2].text,
+                guard row.count == 17, let id = row[0].integer, let cycle = row[1].integer, let step = row[2].text,
                     let statusText = row[4].text, let status = RunStatus(rawValue: statusText), let variables = row[12].text,
                     let outcome = row[13].text
                 else { throw StoreError("a run row is malformed") }
-                return RunRecord(
+                var record = RunRecord(
                     id: id, cycle: Int(cycle), step: step, item: row[3].text, status: status, exitCode: row[5].integer.map { Int($0) },
                     success: row[6].integer.map { $0 != 0 }, timedOut: row[7].integer.map { $0 != 0 }, durationMS: row[8].integer,
                     command: row[9].text, stdoutPath: row[10].text, stderrPath: row[11].text,
                     variables: try JSONParser.parse(variables), outcome: try JSONParser.parse(outcome), startedAt: row[14].text,
                     finishedAt: row[15].text)
+                record.host = row[16].text
+                return record
             }
         }
     }
@@ -655,12 +657,13 @@ struct SQLTaskWriter: TaskWriter {
     {
         try database.insertReturningID(
             """
-            INSERT INTO runs (task_id, cycle, step, item, status, command, stdout_path, stderr_path, started_at)
-            VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?)
+            INSERT INTO runs (task_id, cycle, step, item, status, command, stdout_path, stderr_path, started_at, host)
+            VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)
             """, idColumn: "id",
             [
                 .text(task), .integer(Int64(cycle)), .text(step), item.map { .text($0) } ?? .null, command.map { .text($0) } ?? .null,
                 stdout.map { .text($0) } ?? .null, stderr.map { .text($0) } ?? .null, .text(StoreClock.timestamp()),
+                .text(RunnerHost.current),
             ])
     }
 

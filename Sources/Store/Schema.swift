@@ -276,6 +276,8 @@ public enum Schema {
                 ALTER TABLE tasks ADD COLUMN runner_id TEXT;
                 ALTER TABLE tasks ADD COLUMN runner_host TEXT;
                 CREATE INDEX tasks_by_runner ON tasks (runner_id) WHERE runner_id IS NOT NULL;
+                -- The machine a step ran on: its log files stay there.
+                ALTER TABLE runs ADD COLUMN host TEXT;
                 """),
     ]
 

@@ -239,6 +239,9 @@ public struct RunRecord: Sendable {
     public var outcome: JSONValue
     public var startedAt: String?
     public var finishedAt: String?
+    /// The machine the step ran on (`RunnerHost`): its logs are there (nil: recorded before
+    /// scale-out, on this machine).
+    public var host: String?
 }
 
 /// One event of spec/execution.md "Events".
