@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing", "JSON", "Platform"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "Expr", "JSON"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Store", "JSON"]),
-        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "Automation", "Triggers", "Dashboard", "Hashing", "JSON", "Platform"]),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Daemon", "CLI", "Store", "Runner", "Automation", "Triggers", "Dashboard", "Hashing", "JSON", "Platform"]),
         .testTarget(name: "TriggersTests", dependencies: ["Triggers", "Hashing", "JSON", "Diagnostics", "Platform"]),
     ],
     swiftLanguageModes: [.v6]

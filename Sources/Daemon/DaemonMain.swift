@@ -74,7 +74,7 @@ public enum DaemonMain {
         let pool = WorkerPool(
             dataDirectory: runtime.options.dataDirectory, store: runtime.options.store, lease: runtime.options.leaseRequest,
             workers: runtime.options.workers, environment: processEnvironment(), say: { [runtime] in runtime.say($0) })
-        pool.onLeaseLost = { [runtime] in runtime.requestStop("the lease was lost") }
+        pool.onLeaseLost = { [runtime] in runtime.requestStop("its lease on the store was lost", status: 3) }
         let sweeper = RetentionSweeper(options: runtime.options, say: { [runtime] in runtime.say($0) })
         let triggers = Locked<TriggerEngine?>(nil)
         let dashboard = Locked<DashboardService?>(nil)
@@ -114,10 +114,14 @@ public enum DaemonMain {
             return ForwardedOutput.end(exitStatus: status.rawValue)
         }
         runtime.onServing = { [runtime] in
-            if let identity = pool.start(handover: runtime.handover, version: DaemonRuntime.version) {
-                runtime.setIdentity(incarnation: identity.incarnation, buildID: identity.buildID)
-                runtime.say("incarnation \(identity.incarnation), build \(identity.buildID.map { String($0.prefix(12)) } ?? "unknown")")
+            guard let identity = pool.start(handover: runtime.handover, version: DaemonRuntime.version) else {
+                // A daemon that runs no task must not look as if it served: it stops, exit 3
+                // (under systemd, `Restart=on-failure` tries again, e.g. once the database is up).
+                runtime.requestStop("the store cannot be opened", status: 3)
+                return
             }
+            runtime.setIdentity(incarnation: identity.incarnation, buildID: identity.buildID)
+            runtime.say("incarnation \(identity.incarnation), build \(identity.buildID.map { String($0.prefix(12)) } ?? "unknown")")
             sweeper.start()
             triggers.withLock { $0 = startTriggers(runtime) }
             dashboard.withLock { $0 = startDashboard(runtime) }

@@ -38,6 +38,8 @@ public final class DaemonRuntime: @unchecked Sendable {
 
     private struct RuntimeState {
         var stopReason: String?
+        /// The exit status of the stop (0; 3 when it stops because it cannot go on safely).
+        var stopStatus: Int32 = 0
         var draining = false
         var peersRefused = 0
         /// Set by a task's `self_restart`: the daemon drains and re-executes this binary.
@@ -152,13 +154,19 @@ public final class DaemonRuntime: @unchecked Sendable {
         onDrain(options.drainTimeoutSeconds)
         server.closeConnections()
         server.removeSocket()
-        say("stopped")
-        return 0
+        let status = state.withLock { $0.stopStatus }
+        say(status == 0 ? "stopped" : "stopped (exit \(status): \(reason))")
+        return status
     }
 
     /// Ends `run` (as SIGTERM does).
-    public func requestStop(_ reason: String) {
-        state.withLock { if $0.stopReason == nil { $0.stopReason = reason } }
+    public func requestStop(_ reason: String, status: Int32 = 0) {
+        state.withLock {
+            if $0.stopReason == nil {
+                $0.stopReason = reason
+                $0.stopStatus = status
+            }
+        }
     }
 
     /// Ends `run` with a restart in place: drain, then `execve` the rebuilt binary (same PID).

@@ -2,6 +2,7 @@ import Control
 import Foundation
 import JSON
 import Platform
+import Runner
 import Store
 import Testing
 
@@ -184,5 +185,56 @@ struct ScaleOutTests {
             #expect(try tasks.task(id)?.status == .completed)
         }
         for daemon in cluster.daemons.dropFirst() { #expect(daemon.stop() == 0) }
+    }
+}
+
+/// Store round trips per step (docs/performance.md, "Scale-out"): every statement a runner sends
+/// is one round trip on PostgreSQL; a step must stay within a fixed number on both engines.
+@Suite struct StoreRoundTripTests {
+    static let engines: [String] = scaleOutPostgres == nil ? ["sqlite"] : ["sqlite", "postgres"]
+
+    @Test("a step of a running task costs at most 16 statements on each engine", arguments: engines)
+    func statementsPerStep(engine: String) throws {
+        let root = try scratchDirectory()
+        try FileManager.default.createDirectory(atPath: root + "/ws", withIntermediateDirectories: true)
+        let steps = 20
+        var manifest = """
+            apiVersion: orchestrator.dev/v2
+            kind: Workspace
+            metadata: {name: ws}
+            spec: {root_path: \(root)/ws, qa_targets: []}
+            ---
+            apiVersion: orchestrator.dev/v2
+            kind: Workflow
+            metadata: {name: wf}
+            spec:
+              steps:
+
+            """
+        for number in 1...steps { manifest += "    - {id: s\(number), command: \"true\"}\n" }
+        try manifest.write(toFile: root + "/m.yaml", atomically: true, encoding: .utf8)
+        let store: SQLResourceStore
+        var arguments = ["apply", "-f", root + "/m.yaml", "--data-dir", root + "/d"]
+        if engine == "postgres" {
+            let uri = try ScaleOutTests.freshStore()
+            arguments = ["--store", uri] + arguments
+            #expect(try runToEnd(ScaleOutTests.cli, arguments).status == 0)
+            store = try SQLResourceStore(postgres: uri, dataDirectory: root + "/d")
+        } else {
+            #expect(try runToEnd(ScaleOutTests.cli, arguments).status == 0)
+            store = try SQLResourceStore(dataDirectory: root + "/d")
+        }
+        let tasks = store.taskStore()
+        let created = try TaskCreation.create(
+            store: store, tasks: tasks, project: "default", workflow: "wf", workspace: nil, goal: "g", name: nil, options: TaskOptions())
+        let runner = try TaskRunner(tasks: tasks, resources: store, taskID: created.task.id, pinned: created.pinned)
+        let before = store.database.statementsRun
+        let final = try runner.run()
+        let sent = store.database.statementsRun - before
+        #expect(final.status == .completed)
+        #expect(try tasks.runs(created.task.id).filter { $0.status == .finished }.count == steps)
+        // The task's own start and end are a few more; per step, at most 16.
+        #expect(sent <= steps * 16, "\(engine): \(sent) statements for \(steps) steps")
+        #expect(sent >= steps * 3, "\(engine): \(sent) statements for \(steps) steps: each step commits at least three transactions")
     }
 }
