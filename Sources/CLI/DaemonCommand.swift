@@ -242,6 +242,8 @@ struct DaemonStatusCommand: Command {
             text += "maintenance: " + (status.maintenance ? "on (since \(maintenance ?? "now"))" : "off") + "\n"
             if let sha = status.binarySHA256 { text += "binary sha256: \(sha)\n" }
             if let previous = status.previousBinarySHA256 { text += "previous binary sha256: \(previous)\n" }
+            if let store = status.store { text += "store: \(store) (shared: docs/scale-out.md)\n" }
+            if let runner = status.runner { text += "runner: \(runner) on \(status.host ?? "this host")\n" }
             context.stdout.write(text)
             return .success
         case .failure(let error):

@@ -86,7 +86,7 @@ enum TaskCommand: CommandGroup {
     static func refuseIfRunning(_ task: TaskRecord) throws(UsageError) {
         guard task.status == .running else { return }
         throw UsageError(
-            "task \(task.id) is already running" + (task.runnerPID.map { " (pid \($0))" } ?? ""),
+            "task \(task.id) is already running" + task.ownerDescription,
             help: "watch it with `orchestrator task watch \(task.id)`; `task pause \(task.id)` stops it at its next step")
     }
 
@@ -684,8 +684,15 @@ struct TaskDeleteCommand: OneTaskCommand {
         if task.status == .running {
             guard force else {
                 throw UsageError(
-                    "task \(task.id) is running" + (task.runnerPID.map { " (pid \($0))" } ?? ""),
+                    "task \(task.id) is running" + task.ownerDescription,
                     help: "pause it first (`orchestrator task pause \(task.id)`), or pass --force to stop its runner and delete it")
+            }
+            // A runner on another machine cannot be signalled from here (its pid means nothing
+            // on this one): it is asked to pause, and the task deleted once it has.
+            if let host = task.runnerHost, host != RunnerHost.current {
+                throw UsageError(
+                    "task \(task.id) runs on \(host), not on this machine: its runner cannot be stopped from here",
+                    help: "`orchestrator task pause \(task.id)` stops it at its next step; delete it once it is paused")
             }
             // Never delete under a live runner: stop it the way Ctrl-C does, then wait.
             if let pid = task.runnerPID, RunnerIdentity.isAlive(pid: pid, start: task.runnerStart) {
@@ -830,3 +837,12 @@ extension TaskCommand {
     }
 }
 
+extension TaskRecord {
+    /// ` (pid N)` for a runner on this machine, ` (pid N on HOST)` for one elsewhere (a shared
+    /// store), empty when no runner is recorded: how messages name a task's runner.
+    var ownerDescription: String {
+        guard let pid = runnerPID else { return "" }
+        if let host = runnerHost, host != RunnerHost.current { return " (pid \(pid) on \(host))" }
+        return " (pid \(pid))"
+    }
+}

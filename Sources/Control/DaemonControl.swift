@@ -36,6 +36,11 @@ public struct DaemonStatus: Sendable, Equatable {
     public var binarySHA256: String?
     /// SHA-256 of the binary of the previous incarnation, after a restart in place.
     public var previousBinarySHA256: String?
+    /// The shared store it serves, without a password (nil: the data directory's SQLite file).
+    public var store: String?
+    /// Its runner id on the store and the host it registered as (docs/scale-out.md).
+    public var runner: String?
+    public var host: String?
 
     public init(
         pid: Int32, incarnation: Int64, dataDirectory: String, uptimeSeconds: Double, workers: Int, version: String,
@@ -61,6 +66,8 @@ public struct DaemonStatus: Sendable, Equatable {
             ("maintenance", .bool(maintenance)), ("commands_running", .int(Int64(commandsRunning))),
             ("binary_sha256", binarySHA256.map { .string($0) } ?? .null),
             ("previous_binary_sha256", previousBinarySHA256.map { .string($0) } ?? .null),
+            ("store", store.map { .string($0) } ?? .null), ("runner", runner.map { .string($0) } ?? .null),
+            ("host", host.map { .string($0) } ?? .null),
         ])
     }
 
@@ -83,6 +90,9 @@ public struct DaemonStatus: Sendable, Equatable {
         if case .int(let running)? = json["commands_running"] { commandsRunning = Int(running) }
         binarySHA256 = json["binary_sha256"]?.stringValue
         previousBinarySHA256 = json["previous_binary_sha256"]?.stringValue
+        store = json["store"]?.stringValue
+        runner = json["runner"]?.stringValue
+        host = json["host"]?.stringValue
     }
 }
 

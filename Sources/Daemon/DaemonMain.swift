@@ -120,7 +120,7 @@ public enum DaemonMain {
                 runtime.requestStop("the store cannot be opened", status: 3)
                 return
             }
-            runtime.setIdentity(incarnation: identity.incarnation, buildID: identity.buildID)
+            runtime.setIdentity(incarnation: identity.incarnation, buildID: identity.buildID, runner: identity.runner)
             runtime.say("incarnation \(identity.incarnation), build \(identity.buildID.map { String($0.prefix(12)) } ?? "unknown")")
             sweeper.start()
             triggers.withLock { $0 = startTriggers(runtime) }

@@ -2,6 +2,7 @@ import Control
 import JSON
 import Platform
 import Runner
+import Store
 
 #if canImport(Glibc)
 import Glibc
@@ -40,6 +41,8 @@ public final class DaemonRuntime: @unchecked Sendable {
         var stopReason: String?
         /// The exit status of the stop (0; 3 when it stops because it cannot go on safely).
         var stopStatus: Int32 = 0
+        /// The runner id of this daemon's lease on the store.
+        var runner: String?
         var draining = false
         var peersRefused = 0
         /// Set by a task's `self_restart`: the daemon drains and re-executes this binary.
@@ -182,10 +185,11 @@ public final class DaemonRuntime: @unchecked Sendable {
     }
 
     /// Records which incarnation this is and which binary it runs (the worker pool reads the store).
-    public func setIdentity(incarnation: Int64, buildID: String?) {
+    public func setIdentity(incarnation: Int64, buildID: String?, runner: String? = nil) {
         state.withLock {
             $0.incarnation = incarnation
             $0.buildID = buildID
+            $0.runner = runner
         }
     }
 
@@ -227,6 +231,9 @@ public final class DaemonRuntime: @unchecked Sendable {
         status.maintenance = MaintenanceMode.isEnabled(dataDirectory: options.dataDirectory)
         status.binarySHA256 = current.buildID
         status.previousBinarySHA256 = handover?.previousBuildID
+        status.store = options.store?.display
+        status.runner = current.runner
+        status.host = current.runner == nil ? nil : RunnerHost.current
         return status
     }
 

@@ -56,16 +56,17 @@ final class WorkerPool: @unchecked Sendable {
     /// Opens the store, records this start (its incarnation), recovers tasks of dead runners,
     /// queues the tasks that wait for this restart, and starts dispatching. Returns the
     /// incarnation and the build id, nil when the store cannot be opened (no task runs).
-    func start(handover: DaemonHandover?, version: String) -> (incarnation: Int64, buildID: String?)? {
+    func start(handover: DaemonHandover?, version: String) -> (incarnation: Int64, buildID: String?, runner: String)? {
         let buildID = BuildIdentity.current
         let incarnation: Int64
+        let runnerID: String
         do {
             let resources = try SQLResourceStore.connect(store: storeLocation, dataDirectory: dataDirectory)
             let tasks = resources.taskStore()
             store.withLock { $0 = (resources, tasks) }
             // The claim on every task this daemon takes: renewed by a heartbeat; when it is lost
             // (this process was stopped or cut off longer than the lease), its tasks stop here.
-            let runnerID = try tasks.holdLease(lease) { [self] in leaseLost() }
+            runnerID = try tasks.holdLease(lease) { [self] in leaseLost() }
             say("runner \(runnerID) on \(RunnerHost.current): lease \(DaemonOptions.format(lease.leaseSeconds))"
                 + (lease.workspaces.isEmpty ? "" : ", workspaces " + lease.workspaces.joined(separator: ", "))
                 + (lease.labels.isEmpty ? "" : ", labels " + lease.labels.map { $0.name + "=" + $0.value }.joined(separator: ", "))
@@ -98,7 +99,7 @@ final class WorkerPool: @unchecked Sendable {
         }
         let thread = Threads.start(joinable: true) { [self] in dispatch() }
         dispatcher.withLock { $0 = thread }
-        return (incarnation, buildID)
+        return (incarnation, buildID, runnerID)
     }
 
     private func restartPayload(handover: DaemonHandover?, incarnation: Int64, buildID: String?) -> JSONValue {

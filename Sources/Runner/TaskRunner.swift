@@ -265,7 +265,10 @@ public final class TaskRunner: @unchecked Sendable {
             task = previous
             task.status = .running
         case .alreadyRunning(let pid):
-            throw TaskClaimRefused("task \(taskID) is already running (pid \(pid))", help: "watch it with `orchestrator task watch \(taskID)`")
+            // pid 0: another daemon has taken it from the queue and is about to start it.
+            throw TaskClaimRefused(
+                "task \(taskID) is " + (pid == 0 ? "taken by another runner" : "already running (pid \(pid))"),
+                help: "watch it with `orchestrator task watch \(taskID)`")
         case .notRunnable(let status):
             throw TaskClaimRefused(
                 "task \(taskID) is \(status.rawValue); only a created, paused, interrupted or restart_pending task can run",

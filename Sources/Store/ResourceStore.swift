@@ -83,6 +83,8 @@ public struct ApplyOutcome: Sendable {
 public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
     public let database: any SQLConnection
     public let dataDirectory: String
+    /// The shared database this store is on (nil: the data directory's SQLite file).
+    public let location: StoreLocation?
 
     /// Encrypts SecretStore values with the user's key file (never kept in the data directory).
     public let secrets: SecretCipher
@@ -100,6 +102,7 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
     /// with the keys of `keyFile` (by default the user's, from the environment).
     public init(dataDirectory: String, keyFile: SecretKeyFile = .forProcess()) throws {
         self.dataDirectory = dataDirectory
+        location = nil
         secrets = SecretCipher(keyFile: keyFile)
         let existed = access(dataDirectory, F_OK) == 0
         try SQLResourceStore.createDirectory(dataDirectory)
@@ -118,6 +121,7 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
     /// for the embedded engine) holds this machine's logs, socket and key file.
     public init(postgres connectionString: String, dataDirectory: String, keyFile: SecretKeyFile = .forProcess()) throws {
         self.dataDirectory = dataDirectory
+        location = StoreLocation(connectionString)
         secrets = SecretCipher(keyFile: keyFile)
         let existed = access(dataDirectory, F_OK) == 0
         try SQLResourceStore.createDirectory(dataDirectory)
@@ -153,6 +157,7 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
     /// `diff`) read when no data directory exists yet.
     public init(inMemoryFor dataDirectory: String, keyFile: SecretKeyFile = .forProcess()) throws {
         self.dataDirectory = dataDirectory
+        location = nil
         secrets = SecretCipher(keyFile: keyFile)
         let sqlite = try Database(path: Database.inMemory)
         database = sqlite

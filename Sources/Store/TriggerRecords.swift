@@ -176,7 +176,8 @@ extension SQLTaskStore {
             try database.run(
                 """
                 INSERT INTO trigger_cursors (name, event_id) VALUES (?, ?)
-                ON CONFLICT (name) DO UPDATE SET event_id = MAX(event_id, excluded.event_id)
+                ON CONFLICT (name) DO UPDATE SET event_id =
+                    CASE WHEN excluded.event_id > trigger_cursors.event_id THEN excluded.event_id ELSE trigger_cursors.event_id END
                 """, [.text(name), .integer(eventID)])
         }
     }

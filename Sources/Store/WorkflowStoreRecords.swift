@@ -129,7 +129,7 @@ extension SQLTaskWriter {
         try database.run(
             """
             INSERT INTO workflow_store_entries (\(SQLTaskStore.entryColumns)) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)
-            ON CONFLICT (project, store, key) DO UPDATE SET value = excluded.value, version = version + 1,
+            ON CONFLICT (project, store, key) DO UPDATE SET value = excluded.value, version = workflow_store_entries.version + 1,
                 task_id = excluded.task_id, step = excluded.step, updated_at = excluded.updated_at
             """,
             [

@@ -150,9 +150,12 @@ func fileMode(_ path: String) -> mode_t? {
         #expect(error?.message.contains(keyFile.path) == true && error?.message.contains("644") == true)
     }
 
-    @Test("rotation re-encrypts every value (resources, revisions, task snapshots) and re-keys the hash")
-    func rotation() throws {
-        let store = try SQLResourceStore(dataDirectory: data, keyFile: keyFile)
+    @Test("rotation re-encrypts every value (resources, revisions, task snapshots) and re-keys the hash", arguments: Engine.available)
+    func rotation(engine: Engine) throws {
+        let store =
+            engine == .sqlite
+            ? try SQLResourceStore(dataDirectory: data, keyFile: keyFile)
+            : try SQLResourceStore(postgres: try Engine.freshSchema("rotation"), dataDirectory: data, keyFile: keyFile)
         try store.apply([secretStore()])
         let key = ResourceKey(kind: "SecretStore", project: "default", name: "vault")
         let hashBefore = try #require(try store.resource(key)?.contentHash)
@@ -170,6 +173,11 @@ func fileMode(_ path: String) -> mode_t? {
         // Applying the same values after the rotation changes nothing.
         #expect(try store.apply([secretStore()]).map(\.change) == [.unchanged])
         #expect(leakedSecrets(secretValues, under: data).isEmpty)
+        // What the server holds (PostgreSQL: no file of ours to scan) has none of the values.
+        let texts = try store.database.query("SELECT spec FROM resources UNION ALL SELECT spec FROM resource_revisions", [])
+            .compactMap { $0.first?.text }
+        #expect(texts.count == 2, "the resource and its one revision")
+        #expect(texts.allSatisfy { text in secretValues.allSatisfy { !text.contains($0) } })
     }
 
     @Test("a key added without the re-encryption (a rotation killed before its transaction) loses nothing")
