@@ -795,6 +795,14 @@ extension TaskCommand {
         let wait = interval(options.interval)
         var shown = Set<Int64>()
         while true {
+            // The sizes of the logs, from the runs' `step_finished` events (a log on another
+            // machine is described by them).
+            var sizes: [String: JSONValue] = [:]
+            if try tasks.runs(task.id).contains(where: { $0.host.map { $0 != RunnerHost.current } ?? false }) {
+                for event in try tasks.events(task.id, types: [.stepFinished]) {
+                    sizes["\(event.cycle ?? 0)/\(event.step ?? "")/\(event.item ?? "")"] = event.payload
+                }
+            }
             for run in try tasks.runs(task.id) where run.status == .finished && !shown.contains(run.id) {
                 if !steps.isEmpty && !steps.contains(run.step) { continue }
                 shown.insert(run.id)
@@ -804,9 +812,12 @@ extension TaskCommand {
                     // A step that wrote nothing leaves no file here. One that ran on another
                     // machine (a shared store) left its log there: never shown as empty.
                     if let host = run.host, host != RunnerHost.current, FileSystem.type(of: path) == .missing {
+                        let size = sizes["\(run.cycle)/\(run.step)/\(run.item ?? "")"]?[label + "_bytes"]
+                        if size == .int(0) { continue }
+                        let bytes = size.flatMap { if case .int(let count) = $0 { " (\(count) bytes)" } else { nil } } ?? ""
                         context.stdout.write(
                             "==> cycle \(run.cycle) \(run.step)\(item) \(label) (exit \(run.exitCode ?? -1)) <==\n"
-                                + "(the log is on \(host), not on this machine (\(RunnerHost.current)): \(path); read it there, e.g. `ssh \(host) cat \(path)`)\n")
+                                + "(the log\(bytes) is on \(host), not on this machine (\(RunnerHost.current)): \(path); read it there, e.g. `ssh \(host) cat \(path)`)\n")
                         continue
                     }
                     let bytes = (try? FileSystem.readFile(path)) ?? []

@@ -57,7 +57,7 @@ struct ScaleOutTests {
         try FileManager.default.createDirectory(atPath: root + "/ws", withIntermediateDirectories: true)
         var cluster = Cluster(root: root, store: try freshStore(), effects: root + "/effects.log")
         let step = { (id: String) in
-            "    - {id: \(id), command: \"echo $ORCHESTRATOR_TASK_ID \(id) start >> \(cluster.effects); sleep \(sleep); echo $ORCHESTRATOR_TASK_ID \(id) end >> \(cluster.effects)\"}"
+            "    - {id: \(id), command: \"echo $ORCHESTRATOR_TASK_ID \(id) start >> \(cluster.effects); sleep \(sleep); echo $ORCHESTRATOR_TASK_ID \(id) end >> \(cluster.effects); echo ran \(id)\"}"
         }
         let manifest = """
             apiVersion: orchestrator.dev/v2
@@ -140,6 +140,14 @@ struct ScaleOutTests {
         }
         for daemon in cluster.daemons { #expect(daemon.stop() == 0, "\(daemon.stderr.suffix(2000))") }
         #expect(try tasks.runners().isEmpty, "a stopped daemon's lease is released")
+
+        // Logs stay on the machine that ran the step: from another, `task logs` says where.
+        let elsewhere = try #require(try ids.first { id in try tasks.runs(id).allSatisfy { $0.host == "machine-1" } })
+        try FileManager.default.removeItem(atPath: cluster.root + "/d1/logs")
+        let logs = try cluster.cli(["task", "logs", elsewhere])
+        #expect(logs.status == 0)
+        #expect(logs.stdout.contains("(the log (6 bytes) is on machine-1, not on this machine"), "\(logs.stdout)")
+        #expect(logs.stdout.contains(cluster.root + "/d1/logs/\(elsewhere)/"), "\(logs.stdout)")
     }
 
     @Test("kill -9 of one daemon mid-run: its tasks finish on the others after the lease timeout; no finished step runs again")
