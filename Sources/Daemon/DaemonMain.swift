@@ -190,12 +190,13 @@ public enum DaemonMain {
             runtime.say("error: \(error); the daemon serves on without a dashboard")
             return nil
         }
+        // Logged before the file is written: whoever finds the file finds the line in the log.
+        runtime.say("dashboard: \(service.access.urlWithToken)")
         do throws(AtomicWriteError) {
             try service.access.write(dataDirectory: options.dataDirectory)
         } catch {
             runtime.say("warning: \(error); `orchestrator dashboard` will not find the address")
         }
-        runtime.say("dashboard: \(service.access.urlWithToken)")
         return service
     }
 

@@ -318,11 +318,12 @@ extension SQLConnection {
 
     /// Readers follow the event log by id (`events after N`, the trigger cursors): an id must
     /// never become visible after a higher one. SQLite's single writer guarantees it; on
-    /// PostgreSQL, where sequence values are taken before commit, appends take one
-    /// transaction-scoped lock, so they commit in id order.
+    /// PostgreSQL, where sequence values are taken before commit, the task store's write
+    /// transactions take one transaction-scoped lock first (once per transaction), so they
+    /// commit one at a time, in id order, and never deadlock on each other's rows.
     func serialiseAppends() throws(StoreError) {
-        guard engine == .postgres else { return }
-        try run("SELECT pg_advisory_xact_lock(?)", [.integer(0x6f72_6365_7674)])  // "orcevt"
+        guard let postgres = self as? PostgresConnection else { return }
+        _ = try postgres.lockAppends()
     }
 
     @discardableResult

@@ -135,6 +135,13 @@ extension SQLTaskStore {
         let id = Hex.encode((0..<12).map { _ in UInt8.random(in: 0...255) })
         let me = RunnerIdentity.current
         let now = database.engine.nowMillisecondsSQL
+        if database.engine == .postgres {
+            // A transaction of this process left open (the process stopped mid-way) must not
+            // hold its rows past its lease: the server ends the session then.
+            try lockedWrite { database in
+                try database.execute("SET idle_in_transaction_session_timeout = \(Int64(request.leaseSeconds * 1000))")
+            }
+        }
         try lockedWrite { database in
             // Runners gone for a day are forgotten (their tasks were taken back long ago).
             try database.run("DELETE FROM runners WHERE lease_expires_at < \(now) - 86400000", [])
@@ -267,6 +274,7 @@ extension SQLTaskStore {
         // A few at once: the first whose labels this runner holds is taken.
         sql += " ORDER BY queued_at, id LIMIT 16" + database.engine.lockRowsSkippingLocked
         let reserved: String? = try lockedWrite { database in
+            try SQLTaskStore.fence(held.id, in: database)
             for row in try database.query(sql, parameters) {
                 guard let id = row[0].text, let workspace = row[1].text, let options = row[2].text else { continue }
                 let runsOn = TaskOptions(json: (try? JSONParser.parse(options)) ?? .null).runsOn
@@ -287,6 +295,24 @@ extension SQLTaskStore {
             try database.run(
                 "UPDATE tasks SET runner_id = NULL, runner_host = NULL WHERE id = ? AND runner_id = ? AND status <> 'running'",
                 [.text(id), .text(held.id)])
+        }
+    }
+
+    /// The fence of a shared store: every write transaction of a runner that holds a lease
+    /// begins by reading its own runner row with a share lock, and fails when the lease has
+    /// expired. A daemon taking the runner's tasks back locks that row first, so it waits for
+    /// a transaction in flight, and every later one of the silent runner fails here: nothing it
+    /// writes (a step it believes finished, an event) lands after its tasks changed hands.
+    /// SQLite needs none: one machine, where a runner is known dead by its pid.
+    static func fence(_ runner: String, in database: any SQLConnection) throws {
+        guard let postgres = database as? PostgresConnection else { return }
+        let now = database.engine.nowMillisecondsSQL
+        // With the lock of the event appends (nearly every write appends one): one round trip.
+        let held = try postgres.lockAppends(
+            with: ("id FROM runners WHERE id = ? AND lease_expires_at > \(now) FOR SHARE", [.text(runner)]))
+        guard !held.isEmpty else {
+            throw StoreError(
+                "this runner's lease on the store has expired (the process was stopped or cut off for longer than its lease): another daemon may have taken its tasks, so nothing more is written")
         }
     }
 

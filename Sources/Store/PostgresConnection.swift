@@ -21,6 +21,27 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
     public let displayTarget: String
     public var engine: StoreEngine { .postgres }
     public private(set) var statementsRun = 0
+    /// Counts transactions begun; `appendLock` is the one whose appends are serialised already.
+    private var transactionNumber = 0
+    private var appendLock = -1
+
+    /// The lock that keeps event ids visible in order (`SQLConnection.serialiseAppends`), taken
+    /// once per transaction: by the first append, or with the runner's fence (`prefix`, a
+    /// statement of the caller's that the lock is added to as a first column).
+    func lockAppends(with fence: (sql: String, parameters: [SQLValue])? = nil) throws(StoreError) -> [[SQLValue]] {
+        let key: SQLValue = .integer(PostgresConnection.appendLockKey)
+        if let fence {
+            let rows = try query("SELECT pg_advisory_xact_lock(?), " + fence.sql, [key] + fence.parameters)
+            if !rows.isEmpty { appendLock = transactionNumber }
+            return rows
+        }
+        guard appendLock != transactionNumber else { return [] }
+        try run("SELECT pg_advisory_xact_lock(?)", [key])
+        appendLock = transactionNumber
+        return []
+    }
+
+    static let appendLockKey: Int64 = 0x6f72_6365_7674  // "orcevt"
 
     /// Connects, or throws a `StoreError` that names the target (without a password) and
     /// libpq's reason.
@@ -149,7 +170,11 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
     /// Nested calls join the outer transaction.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try nesting.run(begin: { try execute("BEGIN") }, commit: { try execute("COMMIT") }, rollback: { try? execute("ROLLBACK") }, body)
+        try nesting.run(
+            begin: {
+                try execute("BEGIN")
+                transactionNumber += 1
+            }, commit: { try execute("COMMIT") }, rollback: { try? execute("ROLLBACK") }, body)
     }
 
     /// The server's version number (e.g. 150018 for 15.18).

@@ -29,7 +29,24 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
 
     /// A transaction on the connection, for this engine's own statements.
     func lockedWrite<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        try lock.withLock { _ in try database.transaction { try body(database) } }
+        try lock.withLock { _ in
+            try database.transaction {
+                try database.serialiseAppends()
+                return try body(database)
+            }
+        }
+    }
+
+    /// The first statement of every write transaction on PostgreSQL: the lock that makes the
+    /// task store's writes commit one at a time across daemons (taken first, it can never be
+    /// part of a deadlock, and event ids become visible in order), with the fence of a runner
+    /// that holds a lease (Leases.swift, `fence`: it writes only while its lease holds).
+    private func serialise(_ database: any SQLConnection) throws {
+        if let held = heldLease.withLock({ $0 }) {
+            try SQLTaskStore.fence(held.id, in: database)
+        } else {
+            try database.serialiseAppends()
+        }
     }
 
 
@@ -37,14 +54,20 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
     @discardableResult
     public func write<T>(_ body: (any TaskWriter) throws -> T) throws -> T {
         try lock.withLock { _ in
-            try database.transaction { try body(SQLTaskWriter(database: database)) }
+            try database.transaction {
+                try serialise(database)
+                return try body(SQLTaskWriter(database: database))
+            }
         }
     }
 
     /// `write` with the concrete writer (for the operations of this engine that need its SQL).
     private func sqliteWrite<T>(_ body: (SQLTaskWriter) throws -> T) throws -> T {
         try lock.withLock { _ in
-            try database.transaction { try body(SQLTaskWriter(database: database)) }
+            try database.transaction {
+                try serialise(database)
+                return try body(SQLTaskWriter(database: database))
+            }
         }
     }
 
@@ -483,6 +506,18 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
             }
             let byLease = !(host == nil || host == RunnerHost.current)
             let taken = try sqliteWrite { writer -> Bool in
+                // A silent runner's transaction in flight holds its row (`fence`): the takeover
+                // does not wait for it (the server ends such a session once it has been idle
+                // for the lease, `holdLease`); it tries again at the next round.
+                if byLease, let owner {
+                    do {
+                        try writer.database.run(
+                            "SELECT id FROM runners WHERE id = ?" + writer.database.engine.lockRows
+                                + (writer.database.engine == .postgres ? " NOWAIT" : ""), [.text(owner)])
+                    } catch let error as StoreError where error.sqlState == "55P03" {
+                        return false
+                    }
+                }
                 let now = StoreClock.timestamp()
                 let reason =
                     byLease
