@@ -228,6 +228,16 @@ final class WorkerPool: @unchecked Sendable {
                 say("task \(id) not run: \(refusal.message)")
                 refused.withLock { $0[id] = monotonicMilliseconds() + 5_000 }
                 try? tasks.releaseReservation(id)
+            } catch let error as StoreError {
+                // Left interrupted by its runner (the store failed under it): queued again, to
+                // resume where it was cut off once the store answers.
+                say("task \(id) stopped: the store failed: \(error)")
+                if (try? tasks.task(id))?.status == .interrupted {
+                    _ = try? tasks.write { writer in
+                        try writer.append(NewEvent(.taskRequeued, payload: .object([("reason", .string("the store failed under its runner"))])), task: id)
+                    }
+                    if (try? tasks.enqueue(id)) != nil { say("task \(id) queued again") }
+                }
             } catch {
                 say("task \(id) stopped with an error: \(error)")
             }

@@ -289,6 +289,13 @@ public final class TaskRunner: @unchecked Sendable {
             // The workspace's init_script: before the first cycle and after every resume.
             guard try runSessionInit(resuming: resuming) else { return try tasks.task(taskID) ?? task }
             try runLoop()
+        } catch let error as StoreError {
+            // The store failed (a lost connection, a full disk): the task did nothing wrong. It
+            // is left interrupted, to resume at the step that was cut off (a daemon queues it
+            // again), never failed for it.
+            let message = masker.mask("the store failed: \(error)")
+            try? tasks.write { writer in try writer.interrupt(task: taskID, reason: message) }
+            throw error
         } catch {
             let message = masker.mask("runner error: \(error)")
             try? finish(.failed, reason: message, payload: [("error", .string(message))])

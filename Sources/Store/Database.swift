@@ -251,6 +251,9 @@ public final class Database: SQLConnection, @unchecked Sendable {
 final class TransactionNesting {
     private var depth = 0
 
+    /// True inside a transaction.
+    var inside: Bool { depth > 0 }
+
     func run<T>(begin: () throws -> Void, commit: () throws -> Void, rollback: () -> Void, _ body: () throws -> T) throws -> T {
         if depth > 0 {
             depth += 1

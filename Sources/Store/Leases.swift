@@ -139,7 +139,10 @@ extension SQLTaskStore {
             // A transaction of this process left open (the process stopped mid-way) must not
             // hold its rows past its lease: the server ends the session then.
             try lockedWrite { database in
-                try database.execute("SET idle_in_transaction_session_timeout = \(Int64(request.leaseSeconds * 1000))")
+                try (database as? PostgresConnection)?.setSession(
+                    "SET idle_in_transaction_session_timeout = \(Int64(request.leaseSeconds * 1000))")
+                // Named, so an operator (and a test) can tell its sessions apart.
+                try (database as? PostgresConnection)?.setSession("SET application_name = 'orchestrator runner \(id)'")
             }
         }
         try lockedWrite { database in

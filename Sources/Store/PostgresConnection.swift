@@ -59,13 +59,38 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
         }
         handle = connection
         // Notices (e.g. "table already exists, skipping") are not output of ours.
-        try execute("SET client_min_messages = warning")
+        try setSession("SET client_min_messages = warning")
+    }
+
+    /// Session settings, set again after a reconnection.
+    private var settings: [String] = []
+
+    /// Sets a session parameter (`SET name = value`) for this connection and any it reconnects.
+    public func setSession(_ statement: String) throws(StoreError) {
+        try execute(statement)
+        settings.append(statement)
+    }
+
+    /// A connection the server closed (it restarted, or ended the session) is opened again
+    /// before the next statement that begins no transaction's middle: the statement that met
+    /// the closed connection failed, as it must (it may or may not have run); the next one runs
+    /// on a new session. Inside a transaction nothing is reconnected: that transaction is lost
+    /// and fails.
+    private func reconnectIfClosed() throws(StoreError) {
+        guard PQstatus(handle) == CONNECTION_BAD, !nesting.inside else { return }
+        PQreset(handle)
+        guard PQstatus(handle) == CONNECTION_OK else {
+            throw StoreError("the connection to PostgreSQL at \(displayTarget) was lost and cannot be opened again: \(PostgresConnection.text(PQerrorMessage(handle)))")
+        }
+        appendLock = -1
+        for statement in settings { try execute(statement) }
     }
 
     deinit { PQfinish(handle) }
 
     /// Runs one or more statements without parameters (schema, settings).
     public func execute(_ sql: String) throws(StoreError) {
+        try reconnectIfClosed()
         statementsRun += 1
         guard let result = PQexec(handle, sql) else { throw failure(nil, sql: sql) }
         defer { PQclear(result) }
@@ -78,6 +103,7 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
     /// `.integer` 0/1, SQL NULL as `.null`, everything else as `.text`.
     @discardableResult
     public func query(_ sql: String, _ parameters: [SQLValue] = []) throws(StoreError) -> [[SQLValue]] {
+        try reconnectIfClosed()
         statementsRun += 1
         // Parameters go as text (bytea in its hex form) with their types left to the server,
         // which infers them from the statement.

@@ -650,6 +650,13 @@ struct SQLTaskWriter: TaskWriter {
         try stopAtBoundary(task: id, status: .paused, reason: reason)
     }
 
+    public func interrupt(task id: String, reason: String) throws {
+        try stopAtBoundary(task: id, status: .interrupted, reason: reason)
+        try database.run(
+            "UPDATE runs SET status = 'interrupted', finished_at = ? WHERE task_id = ? AND status = 'running'",
+            [.text(StoreClock.timestamp()), .text(id)])
+    }
+
     public func awaitRestart(task id: String, reason: String) throws {
         try stopAtBoundary(task: id, status: .restartPending, reason: reason)
     }

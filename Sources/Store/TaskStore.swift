@@ -211,6 +211,10 @@ public protocol TaskWriter {
     /// The runner stops after a `self_restart` step rebuilt this tool: the task waits
     /// `restart_pending` for the re-executed runner, which resumes it at the next step.
     func awaitRestart(task id: String, reason: String) throws
+    /// The runner stops because the store failed under it: the task is left `interrupted` with
+    /// why, its running runs interrupted and its running items pending (it resumes at the step
+    /// that was cut off).
+    func interrupt(task id: String, reason: String) throws
     /// A run ended by an interruption of its runner: it runs again on resume.
     func markRunInterrupted(_ runID: Int64) throws
     /// Records a run that starts now; returns its id.

@@ -195,6 +195,33 @@ struct ScaleOutTests {
         for daemon in cluster.daemons.dropFirst() { #expect(daemon.stop() == 0) }
     }
 
+    @Test("the server ends a daemon's session mid-run: the daemon reconnects, a task cut off resumes, every task completes")
+    func droppedConnection() throws {
+        let cluster = try Self.cluster(daemons: 1, sleep: "0.2", lease: "5s")
+        let daemon = cluster.daemons[0]
+        let ids = try Self.createTasks(12, in: cluster)
+        let tasks = try cluster.tasks()
+        #expect(eventually(60) { cluster.effectLines().count >= 8 })
+        let runner = try #require(try tasks.runners().first?.id)
+        let ended = try PostgresConnection(cluster.store).query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [.text("orchestrator runner \(runner)")])
+        #expect(ended.count == 1, "the daemon's worker connection is found by its name")
+        #expect(eventually(120) { Self.allCompleted(ids, tasks) }, "\(daemon.stderr.suffix(3000))")
+        #expect(daemon.process.isRunning, "\(daemon.stderr.suffix(3000))")
+        var counts: [String: Int] = [:]
+        for line in cluster.effectLines() { counts[line, default: 0] += 1 }
+        for id in ids {
+            let runs = try tasks.runs(id)
+            for step in ["a", "b"] {
+                let mine = runs.filter { $0.step == step }
+                #expect(mine.filter { $0.status == .finished }.count == 1, "task \(id) step \(step): \(mine.map(\.status))")
+                let starts = counts["\(id) \(step) start"] ?? 0
+                #expect(starts >= 1 && starts <= mine.count, "task \(id) step \(step): \(starts) starts, runs \(mine.map(\.status))")
+            }
+        }
+        #expect(daemon.stop() == 0)
+    }
+
     @Test("a daemon frozen (SIGSTOP) past its lease loses its task to another; thawed, it writes nothing more and exits 3")
     func frozenDaemonIsFenced() throws {
         var cluster = try Self.cluster(daemons: 1, sleep: "2", lease: "1s")
