@@ -110,6 +110,26 @@ struct ScaleOutTests {
         return ids.withLock { $0 }
     }
 
+    /// Every step of every task finished exactly once, and that run is its last: nothing ran a
+    /// step after it finished. Each start a step made (its side effect) is a run the store knows;
+    /// more than one only for a run that was cut off (of the tasks `cutOff`, when given): the
+    /// at-least-once window of docs/scale-out.md.
+    static func expectNoFinishedStepRanAgain(_ ids: [String], cluster: Cluster, tasks: any TaskStore, cutOff: Set<String>?) throws {
+        var counts: [String: Int] = [:]
+        for line in cluster.effectLines() { counts[line, default: 0] += 1 }
+        for id in ids {
+            let runs = try tasks.runs(id)
+            for step in ["a", "b"] {
+                let mine = runs.filter { $0.step == step }
+                #expect(mine.filter { $0.status == .finished }.count == 1, "task \(id) step \(step): \(mine.map(\.status))")
+                #expect(mine.last?.status == .finished, "task \(id) step \(step): \(mine.map(\.status))")
+                let starts = counts["\(id) \(step) start"] ?? 0
+                #expect(starts >= 1 && starts <= mine.count, "task \(id) step \(step): \(starts) starts, runs \(mine.map(\.status))")
+                if starts > 1, let cutOff { #expect(cutOff.contains(id), "task \(id) step \(step) ran twice without a kill") }
+            }
+        }
+    }
+
     static func allCompleted(_ ids: [String], _ tasks: any TaskStore) -> Bool {
         guard let summaries = try? tasks.taskSummaries() else { return false }
         let done = Set(summaries.filter { $0.status == .completed }.map(\.id))
@@ -170,22 +190,7 @@ struct ScaleOutTests {
         kill(victim.pid, SIGKILL)
         #expect(!orphaned.isEmpty)
         #expect(eventually(120) { Self.allCompleted(ids, tasks) }, "\(cluster.daemons.dropFirst().map(\.stderr))")
-        var counts: [String: Int] = [:]
-        for line in cluster.effectLines() { counts[line, default: 0] += 1 }
-        for id in ids {
-            let runs = try tasks.runs(id)
-            for step in ["a", "b"] {
-                let mine = runs.filter { $0.step == step }
-                // One finished run, and it is the last: nothing ran the step after it finished.
-                #expect(mine.filter { $0.status == .finished }.count == 1, "task \(id) step \(step): \(mine.map(\.status))")
-                #expect(mine.last?.status == .finished, "task \(id) step \(step): \(mine.map(\.status))")
-                // Each start the step made is a run the store knows; more than one only when a
-                // run was cut off by the kill (the at-least-once window of docs/scale-out.md).
-                let starts = counts["\(id) \(step) start"] ?? 0
-                #expect(starts >= 1 && starts <= mine.count, "task \(id) step \(step): \(starts) starts, runs \(mine.map(\.status))")
-                if starts > 1 { #expect(orphaned.contains(id), "task \(id) step \(step) ran twice without a kill") }
-            }
-        }
+        try Self.expectNoFinishedStepRanAgain(ids, cluster: cluster, tasks: tasks, cutOff: orphaned)
         // The killed daemon's tasks were taken over by lease: `lease_lost`, then completed elsewhere.
         for id in orphaned {
             let events = try tasks.events(id)
@@ -208,17 +213,7 @@ struct ScaleOutTests {
         #expect(ended.count == 1, "the daemon's worker connection is found by its name")
         #expect(eventually(120) { Self.allCompleted(ids, tasks) }, "\(daemon.stderr.suffix(3000))")
         #expect(daemon.process.isRunning, "\(daemon.stderr.suffix(3000))")
-        var counts: [String: Int] = [:]
-        for line in cluster.effectLines() { counts[line, default: 0] += 1 }
-        for id in ids {
-            let runs = try tasks.runs(id)
-            for step in ["a", "b"] {
-                let mine = runs.filter { $0.step == step }
-                #expect(mine.filter { $0.status == .finished }.count == 1, "task \(id) step \(step): \(mine.map(\.status))")
-                let starts = counts["\(id) \(step) start"] ?? 0
-                #expect(starts >= 1 && starts <= mine.count, "task \(id) step \(step): \(starts) starts, runs \(mine.map(\.status))")
-            }
-        }
+        try Self.expectNoFinishedStepRanAgain(ids, cluster: cluster, tasks: tasks, cutOff: nil)
         #expect(daemon.stop() == 0)
     }
 
