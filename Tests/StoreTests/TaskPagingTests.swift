@@ -61,15 +61,19 @@ import Testing
 }
 
 @Suite struct ConcurrentOpenTests {
-    @Test("connections opening a new database at once apply each migration once, and none fails")
-    func concurrentFirstOpen() throws {
-        for round in 0..<10 {
+    @Test("connections opening a new database at once apply each migration once, and none fails", arguments: Engine.available)
+    func concurrentFirstOpen(engine: Engine) throws {
+        for round in 0..<(engine == .sqlite ? 10 : 3) {
             let data = temporaryDirectory("open-\(round)") + "/data"
+            // PostgreSQL: four daemons starting at once on a new database (one new schema).
+            let schema = engine == .postgres ? try Engine.freshSchema("open") : nil
             let failures = Locked<[String]>([])
             let threads = (0..<4).map { _ in
                 Thread {
                     do {
-                        let tasks = try SQLResourceStore(dataDirectory: data).taskStore()
+                        let store = try schema.map { try SQLResourceStore(postgres: $0, dataDirectory: data) } ?? SQLResourceStore(dataDirectory: data)
+                        #expect(try store.schemaVersion() == Schema.migrations.count)
+                        let tasks = store.taskStore()
                         _ = try tasks.counts()
                     } catch {
                         failures.withLock { $0.append("\(error)") }
