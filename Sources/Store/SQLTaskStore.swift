@@ -157,6 +157,18 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
         }
     }
 
+    public func latestTaskSummaries(status: TaskStatus?, limit: Int) throws -> (tasks: [TaskSummary], total: Int) {
+        try read { database in
+            let filter = status == nil ? "" : " WHERE status = ?"
+            let parameters: [SQLValue] = status.map { [.text($0.rawValue)] } ?? []
+            let rows = try database.query(
+                "SELECT \(SQLTaskStore.summaryColumns) FROM tasks\(filter) ORDER BY created_at DESC, id DESC LIMIT ?",
+                parameters + [.integer(Int64(max(0, limit)))])
+            let total = try database.query("SELECT COUNT(*) FROM tasks\(filter)", parameters).first?.first?.integer ?? 0
+            return (try rows.map(SQLTaskStore.decodeSummary), Int(total))
+        }
+    }
+
     public func tasks(named name: String) throws -> [TaskSummary] {
         try read { database in try database.query(SQLTaskStore.namedSQL, [.text(name)]).map(SQLTaskStore.decodeSummary) }
     }
@@ -186,6 +198,7 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
         let queries: [(String, String, [SQLValue])] = [
             ("task list, first page", SQLTaskStore.firstPageSQL, [.integer(50)]),
             ("task list, next page", SQLTaskStore.nextPageSQL, [.text("x"), .integer(50)]),
+            ("task list, newest first", "SELECT \(SQLTaskStore.summaryColumns) FROM tasks ORDER BY created_at DESC, id DESC LIMIT ?", [.integer(50)]),
             ("task by name", SQLTaskStore.namedSQL, [.text("x")]),
             ("task by id prefix", SQLTaskStore.prefixSQL, [.text("ab"), .text("ab\u{FFFF}"), .integer(11)]),
             ("event list, first page after an id", SQLTaskStore.eventsForwardSQL, [.text("x"), .integer(0), .integer(50)]),

@@ -44,6 +44,9 @@ public protocol TaskStore: AnyObject, Sendable {
     /// A page of `taskSummaries`: at most `limit` tasks created after the task `after` (nil: from
     /// the first). Nil when the task `after` does not exist.
     func taskSummaries(after: String?, limit: Int) throws -> [TaskSummary]?
+    /// The newest `limit` tasks (of `status`, nil: any), newest first, and how many there are in
+    /// all: the dashboard's list, read through the creation-order index rather than whole.
+    func latestTaskSummaries(status: TaskStatus?, limit: Int) throws -> (tasks: [TaskSummary], total: Int)
     /// Tasks whose name is `name`, oldest first.
     func tasks(named name: String) throws -> [TaskSummary]
     /// Tasks whose id begins with `prefix`, at most `limit`, in id order.

@@ -19,7 +19,7 @@ import Testing
     func queryPlansUseIndexes() throws {
         let tasks = try SQLResourceStore(dataDirectory: temporaryDirectory("plans") + "/data").taskStore()
         let plans = try tasks.queryPlans()
-        #expect(plans.count == 7)
+        #expect(plans.count == 8)
         for (name, plan) in plans {
             let steps = plan.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             // A scan of the tasks or events table must walk an index in order (a page stops

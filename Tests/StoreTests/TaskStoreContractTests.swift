@@ -122,6 +122,9 @@ import Testing
         #expect(events.map(\.type).filter { $0 == .stepHeartbeat }.count == 5)
         #expect(events.map(\.id) == events.map(\.id).sorted())
         #expect(try tasks.events("p1", types: [.stepHeartbeat], after: 0, limit: 2).map { $0.payload["n"] } == [.int(3), .int(4)])
+        let newest = try tasks.latestTaskSummaries(status: nil, limit: 2)
+        #expect(newest.total == 3 && newest.tasks.count == 2)
+        #expect(try tasks.latestTaskSummaries(status: .paused, limit: 10).tasks.map(\.id) == ["p3"])
     }
 
     @Test("a trigger fire is claimed once by racing daemons; store entries version; spawn links hold", arguments: Engine.available)
