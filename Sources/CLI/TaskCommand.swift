@@ -372,6 +372,18 @@ struct TaskInfoCommand: OneTaskCommand {
             if case .object(var pairs) = value {
                 pairs.append(("variables", .object(variables.map { ($0.name, .string($0.value)) })))
                 pairs.append(("trigger", origin?.json ?? .null))
+                // Who runs it (or has taken it from the queue): docs/scale-out.md.
+                pairs.append((
+                    "runner",
+                    task.runnerID == nil && task.runnerPID == nil
+                        ? .null
+                        : .object([
+                            ("pid", task.runnerPID.map { .int(Int64($0)) } ?? .null), ("host", task.runnerHost.map { .string($0) } ?? .null),
+                            ("id", task.runnerID.map { .string($0) } ?? .null),
+                        ])))
+                if !task.options.runsOn.isEmpty {
+                    pairs.append(("runs_on", .object(task.options.runsOn.map { ($0.name, .string($0.value)) })))
+                }
                 switch runtime {
                 case .success(let policy): pairs.append(("runtime", policy.json))
                 case .failure(let error): pairs.append(("runtime", .object([("error", .string(error.message))])))
@@ -393,6 +405,7 @@ struct TaskInfoCommand: OneTaskCommand {
                 ("runtime", (try? runtime.get())?.summary ?? "\(runtime)"),
             ]
                 + (origin.map { [("trigger", "\($0.trigger.name) (\($0.source) fire \($0.key))")] } ?? [])
+                + TaskCommand.placement(task)
                 + (variables.isEmpty ? [] : [("variables", variables.map { "\($0.name)=\($0.value)" }.joined(separator: " "))])
             for (key, value) in pairs { text += ForegroundRun.pad(key + ":", 22) + value + "\n" }
             var counts: [String: Int] = [:]
@@ -748,6 +761,18 @@ extension Option {
 }
 
 extension TaskCommand {
+    /// `task info`'s lines on where the task runs: its runner (pid and host) and `--runs-on`.
+    static func placement(_ task: TaskRecord) -> [(String, String)] {
+        var lines: [(String, String)] = []
+        if let host = task.runnerHost {
+            let who: String = task.runnerPID.map { "pid \($0)" } ?? "taken from the queue by a runner"
+            lines.append(("runner", who + " on " + host))
+        }
+        if !task.options.runsOn.isEmpty {
+            lines.append(("runs on", task.options.runsOn.map { $0.name + "=" + $0.value }.joined(separator: " ")))
+        }
+        return lines
+    }
 
     static func taskJSON(_ task: TaskSummary) -> JSONValue {
         .object([

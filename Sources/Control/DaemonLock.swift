@@ -94,6 +94,9 @@ public final class DaemonLock: @unchecked Sendable {
     /// Gives the lock up (the process's end does the same).
     public func release() {
         if fd >= 0 {
+            // Unlocked before it is closed: a child forked at this instant by another thread
+            // (its copy of the descriptor lives until its exec closes it) must not keep it held.
+            _ = flock(fd, LOCK_UN)
             close(fd)
             fd = -1
         }

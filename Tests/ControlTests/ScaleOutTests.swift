@@ -226,6 +226,8 @@ struct ScaleOutTests {
         let tasks = try cluster.tasks()
         #expect(eventually(30) { cluster.effectLines().contains("\(id) a start") })
         kill(frozen.pid, SIGSTOP)
+        let info = try cluster.cli(["task", "info", id])
+        #expect(info.stdout.contains("runner:") && info.stdout.contains("pid \(frozen.pid) on machine-0"), "\(info.stdout)")
         let rescuer = try ForegroundDaemon(
             dataDirectory: cluster.root + "/d1", extra: ["--workers", "2", "--lease-timeout", "1s"],
             environment: ["ORCHESTRATOR_STORE": cluster.store, "ORCHESTRATOR_RUNNER_HOST": "machine-1"])
