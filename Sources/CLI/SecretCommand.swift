@@ -72,6 +72,7 @@ extension SecretCommand {
                 ("values", .object([
                     ("total", .int(Int64(status.totalValues))), ("resources", .int(Int64(status.inResources))),
                     ("revisions", .int(Int64(status.inRevisions))), ("task_snapshots", .int(Int64(status.inTaskSnapshots))),
+                    ("task_variables", .int(Int64(status.inTaskVariables))),
                     ("by_key", .object(byKey)), ("undecryptable", .int(Int64(status.undecryptable))),
                     ("unencrypted", .int(Int64(status.plaintext))),
                 ])),
@@ -87,7 +88,7 @@ extension SecretCommand {
             }
             out += "Database:         \(database ?? "none in \(store.dataDirectory)")\n"
             out += "Encrypted values: \(status.totalValues) (\(status.inResources) in resources, \(status.inRevisions) in revisions, "
-                + "\(status.inTaskSnapshots) in task snapshots)\n"
+                + "\(status.inTaskSnapshots) in task snapshots, \(status.inTaskVariables) in task variables)\n"
             for (id, count) in status.valuesByKey.sorted(by: { $0.key < $1.key }) {
                 let role = id == current ? "current" : (status.keys.contains { $0.id == id } ? "retired" : "NOT IN THE KEY FILE")
                 out += "  \(id) (\(role)): \(count)\n"
@@ -119,7 +120,7 @@ extension SecretCommand {
         let rotation = try store.rotateSecretKey()
         var out = "secret key rotated: the current key is now \(rotation.newKey) (\(rotation.keyFile))\n"
         out += "re-encrypted \(rotation.total) value(s) (\(rotation.inResources) in resources, \(rotation.inRevisions) in revisions, "
-            + "\(rotation.inTaskSnapshots) in task snapshots) of \(directory)/\(SQLResourceStore.databaseFileName) in one transaction\n"
+            + "\(rotation.inTaskSnapshots) in task snapshots, \(rotation.inTaskVariables) in task variables) of \(directory)/\(SQLResourceStore.databaseFileName) in one transaction\n"
         if let previous = rotation.previousKey {
             out += "the previous key \(previous) stays in the key file as a retired key (other data directories may still use it)\n"
         }

@@ -108,7 +108,7 @@ enum Pages {
         row("workflow", workflowLink(project: task.project, name: task.workflow) + " (project " + HTML.escape(task.project) + ", workspace " + HTML.escape(task.workspace) + ")")
         row("goal", view.shown(task.goal))
         if !task.options.variables.isEmpty {
-            // `--set` and trigger variables are kept as given (a webhook's payload may carry a
+            // `--set` and trigger variables (sealed at rest; a webhook's payload may carry a
             // secret): masked here as `task info` masks them.
             row("variables", task.options.variables.map { "<code>" + view.shown($0.name + "=" + $0.value) + "</code>" }.joined(separator: " "))
         }

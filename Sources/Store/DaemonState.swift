@@ -65,7 +65,7 @@ extension SQLTaskStore {
         try read { database in
             try database.query(
                 "SELECT \(SQLTaskStore.taskColumns) FROM tasks WHERE status = ? ORDER BY created_at, id", [.text(TaskStatus.restartPending.rawValue)]
-            ).map(SQLTaskStore.decodeTask)
+            ).map(decodeTask)
         }
     }
 }

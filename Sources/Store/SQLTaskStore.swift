@@ -20,9 +20,13 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
     /// The lease this process holds as a runner (Leases.swift), once it claimed or asked for one.
     let heldLease = Locked<HeldLease?>(nil)
 
+    /// Seals the tasks' variables at rest (the SecretStore values' key file).
+    let cipher: SecretCipher
+
     public init(_ store: SQLResourceStore) {
         database = store.database
         dataDirectory = store.dataDirectory
+        cipher = store.secrets
     }
 
     deinit { releaseLease() }
@@ -56,7 +60,7 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
         try lock.withLock { _ in
             try database.transaction {
                 try serialise(database)
-                return try body(SQLTaskWriter(database: database))
+                return try body(SQLTaskWriter(database: database, cipher: cipher))
             }
         }
     }
@@ -66,7 +70,7 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
         try lock.withLock { _ in
             try database.transaction {
                 try serialise(database)
-                return try body(SQLTaskWriter(database: database))
+                return try body(SQLTaskWriter(database: database, cipher: cipher))
             }
         }
     }
@@ -83,7 +87,10 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
         runner_id, runner_host
         """
 
-    static func decodeTask(_ row: [SQLValue]) throws -> TaskRecord {
+    /// A task row, its variables decrypted.
+    func decodeTask(_ row: [SQLValue]) throws -> TaskRecord { try SQLTaskStore.decodeTask(row, cipher: cipher) }
+
+    static func decodeTask(_ row: [SQLValue], cipher: SecretCipher) throws -> TaskRecord {
         guard row.count == 23, let id = row[0].text, let name = row[1].text, let project = row[2].text,
             let workflow = row[3].text, let workspace = row[4].text, let goal = row[5].text,
             let statusText = row[6].text, let status = TaskStatus(rawValue: statusText), let hash = row[7].text,
@@ -93,7 +100,10 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
         else { throw StoreError("a task row is malformed") }
         var record = TaskRecord(
             id: id, name: name, project: project, workflow: workflow, workspace: workspace, goal: goal, status: status,
-            graphHash: hash, snapshot: try JSONParser.parse(snapshot), options: TaskOptions(json: try JSONParser.parse(options)),
+            graphHash: hash, snapshot: try JSONParser.parse(snapshot), options: try TaskOptions(json: try JSONParser.parse(options)) { stored in
+                var keys: [SecretKey]?
+                return try cipher.openVariables(stored, keys: &keys)
+            },
             cycle: Int(cycle), finalizedCycle: Int(finalized), consecutiveFailures: Int(failures), pauseRequested: pause != 0,
             runnerPID: row[14].integer.map { Int32(truncatingIfNeeded: $0) }, runnerStart: row[15].text, reason: row[16].text,
             createdAt: created, updatedAt: updated, startedAt: row[19].text, finishedAt: row[20].text)
@@ -104,14 +114,14 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
 
     public func task(_ id: String) throws -> TaskRecord? {
         try read { database in
-            try database.query("SELECT \(SQLTaskStore.taskColumns) FROM tasks WHERE id = ?", [.text(id)]).first.map(SQLTaskStore.decodeTask)
+            try database.query("SELECT \(SQLTaskStore.taskColumns) FROM tasks WHERE id = ?", [.text(id)]).first.map(decodeTask)
         }
     }
 
     /// Every task, oldest first.
     public func tasks() throws -> [TaskRecord] {
         try read { database in
-            try database.query("SELECT \(SQLTaskStore.taskColumns) FROM tasks ORDER BY created_at, id").map(SQLTaskStore.decodeTask)
+            try database.query("SELECT \(SQLTaskStore.taskColumns) FROM tasks ORDER BY created_at, id").map(decodeTask)
         }
     }
 
@@ -430,7 +440,7 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
                     "SELECT \(SQLTaskStore.taskColumns) FROM tasks WHERE id = ?" + writer.database.engine.lockRows, [.text(id)]
                 ).first
             else { throw StoreError("no task \(id)") }
-            let task = try SQLTaskStore.decodeTask(row)
+            let task = try decodeTask(row)
             // Owned, or reserved from the queue, by another runner that lives: not ours.
             if let owner = task.runnerID, owner != lease {
                 let alive = RunnerLiveness.ownerAlive(
@@ -567,9 +577,11 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
 /// Writes inside one transaction (see `SQLTaskStore.write`).
 struct SQLTaskWriter: TaskWriter {
     let database: any SQLConnection
+    let cipher: SecretCipher
 
-    init(database: any SQLConnection) {
+    init(database: any SQLConnection, cipher: SecretCipher) {
         self.database = database
+        self.cipher = cipher
     }
 
     /// Appends an event; returns its id.
@@ -595,7 +607,8 @@ struct SQLTaskWriter: TaskWriter {
             [
                 .text(task.id), .text(task.name), .text(task.project), .text(task.workflow), .text(task.workspace),
                 .text(task.goal), .text(task.status.rawValue), .text(task.graphHash), .text(JSONWriter().string(task.snapshot)),
-                .text(JSONWriter().string(task.options.json)), .text(task.createdAt), .text(task.updatedAt),
+                .text(JSONWriter().string(task.options.json(variables: try cipher.sealVariables(task.options.variables)))),
+                .text(task.createdAt), .text(task.updatedAt),
             ])
     }
 

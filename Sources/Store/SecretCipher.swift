@@ -66,6 +66,41 @@ public struct SecretCipher: Sendable {
         return opened
     }
 
+    // MARK: task variables
+
+    /// A task's `--set` and trigger variables with every value encrypted with the current key
+    /// (creating the key file when it has none): a value may be a token, and the store keeps
+    /// nothing secret in plain text. Nothing is read or created when there are none.
+    func sealVariables(_ variables: [(name: String, value: String)]) throws(SecretKeyError) -> [(name: String, value: JSONValue)] {
+        guard !variables.isEmpty else { return [] }
+        let keys = try keyFile.loadOrCreate()
+        var sealed: [(name: String, value: JSONValue)] = []
+        for variable in variables { sealed.append((variable.name, try SecretCipher.seal(.string(variable.value), keys: keys))) }
+        return sealed
+    }
+
+    /// The variables as stored, decrypted (a value stored in plain text by an earlier version
+    /// is taken as it is). `keys` are loaded on the first sealed value.
+    func openVariables(_ stored: [(name: String, value: JSONValue)], keys: inout [SecretKey]?) throws(SecretKeyError) -> [(name: String, value: String)] {
+        var opened: [(name: String, value: String)] = []
+        for variable in stored {
+            guard SecretCipher.isSealed(variable.value) else {
+                opened.append((variable.name, variable.value.stringValue ?? ""))
+                continue
+            }
+            let loaded: [SecretKey]
+            if let keys {
+                loaded = keys
+            } else {
+                loaded = try keyFile.load()
+            }
+            keys = loaded
+            let value = try open(variable.value, keys: loaded)
+            opened.append((variable.name, value.stringValue ?? JSONWriter().string(value)))
+        }
+        return opened
+    }
+
     // MARK: SecretStore specs
 
     /// The literal entries of a SecretStore spec's `data`, each passed through `transform`.

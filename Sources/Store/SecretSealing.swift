@@ -18,10 +18,12 @@ public struct SecretKeyStatus: Sendable {
     public var inResources: Int
     public var inRevisions: Int
     public var inTaskSnapshots: Int
+    /// Tasks' `--set` and trigger variables.
+    public var inTaskVariables = 0
     /// Values stored without encryption (none, once a database has been opened by this version).
     public var plaintext: Int
 
-    public var totalValues: Int { inResources + inRevisions + inTaskSnapshots }
+    public var totalValues: Int { inResources + inRevisions + inTaskSnapshots + inTaskVariables }
     /// Values encrypted with a key the key file does not hold: they cannot be decrypted here.
     public var undecryptable: Int {
         let held = Set(keys.map(\.id))
@@ -37,7 +39,8 @@ public struct SecretKeyRotation: Sendable {
     public var inResources: Int
     public var inRevisions: Int
     public var inTaskSnapshots: Int
-    public var total: Int { inResources + inRevisions + inTaskSnapshots }
+    public var inTaskVariables = 0
+    public var total: Int { inResources + inRevisions + inTaskSnapshots + inTaskVariables }
 }
 
 /// Every place a database holds SecretStore values, and the operations over all of them: the
@@ -52,7 +55,7 @@ public enum SecretSealing {
         var text: String
     }
 
-    private enum Table { case resources, revisions, tasks }
+    private enum Table { case resources, revisions, tasks, taskVariables }
 
     private static func rows(_ database: any SQLConnection) throws -> [Row] {
         var rows: [Row] = []
@@ -65,12 +68,17 @@ public enum SecretSealing {
         for row in try database.query("SELECT id, snapshot FROM tasks WHERE snapshot LIKE '%SecretStore%' ORDER BY id") {
             if let text = row[1].text { rows.append(Row(table: .tasks, id: row[0], text: text)) }
         }
+        for row in try database.query("SELECT id, options FROM tasks WHERE options LIKE '%enc:v1:%' ORDER BY id") {
+            if let text = row[1].text { rows.append(Row(table: .taskVariables, id: row[0], text: text)) }
+        }
         return rows
     }
 
     /// The SecretStore specs of one row (a task snapshot holds several).
     private static func specs(_ row: Row) throws -> [JSONValue] {
         let value = try JSONParser.parse(row.text)
+        // A task's variables are read as the `data` of a spec: each a value of its own.
+        if row.table == .taskVariables { return [.object([("data", value["variables"] ?? .object([]))])] }
         guard row.table == .tasks else { return [value] }
         return (value.arrayValue ?? []).filter { $0["kind"]?.stringValue == "SecretStore" }.compactMap { $0["spec"] }
     }
@@ -95,6 +103,7 @@ public enum SecretSealing {
                     case .resources: status.inResources += 1
                     case .revisions: status.inRevisions += 1
                     case .tasks: status.inTaskSnapshots += 1
+                    case .taskVariables: status.inTaskVariables += 1
                     }
                 }
             }
@@ -117,19 +126,21 @@ public enum SecretSealing {
         let keys = try keyFile.addKey()
         guard let current = keys.last else { throw SecretKeyError("the secret key file \(keyFile.path) holds no key after adding one") }
         let counts = try store.database.transaction { try reseal(store, keys: keys, write: true) }
-        return SecretKeyRotation(
+        var rotation = SecretKeyRotation(
             keyFile: keyFile.path, previousKey: before.last?.id, newKey: current.id, inResources: counts.resources,
             inRevisions: counts.revisions, inTaskSnapshots: counts.tasks)
+        rotation.inTaskVariables = counts.variables
+        return rotation
     }
 
     /// Decrypts every value with `keys` and, when `write`, stores it encrypted with the current
     /// key (the last), with the keyed content hash of the current key. Returns the counts.
     private static func reseal(
         _ store: SQLResourceStore, keys: [SecretKey], write: Bool
-    ) throws -> (resources: Int, revisions: Int, tasks: Int) {
+    ) throws -> (resources: Int, revisions: Int, tasks: Int, variables: Int) {
         let cipher = store.secrets
         let database = store.database
-        var counts = (resources: 0, revisions: 0, tasks: 0)
+        var counts = (resources: 0, revisions: 0, tasks: 0, variables: 0)
         let writer = JSONWriter()
         for row in try rows(database) {
             let value = try JSONParser.parse(row.text)
@@ -163,6 +174,14 @@ public enum SecretSealing {
                     try database.run("UPDATE tasks SET snapshot = ? WHERE id = ?", [.text(writer.string(converted)), row.id])
                 }
                 counts.tasks += found
+            case .taskVariables:
+                guard case .object(var fields) = value, let index = fields.firstIndex(where: { $0.key == "variables" }) else { continue }
+                let converted = try convert(.object([("data", fields[index].value)])).sealed
+                if write, found > 0 {
+                    fields[index].value = converted["data"] ?? fields[index].value
+                    try database.run("UPDATE tasks SET options = ? WHERE id = ?", [.text(writer.string(.object(fields))), row.id])
+                }
+                counts.variables += found
             }
         }
         return counts

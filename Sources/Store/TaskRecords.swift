@@ -55,20 +55,25 @@ public struct TaskOptions: Sendable, Equatable {
             && lhs.runsOn.map { $0.name + "=" + $0.value } == rhs.runsOn.map { $0.name + "=" + $0.value }
     }
 
-    var json: JSONValue {
+    /// The stored form; `variables` as given (the store passes them sealed: `sealedJSON`).
+    var json: JSONValue { json(variables: variables.map { ($0.name, .string($0.value)) }) }
+
+    func json(variables stored: [(name: String, value: JSONValue)]) -> JSONValue {
         var fields: [(key: String, value: JSONValue)] = [
             ("targets", .array(targets.map { .string($0) })),
-            ("variables", .object(variables.map { ($0.name, .string($0.value)) })),
+            ("variables", .object(stored.map { ($0.name, $0.value) })),
             ("steps", .array(steps.map { .string($0) })),
         ]
         if !runsOn.isEmpty { fields.append(("runs_on", .object(runsOn.map { ($0.name, .string($0.value)) }))) }
         return .object(fields)
     }
 
-    init(json: JSONValue) {
+    /// The options as stored; `open` decrypts the variables' values (nil: taken as they are).
+    init(json: JSONValue, open: (([(name: String, value: JSONValue)]) throws -> [(name: String, value: String)])? = nil) rethrows {
         targets = json["targets"]?.arrayValue?.compactMap(\.stringValue) ?? []
         if case .object(let pairs) = json["variables"] ?? .null {
-            variables = pairs.map { ($0.key, $0.value.stringValue ?? "") }
+            let stored = pairs.map { (name: $0.key, value: $0.value) }
+            variables = try open?(stored) ?? stored.map { ($0.name, $0.value.stringValue ?? "") }
         } else {
             variables = []
         }

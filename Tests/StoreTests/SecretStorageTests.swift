@@ -262,3 +262,43 @@ enum SecretCipherProbe {
         }
     }
 }
+
+/// A task's `--set` and trigger variables (a webhook's payload may carry a token) are sealed at
+/// rest like SecretStore values, and come back decrypted through the store.
+@Suite struct TaskVariableSealingTests {
+    let root = temporaryDirectory("variables")
+    var keyFile: SecretKeyFile { SecretKeyFile(environment: ["XDG_CONFIG_HOME": root + "/config"]) }
+
+    @Test("variables are encrypted in the database, read back as given, counted by the key status and re-encrypted by rotation")
+    func variablesSealed() throws {
+        let data = root + "/data"
+        let store = try SQLResourceStore(dataDirectory: data, keyFile: keyFile)
+        let tasks = store.taskStore()
+        let token = "tok-3f9a2c71-variable-in-a-webhook-payload"
+        let now = StoreClock.timestamp()
+        let record = TaskRecord(
+            id: "v1", name: "v", project: "default", workflow: "wf", workspace: "ws", goal: "g", status: .created, graphHash: "h",
+            snapshot: .array([]), options: TaskOptions(variables: [("TOKEN", token), ("PLAIN", "")]), createdAt: now, updatedAt: now)
+        try tasks.write { try $0.insertTask(record) }
+        #expect(try tasks.task("v1")?.options.variables.map { $0.name + "=" + $0.value } == ["TOKEN=" + token, "PLAIN="])
+        #expect(leakedSecrets([token], under: data).isEmpty, "the token is in the data directory in plain text")
+        let status = try SecretSealing.status(store)
+        #expect(status.inTaskVariables == 2 && status.plaintext == 0)
+        let rotation = try SecretSealing.rotate(store)
+        #expect(rotation.inTaskVariables == 2)
+        #expect(try SecretSealing.status(store).valuesByKey == [rotation.newKey: 2])
+        #expect(try tasks.task("v1")?.options.variables.first?.value == token)
+        // Another key file cannot read them: an error naming it, never the sealed text as a value.
+        let other = try SQLResourceStore(dataDirectory: data, keyFile: SecretKeyFile(environment: ["XDG_CONFIG_HOME": root + "/other"]))
+        #expect(throws: SecretKeyError.self) { try other.taskStore().task("v1") }
+        // A task without variables needs no key file.
+        let bare = SecretKeyFile(environment: ["XDG_CONFIG_HOME": root + "/bare"])
+        let plain = try SQLResourceStore(dataDirectory: root + "/data2", keyFile: bare)
+        try plain.taskStore().write { writer in
+            var none = record
+            none.options = TaskOptions()
+            try writer.insertTask(none)
+        }
+        #expect(!bare.exists)
+    }
+}
