@@ -42,7 +42,9 @@ struct DatabaseStatusCommand: Command {
                 context.stdout.write(JSONWriter(pretty: true).string(value) + "\n")
             } else {
                 var text = "data directory:  \(store.dataDirectory)\nschema version:  \(version)\n"
-                for file in files { text += "file:            \(file.path) (\(file.bytes) bytes)\n" }
+                // SQLite: the file and its journals; PostgreSQL: the database on its server.
+                let label = context.storeLocation == nil ? "file:            " : "database:        "
+                for file in files { text += label + "\(file.path) (\(file.bytes) bytes)\n" }
                 text += "total:           \(files.map(\.bytes).reduce(0, +)) bytes\n"
                 for count in counts { text += ForegroundRun.pad(count.table + ":", 17) + "\(count.rows)\n" }
                 context.stdout.write(text)

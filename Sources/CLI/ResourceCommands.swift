@@ -259,7 +259,7 @@ struct DeleteCommand: Command {
                 throw UsageError("`delete` needs --force", help: "add --force to delete, or --dry-run to see what would be deleted")
             }
             let location = DataDirectory.locate(dataDirectory, context: context)
-            guard SQLResourceStore.exists(in: location.path) else {
+            guard context.storeLocation != nil || SQLResourceStore.exists(in: location.path) else {
                 // Nothing stored anywhere: a project to delete is simply not there (the guide runs
                 // this first, before `init`); anything else names a data directory that is missing.
                 guard kind == "Project" else { throw DataDirectory.missing(location) }

@@ -58,7 +58,9 @@ extension SecretCommand {
     static func status(output: TextOrJSON, dataDirectory: String?, context: CommandContext) throws -> ExitStatus {
         let store = try DataDirectory.openForReading(dataDirectory, context: context)
         let status = try store.secretKeyStatus()
-        let database = SQLResourceStore.exists(in: store.dataDirectory) ? store.dataDirectory + "/" + SQLResourceStore.databaseFileName : nil
+        let database =
+            context.storeLocation?.display
+            ?? (SQLResourceStore.exists(in: store.dataDirectory) ? store.dataDirectory + "/" + SQLResourceStore.databaseFileName : nil)
         let current = status.keys.last?.id
         if output == .json {
             let keys: [JSONValue] = status.keys.map { key in
@@ -111,7 +113,7 @@ extension SecretCommand {
 
     static func rotate(dataDirectory: String?, context: CommandContext) throws -> ExitStatus {
         let directory = DataDirectory.path(dataDirectory, context: context)
-        guard SQLResourceStore.exists(in: directory) else {
+        guard context.storeLocation != nil || SQLResourceStore.exists(in: directory) else {
             throw UsageError(
                 "no database in \(directory): there is nothing to re-encrypt",
                 help: "name the data directory with --data-dir DIR (or $ORCHESTRATOR_DATA_DIR)")
@@ -120,7 +122,7 @@ extension SecretCommand {
         let rotation = try store.rotateSecretKey()
         var out = "secret key rotated: the current key is now \(rotation.newKey) (\(rotation.keyFile))\n"
         out += "re-encrypted \(rotation.total) value(s) (\(rotation.inResources) in resources, \(rotation.inRevisions) in revisions, "
-            + "\(rotation.inTaskSnapshots) in task snapshots, \(rotation.inTaskVariables) in task variables) of \(directory)/\(SQLResourceStore.databaseFileName) in one transaction\n"
+            + "\(rotation.inTaskSnapshots) in task snapshots, \(rotation.inTaskVariables) in task variables) of \(context.storeLocation?.display ?? directory + "/" + SQLResourceStore.databaseFileName) in one transaction\n"
         if let previous = rotation.previousKey {
             out += "the previous key \(previous) stays in the key file as a retired key (other data directories may still use it)\n"
         }
