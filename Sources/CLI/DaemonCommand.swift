@@ -1,5 +1,6 @@
 import Control
 import JSON
+import Store
 
 import Platform
 
@@ -21,7 +22,8 @@ enum DaemonCommand: CommandGroup {
         commands run embedded in this process. `--verbose` on any command says which.
         """
     static let subcommands: [any CommandEntry.Type] = [
-        DaemonStartCommand.self, DaemonStopCommand.self, DaemonRestartCommand.self, DaemonStatusCommand.self, DaemonMaintenanceCommand.self,
+        DaemonStartCommand.self, DaemonStopCommand.self, DaemonRestartCommand.self, DaemonStatusCommand.self, DaemonListCommand.self,
+        DaemonMaintenanceCommand.self,
     ]
 
     /// The `orchestratord` executable: `$ORCHESTRATORD` when set, else the one beside the running
@@ -207,6 +209,59 @@ struct DaemonRestartCommand: Command {
         context.stderr.write(
             "orchestrator: error: the daemon (PID \(pid)) did not serve again within \(Int(seconds)) s\n  = help: see \(DaemonLog(dataDirectory: location.path).path)\n")
         return .findings
+    }
+}
+
+/// `daemon list`: every runner registered on the store (daemons, and foreground runners of a
+/// shared store), with its lease (docs/scale-out.md).
+struct DaemonListCommand: Command {
+    static let name = "list"
+    static let summary = "the daemons (and foreground runners) on the store, their hosts and leases"
+    static let usage = """
+        Usage: orchestrator daemon list [-o text|json] [--data-dir DIR] [--store URL]
+
+        Every runner registered on the store: its id, kind (daemon or foreground), host, pid,
+        the workspaces and labels it serves, its last heartbeat and whether its lease holds. On a
+        shared PostgreSQL store (--store, $ORCHESTRATOR_STORE) these are the daemons of every
+        machine. A runner whose lease has expired is gone; its tasks go to the others. Exit 0.
+        """
+    var output = TextOrJSON.text
+    var dataDirectory: String?
+
+    static var options: [Option<Self>] { [.output(\.output), .dataDirectory(\.dataDirectory)] }
+
+    func run(context: CommandContext) -> ExitStatus {
+        runStoreCommand(context) {
+            let runners = try DataDirectory.openExisting(dataDirectory, context: context).taskStore().runners()
+            if output == .json {
+                let rows: [JSONValue] = runners.map { runner in
+                    .object([
+                        ("id", .string(runner.id)), ("kind", .string(runner.kind.rawValue)), ("host", .string(runner.host)),
+                        ("pid", .int(Int64(runner.pid))), ("data_dir", .string(runner.dataDirectory)),
+                        ("workspaces", .array(runner.workspaces.map { .string($0) })),
+                        ("labels", .object(runner.labels.map { ($0.name, .string($0.value)) })), ("started_at", .string(runner.startedAt)),
+                        ("heartbeat_age_ms", .int(runner.heartbeatAgeMilliseconds)), ("lease_alive", .bool(runner.leaseAlive)),
+                    ])
+                }
+                context.stdout.write(JSONWriter().string(.array(rows)) + "\n")
+                return .success
+            }
+            guard !runners.isEmpty else {
+                context.stdout.write("no runner is registered on the store (no daemon runs, and no task runs in the foreground)\n")
+                return .success
+            }
+            var rows = [["RUNNER", "KIND", "HOST", "PID", "SERVES", "HEARTBEAT", "LEASE"]]
+            for runner in runners {
+                let serves = (runner.workspaces.isEmpty ? ["every workspace"] : runner.workspaces)
+                    + runner.labels.map { $0.name + "=" + $0.value }
+                rows.append([
+                    runner.id, runner.kind.rawValue, runner.host, String(runner.pid), serves.joined(separator: " "),
+                    "\(runner.heartbeatAgeMilliseconds / 1000) s ago", runner.leaseAlive ? "holds" : "expired",
+                ])
+            }
+            context.stdout.write(TaskCommand.table(rows))
+            return .success
+        }
     }
 }
 

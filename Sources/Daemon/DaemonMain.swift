@@ -250,6 +250,25 @@ public enum DaemonMain {
                 printError("orchestratord: error: the daemon (PID \(pid)) reported ready but its socket does not answer: \(error); see \(logPath)\n")
                 return 3
             }
+            // Ready means its workers take tasks: the worker pool has opened the store (and, on a
+            // shared store, holds its lease), so a `task create` right after this sees it.
+            let deadline = monotonicSeconds() + 30
+            while true {
+                if let answer = try? ControlClient(dataDirectory: options.dataDirectory, timeoutSeconds: 2).request(DaemonVerb.status.rawValue),
+                    DaemonStatus(json: answer)?.binarySHA256 != nil
+                {
+                    break
+                }
+                guard kill(pid, 0) == 0 else {
+                    printError("orchestratord: error: the daemon (PID \(pid)) stopped before its workers could open the store; see \(logPath)\n")
+                    return 3
+                }
+                guard monotonicSeconds() < deadline else {
+                    printError("orchestratord: warning: the daemon (PID \(pid)) serves, but its workers have not opened the store within 30 s; see \(logPath)\n")
+                    break
+                }
+                usleep(20_000)
+            }
             printOut("orchestratord: serving \(options.dataDirectory) (PID \(pid)); log: \(logPath)\n")
             return 0
         case .failed(let status, let message):

@@ -158,6 +158,10 @@ struct ScaleOutTests {
             let finished = daemon.stderr.components(separatedBy: " completed").count - 1
             #expect(finished > 0, "a daemon ran no task: \(daemon.stderr.suffix(2000))")
         }
+        // `daemon list` from any machine: the three daemons and their leases.
+        let listed = try JSONParser.parse(try cluster.cli(["daemon", "list", "-o", "json"]).stdout).arrayValue ?? []
+        #expect(Set(listed.compactMap { $0["host"]?.stringValue }) == ["machine-0", "machine-1", "machine-2"], "\(listed)")
+        #expect(listed.allSatisfy { $0["lease_alive"] == .bool(true) && $0["kind"]?.stringValue == "daemon" })
         for daemon in cluster.daemons { #expect(daemon.stop() == 0, "\(daemon.stderr.suffix(2000))") }
         #expect(try tasks.runners().isEmpty, "a stopped daemon's lease is released")
 
