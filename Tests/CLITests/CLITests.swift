@@ -15,6 +15,26 @@ import Testing
         #expect(context.stderr.text.contains("did you mean `--output`"))
     }
 
+    @Test("--store and $ORCHESTRATOR_STORE take PostgreSQL URIs only; a bad one is exit 2 and its password is never shown")
+    func storeOptionIsCheckedWithoutShowingThePassword() {
+        let given = CommandContext.captured()
+        #expect(Orchestrator.main(["--store", "mysql://admin:hunter2pw@db/x", "task", "list"], context: given) == .usage)
+        #expect(given.stderr.text.contains("`--store` takes a PostgreSQL URI, not `mysql://admin:***@db/x`"), "\(given.stderr.text)")
+        #expect(!given.stderr.text.contains("hunter2pw"))
+        let inline = CommandContext.captured()
+        #expect(Orchestrator.main(["task", "list", "--store=sqlite.db"], context: inline) == .usage)
+        let missing = CommandContext.captured()
+        #expect(Orchestrator.main(["task", "list", "--store"], context: missing) == .usage)
+        let environment = CommandContext.captured(environment: ["ORCHESTRATOR_STORE": "redis://:s3cretpw@cache"])
+        #expect(Orchestrator.main(["task", "list"], context: environment) == .usage)
+        #expect(environment.stderr.text.contains("$ORCHESTRATOR_STORE must be a PostgreSQL URI"), "\(environment.stderr.text)")
+        #expect(!environment.stderr.text.contains("s3cretpw"))
+        // After `--`, `--store` is an argument like any other: not taken.
+        let after = CommandContext.captured()
+        _ = Orchestrator.main(["expr", "1 + 1", "--", "--store"], context: after)
+        #expect(!after.stderr.text.contains("PostgreSQL URI"))
+    }
+
     @Test func missingFileIsUsageError() {
         let context = CommandContext.captured()
         #expect(Orchestrator.main(["parse", "/nonexistent/file.yaml"], context: context) == .usage)
