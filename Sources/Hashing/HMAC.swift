@@ -52,6 +52,18 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The same for an array: not generic, so callers in other modules (a content hash per
+    /// resource applied) do not go through the unspecialised generic one.
+    public static func encode(_ bytes: [UInt8]) -> String {
+        String(unsafeUninitializedCapacity: 2 * bytes.count) { out in
+            for (index, byte) in bytes.enumerated() {
+                out[2 * index] = digit(byte >> 4)
+                out[2 * index + 1] = digit(byte & 0x0F)
+            }
+            return 2 * bytes.count
+        }
+    }
+
     /// A lower-case hex digit by arithmetic: the table this used to build per call was most of
     /// the cost of a content hash (issue 20: one per resource applied).
     @inline(__always) private static func digit(_ value: UInt8) -> UInt8 {
