@@ -258,10 +258,8 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
     /// What `apply` would do, without writing anything.
     public func planApply(_ desired: [DesiredResource], pruneScope: Set<PruneScope>) throws -> [ApplyOutcome] {
         var outcomes: [ApplyOutcome] = []
-        var wanted = Set<ResourceKey>()
         let known = try storedHashes(of: desired)
         for resource in desired {
-            wanted.insert(resource.key)
             let stored: StoredHash?
             if let known { stored = known[resource.key] } else { stored = try storedHash(of: resource.key) }
             if let stored {
@@ -274,6 +272,8 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
                 outcomes.append(ApplyOutcome(key: resource.key, change: .created, generation: 1))
             }
         }
+        // The keys kept, hashed only when something may be pruned.
+        let wanted = pruneScope.isEmpty ? [] : Set(desired.map(\.key))
         for scope in pruneScope.sorted(by: { ($0.project, $0.kind) < ($1.project, $1.kind) }) {
             for stored in try resources(kind: scope.kind, project: scope.project) where !wanted.contains(stored.key) {
                 outcomes.append(ApplyOutcome(key: stored.key, change: .deleted, generation: stored.generation))
