@@ -43,13 +43,31 @@ extension SHA256 {
 /// Lowercase hex text of bytes, and bytes of hex text.
 public enum Hex {
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
+        out.reserveCapacity(2 * bytes.underestimatedCount)
         for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+            out.append(digit(byte >> 4))
+            out.append(digit(byte & 0x0F))
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The same for an array: not generic, so callers in other modules (a content hash per
+    /// resource applied) do not go through the unspecialised generic one.
+    public static func encode(_ bytes: [UInt8]) -> String {
+        String(unsafeUninitializedCapacity: 2 * bytes.count) { out in
+            for (index, byte) in bytes.enumerated() {
+                out[2 * index] = digit(byte >> 4)
+                out[2 * index + 1] = digit(byte & 0x0F)
+            }
+            return 2 * bytes.count
+        }
+    }
+
+    /// A lower-case hex digit by arithmetic: the table this used to build per call was most of
+    /// the cost of a content hash (issue 20: one per resource applied).
+    @inline(__always) private static func digit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 
     /// The bytes of `text` (upper or lower case digits); nil if it has an odd length or a non-hex character.

@@ -10,47 +10,56 @@ public struct JSONWriter: Sendable {
     }
 
     public func string(_ value: JSONValue) -> String {
-        var out = ""
-        write(value, into: &out, depth: 0)
-        return out
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        write(value, into: &bytes, depth: 0)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public func write(_ value: JSONValue, into out: inout String, depth: Int) {
+        var bytes: [UInt8] = []
+        write(value, into: &bytes, depth: depth)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The same text as UTF-8 bytes: the writer works on bytes, as appending to a `String` piece
+    /// by piece cost most of the stored form's time (issue 20: thousands of resources per apply).
+    public func write(_ value: JSONValue, into out: inout [UInt8], depth: Int) {
         switch value {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .double(let d): out += JSONWriter.number(d)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d): out.append(contentsOf: JSONWriter.number(d).utf8)
         case .string(let s): JSONWriter.quote(s, into: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
-            out += "["
+            if items.isEmpty { out.append(contentsOf: "[]".utf8); return }
+            out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 newline(&out, depth + 1)
                 write(item, into: &out, depth: depth + 1)
             }
             newline(&out, depth)
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let pairs):
-            if pairs.isEmpty { out += "{}"; return }
-            out += "{"
+            if pairs.isEmpty { out.append(contentsOf: "{}".utf8); return }
+            out.append(UInt8(ascii: "{"))
             for (index, pair) in (sortedKeys ? pairs.sorted { $0.key < $1.key } : pairs).enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 newline(&out, depth + 1)
                 JSONWriter.quote(pair.key, into: &out)
-                out += pretty ? ": " : ":"
+                if pretty { out.append(contentsOf: ": ".utf8) } else { out.append(UInt8(ascii: ":")) }
                 write(pair.value, into: &out, depth: depth + 1)
             }
             newline(&out, depth)
-            out += "}"
+            out.append(UInt8(ascii: "}"))
         }
     }
 
-    private func newline(_ out: inout String, _ depth: Int) {
+    private func newline(_ out: inout [UInt8], _ depth: Int) {
         guard pretty else { return }
-        out += "\n"
-        out += String(repeating: "  ", count: depth)
+        out.append(UInt8(ascii: "\n"))
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
     }
 
     /// JSON has no infinities or NaN: they are written as the strings ".inf", "-.inf", ".nan"
@@ -66,37 +75,44 @@ public struct JSONWriter: Sendable {
     }
 
     public static func quote(_ s: String, into out: inout String) {
+        var bytes: [UInt8] = []
+        quote(s, into: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    public static func quote(_ s: String, into out: inout [UInt8]) {
         // On UTF-8 bytes: runs that need no escape are copied whole (bytes of multi-byte
         // characters are all >= 0x80 and never need one).
         var text = s
-        let escaped = text.withUTF8 { bytes -> [UInt8] in
-            var result = [UInt8]()
-            result.reserveCapacity(bytes.count + 2)
-            result.append(0x22)
+        text.withUTF8 { bytes in
+            out.reserveCapacity(out.count + bytes.count + 2)
+            out.append(0x22)
             var runStart = 0
             for index in 0..<bytes.count {
                 let byte = bytes[index]
                 if byte >= 0x20 && byte != 0x22 && byte != 0x5C && byte != 0x7F { continue }
-                if runStart < index { result.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+                if runStart < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
                 runStart = index + 1
+                out.append(0x5C)
                 switch byte {
-                case 0x22: result += [0x5C, 0x22]
-                case 0x5C: result += [0x5C, 0x5C]
-                case 0x0A: result += [0x5C, 0x6E]
-                case 0x0D: result += [0x5C, 0x72]
-                case 0x09: result += [0x5C, 0x74]
-                case 0x08: result += [0x5C, 0x62]
-                case 0x0C: result += [0x5C, 0x66]
+                case 0x22: out.append(0x22)
+                case 0x5C: out.append(0x5C)
+                case 0x0A: out.append(0x6E)
+                case 0x0D: out.append(0x72)
+                case 0x09: out.append(0x74)
+                case 0x08: out.append(0x62)
+                case 0x0C: out.append(0x66)
                 default:
-                    let hex = Array("0123456789abcdef".utf8)
-                    result += [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                    out.append(contentsOf: [0x75, 0x30, 0x30, hexDigit(byte >> 4), hexDigit(byte & 0x0F)])
                 }
             }
-            if runStart < bytes.count { result.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
-            result.append(0x22)
-            return result
+            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count])) }
+            out.append(0x22)
         }
-        out += String(decoding: escaped, as: UTF8.self)
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 
     public static func quoted(_ s: String) -> String {

@@ -7,17 +7,25 @@ struct Fields {
     let entries: [MappingEntry]
     let level: SchemaLevel
     /// Where a missing required key is reported: the parent's key, or the mapping's first key.
-    let anchor: SourceRange
+    /// Computed when a finding needs it: most mappings have nothing missing.
+    var anchor: SourceRange { anchorRange ?? anchorNode?.range ?? node.range }
+    private let anchorRange: SourceRange?
+    private let anchorNode: Node?
     /// Keys an unknown key of this mapping was taken for (their absence is not reported again).
     var suggested: Set<String> = []
     /// The entries the typed decoder looked at (the rest get the table-driven check).
     let reads: ReadKeys
 
-    init(node: Node, entries: [MappingEntry], level: SchemaLevel, anchor: SourceRange, tracksNames: Bool = false) {
+    /// `anchor` when given, else the range of `anchorNode`, else the mapping's first key's.
+    init(
+        node: Node, entries: [MappingEntry], level: SchemaLevel, anchor: SourceRange?, anchorNode: Node? = nil,
+        tracksNames: Bool = false
+    ) {
         self.node = node
         self.entries = entries
         self.level = level
-        self.anchor = anchor
+        self.anchorRange = anchor
+        self.anchorNode = anchorNode ?? entries.first?.key
         self.reads = ReadKeys(count: entries.count, tracksNames: tracksNames)
     }
 
@@ -127,15 +135,18 @@ final class DecodeContext {
     // MARK: Mappings
 
     /// The mapping `node` at `level`, reporting its unknown keys (unless `checkKeys` is false).
-    func fields(_ node: Node, _ level: SchemaLevel, anchor: SourceRange? = nil, key: String? = nil, checkKeys: Bool = true)
-        -> Fields?
-    {
-        guard case .mapping(let entries) = node.content else {
+    /// `anchor` (or the range of `anchorNode`) is where a missing key is reported; by default
+    /// the mapping's first key.
+    func fields(
+        _ node: Node, _ level: SchemaLevel, anchor: SourceRange? = nil, anchorNode: Node? = nil, key: String? = nil,
+        checkKeys: Bool = true
+    ) -> Fields? {
+        guard let entries = node.mapping else {
             typeMismatch("a mapping (\(level.place))", found: node, key: key)
             return nil
         }
-        let start = anchor ?? entries.first?.key.range ?? node.range
-        var fields = Fields(node: node, entries: entries, level: level, anchor: start, tracksNames: typedReads != nil)
+        var fields = Fields(
+            node: node, entries: entries, level: level, anchor: anchor, anchorNode: anchorNode, tracksNames: typedReads != nil)
         mappings.append(fields)
         guard checkKeys else { return fields }
         reportUnknownKeys(&fields)
@@ -149,7 +160,7 @@ final class DecodeContext {
         let level = fields.level
         let known = level.knownKeys
         for entry in fields.entries {
-            let name = entry.key.scalar?.text ?? ""
+            let name = entry.key.scalarText ?? ""
             guard !known.contains(name) else { continue }
             let advice = level.advice(forUnknownKey: name, kind: kind)
             if let target = advice.sameLevelTarget { fields.suggested.insert(target) }
@@ -182,7 +193,7 @@ final class DecodeContext {
             if required { missing(key, in: fields) }
             return nil
         }
-        return self.fields(value, level, anchor: keyNode.range, key: key)
+        return self.fields(value, level, anchorNode: keyNode, key: key)
     }
 
     // MARK: Scalars

@@ -143,17 +143,19 @@ extension DecodeContext {
             for (index, entry) in fields.entries.enumerated() where !read[index] {
                 // The first entry of a key only, and none of a key the decoder read (a duplicated
                 // key is reported elsewhere).
-                guard let name = entry.key.scalar?.text, let position = fields.level.position(of: name),
+                guard let name = entry.key.scalarText, let position = fields.level.position(of: name),
                     !unread.contains(where: { $0.position == position }),
                     !fields.entries.indices.contains(where: { read[$0] && fields.entries[$0].key.hasText(name) })
                 else { continue }
                 unread.append((position, entry))
             }
+            if unread.isEmpty { continue }
             let table = fields.level.fields
             for item in unread.sorted(by: { $0.position < $1.position }) where !item.entry.value.isNull {
                 check(table[item.position], entry: item.entry, in: fields, quiet: false)
             }
         }
-        mappings = []
+        // The array's storage is reused by the next document (one per resource).
+        mappings.removeAll(keepingCapacity: true)
     }
 }

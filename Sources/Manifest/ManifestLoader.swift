@@ -44,7 +44,9 @@ public enum ManifestLoader {
             }
             let result = ManifestDecoder.decode(
                 documents: documents, file: source.path, projectOverride: projectOverride, source: source.bytes, strict: strict, limit: limit)
-            loaded.resources += result.resources
+            // The first file's resources are taken as they are: appending copies every
+            // Resource (large values: issue 20, 1% of an apply of one file).
+            if loaded.resources.isEmpty { loaded.resources = result.resources } else { loaded.resources += result.resources }
             collector.append(contentsOf: result.diagnostics)
             collector.skip(result.skipped)
         }

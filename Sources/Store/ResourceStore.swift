@@ -258,17 +258,11 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
     /// What `apply` would do, without writing anything.
     public func planApply(_ desired: [DesiredResource], pruneScope: Set<PruneScope>) throws -> [ApplyOutcome] {
         var outcomes: [ApplyOutcome] = []
-        var wanted = Set<ResourceKey>()
+        let known = try storedHashes(of: desired)
         for resource in desired {
-            wanted.insert(resource.key)
-            // Only the hash, version and generation are needed to decide: no JSON is read.
-            let rows = try database.query(
-                "SELECT content_hash, api_version, generation FROM resources WHERE kind = ? AND project = ? AND name = ?",
-                [.text(resource.key.kind), .text(resource.key.project), .text(resource.key.name)])
-            if let row = rows.first, row.count == 3, let hash = row[0].text, let apiVersion = row[1].text,
-                let generation = row[2].integer
-            {
-                let stored = (contentHash: hash, apiVersion: apiVersion, generation: Int(generation))
+            let stored: StoredHash?
+            if let known { stored = known[resource.key] } else { stored = try storedHash(of: resource.key) }
+            if let stored {
                 if try stored.contentHash == comparableHash(resource) && stored.apiVersion == resource.apiVersion {
                     outcomes.append(ApplyOutcome(key: resource.key, change: .unchanged, generation: stored.generation))
                 } else {
@@ -278,12 +272,46 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
                 outcomes.append(ApplyOutcome(key: resource.key, change: .created, generation: 1))
             }
         }
+        // The keys kept, hashed only when something may be pruned.
+        let wanted = pruneScope.isEmpty ? [] : Set(desired.map(\.key))
         for scope in pruneScope.sorted(by: { ($0.project, $0.kind) < ($1.project, $1.kind) }) {
             for stored in try resources(kind: scope.kind, project: scope.project) where !wanted.contains(stored.key) {
                 outcomes.append(ApplyOutcome(key: stored.key, change: .deleted, generation: stored.generation))
             }
         }
         return outcomes
+    }
+
+    /// Only the hash, version and generation are needed to decide what apply does: no JSON is read.
+    private typealias StoredHash = (contentHash: String, apiVersion: String, generation: Int)
+
+    private func storedHash(of key: ResourceKey) throws -> StoredHash? {
+        let rows = try database.query(
+            "SELECT content_hash, api_version, generation FROM resources WHERE kind = ? AND project = ? AND name = ?",
+            [.text(key.kind), .text(key.project), .text(key.name)])
+        guard let row = rows.first, row.count == 3, let hash = row[0].text, let apiVersion = row[1].text,
+            let generation = row[2].integer
+        else { return nil }
+        return (hash, apiVersion, Int(generation))
+    }
+
+    /// For many resources, the stored hashes of their projects read at once (one query per
+    /// project instead of one per resource: issue 20, an apply of thousands); nil for a few,
+    /// which are looked up one by one (a project may hold many more than are applied).
+    private func storedHashes(of desired: [DesiredResource]) throws -> [ResourceKey: StoredHash]? {
+        guard desired.count >= 100 else { return nil }
+        var hashes: [ResourceKey: StoredHash] = [:]
+        for project in Set(desired.map(\.key.project)).sorted() {
+            let rows = try database.query(
+                "SELECT kind, name, content_hash, api_version, generation FROM resources WHERE project = ?", [.text(project)])
+            for row in rows {
+                guard row.count == 5, let kind = row[0].text, let name = row[1].text, let hash = row[2].text,
+                    let apiVersion = row[3].text, let generation = row[4].integer
+                else { continue }
+                hashes[ResourceKey(kind: kind, project: project, name: name)] = (hash, apiVersion, Int(generation))
+            }
+        }
+        return hashes
     }
 
     /// Stores every desired resource (and prunes) in one transaction: all or nothing.
@@ -297,7 +325,10 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
                 if !tasks.isEmpty { throw ResourceInUse(key: outcome.key, tasks: tasks) }
             }
             let now = StoreClock.timestamp()
-            let byKey = Dictionary(desired.map { ($0.key, $0) }, uniquingKeysWith: { _, last in last })
+            // Positions, not copies of the resources (the last one of a key wins, as before).
+            var byKey: [ResourceKey: Int] = [:]
+            byKey.reserveCapacity(desired.count)
+            for (index, resource) in desired.enumerated() { byKey[resource.key] = index }
             let writer = JSONWriter()
             var ensuredProjects: Set<String> = []
             for outcome in outcomes {
@@ -307,8 +338,8 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
                 case .deleted:
                     _ = try delete(outcome.key, at: now)
                 case .created, .configured:
-                    guard var resource = byKey[outcome.key] else { continue }
-                    resource = try prepareForStorage(resource)
+                    guard let index = byKey[outcome.key] else { continue }
+                    let resource = try prepareForStorage(desired[index])
                     if ensuredProjects.insert(resource.key.project).inserted { try ensureProject(resource.key.project, at: now) }
                     let metadata = writer.string(resource.metadata)
                     let spec = writer.string(resource.spec)

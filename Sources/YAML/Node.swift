@@ -119,6 +119,11 @@ public struct Node: Sendable, Hashable {
         tree.kind(id) == NodeTree.scalarKind ? tree.scalar(id) : nil
     }
 
+    /// A scalar's text, without resolving its value (what a mapping key is read as).
+    public var scalarText: String? {
+        tree.kind(id) == NodeTree.scalarKind ? tree.text(id) : nil
+    }
+
     public var mapping: [MappingEntry]? {
         tree.kind(id) == NodeTree.mappingKind ? entries : nil
     }
@@ -187,9 +192,23 @@ public struct Node: Sendable, Hashable {
             case .string(let text): return .string(text)
             }
         case NodeTree.sequenceKind:
-            return .array(items.map(\.json))
+            let count = tree.length(id)
+            var items: [JSONValue] = []
+            items.reserveCapacity(count)
+            for index in 0..<count { items.append(Node(tree: tree, id: tree.child(id, index)).json) }
+            return .array(items)
         default:
-            return .object(entries.map { (key: $0.key.scalar?.text ?? "", value: $0.value.json) })
+            // Straight from the tree: no list of entries, no `Scalar` per key (an apply turns
+            // every resource into JSON).
+            let count = tree.length(id)
+            var pairs: [(key: String, value: JSONValue)] = []
+            pairs.reserveCapacity(count)
+            for index in 0..<count {
+                let keyID = tree.child(id, 2 * index)
+                let key = tree.kind(keyID) == NodeTree.scalarKind ? tree.text(keyID) : ""
+                pairs.append((key: key, value: Node(tree: tree, id: tree.child(id, 2 * index + 1)).json))
+            }
+            return .object(pairs)
         }
     }
 
