@@ -307,7 +307,7 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
             for row in rows {
                 guard row.count == 5, let kind = row[0].text, let name = row[1].text, let hash = row[2].text,
                     let apiVersion = row[3].text, let generation = row[4].integer
-                else { continue }
+                else { throw StoreError("a resource row of project \(project) in \(database.displayTarget) is malformed") }
                 hashes[ResourceKey(kind: kind, project: project, name: name)] = (hash, apiVersion, Int(generation))
             }
         }
