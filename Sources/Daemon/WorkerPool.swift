@@ -152,6 +152,7 @@ final class WorkerPool: @unchecked Sendable {
     private func dispatch() {
         guard let (resources, tasks) = store.withLock({ $0 }) else { return }
         let recoveryInterval = Int64(lease.leaseSeconds * 1000 / 3)
+        var lastQueueError: String?
         var nextRecovery = monotonicMilliseconds() + recoveryInterval
         while !stopping.withLock({ $0 }) {
             if monotonicMilliseconds() >= nextRecovery {
@@ -170,7 +171,20 @@ final class WorkerPool: @unchecked Sendable {
             }
             // The oldest queued task that no worker has taken up yet (its claim, in the
             // worker's thread, takes it off the queue a moment later) and that was not refused.
-            guard let next = try? tasks.reserveNextQueued(excluding: active.union(skipped())) else {
+            let next: TaskRecord?
+            do {
+                next = try tasks.reserveNextQueued(excluding: active.union(skipped()))
+            } catch {
+                // Said once per distinct failure (the store down, a task this machine cannot
+                // read), then tried again a second later.
+                let message = "\(error)"
+                if lastQueueError != message { say("cannot take a task from the queue: \(message)") }
+                lastQueueError = message
+                usleep(1_000_000)
+                continue
+            }
+            lastQueueError = nil
+            guard let next else {
                 usleep(50_000)
                 continue
             }

@@ -288,7 +288,15 @@ extension SQLTaskStore {
             return nil
         }
         guard let reserved else { return nil }
-        return try task(reserved)
+        do {
+            guard let record = try task(reserved) else { throw StoreError("task \(reserved) was deleted as it was taken from the queue") }
+            return record
+        } catch {
+            // Unreadable here (its variables sealed with a key this machine's key file lacks):
+            // back to the queue for a runner that can read it, never held by this one.
+            try? releaseReservation(reserved)
+            throw error
+        }
     }
 
     /// Hands a reservation back to the queue (the task could not start here).

@@ -221,6 +221,36 @@ struct ScaleOutTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test("a daemon without the secret key cannot read a task's sealed variables: it says so and leaves the task to one that can")
+    func taskOfAnotherKey() throws {
+        var cluster = try Self.cluster(daemons: 0, sleep: "0", lease: "5s")
+        let keys = cluster.root + "/keys-a"
+        let created = try runToEnd(
+            Self.cli, ["task", "create", "-n", "sealed", "-W", "wf", "-g", "g", "--set", "TOKEN=tok-42", "--no-start", "--data-dir", cluster.root + "/client"],
+            environment: cluster.environment.merging(["XDG_CONFIG_HOME": keys]) { $1 })
+        #expect(created.status == 0, "\(created.stderr)")
+        let id = String(created.stdout.split(separator: " ").dropFirst().first ?? "")
+        let tasks = try cluster.tasks()
+        _ = try tasks.enqueue(id)
+        let keyless = try ForegroundDaemon(
+            dataDirectory: cluster.root + "/d0", extra: ["--workers", "1", "--lease-timeout", "5s"],
+            environment: ["ORCHESTRATOR_STORE": cluster.store, "ORCHESTRATOR_RUNNER_HOST": "machine-0", "XDG_CONFIG_HOME": cluster.root + "/keys-b"])
+        cluster.daemons.append(keyless)
+        #expect(keyless.waitUntilServing(), "\(keyless.stderr)")
+        #expect(eventually(20) { keyless.stderr.contains("cannot take a task from the queue") }, "\(keyless.stderr)")
+        // Still waiting, held by no runner (this reader has neither key: it reads the summary).
+        #expect(try tasks.taskSummaries().first { $0.id == id }?.status == .created)
+        #expect(try tasks.runners().count == 1)
+        let keyed = try ForegroundDaemon(
+            dataDirectory: cluster.root + "/d1", extra: ["--workers", "1", "--lease-timeout", "5s"],
+            environment: ["ORCHESTRATOR_STORE": cluster.store, "ORCHESTRATOR_RUNNER_HOST": "machine-1", "XDG_CONFIG_HOME": keys])
+        cluster.daemons.append(keyed)
+        #expect(keyed.waitUntilServing(), "\(keyed.stderr)")
+        #expect(eventually(60) { Self.allCompleted([id], tasks) }, "\(keyed.stderr.suffix(2000))")
+        #expect(try tasks.runs(id).allSatisfy { $0.host == "machine-1" })
+        #expect(keyless.stop() == 0 && keyed.stop() == 0)
+    }
+
     @Test("a daemon frozen (SIGSTOP) past its lease loses its task to another; thawed, it writes nothing more and exits 3")
     func frozenDaemonIsFenced() throws {
         var cluster = try Self.cluster(daemons: 1, sleep: "2", lease: "1s")
