@@ -78,3 +78,27 @@ struct BenchmarkOptions {
         return (options.int("--runs", 15), options.string("--corpus"), options.string("--binary"))
     }
 }
+
+/// A new directory `/tmp/orchestrator-bench-LABEL-XXXXXX` (or under `base`); nil, said, when it
+/// cannot be made.
+func benchmarkDirectory(_ label: String, base: String = "/tmp") -> String? {
+    var template = Array("\(base)/orchestrator-bench-\(label)-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { buffer -> String? in
+        guard let start = buffer.baseAddress, let path = mkdtemp(start) else { return nil }
+        return String(cString: path)
+    }
+    if made == nil { print("cannot create a temporary directory") }
+    return made
+}
+
+/// The release `orchestrator` and `orchestratord` beside the bench binary; nil, said, when
+/// they are not built.
+func releaseExecutables() -> (cli: String, daemon: String)? {
+    let cli = HostileBenchmark.sibling("orchestrator")
+    let daemon = HostileBenchmark.sibling("orchestratord")
+    guard access(cli, X_OK) == 0, access(daemon, X_OK) == 0 else {
+        print("build the executables first: swift build -c release (looked for \(cli) and \(daemon))")
+        return nil
+    }
+    return (cli, daemon)
+}

@@ -32,20 +32,7 @@ enum DaemonBenchmark {
         let count = options.int("--tasks", 100)
         let listed = options.int("--list", 10_000)
         let runs = options.int("--runs", 9)
-        let cli = HostileBenchmark.sibling("orchestrator")
-        let daemonBinary = HostileBenchmark.sibling("orchestratord")
-        guard access(cli, X_OK) == 0, access(daemonBinary, X_OK) == 0 else {
-            print("build the executables first: swift build -c release (looked for \(cli) and \(daemonBinary))")
-            return 1
-        }
-        var template = Array("/tmp/orchestrator-bench-daemon-XXXXXX".utf8CString)
-        guard let root = template.withUnsafeMutableBufferPointer({ buffer -> String? in
-            guard let base = buffer.baseAddress, let path = mkdtemp(base) else { return nil }
-            return String(cString: path)
-        }) else {
-            print("cannot create a temporary directory")
-            return 1
-        }
+        guard let (cli, daemonBinary) = releaseExecutables(), let root = benchmarkDirectory("daemon") else { return 1 }
         defer { _ = CompilerBenchmark.spawn("/bin/rm", ["-rf", root]) }
         mkdir(root + "/ws", 0o700)
         let manifest = """

@@ -31,15 +31,7 @@ enum RunnerBenchmark {
         let runs = options.int("--runs", 3)
         let count = options.int("--count", 1_000)
         let base = options.string("--dir") ?? "/tmp"
-        var template = Array("\(base)/orchestrator-bench-runner-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { buffer -> String? in
-            guard let base = buffer.baseAddress, let path = mkdtemp(base) else { return nil }
-            return String(cString: path)
-        }
-        guard let root = made else {
-            print("cannot create a temporary directory")
-            return 1
-        }
+        guard let root = benchmarkDirectory("runner", base: base) else { return 1 }
         defer { _ = spawnShell("rm -rf '\(root)'", directory: "/") }
         mkdir(root + "/ws", 0o700)
         mkdir(root + "/ws/qa", 0o700)

@@ -24,11 +24,7 @@ enum ScaleBenchmark {
         let eventCount = options.int("--events", 1_000_000)
         let runs = options.int("--runs", 9)
         let cli = HostileBenchmark.sibling("orchestrator")
-        var template = Array("/tmp/orchestrator-bench-scale-XXXXXX".utf8CString)
-        guard let root = template.withUnsafeMutableBufferPointer({ buffer -> String? in
-            guard let base = buffer.baseAddress, let path = mkdtemp(base) else { return nil }
-            return String(cString: path)
-        }) else { return 1 }
+        guard let root = benchmarkDirectory("scale") else { return 1 }
         defer { _ = CompilerBenchmark.spawn("/bin/rm", ["-rf", root]) }
         let data = root + "/d"
         print("machine: \(ExprBenchmark.machine())")

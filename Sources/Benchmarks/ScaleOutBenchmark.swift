@@ -33,20 +33,7 @@ enum ScaleOutBenchmark {
         let count = options.int("--tasks", 48)
         let sleep = options.string("--sleep") ?? "0.5"
         let steps = options.int("--steps", 50)
-        let cli = HostileBenchmark.sibling("orchestrator")
-        let daemonBinary = HostileBenchmark.sibling("orchestratord")
-        guard access(cli, X_OK) == 0, access(daemonBinary, X_OK) == 0 else {
-            print("build the executables first: swift build -c release (looked for \(cli) and \(daemonBinary))")
-            return 1
-        }
-        var template = Array("/tmp/orchestrator-bench-scaleout-XXXXXX".utf8CString)
-        guard let root = template.withUnsafeMutableBufferPointer({ buffer -> String? in
-            guard let base = buffer.baseAddress, let path = mkdtemp(base) else { return nil }
-            return String(cString: path)
-        }) else {
-            print("cannot create a temporary directory")
-            return 1
-        }
+        guard let (cli, daemonBinary) = releaseExecutables(), let root = benchmarkDirectory("scaleout") else { return 1 }
         defer { _ = CompilerBenchmark.spawn("/bin/rm", ["-rf", root]) }
         mkdir(root + "/ws", 0o700)
         var yaml = """
@@ -163,12 +150,11 @@ enum ScaleOutBenchmark {
     static func freshSchema(_ server: String, label: String) -> String? {
         let name = "bench_\(label)_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         do {
-            try PostgresConnection(server).execute("CREATE SCHEMA \(name)")
+            return try StoreLocation.newSchema(name, on: server)
         } catch {
             print("cannot create a schema on \(PostgresConnection.redacted(server)): \(error)")
             return nil
         }
-        return server + (server.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(name)"
     }
 
     static func format(_ value: Double) -> String {

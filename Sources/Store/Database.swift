@@ -325,7 +325,7 @@ extension SQLConnection {
     /// transactions take one transaction-scoped lock first (once per transaction), so they
     /// commit one at a time, in id order, and never deadlock on each other's rows.
     func serialiseAppends() throws(StoreError) {
-        guard let postgres = self as? PostgresConnection else { return }
+        guard engine == .postgres, let postgres = self as? PostgresConnection else { return }
         _ = try postgres.lockAppends()
     }
 

@@ -115,7 +115,6 @@ final class HeldLease: @unchecked Sendable {
     let id: String
     let request: LeaseRequest
     let stopped = Locked(false)
-    let lost = Locked(false)
     var thread: JoinableThread?
 
     init(id: String, request: LeaseRequest) {
@@ -175,7 +174,6 @@ extension SQLTaskStore {
                 guard let self, !held.stopped.withLock({ $0 }) else { return }
                 do {
                     if try !self.renewLease(held) {
-                        held.lost.withLock { $0 = true }
                         onLost()
                         return
                     }
@@ -194,11 +192,6 @@ extension SQLTaskStore {
     func ensureLease() throws -> String {
         if let held = heldLease.withLock({ $0 }) { return held.id }
         return try holdLease(LeaseRequest(kind: .foreground, dataDirectory: dataDirectory))
-    }
-
-    /// The lease this store holds (nil: none), and whether it was lost.
-    public var lease: (id: String, request: LeaseRequest, lost: Bool)? {
-        heldLease.withLock { $0 }.map { ($0.id, $0.request, $0.lost.withLock { $0 }) }
     }
 
     /// Renews the lease; false when it had expired (or its row is gone).

@@ -26,8 +26,8 @@ public final class PostgresConnection: SQLConnection, @unchecked Sendable {
     private var appendLock = -1
 
     /// The lock that keeps event ids visible in order (`SQLConnection.serialiseAppends`), taken
-    /// once per transaction: by the first append, or with the runner's fence (`prefix`, a
-    /// statement of the caller's that the lock is added to as a first column).
+    /// once per transaction: by the first append, or with the runner's fence (`fence`: the rest of
+    /// a SELECT of the caller's, which the lock joins as its first column: one round trip).
     func lockAppends(with fence: (sql: String, parameters: [SQLValue])? = nil) throws(StoreError) -> [[SQLValue]] {
         let key: SQLValue = .integer(PostgresConnection.appendLockKey)
         if let fence {

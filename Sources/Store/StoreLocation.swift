@@ -15,6 +15,18 @@ public struct StoreLocation: Sendable, Equatable {
 
     /// Where it is, without a password (for messages).
     public var display: String { PostgresConnection.redacted(connectionString) }
+
+    /// Creates the schema `name` in the database `server` names and returns the URI whose
+    /// sessions see only it (`search_path`): one team's, one test's or one benchmark
+    /// configuration's own tables in a shared database. `name` is an identifier of lower-case
+    /// letters, digits and underscores.
+    public static func newSchema(_ name: String, on server: String) throws -> String {
+        guard let first = name.first, first.isLetter, name.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }) else {
+            throw StoreError("`\(name)` is not a schema name of lower-case letters, digits and underscores")
+        }
+        try PostgresConnection(server).execute("CREATE SCHEMA \(name)")
+        return server + (server.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(name)"
+    }
 }
 
 extension SQLResourceStore {

@@ -92,8 +92,6 @@ public protocol TaskStore: AnyObject, Sendable {
     func holdLease(_ request: LeaseRequest, onLost: @escaping @Sendable () -> Void) throws -> String
     /// Ends the lease (its reservations go back to the queue) and removes the runner.
     func releaseLease()
-    /// The lease this store holds, if any, and whether it was lost.
-    var lease: (id: String, request: LeaseRequest, lost: Bool)? { get }
     /// Every registered runner, oldest first.
     func runners() throws -> [RunnerRecord]
     /// Retention: the oldest events recorded before `cutoff` (a store timestamp), at most `limit`.

@@ -22,9 +22,7 @@ struct ScaleOutTests {
     /// A new schema of the test database, and the URI that makes it the only one seen.
     static func freshStore() throws -> String {
         let server = try #require(scaleOutPostgres)
-        let name = "scale_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        try PostgresConnection(server).execute("CREATE SCHEMA \(name)")
-        return server + (server.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(name)"
+        return try StoreLocation.newSchema("scale_" + String(UInt64.random(in: 0...UInt64.max), radix: 36), on: server)
     }
 
     struct Cluster: @unchecked Sendable {

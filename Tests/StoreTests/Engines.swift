@@ -29,7 +29,6 @@ enum Engine: String, CaseIterable, CustomTestStringConvertible, Sendable {
     static func freshSchema(_ label: String) throws -> String {
         guard let server = testPostgres else { throw StoreError("no PostgreSQL server for the tests") }
         let name = "t_" + label.filter { $0.isLetter || $0.isNumber }.lowercased() + "_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        try PostgresConnection(server).execute("CREATE SCHEMA \(name)")
-        return server + (server.contains("?") ? "&" : "?") + "options=-csearch_path%3D\(name)"
+        return try StoreLocation.newSchema(name, on: server)
     }
 }
