@@ -18,7 +18,7 @@ let package = Package(
         .library(name: "OrchestratorKit", targets: ["CLI"]),
     ],
     targets: [
-        // The shared POSIX primitives (a mutex box, threads, the monotonic clock, errno text, file reads).
+        // The shared POSIX primitives (a mutex box, threads, a parallel map, the monotonic clock, errno text, file reads).
         .target(name: "Platform"),
         // An order-keeping JSON value, writer and parser (no Foundation JSON: key order matters).
         .target(name: "JSON"),
@@ -29,7 +29,7 @@ let package = Package(
         // The guard expression language (a CEL subset): parser, checker, evaluator, partial evaluator.
         .target(name: "Expr", dependencies: ["Diagnostics", "JSON"]),
         // Typed resources decoded from YAML nodes, with positioned diagnostics.
-        .target(name: "Manifest", dependencies: ["JSON", "Diagnostics", "YAML", "Expr"]),
+        .target(name: "Manifest", dependencies: ["JSON", "Diagnostics", "YAML", "Expr", "Platform"]),
         // SHA-256 and HMAC-SHA256, hex, constant-time comparison (no crypto library).
         .target(name: "Hashing"),
         // The trigger engine's blocks: cron schedules in IANA time zones, webhook verification and its
@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "JSON"]),
         .testTarget(name: "YAMLTests", dependencies: ["YAML", "Diagnostics", "JSON"]),
         .testTarget(name: "ExprTests", dependencies: ["Expr", "Diagnostics", "JSON"]),
-        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "YAML", "Diagnostics", "JSON"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "YAML", "Diagnostics", "JSON", "Platform"]),
         .testTarget(name: "CompilerTests", dependencies: ["Compiler", "Manifest", "YAML", "Expr", "Diagnostics"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Hashing", "JSON", "Platform"]),
         .testTarget(name: "RunnerTests", dependencies: ["Runner", "Store", "Compiler", "Manifest", "Expr", "JSON"]),

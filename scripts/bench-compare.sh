@@ -83,5 +83,7 @@ if [ -n "$p_ours" ]; then
 fi
 apply=$(sed -n 's/^apply 1,000 resources (fresh store): median \([0-9.]*\) ms.*/\1/p' "$summary")
 sqlite=$(sed -n 's/^baseline: sqlite3 shell inserting 1,000 rows in one transaction: median \([0-9.]*\) ms.*/\1/p' "$summary")
-[ -n "$apply" ] && [ -n "$sqlite" ] && awk -v a="$apply" -v b="$sqlite" 'BEGIN { printf "store: apply of 1,000 resources %.1fx the sqlite3 shell\n", a / b }'
+[ -n "$apply" ] && [ -n "$sqlite" ] && awk -v a="$apply" -v b="$sqlite" 'BEGIN { printf "store: apply of 1,000 resources %.2fx the sqlite3 shell\n", a / b }'
+apply1=$(sed -n 's/^apply 1,000 resources (fresh store, one core): median \([0-9.]*\) ms.*/\1/p' "$summary")
+[ -n "$apply1" ] && [ -n "$sqlite" ] && awk -v a="$apply1" -v b="$sqlite" 'BEGIN { printf "store: apply of 1,000 resources parsed on one core %.2fx the sqlite3 shell\n", a / b }'
 grep -E "^runner, |create process start|over the socket|^  .task list --limit|^  .event list --task BIG --limit" "$summary" || true

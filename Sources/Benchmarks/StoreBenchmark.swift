@@ -6,6 +6,7 @@
 // transaction (process start included), i.e. the database work alone.
 
 import CLI
+import Platform
 
 #if canImport(Glibc)
 import Glibc
@@ -89,6 +90,16 @@ enum StoreBenchmark {
             _ = orchestrator(["apply", "-f", small, "--data-dir", "\(root)/fresh\(counter)"])
         }
         CompilerBenchmark.report("apply 1,000 resources (fresh store)", applyTimes)
+        // The same on one core: what the work costs, without the threads that parse, decode and
+        // hash the resources in parallel.
+        let workers = Parallel.maximumWorkers
+        Parallel.setMaximumWorkers(1)
+        let oneCoreTimes = CompilerBenchmark.measure(runs) {
+            counter += 1
+            _ = orchestrator(["apply", "-f", small, "--data-dir", "\(root)/fresh\(counter)"])
+        }
+        Parallel.setMaximumWorkers(workers)
+        CompilerBenchmark.report("apply 1,000 resources (fresh store, one core)", oneCoreTimes)
         let reapplyTimes = CompilerBenchmark.measure(runs) {
             _ = orchestrator(["apply", "-f", small, "--data-dir", "\(root)/fresh1"])
         }

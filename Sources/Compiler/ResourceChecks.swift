@@ -9,10 +9,14 @@ extension CompileContext {
     /// The same (kind, project, name) twice in one file is an error; across files the later
     /// definition is the one other files resolve to (see `ProjectIndex.lookup`).
     mutating func checkDuplicateResources() {
-        var seen: [String: Int] = [:]
+        // Four strings hashed together: no joined string made per resource (issue 20).
+        struct Key: Hashable {
+            let kind: String, project: String, name: String, file: String
+        }
+        var seen: [Key: Int] = [:]
         seen.reserveCapacity(resources.count)
         for (index, resource) in resources.enumerated() {
-            let key = [resource.kindName, Compiler.project(of: resource), resource.name, resource.file].joined(separator: "\u{0}")
+            let key = Key(kind: resource.kindName, project: Compiler.project(of: resource), name: resource.name, file: resource.file)
             if let firstIndex = seen[key] {
                 let first = resources[firstIndex]
                 report(

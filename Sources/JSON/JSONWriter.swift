@@ -44,7 +44,10 @@ public struct JSONWriter: Sendable {
         case .object(let pairs):
             if pairs.isEmpty { out.append(contentsOf: "{}".utf8); return }
             out.append(UInt8(ascii: "{"))
-            for (index, pair) in (sortedKeys ? pairs.sorted { $0.key < $1.key } : pairs).enumerated() {
+            // Sorted only when they are not already in order (most objects of a canonical form
+            // are small and many are sorted: no copy of their pairs then).
+            let inOrder = !sortedKeys || pairs.indices.dropFirst().allSatisfy { pairs[$0 - 1].key <= pairs[$0].key }
+            for (index, pair) in (inOrder ? pairs : pairs.sorted { $0.key < $1.key }).enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 newline(&out, depth + 1)
                 JSONWriter.quote(pair.key, into: &out)

@@ -30,10 +30,12 @@ struct Fields {
     }
 
     func entry(_ key: String) -> MappingEntry? {
-        reads.names?.append(key)
-        guard let index = entries.firstIndex(where: { $0.key.hasText(key) }) else { return nil }
-        reads.entries[index] = true
-        return entries[index]
+        if reads.names != nil { reads.names?.append(key) }
+        for index in entries.indices where entries[index].key.hasText(key) {
+            reads.entries[index] = true
+            return entries[index]
+        }
+        return nil
     }
 
     /// The value of `key`, nil when absent or written empty (`key:` or `key: ~`).
@@ -49,8 +51,10 @@ struct Fields {
 /// one of these, so no set of key names), and every key asked for when the schema-table test
 /// records them.
 final class ReadKeys {
-    var entries: [Bool]
-    var names: [String]?
+    // One decoder (one thread) reads and writes them: no exclusivity checks (issue 20: they
+    // were 4% of decoding).
+    @exclusivity(unchecked) var entries: [Bool]
+    @exclusivity(unchecked) var names: [String]?
 
     init(count: Int, tracksNames: Bool) {
         entries = [Bool](repeating: false, count: count)
@@ -158,10 +162,9 @@ final class DecodeContext {
     /// stands for a required field that is missing (the replaced system refuses that file too).
     func reportUnknownKeys(_ fields: inout Fields) {
         let level = fields.level
-        let known = level.knownKeys
         for entry in fields.entries {
+            guard level.position(ofKey: entry.key) == nil else { continue }
             let name = entry.key.scalarText ?? ""
-            guard !known.contains(name) else { continue }
             let advice = level.advice(forUnknownKey: name, kind: kind)
             if let target = advice.sameLevelTarget { fields.suggested.insert(target) }
             let message = "unknown key `\(name)` in \(level.place)"
@@ -201,11 +204,11 @@ final class DecodeContext {
     /// The text of any non-null scalar (numbers and booleans keep their written text, as the
     /// replaced system's loader does for string fields).
     func scalarString(_ node: Node, key: String?, expected: String = "a string") -> Located<String>? {
-        guard case .scalar(let scalar) = node.content, scalar.value != .null else {
+        guard let text = node.nonNullScalarText else {
             typeMismatch(expected, found: node, key: key)
             return nil
         }
-        return Located(scalar.text, range: node.range)
+        return Located(text, range: node.range)
     }
 
     func string(_ fields: Fields, _ key: String, required: Bool = false) -> Located<String>? {
@@ -216,10 +219,17 @@ final class DecodeContext {
         return scalarString(value, key: key)
     }
 
+    /// Whether `text` is empty or only whitespace; a first byte that is a visible ASCII
+    /// character answers at once (no Character is made).
+    static func isBlank(_ text: String) -> Bool {
+        if let first = text.utf8.first, first > 0x20, first < 0x7F { return false }
+        return text.allSatisfy(\.isWhitespace)
+    }
+
     /// A string that must not be empty (names, ids, commands, expressions).
     func nonEmptyString(_ fields: Fields, _ key: String, required: Bool = false) -> Located<String>? {
         guard let located = string(fields, key, required: required) else { return nil }
-        if located.value.allSatisfy(\.isWhitespace) {
+        if DecodeContext.isBlank(located.value) {
             error(
                 .invalidValue, "`\(key)` is empty in \(fields.level.place)", at: located.range,
                 help: "write a value, or remove the key")
@@ -322,7 +332,7 @@ final class DecodeContext {
             return nil
         }
         guard let text = scalarString(value, key: key, expected: "an expression (a string)") else { return nil }
-        if text.value.allSatisfy(\.isWhitespace) {
+        if DecodeContext.isBlank(text.value) {
             error(.invalidValue, "the expression `\(key)` is empty", at: value.range, help: "write a condition, e.g. `cycle > 1`")
             return nil
         }

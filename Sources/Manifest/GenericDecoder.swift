@@ -143,7 +143,7 @@ extension DecodeContext {
             for (index, entry) in fields.entries.enumerated() where !read[index] {
                 // The first entry of a key only, and none of a key the decoder read (a duplicated
                 // key is reported elsewhere).
-                guard let name = entry.key.scalarText, let position = fields.level.position(of: name),
+                guard let position = fields.level.position(ofKey: entry.key), let name = entry.key.scalarText,
                     !unread.contains(where: { $0.position == position }),
                     !fields.entries.indices.contains(where: { read[$0] && fields.entries[$0].key.hasText(name) })
                 else { continue }

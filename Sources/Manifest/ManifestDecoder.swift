@@ -109,15 +109,14 @@ public enum ManifestDecoder {
         // The kind decides everything else. A kind this tool does not build in is a custom
         // resource (its CustomResourceDefinition is resolved by the compiler), unless it is
         // written with our apiVersion and is close to a built-in kind (a typo).
-        let kindEntry = root.mapping?.first { $0.key.hasText("kind") }
-        let versionEntry = root.mapping?.first { $0.key.hasText("apiVersion") }
+        let kindValue = root["kind"]
         var kind: ResourceKind?
         var customKind: Located<String>?
-        if let kindEntry, !kindEntry.value.isNull {
-            if let text = context.scalarString(kindEntry.value, key: "kind") {
+        if let kindValue, !kindValue.isNull {
+            if let text = context.scalarString(kindValue, key: "kind") {
                 if let known = ResourceKind(rawValue: text.value), known != .custom {
                     kind = known
-                } else if versionEntry?.value.scalar?.text == apiVersion,
+                } else if root["apiVersion"]?.scalar?.text == apiVersion,
                     let close = Suggestions.closest(to: text.value, in: ResourceKind.builtin.map(\.rawValue))
                 {
                     context.error(.unknownKind, "unknown kind `\(text.value)`", at: text.range, help: "did you mean `\(close)`?")
@@ -136,7 +135,7 @@ public enum ManifestDecoder {
         guard var fields = context.fields(root, .document, checkKeys: false) else { return nil }
         context.reportUnknownKeys(&fields)
         _ = fields.entry("kind")
-        if kindEntry == nil || kindEntry?.value.isNull == true { context.missing("kind", in: fields, what: "Workflow") }
+        if kindValue == nil || kindValue?.isNull == true { context.missing("kind", in: fields, what: "Workflow") }
 
         // apiVersion: ours for built-in kinds; a custom resource's is checked against its CRD,
         // a CRD's is not checked (as the replaced system did).
@@ -165,10 +164,10 @@ public enum ManifestDecoder {
             }
         }
 
-        guard let kind, let metadata, let spec, let kindEntry else { return nil }
+        guard let kind, let metadata, let spec, let kindValue else { return nil }
         var resource = Resource(
             kind: kind, apiVersion: apiVersionText, metadata: metadata, spec: spec, file: context.file, node: root,
-            kindRange: kindEntry.value.range)
+            kindRange: kindValue.range)
         resource.projectOverride = projectOverride
         resource.customKind = customKind?.value
         return resource
@@ -234,6 +233,12 @@ public enum ManifestDecoder {
     /// `[A-Za-z0-9._-]{1,253}`, starting alphanumeric.
     public static func nameProblem(_ name: String) -> String? {
         if name.isEmpty { return "is empty" }
+        // Most names: ASCII, checked byte by byte (no array of scalars).
+        if name.utf8.count <= 253, let first = name.utf8.first, isASCIIAlphanumeric(first),
+            name.utf8.allSatisfy({ isASCIIAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+        {
+            return nil
+        }
         let scalars = Array(name.unicodeScalars)
         if scalars.count > 253 { return "is \(scalars.count) characters long (at most 253)" }
         func isAlphanumeric(_ s: Unicode.Scalar) -> Bool {
@@ -244,6 +249,11 @@ public enum ManifestDecoder {
             return "contains `\(bad.escaped(asASCII: false))` (allowed: letters, digits, `.`, `_`, `-`)"
         }
         return nil
+    }
+
+    private static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
     }
 
     static func checkName(_ name: Located<String>, field: String, context: DecodeContext) -> Bool {

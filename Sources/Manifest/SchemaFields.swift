@@ -1,8 +1,10 @@
 // The field tables of every mapping level: key, type, default, aliases and whether the tool
-// executes it. The decoder checks keys against them (`SchemaLevel.keys`), decodes the kinds it
-// only stores with them (`GenericDecoder`), and `orchestrator schema` turns them into a JSON
-// Schema; a test decodes a document generated from them and fails when the decoder reads a key
+// executes it. The decoder checks keys against them (`SchemaLevel.position(ofKey:)`), decodes
+// the kinds it only stores with them (`GenericDecoder`), and `orchestrator schema` turns them
+// into a JSON Schema; a test decodes a document generated from them and fails when the decoder reads a key
 // the table lacks or leaves a key of the table unread.
+
+import YAML
 
 /// A field's value type.
 public indirect enum FieldType: Sendable, Hashable {
@@ -128,11 +130,9 @@ extension SchemaLevel {
         return table.fields[index]
     }
 
-    /// Where `key` stands in this level's table (documentation order).
-    public func position(of key: String) -> Int? { SchemaLevel.tables[self]?.positions[key] }
-
-    /// The keys a mapping at this level may have, as a set.
-    public var knownKeys: Set<String> { SchemaLevel.tables[self]?.keys ?? [] }
+    /// Where the key `node` (a mapping key of a document) stands in this level's table; nil for
+    /// a key the level does not have.
+    func position(ofKey node: Node) -> Int? { SchemaLevel.tables[self]?.position(ofKey: node) }
 
     /// Each level's fields, their positions by key and the set of keys, built on first use.
     private static let tables: [SchemaLevel: LevelTable] = Dictionary(
@@ -440,12 +440,25 @@ extension SchemaLevel {
 private struct LevelTable: Sendable {
     let fields: [Field]
     let positions: [String: Int]
-    let keys: Set<String>
+    /// The keys and their positions by their length in UTF-8 bytes: a mapping key of the source
+    /// is matched by comparing bytes with the few keys of its length, no String made or hashed
+    /// (issue 20: every key of every document is looked up).
+    let byLength: [[(key: String, position: Int)]]
 
     init(fields: [Field]) {
         self.fields = fields
         // The first declaration of a key wins, as the linear search it replaces did.
         self.positions = Dictionary(fields.enumerated().map { ($0.element.key, $0.offset) }, uniquingKeysWith: { first, _ in first })
-        self.keys = Set(fields.map(\.key))
+        var byLength: [[(key: String, position: Int)]] = Array(repeating: [], count: (fields.map(\.key.utf8.count).max() ?? 0) + 1)
+        for (index, field) in fields.enumerated() where positions[field.key] == index {
+            byLength[field.key.utf8.count].append((field.key, index))
+        }
+        self.byLength = byLength
+    }
+
+    func position(ofKey node: Node) -> Int? {
+        guard let count = node.scalarUTF8Count, count < byLength.count else { return nil }
+        for candidate in byLength[count] where node.hasText(candidate.key) { return candidate.position }
+        return nil
     }
 }

@@ -43,14 +43,20 @@ public enum FileDigest {
     /// which it falls back to should libcrypto refuse.
     public static func sha256(of text: String) -> String {
         var text = text
-        let digest = text.withUTF8 { bytes -> [UInt8]? in
-            var digest = [UInt8](repeating: 0, count: 32)
-            var length: UInt32 = 0
-            let done = digest.withUnsafeMutableBufferPointer { out in
-                EVP_Digest(bytes.baseAddress, bytes.count, out.baseAddress, &length, EVP_sha256(), nil)
-            }
-            return done == 1 && length == 32 ? digest : nil
+        return text.withUTF8 { hexDigest($0) } ?? SHA256.hex(text)
+    }
+
+    /// The same for bytes (a text written as UTF-8 bytes need not become a String first).
+    public static func sha256(of bytes: [UInt8]) -> String {
+        bytes.withUnsafeBufferPointer { hexDigest($0) } ?? SHA256.hex(String(decoding: bytes, as: UTF8.self))
+    }
+
+    private static func hexDigest(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let done = digest.withUnsafeMutableBufferPointer { out in
+            EVP_Digest(bytes.baseAddress, bytes.count, out.baseAddress, &length, EVP_sha256(), nil)
         }
-        return digest.map { Hex.encode($0) } ?? SHA256.hex(text)
+        return done == 1 && length == 32 ? Hex.encode(digest) : nil
     }
 }

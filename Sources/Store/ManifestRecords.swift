@@ -36,15 +36,23 @@ public enum ManifestRecords {
     /// A SecretStore's hash is not this one: the store replaces it by a keyed hash
     /// (`ResourceStore`), so that a short secret cannot be recovered from what `describe` prints.
     public static func contentHash(kind: String, apiVersion: String, metadata: JSONValue, spec: JSONValue) -> String {
-        FileDigest.sha256(of: canonicalText(kind: kind, apiVersion: apiVersion, metadata: metadata, spec: spec))
+        FileDigest.sha256(of: canonicalBytes(kind: kind, apiVersion: apiVersion, metadata: metadata, spec: spec))
     }
 
     /// The canonical form as JSON text: what content hashes are computed over.
     public static func canonicalText(kind: String, apiVersion: String, metadata: JSONValue, spec: JSONValue) -> String {
+        String(decoding: canonicalBytes(kind: kind, apiVersion: apiVersion, metadata: metadata, spec: spec), as: UTF8.self)
+    }
+
+    /// The canonical form as UTF-8 bytes (hashed as they are: no String is made).
+    static func canonicalBytes(kind: String, apiVersion: String, metadata: JSONValue, spec: JSONValue) -> [UInt8] {
         let document: JSONValue = .object([
             ("apiVersion", .string(apiVersion)), ("kind", .string(kind)), ("metadata", metadata), ("spec", spec),
         ])
-        return JSONWriter(sortedKeys: true).string(document)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        JSONWriter(sortedKeys: true).write(document, into: &bytes, depth: 0)
+        return bytes
     }
 
     /// `root` made absolute against `base`, with `.` and `..` segments folded.

@@ -290,15 +290,17 @@ public enum Schema {
             throw StoreError(
                 "the database \(database.path) has schema version \(current), newer than this orchestrator knows (\(newest)); use a newer orchestrator")
         }
-        for migration in migrations where migration.version > current {
-            // Each migration checks the version again inside its write transaction: two
-            // processes (or two connections of one, the daemon's pool and a forwarded command)
-            // opening a new database at once must not both apply it.
-            try database.transaction {
-                guard try database.schemaVersion() < migration.version else { return }
+        guard current < newest else { return }
+        // The pending migrations in one write transaction (a new database is created in one
+        // commit: issue 20), which reads the version again: two processes (or two connections
+        // of one, the daemon's pool and a forwarded command) opening a new database at once
+        // must not both apply them. All or nothing: a database is at one version or the next.
+        try database.transaction {
+            let version = try database.schemaVersion()
+            for migration in migrations where migration.version > version {
                 try database.execute(migration.sql)
-                try database.execute("PRAGMA user_version = \(migration.version)")
             }
+            try database.execute("PRAGMA user_version = \(newest)")
         }
     }
 

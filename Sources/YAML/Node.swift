@@ -124,6 +124,17 @@ public struct Node: Sendable, Hashable {
         tree.kind(id) == NodeTree.scalarKind ? tree.text(id) : nil
     }
 
+    /// A scalar's text length in UTF-8 bytes (no String made); nil for a collection.
+    public var scalarUTF8Count: Int? {
+        tree.kind(id) == NodeTree.scalarKind ? tree.length(id) : nil
+    }
+
+    /// A scalar's text unless it is null (empty, `~` or `null` written plain), without resolving
+    /// its value: what a string field reads (numbers and booleans keep their written text).
+    public var nonNullScalarText: String? {
+        tree.kind(id) == NodeTree.scalarKind && tree.valueCode(id) != 0 ? tree.text(id) : nil
+    }
+
     public var mapping: [MappingEntry]? {
         tree.kind(id) == NodeTree.mappingKind ? entries : nil
     }

@@ -50,19 +50,25 @@ public final class NodeTree: @unchecked Sendable {
 
     /// `lineStarts`: every line's first offset (`LineIndex.starts`: line 1 at 0 even after a byte
     /// order mark, which then counts as the line's first character: the same columns).
-    init(source: [UInt8], isASCII: Bool, hasByteOrderMark: Bool, lineStarts given: [Int32]? = nil) {
+    /// `expectedBytes`: how much of the source the parser reads (a chunk of it), by default all;
+    /// `firstLine`: the line it starts on.
+    init(
+        source: [UInt8], isASCII: Bool, hasByteOrderMark: Bool, lineStarts given: [Int32]? = nil, expectedBytes: Int? = nil,
+        firstLine: Int = 1
+    ) {
         self.source = source
         self.isASCII = isASCII
         self.hasByteOrderMark = hasByteOrderMark
         linesGiven = given != nil
         lineStarts = given ?? [hasByteOrderMark ? 3 : 0]
+        parsingLine = firstLine
         // Real manifests hold a node every 15 bytes or so: room for one every 10, so that the
         // arrays never grow by copying (a copy doubles the memory touched, for a moment).
         // Capacity that is never written costs no memory.
-        let estimate = source.count / 10
-        records.reserveCapacity(estimate)
-        links.reserveCapacity(estimate)
-        texts.reserveCapacity(source.count / 2)
+        let bytes = expectedBytes ?? source.count
+        records.reserveCapacity(bytes / 10)
+        links.reserveCapacity(bytes / 10)
+        texts.reserveCapacity(bytes / 2)
     }
 
     /// A tree for nodes that are not parsed from a source.

@@ -58,15 +58,20 @@ struct StreamParser {
     /// Where the nodes go (issue 20: flat, see NodeTree).
     let tree: NodeTree
 
+    /// `chunk` (with `lineStarts` given): parse only those bytes, a run of whole documents that
+    /// starts at a line start on line `firstLine` (see `YAMLParser.documentChunks`).
     init(
         input: UnsafeBufferPointer<UInt8>, source: [UInt8] = [], lineStarts: [Int32]? = nil, limits: YAMLLimits, isASCII: Bool,
-        probeTargets: Set<Int> = [], probeEveryRewritten: Bool = false
+        probeTargets: Set<Int> = [], probeEveryRewritten: Bool = false, chunk: Range<Int>? = nil, firstLine: Int = 1
     ) {
         self.input = input
         self.tree = NodeTree(
             source: source, isASCII: isASCII, hasByteOrderMark: source.count >= 3 && source[0] == 0xEF && source[1] == 0xBB && source[2] == 0xBF,
-            lineStarts: lineStarts)
-        self.end = input.count
+            lineStarts: lineStarts, expectedBytes: chunk?.count, firstLine: firstLine)
+        self.end = chunk?.upperBound ?? input.count
+        self.pos = chunk?.lowerBound ?? 0
+        self.lineStart = chunk?.lowerBound ?? 0
+        self.line = firstLine
         self.limits = limits
         self.isASCII = isASCII
         self.probeTargets = probeTargets
@@ -271,7 +276,7 @@ struct StreamParser {
 
     mutating func parseStream() throws(ParseFailure) -> [Document] {
         // A byte order mark may open the stream.
-        if end >= 3, input[0] == 0xEF, input[1] == 0xBB, input[2] == 0xBF {
+        if pos == 0, end >= 3, input[0] == 0xEF, input[1] == 0xBB, input[2] == 0xBF {
             pos = 3
             lineStart = 3
             hasByteOrderMark = true

@@ -54,6 +54,85 @@ public enum YAMLParser {
         }
     }
 
+    /// The file cut at document markers into at most `count` runs of whole documents, each of
+    /// at least `minimumBytes` (but the last), to be parsed on several threads
+    /// (`parse(_:chunk:limits:)`); in file order, together the whole file. One run, the whole
+    /// file, when it is small or has what ties a document to the one before it or makes a line
+    /// break other than LF: a directive or `...` line, a carriage return.
+    ///
+    /// A line that starts with `---` and a blank or line break always starts a document (YAML
+    /// forbids it inside any node), so each run parses as it does within the stream.
+    public static func documentChunks(of file: SourceFile, count: Int, minimumBytes: Int) -> [Range<Int>] {
+        let bytes = file.bytes
+        let whole = [0..<bytes.count]
+        guard count > 1, bytes.count >= 2 * minimumBytes else { return whole }
+        let starts = file.lines.starts
+        func byte(_ offset: Int) -> UInt8 { offset < bytes.count ? bytes[offset] : 0x0A }
+        func isBreakOrBlank(_ value: UInt8) -> Bool { value == 0x20 || value == 0x09 || value == 0x0A || value == 0x0D }
+        var markers: [Int] = []
+        for start in starts {
+            let offset = Int(start)
+            guard offset < bytes.count else { continue }
+            switch bytes[offset] {
+            case UInt8(ascii: "%"):
+                return whole
+            case UInt8(ascii: "."):
+                if byte(offset + 1) == 0x2E, byte(offset + 2) == 0x2E, isBreakOrBlank(byte(offset + 3)) { return whole }
+            case UInt8(ascii: "-"):
+                if offset > 0, byte(offset + 1) == 0x2D, byte(offset + 2) == 0x2D, isBreakOrBlank(byte(offset + 3)) {
+                    markers.append(offset)
+                }
+            default:
+                break
+            }
+        }
+        if bytes.contains(0x0D) { return whole }
+        let size = max(minimumBytes, bytes.count / count)
+        var chunks: [Range<Int>] = []
+        var from = 0
+        for marker in markers where marker - from >= size && bytes.count - marker >= minimumBytes {
+            chunks.append(from..<marker)
+            from = marker
+        }
+        chunks.append(from..<bytes.count)
+        return chunks
+    }
+
+    /// Parses the documents of `chunk`, one of `documentChunks(of: file, ...)`: the documents the
+    /// whole file's parse gives for those bytes, with the same positions, and how many nodes
+    /// they hold (the caller checks the whole file's `maxNodes`). When it fails, parse the
+    /// whole file for the error: a run's error may differ from the stream's.
+    public static func parse(_ file: SourceFile, chunk: Range<Int>, limits: YAMLLimits = .standard) throws(YAMLError) -> (
+        documents: [Document], nodes: Int
+    ) {
+        let bytes = file.bytes
+        guard bytes.count <= limits.maxInputBytes else { throw YAMLError.inputTooLarge(bytes.count, limit: limits.maxInputBytes) }
+        guard chunk.lowerBound >= 0, chunk.upperBound <= bytes.count else {
+            throw YAMLError(
+                rule: "yaml-limit", message: "bytes \(chunk) are not in the file (\(bytes.count) bytes)", range: SourceRange(at: .start),
+                help: "parse the whole file")
+        }
+        let starts = file.lines.starts
+        // The chunk's first line (chunks start at line starts).
+        var low = 0
+        var high = starts.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if Int(starts[middle]) <= chunk.lowerBound { low = middle } else { high = middle - 1 }
+        }
+        return try bytes.withUnsafeBufferPointer { (input: UnsafeBufferPointer<UInt8>) throws(YAMLError) -> (documents: [Document], nodes: Int) in
+            let isASCII = try EncodingCheck.validate(UnsafeBufferPointer(rebasing: input[chunk]))
+            var parser = StreamParser(
+                input: input, source: bytes, lineStarts: starts, limits: limits, isASCII: isASCII, chunk: chunk, firstLine: low + 1)
+            do throws(ParseFailure) {
+                let documents = try parser.parseStream()
+                return (documents, parser.nodeCount)
+            } catch {
+                throw error.error(in: input)
+            }
+        }
+    }
+
     /// Where, in the file, the character at `contentOffset` of a scalar's content comes from.
     ///
     /// `contentOffset` counts UTF-8 bytes of `node.scalar.text` (the content after escapes, line
