@@ -331,11 +331,16 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
             for (index, resource) in desired.enumerated() { byKey[resource.key] = index }
             let writer = JSONWriter()
             var ensuredProjects: Set<String> = []
+            // New resources and their revisions are inserted many rows per statement (issue 20:
+            // the per-statement work was a third of an apply's SQL), in the order of the outcomes:
+            // whatever else an outcome does waits until the rows before it are in.
+            var created = CreatedRows()
             for outcome in outcomes {
                 switch outcome.change {
                 case .unchanged:
                     continue
                 case .deleted:
+                    try insert(&created)
                     _ = try delete(outcome.key, at: now)
                 case .created, .configured:
                     guard let index = byKey[outcome.key] else { continue }
@@ -344,15 +349,18 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
                     let metadata = writer.string(resource.metadata)
                     let spec = writer.string(resource.spec)
                     if outcome.change == .created {
-                        try database.run(
-                            """
-                            INSERT INTO resources (kind, project, name, api_version, metadata, spec, content_hash,
-                                generation, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """,
-                            [.text(resource.key.kind), .text(resource.key.project), .text(resource.key.name),
-                             .text(resource.apiVersion), .text(metadata), .text(spec), .text(resource.contentHash),
-                             .integer(Int64(outcome.generation)), .text(now), .text(now)])
+                        created.resources += [
+                            .text(resource.key.kind), .text(resource.key.project), .text(resource.key.name),
+                            .text(resource.apiVersion), .text(metadata), .text(spec), .text(resource.contentHash),
+                            .integer(Int64(outcome.generation)), .text(now), .text(now),
+                        ]
+                        created.revisions += revisionRow(
+                            resource.key, generation: outcome.generation, change: outcome.change.rawValue,
+                            apiVersion: resource.apiVersion, metadata: metadata, spec: spec, hash: resource.contentHash, at: now)
+                        created.count += 1
+                        if created.count == CreatedRows.batch { try insert(&created) }
                     } else {
+                        try insert(&created)
                         try database.run(
                             """
                             UPDATE resources SET api_version = ?, metadata = ?, spec = ?, content_hash = ?,
@@ -361,14 +369,50 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
                             [.text(resource.apiVersion), .text(metadata), .text(spec), .text(resource.contentHash),
                              .integer(Int64(outcome.generation)), .text(now), .text(resource.key.kind),
                              .text(resource.key.project), .text(resource.key.name)])
+                        try recordRevision(
+                            resource.key, generation: outcome.generation, change: outcome.change.rawValue,
+                            apiVersion: resource.apiVersion, metadata: metadata, spec: spec, hash: resource.contentHash, at: now)
                     }
-                    try recordRevision(
-                        resource.key, generation: outcome.generation, change: outcome.change.rawValue,
-                        apiVersion: resource.apiVersion, metadata: metadata, spec: spec, hash: resource.contentHash, at: now)
                 }
             }
+            try insert(&created)
             return outcomes
         }
+    }
+
+    /// Rows of new resources and of their `created` revisions, waiting to be inserted.
+    private struct CreatedRows {
+        /// Rows per statement: 32 rows of 10 values each, far below either engine's limit on
+        /// parameters.
+        static let batch = 32
+        var resources: [SQLValue] = []
+        var revisions: [SQLValue] = []
+        var count = 0
+    }
+
+    private static let resourceColumns =
+        "INSERT INTO resources (kind, project, name, api_version, metadata, spec, content_hash, generation, created_at, updated_at) VALUES "
+    private static let revisionColumns =
+        "INSERT INTO resource_revisions (kind, project, name, generation, change, api_version, metadata, spec, content_hash, recorded_at) VALUES "
+    /// The statements for a full batch and for one row (a few rows left over go one by one, so
+    /// that two statements of each kind are prepared, not one per count).
+    private static let rowPlaceholders = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    private static let batchPlaceholders = Array(repeating: rowPlaceholders, count: CreatedRows.batch).joined(separator: ", ")
+
+    /// Inserts the waiting rows (a full batch in one statement per table, fewer row by row).
+    private func insert(_ created: inout CreatedRows) throws {
+        guard created.count > 0 else { return }
+        if created.count == CreatedRows.batch {
+            try database.run(Self.resourceColumns + Self.batchPlaceholders, created.resources)
+            try database.run(Self.revisionColumns + Self.batchPlaceholders, created.revisions)
+        } else {
+            let width = created.resources.count / created.count
+            for row in 0..<created.count {
+                try database.run(Self.resourceColumns + Self.rowPlaceholders, Array(created.resources[(row * width)..<((row + 1) * width)]))
+                try database.run(Self.revisionColumns + Self.rowPlaceholders, Array(created.revisions[(row * width)..<((row + 1) * width)]))
+            }
+        }
+        created = CreatedRows()
     }
 
     // MARK: secrets
@@ -436,12 +480,17 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
         hash: String, at now: String
     ) throws {
         try database.run(
-            """
-            INSERT INTO resource_revisions (kind, project, name, generation, change, api_version, metadata, spec,
-                content_hash, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [.text(key.kind), .text(key.project), .text(key.name), .integer(Int64(generation)), .text(change),
-             .text(apiVersion), .text(metadata), .text(spec), .text(hash), .text(now)])
+            Self.revisionColumns + Self.rowPlaceholders,
+            revisionRow(key, generation: generation, change: change, apiVersion: apiVersion, metadata: metadata, spec: spec, hash: hash, at: now))
+    }
+
+    /// The values of one `resource_revisions` row, in `revisionColumns` order.
+    private func revisionRow(
+        _ key: ResourceKey, generation: Int, change: String, apiVersion: String, metadata: String, spec: String,
+        hash: String, at now: String
+    ) -> [SQLValue] {
+        [.text(key.kind), .text(key.project), .text(key.name), .integer(Int64(generation)), .text(change),
+         .text(apiVersion), .text(metadata), .text(spec), .text(hash), .text(now)]
     }
 }
 

@@ -38,6 +38,35 @@ func desired(_ name: String, spec: JSONValue, hash: String, kind: String = "Agen
         #expect(try store.revisions(key).map(\.change) == ["configured", "created"])
     }
 
+    /// New resources are inserted many rows per statement: every one of them is stored, with its
+    /// revision, whatever the count (full batches, a remainder, other changes in between), and a
+    /// failure anywhere stores none of them.
+    @Test(arguments: Engine.available) func manyNewResourcesAmongOtherChangesAreAllStored(engine: Engine) throws {
+        let store = try engine.store("batches")
+        try store.apply([desired("changed", spec: .null, hash: "old"), desired("kept", spec: .null, hash: "k")])
+        var batch: [DesiredResource] = (0..<40).map { desired("a\($0)", spec: .object([("n", .int(Int64($0)))]), hash: "h\($0)") }
+        batch.append(desired("changed", spec: .string("new"), hash: "new"))
+        batch += (40..<75).map { desired("a\($0)", spec: .object([("n", .int(Int64($0)))]), hash: "h\($0)") }
+        batch.append(desired("b", spec: .null, hash: "b", kind: "StepTemplate", project: "other"))
+        let outcomes = try store.apply(batch, pruneScope: [PruneScope(project: "default", kind: "Agent")])
+        #expect(outcomes.filter { $0.change == .created }.count == 76)
+        #expect(outcomes.filter { $0.change == .configured }.map(\.key.name) == ["changed"])
+        #expect(outcomes.filter { $0.change == .deleted }.map(\.key.name) == ["kept"])
+        let stored = try store.resources(kind: "Agent")
+        #expect(Set(stored.map(\.key.name)) == Set((0..<75).map { "a\($0)" } + ["changed"]))
+        for index in [0, 31, 32, 63, 64, 74] {
+            let key = ResourceKey(kind: "Agent", project: "default", name: "a\(index)")
+            #expect(try store.resource(key)?.spec["n"] == .int(Int64(index)))
+            #expect(try store.revisions(key).map(\.change) == ["created"])
+        }
+        #expect(try store.resource(ResourceKey(kind: "StepTemplate", project: "other", name: "b")) != nil)
+
+        // A name taken twice fails the statement that holds it: nothing of the apply is stored.
+        let clash = (100..<140).map { desired("c\($0)", spec: .null, hash: "c") } + [desired("c105", spec: .null, hash: "x")]
+        #expect(throws: (any Error).self) { try store.apply(clash) }
+        #expect(try store.resource(ResourceKey(kind: "Agent", project: "default", name: "c100")) == nil)
+    }
+
     @Test(arguments: Engine.available) func pruneDeletesWhatTheFilesNoLongerHold(engine: Engine) throws {
         let store = try engine.store("prune")
         try store.apply([desired("a", spec: .null, hash: "1"), desired("b", spec: .null, hash: "2")])
