@@ -36,7 +36,7 @@ struct ApplyPreparation {
     static func storedResources(_ store: any ResourceStore, projects: Set<String>, excluding: Set<ResourceKey>) throws -> [Resource] {
         var resources: [Resource] = []
         for project in projects.sorted() {
-            let documents = try store.resources(project: project).filter { !excluding.contains($0.key) }
+            let documents = try store.resources(project: project, excluding: excluding)
                 .map { ManifestRecords.document($0, maskSecrets: false) }
             resources += ManifestRecords.resources(fromDocuments: documents, project: project)
         }

@@ -9,13 +9,29 @@ import Darwin
 #endif
 
 public enum Parallel {
-    /// The most threads `map` uses: the cores online, at most 8 (`setMaximumWorkers` changes it,
-    /// e.g. to 1 to measure the work on one core).
+    /// The most threads `map` uses: the cores this process may run on, at most 8
+    /// (`setMaximumWorkers` changes it, e.g. to 1 to measure the work on one core).
     public static var maximumWorkers: Int { limit.withLock { $0 } }
 
     public static func setMaximumWorkers(_ count: Int) { limit.withLock { $0 = max(1, count) } }
 
-    private static let limit = Locked<Int>(min(8, max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))))
+    private static let limit = Locked<Int>(min(8, usableCores))
+
+    /// The cores the process is allowed on (`taskset`, a container's cpuset), else those online.
+    static var usableCores: Int {
+        // Linux: the affinity mask in /proc/self/status ("Cpus_allowed:\t3", hex, commas
+        // between 32-bit groups).
+        if let status = readFileBytes("/proc/self/status", limit: 1 << 16) {
+            let text = String(decoding: status, as: UTF8.self)
+            for line in text.split(separator: "\n") where line.hasPrefix("Cpus_allowed:") {
+                let count = line.dropFirst("Cpus_allowed:".count).reduce(0) { total, character in
+                    total + (character.hexDigitValue?.nonzeroBitCount ?? 0)
+                }
+                if count > 0 { return count }
+            }
+        }
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
 
     /// `transform` of each of `items`, in their order, computed by up to `workers` threads (the
     /// caller's among them); one item at a time is taken from a shared counter, so uneven pieces

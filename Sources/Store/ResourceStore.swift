@@ -216,6 +216,22 @@ public final class SQLResourceStore: ResourceStore, @unchecked Sendable {
         return try database.query(sql, parameters).map(decode)
     }
 
+    public func resources(project: String, excluding: Set<ResourceKey>) throws -> [StoredResource] {
+        let rows = try database.query(
+            "SELECT \(SQLResourceStore.columns) FROM resources WHERE project = ? ORDER BY project, kind, name", [.text(project)])
+        var resources: [StoredResource] = []
+        for row in rows {
+            // Columns 0 and 2: kind and name (a malformed row is left to `decode` to refuse).
+            if row.count > 2, let kind = row[0].text, let name = row[2].text,
+                excluding.contains(ResourceKey(kind: kind, project: project, name: name))
+            {
+                continue
+            }
+            resources.append(try decode(row))
+        }
+        return resources
+    }
+
     public func projects() throws -> [String] {
         try database.query("SELECT name FROM projects ORDER BY name").compactMap { $0.first?.text }
     }

@@ -23,6 +23,9 @@ public protocol ResourceStore: AnyObject, Sendable {
     /// Resources, optionally of one kind, one project and/or one name, ordered by project, kind,
     /// name.
     func resources(kind: String?, project: String?, name: String?) throws -> [StoredResource]
+    /// The resources of `project` but those in `excluding` (what files being applied compile
+    /// against: not the resources they replace, whose stored JSON is then not even read).
+    func resources(project: String, excluding: Set<ResourceKey>) throws -> [StoredResource]
     func projects() throws -> [String]
     /// The newest `limit` revisions of a resource, newest first.
     func revisions(_ key: ResourceKey, limit: Int) throws -> [Revision]

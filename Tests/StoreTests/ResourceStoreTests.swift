@@ -67,6 +67,18 @@ func desired(_ name: String, spec: JSONValue, hash: String, kind: String = "Agen
         #expect(try store.resource(ResourceKey(kind: "Agent", project: "default", name: "c100")) == nil)
     }
 
+    @Test(arguments: Engine.available) func aProjectsResourcesButTheExcludedOnes(engine: Engine) throws {
+        let store = try engine.store("excluding")
+        try store.apply([
+            desired("a", spec: .string("A"), hash: "1"), desired("b", spec: .string("B"), hash: "2"),
+            desired("a", spec: .null, hash: "3", kind: "StepTemplate"), desired("c", spec: .null, hash: "4", project: "other"),
+        ])
+        let left = try store.resources(project: "default", excluding: [ResourceKey(kind: "Agent", project: "default", name: "a")])
+        #expect(left.map { "\($0.key.kind)/\($0.key.name)" } == ["Agent/b", "StepTemplate/a"])
+        #expect(left.first?.spec == .string("B"))
+        #expect(try store.resources(project: "other", excluding: []).map(\.key.name) == ["c"])
+    }
+
     @Test(arguments: Engine.available) func pruneDeletesWhatTheFilesNoLongerHold(engine: Engine) throws {
         let store = try engine.store("prune")
         try store.apply([desired("a", spec: .null, hash: "1"), desired("b", spec: .null, hash: "2")])
