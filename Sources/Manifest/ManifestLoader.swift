@@ -43,7 +43,8 @@ public enum ManifestLoader {
         for (index, source) in sources.enumerated() {
             // Many more runs than threads: each thread takes the next run when done with one, so
             // the threads finish together (with as many runs as threads, one waited for the other).
-            let chunks = YAMLParser.documentChunks(of: source, count: 8 * workers, minimumBytes: chunkBytes)
+            // One thread parses each file whole.
+            let chunks = YAMLParser.documentChunks(of: source, count: workers > 1 ? 8 * workers : 1, minimumBytes: chunkBytes)
             if chunks.count > 1 {
                 for chunk in chunks { pieces.append((index, chunk)) }
             } else {
