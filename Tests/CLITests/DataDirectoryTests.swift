@@ -34,6 +34,21 @@ struct DataDirectoryTests {
         #expect(!FileManager.default.fileExists(atPath: root + "/elsewhere"))
     }
 
+    /// The store is opened on a second thread while the files load (issue 20): a data directory
+    /// that cannot be made is still the command's error, with nothing applied.
+    @Test func aDataDirectoryThatCannotBeMadeFailsTheApply() throws {
+        let root = try makeTemporaryDirectory("datadir-blocked")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        _ = try writeFile(root, "file", "not a directory\n")
+        // Large enough to be parsed in runs on several threads.
+        let documents = (0..<400).map { "apiVersion: orchestrator.dev/v2\nkind: Agent\nmetadata:\n  name: a\($0)\nspec:\n  command: echo {prompt}\n" }
+        let manifest = try writeFile(root, "agents.yaml", documents.joined(separator: "---\n"))
+        let result = runInProcess(["apply", "-f", manifest, "--data-dir", root + "/file/data"], directory: root)
+        #expect(result.status == 3, "\(result.stdout)\(result.stderr)")
+        #expect(result.stderr.contains("cannot create the data directory \(root)/file/data"), "\(result.stderr)")
+        #expect(result.stdout.isEmpty)
+    }
+
     @Test func theNearestOneInAParentIsUsed() throws {
         let root = try makeTemporaryDirectory("datadir-parent")
         defer { try? FileManager.default.removeItem(atPath: root) }
