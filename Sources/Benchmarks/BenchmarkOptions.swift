@@ -79,6 +79,20 @@ struct BenchmarkOptions {
     }
 }
 
+/// Workspace `ws` at ROOT/ws (created here), then `---`: the start of the daemon benchmarks'
+/// manifests.
+func workspaceDocument(root: String) -> String {
+    mkdir(root + "/ws", 0o700)
+    return """
+        apiVersion: orchestrator.dev/v2
+        kind: Workspace
+        metadata: {name: ws}
+        spec: {root_path: \(root)/ws, qa_targets: []}
+        ---
+
+        """
+}
+
 /// A new directory `/tmp/orchestrator-bench-LABEL-XXXXXX` (or under `base`); nil, said, when it
 /// cannot be made.
 func benchmarkDirectory(_ label: String, base: String = "/tmp") -> String? {

@@ -34,13 +34,7 @@ enum DaemonBenchmark {
         let runs = options.int("--runs", 9)
         guard let (cli, daemonBinary) = releaseExecutables(), let root = benchmarkDirectory("daemon") else { return 1 }
         defer { _ = CompilerBenchmark.spawn("/bin/rm", ["-rf", root]) }
-        mkdir(root + "/ws", 0o700)
-        let manifest = """
-            apiVersion: orchestrator.dev/v2
-            kind: Workspace
-            metadata: {name: ws}
-            spec: {root_path: \(root)/ws, qa_targets: []}
-            ---
+        let manifest = workspaceDocument(root: root) + """
             apiVersion: orchestrator.dev/v2
             kind: Workflow
             metadata: {name: quick}

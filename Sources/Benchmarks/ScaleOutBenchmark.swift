@@ -35,13 +35,7 @@ enum ScaleOutBenchmark {
         let steps = options.int("--steps", 50)
         guard let (cli, daemonBinary) = releaseExecutables(), let root = benchmarkDirectory("scaleout") else { return 1 }
         defer { _ = CompilerBenchmark.spawn("/bin/rm", ["-rf", root]) }
-        mkdir(root + "/ws", 0o700)
-        var yaml = """
-            apiVersion: orchestrator.dev/v2
-            kind: Workspace
-            metadata: {name: ws}
-            spec: {root_path: \(root)/ws, qa_targets: []}
-            ---
+        var yaml = workspaceDocument(root: root) + """
             apiVersion: orchestrator.dev/v2
             kind: Workflow
             metadata: {name: nap}

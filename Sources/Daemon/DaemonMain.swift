@@ -209,24 +209,21 @@ public enum DaemonMain {
             printError("orchestratord: start check failed: \(options.dataDirectory) is not a directory")
             return 3
         }
+        // The schema version of the store the daemon would open, when there is one yet.
+        let database: (version: () throws -> Int, name: String)?
         if let location = options.store {
-            do {
-                let version = try PostgresSchema.version(try PostgresConnection(location.connectionString))
-                let newest = Schema.migrations.last?.version ?? 0
-                guard version <= newest else {
-                    printError("orchestratord: start check failed: the database at \(location.display) has schema \(version), this build knows up to \(newest)")
-                    return 3
-                }
-            } catch {
-                printError("orchestratord: start check failed: \(error)")
-                return 3
-            }
+            database = ({ try PostgresSchema.version(try PostgresConnection(location.connectionString)) }, "the database at \(location.display)")
         } else if access(path, F_OK) == 0 {
+            database = ({ try Database(path: path).schemaVersion() }, "the database")
+        } else {
+            database = nil
+        }
+        if let database {
             do {
-                let version = try Database(path: path).schemaVersion()
+                let version = try database.version()
                 let newest = Schema.migrations.last?.version ?? 0
                 guard version <= newest else {
-                    printError("orchestratord: start check failed: the database has schema \(version), this build knows up to \(newest)")
+                    printError("orchestratord: start check failed: \(database.name) has schema \(version), this build knows up to \(newest)")
                     return 3
                 }
             } catch {

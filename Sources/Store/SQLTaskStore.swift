@@ -154,8 +154,11 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
     static let namedSQL = "SELECT \(summaryColumns) FROM tasks WHERE name = ? ORDER BY created_at, id"
     /// Ids are hex: every id beginning with the prefix sorts at or after it and before it + U+FFFF.
     static let prefixSQL = "SELECT \(summaryColumns) FROM tasks WHERE id >= ? AND id < ? ORDER BY id LIMIT ?"
-    static let eventsForwardSQL = "SELECT \(eventColumns) FROM events WHERE task_id = ? AND id > ? ORDER BY id LIMIT ?"
-    static let eventsLastSQL = "SELECT * FROM (SELECT \(eventColumns) FROM events WHERE task_id = ? AND id > ? ORDER BY id DESC LIMIT ?) AS page ORDER BY id"
+    // The statements `event list` runs without a type filter (their plans are checked).
+    static let eventsForwardSQL = firstEvents(eventsQuery("", types: nil, after: 0).sql)
+    static let eventsLastSQL = lastEvents(eventsQuery("", types: nil, after: 0).sql)
+    static func firstEvents(_ query: String) -> String { query + " ORDER BY id LIMIT ?" }
+    static func lastEvents(_ query: String) -> String { "SELECT * FROM (\(query) ORDER BY id DESC LIMIT ?) AS page ORDER BY id" }
 
     public func taskSummaries(after: String?, limit: Int) throws -> [TaskSummary]? {
         try read { database in
@@ -192,13 +195,8 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
 
     public func events(_ taskID: String, types: [EventType]?, after: Int64, first count: Int) throws -> [EventRecord] {
         try read { database in
-            var sql = "SELECT \(SQLTaskStore.eventColumns) FROM events WHERE task_id = ? AND id > ?"
-            var parameters: [SQLValue] = [.text(taskID), .integer(after)]
-            if let types {
-                sql += " AND type IN (" + types.map { _ in "?" }.joined(separator: ", ") + ")"
-                parameters += types.map { .text($0.rawValue) }
-            }
-            sql += " ORDER BY id LIMIT ?"
+            var (sql, parameters) = SQLTaskStore.eventsQuery(taskID, types: types, after: after)
+            sql = SQLTaskStore.firstEvents(sql)
             parameters.append(.integer(Int64(max(0, count))))
             return try database.query(sql, parameters).map(SQLTaskStore.decodeEvent)
         }
@@ -306,14 +304,9 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
     /// Events of a task in id order: of some types, after an id, the last `limit`.
     public func events(_ taskID: String, types: [EventType]?, after: Int64, limit: Int?) throws -> [EventRecord] {
         try read { database in
-            var sql = "SELECT id, task_id, type, cycle, step, item, timestamp, payload FROM events WHERE task_id = ? AND id > ?"
-            var parameters: [SQLValue] = [.text(taskID), .integer(after)]
-            if let types {
-                sql += " AND type IN (" + types.map { _ in "?" }.joined(separator: ", ") + ")"
-                parameters += types.map { .text($0.rawValue) }
-            }
+            var (sql, parameters) = SQLTaskStore.eventsQuery(taskID, types: types, after: after)
             if let limit {
-                sql = "SELECT * FROM (\(sql) ORDER BY id DESC LIMIT ?) AS page ORDER BY id"
+                sql = SQLTaskStore.lastEvents(sql)
                 parameters.append(.integer(Int64(limit)))
             } else {
                 sql += " ORDER BY id"
@@ -323,6 +316,18 @@ public final class SQLTaskStore: TaskStore, @unchecked Sendable {
     }
 
     static let eventColumns = "id, task_id, type, cycle, step, item, timestamp, payload"
+
+    /// The events of a task after an id, of some types (all when nil): the statement's start
+    /// and its parameters, for the callers to order and bound.
+    static func eventsQuery(_ taskID: String, types: [EventType]?, after: Int64) -> (sql: String, parameters: [SQLValue]) {
+        var sql = "SELECT \(eventColumns) FROM events WHERE task_id = ? AND id > ?"
+        var parameters: [SQLValue] = [.text(taskID), .integer(after)]
+        if let types {
+            sql += " AND type IN (" + types.map { _ in "?" }.joined(separator: ", ") + ")"
+            parameters += types.map { .text($0.rawValue) }
+        }
+        return (sql, parameters)
+    }
 
     static func decodeEvent(_ row: [SQLValue]) throws -> EventRecord {
         guard row.count == 8, let id = row[0].integer, let task = row[1].text, let typeText = row[2].text,

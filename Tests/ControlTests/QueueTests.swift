@@ -11,22 +11,7 @@ import Testing
     /// A scratch directory with a workspace and an applied workflow of `steps`.
     static func setUp(_ steps: String, more documents: String = "") throws -> (root: String, data: String) {
         let root = try scratchDirectory()
-        try FileManager.default.createDirectory(atPath: root + "/ws", withIntermediateDirectories: true)
-        let manifest = """
-            apiVersion: orchestrator.dev/v2
-            kind: Workspace
-            metadata: {name: ws}
-            spec: {root_path: \(root)/ws, qa_targets: []}
-            ---
-            apiVersion: orchestrator.dev/v2
-            kind: Workflow
-            metadata: {name: wf}
-            spec:
-              steps:
-            \(steps)
-            \(documents)
-            """
-        try manifest.write(toFile: root + "/m.yaml", atomically: true, encoding: .utf8)
+        _ = try writeWorkflowManifest(root: root, steps: steps, more: documents)
         let applied = try runToEnd(cli, ["apply", "-f", root + "/m.yaml", "--data-dir", root + "/d"])
         #expect(applied.status == 0, "\(applied.stderr)")
         return (root, root + "/d")

@@ -52,26 +52,11 @@ struct ScaleOutTests {
     /// applied to a fresh store, and `count` daemons with 2 workers each.
     static func cluster(daemons count: Int, sleep: String, lease: String) throws -> Cluster {
         let root = try scratchDirectory()
-        try FileManager.default.createDirectory(atPath: root + "/ws", withIntermediateDirectories: true)
         var cluster = Cluster(root: root, store: try freshStore(), effects: root + "/effects.log")
         let step = { (id: String) in
             "    - {id: \(id), command: \"echo $ORCHESTRATOR_TASK_ID \(id) start >> \(cluster.effects); sleep \(sleep); echo $ORCHESTRATOR_TASK_ID \(id) end >> \(cluster.effects); echo ran \(id)\"}"
         }
-        let manifest = """
-            apiVersion: orchestrator.dev/v2
-            kind: Workspace
-            metadata: {name: ws}
-            spec: {root_path: \(root)/ws, qa_targets: []}
-            ---
-            apiVersion: orchestrator.dev/v2
-            kind: Workflow
-            metadata: {name: wf}
-            spec:
-              steps:
-            \(step("a"))
-            \(step("b"))
-            """
-        try manifest.write(toFile: root + "/m.yaml", atomically: true, encoding: .utf8)
+        _ = try writeWorkflowManifest(root: root, steps: step("a") + "\n" + step("b"))
         let applied = try cluster.cli(["apply", "-f", root + "/m.yaml"])
         #expect(applied.status == 0, "\(applied.stderr)")
         for index in 0..<count {
@@ -291,23 +276,8 @@ struct ScaleOutTests {
     @Test("a step of a running task costs at most 18 statements on each engine", arguments: engines)
     func statementsPerStep(engine: String) throws {
         let root = try scratchDirectory()
-        try FileManager.default.createDirectory(atPath: root + "/ws", withIntermediateDirectories: true)
         let steps = 20
-        var manifest = """
-            apiVersion: orchestrator.dev/v2
-            kind: Workspace
-            metadata: {name: ws}
-            spec: {root_path: \(root)/ws, qa_targets: []}
-            ---
-            apiVersion: orchestrator.dev/v2
-            kind: Workflow
-            metadata: {name: wf}
-            spec:
-              steps:
-
-            """
-        for number in 1...steps { manifest += "    - {id: s\(number), command: \"true\"}\n" }
-        try manifest.write(toFile: root + "/m.yaml", atomically: true, encoding: .utf8)
+        _ = try writeWorkflowManifest(root: root, steps: (1...steps).map { "    - {id: s\($0), command: \"true\"}" }.joined(separator: "\n"))
         let store: SQLResourceStore
         var arguments = ["apply", "-f", root + "/m.yaml", "--data-dir", root + "/d"]
         if engine == "postgres" {

@@ -10,6 +10,28 @@ let daemonExecutable: String = {
     return directory.appendingPathComponent("orchestratord").path
 }()
 
+/// ROOT/m.yaml: workspace `ws` at ROOT/ws (created here) and workflow `wf` of `steps` (list
+/// lines indented four spaces), then `more` documents; returns its path.
+func writeWorkflowManifest(root: String, steps: String, more: String = "") throws -> String {
+    try FileManager.default.createDirectory(atPath: root + "/ws", withIntermediateDirectories: true)
+    let manifest = """
+        apiVersion: orchestrator.dev/v2
+        kind: Workspace
+        metadata: {name: ws}
+        spec: {root_path: \(root)/ws, qa_targets: []}
+        ---
+        apiVersion: orchestrator.dev/v2
+        kind: Workflow
+        metadata: {name: wf}
+        spec:
+          steps:
+        \(steps)
+        \(more)
+        """
+    try manifest.write(toFile: root + "/m.yaml", atomically: true, encoding: .utf8)
+    return root + "/m.yaml"
+}
+
 /// A fresh directory with a short path (Unix socket paths are limited to 107 bytes).
 func scratchDirectory() throws -> String {
     let path = "/tmp/od-" + UUID().uuidString.prefix(8).lowercased()
